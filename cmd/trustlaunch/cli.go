@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// Exit codes: the one table every subcommand answers from (README.md "Exit codes").
+const (
+	exitOK          = 0   // success
+	exitFailure     = 1   // the operation failed (network, file, lint problems found)
+	exitUsage       = 2   // the command line or the launch URL is malformed
+	exitRefused     = 3   // refused by policy (whitelist, user said No)
+	exitWouldPrompt = 10  // whitelist explain only: the launch would ask the user
+	exitInterrupted = 130 // interrupted by a signal
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    failure (network, file, or problems found by whitelist check)
+  2    usage error (bad flag, argument or launch URL)
+  3    refused by policy (whitelist, or the user answered No)
+  10   whitelist explain only: the launch would prompt the user
+  130  interrupted
+`
+
+// stdio is what a command may touch of the outside world; tests pass their own.
+type stdio struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// errorf prints "trustlaunch: error: ..." on stderr.
+func (s *stdio) errorf(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "trustlaunch: error: "+format+"\n", args...)
+}
+
+// hintf prints "trustlaunch: hint: ..." on stderr, after an error.
+func (s *stdio) hintf(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "trustlaunch: hint: "+format+"\n", args...)
+}
+
+// warnf prints "trustlaunch: warning: ..." on stderr.
+func (s *stdio) warnf(format string, args ...any) {
+	fmt.Fprintf(s.stderr, "trustlaunch: warning: "+format+"\n", args...)
+}
+
+// command is one row of the subcommand table.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, s *stdio, args []string) int
+}
+
+// commands is the hand-written subcommand table; order is the order in --help.
+func commands() []command {
+	return []command{
+		{"open", "open a trustlaunch:// link (what the browser runs)", cmdOpen},
+		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+const mainUsage = `trustlaunch opens terminal sessions from "Launch session" links on trusted
+company portals, through a TLS tunnel to the security proxy.
+
+Usage:
+  trustlaunch COMMAND [flags] [arguments]
+
+Commands:
+%s
+Run "trustlaunch COMMAND --help" for a command's flags and examples.
+
+Examples:
+  trustlaunch whitelist explain https://portal.example.com/launch/123
+  trustlaunch whitelist check /etc/trustlaunch/whitelist.txt
+
+%s`
+
+func usage() string {
+	var b strings.Builder
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	return fmt.Sprintf(mainUsage, b.String(), exitCodesHelp)
+}
+
+// run is main without the process: it returns an exit code from the table.
+func run(ctx context.Context, args []string, s *stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(s.stderr, usage())
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(s.stdout, usage())
+		return exitOK
+	case "-v", "--version":
+		return cmdVersion(ctx, s, nil)
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, s, args[1:])
+		}
+	}
+	s.errorf("unknown command %s", safetext.Quote(args[0]))
+	s.hintf("run \"trustlaunch --help\" for the list of commands")
+	return exitUsage
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, prints
+// --help to stdout, and refuses a repeated flag (see parseFlags).
+func newFlagSet(name, help string, s *stdio) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprint(s.stdout, help)
+		if fs.HasFlags() {
+			fmt.Fprintf(s.stdout, "\nFlags:\n%s", fs.FlagUsages())
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args, handling --help and usage errors uniformly. It
+// returns ok=false with the exit code to use when the command must stop.
+func parseFlags(fs *pflag.FlagSet, args []string, s *stdio) (code int, ok bool) {
+	seen := map[string]bool{}
+	// pflag accepts a repeated scalar flag silently (the last one wins); a
+	// launcher must not, because "--x=safe ... --x=evil" hides intent.
+	// Slice flags (--pin) are meant to repeat.
+	err := fs.ParseAll(args, func(f *pflag.Flag, value string) error {
+		if seen[f.Name] && !strings.HasSuffix(f.Value.Type(), "Slice") {
+			return fmt.Errorf("flag --%s given more than once", f.Name)
+		}
+		seen[f.Name] = true
+		return fs.Set(f.Name, value)
+	})
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		fs.Usage()
+		return exitOK, false
+	case err != nil:
+		s.errorf("%s: %v", fs.Name(), err)
+		s.hintf("run \"trustlaunch %s --help\"", fs.Name())
+		return exitUsage, false
+	}
+	return 0, true
+}
+

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/trustlaunch/trustlaunch/platform"
+)
+
+// TestMain lets testscript run the real main as the "trustlaunch" command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"trustlaunch": main})
+}
+
+// TestScripts runs the CLI end to end from testdata/script/*.txtar.
+//
+// Extra commands:
+//
+//	code N CMD ARGS...   run CMD, which must exit with status N
+//	install-admin FILE   copy FILE to a fresh admin directory that passes the
+//	                     ownership check and set $ADMIN to the copy (root only)
+//	mode PERM FILE       FILE's permission bits must be PERM (octal)
+//
+// Condition [root]: the tests run as root (CI does).
+func TestScripts(t *testing.T) {
+	safeRoot := safeAdminRoot(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			work := env.Getenv("WORK")
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
+			env.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
+			env.Setenv("NO_COLOR", "1")
+			// An admin list that does not exist, in a directory that does not
+			// exist either: /tmp paths fail the ownership check even when absent.
+			env.Setenv("NOADMIN", "/nonexistent-trustlaunch-test/whitelist.txt")
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"code": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: code N CMD ARGS...")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				switch {
+				case errors.As(err, &ee):
+					got = ee.ExitCode()
+				case err != nil:
+					ts.Fatalf("run %s: %v", args[1], err)
+				}
+				if got != want {
+					ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+				}
+			},
+			"install-admin": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: install-admin FILE")
+				}
+				if safeRoot == "" {
+					ts.Fatalf("install-admin needs root")
+				}
+				data, err := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Check(err)
+				dir, err := os.MkdirTemp(safeRoot, "admin-")
+				ts.Check(err)
+				ts.Check(os.Chmod(dir, 0o755))
+				path := filepath.Join(dir, "whitelist.txt")
+				ts.Check(os.WriteFile(path, data, 0o644))
+				ts.Setenv("ADMIN", path)
+			},
+			"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: mode PERM FILE")
+				}
+				want, err := strconv.ParseUint(args[0], 8, 32)
+				ts.Check(err)
+				fi, err := os.Stat(ts.MkAbs(args[1]))
+				ts.Check(err)
+				if got := uint64(fi.Mode().Perm()); (got == want) == neg {
+					ts.Fatalf("%s has mode %o, want %o", args[1], got, want)
+				}
+			},
+		},
+	})
+}
+
+// safeAdminRoot returns a directory, removed after the test, whose whole path
+// passes platform.CheckAdminFile, so scripts can exercise a valid admin list.
+// t.TempDir is under /tmp, which is world-writable and rightly refused. It
+// returns "" when not running as root; in CI (CI set) that is a failure, since
+// the admin-list scripts would not run.
+func safeAdminRoot(t *testing.T) string {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the CLI tests must run as root in CI to check admin lists")
+		}
+		t.Log("not root: scripts marked [root] are skipped")
+		return ""
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(base, "trustlaunch-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	probe := filepath.Join(dir, "probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := platform.CheckAdminFile(probe); err != nil {
+		t.Fatalf("no safe place for test admin lists: %v", err)
+	}
+	return dir
+}
+
+// TestRunInProcess covers what scripts cannot see cheaply: that run never
+// writes to stdout on a usage error and that --help goes to stdout.
+func TestRunInProcess(t *testing.T) {
+	var out, errOut bytes.Buffer
+	s := &stdio{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), []string{"whitelist", "add", "--help"}, s); code != exitOK {
+		t.Errorf("whitelist add --help = %d", code)
+	}
+	if out.Len() == 0 || errOut.Len() != 0 {
+		t.Errorf("help: stdout %d bytes, stderr %q", out.Len(), errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"open", "--no-tui", "--no-tui", "--", "x"}, s); code != exitUsage {
+		t.Errorf("repeated flag = %d", code)
+	}
+	if out.Len() != 0 {
+		t.Errorf("usage error wrote to stdout: %q", out.String())
+	}
+}

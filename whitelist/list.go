@@ -1,0 +1,335 @@
+package whitelist
+
+import (
+	"bytes"
+
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// Limits on a whitelist file. A real list has hundreds of lines; the caps
+// bound memory and time for a hostile or broken file.
+const (
+	MaxFileSize = 4 << 20 // bytes, before decoding
+	MaxLineLen  = 64 << 10
+)
+
+// Keyword turns on Allow Admin List Only mode when the first non-blank line of
+// the admin list contains it, case-insensitively (shared/seeds/trusted-server-list.txt).
+const Keyword = "AllowAdminListOnly"
+
+// Entry is one trusted server in a whitelist file.
+type Entry struct {
+	Host string // normalized as Origin.Host
+	Port uint16 // 0: any port
+	Line int    // 1-based line in the file
+}
+
+// String returns the entry as it is written in a file: "host" or "host:port".
+func (e Entry) String() string {
+	if e.Port == 0 {
+		return e.Host
+	}
+	return e.Host + ":" + strconv.Itoa(int(e.Port))
+}
+
+// Matches reports whether the entry admits the origin: the same normalized
+// host, and the same port unless the entry names none. Never a substring or
+// suffix match: "example.com" does not admit "www.example.com".
+func (e Entry) Matches(o Origin) bool {
+	return o.host != "" && e.Host == o.host && (e.Port == 0 || e.Port == o.port)
+}
+
+// ParseEntry parses one whitelist entry, "host" or "host:port", with the same
+// host pipeline as ParseOrigin.
+func ParseEntry(s string) (Entry, error) {
+	// A "/" or "*" is never part of a host; look closer only when one is there.
+	switch {
+	case strings.IndexByte(s, '/') >= 0 && strings.Contains(s, "://"):
+		hint := ""
+		if o, err := ParseOrigin(s); err == nil {
+			hint = "; write " + Entry{Host: o.host, Port: portUnlessDefault(o.port)}.String()
+		}
+		return Entry{}, fmt.Errorf("%s is a URL, not a host%s", safetext.Quote(s), hint)
+	case strings.IndexByte(s, '*') >= 0:
+		return Entry{}, fmt.Errorf("%s: wildcards are not supported; an entry matches exactly one host, so list each host", safetext.Quote(s))
+	}
+	o, err := parseAuthority(s, false)
+	if err != nil {
+		return Entry{}, fmt.Errorf("invalid host %s: %w", safetext.Quote(s), err)
+	}
+	return Entry{Host: o.host, Port: o.port}, nil
+}
+
+// EntryFor returns the entry that Always writes for an origin: the host, with
+// its port when that is not 443.
+func EntryFor(o Origin) Entry {
+	return Entry{Host: o.host, Port: portUnlessDefault(o.port)}
+}
+
+func portUnlessDefault(p uint16) uint16 {
+	if p == DefaultPort {
+		return 0
+	}
+	return p
+}
+
+// Problem is something wrong on one line of a whitelist file. Parse skips the
+// entry; `trustlaunch whitelist check` reports it as FILE:LINE: message.
+type Problem struct {
+	Line int
+	Msg  string // sanitized
+}
+
+func (p Problem) String() string { return strconv.Itoa(p.Line) + ": " + p.Msg }
+
+// List is a parsed whitelist file.
+type List struct {
+	Path      string  // where it was read from, for messages
+	AdminOnly bool    // the first non-blank line contains Keyword
+	Entries   []Entry // valid entries in file order, duplicates removed
+	byHost    map[string]hostRule
+}
+
+// hostRule indexes the entries for one host so that Match is one map lookup
+// with no allocation.
+type hostRule struct {
+	anyPort int         // index into Entries of a port-less entry, or -1
+	ports   []portEntry // entries with a port
+}
+
+type portEntry struct {
+	port uint16
+	idx  int
+}
+
+// Match returns the first entry that admits o.
+func (l *List) Match(o Origin) (Entry, bool) {
+	if l == nil || o.host == "" {
+		return Entry{}, false
+	}
+	r, ok := l.byHost[o.host]
+	if !ok {
+		return Entry{}, false
+	}
+	if r.anyPort >= 0 {
+		return l.Entries[r.anyPort], true
+	}
+	for _, p := range r.ports {
+		if p.port == o.port {
+			return l.Entries[p.idx], true
+		}
+	}
+	return Entry{}, false
+}
+
+// add indexes e unless the same entry is already there; it returns the line
+// of the earlier copy when it is a duplicate.
+func (l *List) add(e Entry) (dupLine int) {
+	r, ok := l.byHost[e.Host]
+	if !ok {
+		r = hostRule{anyPort: -1}
+	}
+	if e.Port == 0 {
+		if r.anyPort >= 0 {
+			return l.Entries[r.anyPort].Line
+		}
+		r.anyPort = len(l.Entries)
+	} else {
+		for _, p := range r.ports {
+			if p.port == e.Port {
+				return l.Entries[p.idx].Line
+			}
+		}
+		r.ports = append(r.ports, portEntry{e.Port, len(l.Entries)})
+	}
+	l.byHost[e.Host] = r
+	l.Entries = append(l.Entries, e)
+	return 0
+}
+
+// FormatError is a whitelist file that cannot be read as text at all: too
+// large, or in an encoding we do not accept. Unlike a Problem it is fatal.
+type FormatError struct {
+	Path string
+	Line int // 0 when it concerns the whole file
+	Msg  string
+}
+
+func (e *FormatError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Parse parses a whitelist file: one or more whitespace-separated entries a
+// line, "#" starting a comment, UTF-8 with or without BOM or UTF-16 with BOM,
+// CRLF or LF. Invalid entries are skipped and reported as problems; an
+// encoding or size error is fatal.
+func Parse(path string, data []byte) (*List, []Problem, error) {
+	text, err := decode(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := strings.Count(text, "\n") + 1
+	l := &List{Path: path, byHost: make(map[string]hostRule, lines), Entries: make([]Entry, 0, lines)}
+	var probs []Problem
+	seenNonBlank := false
+	lineNo := 0
+	for len(text) > 0 {
+		lineNo++
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			line, text = text, ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		if len(line) > MaxLineLen {
+			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
+			continue
+		}
+		body, comment, _ := strings.Cut(line, "#")
+		first := false
+		if !seenNonBlank && strings.TrimSpace(line) != "" {
+			seenNonBlank, first = true, true
+			// The seed's rule: the first line "contains" the keyword, even in a
+			// comment; the stricter mode wins when in doubt.
+			if containsFold(line, Keyword) {
+				l.AdminOnly = true
+				if containsFold(comment, Keyword) && !containsFold(body, Keyword) {
+					probs = append(probs, Problem{lineNo, Keyword + " inside a comment still turns on admin-only mode; write it outside the comment to make that plain"})
+				}
+			}
+		}
+		for tok := range fields(body) {
+			if strings.EqualFold(tok, Keyword) {
+				if !first {
+					probs = append(probs, Problem{lineNo, Keyword + " counts only on the first non-blank line; here it is ignored"})
+				}
+				continue
+			}
+			e, err := ParseEntry(tok)
+			if err != nil {
+				probs = append(probs, Problem{lineNo, err.Error()})
+				continue
+			}
+			e.Line = lineNo
+			if dup := l.add(e); dup != 0 {
+				probs = append(probs, Problem{lineNo, fmt.Sprintf("duplicate entry %s (first on line %d)", e, dup)})
+			}
+		}
+		if !first && containsFold(comment, Keyword) {
+			probs = append(probs, Problem{lineNo, Keyword + " counts only on the first non-blank line; here it is ignored"})
+		}
+	}
+	return l, probs, nil
+}
+
+// decode returns the file as UTF-8 text without BOM.
+func decode(path string, data []byte) (string, error) {
+	if len(data) > MaxFileSize {
+		return "", &FormatError{Path: path, Msg: fmt.Sprintf("file is larger than %d MiB", MaxFileSize>>20)}
+	}
+	switch {
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		data = data[3:]
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		return decodeUTF16(path, data[2:], false)
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return decodeUTF16(path, data[2:], true)
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return "", &FormatError{Path: path, Line: 1 + bytes.Count(data[:i], []byte{'\n'}),
+			Msg: "NUL byte: UTF-16 without a byte-order mark? save the file as UTF-8, or UTF-16 with BOM"}
+	}
+	if !utf8.Valid(data) {
+		bad := 0
+		for i := 0; i < len(data); {
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size == 1 {
+				bad = i
+				break
+			}
+			i += size
+		}
+		return "", &FormatError{Path: path, Line: 1 + bytes.Count(data[:bad], []byte{'\n'}),
+			Msg: "not valid UTF-8 (a legacy code page?); save the file as UTF-8 or UTF-16 with BOM"}
+	}
+	return string(data), nil
+}
+
+func decodeUTF16(path string, data []byte, bigEndian bool) (string, error) {
+	if len(data)%2 != 0 {
+		return "", &FormatError{Path: path, Msg: "UTF-16 file has an odd number of bytes"}
+	}
+	u := make([]uint16, len(data)/2)
+	for i := range u {
+		if bigEndian {
+			u[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
+		} else {
+			u[i] = uint16(data[2*i+1])<<8 | uint16(data[2*i])
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(u))
+	line := 1
+	for i := 0; i < len(u); i++ {
+		r := rune(u[i])
+		switch {
+		case utf16.IsSurrogate(r):
+			if i+1 < len(u) {
+				if d := utf16.DecodeRune(r, rune(u[i+1])); d != utf8.RuneError {
+					b.WriteRune(d)
+					i++
+					continue
+				}
+			}
+			return "", &FormatError{Path: path, Line: line, Msg: "invalid UTF-16 (unpaired surrogate)"}
+		case r == 0:
+			return "", &FormatError{Path: path, Line: line, Msg: "NUL character in UTF-16 text"}
+		case r == '\n':
+			line++
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), nil
+}
+
+// containsFold reports whether s contains substr, ASCII case-insensitively.
+func containsFold(s, substr string) bool {
+	n := len(substr)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields yields the tokens of s separated by ASCII white space. Unlike
+// strings.Fields it does not split on Unicode spaces: a no-break space inside
+// an entry is reported as an invalid host rather than silently splitting it.
+func fields(s string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		start := -1
+		for i := 0; i <= len(s); i++ {
+			if i == len(s) || asciiSpace[s[i]] {
+				if start >= 0 && !yield(s[start:i]) {
+					return
+				}
+				start = -1
+			} else if start < 0 {
+				start = i
+			}
+		}
+	}
+}
+
+var asciiSpace = [256]bool{' ': true, '\t': true, '\v': true, '\f': true, '\r': true}
