@@ -117,14 +117,9 @@ func safeAdminRoot(t *testing.T) string {
 		t.Log("not root: scripts marked [root] are skipped")
 		return ""
 	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp(base, "trustlaunch-test-")
+	// /run is root-owned 0755 on Linux and, unlike /root, other users can
+	// traverse it, which the unreadable-file case needs.
+	dir, err := os.MkdirTemp("/run", "trustlaunch-test-")
 	if err != nil {
 		t.Fatal(err)
 	}

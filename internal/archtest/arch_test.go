@@ -1,0 +1,121 @@
+// Package archtest guards the architecture of DESIGN.md ("Layout") and the
+// conventions that keep it safe; it has tests only.
+package archtest
+
+import (
+	"bufio"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/trustlaunch/trustlaunch"
+
+// forbidden maps a package to module packages it must never depend on,
+// directly or not. Imports point one way: cmd → launcher → {whitelist,
+// connector, tui, platform}; tui may import whitelist; whitelist and connector
+// never import tui or launcher; platform imports nothing of ours.
+var forbidden = map[string][]string{
+	"whitelist":         {"tui", "launcher", "connector", "cmd/trustlaunch"},
+	"connector":         {"tui", "launcher", "whitelist", "cmd/trustlaunch"},
+	"tui":               {"launcher", "connector", "cmd/trustlaunch"},
+	"launcher":          {"cmd/trustlaunch"},
+	"platform":          {"*"},
+	"internal/safetext": {"*"},
+}
+
+func TestImportDirection(t *testing.T) {
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+"/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			rel, ok := strings.CutPrefix(dep, module+"/")
+			if !ok || rel == pkg {
+				continue
+			}
+			for _, b := range bad {
+				if b == "*" || rel == b || strings.HasPrefix(rel, b+"/") {
+					t.Errorf("%s depends on %s, which DESIGN.md forbids", pkg, rel)
+				}
+			}
+		}
+	}
+}
+
+var insecureRE = regexp.MustCompile(`InsecureSkipVerify\s*[:=]\s*true`)
+
+// TestForbiddenCalls fails on InsecureSkipVerify outside tests and the test
+// proxies, and on os.Exit or log.Fatal outside a main.go: a library that exits
+// skips the teardown of the emulator, the listener and the lock.
+func TestForbiddenCalls(t *testing.T) {
+	root := repoRoot(t)
+	rules := []struct {
+		re      *regexp.Regexp
+		allowed func(rel string) bool
+		why     string
+	}{
+		{insecureRE, func(rel string) bool {
+			return strings.HasSuffix(rel, "_test.go") || strings.HasPrefix(rel, "connector/proxytest/")
+		}, "certificates are always verified outside tests"},
+		{regexp.MustCompile(`\bos\.Exit\(|\blog\.Fatal`), func(rel string) bool {
+			return filepath.Base(rel) == "main.go" || strings.HasSuffix(rel, "_test.go")
+		}, "only main exits"},
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == ".cache" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := sc.Text()
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			for _, r := range rules {
+				if r.re.MatchString(line) && !r.allowed(rel) {
+					t.Errorf("%s:%d: %s (%s)", rel, n, strings.TrimSpace(line), r.why)
+				}
+			}
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRulesCanFail makes sure the patterns above match what they must.
+func TestRulesCanFail(t *testing.T) {
+	for _, s := range []string{"cfg := &tls.Config{InsecureSkipVerify: true}", "c.InsecureSkipVerify = true"} {
+		if !insecureRE.MatchString(s) {
+			t.Errorf("pattern misses %q", s)
+		}
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
