@@ -155,7 +155,8 @@ func (c *adminCheck) walk(abs string) error {
 			return fmt.Errorf("check admin file %s: %s is %s, not a directory", c.file, next, describeType(fi.Mode()))
 		}
 	}
-	// The path ended in "/", "." or "..": it names a directory.
+	// The path, or the last symlink target, ended in "/", "." or "..": it
+	// names a directory, which is never an acceptable admin file.
 	fi, err := os.Lstat(cur)
 	if err != nil {
 		return fmt.Errorf("check admin file %s: %w", c.file, err)

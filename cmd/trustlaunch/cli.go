@@ -156,4 +156,3 @@ func parseFlags(fs *pflag.FlagSet, args []string, s *stdio) (code int, ok bool) 
 	}
 	return 0, true
 }
-
