@@ -152,4 +152,3 @@ func TestAddToUserList(t *testing.T) {
 	}
 	lock.Unlock()
 }
-
