@@ -29,14 +29,25 @@ var forbidden = map[string][]string{
 }
 
 func TestImportDirection(t *testing.T) {
-	for pkg, bad := range forbidden {
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+"/"+pkg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}:{{join .Deps \" \"}}", module+"/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, deps, _ := strings.Cut(line, ":")
+		pkg, ok := strings.CutPrefix(path, module+"/")
+		if !ok {
+			continue
 		}
-		for _, dep := range strings.Fields(string(out)) {
-			rel, ok := strings.CutPrefix(dep, module+"/")
-			if !ok || rel == pkg {
+		bad, ruled := forbidden[pkg]
+		if !ruled {
+			continue
+		}
+		checked++
+		for _, dep := range strings.Fields(deps) {
+			rel, ours := strings.CutPrefix(dep, module+"/")
+			if !ours {
 				continue
 			}
 			for _, b := range bad {
@@ -45,6 +56,9 @@ func TestImportDirection(t *testing.T) {
 				}
 			}
 		}
+	}
+	if checked < 3 {
+		t.Fatalf("checked only %d packages; is the module path right?", checked)
 	}
 }
 
