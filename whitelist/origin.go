@@ -254,6 +254,13 @@ func normalizeHost(host string) (ascii, uni string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("not a valid host name: %s", safetext.Sanitize(strings.TrimPrefix(err.Error(), "idna: ")))
 	}
+	// The result must be a fixed point: idna.Lookup maps some characters to
+	// code points that it then refuses when they come back from punycode
+	// (found by FuzzParse), and a host that normalizes differently the second
+	// time could match one entry now and another later.
+	if again, err := idna.Lookup.ToASCII(mapped); err != nil || again != mapped {
+		return "", "", fmt.Errorf("%s does not normalize to a stable host name", safetext.Quote(host))
+	}
 	// Mapping folds full-width characters and "。" to ASCII, so the forbidden
 	// code points and the numeric rule are checked again on its result. An
 	// address spelled with non-ASCII digits is refused like the other
