@@ -64,6 +64,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"open", "open a trustlaunch:// link (what the browser runs)", cmdOpen},
+		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
 		{"version", "print the version", cmdVersion},
 	}

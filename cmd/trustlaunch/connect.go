@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+const connectUsage = `Open a TLS tunnel to a destination host through the security proxy.
+
+Usage:
+  trustlaunch connect --proxy HOST:PORT --transport connect|websocket --to HOST:PORT
+                      [--path P] [--ca FILE] [--pin sha256/...] [--server-name N]
+                      [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--e2e-tls]
+                      [--listen ADDR | --stdio] [--token-file FILE] [--fips]
+
+The session token comes from --token-file, else the TRUSTLAUNCH_TOKEN
+environment variable, else standard input when it is not a terminal (one
+trailing newline is removed). There is no --token flag: every user of this
+machine can read a command line.
+
+Without --stdio, connect listens on 127.0.0.1 (a free port unless --listen
+names one), prints "listening on 127.0.0.1:PORT" and relays every connection
+from your own user through its own tunnel until interrupted. A --listen
+address that is not loopback needs --unsafe-listen: anyone who can reach it
+uses your session. With --stdio, it relays standard input and output through
+one tunnel, as an ssh ProxyCommand.
+
+The proxy's certificate is always verified: against the system roots, or only
+against --ca when given, then against every --pin (the SHA-256 of a public
+key of the verified chain). The token is sent only after these checks pass.
+
+Examples:
+  trustlaunch connect --proxy proxy.example.com:8443 --transport connect \
+      --to mainframe.example.com:23 --token-file ~/.session-token
+  TRUSTLAUNCH_TOKEN=... trustlaunch connect --proxy proxy.example.com:443 \
+      --transport websocket --path /websockify --to vnc.example.com:5901 \
+      --ca /etc/ssl/company-ca.pem --listen 127.0.0.1:5901
+  ssh -o ProxyCommand='trustlaunch connect --stdio --proxy proxy.example.com:8443 \
+      --transport connect --to %h:%p --token-file ~/.session-token' host.example.com
+`
+
+// maxTokenBytes caps what is read from a token file or standard input.
+const maxTokenBytes = 16 << 10
+
+type connectOptions struct {
+	proxy, transport, path, to     string
+	ca, serverName, tlsMin, tlsMax string
+	pins                           []string
+	e2e, stdioMode, unsafeListen   bool
+	listen, tokenFile              string
+	fips                           bool
+}
+
+func cmdConnect(ctx context.Context, s *stdio, args []string) int {
+	fs := newFlagSet("connect", connectUsage, s)
+	var o connectOptions
+	fs.StringVar(&o.proxy, "proxy", "", "the security proxy, `HOST:PORT`")
+	fs.StringVar(&o.transport, "transport", "", "how to talk to the proxy: connect (HTTP CONNECT) or websocket (websockify)")
+	fs.StringVar(&o.path, "path", "", "WebSocket request `path` (websocket only; default /)")
+	fs.StringVar(&o.to, "to", "", "the destination the proxy connects to, `HOST:PORT`")
+	fs.StringVar(&o.ca, "ca", "", "PEM `FILE` of the CA certificates to trust for the proxy, instead of the system roots")
+	fs.StringSliceVar(&o.pins, "pin", nil, "`sha256/BASE64` of a public key the proxy's verified chain must contain (repeatable)")
+	fs.StringVar(&o.serverName, "server-name", "", "`NAME` to send as SNI and to verify in the proxy's certificate (default: the proxy host)")
+	fs.StringVar(&o.tlsMin, "tls-min", "1.2", "oldest TLS version to accept: 1.2 or 1.3")
+	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "newest TLS version to offer: 1.2 or 1.3")
+	fs.BoolVar(&o.e2e, "e2e-tls", false, "run TLS to the destination inside the tunnel (verified with the system roots)")
+	fs.StringVar(&o.listen, "listen", "", "local `ADDR` to listen on (default 127.0.0.1 with a free port)")
+	fs.BoolVar(&o.unsafeListen, "unsafe-listen", false, "allow a --listen address that is not loopback: other machines could use your session")
+	fs.BoolVar(&o.stdioMode, "stdio", false, "relay standard input and output through one tunnel instead of listening")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the session token from `FILE`")
+	fs.BoolVar(&o.fips, "fips", false, "refuse to run unless Go's FIPS 140-3 module is enabled (GODEBUG=fips140=on)")
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		s.errorf("connect: unexpected argument %s", safetext.Quote(fs.Arg(0)))
+		s.hintf("run \"trustlaunch connect --help\"")
+		return exitUsage
+	}
+	cfg, code, ok := o.config(s)
+	if !ok {
+		return code
+	}
+	if o.stdioMode && o.tokenFile == "" && s.getenv("TRUSTLAUNCH_TOKEN") == "" {
+		s.errorf("connect: --stdio needs the token from --token-file or TRUSTLAUNCH_TOKEN: standard input carries the tunnel")
+		return exitUsage
+	}
+	tok, err := readToken(s, o.tokenFile)
+	if err != nil {
+		s.errorf("connect: %v", err)
+		s.hintf("give the token with --token-file FILE, the TRUSTLAUNCH_TOKEN environment variable, or on standard input")
+		return exitUsage
+	}
+	cfg.Token = tok
+
+	var logMu sync.Mutex
+	cfg.Logf = func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...)
+	}
+	if !o.stdioMode {
+		if o.unsafeListen {
+			// A peer on another machine has no owner we can check.
+			cfg.AllowUncheckedPeers = true
+		} else if !connector.PeerCheckAvailable() {
+			s.warnf("on %s trustlaunch cannot check which user opens a local connection: any user of this computer can use the tunnel while it runs", runtime.GOOS)
+			cfg.AllowUncheckedPeers = true
+		}
+	}
+	c, err := connector.New(cfg)
+	if err != nil {
+		s.errorf("connect: %v", err)
+		if errors.Is(err, connector.ErrFIPSUnavailable) {
+			s.hintf("run with GODEBUG=fips140=on, or without --fips")
+		}
+		return exitUsage
+	}
+
+	if o.stdioMode {
+		err := c.ServeStdio(ctx, s.stdin, s.stdout)
+		switch {
+		case ctx.Err() != nil:
+			s.errorf("connect: interrupted")
+			return exitInterrupted
+		case err != nil:
+			printConnectError(s, err)
+			return exitFailure
+		}
+		return exitOK
+	}
+
+	ln, err := connector.Listen(o.listen, o.unsafeListen)
+	if err != nil {
+		s.errorf("connect: %v", err)
+		return exitUsage
+	}
+	fmt.Fprintf(s.stdout, "listening on %s\n", ln.Addr())
+	if f, ok := s.stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+	if err := c.Serve(ctx, ln); err != nil {
+		printConnectError(s, err)
+		return exitFailure
+	}
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+// config turns the flags into a connector.Config (without the token).
+func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
+	var cfg connector.Config
+	switch {
+	case o.proxy == "":
+		s.errorf("connect: --proxy HOST:PORT is required")
+		return cfg, exitUsage, false
+	case o.to == "":
+		s.errorf("connect: --to HOST:PORT is required")
+		return cfg, exitUsage, false
+	case o.transport == "":
+		s.errorf("connect: --transport connect|websocket is required")
+		return cfg, exitUsage, false
+	case o.stdioMode && o.listen != "":
+		s.errorf("connect: --listen and --stdio exclude each other")
+		return cfg, exitUsage, false
+	case o.stdioMode && o.unsafeListen:
+		s.errorf("connect: --unsafe-listen applies to --listen, not --stdio")
+		return cfg, exitUsage, false
+	}
+	minV, err := connector.ParseTLSVersion(o.tlsMin)
+	if err != nil {
+		s.errorf("connect: --tls-min: %v", err)
+		return cfg, exitUsage, false
+	}
+	maxV, err := connector.ParseTLSVersion(o.tlsMax)
+	if err != nil {
+		s.errorf("connect: --tls-max: %v", err)
+		return cfg, exitUsage, false
+	}
+	cfg = connector.Config{
+		ProxyAddr:   o.proxy,
+		Transport:   connector.Transport(o.transport),
+		Path:        o.path,
+		ServerName:  o.serverName,
+		TLSMin:      minV,
+		TLSMax:      maxV,
+		Pins:        o.pins,
+		Destination: o.to,
+		EndToEndTLS: o.e2e,
+		FIPS:        o.fips,
+	}
+	if o.ca != "" {
+		pool, err := loadCA(o.ca)
+		if err != nil {
+			s.errorf("connect: --ca: %v", err)
+			return cfg, exitUsage, false
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, 0, true
+}
+
+// loadCA reads a PEM bundle; it must hold at least one certificate.
+func loadCA(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
+}
+
+// readToken takes the token from the file, else TRUSTLAUNCH_TOKEN, else
+// standard input when it is not a terminal. One trailing newline (LF or
+// CRLF) is removed, as editors and echo add one.
+func readToken(s *stdio, file string) (connector.Token, error) {
+	var raw []byte
+	switch {
+	case file != "":
+		f, err := os.Open(file)
+		if err != nil {
+			return connector.Token{}, fmt.Errorf("token file: %w", err)
+		}
+		defer f.Close()
+		raw, err = io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
+		if err != nil {
+			return connector.Token{}, fmt.Errorf("token file %s: %w", file, err)
+		}
+	case s.getenv("TRUSTLAUNCH_TOKEN") != "":
+		raw = []byte(s.getenv("TRUSTLAUNCH_TOKEN"))
+	default:
+		if f, ok := s.stdin.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				return connector.Token{}, errors.New("no token: standard input is a terminal (the token is not typed, so that it is never echoed)")
+			}
+		}
+		if s.stdin == nil {
+			return connector.Token{}, errors.New("no token given")
+		}
+		var err error
+		raw, err = io.ReadAll(io.LimitReader(s.stdin, maxTokenBytes+1))
+		if err != nil {
+			return connector.Token{}, fmt.Errorf("reading the token from standard input: %w", err)
+		}
+	}
+	if len(raw) > maxTokenBytes {
+		return connector.Token{}, fmt.Errorf("the token is longer than %d KiB", maxTokenBytes>>10)
+	}
+	if b, ok := bytes.CutSuffix(raw, []byte("\r\n")); ok {
+		raw = b
+	} else if b, ok := bytes.CutSuffix(raw, []byte("\n")); ok {
+		raw = b
+	}
+	if len(raw) == 0 {
+		return connector.Token{}, errors.New("the token is empty")
+	}
+	return connector.NewToken(string(raw)), nil
+}
+
+// printConnectError prints a connector error and its hint.
+func printConnectError(s *stdio, err error) {
+	s.errorf("connect: %v", err)
+	var se *connector.StepError
+	if errors.As(err, &se) && se.Hint != "" {
+		s.hintf("%s", se.Hint)
+	}
+}

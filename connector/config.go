@@ -1,0 +1,357 @@
+package connector
+
+import (
+	"crypto/fips140"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// Transport is the tunnelling protocol spoken to the proxy.
+type Transport string
+
+// The transports.
+const (
+	TransportConnect   Transport = "connect"   // HTTP CONNECT over TLS with a bearer token
+	TransportWebSocket Transport = "websocket" // WebSocket over TLS, token in the "token" query parameter (websockify)
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultDialTimeout      = 10 * time.Second
+	DefaultHandshakeTimeout = 15 * time.Second
+	DefaultWebSocketQuiet   = 2 * time.Second
+	DefaultWebSocketLinger  = 30 * time.Second
+)
+
+// Config describes one tunnel: which proxy, how to trust it, what to ask it
+// for, and with which token. The zero value of each optional field is the
+// safe default.
+type Config struct {
+	// ProxyAddr is the proxy's host:port. Required.
+	ProxyAddr string
+	// Transport is TransportConnect or TransportWebSocket. Required.
+	Transport Transport
+	// Path is the WebSocket request path, "/" when empty. WebSocket only.
+	Path string
+	// ServerName is sent as SNI and is the name the proxy's certificate must
+	// carry; the host of ProxyAddr when empty.
+	ServerName string
+	// TLSMin and TLSMax are tls.VersionTLS12 or tls.VersionTLS13; zero means
+	// 1.2 and 1.3. Anything older than 1.2 is an error.
+	TLSMin, TLSMax uint16
+	// RootCAs, when not nil, are the only roots trusted for the proxy (the
+	// descriptor's ca_pem, the CLI's --ca); nil means the system roots.
+	RootCAs *x509.CertPool
+	// Pins are "sha256/BASE64" SHA-256 digests of a SubjectPublicKeyInfo; when
+	// present, a certificate of the verified chain must match one. They add
+	// to chain verification, never replace it.
+	Pins []string
+	// Destination is the host:port the proxy connects to. Required.
+	Destination string
+	// EndToEndTLS runs a second TLS session with Destination inside the
+	// tunnel, so the proxy relays ciphertext only.
+	EndToEndTLS bool
+	// DestRootCAs, when not nil, are the only roots trusted for the
+	// destination with EndToEndTLS; nil means the system roots.
+	DestRootCAs *x509.CertPool
+	// Token is the session token. Required.
+	Token Token
+	// DialTimeout bounds DNS and TCP; DefaultDialTimeout when zero.
+	DialTimeout time.Duration
+	// HandshakeTimeout bounds TLS and the proxy's answer (and end-to-end
+	// TLS); DefaultHandshakeTimeout when zero.
+	HandshakeTimeout time.Duration
+	// WebSocketQuiet and WebSocketLinger govern the close after local EOF on
+	// the WebSocket transport (see the package documentation); zero means
+	// DefaultWebSocketQuiet and DefaultWebSocketLinger.
+	WebSocketQuiet, WebSocketLinger time.Duration
+	// FIPS makes New fail unless Go's FIPS 140-3 module is enabled
+	// (GODEBUG=fips140=on or a GOFIPS140 build). With the module enabled,
+	// crypto/tls itself limits versions, groups and suites to approved ones.
+	FIPS bool
+	// AllowUncheckedPeers lets Serve accept a local connection whose owner
+	// cannot be checked: on systems without a check (not Linux), or from a
+	// peer on another machine through a non-loopback listener. Without it
+	// such connections are refused: a security check never turns into a
+	// no-op silently.
+	AllowUncheckedPeers bool
+	// Resolver resolves the proxy's host name; net.DefaultResolver when nil.
+	Resolver *net.Resolver
+	// Logf, when not nil, receives one line per event of Serve (refused
+	// peers, relay errors). It never receives the token.
+	Logf func(format string, args ...any)
+}
+
+// ErrFIPSUnavailable is New's error for Config.FIPS without Go's FIPS 140-3
+// module enabled.
+var ErrFIPSUnavailable = errors.New("FIPS 140-3 mode was requested but Go's FIPS module is not enabled")
+
+// Connector opens tunnels for one Config. It is safe for concurrent use.
+type Connector struct {
+	cfg       Config
+	proxyHost string
+	proxyPort string
+	destHost  string
+	path      string
+	tlsConf   *tls.Config // for the proxy; one session cache per trust configuration
+	destConf  *tls.Config // for the destination with EndToEndTLS, else nil
+}
+
+// New validates cfg and returns a Connector. Errors name the offending field.
+func New(cfg Config) (*Connector, error) {
+	if cfg.FIPS && !fips140.Enabled() {
+		return nil, ErrFIPSUnavailable
+	}
+	c := &Connector{cfg: cfg}
+	var err error
+	if c.proxyHost, c.proxyPort, err = splitHostPort("proxy address", cfg.ProxyAddr); err != nil {
+		return nil, err
+	}
+	if c.destHost, _, err = splitHostPort("destination", cfg.Destination); err != nil {
+		return nil, err
+	}
+	switch cfg.Transport {
+	case TransportConnect:
+		if cfg.Path != "" {
+			return nil, errors.New("path is for the websocket transport only")
+		}
+	case TransportWebSocket:
+		c.path = cfg.Path
+		if c.path == "" {
+			c.path = "/"
+		}
+		if err := validPath(c.path); err != nil {
+			return nil, err
+		}
+	case "":
+		return nil, errors.New("transport is missing (connect or websocket)")
+	default:
+		return nil, fmt.Errorf("unknown transport %s (want connect or websocket)", safetext.Quote(string(cfg.Transport)))
+	}
+	if err := validToken(cfg.Token); err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
+		}
+	}
+	minV, maxV, err := versions(cfg.TLSMin, cfg.TLSMax)
+	if err != nil {
+		return nil, err
+	}
+	pins, err := parsePins(cfg.Pins)
+	if err != nil {
+		return nil, err
+	}
+	serverName := cfg.ServerName
+	if serverName == "" {
+		serverName = c.proxyHost
+	} else if err := validHost("server name", serverName); err != nil {
+		return nil, err
+	}
+	c.tlsConf = &tls.Config{
+		ServerName:         serverName,
+		RootCAs:            cfg.RootCAs,
+		MinVersion:         minV,
+		MaxVersion:         maxV,
+		CurvePreferences:   curvePreferences(),
+		ClientSessionCache: tls.NewLRUClientSessionCache(16),
+	}
+	if len(pins) > 0 {
+		c.tlsConf.VerifyConnection = verifyPins(pins)
+	}
+	if cfg.EndToEndTLS {
+		c.destConf = &tls.Config{
+			ServerName:         c.destHost,
+			RootCAs:            cfg.DestRootCAs,
+			MinVersion:         tls.VersionTLS12,
+			CurvePreferences:   curvePreferences(),
+			ClientSessionCache: tls.NewLRUClientSessionCache(16),
+		}
+	} else if cfg.DestRootCAs != nil {
+		return nil, errors.New("destination roots given without end-to-end TLS")
+	}
+	if c.cfg.DialTimeout == 0 {
+		c.cfg.DialTimeout = DefaultDialTimeout
+	}
+	if c.cfg.HandshakeTimeout == 0 {
+		c.cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.cfg.WebSocketQuiet == 0 {
+		c.cfg.WebSocketQuiet = DefaultWebSocketQuiet
+	}
+	if c.cfg.WebSocketLinger == 0 {
+		c.cfg.WebSocketLinger = DefaultWebSocketLinger
+	}
+	if c.cfg.Resolver == nil {
+		c.cfg.Resolver = net.DefaultResolver
+	}
+	return c, nil
+}
+
+// curvePreferences is the set of key exchanges offered; see the package
+// documentation ("Key exchange") for why X25519MLKEM768 is left out. Go
+// orders the set itself; the first member, SecP256r1MLKEM768, gets a key
+// share along with its classical fallback P-256.
+func curvePreferences() []tls.CurveID {
+	return []tls.CurveID{tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
+}
+
+// ParseTLSVersion parses "1.2" or "1.3" (the descriptor's and the CLI's
+// spelling) into a tls.Version constant. Older versions are refused.
+func ParseTLSVersion(s string) (uint16, error) {
+	switch s {
+	case "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	case "1.0", "1.1":
+		return 0, fmt.Errorf("TLS %s is older than 1.2, the oldest version trustlaunch allows", s)
+	}
+	return 0, fmt.Errorf("invalid TLS version %s (want 1.2 or 1.3)", safetext.Quote(s))
+}
+
+func versions(minV, maxV uint16) (uint16, uint16, error) {
+	if minV == 0 {
+		minV = tls.VersionTLS12
+	}
+	if maxV == 0 {
+		maxV = tls.VersionTLS13
+	}
+	for _, v := range []uint16{minV, maxV} {
+		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
+			return 0, 0, fmt.Errorf("TLS version %s is not allowed (want TLS 1.2 or 1.3)", tls.VersionName(v))
+		}
+	}
+	if minV > maxV {
+		return 0, 0, fmt.Errorf("minimum TLS version %s is above the maximum %s", tls.VersionName(minV), tls.VersionName(maxV))
+	}
+	return minV, maxV, nil
+}
+
+// splitHostPort checks a host:port from a descriptor or the command line.
+func splitHostPort(what, addr string) (host, port string, err error) {
+	if addr == "" {
+		return "", "", fmt.Errorf("%s is missing (want host:port)", what)
+	}
+	host, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("%s %s: want host:port", what, safetext.Quote(addr))
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", "", fmt.Errorf("%s %s: invalid port %s", what, safetext.Quote(addr), safetext.Quote(port))
+	}
+	if err := validHost(what, host); err != nil {
+		return "", "", err
+	}
+	return host, port, nil
+}
+
+// validHost refuses what could change an HTTP request line or a URL:
+// empty names, controls, spaces, and URL delimiters. Names are otherwise
+// left to DNS and to the proxy's policy.
+func validHost(what, host string) error {
+	if host == "" {
+		return fmt.Errorf("%s has an empty host", what)
+	}
+	if strings.Contains(host, ":") {
+		if a, err := netip.ParseAddr(host); err != nil || a.Zone() != "" {
+			return fmt.Errorf("%s host %s is not a valid IPv6 address", what, safetext.Quote(host))
+		}
+		return nil
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`/?#@%\[]"'<>`, c) >= 0 {
+			return fmt.Errorf("%s host %s has a character not allowed in a host name", what, safetext.Quote(host))
+		}
+	}
+	return nil
+}
+
+func validPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("websocket path %s must start with /", safetext.Quote(p))
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\' {
+			return fmt.Errorf("websocket path %s has a character that is not allowed (controls, spaces, ?, #, %%, \\)", safetext.Quote(p))
+		}
+	}
+	return nil
+}
+
+// PinPrefix starts every SPKI pin.
+const PinPrefix = "sha256/"
+
+// SPKIPin returns the pin of a certificate's public key:
+// "sha256/" + base64(SHA-256(SubjectPublicKeyInfo)), the form of HPKP
+// (RFC 7469) and of the descriptor's "pins".
+func SPKIPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return PinPrefix + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func parsePins(pins []string) (map[string]bool, error) {
+	set := make(map[string]bool, len(pins))
+	// An invalid pin is named by its position, not quoted: a mis-pasted
+	// value could be a secret.
+	for i, p := range pins {
+		b64, ok := strings.CutPrefix(p, PinPrefix)
+		if !ok {
+			return nil, fmt.Errorf("pin %d of %d: want sha256/BASE64", i+1, len(pins))
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) != sha256.Size {
+			return nil, fmt.Errorf("pin %d of %d: not sha256/ and the base64 of a 32-byte SHA-256 digest", i+1, len(pins))
+		}
+		set[PinPrefix+base64.StdEncoding.EncodeToString(raw)] = true
+	}
+	return set, nil
+}
+
+// PinError is the error of a verified chain that matches no pin.
+type PinError struct {
+	Got string // the pin of the proxy's leaf certificate
+}
+
+func (e *PinError) Error() string {
+	return "certificate public key matches no pin (the proxy's key is " + e.Got + ")"
+}
+
+// verifyPins returns a tls.Config.VerifyConnection that checks the pins
+// against every certificate of every verified chain. VerifyConnection runs
+// after chain verification, on full handshakes and on resumptions alike,
+// unlike VerifyPeerCertificate (RFC 7469 section 2.6 semantics: any key of
+// the validated chain may be pinned).
+func verifyPins(pins map[string]bool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		for _, chain := range cs.VerifiedChains {
+			for _, cert := range chain {
+				if pins[SPKIPin(cert)] {
+					return nil
+				}
+			}
+		}
+		got := "unknown"
+		if len(cs.PeerCertificates) > 0 {
+			got = SPKIPin(cs.PeerCertificates[0])
+		}
+		return &PinError{Got: got}
+	}
+}

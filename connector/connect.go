@@ -1,0 +1,152 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// maxResponseHeader caps the proxy's CONNECT answer: the bytes come from the
+// network and textproto has no limit of its own.
+const maxResponseHeader = 64 << 10
+
+var errHeaderTooLong = errors.New("header too long")
+
+// headerLimit reads at most n bytes while limited, then errHeaderTooLong;
+// once the header is parsed the limit is lifted for the tunnelled stream.
+type headerLimit struct {
+	r       io.Reader
+	n       int
+	limited bool
+	read    int // bytes read in total, to tell "closed without answering"
+}
+
+func (h *headerLimit) Read(p []byte) (int, error) {
+	if h.limited {
+		if h.n <= 0 {
+			return 0, errHeaderTooLong
+		}
+		if len(p) > h.n {
+			p = p[:h.n]
+		}
+	}
+	n, err := h.r.Read(p)
+	h.read += n
+	if h.limited {
+		h.n -= n
+	}
+	return n, err
+}
+
+// connectTunnel sends the CONNECT request on an established TLS connection
+// and reads the answer.
+func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.Conn, error) {
+	dest := c.cfg.Destination
+	undo := deadlineFromContext(hctx, tc)
+	// RFC 9110 section 9.3.6: CONNECT names host:port as the request target
+	// and in Host. RFC 6750 section 2.1: "Bearer" credentials.
+	req := "CONNECT " + dest + " HTTP/1.1\r\n" +
+		"Host: " + dest + "\r\n" +
+		"Proxy-Authorization: Bearer " + c.cfg.Token.reveal() + "\r\n" +
+		"User-Agent: trustlaunch\r\n" +
+		"\r\n"
+	if _, err := io.WriteString(tc, req); err != nil {
+		undo()
+		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError {
+			return &StepError{Step: StepProxyPolicy, Addr: c.cfg.ProxyAddr, Err: &describedError{msg: "sending the CONNECT request: " + trimSyscall(err), err: err}, Hint: hintRelay}
+		})
+	}
+	lim := &headerLimit{r: tc, n: maxResponseHeader, limited: true}
+	br := bufio.NewReaderSize(lim, 4096)
+	err := readConnectResponse(br, lim, c.cfg.ProxyAddr, dest)
+	undo()
+	if err != nil {
+		// A timeout or cancellation shows up as a read error: name it so.
+		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return err.(*StepError) })
+	}
+	lim.limited = false
+	return &connectConn{Conn: tc, br: br}, nil
+}
+
+// readConnectResponse reads and judges the proxy's answer to CONNECT with
+// net/http. It returns nil for a 2xx answer, leaving in br every byte that
+// arrived behind the header; otherwise a *StepError. Its input is untrusted
+// (FuzzConnectResponse).
+func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string) error {
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil {
+		fail := func(msg string) error {
+			return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: &describedError{msg: msg, err: err},
+				Hint: "the proxy did not answer the CONNECT request as an HTTP proxy: check the proxy address and transport, or ask your administrator"}
+		}
+		switch {
+		case errors.Is(err, errHeaderTooLong):
+			return fail(fmt.Sprintf("the proxy's answer header is longer than %d KiB", maxResponseHeader>>10))
+		case lim.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			return fail("the proxy closed the connection without answering")
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return fail("the proxy closed the connection in the middle of its answer")
+		}
+		var ne net.Error
+		if errors.As(err, &ne) {
+			return fail("reading the proxy's answer: " + safetext.Sanitize(trimSyscall(err)))
+		}
+		return fail("the proxy's answer is not HTTP: " + safetext.Excerpt(err.Error(), 160))
+	}
+	// The body of a 2xx answer to CONNECT is the tunnel (RFC 9110 section
+	// 9.3.6: Content-Length and Transfer-Encoding are ignored); of any other
+	// answer, it is discarded with the connection.
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	return statusError(resp.StatusCode, resp.Status, proxyAddr, dest)
+}
+
+// statusError maps a refusing HTTP status to its step. The status line comes
+// from the network and is sanitized.
+func statusError(code int, status, proxyAddr, dest string) *StepError {
+	status = safetext.Excerpt(status, 120)
+	switch code {
+	case http.StatusProxyAuthRequired, http.StatusUnauthorized:
+		return &StepError{Step: StepProxyAuth, Addr: proxyAddr, Err: errors.New("token rejected or expired (" + status + ")"), Hint: hintAuth}
+	case http.StatusForbidden:
+		return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: errors.New("destination " + safetext.Quote(dest) + " refused by the proxy's policy (" + status + ")"), Hint: hintPolicy}
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// Squid 5.7 answers 503 when it cannot connect to the destination.
+		return &StepError{Step: StepUpstream, Addr: proxyAddr, Err: errors.New("the proxy could not reach " + safetext.Quote(dest) + " (" + status + ")"), Hint: hintUpstream}
+	}
+	return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: errors.New("unexpected answer from the proxy: " + status),
+		Hint: "the proxy refused the tunnel: ask your administrator"}
+}
+
+// connectConn is the tunnel of the CONNECT transport: reads go through the
+// bufio.Reader that parsed the answer until the bytes that arrived behind
+// the header are consumed, then straight to the TLS connection. Reads are
+// not concurrent (net.Conn allows one reader), so br needs no lock.
+type connectConn struct {
+	*tls.Conn
+	br *bufio.Reader
+}
+
+func (c *connectConn) Read(p []byte) (int, error) {
+	if c.br != nil {
+		if c.br.Buffered() > 0 {
+			return c.br.Read(p)
+		}
+		// The bytes behind the header are consumed: drop the reader and
+		// its buffer, which an idle tunnel would otherwise keep.
+		c.br = nil
+	}
+	return c.Conn.Read(p)
+}
+
+// CloseWrite sends TLS close_notify: the proxy reads it as the end of the
+// client's stream and half-closes its connection to the destination.
+func (c *connectConn) CloseWrite() error { return c.Conn.CloseWrite() }

@@ -1,0 +1,632 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+)
+
+// serve runs c.Serve on a fresh loopback listener until the test ends and
+// returns the listener's address.
+func serve(t *testing.T, c *Connector) string {
+	t.Helper()
+	ln, err := Listen("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestBulk64MiB sends 64 MiB each way at once through Serve and each
+// transport, and compares SHA-256 on both sides.
+func TestBulk64MiB(t *testing.T) {
+	const n = 64 << 20
+	want1, want2 := sumOf(1, n), sumOf(2, n)
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			type result struct {
+				sum [32]byte
+				err error
+			}
+			atDest := make(chan result, 1)
+			dest := newDestination(t, func(c net.Conn) {
+				werr := make(chan error, 1)
+				go func() { _, err := io.CopyN(c, newPattern(2), n); werr <- err }()
+				h := sha256.New()
+				_, err := io.CopyN(h, c, n)
+				if e := <-werr; err == nil {
+					err = e
+				}
+				atDest <- result{[32]byte(h.Sum(nil)), err}
+			})
+			p := newProxy(t, tr, dest.addr, nil)
+			addr := serve(t, mustNew(t, config(p, tr, dest.addr)))
+
+			local, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer local.Close()
+			_ = local.SetDeadline(time.Now().Add(2 * time.Minute))
+			werr := make(chan error, 1)
+			go func() {
+				_, err := io.CopyN(local, newPattern(1), n)
+				if err == nil {
+					err = local.(*net.TCPConn).CloseWrite()
+				}
+				werr <- err
+			}()
+			h := sha256.New()
+			got, err := io.Copy(h, local)
+			if err != nil {
+				t.Fatalf("reading the tunnel: %v after %d bytes", err, got)
+			}
+			if got != n || [32]byte(h.Sum(nil)) != want2 {
+				t.Errorf("client received %d bytes with a different SHA-256, want %d bytes of the destination's stream", got, n)
+			}
+			if err := <-werr; err != nil {
+				t.Errorf("writing the tunnel: %v", err)
+			}
+			r := <-atDest
+			if r.err != nil || r.sum != want1 {
+				t.Errorf("destination: err %v, SHA-256 match %v", r.err, r.sum == want1)
+			}
+		})
+	}
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// TestProxyKilledMidStream kills the proxy's connections while data flows:
+// Relay must end at once with a relay StepError and close the local end.
+// TestMain's goleak check proves nothing is left running.
+func TestProxyKilledMidStream(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			flowing := make(chan struct{})
+			dest := newDestination(t, func(c net.Conn) {
+				_, _ = io.CopyN(io.Discard, c, 1<<20)
+				close(flowing)
+				_, _ = io.Copy(io.Discard, c)
+			})
+			p := newProxy(t, tr, dest.addr, nil)
+			c := mustNew(t, config(p, tr, dest.addr))
+			tun, err := c.Dial(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			app, local := tcpPair(t)
+			relayed := make(chan error, 1)
+			go func() { _, _, err := Relay(t.Context(), local, tun); relayed <- err }()
+			go func() { _, _ = io.Copy(app, newPattern(1)) }()
+
+			<-flowing
+			p.CloseClientConnections()
+			select {
+			case err := <-relayed:
+				var se *StepError
+				if !errors.As(err, &se) || se.Step != StepRelay {
+					t.Fatalf("Relay returned %v, want a relay StepError", err)
+				}
+				if se.Addr != p.Addr || se.Hint == "" {
+					t.Errorf("StepError %+v: want Addr %s and a hint", se, p.Addr)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Relay still running 10s after the proxy died")
+			}
+			_ = app.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = io.Copy(io.Discard, app)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the local end was not closed after the proxy died")
+			}
+			app.Close()
+		})
+	}
+}
+
+// TestTLSRefused: every TLS failure stops at StepTLS with a hint, and the
+// proxy never sees the token.
+func TestTLSRefused(t *testing.T) {
+	otherCA := proxytest.NewCA("some other CA")
+	var junk [32]byte
+	_, _ = rand.Read(junk[:])
+	wrongPin := PinPrefix + base64.StdEncoding.EncodeToString(junk[:])
+	cases := []struct {
+		name     string
+		proxy    func(*proxytest.Proxy)
+		cfg      func(*Config)
+		wantHint string
+		wantMsg  string
+	}{
+		{name: "wrong CA", cfg: func(c *Config) { c.RootCAs = otherCA.Pool() },
+			wantHint: hintCA, wantMsg: "certificate signed by unknown authority"},
+		{name: "system roots", cfg: func(c *Config) { c.RootCAs = nil },
+			wantHint: hintCA, wantMsg: "certificate signed by unknown authority"},
+		{name: "pin mismatch", cfg: func(c *Config) { c.Pins = []string{wrongPin} },
+			wantHint: hintPin, wantMsg: "matches no pin"},
+		{name: "TLS 1.0 and 1.1 only", proxy: func(p *proxytest.Proxy) {
+			p.TLS.MinVersion, p.TLS.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+		}, wantHint: hintVersion, wantMsg: "protocol version"},
+		{name: "name mismatch", cfg: func(c *Config) { c.ServerName = "wrong.test" },
+			wantHint: hintName, wantMsg: "wrong.test"},
+		{name: "expired", proxy: func(p *proxytest.Proxy) {
+			p.TLS.Certificates = []tls.Certificate{p.CA.IssueExpired(proxytest.Names...)}
+		}, wantHint: hintExpired, wantMsg: "expired"},
+	}
+	for _, tr := range transports {
+		for _, tc := range cases {
+			t.Run(string(tr)+"/"+tc.name, func(t *testing.T) {
+				p := newProxy(t, tr, "127.0.0.1:1", tc.proxy)
+				cfg := config(p, tr, "127.0.0.1:1")
+				if tc.cfg != nil {
+					tc.cfg(&cfg)
+				}
+				c := mustNew(t, cfg)
+				_, err := c.Dial(t.Context())
+				var se *StepError
+				if !errors.As(err, &se) || se.Step != StepTLS {
+					t.Fatalf("Dial: %v; want a tls StepError", err)
+				}
+				if se.Hint != tc.wantHint {
+					t.Errorf("hint %q, want %q", se.Hint, tc.wantHint)
+				}
+				if !strings.HasPrefix(err.Error(), "tls handshake with "+p.Addr+": ") || !strings.Contains(err.Error(), tc.wantMsg) {
+					t.Errorf("error %q: want %q after the step", err, tc.wantMsg)
+				}
+				if got := p.Tokens(); len(got) != 0 {
+					t.Errorf("the proxy received tokens %q after a failed handshake", got)
+				}
+			})
+		}
+	}
+}
+
+// TestPins accepts a pin of the leaf or of the CA, and checks pins again on
+// a resumed session.
+func TestPins(t *testing.T) {
+	dest := newDestination(t, echo)
+	for _, tc := range []struct {
+		name string
+		pin  func(*proxytest.Proxy) string
+	}{
+		{"leaf", func(p *proxytest.Proxy) string { return SPKIPin(p.Certificate()) }},
+		{"CA", func(p *proxytest.Proxy) string { return SPKIPin(p.CA.Cert) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProxy(t, TransportConnect, "", nil)
+			cfg := config(p, TransportConnect, dest.addr)
+			cfg.Pins = []string{tc.pin(p)}
+			c := mustNew(t, cfg)
+			for i := range 2 {
+				tun, err := c.Dial(t.Context())
+				if err != nil {
+					t.Fatalf("Dial %d: %v", i, err)
+				}
+				tun.Close()
+			}
+			hs := p.Handshakes()
+			if len(hs) != 2 || !hs[1].DidResume {
+				t.Errorf("second handshake did not resume (one session cache per Connector): %d handshakes", len(hs))
+			}
+		})
+	}
+	t.Run("resumed session against new pins", func(t *testing.T) {
+		// VerifyConnection runs on resumption too: a session cached under
+		// a matching pin set must fail once the pins no longer match.
+		p := newProxy(t, TransportConnect, "", nil)
+		cfg := config(p, TransportConnect, dest.addr)
+		var junk [32]byte
+		pins := map[string]bool{SPKIPin(p.Certificate()): true}
+		c := mustNew(t, cfg)
+		c.tlsConf.VerifyConnection = verifyPins(pins)
+		tun, err := c.Dial(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tun.Close()
+		clear(pins)
+		pins[PinPrefix+base64.StdEncoding.EncodeToString(junk[:])] = true
+		_, err = c.Dial(t.Context())
+		if stepOf(err) != StepTLS {
+			t.Fatalf("second Dial: %v; want a tls StepError", err)
+		}
+		if hs := p.Handshakes(); len(hs) != 2 || !hs[1].DidResume {
+			t.Fatalf("the second handshake did not resume; the test proves nothing")
+		}
+	})
+}
+
+// TestConnectStatus maps the proxy's answers to steps and sanitizes the
+// status line.
+func TestConnectStatus(t *testing.T) {
+	cases := []struct {
+		name   string
+		proxy  func(*proxytest.Proxy)
+		dest   string
+		want   Step
+		inText string
+	}{
+		{"407 token rejected", func(p *proxytest.Proxy) { p.CheckToken = func(string) bool { return false } }, "", StepProxyAuth, "407 Proxy Authentication Required"},
+		{"403 refused", func(p *proxytest.Proxy) { p.Status = 403 }, "", StepProxyPolicy, "403 Forbidden"},
+		{"502", func(p *proxytest.Proxy) { p.Status = 502 }, "", StepUpstream, "502 Bad Gateway"},
+		{"503", func(p *proxytest.Proxy) { p.Status = 503 }, "", StepUpstream, "503 Service Unavailable"},
+		{"504", func(p *proxytest.Proxy) { p.Status = 504 }, "", StepUpstream, "504 Gateway Timeout"},
+		{"503 destination down", nil, "127.0.0.1:1", StepUpstream, "could not reach \"127.0.0.1:1\""},
+		{"other status sanitized", func(p *proxytest.Proxy) { p.Status, p.StatusText = 418, "Tea\x1b[2J\u202eOK" }, "", StepProxyPolicy, `418 Tea\x1b[2J\u202eOK`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProxy(t, TransportConnect, "", tc.proxy)
+			dest := tc.dest
+			if dest == "" {
+				dest = "mainframe.example.com:23"
+			}
+			_, err := mustNew(t, config(p, TransportConnect, dest)).Dial(t.Context())
+			var se *StepError
+			if !errors.As(err, &se) || se.Step != tc.want {
+				t.Fatalf("Dial: %v; want step %s", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.inText) || se.Hint == "" {
+				t.Errorf("error %q (hint %q): want %q in it and a hint", err, se.Hint, tc.inText)
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\u202e") {
+				t.Errorf("error %q carries terminal controls", err)
+			}
+			if got := p.Tokens(); len(got) != 1 || got[0] != testToken {
+				t.Errorf("proxy received tokens %q, want the one token", got)
+			}
+			if got := p.Targets(); len(got) != 1 || got[0] != dest {
+				t.Errorf("proxy received targets %q, want %q", got, dest)
+			}
+		})
+	}
+}
+
+// TestConnectBytesBehindHeader: bytes that arrive in the same read as the
+// proxy's 200 answer are the first bytes of the tunnel.
+func TestConnectBytesBehindHeader(t *testing.T) {
+	ca := proxytest.NewCA("raw proxy CA")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.Issue("127.0.0.1")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		var req []byte
+		for !bytes.Contains(req, []byte("\r\n\r\n")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			req = append(req, buf[:n]...)
+		}
+		_, _ = c.Write([]byte("HTTP/1.1 200 Connection established\r\nX-Pad: 1\r\n\r\nHELLO FROM THE HOST"))
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	c := mustNew(t, Config{ProxyAddr: ln.Addr().String(), Transport: TransportConnect, RootCAs: ca.Pool(),
+		Destination: "host.example:23", Token: NewToken(testToken)})
+	tun, err := c.Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tun.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len("HELLO FROM THE HOST"))
+	if _, err := io.ReadFull(tun, got); err != nil || string(got) != "HELLO FROM THE HOST" {
+		t.Errorf("first tunnel bytes %q, %v", got, err)
+	}
+	tun.Close()
+	<-served
+}
+
+// TestHalfClose: the application half-closes after its request and still
+// receives the whole answer, through both transports.
+func TestHalfClose(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			dest := newDestination(t, func(c net.Conn) {
+				req, _ := io.ReadAll(c) // until the client's EOF (connect) ...
+				_, _ = c.Write(append([]byte("answer to "), req...))
+			})
+			p := newProxy(t, tr, dest.addr, nil)
+			cfg := config(p, tr, dest.addr)
+			cfg.WebSocketQuiet = 200 * time.Millisecond
+			addr := serve(t, mustNew(t, cfg))
+			app, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer app.Close()
+			_ = app.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err := app.Write([]byte("question")); err != nil {
+				t.Fatal(err)
+			}
+			_ = app.(*net.TCPConn).CloseWrite()
+			got, err := io.ReadAll(app)
+			if tr == TransportConnect && (err != nil || string(got) != "answer to question") {
+				t.Errorf("got %q, %v; want the answer after half-close", got, err)
+			}
+			// WebSocket has no half-close: the destination sees the end of
+			// the stream only when the tunnel closes after its quiet period,
+			// and then the answer has nowhere to go. It must still end.
+			if tr == TransportWebSocket && err != nil {
+				t.Errorf("websocket tunnel did not end cleanly: %v", err)
+			}
+		})
+	}
+}
+
+// TestWebSocketEOFKeepsData: websockify drops queued data when it reads a
+// close frame. After a large transfer and the local EOF, every byte must
+// still reach the destination. The proxy holds the destination until all
+// bytes arrived, so a close sent right after the last byte would lose most
+// of them: the control subtest shows that it does.
+func TestWebSocketEOFKeepsData(t *testing.T) {
+	const n = 32 << 20
+	want := sumOf(3, n)
+	run := func(t *testing.T, closeAtOnce bool) (int64, [32]byte) {
+		type result struct {
+			n   int64
+			sum [32]byte
+		}
+		got := make(chan result, 1)
+		dest := newDestination(t, func(c net.Conn) {
+			h := sha256.New()
+			m, _ := io.Copy(h, c) // until the proxy closes the destination
+			got <- result{m, [32]byte(h.Sum(nil))}
+		})
+		p := newProxy(t, TransportWebSocket, dest.addr, func(p *proxytest.Proxy) { p.HoldDestinationUntil = n })
+		cfg := config(p, TransportWebSocket, dest.addr)
+		cfg.WebSocketQuiet = 1 * time.Second
+		tun, err := mustNew(t, cfg).Dial(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(tun, newPattern(3), n); err != nil {
+			t.Fatal(err)
+		}
+		if closeAtOnce {
+			tun.Close()
+		} else {
+			if err := tun.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			_ = tun.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, err := io.Copy(io.Discard, tun); err != nil {
+				t.Errorf("reading until the tunnel closes: %v", err)
+			}
+			tun.Close()
+		}
+		r := <-got
+		return r.n, r.sum
+	}
+	t.Run("linger", func(t *testing.T) {
+		m, sum := run(t, false)
+		if m != n || sum != want {
+			t.Errorf("destination received %d of %d bytes (SHA-256 match %v)", m, n, sum == want)
+		}
+	})
+	t.Run("control: close at once loses data", func(t *testing.T) {
+		if m, _ := run(t, true); m == n {
+			t.Errorf("the proxy kept every byte despite an immediate close: it does not model websockify, and the linger test proves nothing")
+		}
+	})
+}
+
+// TestWebSocketHandshake checks the request websockify sees, and the
+// rejection of a bad token.
+func TestWebSocketHandshake(t *testing.T) {
+	dest := newDestination(t, echo)
+	t.Run("accepted", func(t *testing.T) {
+		p := newProxy(t, TransportWebSocket, dest.addr, func(p *proxytest.Proxy) { p.Path = "/websockify" })
+		cfg := config(p, TransportWebSocket, dest.addr)
+		cfg.Path = "/websockify"
+		tun, err := mustNew(t, cfg).Dial(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = tun.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := tun.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(tun, buf); err != nil || string(buf) != "ping" {
+			t.Errorf("echo %q, %v", buf, err)
+		}
+		tun.Close()
+		if got := p.Tokens(); len(got) != 1 || got[0] != testToken {
+			t.Errorf("tokens %q", got)
+		}
+		if got := p.Subprotocols(); len(got) != 1 || len(got[0]) != 1 || got[0][0] != "binary" {
+			t.Errorf("subprotocols offered %q, want exactly [binary]", got)
+		}
+	})
+	t.Run("token rejected before upgrade", func(t *testing.T) {
+		p := newProxy(t, TransportWebSocket, dest.addr, func(p *proxytest.Proxy) { p.CheckToken = func(string) bool { return false } })
+		_, err := mustNew(t, config(p, TransportWebSocket, dest.addr)).Dial(t.Context())
+		var se *StepError
+		if !errors.As(err, &se) || se.Step != StepProxyAuth || !strings.Contains(err.Error(), "token rejected, unknown or expired") {
+			t.Fatalf("Dial: %v; want proxy-auth, token rejected", err)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) && strings.Contains(ue.URL, testToken) {
+			t.Errorf("url.Error in the chain still holds the token: %s", ue.URL)
+		}
+	})
+	t.Run("wrong path", func(t *testing.T) {
+		p := newProxy(t, TransportWebSocket, dest.addr, nil)
+		cfg := config(p, TransportWebSocket, dest.addr)
+		cfg.Path = "/elsewhere"
+		_, err := mustNew(t, cfg).Dial(t.Context())
+		if stepOf(err) != StepProxyPolicy || !strings.Contains(err.Error(), "404") {
+			t.Fatalf("Dial: %v; want proxy-policy with the 404", err)
+		}
+	})
+}
+
+// TestEndToEndTLS runs TLS to the destination inside the tunnel.
+func TestEndToEndTLS(t *testing.T) {
+	destCA := proxytest.NewCA("destination CA")
+	tlsDest := newDestination(t, func(c net.Conn) {
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{destCA.Issue("127.0.0.1")}})
+		echo(tc)
+	})
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			p := newProxy(t, tr, tlsDest.addr, nil)
+			cfg := config(p, tr, tlsDest.addr)
+			cfg.EndToEndTLS, cfg.DestRootCAs = true, destCA.Pool()
+			tun, err := mustNew(t, cfg).Dial(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = tun.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := tun.Write([]byte("secret")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 6)
+			if _, err := io.ReadFull(tun, buf); err != nil || string(buf) != "secret" {
+				t.Errorf("echo %q, %v", buf, err)
+			}
+			tun.Close()
+
+			cfg.DestRootCAs = proxytest.NewCA("not the destination's").Pool()
+			_, err = mustNew(t, cfg).Dial(t.Context())
+			var se *StepError
+			if !errors.As(err, &se) || se.Step != StepTLS || se.Addr != tlsDest.addr {
+				t.Errorf("Dial with the wrong destination CA: %v; want a tls StepError for %s", err, tlsDest.addr)
+			}
+		})
+	}
+}
+
+// TestDialSteps covers DNS and TCP failures.
+func TestDialSteps(t *testing.T) {
+	failingDNS := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS server in this test")
+	}}
+	c := mustNew(t, Config{ProxyAddr: "proxy.invalid:8443", Transport: TransportConnect, Destination: "h:23",
+		Token: NewToken(testToken), Resolver: failingDNS})
+	_, err := c.Dial(t.Context())
+	if stepOf(err) != StepDNS || !strings.HasPrefix(err.Error(), "dns lookup of proxy.invalid: ") {
+		t.Errorf("Dial: %v; want a dns StepError", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	c = mustNew(t, Config{ProxyAddr: closed, Transport: TransportConnect, Destination: "h:23", Token: NewToken(testToken)})
+	_, err = c.Dial(t.Context())
+	if stepOf(err) != StepTCP || !strings.Contains(err.Error(), "tcp connect to "+closed+": connection refused") {
+		t.Errorf("Dial: %v; want tcp connect ... connection refused", err)
+	}
+}
+
+// TestServeStdio relays a reader and a writer through an echo destination.
+func TestServeStdio(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			dest := newDestination(t, echo)
+			p := newProxy(t, tr, dest.addr, nil)
+			cfg := config(p, tr, dest.addr)
+			cfg.WebSocketQuiet = 100 * time.Millisecond
+			c := mustNew(t, cfg)
+			in := strings.NewReader("hello through stdio")
+			outR, outW := io.Pipe()
+			done := make(chan error, 1)
+			go func() { done <- c.ServeStdio(t.Context(), in, outW) }()
+			got, err := io.ReadAll(outR)
+			if err != nil || string(got) != "hello through stdio" {
+				t.Errorf("stdout %q, %v", got, err)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("ServeStdio: %v", err)
+			}
+		})
+	}
+}
+
+// TestListen keeps the local end on loopback unless told otherwise.
+func TestListen(t *testing.T) {
+	ln, err := Listen("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := ln.Addr().(*net.TCPAddr); !a.IP.IsLoopback() || a.Port == 0 {
+		t.Errorf("default listener on %v", a)
+	}
+	ln.Close()
+	for _, tc := range []struct {
+		addr  string
+		allow bool
+		ok    bool
+	}{
+		{"127.0.0.1:0", false, true},
+		{"[::1]:0", false, true},
+		{"0.0.0.0:0", false, false},
+		{"0.0.0.0:0", true, false},
+		{"[::]:0", true, false},
+		{"localhost:0", false, false},
+		{"192.0.2.1:0", false, false},
+		{"nonsense", false, false},
+	} {
+		ln, err := Listen(tc.addr, tc.allow)
+		if ln != nil {
+			ln.Close()
+		}
+		if (err == nil) != tc.ok && !(tc.ok && strings.Contains(fmt.Sprint(err), "cannot assign")) {
+			t.Errorf("Listen(%q, %v): %v, want ok=%v", tc.addr, tc.allow, err, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package connector
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+)
+
+// Dial opens one tunnel: DNS, TCP and TLS to the proxy, the transport's
+// request carrying the token, and end-to-end TLS to the destination when
+// configured. The returned connection reaches the destination; its read and
+// write errors are *StepError of StepRelay, and it supports CloseWrite.
+// Every error of Dial is a *StepError.
+func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
+	raw, err := c.dialProxy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			raw.Close()
+		}
+	}()
+
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+	defer cancel()
+	tc := tls.Client(raw, c.tlsConf)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.ProxyAddr, err, func() *StepError {
+			return tlsError(c.cfg.ProxyAddr, err, false)
+		})
+	}
+	// The handshake verified the chain, the name and the pins
+	// (VerifyConnection): only now may the token be written.
+
+	var tunnel net.Conn
+	switch c.cfg.Transport {
+	case TransportConnect:
+		tunnel, err = c.connectTunnel(ctx, hctx, tc)
+	case TransportWebSocket:
+		tunnel, err = c.websocketTunnel(ctx, hctx, tc, raw)
+	default:
+		err = fmt.Errorf("unknown transport %q", c.cfg.Transport) // New refuses it
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if c.destConf != nil {
+		inner := tls.Client(tunnel, c.destConf)
+		if err := inner.HandshakeContext(hctx); err != nil {
+			tunnel.Close()
+			return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.Destination, err, func() *StepError {
+				return tlsError(c.cfg.Destination, err, true)
+			})
+		}
+		tunnel = &e2eConn{Conn: inner, tunnel: tunnel}
+	}
+	ok = true
+	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr}, nil
+}
+
+// timeoutOr reports a cancelled or timed-out step as such, and any other
+// failure with describe (which may be nil when ctx or hctx has ended).
+func (c *Connector) timeoutOr(ctx, hctx context.Context, step Step, addr string, err error, describe func() *StepError) *StepError {
+	if ctx.Err() != nil {
+		return &StepError{Step: step, Addr: addr, Err: ctx.Err()}
+	}
+	if hctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return &StepError{Step: step, Addr: addr,
+			Err:  &describedError{msg: fmt.Sprintf("no answer within %v", c.cfg.HandshakeTimeout), err: context.DeadlineExceeded},
+			Hint: "the proxy accepted the connection but did not complete the exchange: check the proxy address, or ask your administrator"}
+	}
+	if describe == nil {
+		return &StepError{Step: step, Addr: addr, Err: err}
+	}
+	return describe()
+}
+
+// dialProxy resolves the proxy's host (StepDNS) and connects to its
+// addresses in turn (StepTCP).
+func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(c.proxyHost); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		addrs, err = c.cfg.Resolver.LookupNetIP(dctx, "ip", c.proxyHost)
+		if err == nil && len(addrs) == 0 {
+			err = errors.New("no addresses")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
+			return nil, netError(StepDNS, c.proxyHost, err)
+		}
+	}
+	port, _ := netip.ParseAddrPort("0.0.0.0:" + c.proxyPort)
+	var d net.Dialer
+	var lastErr error
+	for _, a := range addrs {
+		conn, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(a.Unmap(), port.Port()).String())
+		if err == nil {
+			return conn, nil
+		}
+		lastErr = err
+		if dctx.Err() != nil {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		lastErr = ctx.Err()
+	}
+	return nil, netError(StepTCP, c.cfg.ProxyAddr, lastErr)
+}
+
+// tunnelConn is the connection Dial returns: it reports read and write
+// failures as relay errors naming the proxy.
+type tunnelConn struct {
+	net.Conn
+	addr string
+}
+
+func (t *tunnelConn) wrap(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	return &StepError{Step: StepRelay, Addr: t.addr, Err: err, Hint: hintRelay}
+}
+
+func (t *tunnelConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	return n, t.wrap(err)
+}
+
+func (t *tunnelConn) Write(p []byte) (int, error) {
+	n, err := t.Conn.Write(p)
+	return n, t.wrap(err)
+}
+
+// CloseWrite ends the sending direction (see the transports).
+func (t *tunnelConn) CloseWrite() error {
+	if cw, ok := t.Conn.(interface{ CloseWrite() error }); ok {
+		return t.wrap(cw.CloseWrite())
+	}
+	return nil
+}
+
+// e2eConn is end-to-end TLS inside a tunnel. Its CloseWrite sends
+// close_notify to the destination and then half-closes the tunnel, so the
+// proxy sees the end of the stream too.
+type e2eConn struct {
+	*tls.Conn
+	tunnel net.Conn
+}
+
+func (e *e2eConn) CloseWrite() error {
+	err := e.Conn.CloseWrite()
+	if cw, ok := e.tunnel.(interface{ CloseWrite() error }); ok {
+		if err2 := cw.CloseWrite(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
+
+// deadlineFromContext applies ctx's deadline and cancellation to conn for
+// the duration of a blocking exchange; the returned func undoes it.
+func deadlineFromContext(ctx context.Context, conn net.Conn) (undo func()) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	return func() {
+		stop()
+		_ = conn.SetDeadline(time.Time{})
+	}
+}

@@ -1,0 +1,93 @@
+// Package connector opens the tunnel from a local emulator to a destination
+// host through the security proxy named in a launch descriptor: a TLS 1.2/1.3
+// connection to the proxy, the session token, a standard tunnelling
+// protocol, and a byte relay (DESIGN.md "Connector", issue 4).
+//
+// # Use
+//
+// Build a [Connector] once per trust configuration with [New], then either
+// [Connector.Dial] for one tunnel as a [net.Conn], [Connector.Serve] to relay
+// every connection accepted on a local listener from [Listen], or
+// [Connector.ServeStdio] for ssh ProxyCommand style use.
+//
+//	c, err := connector.New(connector.Config{
+//		ProxyAddr:   "proxy.example.com:8443",
+//		Transport:   connector.TransportConnect,
+//		Destination: "mainframe.example.com:23",
+//		Token:       connector.NewToken(tok),
+//	})
+//	ln, err := connector.Listen("", false) // 127.0.0.1:0
+//	err = c.Serve(ctx, ln)
+//
+// # Steps and errors
+//
+// A tunnel is built in steps: [StepDNS], [StepTCP], [StepTLS] (the proxy, or
+// the destination with end-to-end TLS), the proxy's answer ([StepProxyAuth],
+// [StepProxyPolicy], [StepUpstream]) and [StepRelay]. Every failure is a
+// [*StepError] naming its step, the address and, where a fix is known, a
+// Hint. Callers test the step with [errors.As]; nothing classifies errors by
+// their text.
+//
+// # TLS
+//
+// The proxy's certificate is always verified against the system roots or
+// Config.RootCAs (which then replace the system roots), for
+// Config.ServerName, and then against Config.Pins (SHA-256 of the
+// SubjectPublicKeyInfo, checked in tls.Config.VerifyConnection so that
+// resumed sessions are checked too). The token is written to the connection
+// only after the handshake, and so every check, has succeeded. Versions are
+// limited to TLS 1.2 and 1.3.
+//
+// Key exchange: Go 1.26 sends key shares for its first preferred group and
+// that group's classical fallback only, by default X25519MLKEM768 and
+// X25519, so a proxy that supports only P-256 (a common hardened or FIPS
+// setting) answers with a HelloRetryRequest, one extra round trip on every
+// tunnel. The connector offers SecP256r1MLKEM768, X25519, P-256, P-384 and
+// P-521 (in FIPS mode the non-approved X25519 drops out), so its key shares
+// are SecP256r1MLKEM768 and P-256: a post-quantum hybrid with peers that
+// support it (Go 1.26 and later, OpenSSL 3.5 when configured) and no
+// HelloRetryRequest with P-256-only proxies. The price is that a peer which
+// supports X25519MLKEM768 but not SecP256r1MLKEM768 negotiates classical
+// P-256 instead of a hybrid. TestCurvesNoHelloRetry and
+// BenchmarkHandshakeP256Only measure both.
+//
+// One ClientSessionCache belongs to each Connector, that is to one trust
+// configuration (roots, pins, server name): a session established under one
+// set of roots is never resumed under another.
+//
+// # Transports
+//
+// [TransportConnect] sends "CONNECT host:port HTTP/1.1" with
+// "Proxy-Authorization: Bearer <token>" (Squid https_port, Envoy, Pomerium,
+// Apache) and parses the answer with net/http, keeping any bytes that
+// arrived behind the header. Half-close is propagated with a TLS close_notify
+// (tls.Conn.CloseWrite).
+//
+// [TransportWebSocket] dials wss://proxy/path?token=<token> with the single
+// subprotocol "binary" and carries the stream in binary messages, as
+// websockify's token plugins expect. WebSocket has no half-close, and
+// websockify drops the data it still queues for the destination as soon as
+// it reads a close frame. So after the local side's EOF the connector sends
+// no close frame at once: it keeps relaying the peer's data and closes only
+// when the peer closes, or when the tunnel has been quiet for
+// Config.WebSocketQuiet with everything it wrote acknowledged by the proxy's
+// TCP stack (Linux SIOCOUTQ), or after Config.WebSocketLinger at most.
+//
+// # Local end
+//
+// [Listen] listens on 127.0.0.1 unless told otherwise, and never on a
+// wildcard address. On Linux, [Connector.Serve] accepts only connections
+// whose client socket belongs to the current user: it asks the kernel for
+// the socket's owner with a sock_diag (NETLINK_INET_DIAG) exact lookup of
+// the connection's address pair. That is one indexed kernel lookup per
+// connection, with no text to parse, unlike scanning /proc/net/tcp, whose
+// size grows with every socket on the machine. Where the owner cannot be
+// checked (other systems, or a remote peer on a non-loopback listener)
+// Serve refuses the connection unless Config.AllowUncheckedPeers is set.
+//
+// # Secrets
+//
+// [Token] prints as "[redacted]" under every fmt verb and marshaller; the
+// token never appears in an error, a log line (Config.Logf) or a URL shown
+// to anyone. Text from the network is passed through internal/safetext.
+package connector

@@ -1,0 +1,215 @@
+package connector
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"reflect"
+	"strings"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// Step names the stage of building or using a tunnel that failed.
+type Step string
+
+// The steps, in the order a tunnel goes through them.
+const (
+	StepDNS         Step = "dns"          // resolving the proxy's host name
+	StepTCP         Step = "tcp"          // connecting to the proxy
+	StepTLS         Step = "tls"          // TLS with the proxy, or with the destination (end-to-end TLS)
+	StepProxyAuth   Step = "proxy-auth"   // the proxy rejected the token
+	StepProxyPolicy Step = "proxy-policy" // the proxy refused the destination, or answered unexpectedly
+	StepUpstream    Step = "upstream"     // the proxy could not reach the destination
+	StepRelay       Step = "relay"        // the tunnel broke while relaying bytes
+)
+
+// StepError is the error of every failed step. Use errors.As to find it and
+// switch on Step; Err is the cause (errors.Is and errors.As see through it)
+// and Hint, when not empty, is advice for the user without the
+// "hint:" prefix.
+//
+// Error reads like
+// "tls handshake with proxy.example.com:8443: certificate signed by unknown authority".
+type StepError struct {
+	Step Step
+	Addr string // host:port the step talked to (the proxy, or the destination)
+	Err  error
+	Hint string
+}
+
+// Error returns "<what> <addr>: <cause>".
+func (e *StepError) Error() string {
+	var what string
+	switch e.Step {
+	case StepDNS:
+		what = "dns lookup of"
+	case StepTCP:
+		what = "tcp connect to"
+	case StepTLS:
+		what = "tls handshake with"
+	case StepProxyAuth:
+		what = "proxy authentication at"
+	case StepProxyPolicy:
+		what = "proxy request at"
+	case StepUpstream:
+		what = "upstream connect through"
+	case StepRelay:
+		what = "relay through"
+	default:
+		what = string(e.Step) + " at"
+	}
+	if e.Err == nil {
+		return what + " " + e.Addr
+	}
+	return what + " " + e.Addr + ": " + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// describedError shows a plain message for an error while keeping the
+// original in the chain for errors.Is and errors.As.
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
+
+// Hints, one place for their wording.
+const (
+	hintCA         = "import the proxy's CA with --ca, or ask your administrator"
+	hintName       = "the proxy's certificate does not name this host: check the proxy address or --server-name, or ask your administrator"
+	hintExpired    = "check this computer's clock; if it is right, the proxy's certificate has expired: ask your administrator"
+	hintPin        = "the proxy's key is not the pinned one: the proxy may have a new certificate or the connection is intercepted; ask your administrator before trusting it"
+	hintVersion    = "the proxy offers only TLS versions older than 1.2, which trustlaunch refuses: ask your administrator to enable TLS 1.2 or 1.3 on the proxy"
+	hintTLS        = "check --tls-min/--tls-max and the proxy's TLS settings, or ask your administrator"
+	hintDNS        = "check the proxy host name and this computer's network and DNS settings"
+	hintTCP        = "check the proxy address and port, and that a firewall lets this computer reach it"
+	hintAuth       = "the session token was rejected, unknown or expired: launch the session again from the portal to get a fresh one"
+	hintPolicy     = "the proxy's policy does not allow this destination: ask your administrator"
+	hintUpstream   = "the proxy could not reach the destination host: it may be down or unreachable from the proxy; try again later or ask your administrator"
+	hintRelay      = "the connection broke while in use: reconnect, and check the network if it keeps happening"
+	hintE2EVersion = "the destination offers only TLS versions older than 1.2"
+)
+
+// tlsError turns a handshake error into a StepError with a short message and
+// a hint chosen by the error's type.
+func tlsError(addr string, err error, destination bool) *StepError {
+	msg, hint := describeTLS(err)
+	if destination {
+		if hint == hintVersion {
+			hint = hintE2EVersion
+		} else if hint == hintCA {
+			hint = "the destination's certificate is not trusted by this computer: ask your administrator"
+		}
+	}
+	return &StepError{Step: StepTLS, Addr: addr, Err: &describedError{msg: msg, err: err}, Hint: hint}
+}
+
+// describeTLS chooses the message and hint for a handshake error. The
+// message can quote certificate names, which come from the network, so it is
+// sanitized.
+func describeTLS(err error) (msg, hint string) {
+	msg, hint = describeTLSRaw(err)
+	return safetext.Sanitize(msg), hint
+}
+
+func describeTLSRaw(err error) (msg, hint string) {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		pin      *PinError
+		alert    tls.AlertError
+		verr     *tls.CertificateVerificationError
+		recHdr   tls.RecordHeaderError
+		opErr    *net.OpError
+	)
+	switch {
+	case errors.As(err, &pin):
+		return pin.Error(), hintPin
+	case errors.As(err, &unknown):
+		return "certificate signed by unknown authority" + certSubject(unknown.Cert), hintCA
+	case errors.As(err, &hostname):
+		return strings.TrimPrefix(hostname.Error(), "x509: "), hintName
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return strings.TrimPrefix(invalid.Error(), "x509: "), hintExpired
+		}
+		return strings.TrimPrefix(invalid.Error(), "x509: "), hintCA
+	case errors.As(err, &verr):
+		return strings.TrimPrefix(verr.Err.Error(), "x509: "), hintCA
+	case errors.As(err, &alert):
+		if alert == 70 { // protocol_version, RFC 8446 section 6.2
+			return "the proxy refused TLS 1.2 and 1.3 (alert: protocol version not supported)", hintVersion
+		}
+		return "the peer sent alert: " + alertText(err), hintTLS
+	case errors.As(err, &opErr) && opErr.Op == "remote error":
+		// crypto/tls reports a received alert as a *net.OpError with Op
+		// "remote error" around its unexported alert type, a uint8.
+		if v := reflect.ValueOf(opErr.Err); v.IsValid() && v.Kind() == reflect.Uint8 && v.Uint() == 70 {
+			return "the proxy refused TLS 1.2 and 1.3 (alert: protocol version not supported)", hintVersion
+		}
+		return "the peer sent alert: " + trimSyscall(opErr.Err), hintTLS
+	case errors.As(err, &recHdr):
+		return "the peer did not answer with TLS (is this a TLS port?)", hintTLS
+	}
+	return err.Error(), hintTLS
+}
+
+func alertText(err error) string {
+	var a tls.AlertError
+	if errors.As(err, &a) {
+		return strings.TrimPrefix(a.Error(), "tls: ")
+	}
+	return err.Error()
+}
+
+func certSubject(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	s := c.Subject.CommonName
+	if s == "" {
+		s = c.Subject.String()
+	}
+	if c.Issuer.CommonName != "" {
+		return " (certificate " + safetext.Quote(s) + " issued by " + safetext.Quote(c.Issuer.CommonName) + ")"
+	}
+	return " (certificate " + safetext.Quote(s) + ")"
+}
+
+// netError wraps a DNS or TCP failure.
+func netError(step Step, addr string, err error) *StepError {
+	hint := hintTCP
+	if step == StepDNS {
+		hint = hintDNS
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			msg := dnsErr.Err
+			if dnsErr.IsNotFound {
+				msg = "no such host"
+			}
+			err = &describedError{msg: msg, err: err}
+		}
+	} else {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Err != nil {
+			err = &describedError{msg: trimSyscall(opErr.Err), err: err}
+		}
+	}
+	return &StepError{Step: step, Addr: addr, Err: err, Hint: hint}
+}
+
+// trimSyscall drops the "connect: " prefix of a *os.SyscallError.
+func trimSyscall(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, ": "); i > 0 && !strings.Contains(s[:i], " ") {
+		return s[i+2:]
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+//go:build linux
+
+package connector
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestPeerOwner: Serve relays a connection from this user and refuses one
+// from uid 65534 (a child process started with that credential).
+func TestPeerOwner(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the owner check exists on Linux only")
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test starts a process as another user and must run as root in CI")
+		}
+		t.Skip("needs root to start a process as another user")
+	}
+	dest := newDestination(t, echo)
+	p := newProxy(t, TransportConnect, "", nil)
+	logs := newLogSink()
+	cfg := config(p, TransportConnect, dest.addr)
+	cfg.Logf = logs.Logf
+	addr := serve(t, mustNew(t, cfg))
+
+	// Our own connection is relayed.
+	app, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = app.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := app.Write([]byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(app, buf); err != nil || string(buf) != "mine" {
+		t.Fatalf("own connection: %q, %v", buf, err)
+	}
+	app.Close()
+
+	// Another user's connection is closed unanswered and logged. The test
+	// binary is copied where uid 65534 can run it.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "connector-peer-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "connector.test")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"TL_CONNECTOR_CHILD=connect-as-other-user", "TL_CONNECTOR_ADDR=" + addr}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child as uid 65534: %v (exit 4 means it was relayed)\n%s", err, out)
+	}
+	line := logs.waitLog(t, ctx, "refused local connection")
+	if want := "uid 65534"; !strings.Contains(line, want) {
+		t.Errorf("log %q does not name %s", line, want)
+	}
+	if got := p.Targets(); len(got) != 1 {
+		t.Errorf("the proxy saw %d tunnels, want only ours", len(got))
+	}
+}

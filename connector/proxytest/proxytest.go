@@ -1,0 +1,581 @@
+// Package proxytest runs reference proxies in process for tests, in the
+// shape of net/http/httptest: a CONNECT-over-TLS proxy (as Squid's
+// https_port with a bearer-token check) and a WebSocket-over-TLS proxy (as
+// websockify 0.10 with a token plugin), each on a loopback listener with its
+// own CA, knobs for token checks and forced answers, TLS limits, and hooks
+// that record what the proxy saw (tokens, CONNECT targets, handshakes).
+//
+// Constructors panic on setup failure, like httptest. The proxies skip no
+// certificate check of their own (they verify nothing: clients do).
+package proxytest
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/trustlaunch/trustlaunch/connector/internal/relay"
+)
+
+// Names are the names and addresses in every proxy certificate.
+var Names = []string{"127.0.0.1", "::1", "localhost", "proxy.test"}
+
+type kind int
+
+const (
+	kindConnect kind = iota
+	kindWebSocket
+)
+
+// Proxy is a running (or, from NewUnstarted..., not yet started) proxy.
+// Set the exported knobs before Start; read the hooks at any time.
+type Proxy struct {
+	// Addr is the proxy's "127.0.0.1:PORT", set when started.
+	Addr string
+	// Listener is the loopback listener; a test may replace it before Start.
+	Listener net.Listener
+	// CA signed the proxy's certificate; CA.Pool() trusts it.
+	CA *CA
+	// TLS is the server configuration. Before Start, limit MinVersion,
+	// MaxVersion (say, TLS 1.0 to 1.1) or CurvePreferences (say, P-256
+	// only), or replace Certificates.
+	TLS *tls.Config
+	// CheckToken says whether a received token is valid; nil accepts any
+	// non-empty token. A CONNECT proxy answers 407 to a bad token; the
+	// WebSocket proxy closes the connection before the upgrade, as
+	// websockify does.
+	CheckToken func(token string) bool
+	// Status, when not zero, is the CONNECT proxy's answer (403, 502, 503,
+	// 504...) to a request that passed the token check; StatusText, when
+	// not empty, replaces its reason phrase.
+	Status     int
+	StatusText string
+	// Target is where the WebSocket proxy connects every tunnel (websockify
+	// would look it up from the token). Unused by the CONNECT proxy.
+	Target string
+	// Path is the WebSocket path, "/" when empty; other paths get 404.
+	Path string
+	// DropOnClose makes the WebSocket proxy behave as websockify 0.10:
+	// when a close frame arrives it drops the client data still queued for
+	// the destination and closes the destination. NewWebSocketProxy sets it.
+	DropOnClose bool
+	// HoldDestinationUntil makes the WebSocket proxy write nothing to the
+	// destination until it has received that many bytes from the client (or
+	// the client went away): a slow destination, so that data is still
+	// queued when the client's last bytes arrive.
+	HoldDestinationUntil int64
+
+	kind   kind
+	ctx    context.Context
+	cancel context.CancelFunc
+	srv    *http.Server
+
+	mu           sync.Mutex
+	started      bool
+	closed       bool
+	wg           sync.WaitGroup
+	conns        map[net.Conn]struct{} // raw client connections and destination connections
+	tokens       []string
+	targets      []string
+	handshakes   []tls.ConnectionState
+	subprotocols [][]string
+}
+
+// NewConnectProxy starts a CONNECT-over-TLS proxy.
+func NewConnectProxy() *Proxy {
+	p := NewUnstartedConnectProxy()
+	p.Start()
+	return p
+}
+
+// NewUnstartedConnectProxy returns a CONNECT proxy to configure, then Start.
+func NewUnstartedConnectProxy() *Proxy { return newProxy(kindConnect) }
+
+// NewWebSocketProxy starts a WebSocket-over-TLS proxy to target, with
+// websockify's behaviour on close (DropOnClose).
+func NewWebSocketProxy(target string) *Proxy {
+	p := NewUnstartedWebSocketProxy(target)
+	p.Start()
+	return p
+}
+
+// NewUnstartedWebSocketProxy returns a WebSocket proxy to configure, then
+// Start.
+func NewUnstartedWebSocketProxy(target string) *Proxy {
+	p := newProxy(kindWebSocket)
+	p.Target = target
+	p.DropOnClose = true
+	return p
+}
+
+func newProxy(k kind) *Proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("proxytest: listen: " + err.Error())
+	}
+	ca := NewCA("trustlaunch proxytest CA")
+	return &Proxy{
+		Listener: ln,
+		CA:       ca,
+		TLS: &tls.Config{
+			Certificates: []tls.Certificate{ca.Issue(Names...)},
+			MinVersion:   tls.VersionTLS12,
+		},
+		kind:  k,
+		conns: map[net.Conn]struct{}{},
+	}
+}
+
+// Start starts the proxy. It panics if the proxy was started already.
+func (p *Proxy) Start() {
+	p.mu.Lock()
+	if p.started {
+		p.mu.Unlock()
+		panic("proxytest: Start called twice")
+	}
+	p.started = true
+	p.mu.Unlock()
+	p.Addr = p.Listener.Addr().String()
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	userVerify := p.TLS.VerifyConnection
+	p.TLS.VerifyConnection = func(cs tls.ConnectionState) error {
+		p.mu.Lock()
+		p.handshakes = append(p.handshakes, cs)
+		p.mu.Unlock()
+		if userVerify != nil {
+			return userVerify(cs)
+		}
+		return nil
+	}
+	ln := &trackListener{Listener: p.Listener, p: p}
+	switch p.kind {
+	case kindConnect:
+		p.goTracked(func() { p.acceptConnect(ln) })
+	case kindWebSocket:
+		p.srv = &http.Server{
+			Handler:           http.HandlerFunc(p.serveWebSocket),
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          log.New(io.Discard, "", 0),
+		}
+		tln := tls.NewListener(ln, p.TLS)
+		p.goTracked(func() { _ = p.srv.Serve(tln) })
+	}
+}
+
+// Close stops the proxy, closes every connection and waits for its
+// goroutines.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.Listener.Close()
+	if p.srv != nil {
+		p.srv.Close()
+	}
+	p.closeConns(false)
+	p.wg.Wait()
+}
+
+// CloseClientConnections kills every tunnel at once, as if the proxy
+// process died: client and destination connections are reset (RST, with
+// SO_LINGER 0). The proxy keeps accepting new connections.
+func (p *Proxy) CloseClientConnections() { p.closeConns(true) }
+
+func (p *Proxy) closeConns(reset bool) {
+	p.mu.Lock()
+	conns := make([]net.Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		if tc, ok := c.(interface{ SetLinger(int) error }); ok && reset {
+			_ = tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// RootCAs returns a pool that trusts the proxy's certificate.
+func (p *Proxy) RootCAs() *x509.CertPool { return p.CA.Pool() }
+
+// Certificate returns the proxy's leaf certificate.
+func (p *Proxy) Certificate() *x509.Certificate { return p.TLS.Certificates[0].Leaf }
+
+// ClientTLSConfig returns a client configuration that trusts the proxy.
+func (p *Proxy) ClientTLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: p.RootCAs(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// Tokens returns every token the proxy received, valid or not, in order.
+// After a failed TLS handshake it has none: the client sent nothing.
+func (p *Proxy) Tokens() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.tokens...)
+}
+
+// Targets returns every CONNECT target (host:port) or WebSocket target
+// requested.
+func (p *Proxy) Targets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.targets...)
+}
+
+// Handshakes returns the state of every completed TLS handshake
+// (HelloRetryRequest, CurveID, Version, DidResume...).
+func (p *Proxy) Handshakes() []tls.ConnectionState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]tls.ConnectionState(nil), p.handshakes...)
+}
+
+// Subprotocols returns the WebSocket subprotocol lists clients offered.
+func (p *Proxy) Subprotocols() [][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]string(nil), p.subprotocols...)
+}
+
+// goTracked runs f in a goroutine that Close waits for; it returns false,
+// without running f, once the proxy is closed.
+func (p *Proxy) goTracked(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+	return true
+}
+
+func (p *Proxy) track(c net.Conn) net.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		c.Close()
+	}
+	tc := &trackedConn{Conn: c, p: p}
+	p.conns[tc] = struct{}{}
+	return tc
+}
+
+func (p *Proxy) record(f func()) { p.mu.Lock(); f(); p.mu.Unlock() }
+
+func (p *Proxy) tokenOK(tok string) bool {
+	if p.CheckToken != nil {
+		return p.CheckToken(tok)
+	}
+	return tok != ""
+}
+
+func (p *Proxy) dialTarget(target string) (net.Conn, error) {
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return nil, err
+	}
+	return p.track(c), nil
+}
+
+type trackListener struct {
+	net.Listener
+	p *Proxy
+}
+
+func (l *trackListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.p.track(c), nil
+}
+
+// trackedConn forgets itself on Close. CloseWrite and SetLinger pass to
+// the TCP connection.
+type trackedConn struct {
+	net.Conn
+	p    *Proxy
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.p.mu.Lock()
+		delete(c.p.conns, c)
+		c.p.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Conn.Close()
+}
+
+func (c *trackedConn) SetLinger(sec int) error {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		return tc.SetLinger(sec)
+	}
+	return nil
+}
+
+// ---- CONNECT ----
+
+func (p *Proxy) acceptConnect(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		if !p.goTracked(func() { p.serveConnect(c) }) {
+			c.Close()
+			return
+		}
+	}
+}
+
+func (p *Proxy) serveConnect(raw net.Conn) {
+	defer raw.Close()
+	tc := tls.Server(raw, p.TLS)
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.HandshakeContext(p.ctx); err != nil {
+		return
+	}
+	br := bufio.NewReader(tc)
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		answer(tc, http.StatusBadRequest, "")
+		return
+	}
+	if req.Method != http.MethodConnect {
+		answer(tc, http.StatusMethodNotAllowed, "")
+		return
+	}
+	target := req.RequestURI
+	auth := req.Header.Get("Proxy-Authorization")
+	token, isBearer := strings.CutPrefix(auth, "Bearer ")
+	p.record(func() {
+		p.targets = append(p.targets, target)
+		if auth != "" {
+			p.tokens = append(p.tokens, token)
+		}
+	})
+	if !isBearer || !p.tokenOK(token) {
+		answer(tc, http.StatusProxyAuthRequired, "", "Proxy-Authenticate: Bearer")
+		return
+	}
+	if p.Status != 0 {
+		answer(tc, p.Status, p.StatusText)
+		return
+	}
+	dest, err := p.dialTarget(target)
+	if err != nil {
+		answer(tc, http.StatusServiceUnavailable, "") // as Squid 5.7
+		return
+	}
+	defer dest.Close()
+	if _, err := io.WriteString(tc, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	_ = tc.SetDeadline(time.Time{})
+	_, _, _ = relay.Relay(p.ctx, &bufferedTLS{Conn: tc, br: br}, dest)
+}
+
+func answer(w io.Writer, code int, text string, headers ...string) {
+	if text == "" {
+		text = http.StatusText(code)
+	}
+	h := ""
+	for _, x := range headers {
+		h += x + "\r\n"
+	}
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n", code, text, h)
+}
+
+type bufferedTLS struct {
+	*tls.Conn
+	br *bufio.Reader
+}
+
+func (b *bufferedTLS) Read(p []byte) (int, error) { return b.br.Read(p) }
+
+// ---- WebSocket ----
+
+func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	path := p.Path
+	if path == "" {
+		path = "/"
+	}
+	if r.URL.Path != path {
+		http.NotFound(w, r)
+		return
+	}
+	q := r.URL.Query()
+	var offered []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, s := range strings.Split(v, ",") {
+			offered = append(offered, strings.TrimSpace(s))
+		}
+	}
+	token := q.Get("token")
+	p.record(func() {
+		if q.Has("token") {
+			p.tokens = append(p.tokens, token)
+		}
+		p.subprotocols = append(p.subprotocols, offered)
+	})
+	if !p.tokenOK(token) {
+		// websockify raises in validate_connection, before the upgrade:
+		// the client gets no HTTP answer, only a closed connection.
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+		return
+	}
+	if len(offered) != 1 || offered[0] != "binary" {
+		http.Error(w, "subprotocol must be exactly binary", http.StatusBadRequest)
+		return
+	}
+	p.record(func() { p.targets = append(p.targets, p.Target) })
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"binary"}})
+	if err != nil {
+		return
+	}
+	c.SetReadLimit(-1)
+	dest, err := p.dialTarget(p.Target)
+	if err != nil {
+		c.Close(websocket.StatusInternalError, "Failed to connect to downstream server")
+		return
+	}
+	p.relayWebSocket(c, dest)
+}
+
+// relayWebSocket relays like websockify's do_proxy: client messages are
+// queued for the destination; a close frame from the client ends
+// everything, dropping the queue when DropOnClose; the destination's EOF
+// closes the WebSocket with 1000 "Target closed".
+func (p *Proxy) relayWebSocket(c *websocket.Conn, dest net.Conn) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	defer dest.Close()
+	defer c.CloseNow()
+
+	var (
+		mu       sync.Mutex
+		queue    [][]byte
+		received int64
+		ended    bool // the client closed or failed
+		drop     bool // drop the queue
+	)
+	wake := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	// Client -> queue.
+	go func() {
+		defer wg.Done()
+		for {
+			_, data, err := c.Read(ctx)
+			mu.Lock()
+			if err != nil {
+				ended = true
+				drop = p.DropOnClose || websocket.CloseStatus(err) == -1
+				mu.Unlock()
+				signal()
+				return
+			}
+			queue = append(queue, data)
+			received += int64(len(data))
+			mu.Unlock()
+			signal()
+		}
+	}()
+	// Queue -> destination.
+	go func() {
+		defer wg.Done()
+		for {
+			mu.Lock()
+			hold := !ended && received < p.HoldDestinationUntil
+			if drop {
+				mu.Unlock()
+				dest.Close()
+				return
+			}
+			if len(queue) == 0 || hold {
+				done := ended && len(queue) == 0
+				mu.Unlock()
+				if done {
+					if cw, ok := dest.(interface{ CloseWrite() error }); ok {
+						_ = cw.CloseWrite()
+					}
+					return
+				}
+				select {
+				case <-wake:
+				case <-ctx.Done():
+					return
+				}
+				continue
+			}
+			data := queue[0]
+			queue = queue[1:]
+			mu.Unlock()
+			if _, err := dest.Write(data); err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	// Destination -> client.
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := dest.Read(buf)
+		if n > 0 {
+			if werr := c.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				c.Close(websocket.StatusNormalClosure, "Target closed")
+			}
+			break
+		}
+	}
+	cancel()
+	dest.Close()
+	c.CloseNow()
+	wg.Wait()
+}

@@ -1,0 +1,217 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// DefaultListenAddr is where Listen listens when given no address.
+const DefaultListenAddr = "127.0.0.1:0"
+
+// Listen opens the local end of the tunnel on a TCP address, 127.0.0.1 with
+// a free port when addr is empty. addr must be an IP literal and a port. An
+// address that is not loopback needs allowNonLoopback (the CLI's
+// --unsafe-listen): any machine that can reach it could use the tunnel and
+// the token it carries. A wildcard address (0.0.0.0, ::) is always refused.
+func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
+	if addr == "" {
+		addr = DefaultListenAddr
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		if host, _, serr := net.SplitHostPort(addr); serr == nil && host == "localhost" {
+			return nil, fmt.Errorf("listen address %s: use 127.0.0.1 or [::1], not a name", safetext.Quote(addr))
+		}
+		return nil, fmt.Errorf("listen address %s: want IP:PORT, such as 127.0.0.1:0", safetext.Quote(addr))
+	}
+	ip := ap.Addr()
+	switch {
+	case ip.Zone() != "":
+		return nil, fmt.Errorf("listen address %s: zones are not allowed", safetext.Quote(addr))
+	case ip.IsUnspecified():
+		return nil, fmt.Errorf("listen address %s is a wildcard, which would accept connections from every network: name one address", safetext.Quote(addr))
+	case !ip.Unmap().IsLoopback() && !allowNonLoopback:
+		return nil, fmt.Errorf("listen address %s is not a loopback address: other machines could use the tunnel (allow it with --unsafe-listen)", safetext.Quote(addr))
+	}
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip.Unmap(), ap.Port()).String())
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve accepts connections on ln and relays each through its own tunnel
+// from Dial, until ctx ends; then it closes ln, ends every relay, waits for
+// them and returns nil. It returns an error if Accept fails for another
+// reason. On Linux it relays only connections opened by the current user
+// (see the package documentation); it closes others and logs them through
+// Config.Logf. Serve owns ln and closes it.
+func (c *Connector) Serve(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors or similar: wait and retry, as
+				// net/http's Server does, instead of spinning or quitting.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				c.logf("accept on %s: %v; retrying in %v", ln.Addr(), err, backoff)
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
+		}
+		backoff = 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.handle(ctx, conn)
+		}()
+	}
+}
+
+// handle checks the owner of one local connection and relays it.
+func (c *Connector) handle(ctx context.Context, conn net.Conn) {
+	from := conn.RemoteAddr().String()
+	if err := c.checkPeer(conn); err != nil {
+		conn.Close()
+		c.logf("refused local connection from %s: %v", from, err)
+		return
+	}
+	tun, err := c.Dial(ctx)
+	if err != nil {
+		conn.Close()
+		if ctx.Err() == nil {
+			c.logError("tunnel for "+from, err)
+		}
+		return
+	}
+	c.logf("tunnel for %s open to %s through %s", from, safetext.Sanitize(c.cfg.Destination), safetext.Sanitize(c.cfg.ProxyAddr))
+	sent, received, err := Relay(ctx, conn, tun)
+	if err != nil && ctx.Err() == nil {
+		c.logError(fmt.Sprintf("tunnel for %s after %d bytes sent and %d received", from, sent, received), err)
+		return
+	}
+	c.logf("tunnel for %s closed: %d bytes sent, %d received", from, sent, received)
+}
+
+func (c *Connector) logf(format string, args ...any) {
+	if c.cfg.Logf != nil {
+		c.cfg.Logf(format, args...)
+	}
+}
+
+func (c *Connector) logError(what string, err error) {
+	var se *StepError
+	if errors.As(err, &se) && se.Hint != "" {
+		c.logf("%s: %v (hint: %s)", what, err, se.Hint)
+		return
+	}
+	c.logf("%s: %v", what, err)
+}
+
+// ServeStdio opens one tunnel and relays in to it and it to out, the way an
+// ssh ProxyCommand works, until both directions end or ctx ends. The tunnel
+// is opened before anything is read from in, so a failure is reported
+// first. EOF on in half-closes the tunnel; the end of the tunnel closes out
+// when it is an io.Closer.
+func (c *Connector) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	tun, err := c.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	local := &stdioConn{in: in, out: out, done: make(chan struct{})}
+	_, _, err = Relay(ctx, local, tun)
+	return err
+}
+
+// stdioConn makes a net.Conn of a reader and a writer for Relay.
+type stdioConn struct {
+	in        io.Reader
+	out       io.Writer
+	closeOnce sync.Once
+	done      chan struct{}
+	wmu       sync.Mutex
+	wclosed   bool
+}
+
+func (s *stdioConn) Read(p []byte) (int, error) {
+	select {
+	case <-s.done:
+		return 0, net.ErrClosed
+	default:
+	}
+	return s.in.Read(p)
+}
+
+func (s *stdioConn) Write(p []byte) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wclosed {
+		return 0, net.ErrClosed
+	}
+	return s.out.Write(p)
+}
+
+// CloseWrite closes out (when it can be closed): the reader of our stdout
+// sees EOF.
+func (s *stdioConn) CloseWrite() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wclosed {
+		return nil
+	}
+	s.wclosed = true
+	if c, ok := s.out.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Close closes in and out where they can be closed, which unblocks a
+// pending read of a pipe.
+func (s *stdioConn) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if c, ok := s.in.(io.Closer); ok {
+			c.Close()
+		}
+		_ = s.CloseWrite()
+	})
+	return nil
+}
+
+type stdioAddr struct{}
+
+func (stdioAddr) Network() string { return "stdio" }
+func (stdioAddr) String() string  { return "stdio" }
+
+func (s *stdioConn) LocalAddr() net.Addr  { return stdioAddr{} }
+func (s *stdioConn) RemoteAddr() net.Addr { return stdioAddr{} }
+
+// Deadlines do not apply to stdio; Close is what unblocks it.
+func (s *stdioConn) SetDeadline(time.Time) error      { return nil }
+func (s *stdioConn) SetReadDeadline(time.Time) error  { return nil }
+func (s *stdioConn) SetWriteDeadline(time.Time) error { return nil }

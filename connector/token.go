@@ -1,0 +1,91 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// redacted is what a Token shows in place of its value, everywhere.
+const redacted = "[redacted]"
+
+// Token is the session token presented to the proxy. It prints as
+// "[redacted]" under every fmt verb (%v %+v %#v %s %q %x ...) and through
+// String, GoString, MarshalJSON, MarshalText and slog, so a Config or a
+// descriptor can be logged or dumped without leaking it (DESIGN.md
+// "Connector": the token never appears in argv, logs or error messages).
+//
+// The value is held by a closure: fmt, reflection-based printers and
+// encoders show a func as an address at most, so even a struct that holds a
+// Token in an unexported field, printed with a mismatched verb (where fmt
+// skips the Formatter), shows no secret.
+type Token struct {
+	get func() string
+}
+
+// NewToken returns a Token holding s.
+func NewToken(s string) Token {
+	if s == "" {
+		return Token{}
+	}
+	return Token{get: func() string { return s }}
+}
+
+// IsZero reports whether the token is empty.
+func (t Token) IsZero() bool { return t.get == nil }
+
+// reveal returns the secret. Only the transports call it, to write the
+// token to a connection that has passed every TLS check.
+func (t Token) reveal() string {
+	if t.get == nil {
+		return ""
+	}
+	return t.get()
+}
+
+// String returns "[redacted]".
+func (t Token) String() string { return redacted }
+
+// GoString returns "[redacted]", for %#v.
+func (t Token) GoString() string { return redacted }
+
+// Format writes "[redacted]" whatever the verb, flags, width or precision.
+func (t Token) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(redacted)) }
+
+// MarshalJSON returns the JSON string "[redacted]".
+func (t Token) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText returns "[redacted]".
+func (t Token) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// UnmarshalText sets the token from text, so that a descriptor struct can
+// decode a JSON string straight into a Token field.
+func (t *Token) UnmarshalText(text []byte) error {
+	if t == nil {
+		return errors.New("connector: UnmarshalText on nil *Token")
+	}
+	*t = NewToken(string(text))
+	return nil
+}
+
+// LogValue makes log/slog print "[redacted]".
+func (t Token) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// validToken checks that the token can travel in an HTTP header and a URL
+// query without changing the request: visible ASCII only (RFC 9110
+// field-value, RFC 6750 b64token is a subset). The error never shows it.
+func validToken(t Token) error {
+	s := t.reveal()
+	if s == "" {
+		return errors.New("token is empty")
+	}
+	if len(s) > 16<<10 {
+		return fmt.Errorf("token is %d bytes long, more than 16 KiB", len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("token has a character other than visible ASCII at byte %d", i)
+		}
+	}
+	return nil
+}

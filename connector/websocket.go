@@ -1,0 +1,250 @@
+package connector
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// websocketTunnel runs the WebSocket upgrade on an established TLS
+// connection: GET wss://proxy/path?token=..., subprotocol "binary".
+func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw net.Conn) (net.Conn, error) {
+	watch := &watchConn{Conn: tc}
+	var used atomic.Bool
+	tr := &http.Transport{
+		// The TLS connection is ours, already verified: the HTTP client
+		// must neither dial nor use a proxy from the environment.
+		DialTLSContext: func(context.Context, string, string) (net.Conn, error) {
+			if used.Swap(true) {
+				return nil, errors.New("connector: second dial for one websocket")
+			}
+			return watch, nil
+		},
+		Proxy:                  nil,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: maxResponseHeader,
+	}
+	defer tr.CloseIdleConnections()
+	tok := c.cfg.Token.reveal()
+	// websockify reads only the "token" query parameter
+	// (websocketproxy.py get_target).
+	u := url.URL{Scheme: "wss", Host: c.cfg.ProxyAddr, Path: c.path, RawQuery: "token=" + url.QueryEscape(tok)}
+	wc, resp, err := websocket.Dial(hctx, u.String(), &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: tr},
+		// websockify 0.10 accepts exactly this list.
+		Subprotocols: []string{"binary"},
+	})
+	if err != nil {
+		watch.Close()
+		err = redactToken(err, c.cfg.Token)
+		addr := c.cfg.ProxyAddr
+		switch {
+		case ctx.Err() != nil || hctx.Err() != nil:
+			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, addr, err, nil)
+		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
+			return nil, statusError(resp.StatusCode, resp.Status, addr, c.cfg.Destination)
+		case resp == nil && watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
+			// websockify checks the token before the upgrade and, when it
+			// fails, closes the connection without an HTTP answer.
+			return nil, &StepError{Step: StepProxyAuth, Addr: addr,
+				Err:  &describedError{msg: "the proxy closed the connection before the WebSocket upgrade: token rejected, unknown or expired", err: err},
+				Hint: hintAuth}
+		}
+		return nil, &StepError{Step: StepProxyPolicy, Addr: addr, Err: err,
+			Hint: "the proxy did not complete the WebSocket upgrade: check the proxy address, path and transport, or ask your administrator"}
+	}
+	if p := wc.Subprotocol(); p != "binary" {
+		wc.CloseNow()
+		return nil, &StepError{Step: StepProxyPolicy, Addr: c.cfg.ProxyAddr, Err: errors.New("the proxy did not accept the \"binary\" subprotocol"),
+			Hint: "the proxy is not a websockify-compatible WebSocket proxy: check the transport, or ask your administrator"}
+	}
+	nc := websocket.NetConn(context.Background(), wc, websocket.MessageBinary)
+	w := &wsConn{
+		Conn:   nc,
+		raw:    raw,
+		quiet:  c.cfg.WebSocketQuiet,
+		linger: c.cfg.WebSocketLinger,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	w.touch()
+	return w, nil
+}
+
+// redactToken removes the token from an error of the HTTP client, whose
+// *url.Error quotes the request URL with its query, and so do the
+// fmt.Errorf wrappers of the WebSocket library, which copied its text. The
+// message is redacted, and the chain kept behind it starts at the first
+// error whose whole chain is free of the token (url.Error's cause, such as
+// io.EOF), so nothing that unwraps the result finds the token either.
+func redactToken(err error, t Token) error {
+	tok := t.reveal()
+	if tok == "" {
+		return err
+	}
+	escaped := url.QueryEscape(tok)
+	has := func(e error) bool {
+		for ; e != nil; e = errors.Unwrap(e) {
+			if m := e.Error(); strings.Contains(m, tok) || strings.Contains(m, escaped) {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(err) {
+		return err
+	}
+	var cause error
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if !has(e) {
+			cause = e
+			break
+		}
+	}
+	msg := strings.ReplaceAll(err.Error(), tok, redacted)
+	msg = strings.ReplaceAll(msg, escaped, redacted)
+	return &describedError{msg: msg, err: cause}
+}
+
+// watchConn records whether the proxy sent anything before failing.
+type watchConn struct {
+	net.Conn
+	readBytes atomic.Int64
+	readErr   atomic.Pointer[error]
+}
+
+func (w *watchConn) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	w.readBytes.Add(int64(n))
+	if err != nil {
+		w.readErr.CompareAndSwap(nil, &err)
+	}
+	return n, err
+}
+
+// wsConn is the tunnel of the WebSocket transport.
+//
+// WebSocket has no half-close, and websockify 0.10 (do_proxy) raises on a
+// client close frame and drops what it still queues for the destination.
+// So CloseWrite, the local side's EOF, sends nothing: the tunnel keeps
+// delivering the peer's data, and a background linger closes the WebSocket
+// only when one of these holds:
+//   - the peer closed (websockify sends close 1000 when the destination
+//     closes): nothing is left to deliver;
+//   - nothing was read or written for the quiet period and the proxy's TCP
+//     stack acknowledged every byte written (Linux SIOCOUTQ is 0): the
+//     proxy had the data long enough to pass it on;
+//   - the linger timeout passed, so a silent peer cannot hold the tunnel.
+//
+// Close after CloseWrite waits for that linger, so Relay's teardown does not
+// cut it short; Close without CloseWrite closes at once.
+type wsConn struct {
+	net.Conn               // websocket.NetConn
+	raw           net.Conn // the TCP connection under TLS
+	quiet, linger time.Duration
+
+	last       atomic.Int64 // unix nanoseconds of the last read or write
+	lingerOnce sync.Once
+	lingering  atomic.Bool
+	closing    atomic.Bool // closeNow started: reads end with EOF
+	stopOnce   sync.Once
+	stop       chan struct{} // closed when the peer closed or reading failed
+	closeOnce  sync.Once
+	closeErr   error
+	done       chan struct{} // closed when the WebSocket is closed
+}
+
+func (w *wsConn) touch() { w.last.Store(time.Now().UnixNano()) }
+
+func (w *wsConn) LocalAddr() net.Addr  { return w.raw.LocalAddr() }
+func (w *wsConn) RemoteAddr() net.Addr { return w.raw.RemoteAddr() }
+
+func (w *wsConn) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	w.touch()
+	if err != nil {
+		w.stopOnce.Do(func() { close(w.stop) })
+		if w.closing.Load() {
+			// Our own close cancels the library's read context; after
+			// a close frame the stream has simply ended.
+			err = io.EOF
+		}
+	}
+	return n, err
+}
+
+func (w *wsConn) Write(p []byte) (int, error) {
+	n, err := w.Conn.Write(p)
+	w.touch()
+	return n, err
+}
+
+// CloseWrite starts the linger described on wsConn and returns at once.
+func (w *wsConn) CloseWrite() error {
+	w.lingerOnce.Do(func() {
+		w.lingering.Store(true)
+		go w.lingerThenClose()
+	})
+	return nil
+}
+
+func (w *wsConn) lingerThenClose() {
+	deadline := time.Now().Add(w.linger)
+	step := min(w.quiet/4, 100*time.Millisecond)
+	t := time.NewTimer(step)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		idle := now.Sub(time.Unix(0, w.last.Load()))
+		if !now.Before(deadline) {
+			break
+		}
+		if idle >= w.quiet {
+			if n, ok := unsentBytes(w.raw); !ok || n == 0 {
+				break
+			}
+		}
+		t.Reset(step)
+		select {
+		case <-w.stop:
+		case <-w.done:
+			return
+		case <-t.C:
+			continue
+		}
+		break
+	}
+	w.closeNow()
+}
+
+func (w *wsConn) closeNow() error {
+	w.closeOnce.Do(func() {
+		w.closing.Store(true)
+		w.closeErr = w.Conn.Close()
+		close(w.done)
+	})
+	<-w.done
+	return w.closeErr
+}
+
+// Close closes the WebSocket with status 1000; after CloseWrite it waits for
+// the linger first (bounded by the linger timeout).
+func (w *wsConn) Close() error {
+	if w.lingering.Load() {
+		<-w.done
+		return w.closeErr
+	}
+	return w.closeNow()
+}
+
+var _ io.ReadWriteCloser = (*wsConn)(nil)
