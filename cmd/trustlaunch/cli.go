@@ -112,6 +112,9 @@ func run(ctx context.Context, args []string, s *stdio) int {
 			return c.run(ctx, s, args[1:])
 		}
 	}
+	if args[0] == promptWindowCommand {
+		return cmdPromptWindow(ctx, s, args[1:])
+	}
 	s.errorf("unknown command %s", safetext.Quote(args[0]))
 	s.hintf("run \"trustlaunch --help\" for the list of commands")
 	return exitUsage

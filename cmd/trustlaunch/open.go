@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/tui"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -62,7 +65,7 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 
 	admin, user := loadLists(s, o.paths)
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: target, Admin: admin, User: user, Prompter: newPrompter(s, o)})
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(d.Err, tui.ErrInterrupted) {
 		s.errorf("open: interrupted; nothing was launched")
 		return exitInterrupted
 	}
@@ -71,6 +74,7 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 		if fix := fixFor(d.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
+		notifyIfNoTerminal(ctx, d.Message)
 		return exitRefused
 	}
 	if d.Step == whitelist.StepPromptAlways {
@@ -88,4 +92,14 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 	// until then `open` stops after the decision and says so.
 	fmt.Fprintln(s.stdout, "trustlaunch: this build stops after the trust decision; nothing was launched")
 	return exitOK
+}
+
+// notifyIfNoTerminal shows msg as a desktop notification when trustlaunch runs
+// without a terminal (started by a browser), where nobody would read stderr.
+// The window prompter notifies about its own failures.
+func notifyIfNoTerminal(ctx context.Context, msg string) {
+	if tui.CheckTerminal("") == nil {
+		return
+	}
+	_ = tui.NotifySend(ctx, os.Environ(), "trustlaunch: launch refused", msg)
 }

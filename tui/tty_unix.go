@@ -1,0 +1,44 @@
+//go:build unix
+
+package tui
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+const defaultTTY = "/dev/tty"
+
+// openTTY opens the terminal read-write. /dev/tty is the controlling terminal
+// whatever stdin and stdout are; opening it fails (ENXIO) in a process that
+// has none, such as a URL handler started by a browser.
+func openTTY(path string) (*tty, error) {
+	if path == "" {
+		path = defaultTTY
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoTerminal, err)
+	}
+	if !isTerminal(f) {
+		_ = f.Close()
+		return nil, fmt.Errorf("%w: %s is not a terminal", ErrNoTerminal, path)
+	}
+	return &tty{in: f, out: f}, nil
+}
+
+// forcesPlain reports whether $TERM rules out the TUI. An unset TERM on Unix
+// means something started us without a terminal description.
+func forcesPlain(term string) bool { return term == "" || term == "dumb" }
+
+// promptSignals end a prompt: Ctrl-C outside raw mode, kill, and the hangup
+// a terminal sends when its window closes.
+var promptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+func signalCause(s os.Signal) error {
+	if s == syscall.SIGHUP {
+		return fmt.Errorf("%w (SIGHUP)", ErrTerminalClosed)
+	}
+	return fmt.Errorf("%w (%v)", ErrInterrupted, s)
+}

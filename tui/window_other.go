@@ -1,0 +1,54 @@
+//go:build unix && !darwin
+
+package tui
+
+import (
+	"fmt"
+)
+
+// terminals are tried in order after $TERMINAL, each with the way it takes a
+// command line: the rest of its arguments, never one string for a shell.
+var terminals = []struct {
+	name string
+	args []string // before the command
+}{
+	{"x-terminal-emulator", []string{"-e"}}, // Debian policy: -e takes the rest
+	{"gnome-terminal", []string{"--wait", "--"}},
+	{"konsole", []string{"-e"}},
+	{"xfce4-terminal", []string{"-x"}},
+	{"mate-terminal", []string{"-x"}},
+	{"alacritty", []string{"-e"}},
+	{"xterm", []string{"-e"}},
+}
+
+// windowCommands lists the terminals that can run argv in a new window, and
+// says why the others cannot. A terminal needs a graphical session.
+func windowCommands(env environ, argv []string, _ string) ([]windowCmd, []string) {
+	if env.get("DISPLAY") == "" && env.get("WAYLAND_DISPLAY") == "" {
+		return nil, []string{"no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)"}
+	}
+	var cmds []windowCmd
+	var skipped, missing []string
+	pathEnv := env.get("PATH")
+	if t := env.get("TERMINAL"); t != "" {
+		// $TERMINAL names a program, not a command line: it is never split
+		// or given to a shell. "-e" is the convention its users rely on.
+		if p, err := lookPath(t, pathEnv); err == nil {
+			cmds = append(cmds, windowCmd{name: fmt.Sprintf("$TERMINAL (%s)", t), path: p, args: append([]string{"-e"}, argv...)})
+		} else {
+			skipped = append(skipped, "$TERMINAL: "+err.Error())
+		}
+	}
+	for _, t := range terminals {
+		p, err := lookPath(t.name, pathEnv)
+		if err != nil {
+			missing = append(missing, t.name)
+			continue
+		}
+		cmds = append(cmds, windowCmd{name: t.name, path: p, args: append(append([]string(nil), t.args...), argv...)})
+	}
+	if len(missing) > 0 {
+		skipped = append(skipped, fmt.Sprintf("not installed: %v", missing))
+	}
+	return cmds, skipped
+}
