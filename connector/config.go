@@ -91,6 +91,11 @@ type Config struct {
 	// Logf, when not nil, receives one line per event of Serve (refused
 	// peers, relay errors). It never receives the token.
 	Logf func(format string, args ...any)
+	// OnTunnelDone, when not nil, is called when a tunnel relayed by Serve
+	// ends, with the bytes sent to and received from the destination and
+	// the error that ended it (nil for a clean close). The launcher totals
+	// these for its audit log.
+	OnTunnelDone func(sent, received int64, err error)
 }
 
 // ErrFIPSUnavailable is New's error for Config.FIPS without Go's FIPS 140-3

@@ -64,7 +64,18 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 		tunnel = &e2eConn{Conn: inner, tunnel: tunnel}
 	}
 	ok = true
-	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr}, nil
+	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr, proxyTLS: tc.ConnectionState()}, nil
+}
+
+// ProxyTLS returns the state of the TLS session with the proxy of a tunnel
+// that Dial returned (version, cipher suite, verified chains), for status
+// displays; ok is false for any other connection.
+func ProxyTLS(tunnel net.Conn) (state tls.ConnectionState, ok bool) {
+	t, ok := tunnel.(*tunnelConn)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	return t.proxyTLS, true
 }
 
 // timeoutOr reports a cancelled or timed-out step as such, and any other
@@ -127,7 +138,8 @@ func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
 // failures as relay errors naming the proxy.
 type tunnelConn struct {
 	net.Conn
-	addr string
+	addr     string
+	proxyTLS tls.ConnectionState
 }
 
 func (t *tunnelConn) wrap(err error) error {

@@ -56,6 +56,29 @@ func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 // (see the package documentation); it closes others and logs them through
 // Config.Logf. Serve owns ln and closes it.
 func (c *Connector) Serve(ctx context.Context, ln net.Listener) error {
+	return c.ServePreDialed(ctx, ln, nil)
+}
+
+// ServePreDialed is Serve with a tunnel dialed ahead of time: the first local
+// connection that passes the owner check is relayed through first instead of
+// a new tunnel, so it is not kept waiting for TCP, TLS and the proxy's answer
+// (three round trips), and a host that speaks first has its opening bytes
+// already waiting in the tunnel. first may be nil. ServePreDialed owns first
+// and closes it if no connection used it.
+func (c *Connector) ServePreDialed(ctx context.Context, ln net.Listener, first net.Conn) error {
+	var spare sync.Mutex // guards first: handed to exactly one connection
+	take := func() net.Conn {
+		spare.Lock()
+		defer spare.Unlock()
+		t := first
+		first = nil
+		return t
+	}
+	defer func() {
+		if t := take(); t != nil {
+			t.Close()
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -87,34 +110,46 @@ func (c *Connector) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.handle(ctx, conn)
+			c.handle(ctx, conn, take)
 		}()
 	}
 }
 
-// handle checks the owner of one local connection and relays it.
-func (c *Connector) handle(ctx context.Context, conn net.Conn) {
+// handle checks the owner of one local connection and relays it, through
+// the pre-dialed tunnel that take returns or else a new one.
+func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.Conn) {
 	from := conn.RemoteAddr().String()
 	if err := c.checkPeer(conn); err != nil {
 		conn.Close()
 		c.logf("refused local connection from %s: %v", from, err)
 		return
 	}
-	tun, err := c.Dial(ctx)
-	if err != nil {
-		conn.Close()
-		if ctx.Err() == nil {
-			c.logError("tunnel for "+from, err)
+	tun := take()
+	if tun == nil {
+		var err error
+		if tun, err = c.Dial(ctx); err != nil {
+			conn.Close()
+			if ctx.Err() == nil {
+				c.logError("tunnel for "+from, err)
+			}
+			c.tunnelDone(0, 0, err)
+			return
 		}
-		return
 	}
 	c.logf("tunnel for %s open to %s through %s", from, safetext.Sanitize(c.cfg.Destination), safetext.Sanitize(c.cfg.ProxyAddr))
 	sent, received, err := Relay(ctx, conn, tun)
+	c.tunnelDone(sent, received, err)
 	if err != nil && ctx.Err() == nil {
 		c.logError(fmt.Sprintf("tunnel for %s after %d bytes sent and %d received", from, sent, received), err)
 		return
 	}
 	c.logf("tunnel for %s closed: %d bytes sent, %d received", from, sent, received)
+}
+
+func (c *Connector) tunnelDone(sent, received int64, err error) {
+	if c.cfg.OnTunnelDone != nil {
+		c.cfg.OnTunnelDone(sent, received, err)
+	}
 }
 
 func (c *Connector) logf(format string, args ...any) {
