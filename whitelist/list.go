@@ -208,7 +208,11 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 				}
 			}
 		}
-		for tok := range fields(body) {
+		for rest := body; ; {
+			var tok string
+			if tok, rest = nextField(rest); tok == "" {
+				break
+			}
 			if strings.EqualFold(tok, Keyword) {
 				if !first {
 					probs = append(probs, Problem{lineNo, Keyword + " counts only on the first non-blank line; here it is ignored"})
@@ -313,23 +317,20 @@ func containsFold(s, substr string) bool {
 	return false
 }
 
-// fields yields the tokens of s separated by ASCII white space. Unlike
+// nextField returns the first token of s separated by ASCII white space,
+// and the rest of s after it; tok is "" when s holds no more tokens. Unlike
 // strings.Fields it does not split on Unicode spaces: a no-break space inside
 // an entry is reported as an invalid host rather than silently splitting it.
-func fields(s string) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		start := -1
-		for i := 0; i <= len(s); i++ {
-			if i == len(s) || asciiSpace[s[i]] {
-				if start >= 0 && !yield(s[start:i]) {
-					return
-				}
-				start = -1
-			} else if start < 0 {
-				start = i
-			}
-		}
+func nextField(s string) (tok, rest string) {
+	i := 0
+	for i < len(s) && asciiSpace[s[i]] {
+		i++
 	}
+	j := i
+	for j < len(s) && !asciiSpace[s[j]] {
+		j++
+	}
+	return s[i:j], s[j:]
 }
 
 var asciiSpace = [256]bool{' ': true, '\t': true, '\v': true, '\f': true, '\r': true}
