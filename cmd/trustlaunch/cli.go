@@ -66,6 +66,7 @@ func commands() []command {
 		{"open", "open a trustlaunch:// link (what the browser runs)", cmdOpen},
 		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
+		{"log", "show recent launches from the audit log", cmdLog},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -1,0 +1,565 @@
+package launcher
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// The steps of getting a descriptor, as FetchError.Step and
+// DescriptorError.Step name them. The values are stable: they appear in the
+// audit log and on the status screen.
+const (
+	StepDescriptorFetch    = "descriptor-fetch"    // the HTTPS request, redirects, status, size, content type
+	StepDescriptorDecode   = "descriptor-decode"   // not JSON, unknown field, wrong type, trailing data
+	StepDescriptorValidate = "descriptor-validate" // a field's value is not allowed
+)
+
+// Defaults of FetchOptions (issue 5, "Descriptor fetch").
+const (
+	DefaultFetchTimeout       = 15 * time.Second
+	DefaultMaxDescriptorBytes = 64 << 10
+	MaxRedirects              = 3
+)
+
+// maxCAFileBytes bounds the admin CA bundle; real bundles are a few KiB.
+const maxCAFileBytes = 1 << 20
+
+// statusExcerptRunes is how much of an error page a FetchError shows.
+const statusExcerptRunes = 160
+
+// DefaultCAFile returns the admin CA bundle that FetchDescriptor trusts in
+// addition to the system roots: ca.pem in platform.AdminDir, for example
+// /etc/trustlaunch/ca.pem.
+func DefaultCAFile() string { return filepath.Join(platform.AdminDir(), "ca.pem") }
+
+// FetchOptions configures FetchDescriptor.
+type FetchOptions struct {
+	// URL is the descriptor URL, the one whose origin the whitelist
+	// decided. Required.
+	URL string
+	// Origin is the origin the whitelist decision admitted
+	// (whitelist.Decision.Origin). FetchDescriptor refuses a URL whose own
+	// origin differs, and every redirect away from it. Required.
+	Origin whitelist.Origin
+	// RootCAs are the roots to verify the server with; nil means the
+	// system roots. The admin CA bundle is added to them.
+	RootCAs *x509.CertPool
+	// ExtraCAFile is the admin CA bundle, DefaultCAFile() when empty. It
+	// must pass platform.CheckAdminFile; a missing file is fine, an unsafe
+	// or unreadable one is an error (fail closed, like the admin whitelist).
+	ExtraCAFile string
+	// Timeout bounds the whole fetch, redirects and body included;
+	// DefaultFetchTimeout when zero.
+	Timeout time.Duration
+	// MaxBytes bounds the descriptor body; DefaultMaxDescriptorBytes when
+	// zero.
+	MaxBytes int64
+	// UserAgent is sent as User-Agent, "trustlaunch" when empty; the CLI
+	// passes "trustlaunch/VERSION".
+	UserAgent string
+
+	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
+	// directories are under /tmp and can never pass the real check.
+	checkAdmin func(path string) error
+}
+
+// FetchError is a failed FetchDescriptor. Step is one of
+// StepDescriptorFetch, StepDescriptorDecode and StepDescriptorValidate; URL
+// is the descriptor URL without its query and fragment, which carry the
+// single-use ticket. Err is the cause: a *StatusError, *RedirectError,
+// *DescriptorError, *platform.UnsafeFileError, a TLS or network error, or
+// an error wrapping context.DeadlineExceeded (timeout) or context.Canceled.
+// Neither Error nor any error in the chain names the query: the
+// *url.Error of net/http, which does, is unwrapped and dropped.
+type FetchError struct {
+	Step string
+	URL  string
+	Err  error
+
+	secrets []string // query values seen on the way, scrubbed from Error as a second lock
+}
+
+// Error returns "fetch descriptor URL: cause" for the fetch step and
+// "descriptor: ... (from URL)" for the decode and validate steps.
+func (e *FetchError) Error() string {
+	var msg string
+	if e.Step == StepDescriptorFetch {
+		msg = "fetch descriptor " + e.URL + ": " + e.Err.Error()
+	} else {
+		msg = e.Err.Error() + " (from " + e.URL + ")"
+	}
+	return scrub(msg, e.secrets)
+}
+
+// Unwrap returns Err.
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// StatusError is an HTTP answer other than 200 OK (and not a redirect that
+// was followed).
+type StatusError struct {
+	Code    int    // the HTTP status code
+	Excerpt string // the start of the body, sanitized; may be empty
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("server answered %d %s", e.Code, http.StatusText(e.Code))
+	if e.Excerpt != "" {
+		msg += `: "` + strings.ReplaceAll(e.Excerpt, `"`, `\"`) + `"`
+	}
+	return msg
+}
+
+// Hint returns advice for the user when the status has a usual cause, or "".
+func (e *StatusError) Hint() string {
+	switch e.Code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		return "launch links carry a single-use ticket that expires; start the session again from the portal"
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return "the portal is busy or down; try again in a moment"
+	}
+	return ""
+}
+
+// RedirectError is a redirect FetchDescriptor refused to follow.
+type RedirectError struct {
+	To     string // where it led, without query and fragment, sanitized
+	Reason string
+}
+
+func (e *RedirectError) Error() string { return "redirect to " + e.To + " refused: " + e.Reason }
+
+// ContentTypeError is a 200 answer that is not application/json.
+type ContentTypeError struct {
+	Type string // the media type sent, sanitized; "" when none
+}
+
+func (e *ContentTypeError) Error() string {
+	switch {
+	case e.Type == "":
+		return "the server sent no Content-Type; want application/json"
+	case e.Type == "text/html":
+		return "the server sent an HTML page (text/html), not a launch descriptor; the portal may want you to log in again, or the link points at the wrong page"
+	}
+	return "the server sent " + e.Type + ", not application/json"
+}
+
+// FetchDescriptor downloads, decodes and validates the launch descriptor at
+// opts.URL, which must be the URL whose origin the whitelist decided
+// (DESIGN.md: "fetched only after trust is decided").
+//
+// It sends one GET over HTTPS (TLS 1.2 or later, certificates verified
+// against the system roots or opts.RootCAs plus the admin CA bundle) with
+// Accept: application/json and no cookies. It follows at most MaxRedirects
+// redirects, and only to https URLs of the same origin, compared with
+// whitelist.ParseOrigin, never on the raw host: a redirect elsewhere would
+// hand the launch to a server nobody trusted. The answer must be 200 with
+// Content-Type application/json and a body of at most opts.MaxBytes.
+//
+// Errors are *FetchError. HTTPS proxies from the environment
+// (HTTPS_PROXY, NO_PROXY) are used, as the browser that showed the portal
+// would; TLS is verified end to end through them.
+func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error) {
+	f := &fetcher{opts: opts, shown: RedactURL(opts.URL)}
+	f.addSecrets(opts.URL)
+	d, err := f.fetch(ctx)
+	if err != nil {
+		fe := &FetchError{Step: StepDescriptorFetch, URL: f.shown, Err: err, secrets: f.secrets}
+		var de *DescriptorError
+		if errors.As(err, &de) {
+			// A descriptor may echo the ticket into a field that an error
+			// quotes; scrub it here, where the secrets are known, so that
+			// the error is clean for whoever unwraps it.
+			fe.Step = de.Step
+			fe.Err = &DescriptorError{Step: de.Step, Field: scrub(de.Field, f.secrets), msg: scrub(de.msg, f.secrets)}
+		}
+		return nil, fe
+	}
+	return d, nil
+}
+
+type fetcher struct {
+	opts    FetchOptions
+	shown   string
+	secrets []string
+}
+
+func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
+	o := f.opts
+	if o.Origin.IsZero() {
+		return nil, errors.New("no trusted origin was given; the whitelist decision must come first")
+	}
+	start, err := url.Parse(o.URL)
+	if err != nil {
+		return nil, errors.New("the URL does not parse") // url.Error would quote the ticket
+	}
+	got, err := whitelist.ParseOrigin(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("the URL's origin is not valid: %s", originReason(err))
+	}
+	if got != o.Origin {
+		return nil, fmt.Errorf("the URL's origin %s is not the origin that was trusted, %s", got, o.Origin)
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultFetchTimeout
+	}
+	maxBytes := o.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxDescriptorBytes
+	}
+	roots, err := f.roots()
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    timeout,
+		ForceAttemptHTTP2:      true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	defer tr.CloseIdleConnections()
+	// Redirects are followed by hand, below, so that each target is
+	// checked before anything is sent to it and no Referer is added.
+	client := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
+	defer cancel()
+
+	cur := start
+	for hops := 0; ; hops++ {
+		resp, err := f.get(ctx, client, cur)
+		if err != nil {
+			return nil, f.transportErr(ctx, err)
+		}
+		if isRedirect(resp.StatusCode) {
+			loc := resp.Header.Get("Location")
+			drain(resp)
+			if hops == MaxRedirects {
+				return nil, fmt.Errorf("more than %d redirects", MaxRedirects)
+			}
+			if cur, err = f.redirectTarget(cur, loc); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		defer resp.Body.Close()
+		body, err := f.readBody(ctx, resp, maxBytes)
+		if err != nil {
+			return nil, err
+		}
+		return DecodeDescriptor(body)
+	}
+}
+
+// roots returns opts.RootCAs or the system roots, plus the admin bundle.
+func (f *fetcher) roots() (*x509.CertPool, error) {
+	var pool *x509.CertPool
+	if f.opts.RootCAs != nil {
+		pool = f.opts.RootCAs.Clone()
+	} else {
+		var err error
+		if pool, err = x509.SystemCertPool(); err != nil {
+			return nil, fmt.Errorf("load the system's root certificates: %w", err)
+		}
+	}
+	path := f.opts.ExtraCAFile
+	if path == "" {
+		path = DefaultCAFile()
+	}
+	check := f.opts.checkAdmin
+	if check == nil {
+		check = platform.CheckAdminFile
+	}
+	if err := check(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return pool, nil
+		}
+		return nil, fmt.Errorf("admin CA bundle: %w", err)
+	}
+	certs, err := readCAFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// readCAFile reads a PEM bundle of certificates, strictly: a bundle that
+// parses only in part would trust less than the administrator meant,
+// silently.
+func readCAFile(path string) ([]*x509.Certificate, error) {
+	data, err := readRegularFile(path, maxCAFileBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // removed after the check: as if it never existed
+		}
+		return nil, fmt.Errorf("admin CA bundle: %w", err)
+	}
+	certs, err := parseCAPEM(string(data))
+	if err != nil {
+		var de *DescriptorError
+		if errors.As(err, &de) {
+			// Same parser as ca_pem; name the file instead of the field.
+			return nil, fmt.Errorf("admin CA bundle %s: %s", path, strings.TrimPrefix(de.msg, "proxy.ca_pem: "))
+		}
+		return nil, fmt.Errorf("admin CA bundle %s: %w", path, err)
+	}
+	return certs, nil
+}
+
+func (f *fetcher) get(ctx context.Context, client *http.Client, u *url.URL) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, errors.New("cannot build the request") // the error quotes the URL
+	}
+	req.Header.Set("Accept", "application/json")
+	ua := f.opts.UserAgent
+	if ua == "" {
+		ua = "trustlaunch"
+	}
+	req.Header.Set("User-Agent", ua)
+	return client.Do(req)
+}
+
+// transportErr unwraps the *url.Error of net/http, whose text contains the
+// full URL and so the ticket, and names a timeout or cancellation plainly.
+func (f *fetcher) transportErr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		if errors.Is(cause, context.Canceled) {
+			return fmt.Errorf("interrupted: %w", context.Canceled)
+		}
+		return cause // the timeout, which wraps context.DeadlineExceeded
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// redirectTarget resolves a Location header against cur and checks that it
+// stays on https and on the trusted origin.
+func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
+	f.addSecrets(loc)
+	if loc == "" {
+		return nil, errors.New("redirect without a Location header")
+	}
+	next, err := cur.Parse(loc)
+	if err != nil {
+		return nil, &RedirectError{To: quoteExcerpt(RedactURL(loc), 120), Reason: "the Location header does not parse"}
+	}
+	to := RedactURL(next.String())
+	if !strings.EqualFold(next.Scheme, "https") {
+		return nil, &RedirectError{To: to, Reason: "not https"}
+	}
+	got, err := whitelist.ParseOrigin(next.String())
+	if err != nil {
+		return nil, &RedirectError{To: to, Reason: "invalid host: " + originReason(err)}
+	}
+	if got != f.opts.Origin {
+		return nil, &RedirectError{To: to, Reason: "it leaves the trusted origin " + f.opts.Origin.String()}
+	}
+	return next, nil
+}
+
+// readBody checks the status, size and content type of the final answer
+// and returns its body.
+func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes int64) ([]byte, error) {
+	if resp.StatusCode != http.StatusOK {
+		// Read a little of an error page for the message, no more.
+		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		// Error pages often repeat the request URL: scrub the ticket before
+		// cutting, so that no part of it survives the cut.
+		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		return nil, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
+	}
+	if resp.ContentLength > maxBytes {
+		return nil, fmt.Errorf("the descriptor is %d bytes, more than the limit of %s", resp.ContentLength, sizeName(maxBytes))
+	}
+	if err := checkContentType(resp.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
+	if err == nil && context.Cause(ctx) != nil {
+		// When the deadline interrupts the body, net/http can end the read
+		// without an error; a body cut short must not pass for a complete
+		// one, so a read that ends after the deadline counts as timed out.
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		return nil, f.transportErr(ctx, err)
+	}
+	if int64(len(body)) > maxBytes {
+		return nil, fmt.Errorf("the descriptor is larger than the limit of %s", sizeName(maxBytes))
+	}
+	return body, nil
+}
+
+// checkContentType accepts application/json, with a UTF-8 charset if it
+// names one (RFC 8259: JSON between systems is UTF-8).
+func checkContentType(ct string) error {
+	if strings.TrimSpace(ct) == "" {
+		return &ContentTypeError{}
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return &ContentTypeError{Type: quoteExcerpt(ct, 60)}
+	}
+	if mt != "application/json" {
+		return &ContentTypeError{Type: safetext.Excerpt(mt, 60)}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fmt.Errorf("the descriptor's charset is %s; want utf-8", quoteExcerpt(cs, 40))
+	}
+	return nil
+}
+
+// drain reads a little of a body so the connection can be reused, then
+// closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
+}
+
+// originReason returns why ParseOrigin refused a URL without the input,
+// which is the whole URL and so the ticket.
+func originReason(err error) string {
+	var oe *whitelist.OriginError
+	if errors.As(err, &oe) {
+		return oe.Reason
+	}
+	if errors.Is(err, whitelist.ErrNotHTTPS) {
+		return "not https"
+	}
+	return "invalid URL"
+}
+
+// addSecrets remembers the query and fragment of a URL seen during the
+// fetch, and each of their values, to scrub from error text.
+func (f *fetcher) addSecrets(raw string) {
+	_, rest, ok := strings.Cut(raw, "?")
+	if !ok {
+		_, rest, ok = strings.Cut(raw, "#")
+	}
+	if !ok || rest == "" {
+		return
+	}
+	f.secrets = append(f.secrets, rest)
+	if un, err := url.QueryUnescape(rest); err == nil && un != rest {
+		f.secrets = append(f.secrets, un)
+	}
+	for part := range strings.SplitSeq(strings.ReplaceAll(rest, "#", "&"), "&") {
+		_, v, _ := strings.Cut(part, "=")
+		if un, err := url.QueryUnescape(v); err == nil {
+			v = un
+		}
+		// Short values ("1", "en") are not secrets and would scrub words.
+		if len(v) >= 6 {
+			f.secrets = append(f.secrets, v)
+		}
+	}
+}
+
+// scrub replaces every secret in s with "[redacted]", longest first so
+// that a value inside a longer query goes with it.
+func scrub(s string, secrets []string) string {
+	sorted := slices.Clone(secrets)
+	slices.SortStableFunc(sorted, func(a, b string) int { return len(b) - len(a) })
+	for _, sec := range sorted {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+// RedactURL returns raw without user info, query and fragment, sanitized,
+// for messages and the audit log: the query of a descriptor URL carries a
+// single-use ticket that must never be written down.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Cut by hand what cannot be parsed.
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			raw = raw[:i]
+		}
+		if _, after, ok := strings.Cut(raw, "@"); ok {
+			raw = after
+		}
+		return safetext.Excerpt(raw, 300)
+	}
+	u.User = nil
+	u.RawQuery, u.ForceQuery = "", false
+	u.Fragment, u.RawFragment = "", ""
+	return safetext.Excerpt(u.String(), 300)
+}
+
+// readRegularFile reads at most limit bytes of a regular file; a FIFO or
+// device could block the launch or never end.
+func readRegularFile(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %s", path, sizeName(limit))
+	}
+	return data, nil
+}
+
+// sizeName writes a byte count the way the limits are documented.
+func sizeName(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,543 @@
+package launcher
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// ticket is the single-use secret in the descriptor URL's query; no error
+// may ever show it.
+const ticket = "TICKET-SECRET-7f3a9c"
+
+// noAdminCA is an admin CA bundle that does not exist, in a directory that
+// does not exist either (a path under /tmp fails the ownership check even
+// when the file is absent).
+const noAdminCA = "/nonexistent-trustlaunch-test/ca.pem"
+
+// origin is an HTTPS test server with the options to fetch from it.
+type origin struct {
+	srv  *httptest.Server
+	opts FetchOptions
+	hits atomic.Int32
+}
+
+// newOrigin starts an HTTPS server running h and returns options that fetch
+// /d/1?ticket=... from it.
+func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
+	t.Helper()
+	o := &origin{}
+	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		h(w, r)
+	}))
+	// Refused handshakes are what some tests want; keep them out of the output.
+	o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	o.srv.StartTLS()
+	t.Cleanup(o.srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(o.srv.Certificate())
+	u := o.srv.URL + "/d/1?ticket=" + ticket + "&lang=en"
+	org, err := whitelist.ParseOrigin(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.opts = FetchOptions{URL: u, Origin: org, RootCAs: pool, ExtraCAFile: noAdminCA, Timeout: 10 * time.Second, UserAgent: "trustlaunch/test"}
+	return o
+}
+
+// serveJSON answers with a descriptor.
+func serveJSON(body []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(body)
+	}
+}
+
+// mustFail runs FetchDescriptor, which must fail at step, and checks the
+// error names the URL without the ticket.
+func mustFail(t *testing.T, o *origin, step string, want ...string) *FetchError {
+	t.Helper()
+	d, err := FetchDescriptor(t.Context(), o.opts)
+	if err == nil {
+		t.Fatalf("fetch succeeded: %v", d)
+	}
+	var fe *FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %T is not a *FetchError: %v", err, err)
+	}
+	if fe.Step != step {
+		t.Errorf("step %q, want %q (%v)", fe.Step, step, err)
+	}
+	checkNoSecrets(t, err)
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	return fe
+}
+
+// checkNoSecrets fails if the error text, or any error in its chain, shows
+// the ticket or a raw control character.
+func checkNoSecrets(t *testing.T, err error) {
+	t.Helper()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		msg := e.Error()
+		if strings.Contains(msg, ticket) || strings.Contains(msg, "ticket=") {
+			t.Errorf("error text shows the ticket: %q", msg)
+		}
+		if strings.ContainsAny(msg, "\x1b\r\n\x00") {
+			t.Errorf("error text carries a control character: %q", msg)
+		}
+	}
+}
+
+func TestFetchGood(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method != http.MethodGet:
+			http.Error(w, "method", http.StatusMethodNotAllowed)
+		case r.Header.Get("Accept") != "application/json":
+			http.Error(w, "accept", http.StatusNotAcceptable)
+		case r.Header.Get("User-Agent") != "trustlaunch/test":
+			http.Error(w, "user agent", http.StatusBadRequest)
+		case r.URL.Query().Get("ticket") != ticket:
+			http.Error(w, "ticket", http.StatusForbidden)
+		case r.Header.Get("Cookie") != "" || r.Header.Get("Referer") != "":
+			http.Error(w, "cookie or referer", http.StatusBadRequest)
+		default:
+			serveJSON(good)(w, r)
+		}
+	})
+	d, err := FetchDescriptor(t.Context(), o.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Session != "Payroll (TN3270)" || d.Proxy.Address != "proxy.example.com:8443" {
+		t.Errorf("got %v", d)
+	}
+}
+
+func TestFetchRedirects(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	other := newOrigin(t, serveJSON(good)) // another origin: another port
+	redirectTo := func(loc string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/final" {
+				serveJSON(good)(w, r)
+				return
+			}
+			http.Redirect(w, r, loc, http.StatusFound)
+		}
+	}
+	// chain redirects /r/N to /r/N-1 ... /r/1 to /final.
+	chain := func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if _, err := fmt.Sscanf(r.URL.Path, "/r/%d", &n); err != nil {
+			serveJSON(good)(w, r)
+			return
+		}
+		next := "/final?ticket=" + ticket
+		if n > 1 {
+			next = fmt.Sprintf("/r/%d?ticket=%s", n-1, ticket)
+		}
+		http.Redirect(w, r, next, http.StatusTemporaryRedirect)
+	}
+
+	t.Run("same origin relative", func(t *testing.T) {
+		o := newOrigin(t, redirectTo("/final?ticket="+ticket))
+		if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("same origin absolute", func(t *testing.T) {
+		var o *origin
+		o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			redirectTo(o.srv.URL+"/final?ticket="+ticket)(w, r)
+		})
+		if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("three redirects", func(t *testing.T) {
+		o := newOrigin(t, chain)
+		o.opts.URL = o.srv.URL + "/r/3?ticket=" + ticket
+		if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+			t.Fatal(err)
+		}
+		if n := o.hits.Load(); n != 4 {
+			t.Errorf("%d requests, want 4", n)
+		}
+	})
+	t.Run("four redirects", func(t *testing.T) {
+		o := newOrigin(t, chain)
+		o.opts.URL = o.srv.URL + "/r/4?ticket=" + ticket
+		mustFail(t, o, StepDescriptorFetch, "more than 3 redirects")
+		if n := o.hits.Load(); n != 4 {
+			t.Errorf("%d requests, want 4 (the fourth redirect is not followed)", n)
+		}
+	})
+	t.Run("another origin", func(t *testing.T) {
+		o := newOrigin(t, redirectTo(other.srv.URL+"/evil?ticket="+ticket))
+		fe := mustFail(t, o, StepDescriptorFetch, "redirect to "+other.srv.URL+"/evil refused", "leaves the trusted origin "+o.opts.Origin.String())
+		var re *RedirectError
+		if !errors.As(fe, &re) || re.To != other.srv.URL+"/evil" {
+			t.Errorf("RedirectError %+v", re)
+		}
+		if other.hits.Load() != 0 {
+			t.Error("the other origin was contacted")
+		}
+	})
+	t.Run("another host same port", func(t *testing.T) {
+		var o *origin
+		o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			redirectTo(strings.Replace(o.srv.URL, "127.0.0.1", "localhost", 1)+"/x")(w, r)
+		})
+		mustFail(t, o, StepDescriptorFetch, "redirect to https://localhost:", "leaves the trusted origin")
+	})
+	t.Run("http", func(t *testing.T) {
+		var o *origin
+		o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			redirectTo(strings.Replace(o.srv.URL, "https:", "http:", 1)+"/final?ticket="+ticket)(w, r)
+		})
+		mustFail(t, o, StepDescriptorFetch, "redirect to http://127.0.0.1:", "refused: not https")
+		if n := o.hits.Load(); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	})
+	t.Run("userinfo", func(t *testing.T) {
+		o := newOrigin(t, redirectTo("https://user@127.0.0.1/x"))
+		mustFail(t, o, StepDescriptorFetch, "refused: invalid host")
+	})
+	t.Run("no location", func(t *testing.T) {
+		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusFound) })
+		mustFail(t, o, StepDescriptorFetch, "without a Location")
+	})
+}
+
+func TestFetchRefusals(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		edit    func(t *testing.T, o *origin)
+		step    string
+		want    []string
+	}{
+		{
+			name: "oversized body with length",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				body := strings.Repeat(" ", 64<<10) + string(good)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				w.Write([]byte(body))
+			},
+			step: StepDescriptorFetch,
+			want: []string{"more than the limit of 64 KiB"},
+		},
+		{
+			name: "oversized body chunked",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				for range 70 {
+					w.Write([]byte(strings.Repeat(" ", 1<<10)))
+					w.(http.Flusher).Flush()
+				}
+			},
+			step: StepDescriptorFetch,
+			want: []string{"larger than the limit of 64 KiB"},
+		},
+		{
+			name: "500 with escape sequences",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/plain")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte("\x1b[2J\x1b]52;c;ZXZpbA==\x07oops\r\n" + strings.Repeat("x", 1000)))
+			},
+			step: StepDescriptorFetch,
+			want: []string{"server answered 500 Internal Server Error", `\x1b[2J\x1b]52;c;ZXZpbA==\x07oops`, "…"},
+		},
+		{
+			name: "403 page echoing the ticket",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "ticket "+r.URL.Query().Get("ticket")+" expired for "+r.URL.String(), http.StatusForbidden)
+			},
+			step: StepDescriptorFetch,
+			want: []string{"server answered 403 Forbidden", "ticket [redacted] expired for /d/1?[redacted]"},
+		},
+		{
+			name:    "404 gets a hint",
+			handler: func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) },
+			step:    StepDescriptorFetch,
+			want:    []string{"server answered 404 Not Found"},
+		},
+		{
+			name:    "non-JSON body",
+			handler: serveJSON([]byte("hello, world")),
+			step:    StepDescriptorDecode,
+			want:    []string{"descriptor: not valid JSON at byte 1", "(from https://127.0.0.1:"},
+		},
+		{
+			name: "text/html",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.Write([]byte("<html>log in</html>"))
+			},
+			step: StepDescriptorFetch,
+			want: []string{"an HTML page (text/html), not a launch descriptor"},
+		},
+		{
+			name: "no content type",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Type"] = nil // stop net/http sniffing one
+				w.Write(good)
+			},
+			step: StepDescriptorFetch,
+			want: []string{"no Content-Type"},
+		},
+		{
+			name: "latin-1",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json; charset=iso-8859-1")
+				w.Write(good)
+			},
+			step: StepDescriptorFetch,
+			want: []string{`charset is "iso-8859-1"`},
+		},
+		{
+			name:    "unknown field",
+			handler: serveJSON(with(t, func(m map[string]any) { proxyOf(m)["foo"] = 1 })),
+			step:    StepDescriptorDecode,
+			want:    []string{`descriptor: unknown field "proxy.foo"`},
+		},
+		{
+			name:    "tls_min 1.0",
+			handler: serveJSON(with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" })),
+			step:    StepDescriptorValidate,
+			want:    []string{`descriptor: proxy.tls_min: "1.0" is not allowed; use 1.2 or 1.3 (from https://127.0.0.1:`},
+		},
+		{
+			name:    "missing token",
+			handler: serveJSON(with(t, func(m map[string]any) { delete(m, "token") })),
+			step:    StepDescriptorValidate,
+			want:    []string{"descriptor: token: missing"},
+		},
+		{
+			name:    "profile with dotdot",
+			handler: serveJSON(with(t, func(m map[string]any) { m["profile"] = "../x" })),
+			step:    StepDescriptorValidate,
+			want:    []string{"descriptor: profile:"},
+		},
+		{
+			name:    "ticket in a field echoed back",
+			handler: serveJSON(with(t, func(m map[string]any) { m["profile"] = ticket })),
+			step:    StepDescriptorValidate,
+			want:    []string{"[redacted]"},
+		},
+		{
+			name:    "origin differs from the decided one",
+			handler: serveJSON(good),
+			edit: func(t *testing.T, o *origin) {
+				org, _ := whitelist.ParseOrigin("https://portal.example.com/")
+				o.opts.Origin = org
+			},
+			step: StepDescriptorFetch,
+			want: []string{"is not the origin that was trusted, https://portal.example.com"},
+		},
+		{
+			name:    "no origin",
+			handler: serveJSON(good),
+			edit:    func(t *testing.T, o *origin) { o.opts.Origin = whitelist.Origin{} },
+			step:    StepDescriptorFetch,
+			want:    []string{"no trusted origin"},
+		},
+		{
+			name:    "http URL",
+			handler: serveJSON(good),
+			edit:    func(t *testing.T, o *origin) { o.opts.URL = strings.Replace(o.opts.URL, "https:", "http:", 1) },
+			step:    StepDescriptorFetch,
+			want:    []string{"not https"},
+		},
+		{
+			name:    "untrusted certificate",
+			handler: serveJSON(good),
+			edit:    func(t *testing.T, o *origin) { o.opts.RootCAs = x509.NewCertPool() },
+			step:    StepDescriptorFetch,
+			want:    []string{"certificate"},
+		},
+		{
+			name:    "unsafe admin CA file",
+			handler: serveJSON(good),
+			edit: func(t *testing.T, o *origin) {
+				// t.TempDir is under world-writable /tmp: the real check refuses it.
+				o.opts.ExtraCAFile = filepath.Join(t.TempDir(), "ca.pem")
+				if err := os.WriteFile(o.opts.ExtraCAFile, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			step: StepDescriptorFetch,
+			want: []string{"admin CA bundle:", "writable by others"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOrigin(t, tt.handler)
+			if tt.edit != nil {
+				tt.edit(t, o)
+			}
+			fe := mustFail(t, o, tt.step, tt.want...)
+			if tt.name == "404 gets a hint" {
+				var se *StatusError
+				if !errors.As(fe, &se) || se.Hint() == "" {
+					t.Errorf("no hint for 404: %v", fe)
+				}
+			}
+			if tt.name == "unsafe admin CA file" {
+				var ue *platform.UnsafeFileError
+				if !errors.As(fe, &ue) || ue.Fix == "" {
+					t.Errorf("not an *UnsafeFileError with a fix: %v", fe)
+				}
+			}
+			if strings.HasPrefix(tt.name, "origin") || tt.name == "no origin" || tt.name == "http URL" || strings.HasPrefix(tt.name, "unsafe") {
+				if n := o.hits.Load(); n != 0 {
+					t.Errorf("the server got %d requests; want none", n)
+				}
+			}
+		})
+	}
+}
+
+func TestFetchTimeout(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // answer nothing until the client gives up
+	})
+	o.opts.Timeout = 300 * time.Millisecond
+	start := time.Now()
+	fe := mustFail(t, o, StepDescriptorFetch, "no complete answer within 300ms")
+	if !errors.Is(fe, context.DeadlineExceeded) {
+		t.Errorf("error does not wrap context.DeadlineExceeded: %v", fe)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestFetchSlowBodyTimesOut(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	o.opts.Timeout = 300 * time.Millisecond
+	fe := mustFail(t, o, StepDescriptorFetch, "no complete answer within 300ms")
+	if !errors.Is(fe, context.DeadlineExceeded) {
+		t.Errorf("error does not wrap context.DeadlineExceeded: %v", fe)
+	}
+}
+
+func TestFetchCanceled(t *testing.T) {
+	started := make(chan struct{})
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, err := FetchDescriptor(ctx, o.opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v does not wrap context.Canceled", err)
+	}
+	checkNoSecrets(t, err)
+}
+
+// TestFetchAdminCA trusts the test server through the admin CA bundle only.
+// The real ownership check cannot pass under /tmp, so a stand-in that
+// accepts the file replaces it here; TestFetchRefusals runs the real one.
+func TestFetchAdminCA(t *testing.T) {
+	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+	o.opts.RootCAs = x509.NewCertPool() // nothing but the bundle
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	checked := ""
+	o.opts.checkAdmin = func(p string) error { checked = p; return nil }
+	o.opts.ExtraCAFile = file
+
+	t.Run("bundle with the server certificate", func(t *testing.T) {
+		pemData := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: o.srv.Certificate().Raw})
+		if err := os.WriteFile(file, pemData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+			t.Fatal(err)
+		}
+		if checked != file {
+			t.Errorf("ownership check ran on %q, want %q", checked, file)
+		}
+	})
+	t.Run("bundle with junk", func(t *testing.T) {
+		if err := os.WriteFile(file, []byte("not a certificate"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustFail(t, o, StepDescriptorFetch, "admin CA bundle "+file+": holds no PEM certificate")
+	})
+	t.Run("missing bundle", func(t *testing.T) {
+		os.Remove(file)
+		mustFail(t, o, StepDescriptorFetch, "certificate") // nothing trusts the server now
+	})
+}
+
+func TestFetchTLS12Minimum(t *testing.T) {
+	srv := httptest.NewUnstartedServer(serveJSON(encode(t, goodDescriptor())))
+	srv.TLS = &tls.Config{MaxVersion: tls.VersionTLS11}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	u := srv.URL + "/d?ticket=" + ticket
+	org, _ := whitelist.ParseOrigin(u)
+	_, err := FetchDescriptor(t.Context(), FetchOptions{URL: u, Origin: org, RootCAs: pool, ExtraCAFile: noAdminCA})
+	if err == nil {
+		t.Fatal("fetched over TLS 1.1")
+	}
+	checkNoSecrets(t, err)
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://portal.example.com/d/1?ticket=abc#frag", "https://portal.example.com/d/1"},
+		{"https://user:pw@portal.example.com/d", "https://portal.example.com/d"},
+		{"https://portal.example.com/d?", "https://portal.example.com/d"},
+		{"https://portal.example.com/\x1b[2J?t=1", `https://portal.example.com/\x1b[2J`},
+		{"https://[::1/x?ticket=abc", "https://[::1/x"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := RedactURL(tt.in); got != tt.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

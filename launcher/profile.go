@@ -1,0 +1,516 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
+)
+
+// ProfileKind says what a profile starts.
+type ProfileKind int
+
+const (
+	// ProfileCommand runs an emulator command from the profile's Argv.
+	ProfileCommand ProfileKind = iota
+	// ProfileRaw runs no command: the caller relays this terminal to the
+	// tunnel itself (the demo uses it).
+	ProfileRaw
+	// ProfileNone runs no command: the caller prints the local address and
+	// waits for Ctrl-C, for an emulator the user starts by hand.
+	ProfileNone
+)
+
+// String returns "command", "raw" or "none".
+func (k ProfileKind) String() string {
+	switch k {
+	case ProfileCommand:
+		return "command"
+	case ProfileRaw:
+		return "raw"
+	case ProfileNone:
+		return "none"
+	}
+	return "ProfileKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Profile is one emulator profile: how to start an emulator pointed at the
+// tunnel's local end. Profiles are defined on this machine only; a
+// descriptor can name one and nothing more (DESIGN.md).
+type Profile struct {
+	Name string
+	Kind ProfileKind
+	// Argv is the command template of a ProfileCommand: Argv[0] is a bare
+	// name looked up in PATH or an absolute path, and arguments may hold
+	// the placeholders {host}, {port} and {session}.
+	Argv []string
+	// Source is where the profile was defined: "built-in" or "FILE:LINE".
+	Source string
+}
+
+// Placeholders a profile argument may hold.
+var placeholders = []string{"host", "port", "session"}
+
+// Limits on profiles.toml, far above any real file.
+const (
+	maxProfileFileBytes = 1 << 20
+	maxProfileArgs      = 128
+	maxProfileArgBytes  = 4 << 10
+)
+
+// builtinProfiles are the profiles every installation has. Their commands
+// take the host as host:port (telnet as two arguments), which is how each of
+// these programs reads it.
+func builtinProfiles() map[string]*Profile {
+	cmd := func(name string, argv ...string) *Profile {
+		return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: "built-in"}
+	}
+	return map[string]*Profile{
+		"c3270":  cmd("c3270", "c3270", "{host}:{port}"),
+		"x3270":  cmd("x3270", "x3270", "{host}:{port}"),
+		"s3270":  cmd("s3270", "s3270", "{host}:{port}"),
+		"tn5250": cmd("tn5250", "tn5250", "{host}:{port}"),
+		"telnet": cmd("telnet", "telnet", "{host}", "{port}"),
+		"raw":    {Name: "raw", Kind: ProfileRaw, Source: "built-in"},
+		"none":   {Name: "none", Kind: ProfileNone, Source: "built-in"},
+	}
+}
+
+// debianPackages maps an emulator command to the Debian (and Ubuntu)
+// package that provides it, for the "not found" hint.
+var debianPackages = map[string]string{
+	"c3270":  "c3270",
+	"x3270":  "x3270",
+	"s3270":  "s3270",
+	"tn5250": "tn5250",
+	"telnet": "telnet",
+	"ssh":    "openssh-client",
+}
+
+// DefaultAdminProfilesFile returns the admin profiles file,
+// profiles.toml in platform.AdminDir (for example
+// /etc/trustlaunch/profiles.toml).
+func DefaultAdminProfilesFile() string { return filepath.Join(platform.AdminDir(), "profiles.toml") }
+
+// DefaultUserProfilesFile returns the user's profiles file, profiles.toml in
+// platform.UserConfigDir (for example ~/.config/trustlaunch/profiles.toml).
+func DefaultUserProfilesFile() (string, error) {
+	dir, err := platform.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "profiles.toml"), nil
+}
+
+// ProfileOptions configures LoadProfiles.
+type ProfileOptions struct {
+	// AdminFile is the admin profiles file, DefaultAdminProfilesFile() when
+	// empty. It must pass platform.CheckAdminFile.
+	AdminFile string
+	// UserFile is the user's profiles file, DefaultUserProfilesFile() when
+	// empty.
+	UserFile string
+
+	// checkAdmin replaces platform.CheckAdminFile in tests.
+	checkAdmin func(path string) error
+}
+
+// Profiles is the set of profiles a launch can name.
+type Profiles struct {
+	byName map[string]*Profile
+	// Warnings are problems that did not stop loading, such as a user
+	// profile ignored because an administrator defined the same name. The
+	// caller shows them.
+	Warnings []string
+}
+
+// ProfileFileError is a problem in a profiles.toml. Line is 0 when the
+// TOML library gives no position.
+type ProfileFileError struct {
+	Path    string
+	Line    int
+	Profile string // the profile at fault, when there is one
+	Msg     string
+}
+
+func (e *ProfileFileError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Profile != "" {
+		fmt.Fprintf(&b, "profile %s: ", safetext.Quote(e.Profile))
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadProfiles returns the built-in profiles, overridden and extended by
+// the admin file and then by the user file:
+//
+//	[profile.payroll-3270]
+//	command = ["c3270", "-model", "3279-4-E", "{host}:{port}"]
+//
+// An admin file that fails platform.CheckAdminFile is an error, never
+// skipped: its profiles are commands the machine runs on a server's word.
+// A missing file is fine.
+//
+// Precedence: an administrator's profile wins over a user's of the same
+// name, which is ignored with a warning, so that an administrator can pin
+// what a name runs for everyone; users may add names and override the
+// built-in command profiles. The built-ins "raw" and "none" run no command
+// and cannot be redefined.
+//
+// Files are decoded strictly: an unknown key, a bad profile name, an
+// unknown placeholder or an argv[0] that is a relative path is an error
+// naming FILE:LINE and the profile.
+func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
+	ps := &Profiles{byName: builtinProfiles()}
+	adminPath := opts.AdminFile
+	if adminPath == "" {
+		adminPath = DefaultAdminProfilesFile()
+	}
+	check := opts.checkAdmin
+	if check == nil {
+		check = platform.CheckAdminFile
+	}
+	admin, err := loadAdminProfiles(adminPath, check)
+	if err != nil {
+		return nil, err
+	}
+	adminNames := map[string]string{}
+	for _, p := range admin {
+		ps.byName[p.Name] = p
+		adminNames[p.Name] = p.Source
+	}
+
+	userPath := opts.UserFile
+	if userPath == "" {
+		if userPath, err = DefaultUserProfilesFile(); err != nil {
+			ps.Warnings = append(ps.Warnings, fmt.Sprintf("user profiles not loaded: %v", err))
+			return ps, nil
+		}
+	}
+	user, err := loadProfileFile(userPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range user {
+		if src, ok := adminNames[p.Name]; ok {
+			ps.Warnings = append(ps.Warnings, fmt.Sprintf("%s: profile %s is ignored: the administrator defines it at %s, and that definition wins", p.Source, safetext.Quote(p.Name), src))
+			continue
+		}
+		ps.byName[p.Name] = p
+	}
+	return ps, nil
+}
+
+func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error) {
+	if err := check(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("admin profiles: %w", err)
+	}
+	return loadProfileFile(path)
+}
+
+// Names returns the names of all profiles, sorted.
+func (ps *Profiles) Names() []string { return slices.Sorted(maps.Keys(ps.byName)) }
+
+// Resolve returns the profile called name. An unknown name is an error that
+// lists the profiles there are.
+func (ps *Profiles) Resolve(name string) (*Profile, error) {
+	if p, ok := ps.byName[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("unknown profile %s; available: %s", quoteExcerpt(name, 80), strings.Join(ps.Names(), ", "))
+}
+
+// MissingCommandError is an emulator that is not installed.
+type MissingCommandError struct {
+	Profile string
+	Command string // argv[0] of the profile
+	Package string // the Debian package that provides it, "" when unknown
+	Err     error  // from exec.LookPath
+}
+
+func (e *MissingCommandError) Error() string {
+	msg := fmt.Sprintf("profile %s: %s ", safetext.Quote(e.Profile), safetext.Quote(e.Command))
+	switch {
+	case errors.Is(e.Err, exec.ErrDot):
+		msg += "was found only relative to the current directory, which is never run"
+	case filepath.IsAbs(e.Command):
+		msg += "is not an executable file"
+	default:
+		msg += "not found in PATH"
+	}
+	if e.Package != "" {
+		msg += fmt.Sprintf("; install the %s package (Debian, Ubuntu: sudo apt install %s)", e.Package, e.Package)
+	}
+	return msg
+}
+
+// Unwrap returns the exec.LookPath error.
+func (e *MissingCommandError) Unwrap() error { return e.Err }
+
+// Command returns the argv to run for a ProfileCommand, with {host} and
+// {port} replaced by the tunnel's local end and {session} by the
+// descriptor's session name, sanitized. Each placeholder fills part or all
+// of one argument; nothing goes through a shell, so no value can add an
+// argument. host is inserted as given (IPv6 without brackets). A session
+// starting with "-" or "+" gets a "_" in front, so it cannot become an
+// option.
+//
+// Argv[0] of the result is the absolute path of the emulator, looked up in
+// PATH when the profile names it bare; a missing emulator is a
+// *MissingCommandError with the Debian package to install.
+func (p *Profile) Command(host string, port int, session string) ([]string, error) {
+	if p.Kind != ProfileCommand {
+		return nil, fmt.Errorf("profile %s runs no command (it is %s)", safetext.Quote(p.Name), p.Kind)
+	}
+	if len(p.Argv) == 0 {
+		return nil, fmt.Errorf("profile %s has no command", safetext.Quote(p.Name))
+	}
+	if host == "" || port < 1 || port > 65535 {
+		return nil, fmt.Errorf("profile %s: invalid local address %s:%d", safetext.Quote(p.Name), safetext.Sanitize(host), port)
+	}
+	if err := checkArgv(p.Argv); err != nil {
+		return nil, fmt.Errorf("profile %s: %s", safetext.Quote(p.Name), err)
+	}
+	sess := safetext.Sanitize(session)
+	if strings.HasPrefix(sess, "-") || strings.HasPrefix(sess, "+") {
+		sess = "_" + sess
+	}
+	values := map[string]string{"host": host, "port": strconv.Itoa(port), "session": sess}
+	argv := make([]string, len(p.Argv))
+	for i, a := range p.Argv {
+		argv[i] = expand(a, values)
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return nil, &MissingCommandError{Profile: p.Name, Command: argv[0], Package: debianPackages[filepath.Base(argv[0])], Err: err}
+	}
+	if !filepath.IsAbs(path) {
+		if path, err = filepath.Abs(path); err != nil {
+			return nil, fmt.Errorf("profile %s: %w", safetext.Quote(p.Name), err)
+		}
+	}
+	argv[0] = path
+	return argv, nil
+}
+
+// expand replaces the placeholders in a, which checkArgv has validated.
+func expand(a string, values map[string]string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(a, '{')
+		if i < 0 {
+			b.WriteString(a)
+			return b.String()
+		}
+		j := strings.IndexByte(a[i:], '}')
+		b.WriteString(a[:i])
+		b.WriteString(values[a[i+1:i+j]])
+		a = a[i+j+1:]
+	}
+}
+
+// checkArgv validates a command template: argv[0] a bare name or an
+// absolute path without placeholders (a value from the network must never
+// choose the program), every "{" opening one of the known placeholders, no
+// NUL bytes, and sizes within the limits.
+func checkArgv(argv []string) error {
+	if len(argv) == 0 {
+		return errors.New("command is empty; want [\"program\", \"arg\", ...]")
+	}
+	if len(argv) > maxProfileArgs {
+		return fmt.Errorf("command has %d arguments, more than %d", len(argv), maxProfileArgs)
+	}
+	prog := argv[0]
+	switch {
+	case prog == "":
+		return errors.New("command[0] is empty")
+	case strings.ContainsAny(prog, "{}"):
+		return fmt.Errorf("command[0] %s holds a placeholder; the program must be fixed", safetext.Quote(prog))
+	case !filepath.IsAbs(prog) && strings.ContainsAny(prog, `/\`):
+		return fmt.Errorf("command[0] %s is a relative path; use a bare name looked up in PATH or an absolute path", safetext.Quote(prog))
+	}
+	for i, a := range argv {
+		if len(a) > maxProfileArgBytes {
+			return fmt.Errorf("command[%d] is longer than %d bytes", i, maxProfileArgBytes)
+		}
+		if strings.IndexByte(a, 0) >= 0 {
+			return fmt.Errorf("command[%d] holds a NUL byte", i)
+		}
+		rest := a
+		for {
+			k := strings.IndexByte(rest, '{')
+			if k < 0 {
+				break
+			}
+			end := strings.IndexByte(rest[k:], '}')
+			if end < 0 {
+				return fmt.Errorf("command[%d] %s has a \"{\" that opens no placeholder (use {host}, {port} or {session})", i, quoteExcerpt(a, 80))
+			}
+			name := rest[k+1 : k+end]
+			if !slices.Contains(placeholders, name) {
+				return fmt.Errorf("command[%d] has unknown placeholder %s (use {host}, {port} or {session})", i, quoteExcerpt("{"+name+"}", 40))
+			}
+			rest = rest[k+end+1:]
+		}
+	}
+	return nil
+}
+
+// loadProfileFile reads one profiles.toml; a missing file has no profiles.
+//
+// It walks the TOML by hand through toml.Primitive values rather than
+// decoding into a struct, because the library reports positions only for
+// errors raised while decoding a key: decoding each key on its own, through
+// a probe, gives every message its FILE:LINE. MetaData.Undecoded is checked
+// at the end as a second lock against keys the walk did not visit.
+func loadProfileFile(path string) ([]*Profile, error) {
+	data, err := readRegularFile(path, maxProfileFileBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	fail := func(line int, profile, format string, args ...any) error {
+		return &ProfileFileError{Path: path, Line: line, Profile: profile, Msg: fmt.Sprintf(format, args...)}
+	}
+	var root map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &root)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fail(pe.Position.Line, "", "%s", safetext.Sanitize(pe.Message))
+		}
+		return nil, fail(0, "", "%s", safetext.Sanitize(err.Error()))
+	}
+	for _, key := range slices.Sorted(maps.Keys(root)) {
+		if key != "profile" {
+			return nil, fail(firstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", quoteExcerpt(key, 60))
+		}
+	}
+	prim, ok := root["profile"]
+	if !ok {
+		return nil, nil
+	}
+	var tables map[string]toml.Primitive
+	if !isTable(&md, prim) || md.PrimitiveDecode(prim, &tables) != nil {
+		return nil, fail(lineOf(&md, prim), "", "profile must be tables, as in [profile.NAME]")
+	}
+	var out []*Profile
+	for _, name := range slices.Sorted(maps.Keys(tables)) {
+		p, err := decodeProfile(&md, path, name, tables[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fail(0, "", "unknown key %s", quoteExcerpt(und[0].String(), 80))
+	}
+	return out, nil
+}
+
+// decodeProfile decodes the table [profile.NAME].
+func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*Profile, error) {
+	line := firstLine(md, prim)
+	fail := func(line int, format string, args ...any) error {
+		return &ProfileFileError{Path: path, Line: line, Profile: name, Msg: fmt.Sprintf(format, args...)}
+	}
+	if problem := profileNameProblem(name); problem != "" {
+		return nil, &ProfileFileError{Path: path, Line: line, Msg: "invalid profile name: " + problem}
+	}
+	if name == "raw" || name == "none" {
+		return nil, fail(line, "is built in and runs no command; it cannot be redefined")
+	}
+	var keys map[string]toml.Primitive
+	if !isTable(md, prim) || md.PrimitiveDecode(prim, &keys) != nil {
+		return nil, fail(line, "must be a table with a command, as in [profile.%s]", name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if k != "command" {
+			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has only command", quoteExcerpt(k, 60))
+		}
+	}
+	cmdPrim, ok := keys["command"]
+	if !ok {
+		return nil, fail(line, "no command; want command = [\"program\", \"{host}:{port}\"]")
+	}
+	cmdLine := lineOf(md, cmdPrim)
+	var argv []string
+	if err := md.PrimitiveDecode(cmdPrim, &argv); err != nil {
+		return nil, fail(cmdLine, "command must be an array of strings")
+	}
+	if err := checkArgv(argv); err != nil {
+		return nil, fail(cmdLine, "%s", err)
+	}
+	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line)}, nil
+}
+
+// isTable reports whether a value is a TOML table. PrimitiveDecode into a
+// map cannot tell: it decodes a number or an array of tables as an empty
+// map, silently.
+func isTable(md *toml.MetaData, prim toml.Primitive) bool {
+	var v any
+	if err := md.PrimitiveDecode(prim, &v); err != nil {
+		return false
+	}
+	_, ok := v.(map[string]any)
+	return ok
+}
+
+// lineProbe fails on purpose, so that the TOML library reports the position
+// of the key being decoded.
+type lineProbe struct{}
+
+var errLineProbe = errors.New("line probe")
+
+func (lineProbe) UnmarshalTOML(any) error { return errLineProbe }
+
+// lineOf returns the line where a key's value was defined, or 0 when the
+// library does not know (a table implied by a dotted key).
+func lineOf(md *toml.MetaData, prim toml.Primitive) int {
+	var pe toml.ParseError
+	if err := md.PrimitiveDecode(prim, &lineProbe{}); errors.As(err, &pe) {
+		return pe.Position.Line
+	}
+	return 0
+}
+
+// firstLine is lineOf, but for a table that the library has no position for
+// (one implied by [a.b] or a.b = ...) it returns the first line of its
+// contents.
+func firstLine(md *toml.MetaData, prim toml.Primitive) int {
+	if line := lineOf(md, prim); line > 0 || !isTable(md, prim) {
+		return line
+	}
+	var children map[string]toml.Primitive
+	if md.PrimitiveDecode(prim, &children) != nil {
+		return 0
+	}
+	first := 0
+	for _, c := range children {
+		if l := firstLine(md, c); l > 0 && (first == 0 || l < first) {
+			first = l
+		}
+	}
+	return first
+}

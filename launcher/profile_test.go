@@ -1,0 +1,373 @@
+package launcher
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/trustlaunch/trustlaunch/platform"
+)
+
+// noAdminProfiles does not exist, nor does its directory.
+const noAdminProfiles = "/nonexistent-trustlaunch-test/profiles.toml"
+
+// acceptAdmin stands in for platform.CheckAdminFile on files under /tmp,
+// which the real check rightly refuses; it still reports a missing file.
+func acceptAdmin(p string) error {
+	_, err := os.Stat(p)
+	return err
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fakePath makes a directory holding executables with the given names and
+// puts it alone on PATH.
+func fakePath(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	return dir
+}
+
+func TestBuiltinProfiles(t *testing.T) {
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(t.TempDir(), "none.toml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ps.Names(), []string{"c3270", "none", "raw", "s3270", "telnet", "tn5250", "x3270"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Names() = %v, want %v", got, want)
+	}
+	bin := fakePath(t, "c3270", "x3270", "s3270", "tn5250", "telnet")
+	tests := []struct {
+		name string
+		kind ProfileKind
+		argv []string
+	}{
+		{"c3270", ProfileCommand, []string{filepath.Join(bin, "c3270"), "127.0.0.1:4321"}},
+		{"x3270", ProfileCommand, []string{filepath.Join(bin, "x3270"), "127.0.0.1:4321"}},
+		{"s3270", ProfileCommand, []string{filepath.Join(bin, "s3270"), "127.0.0.1:4321"}},
+		{"tn5250", ProfileCommand, []string{filepath.Join(bin, "tn5250"), "127.0.0.1:4321"}},
+		{"telnet", ProfileCommand, []string{filepath.Join(bin, "telnet"), "127.0.0.1", "4321"}},
+		{"raw", ProfileRaw, nil},
+		{"none", ProfileNone, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ps.Resolve(tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Kind != tt.kind || p.Source != "built-in" {
+				t.Fatalf("kind %v source %q", p.Kind, p.Source)
+			}
+			argv, err := p.Command("127.0.0.1", 4321, "Payroll")
+			if tt.kind != ProfileCommand {
+				if err == nil {
+					t.Fatalf("Command of a %v profile returned %q", tt.kind, argv)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(argv, tt.argv) {
+				t.Fatalf("Command = %q, %v; want %q", argv, err, tt.argv)
+			}
+		})
+	}
+}
+
+func TestResolveUnknown(t *testing.T) {
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(t.TempDir(), "none.toml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ps.Resolve("payroll\x1b[2J")
+	if err == nil {
+		t.Fatal("resolved an unknown profile")
+	}
+	want := `unknown profile "payroll\x1b[2J"; available: c3270, none, raw, s3270, telnet, tn5250, x3270`
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+func TestMissingEmulator(t *testing.T) {
+	dir := t.TempDir()
+	user := writeFile(t, dir, "profiles.toml", `
+[profile.mine]
+command = ["my-emulator", "{host}", "{port}"]
+
+[profile.abs]
+command = ["/nonexistent-trustlaunch-test/bin/emu", "{host}:{port}"]
+`)
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakePath(t) // an empty PATH directory
+	tests := []struct {
+		profile string
+		pkg     string
+		want    string
+	}{
+		{"c3270", "c3270", `profile "c3270": "c3270" not found in PATH; install the c3270 package (Debian, Ubuntu: sudo apt install c3270)`},
+		{"x3270", "x3270", "sudo apt install x3270"},
+		{"s3270", "s3270", "sudo apt install s3270"},
+		{"tn5250", "tn5250", "sudo apt install tn5250"},
+		{"telnet", "telnet", "sudo apt install telnet"},
+		{"mine", "", `profile "mine": "my-emulator" not found in PATH`},
+		{"abs", "", `"/nonexistent-trustlaunch-test/bin/emu" is not an executable file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile, func(t *testing.T) {
+			p, err := ps.Resolve(tt.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.Command("127.0.0.1", 1000, "s")
+			var me *MissingCommandError
+			if !errors.As(err, &me) {
+				t.Fatalf("error %T %v is not a *MissingCommandError", err, err)
+			}
+			if me.Package != tt.pkg || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q (package %q), want %q (package %q)", err, me.Package, tt.want, tt.pkg)
+			}
+			if tt.pkg == "" && strings.Contains(err.Error(), "apt") {
+				t.Errorf("an unknown command got a package hint: %v", err)
+			}
+		})
+	}
+}
+
+func TestProfilePlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	user := writeFile(t, dir, "profiles.toml", `
+[profile.titled]
+command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:{port}", "}literal"]
+`)
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := fakePath(t, "emu")
+	p, err := ps.Resolve("titled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		session string
+		want    []string
+	}{
+		{"Payroll (TN3270)", []string{"-title", "Payroll (TN3270)", "--title=Payroll (TN3270) on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"a\x1b[2J\nb", []string{"-title", `a\x1b[2J\x0ab`, `--title=a\x1b[2J\x0ab on 127.0.0.1`, "127.0.0.1:2323", "}literal"}},
+		{"-e /bin/sh", []string{"-title", "_-e /bin/sh", "--title=_-e /bin/sh on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"+xrm", []string{"-title", "_+xrm", "--title=_+xrm on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"{host} $(id) `id` ; rm -rf ~", []string{"-title", "{host} $(id) `id` ; rm -rf ~", "--title={host} $(id) `id` ; rm -rf ~ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.session, func(t *testing.T) {
+			argv, err := p.Command("127.0.0.1", 2323, tt.session)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]string{filepath.Join(bin, "emu")}, tt.want...)
+			if !reflect.DeepEqual(argv, want) {
+				t.Errorf("Command = %q\nwant      %q", argv, want)
+			}
+		})
+	}
+	if _, err := p.Command("", 2323, "s"); err == nil {
+		t.Error("accepted an empty host")
+	}
+	if _, err := p.Command("127.0.0.1", 0, "s"); err == nil {
+		t.Error("accepted port 0")
+	}
+}
+
+func TestProfilePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	admin := writeFile(t, dir, "admin.toml", `# pushed by the administrators
+[profile.c3270]
+command = ["/opt/ibm/c3270", "-secure", "{host}:{port}"]
+
+[profile.payroll]
+command = ["c3270", "-model", "3279-4-E", "{host}:{port}"]
+`)
+	user := writeFile(t, dir, "user.toml", `[profile.payroll]
+command = ["sh", "-c", "evil"]
+
+[profile.c3270]
+command = ["my-c3270", "{host}:{port}"]
+
+[profile.x3270]
+command = ["x3270", "-efont", "3270-20", "{host}:{port}"]
+
+[profile.mine]
+command = ["telnet", "{host}", "{port}"]
+`)
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: user, checkAdmin: acceptAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, argv0, source string
+	}{
+		{"c3270", "/opt/ibm/c3270", admin + ":2"}, // admin overrides the built-in; the user's copy is ignored
+		{"payroll", "c3270", admin + ":5"},        // admin wins over the user
+		{"x3270", "x3270", user + ":7"},           // the user overrides a built-in
+		{"mine", "telnet", user + ":10"},          // the user adds a name
+		{"s3270", "s3270", "built-in"},            // untouched
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ps.Resolve(tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Argv[0] != tt.argv0 || p.Source != tt.source {
+				t.Errorf("argv[0] %q from %q, want %q from %q", p.Argv[0], p.Source, tt.argv0, tt.source)
+			}
+		})
+	}
+	if len(ps.Warnings) != 2 {
+		t.Fatalf("warnings %q, want one each for payroll and c3270", ps.Warnings)
+	}
+	for _, w := range ps.Warnings {
+		if !strings.Contains(w, user+":") || !strings.Contains(w, "the administrator defines it at "+admin+":") {
+			t.Errorf("warning %q does not name both files", w)
+		}
+	}
+}
+
+func TestUnsafeAdminProfiles(t *testing.T) {
+	// The real check: t.TempDir is below world-writable /tmp.
+	admin := writeFile(t, t.TempDir(), "profiles.toml", "[profile.x]\ncommand = [\"x\"]\n")
+	_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles})
+	var ue *platform.UnsafeFileError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %T %v is not an *UnsafeFileError", err, err)
+	}
+	if !strings.Contains(err.Error(), "admin profiles: "+admin) || ue.Fix == "" {
+		t.Errorf("error %q does not name the file, or no fix (%q)", err, ue.Fix)
+	}
+}
+
+// TestAdminProfilesRealCheck loads an admin file that passes the real
+// ownership check, from a root-owned directory under /run. Root only.
+func TestAdminProfilesRealCheck(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test needs root, and CI runs as root")
+		}
+		t.Skip("needs root to create a root-owned admin directory; CI runs it")
+	}
+	dir, err := os.MkdirTemp("/run", "trustlaunch-profiles-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	admin := writeFile(t, dir, "profiles.toml", "[profile.payroll]\ncommand = [\"c3270\", \"{host}:{port}\"]\n")
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := ps.Resolve("payroll"); err != nil || p.Source != admin+":1" {
+		t.Fatalf("Resolve = %+v, %v", p, err)
+	}
+	if err := os.Chmod(admin, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles}); err == nil {
+		t.Fatal("a world-writable admin file was loaded")
+	}
+}
+
+func TestProfileFileErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		line    int
+		want    string
+	}{
+		{"unknown top-level key", "[profile.a]\ncommand = [\"a\"]\n\n[profiles.b]\ncommand = [\"b\"]\n", 4, `unknown key "profiles"`},
+		{"unknown top-level value", "\n\ndebug = true\n", 3, `unknown key "debug"`},
+		{"unknown key in a profile", "[profile.a]\ncommand = [\"a\"]\nshell = true\n", 3, `profile "a": unknown key "shell"`},
+		{"unknown placeholder", "[profile.a]\n\ncommand = [\"a\", \"--user={user}\"]\n", 3, `profile "a": command[1] has unknown placeholder "{user}"`},
+		{"unclosed placeholder", "[profile.a]\ncommand = [\"a\", \"{host\"]\n", 2, `opens no placeholder`},
+		{"placeholder in argv0", "[profile.a]\ncommand = [\"{session}\"]\n", 2, "the program must be fixed"},
+		{"relative argv0", "[profile.a]\ncommand = [\"bin/c3270\", \"{host}:{port}\"]\n", 2, "is a relative path"},
+		{"dot-slash argv0", "[profile.a]\ncommand = [\"./c3270\"]\n", 2, "is a relative path"},
+		{"empty command", "[profile.a]\ncommand = []\n", 2, "command is empty"},
+		{"no command", "[profile.a]\n", 1, "no command"},
+		{"command not an array", "[profile.a]\ncommand = \"c3270 {host}\"\n", 2, "array of strings"},
+		{"command of numbers", "[profile.a]\ncommand = [1, 2]\n", 2, "array of strings"},
+		{"profile name with slash", "[profile.\"a/b\"]\ncommand = [\"a\"]\n", 1, "path separator"},
+		{"profile name with dotdot", "[profile.\"a..b\"]\ncommand = [\"a\"]\n", 1, `contains ".."`},
+		{"profile name upper case", "[profile.Payroll]\ncommand = [\"a\"]\n", 1, "not a profile name"},
+		{"redefining raw", "[profile.raw]\ncommand = [\"sh\"]\n", 1, `profile "raw": is built in`},
+		{"profile not a table", "profile = 3\n", 1, "[profile.NAME]"},
+		{"array of tables", "[[profile]]\ncommand = [\"a\"]\n", 1, "[profile.NAME]"},
+		{"profile value not a table", "[profile]\na = 1\n", 2, "must be a table"},
+		{"syntax error", "[profile.a]\ncommand = [\"a\"\n", 2, "expected a comma"},
+		{"duplicate key", "[profile.a]\ncommand = [\"a\"]\ncommand = [\"b\"]\n", 3, "already been defined"},
+		{"escape in a key", "[profile.a]\ncommand = [\"a\"]\n\"\\u001b[2J\" = 1\n", 3, `unknown key "\x1b[2J"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeFile(t, t.TempDir(), "profiles.toml", tt.content)
+			_, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: file})
+			var pe *ProfileFileError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T %v is not a *ProfileFileError", err, err)
+			}
+			if pe.Line != tt.line || pe.Path != file {
+				t.Errorf("at %s:%d, want %s:%d (%v)", pe.Path, pe.Line, file, tt.line, err)
+			}
+			prefix := file + ":" + strconv.Itoa(tt.line) + ": "
+			if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want prefix %q and %q", err, prefix, tt.want)
+			}
+			if strings.ContainsAny(err.Error(), "\x1b\n") {
+				t.Errorf("error carries a control character: %q", err)
+			}
+		})
+	}
+}
+
+func TestProfileFileForms(t *testing.T) {
+	// Dotted keys and inline tables are TOML too; the profile's line is
+	// then the command's.
+	file := writeFile(t, t.TempDir(), "profiles.toml", `
+profile.dotted.command = ["a", "{host}:{port}"]
+
+[profile]
+inline = { command = ["b", "{host}"] }
+`)
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, argv0 := range map[string]string{"dotted": "a", "inline": "b"} {
+		p, err := ps.Resolve(name)
+		if err != nil || p.Argv[0] != argv0 || !strings.HasPrefix(p.Source, file+":") || strings.HasSuffix(p.Source, ":0") {
+			t.Errorf("Resolve(%q) = %+v, %v", name, p, err)
+		}
+	}
+}
