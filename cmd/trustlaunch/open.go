@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/tui"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -18,9 +20,14 @@ Usage:
   trustlaunch open [--no-tui] -- 'trustlaunch://launch?url=<https URL>'
 
 The URL must come after "--" and be the only argument, so that a crafted
-link can never be read as a flag. trustlaunch decides whether the link's
-server may launch anything here: the admin list, then your user list, then
-a prompt (Always / Yes / No, default No).
+link can never be read as a flag. trustlaunch then
+  1. decides whether the link's server may launch anything here: the admin
+     list, then your user list, then a prompt (Always / Yes / No, default No);
+  2. fetches the launch descriptor from that server over HTTPS;
+  3. opens a TLS tunnel to the security proxy carrying the session token;
+  4. starts the emulator of the descriptor's profile (defined on this
+     machine) pointed at the tunnel, and tears down when it exits.
+The exit status is the emulator's once it ran.
 
 Examples:
   trustlaunch open -- 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
@@ -62,36 +69,98 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
+	return runLaunch(ctx, s, launchSetup{target: target, paths: o.paths, prompter: newPrompter(s, o)})
+}
 
-	admin, user := loadLists(s, o.paths)
-	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: target, Admin: admin, User: user, Prompter: newPrompter(s, o)})
-	if ctx.Err() != nil || errors.Is(d.Err, tui.ErrInterrupted) {
-		s.errorf("open: interrupted; nothing was launched")
-		return exitInterrupted
+// launchSetup is what differs between `open` and `demo`.
+type launchSetup struct {
+	target   string
+	paths    *listPaths
+	prompter whitelist.Prompter
+	fetch    launcher.FetchOptions // UserAgent is set here
+}
+
+// runLaunch runs launcher.Launch with the terminal and the audit log and
+// turns its result into an exit code from the table.
+func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
+	admin, user := loadLists(s, ls.paths)
+	opts := launcher.Options{
+		LaunchURL: ls.target,
+		Admin:     admin,
+		User:      user,
+		Prompter:  ls.prompter,
+		Fetch:     ls.fetch,
+		Stdin:     s.stdin,
+		Stdout:    s.stdout,
+		Stderr:    s.stderr,
+		Env:       launcher.CleanEnv(os.Environ()),
+		Status:    func(e launcher.Event) { printStatus(s, e) },
+		Logf:      func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
-	if !d.Proceed {
-		s.errorf("%s", d.Message)
-		if fix := fixFor(d.Err); fix != "" {
+	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
+	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+		s.warnf("no audit log: %v", err)
+	} else {
+		opts.Audit = audit
+	}
+	res := launcher.Launch(ctx, opts)
+
+	if res.Added != nil {
+		fmt.Fprintf(s.stderr, "trustlaunch: added %s to %s\n", res.Added, ls.paths.user)
+	}
+	if res.AddErr != nil {
+		s.warnf("could not add the server to your whitelist: %v", res.AddErr)
+	}
+	switch {
+	case ctx.Err() != nil || errors.Is(res.Decision.Err, tui.ErrInterrupted):
+		s.errorf("open: interrupted; everything was stopped")
+		return exitInterrupted
+	case res.Refused():
+		s.errorf("%s", res.Decision.Message)
+		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
-		notifyIfNoTerminal(ctx, d.Message)
+		notifyIfNoTerminal(ctx, res.Decision.Message)
 		return exitRefused
-	}
-	if d.Step == whitelist.StepPromptAlways {
-		entry := whitelist.EntryFor(d.Origin)
-		if _, err := whitelist.AddToUserList(ctx, o.paths.user, entry); err != nil {
-			// The user said Always, which includes "proceed"; failing to
-			// remember it only means they are asked again next time.
-			s.warnf("could not add %s to your whitelist: %v", entry, err)
-		} else {
-			fmt.Fprintf(s.stderr, "trustlaunch: added %s to %s\n", entry, o.paths.user)
+	case res.Err != nil:
+		s.errorf("%s: %v", res.Step, res.Err)
+		if h := hintFor(res.Err); h != "" {
+			s.hintf("%s", h)
 		}
+		notifyIfNoTerminal(ctx, res.Err.Error())
+		return exitFailure
 	}
-	fmt.Fprintf(s.stdout, "trusted %s (%s)\n", d.Origin, d.Step)
-	// The descriptor fetch, tunnel and emulator are the launch issue's work;
-	// until then `open` stops after the decision and says so.
-	fmt.Fprintln(s.stdout, "trustlaunch: this build stops after the trust decision; nothing was launched")
-	return exitOK
+	return min(max(res.ExitStatus, 0), 255)
+}
+
+// printStatus shows one step of the launch on stderr. The marker is text,
+// so it does not depend on colour.
+func printStatus(s *stdio, e launcher.Event) {
+	if e.OK {
+		fmt.Fprintf(s.stderr, "trustlaunch: [ok] %s: %s\n", e.Step, e.Detail)
+	} else {
+		fmt.Fprintf(s.stderr, "trustlaunch: [failed] %s\n", e.Step)
+	}
+}
+
+// hintFor returns the advice a typed error carries, if any.
+func hintFor(err error) string {
+	var se *connector.StepError
+	var st *launcher.StatusError
+	var un *platform.UnsafeFileError
+	switch {
+	case errors.As(err, &se):
+		return se.Hint
+	case errors.As(err, &st):
+		return st.Hint()
+	case errors.As(err, &un):
+		return un.Fix
+	}
+	var fe *launcher.FetchError
+	if errors.As(err, &fe) && fe.Step == launcher.StepDescriptorFetch {
+		return "if the portal uses a private CA, an administrator can install it as " + launcher.DefaultCAFile()
+	}
+	return ""
 }
 
 // notifyIfNoTerminal shows msg as a desktop notification when trustlaunch runs
@@ -101,5 +170,5 @@ func notifyIfNoTerminal(ctx context.Context, msg string) {
 	if tui.CheckTerminal("") == nil {
 		return
 	}
-	_ = tui.NotifySend(ctx, os.Environ(), "trustlaunch: launch refused", msg)
+	_ = tui.NotifySend(context.WithoutCancel(ctx), os.Environ(), "trustlaunch: launch refused", msg)
 }

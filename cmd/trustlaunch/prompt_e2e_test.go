@@ -51,7 +51,9 @@ func startTerm(t *testing.T, env []string, argv ...string) *term {
 	// After the command, write its status and keep the pane open so the
 	// final screen can still be captured.
 	script := fmt.Sprintf("%s; echo $? > %s; sleep 60", strings.Join(quoted, " "), tm.done)
-	args := []string{"-S", tm.socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24"}
+	args := []string{"-S", tm.socket, "-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24",
+		// Keep the audit log and config of the launches out of the real home.
+		"-e", "XDG_STATE_HOME=" + filepath.Join(dir, "state"), "-e", "XDG_CONFIG_HOME=" + filepath.Join(dir, "config")}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
@@ -130,18 +132,22 @@ func TestPromptInTerminal(t *testing.T) {
 		{"plain", []string{"--no-tui"}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
+			// A launch that is trusted goes on to fetch the descriptor from
+			// portal.example.com, which fails here (exit 1) after the
+			// status line that records the decision.
 			cases := []struct {
 				name    string
 				keys    []string
 				timeout string
 				want    int
+				step    string
 				written bool
 			}{
-				{"a is always", []string{"a"}, "60s", exitOK, true},
-				{"y is yes", []string{"y"}, "60s", exitOK, false},
-				{"n is no", []string{"n"}, "60s", exitRefused, false},
-				{"enter without a move is no", []string{"Enter"}, "60s", exitRefused, false},
-				{"timeout is no", nil, "2s", exitRefused, false},
+				{"a is always", []string{"a"}, "60s", exitFailure, "(prompt-always)", true},
+				{"y is yes", []string{"y"}, "60s", exitFailure, "(prompt-yes)", false},
+				{"n is no", []string{"n"}, "60s", exitRefused, "you answered No", false},
+				{"enter without a move is no", []string{"Enter"}, "60s", exitRefused, "you answered No", false},
+				{"timeout is no", nil, "2s", exitRefused, "no answer", false},
 			}
 			if mode.name == "plain" {
 				// The plain prompter reads a line.
@@ -175,6 +181,9 @@ func TestPromptInTerminal(t *testing.T) {
 					}
 					if got := tm.exitStatus(20 * time.Second); got != c.want {
 						t.Fatalf("exit %d, want %d; screen:\n%s", got, c.want, tm.screen())
+					}
+					if screen := tm.screen(); !strings.Contains(screen, c.step) {
+						t.Errorf("screen does not show %q:\n%s", c.step, screen)
 					}
 					data, err := os.ReadFile(user)
 					if c.written {

@@ -1,0 +1,74 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"time"
+)
+
+// killGrace is how long an emulator has to exit after SIGTERM before it is
+// killed.
+const killGrace = 3 * time.Second
+
+// emulatorSpec is one emulator process to run.
+type emulatorSpec struct {
+	argv           []string // argv[0] is an absolute path (Profile.Command)
+	env            []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// runEmulator runs the emulator in a process group of its own and waits for
+// it. When ctx ends (Ctrl-C, SIGTERM, SIGHUP on trustlaunch) the whole group
+// is stopped; when the emulator exits, whatever it left in its group is
+// killed, so no process outlives the launch. It returns the exit status, or
+// 128+signal for an emulator killed by a signal.
+func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
+	if len(spec.argv) == 0 {
+		return 0, errors.New("no emulator command")
+	}
+	cmd := exec.Command(spec.argv[0], spec.argv[1:]...)
+	cmd.Env = spec.env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.stdin, spec.stdout, spec.stderr
+	grp := newProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
+	}
+	grp.started()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var err error
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		grp.terminate()
+		select {
+		case err = <-waited:
+		case <-time.After(killGrace):
+			grp.kill()
+			err = <-waited
+		}
+	}
+	// Anything the emulator left behind in its group. The group lives on
+	// while any member does, so its id cannot have been reused while there
+	// is something to kill.
+	grp.kill()
+	grp.finished()
+	return exitStatus(cmd, err)
+}
+
+func exitStatus(cmd *exec.Cmd, err error) (int, error) {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		return statusOf(ee), nil
+	default:
+		return 0, fmt.Errorf("wait for %s: %w", cmd.Path, err)
+	}
+}

@@ -1,0 +1,314 @@
+package launcher
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// Steps of a launch after the whitelist decision, as shown on the status
+// screen and recorded in the audit log. The decision's own steps are
+// whitelist.Step values; the descriptor's are StepDescriptorFetch and the
+// other descriptor steps; the tunnel's are connector.Step values.
+const (
+	StepProfile  = "profile"  // the descriptor's profile is not defined here
+	StepListen   = "listen"   // the local end could not be opened
+	StepEmulator = "emulator" // the emulator could not be started
+	StepLaunched = "launched" // the emulator ran; its exit status is the result
+)
+
+// Options configure one launch.
+type Options struct {
+	LaunchURL string           // the descriptor URL, from ParseLaunchURL
+	Admin     whitelist.Source // the admin list, from whitelist.LoadAdmin
+	User      whitelist.Source // the user list, from whitelist.LoadUser
+	Prompter  whitelist.Prompter
+
+	Fetch    FetchOptions   // URL and Origin are filled in by Launch
+	Profiles ProfileOptions // where the admin and user profiles live
+	Audit    *AuditLog      // nil: no audit record (tests only)
+
+	// Connector adjusts the connector configuration built from the
+	// descriptor (timeouts, FIPS, a resolver in tests); it may not be nil-
+	// checked by callers: Launch skips it when nil.
+	Connector func(*connector.Config)
+
+	// The terminal: the emulator inherits it; the raw profile relays it.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Env is the emulator's environment (secrets removed by the caller).
+	Env []string
+
+	// Status receives progress for the status screen; nil: none.
+	Status func(Event)
+	// Logf receives the connector's log lines; nil: none.
+	Logf func(format string, args ...any)
+}
+
+// Event is one line of progress: a step that succeeded (OK, with Detail)
+// or failed (Err).
+type Event struct {
+	Step   string // whitelist, descriptor, proxy, emulator
+	OK     bool
+	Detail string // sanitized
+	Err    error
+}
+
+// Result is the outcome of a launch.
+type Result struct {
+	Decision   whitelist.Decision
+	Step       string // the step that ended the launch
+	ExitStatus int    // the emulator's exit status, when Step is StepLaunched
+	Err        error  // why the launch failed; nil when refused or launched
+	Added      *whitelist.Entry
+	AddErr     error // Always could not be recorded (the launch went on)
+}
+
+// Refused reports whether policy or the user stopped the launch.
+func (r *Result) Refused() bool { return !r.Decision.Proceed }
+
+// Launch runs a whole launch: decide, record an Always answer, fetch the
+// descriptor, resolve the profile, open the local end, dial the first tunnel
+// ahead, start the emulator, relay until it exits, tear everything down and
+// write the audit record. Nothing of the descriptor becomes a command line
+// except through a profile defined on this machine.
+func Launch(ctx context.Context, opts Options) *Result {
+	start := time.Now()
+	res := &Result{}
+	rec := AuditRecord{DescriptorURL: opts.LaunchURL}
+	defer func() {
+		rec.Duration = time.Since(start)
+		rec.Step = res.Step
+		switch {
+		case ctx.Err() != nil:
+			rec.Decision = "interrupted"
+		case res.Refused():
+			rec.Decision = "refused"
+		case res.Err != nil:
+			rec.Decision = "failed"
+		default:
+			rec.Decision = "launched"
+		}
+		if res.Err != nil {
+			rec.Error = res.Err.Error()
+		} else if res.Refused() {
+			rec.Error = res.Decision.Message
+		}
+		if opts.Audit != nil {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := opts.Audit.Append(actx, rec); err != nil {
+				opts.logf("audit log: %v", err)
+			}
+			cancel()
+		}
+	}()
+
+	// 1. The whitelist decision.
+	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.LaunchURL, Admin: opts.Admin, User: opts.User, Prompter: opts.Prompter})
+	res.Decision = d
+	res.Step = string(d.Step)
+	if !d.Origin.IsZero() {
+		rec.Origin = d.Origin.String()
+	}
+	if !d.Proceed {
+		return res // the caller shows d.Message
+	}
+	opts.status(Event{Step: "whitelist", OK: true, Detail: fmt.Sprintf("%s (%s)", d.Origin, d.Step)})
+	if d.Step == whitelist.StepPromptAlways && opts.User.Path != "" {
+		e := whitelist.EntryFor(d.Origin)
+		if _, err := whitelist.AddToUserList(ctx, opts.User.Path, e); err != nil {
+			// Always includes "proceed": failing to remember only means the
+			// user is asked again next time.
+			res.AddErr = err
+		} else {
+			res.Added = &e
+		}
+	}
+	fail := func(step string, err error) *Result {
+		res.Step, res.Err = step, err
+		return res
+	}
+
+	// 2. The descriptor, from the origin that was decided.
+	fo := opts.Fetch
+	fo.URL, fo.Origin = opts.LaunchURL, d.Origin
+	desc, err := FetchDescriptor(ctx, fo)
+	if err != nil {
+		opts.status(Event{Step: "descriptor", Err: err})
+		var fe *FetchError
+		if errors.As(err, &fe) {
+			return fail(fe.Step, err)
+		}
+		return fail(StepDescriptorFetch, err)
+	}
+	rec.Session = desc.Session
+	rec.Proxy = desc.Proxy.Address
+	rec.Destination = net.JoinHostPort(desc.Destination.Host, fmt.Sprint(desc.Destination.Port))
+	opts.status(Event{Step: "descriptor", OK: true, Detail: fmt.Sprintf("%s: %s via %s", safetext.Sanitize(desc.Session), safetext.Sanitize(rec.Destination), safetext.Sanitize(desc.Proxy.Address))})
+
+	// 3. The profile, before any connection, so a bad name fails early.
+	profiles, err := LoadProfiles(opts.Profiles)
+	if err != nil {
+		opts.status(Event{Step: "emulator", Err: err})
+		return fail(StepProfile, err)
+	}
+	for _, w := range profiles.Warnings {
+		opts.logf("%s", w)
+	}
+	prof, err := profiles.Resolve(desc.Profile)
+	if err != nil {
+		opts.status(Event{Step: "emulator", Err: err})
+		return fail(StepProfile, err)
+	}
+
+	// 4. The tunnel: the connector, the local end, and the first tunnel
+	// dialed ahead so the emulator's first connection does not wait.
+	cfg, err := desc.ConnectorConfig()
+	if err != nil {
+		return fail(StepDescriptorValidate, err)
+	}
+	var up, down atomic.Int64
+	cfg.Logf = opts.Logf
+	cfg.OnTunnelDone = func(sent, received int64, _ error) {
+		up.Add(sent)
+		down.Add(received)
+	}
+	if opts.Connector != nil {
+		opts.Connector(&cfg)
+	}
+	conn, err := connector.New(cfg)
+	if err != nil {
+		opts.status(Event{Step: "proxy", Err: err})
+		return fail(StepDescriptorValidate, err)
+	}
+	first, err := conn.Dial(ctx)
+	if err != nil {
+		opts.status(Event{Step: "proxy", Err: err})
+		var se *connector.StepError
+		if errors.As(err, &se) {
+			return fail(string(se.Step), err)
+		}
+		return fail(string(connector.StepTCP), err)
+	}
+	if st, ok := connector.ProxyTLS(first); ok {
+		opts.status(Event{Step: "proxy", OK: true, Detail: fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))})
+	}
+	ln, err := connector.Listen("", false)
+	if err != nil {
+		first.Close()
+		return fail(StepListen, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	serveCtx, stopServe := context.WithCancel(ctx)
+	var serveWG sync.WaitGroup
+	serveWG.Add(1)
+	go func() {
+		defer serveWG.Done()
+		if err := conn.ServePreDialed(serveCtx, ln, first); err != nil {
+			opts.logf("serve: %v", err)
+		}
+	}()
+	// Teardown, in order: stop accepting and end every relay, wait for them.
+	defer func() {
+		stopServe()
+		serveWG.Wait()
+		rec.BytesUp, rec.BytesDown = up.Load(), down.Load()
+	}()
+
+	// 5. The emulator.
+	var status int
+	switch prof.Kind {
+	case ProfileCommand:
+		argv, err := prof.Command("127.0.0.1", port, desc.Session)
+		if err != nil {
+			opts.status(Event{Step: "emulator", Err: err})
+			return fail(StepEmulator, err)
+		}
+		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(argv[0]), prof.Name)})
+		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr})
+		if err != nil {
+			return fail(StepEmulator, err)
+		}
+	case ProfileRaw:
+		opts.status(Event{Step: "emulator", OK: true, Detail: "this terminal (profile raw)"})
+		if err := relayTerminal(ctx, ln.Addr().String(), opts.Stdin, opts.Stdout); err != nil && ctx.Err() == nil {
+			return fail(StepEmulator, err)
+		}
+	case ProfileNone:
+		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("none: connect your emulator to 127.0.0.1:%d; Ctrl-C ends the session", port)})
+		fmt.Fprintf(opts.Stdout, "listening on 127.0.0.1:%d\n", port)
+		<-ctx.Done()
+	}
+	res.Step, res.ExitStatus = StepLaunched, status
+	rec.ExitStatus = &status
+	return res
+}
+
+func (o *Options) status(e Event) {
+	if o.Status != nil {
+		o.Status(e)
+	}
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// relayTerminal is the raw profile: it connects to the tunnel's local end as
+// an emulator would and relays the terminal to it, text from the host
+// sanitized on its way to the screen. It ends when the host closes the
+// connection or ctx ends; the end of stdin half-closes the tunnel.
+func relayTerminal(ctx context.Context, addr string, in io.Reader, out io.Writer) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("connect to the tunnel at %s: %w", addr, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	go func() {
+		// Copying stdin may block in Read after the session ended; that
+		// goroutine ends with the process, which is why it is not awaited.
+		io.Copy(c, in)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.CloseWrite()
+		}
+	}()
+	w := safetext.NewWriter(out)
+	_, err = io.Copy(w, c)
+	w.Flush()
+	if err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("relay: %w", err)
+	}
+	return nil
+}
+
+// CleanEnv returns env without variables that may carry a session token, so
+// an emulator never inherits one (DESIGN.md: the token never reaches a
+// child's environment).
+func CleanEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(strings.ToUpper(name), "TRUSTLAUNCH_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
