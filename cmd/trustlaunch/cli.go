@@ -64,6 +64,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"open", "open a trustlaunch:// link (what the browser runs)", cmdOpen},
+		{"demo", "run the whole flow against an embedded portal, proxy and host", cmdDemo},
 		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
 		{"log", "show recent launches from the audit log", cmdLog},
@@ -82,6 +83,7 @@ Commands:
 Run "trustlaunch COMMAND --help" for a command's flags and examples.
 
 Examples:
+  trustlaunch demo
   trustlaunch whitelist explain https://portal.example.com/launch/123
   trustlaunch whitelist check /etc/trustlaunch/whitelist.txt
 

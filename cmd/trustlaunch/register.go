@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/trustlaunch/trustlaunch/platform"
+)
+
+const registerUsage = `Make this trustlaunch binary the handler for trustlaunch:// links.
+
+Usage:
+  trustlaunch register [--system] [--force]
+  trustlaunch register --check [--system]
+
+Linux: writes trustlaunch.desktop (Exec=<this binary> open -- %u) to
+$XDG_DATA_HOME/applications, runs update-desktop-database, and makes it
+your default with "xdg-mime default". With --system (as root) it writes
+/usr/share/applications instead and sets no default: users without their
+own default get the only handler there is. Needs xdg-utils.
+Windows: writes HKCU\Software\Classes\trustlaunch, or with --system (as
+administrator) HKLM\Software\Classes\trustlaunch.
+macOS: a URL handler must be an app bundle; register says what to do.
+
+register never replaces another application's handler, or a file or key it
+did not write (such as a package's), unless --force is given.
+
+--check changes nothing: it prints which handler trustlaunch:// links
+reach, whether it runs this binary, and each problem with its fix; it
+exits 1 when links would not reach this binary.
+
+Examples:
+  trustlaunch register
+  trustlaunch register --check
+  sudo /usr/bin/trustlaunch register --system
+`
+
+const unregisterUsage = `Remove what "trustlaunch register" wrote.
+
+Usage:
+  trustlaunch unregister [--system]
+
+Removes the desktop entry and your default (Linux) or the registry key
+(Windows) that register wrote, and nothing else: a handler that belongs to
+another application or a package is left in place and named. The
+whitelists are never touched.
+
+Examples:
+  trustlaunch unregister
+  sudo trustlaunch unregister --system
+`
+
+func cmdRegister(ctx context.Context, s *stdio, args []string) int {
+	fs := newFlagSet("register", registerUsage, s)
+	var opts platform.RegisterOptions
+	var check bool
+	fs.BoolVar(&opts.System, "system", false, "register for every user of this machine (needs root or administrator)")
+	fs.BoolVar(&opts.Force, "force", false, "replace another application's handler, or an entry register did not write")
+	fs.BoolVar(&check, "check", false, "report the registration and what is wrong; change nothing")
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		s.errorf("register takes no arguments")
+		return exitUsage
+	}
+	if check && opts.Force {
+		s.errorf("register: --check changes nothing, so --force makes no sense with it")
+		return exitUsage
+	}
+	if check {
+		r, err := platform.CheckRegistration(ctx, opts)
+		printReport(s, r)
+		if err != nil {
+			return registerFailed(s, err)
+		}
+		for _, p := range r.Problems {
+			if p.Warning {
+				s.warnf("%s", p.What)
+			} else {
+				s.errorf("%s", p.What)
+			}
+			if p.Fix != "" {
+				s.hintf("%s", p.Fix)
+			}
+		}
+		if !r.OK() {
+			return exitFailure
+		}
+		fmt.Fprintln(s.stdout, "ok: trustlaunch:// links open with this binary")
+		return exitOK
+	}
+	r, err := platform.Register(ctx, opts)
+	printReport(s, r)
+	printWarnings(s, r)
+	if err != nil {
+		return registerFailed(s, err)
+	}
+	fmt.Fprintln(s.stdout, "registered: trustlaunch:// links now open with this binary; check with: trustlaunch register --check"+systemFlag(opts))
+	return exitOK
+}
+
+func cmdUnregister(ctx context.Context, s *stdio, args []string) int {
+	fs := newFlagSet("unregister", unregisterUsage, s)
+	var opts platform.RegisterOptions
+	fs.BoolVar(&opts.System, "system", false, "remove the registration for every user (needs root or administrator)")
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		s.errorf("unregister takes no arguments")
+		return exitUsage
+	}
+	r, err := platform.Unregister(ctx, opts)
+	printReport(s, r)
+	printWarnings(s, r)
+	if err != nil {
+		return registerFailed(s, err)
+	}
+	return exitOK
+}
+
+// printReport prints the findings as aligned "name: value" lines on stdout.
+func printReport(s *stdio, r platform.Report) {
+	width := 0
+	for _, f := range r.Findings {
+		width = max(width, len(f.Name))
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(s.stdout, "%-*s %s\n", width+1, f.Name+":", f.Value)
+	}
+}
+
+// printWarnings prints a report's problems as warnings: Register and
+// Unregister return real failures as errors.
+func printWarnings(s *stdio, r platform.Report) {
+	for _, p := range r.Problems {
+		s.warnf("%s", p.What)
+		if p.Fix != "" {
+			s.hintf("%s", p.Fix)
+		}
+	}
+}
+
+// registerFailed prints err and the fix it carries, and returns exit code 1.
+func registerFailed(s *stdio, err error) int {
+	s.errorf("%v", err)
+	var re *platform.RegisterError
+	if errors.As(err, &re) && re.Fix != "" {
+		// A multi-line fix (macOS) keeps the hint prefix on each line.
+		for _, line := range strings.Split(re.Fix, "\n") {
+			s.hintf("%s", line)
+		}
+	}
+	return exitFailure
+}
+
+func systemFlag(opts platform.RegisterOptions) string {
+	if opts.System {
+		return " --system"
+	}
+	return ""
+}
