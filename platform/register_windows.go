@@ -1,0 +1,294 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/windows/registry"
+)
+
+// On Windows a URL scheme is a key under Software\Classes (Microsoft,
+// "Registering an Application to a URI Scheme"): its default value names
+// it, an empty "URL Protocol" value marks it as a URL scheme, and
+// shell\open\command holds the command line, with "%1" for the URL.
+// HKCR is the merged view of HKCU\Software\Classes and
+// HKLM\Software\Classes in which the user's key wins, so a per-user entry
+// shadows the machine-wide one for that user.
+
+const (
+	classesPath   = `Software\Classes`
+	protocolName  = "URL:" + URLScheme + " Protocol"
+	urlProtocol   = "URL Protocol"
+	commandSubkey = `shell\open\command`
+	// userChoicePath is where Settings > Default apps records a user's
+	// choice for a link type; it overrides HKCR for that user.
+	userChoicePath = `Software\Microsoft\Windows\Shell\Associations\UrlAssociations\` + URLScheme + `\UserChoice`
+)
+
+// hive is one place a registration can live.
+type hive struct {
+	name string // for messages, e.g. HKCU\Software\Classes\trustlaunch
+	root registry.Key
+	path string // below root
+}
+
+// hives returns the per-user and machine-wide keys, or the test
+// replacements (both under HKCU, so tests need no administrator).
+func hives(opts RegisterOptions) (user, machine hive) {
+	user = hive{`HKCU\` + classesPath + `\` + URLScheme, registry.CURRENT_USER, classesPath + `\` + URLScheme}
+	machine = hive{`HKLM\` + classesPath + `\` + URLScheme, registry.LOCAL_MACHINE, classesPath + `\` + URLScheme}
+	if p := opts.test.userClasses; p != "" {
+		user = hive{`HKCU\` + p + `\` + URLScheme, registry.CURRENT_USER, p + `\` + URLScheme}
+	}
+	if p := opts.test.machineClasses; p != "" {
+		machine = hive{`HKCU\` + p + `\` + URLScheme, registry.CURRENT_USER, p + `\` + URLScheme}
+	}
+	return user, machine
+}
+
+// handlerKey is what a hive holds for the scheme.
+type handlerKey struct {
+	exists      bool
+	ours        bool   // has registerMarker: written by Register
+	command     string // shell\open\command default value
+	urlProtocol bool   // has the "URL Protocol" value
+}
+
+func readHandler(h hive) (handlerKey, error) {
+	k, err := registry.OpenKey(h.root, h.path, registry.QUERY_VALUE)
+	if errors.Is(err, registry.ErrNotExist) {
+		return handlerKey{}, nil
+	}
+	if err != nil {
+		return handlerKey{}, fmt.Errorf("open %s: %w", h.name, err)
+	}
+	defer k.Close()
+	hk := handlerKey{exists: true}
+	if v, _, err := k.GetStringValue(registerMarker); err == nil && v != "" {
+		hk.ours = true
+	}
+	if _, _, err := k.GetStringValue(urlProtocol); err == nil {
+		hk.urlProtocol = true
+	}
+	ck, err := registry.OpenKey(h.root, h.path+`\`+commandSubkey, registry.QUERY_VALUE)
+	if err == nil {
+		hk.command, _, _ = ck.GetStringValue("")
+		ck.Close()
+	}
+	return hk, nil
+}
+
+func scopeHive(opts RegisterOptions) hive {
+	user, machine := hives(opts)
+	if opts.System {
+		return machine
+	}
+	return user
+}
+
+// regFix says how to get write access to a hive.
+func regFix(opts RegisterOptions, err error) string {
+	if errors.Is(err, fs.ErrPermission) && opts.System {
+		return "run from an elevated prompt (Run as administrator): trustlaunch register --system"
+	}
+	return "check the key's permissions in regedit"
+}
+
+func register(_ context.Context, opts RegisterOptions, exe string) (Report, error) {
+	var r Report
+	cmd, err := windowsOpenCommand(exe)
+	if err != nil {
+		return r, fixErr(`install trustlaunch in a folder whose path has no "%" or control characters, e.g. C:\Program Files\trustlaunch`, "%w", err)
+	}
+	h := scopeHive(opts)
+	old, err := readHandler(h)
+	if err != nil {
+		return r, fixErr(regFix(opts, err), "%w", err)
+	}
+	if old.exists && !old.ours && !opts.Force {
+		scope := "register"
+		if opts.System {
+			scope += " --system"
+		}
+		return r, &RegisterError{
+			Err: fmt.Errorf("%w: %s exists (command: %q) and was not written by trustlaunch register; nothing was changed", ErrOtherHandler, h.name, old.command),
+			Fix: "to replace it, run: trustlaunch " + scope + " --force",
+		}
+	}
+	if err := writeHandler(h, exe, cmd); err != nil {
+		return r, fixErr(regFix(opts, err), "write %s: %w", h.name, err)
+	}
+	r.add("wrote", "%s", h.name)
+	r.add("command", "%s", cmd)
+
+	user, machine := hives(opts)
+	if opts.System {
+		if u, err := readHandler(user); err == nil && u.exists {
+			r.warn(fmt.Sprintf("%s (command: %q) shadows %s for the current user", user.name, u.command, machine.name), shadowFix(user, u))
+		}
+	} else if m, err := readHandler(machine); err == nil && m.exists {
+		r.add("note", "%s now shadows %s for you", user.name, machine.name)
+	}
+	checkUserChoice(&r)
+	return r, nil
+}
+
+// writeHandler creates the scheme key with its values and subkeys.
+func writeHandler(h hive, exe, cmd string) error {
+	k, _, err := registry.CreateKey(h.root, h.path, registry.SET_VALUE|registry.CREATE_SUB_KEY)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	for _, v := range [][2]string{{"", protocolName}, {urlProtocol, ""}, {registerMarker, markerValue}} {
+		if err := k.SetStringValue(v[0], v[1]); err != nil {
+			return err
+		}
+	}
+	for _, sub := range [][2]string{{"DefaultIcon", windowsIconValue(exe)}, {commandSubkey, cmd}} {
+		sk, _, err := registry.CreateKey(h.root, h.path+`\`+sub[0], registry.SET_VALUE)
+		if err != nil {
+			return err
+		}
+		err = sk.SetStringValue("", sub[1])
+		sk.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shadowFix says how to remove a per-user key that hides the machine's.
+func shadowFix(user hive, u handlerKey) string {
+	if u.ours {
+		return "run as that user: trustlaunch unregister"
+	}
+	return fmt.Sprintf("if it is not wanted, run as that user: reg delete %q /f", user.name)
+}
+
+// checkUserChoice reports a per-user choice made in Settings, which wins
+// over both hives.
+func checkUserChoice(r *Report) {
+	k, err := registry.OpenKey(registry.CURRENT_USER, userChoicePath, registry.QUERY_VALUE)
+	if err != nil {
+		return
+	}
+	defer k.Close()
+	if id, _, err := k.GetStringValue("ProgId"); err == nil && !strings.EqualFold(id, URLScheme) {
+		r.problem(fmt.Sprintf(`HKCU\%s chooses %q for trustlaunch:// links`, userChoicePath, id),
+			"Settings > Apps > Default apps > Choose defaults by link type: set TRUSTLAUNCH to trustlaunch")
+	}
+}
+
+func unregister(_ context.Context, opts RegisterOptions) (Report, error) {
+	var r Report
+	h := scopeHive(opts)
+	old, err := readHandler(h)
+	switch {
+	case err != nil:
+		return r, fixErr(regFix(opts, err), "%w", err)
+	case !old.exists:
+		r.add("registry key", "none at %s", h.name)
+		return r, nil
+	case !old.ours:
+		r.add("left in place", "%s (command: %q): not written by trustlaunch register", h.name, old.command)
+		return r, nil
+	}
+	// Only the subkeys Register creates, deepest first; a subkey someone
+	// else added makes the last DeleteKey fail rather than vanish with ours.
+	for _, sub := range []string{commandSubkey, `shell\open`, `shell`, "DefaultIcon", ""} {
+		p := h.path
+		if sub != "" {
+			p += `\` + sub
+		}
+		if err := registry.DeleteKey(h.root, p); err != nil && !errors.Is(err, registry.ErrNotExist) {
+			return r, fixErr(fmt.Sprintf("look at the key in regedit; to remove it with everything below it: reg delete %q /f", h.name), "delete %s: %w", p, err)
+		}
+	}
+	r.add("removed", "%s", h.name)
+	return r, nil
+}
+
+func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Report, error) {
+	var r Report
+	r.add("this binary", "%s", exe)
+	want, _ := windowsOpenCommand(exe)
+	scope := ""
+	if opts.System {
+		scope = " --system"
+	}
+	user, machine := hives(opts)
+	u, err := readHandler(user)
+	if err != nil {
+		return r, err
+	}
+	m, err := readHandler(machine)
+	if err != nil {
+		return r, err
+	}
+	for _, x := range []struct {
+		h  hive
+		hk handlerKey
+	}{{user, u}, {machine, m}} {
+		switch {
+		case !x.hk.exists:
+			r.add(x.h.name, "none")
+		case x.hk.ours:
+			r.add(x.h.name, "%s (written by trustlaunch register)", x.hk.command)
+		default:
+			r.add(x.h.name, "%s (not written by trustlaunch register)", x.hk.command)
+		}
+	}
+
+	// HKCR: the user's key wins, value by value and subkey by subkey.
+	eff, effHive := m.command, machine
+	if u.command != "" {
+		eff, effHive = u.command, user
+	}
+	target, targetHive := u, user
+	if opts.System {
+		target, targetHive = m, machine
+		if u.exists {
+			what := fmt.Sprintf("%s (command: %q) shadows %s for the current user", user.name, u.command, machine.name)
+			if u.command != "" && u.command != m.command {
+				r.problem(what, shadowFix(user, u))
+			} else {
+				r.warn(what, shadowFix(user, u))
+			}
+		}
+	}
+	if !target.exists {
+		r.problem("no "+targetHive.name+" key", "run: trustlaunch register"+scope)
+	} else if !target.ours && target.command != want {
+		r.add("note", "%s was not written by trustlaunch register", targetHive.name)
+	}
+	if eff == "" {
+		r.problem("no handler for trustlaunch:// links: neither key has a "+commandSubkey+" value", "run: trustlaunch register"+scope)
+		return r, nil
+	}
+	r.add("effective command", "%s (from %s)", eff, effHive.name)
+	program, openURL := windowsCommandProgram(eff)
+	fix := "run: trustlaunch register" + scope
+	if target.exists && !target.ours {
+		fix += " --force (the key was not written by register)"
+	}
+	switch {
+	case !openURL:
+		r.problem(fmt.Sprintf("the command does not end in open -- \"%%1\", so the link would not reach trustlaunch open as its only argument: %s", eff), fix)
+	case !strings.EqualFold(filepath.Clean(program), filepath.Clean(exe)):
+		r.add("runs this binary", "no: %s", program)
+		r.problem(fmt.Sprintf("trustlaunch:// links run %s, not this binary (%s)", program, exe), fix)
+	default:
+		r.add("runs this binary", "yes")
+	}
+	if !u.urlProtocol && !m.urlProtocol {
+		r.problem(`no "URL Protocol" value, so browsers do not treat trustlaunch as a URL scheme`, fix)
+	}
+	checkUserChoice(&r)
+	return r, nil
+}

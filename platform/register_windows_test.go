@@ -1,0 +1,170 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/windows/registry"
+)
+
+// regEnv stands in for HKCU\Software\Classes and HKLM\Software\Classes with
+// two keys under HKCU\Software\trustlaunch-test-*, so the tests need no
+// administrator and never touch the real classes.
+type regEnv struct {
+	base string
+	exe  string
+}
+
+func newRegEnv(t *testing.T) *regEnv {
+	t.Helper()
+	e := &regEnv{base: fmt.Sprintf(`Software\trustlaunch-test-%d-%d`, os.Getpid(), time.Now().UnixNano())}
+	t.Cleanup(func() { deleteTree(registry.CURRENT_USER, e.base) })
+	e.exe = filepath.Join(resolvedTempDir(t), "trustlaunch.exe")
+	if err := os.WriteFile(e.exe, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *regEnv) opts(system bool) RegisterOptions {
+	o := RegisterOptions{Executable: e.exe, System: system}
+	o.test.userClasses = e.base + `\HKCU`
+	o.test.machineClasses = e.base + `\HKLM`
+	return o
+}
+
+func deleteTree(root registry.Key, path string) {
+	k, err := registry.OpenKey(root, path, registry.ENUMERATE_SUB_KEYS)
+	if err == nil {
+		names, _ := k.ReadSubKeyNames(-1)
+		k.Close()
+		for _, n := range names {
+			deleteTree(root, path+`\`+n)
+		}
+	}
+	registry.DeleteKey(root, path)
+}
+
+func readValue(t *testing.T, path, name string) string {
+	t.Helper()
+	k, err := registry.OpenKey(registry.CURRENT_USER, path, registry.QUERY_VALUE)
+	if err != nil {
+		t.Fatalf("open HKCU\\%s: %v", path, err)
+	}
+	defer k.Close()
+	v, _, err := k.GetStringValue(name)
+	if err != nil {
+		t.Fatalf("HKCU\\%s value %q: %v", path, name, err)
+	}
+	return v
+}
+
+func TestRegisterWindows(t *testing.T) {
+	e := newRegEnv(t)
+	if _, err := Register(t.Context(), e.opts(false)); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	key := e.base + `\HKCU\trustlaunch`
+	want, _ := windowsOpenCommand(e.exe)
+	for _, c := range []struct{ path, name, want string }{
+		{key, "", "URL:trustlaunch Protocol"},
+		{key, "URL Protocol", ""},
+		{key, registerMarker, markerValue},
+		{key + `\DefaultIcon`, "", e.exe + ",0"},
+		{key + `\shell\open\command`, "", want},
+	} {
+		if got := readValue(t, c.path, c.name); got != c.want {
+			t.Errorf("%s [%s] = %q, want %q", c.path, c.name, got, c.want)
+		}
+	}
+	r, err := CheckRegistration(t.Context(), e.opts(false))
+	if err != nil || !r.OK() {
+		t.Errorf("CheckRegistration: %v; problems: %+v", err, r.Problems)
+	}
+
+	r, err = Unregister(t.Context(), e.opts(false))
+	if err != nil {
+		t.Fatalf("Unregister: %v", err)
+	}
+	if _, err := registry.OpenKey(registry.CURRENT_USER, key, registry.QUERY_VALUE); !errors.Is(err, registry.ErrNotExist) {
+		t.Errorf("key still there after Unregister: %v", err)
+	}
+}
+
+func TestRegisterWindowsForeignKey(t *testing.T) {
+	e := newRegEnv(t)
+	key := e.base + `\HKCU\trustlaunch\shell\open\command`
+	k, _, err := registry.CreateKey(registry.CURRENT_USER, key, registry.SET_VALUE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.SetStringValue("", `"C:\other\other.exe" "%1"`)
+	k.Close()
+
+	_, err = Register(t.Context(), e.opts(false))
+	var re *RegisterError
+	if !errors.As(err, &re) || !errors.Is(err, ErrOtherHandler) || !strings.Contains(re.Fix, "--force") {
+		t.Fatalf("Register over a foreign key: %v", err)
+	}
+	r, err := Unregister(t.Context(), e.opts(false))
+	if err != nil {
+		t.Fatalf("Unregister: %v", err)
+	}
+	if got := readValue(t, key, ""); got != `"C:\other\other.exe" "%1"` {
+		t.Errorf("Unregister changed a foreign key: %q", got)
+	}
+	if len(r.Findings) == 0 || !strings.Contains(r.Findings[0].Value, "not written by trustlaunch register") {
+		t.Errorf("findings: %+v", r.Findings)
+	}
+	opts := e.opts(false)
+	opts.Force = true
+	if _, err := Register(t.Context(), opts); err != nil {
+		t.Fatalf("Register --force: %v", err)
+	}
+	if got, _ := windowsOpenCommand(e.exe); readValue(t, key, "") != got {
+		t.Errorf("--force did not replace the command")
+	}
+}
+
+// TestCheckWindowsShadow: a per-user key hides the machine-wide one, and
+// check --system must say so.
+func TestCheckWindowsShadow(t *testing.T) {
+	e := newRegEnv(t)
+	// The machine-wide registration runs this binary ...
+	mopts := e.opts(true)
+	if err := writeHandler(hive{"test HKLM", registry.CURRENT_USER, mopts.test.machineClasses + `\trustlaunch`}, e.exe, mustCommand(t, e.exe)); err != nil {
+		t.Fatal(err)
+	}
+	// ... but the user's runs another.
+	other := filepath.Join(filepath.Dir(e.exe), "old", "trustlaunch.exe")
+	if err := writeHandler(hive{"test HKCU", registry.CURRENT_USER, mopts.test.userClasses + `\trustlaunch`}, other, mustCommand(t, other)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := checkRegistration(t.Context(), mopts, e.exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, p := range r.Problems {
+		if !p.Warning && strings.Contains(p.What, "shadows") {
+			found = true
+		}
+	}
+	if !found || r.OK() {
+		t.Errorf("check --system did not report the shadowing HKCU key: %+v", r.Problems)
+	}
+}
+
+func mustCommand(t *testing.T, exe string) string {
+	t.Helper()
+	c, err := windowsOpenCommand(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
