@@ -77,7 +77,7 @@ func fakeEmulator(port string) int {
 
 // host is the destination: it greets first, like a TN3270 host, then
 // answers each line in upper case.
-func startHost(t *testing.T) string {
+func startHost(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,7 +120,7 @@ type world struct {
 	mu         sync.Mutex
 }
 
-func newWorld(t *testing.T, transport string) *world {
+func newWorld(t testing.TB, transport string) *world {
 	t.Helper()
 	host := startHost(t)
 	w := &world{}
@@ -174,7 +174,7 @@ func (w *world) set(key string, v any) {
 	w.descriptor[key] = v
 }
 
-func (w *world) options(t *testing.T, role string, stdin io.Reader, stdout io.Writer) (Options, *AuditLog) {
+func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Writer) (Options, *AuditLog) {
 	audit, err := NewAuditLog(AuditOptions{Path: filepath.Join(t.TempDir(), "audit.log")})
 	if err != nil {
 		t.Fatal(err)
