@@ -1,0 +1,262 @@
+//go:build linux
+
+package peers
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/peers/hs256"
+)
+
+// SquidOptions configures StartSquid. The zero value is ready to use.
+type SquidOptions struct {
+	// Cert is the certificate of the https_port; nil means a new CA and a
+	// certificate for 127.0.0.1, ::1 and localhost.
+	Cert *ServerCert
+	// Key checks the bearer tokens; nil means a new key.
+	Key *TokenKey
+	// MaxFileDescriptors is squid.conf's max_filedescriptors (default
+	// 16384: 1,000 tunnels take 2,000 descriptors, plus helpers and logs).
+	MaxFileDescriptors int
+	// ExtraConfig lines are appended to squid.conf before the http_access
+	// rules, e.g. "https_port" options or timeouts.
+	ExtraConfig []string
+	// StartTimeout bounds start-up (default DefaultStartTimeout).
+	StartTimeout time.Duration
+}
+
+// Squid is a running Squid 5 (Debian squid-openssl) serving CONNECT over TLS
+// on an https_port on 127.0.0.1.
+type Squid struct {
+	Addr string // "127.0.0.1:PORT" of the https_port
+	Cert *ServerCert
+	Key  *TokenKey
+	Dir  string // configuration, pid file, logs, helper
+	*Process
+}
+
+// squidUser is the account Debian's Squid switches to when started as root
+// (its compiled-in cache_effective_user).
+const squidUser = "proxy"
+
+// squidPortAttempts is how often StartSquid retries when the port it chose was
+// taken between choosing and binding.
+const squidPortAttempts = 5
+
+var squidConf = template.Must(template.New("squid.conf").Parse(`# squid.conf written by internal/peers for one test.
+pid_filename {{.Dir}}/squid.pid
+cache_log {{.Dir}}/cache.log
+access_log stdio:{{.Dir}}/access.log
+cache_store_log none
+coredump_dir {{.Dir}}
+netdb_filename none
+visible_hostname trustlaunch-test
+{{if .User}}cache_effective_user {{.User}}
+{{end -}}
+max_filedescriptors {{.MaxFDs}}
+shutdown_lifetime 0 seconds
+pinger_enable off
+memory_pools off
+
+# No disk cache, no memory cache: a CONNECT-only relay.
+cache deny all
+cache_mem 0 MB
+
+# Loopback only, in and out. DNS is never needed (destinations are literals
+# or localhost from /etc/hosts); point it at loopback so nothing leaves.
+https_port 127.0.0.1:{{.Port}} tls-cert={{.Dir}}/server.pem tls-key={{.Dir}}/server.key
+dns_nameservers 127.0.0.1
+udp_incoming_address 127.0.0.1
+udp_outgoing_address 127.0.0.1
+connect_timeout 10 seconds
+
+# Bearer tokens: squidtoken answers OK or ERR for "Proxy-Authorization:
+# Bearer <token>" and the CONNECT destination. ttl=0: a result is reused for
+# at most the second it was computed in, so an expiring token is not admitted
+# from the cache for long. concurrency: lookups carry channel IDs so 200
+# simultaneous CONNECTs do not overflow the helper queue.
+external_acl_type bearer ttl=0 negative_ttl=0 children-startup=1 children-max=4 concurrency=100 %>ha{Proxy-Authorization} %DST %PORT %DATA {{.Helper}} -key {{.Dir}}/token.key -concurrency
+acl bearer_ok external bearer
+deny_info 407:ERR_CACHE_ACCESS_DENIED bearer_ok
+
+acl CONNECT method CONNECT
+acl from_loopback src 127.0.0.0/8 ::1
+acl to_loopback dst 127.0.0.0/8 ::1
+{{range .Extra}}{{.}}
+{{end -}}
+http_access deny !from_loopback
+http_access deny !CONNECT
+# The token is checked before the destination, so a request without a valid
+# token learns nothing about policy: 407 for bad tokens, then 403.
+http_access deny !bearer_ok
+http_access deny !to_loopback
+http_access allow all
+`))
+
+var squidListening = regexp.MustCompile(`Accepting HTTPS Socket connections at .* local=(127\.0\.0\.1:\d+)`)
+
+// StartSquid starts Squid in the foreground (squid -N) with a configuration
+// of its own in a t.TempDir(), and returns once it accepts connections. It
+// fails the test if Squid is not installed or does not start in time.
+//
+// When the test runs as root, Squid switches to the "proxy" user: the
+// directory and every file Squid reads or writes are handed to that user and
+// the parent directory made traversable.
+func StartSquid(t testing.TB, opts SquidOptions) *Squid {
+	t.Helper()
+	squidBin := RequireBinary(t, "squid")
+	s := &Squid{
+		Cert: defaultServerCert(t, opts.Cert),
+		Key:  opts.Key,
+		Dir:  t.TempDir(),
+	}
+	if s.Key == nil {
+		s.Key = NewTokenKey(t)
+	}
+	if opts.MaxFileDescriptors == 0 {
+		opts.MaxFileDescriptors = 16384
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	helper := BuildTool(t, "squidtoken", s.Dir)
+	writeFile(t, filepath.Join(s.Dir, "server.pem"), s.Cert.CertPEM, 0o644)
+	writeFile(t, filepath.Join(s.Dir, "server.key"), s.Cert.KeyPEM, 0o600)
+	writeFile(t, filepath.Join(s.Dir, "token.key"), hs256.EncodeKey(s.Key.key), 0o600)
+
+	var runAs string
+	if os.Geteuid() == 0 {
+		runAs = squidUser
+		if err := giveTo(s.Dir, squidUser); err != nil {
+			t.Fatalf("squid: prepare %s for user %s: %v", s.Dir, squidUser, err)
+		}
+	}
+
+	deadline := time.Now().Add(opts.StartTimeout)
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("squid: %v", err)
+		}
+		confPath := filepath.Join(s.Dir, "squid.conf")
+		var conf strings.Builder
+		err = squidConf.Execute(&conf, map[string]any{
+			"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
+			"Port": port, "Helper": helper, "Extra": opts.ExtraConfig,
+		})
+		if err != nil {
+			t.Fatalf("squid.conf: %v", err)
+		}
+		writeFile(t, confPath, []byte(conf.String()), 0o644)
+		if runAs != "" {
+			if err := giveTo(confPath, runAs); err != nil {
+				t.Fatalf("squid: %v", err)
+			}
+		}
+
+		// -N: no daemon, no SMP kids; -d 1: important cache.log lines on
+		// stderr too, which is where the ready line is read.
+		cmd := exec.Command(squidBin, "-N", "-d", "1", "-f", confPath)
+		cmd.Dir = s.Dir
+		p, err := startProcess(t, "squid", s.Dir, cmd)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		// Squid takes two seconds to shut down even with
+		// shutdown_lifetime 0; its logs are unbuffered, so SIGKILL loses
+		// nothing a test needs.
+		p.termGrace = 0
+		p.addLogFile(filepath.Join(s.Dir, "cache.log"))
+		p.addLogFile(filepath.Join(s.Dir, "access.log"))
+		line, err := p.waitLine(t.Context(), time.Until(deadline), func(line string) bool {
+			return squidListening.MatchString(line)
+		})
+		p.doneWatching()
+		if err == nil {
+			addr := squidListening.FindStringSubmatch(line)[1]
+			if err := p.waitDialable(t.Context(), time.Until(deadline), addr); err != nil {
+				t.Fatalf("squid did not start: %v\n%s", err, redactTokens(tail(p.Log())))
+			}
+			s.Process = p
+			s.Addr = addr
+			return s
+		}
+		p.Stop()
+		if errors.Is(err, errExited) && strings.Contains(p.Log(), "Address already in use") && attempt < squidPortAttempts {
+			t.Logf("squid: port %d was taken before Squid bound it; retrying", port)
+			continue
+		}
+		t.Fatalf("squid did not start: %v\n%s", err, redactTokens(tail(p.Log())))
+	}
+}
+
+// Token returns a token, valid for DefaultTokenTTL, admitting CONNECT to dest.
+func (s *Squid) Token(t testing.TB, dest string) string {
+	t.Helper()
+	return s.Key.Token(t, dest)
+}
+
+// AccessLog returns the content of Squid's access.log.
+func (s *Squid) AccessLog() string {
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "access.log"))
+	return string(data)
+}
+
+// CacheLog returns the content of Squid's cache.log, where its helpers'
+// stderr goes too.
+func (s *Squid) CacheLog() string {
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "cache.log"))
+	return string(data)
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago. Only
+// peers with no better way use it (see the package documentation).
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// giveTo hands path (recursively) to the named user and makes its parent
+// directory traversable, so a peer that drops root privileges can use it.
+func giveTo(path, username string) error {
+	u, err := user.Lookup(username)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		return err
+	}
+	// t.TempDir() creates a 0700 per-test parent: let others through it
+	// (search only, no listing).
+	parent := filepath.Dir(path)
+	fi, err := os.Stat(parent)
+	if err != nil {
+		return err
+	}
+	return os.Chmod(parent, fi.Mode().Perm()|0o111)
+}
