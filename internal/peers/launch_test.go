@@ -1,0 +1,165 @@
+//go:build linux
+
+package peers_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/peers"
+)
+
+// TestOpenThroughRealPeers is the product end to end with the built binary:
+// an HTTPS origin serves a descriptor → trustlaunch open → Squid (CONNECT)
+// or websockify (WebSocket) → Hercules, with a user profile that runs s3270
+// scripted. The screen s3270 prints must show the Hercules logo, and the
+// audit log must record the launch without the token.
+func TestOpenThroughRealPeers(t *testing.T) {
+	t.Parallel()
+	bin := buildTrustlaunch(t)
+	h := peers.StartHercules(t, peers.HerculesOptions{})
+	sq := peers.StartSquid(t, peers.SquidOptions{})
+	ws := peers.StartWebsockify(t, peers.WebsockifyOptions{})
+	hostIP, hostPort, _ := net.SplitHostPort(h.Addr)
+	port, _ := strconv.Atoi(hostPort)
+
+	for _, tc := range []struct {
+		name, transport, addr, token string
+		ca                           []byte
+	}{
+		{"squid", "connect", sq.Addr, sq.Token(t, h.Addr), sq.Cert.CA.CertPEM},
+		{"websockify", "websocket", ws.Addr, ws.Token(t, h.Addr), ws.Cert.CA.CertPEM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			desc := map[string]any{
+				"version": 1,
+				"session": "Hercules console (" + tc.name + ")",
+				"profile": "s3270-script",
+				"proxy": map[string]any{
+					"address": tc.addr, "transport": tc.transport, "server_name": "127.0.0.1",
+					"ca_pem": string(tc.ca),
+				},
+				"destination": map[string]any{"host": hostIP, "port": port},
+				"token":       tc.token,
+			}
+			originCA := peers.NewCA(t)
+			origin := startOrigin(t, originCA, desc)
+			home := t.TempDir()
+			writeConfig(t, home, origin)
+
+			link := "trustlaunch://launch?url=" + url.QueryEscape(origin+"/descriptor?ticket=tkt-9f8e7d")
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "open", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt", "--", link)
+			cmd.Env = append(os.Environ(),
+				"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+				"XDG_STATE_HOME="+filepath.Join(home, "state"),
+				// Go's system root pool on Linux honours SSL_CERT_FILE: the
+				// test origin's CA stands in for a real public CA.
+				"SSL_CERT_FILE="+originCA.CertFile,
+			)
+			cmd.Stdin = strings.NewReader("")
+			cmd.WaitDelay = 5 * time.Second
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("trustlaunch open: %v\n%s", err, out)
+			}
+			screen := peers.ParseS3270Screen(string(out))
+			t.Logf("screen:\n%s", screen)
+			if !strings.Contains(screen, "Hercules") {
+				t.Fatalf("the emulator's screen does not show Hercules:\n%s", out)
+			}
+			for _, want := range []string{"[ok] whitelist", "[ok] descriptor", "[ok] proxy: TLS 1.3", "[ok] emulator"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			audit, err := os.ReadFile(filepath.Join(home, "state", "trustlaunch", "audit.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(audit), `"decision":"launched"`) {
+				t.Errorf("audit log: %s", audit)
+			}
+			for _, secret := range []string{tc.token, "tkt-9f8e7d"} {
+				if strings.Contains(string(out), secret) || strings.Contains(string(audit), secret) {
+					t.Errorf("a secret reached the output or the audit log")
+				}
+			}
+		})
+	}
+}
+
+// buildTrustlaunch builds the real binary into a temp dir.
+func buildTrustlaunch(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "trustlaunch")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/trustlaunch/trustlaunch/cmd/trustlaunch")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// startOrigin serves desc as the launch descriptor over HTTPS on 127.0.0.1
+// and returns the origin's base URL.
+func startOrigin(t *testing.T, ca *peers.CA, desc map[string]any) string {
+	t.Helper()
+	cert := ca.Issue(t, "127.0.0.1")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		ReadHeaderTimeout: 5 * time.Second,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert.TLS}},
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/descriptor" || r.URL.Query().Get("ticket") != "tkt-9f8e7d" {
+				http.Error(w, "no such ticket", http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(desc)
+		}),
+	}
+	go srv.ServeTLS(ln, "", "")
+	t.Cleanup(func() { srv.Close() })
+	return "https://" + ln.Addr().String()
+}
+
+// writeConfig writes the user's whitelist (admitting the origin, so no
+// prompt) and a user profile that runs s3270 scripted. s3270 waits forever
+// for an input field when the host is on its command line, and the Hercules
+// logo screen has none, hence Connect() in the script.
+func writeConfig(t *testing.T, home, origin string) {
+	t.Helper()
+	dir := filepath.Join(home, "config", "trustlaunch")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(origin)
+	if err := os.WriteFile(filepath.Join(dir, "whitelist.txt"), []byte(u.Host+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3270 := peers.RequireBinary(t, "s3270")
+	script := strings.ReplaceAll(peers.S3270Script("127.0.0.1:{port}"), "\n", `\n`)
+	profiles := fmt.Sprintf("[profile.s3270-script]\ncommand = [\"/bin/sh\", \"-c\", %q]\n",
+		fmt.Sprintf("printf '%s' | %s", script, s3270))
+	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
