@@ -77,6 +77,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		paths:    o.paths,
 		prompter: prompter,
 		fetch:    launcher.FetchOptions{RootCAs: demo.OriginCA},
+		plain:    o.noTUI,
 	})
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
+
+	xterm "github.com/charmbracelet/x/term"
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -69,7 +72,7 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
-	return runLaunch(ctx, s, launchSetup{target: target, paths: o.paths, prompter: newPrompter(s, o)})
+	return runLaunch(ctx, s, launchSetup{target: target, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI})
 }
 
 // launchSetup is what differs between `open` and `demo`.
@@ -78,6 +81,7 @@ type launchSetup struct {
 	paths    *listPaths
 	prompter whitelist.Prompter
 	fetch    launcher.FetchOptions // UserAgent is set here
+	plain    bool                  // --no-tui: status as plain lines too
 }
 
 // runLaunch runs launcher.Launch with the terminal and the audit log and
@@ -94,16 +98,40 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Stdout:    s.stdout,
 		Stderr:    s.stderr,
 		Env:       launcher.CleanEnv(os.Environ()),
-		Status:    func(e launcher.Event) { printStatus(s, e) },
 		Logf:      func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
+	// The status screen starts with the first step after the decision, so it
+	// never draws over the trust prompt, and ends before the emulator starts.
+	var status *tui.Status
+	opts.Status = func(e launcher.Event) {
+		if status == nil {
+			status = tui.NewStatus(tui.StatusOptions{Out: s.stderr, Plain: ls.plain || !isTerminal(s.stderr), NoColor: s.getenv("NO_COLOR") != ""})
+		}
+		switch {
+		case !e.OK:
+			status.Fail(e.Step)
+		case e.Step == "emulator":
+			status.Done(e.Step, e.Detail)
+			status.Close()
+		default:
+			status.Done(e.Step, e.Detail)
+		}
+	}
+	defer func() {
+		if status != nil {
+			status.Close()
+		}
+	}()
 	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
 		opts.Audit = audit
 	}
 	res := launcher.Launch(ctx, opts)
+	if status != nil {
+		status.Close()
+	}
 
 	if res.Added != nil {
 		fmt.Fprintf(s.stderr, "trustlaunch: added %s to %s\n", res.Added, ls.paths.user)
@@ -133,14 +161,11 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	return min(max(res.ExitStatus, 0), 255)
 }
 
-// printStatus shows one step of the launch on stderr. The marker is text,
-// so it does not depend on colour.
-func printStatus(s *stdio, e launcher.Event) {
-	if e.OK {
-		fmt.Fprintf(s.stderr, "trustlaunch: [ok] %s: %s\n", e.Step, e.Detail)
-	} else {
-		fmt.Fprintf(s.stderr, "trustlaunch: [failed] %s\n", e.Step)
-	}
+// isTerminal reports whether w is a terminal, where the live status screen
+// can draw.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && xterm.IsTerminal(f.Fd())
 }
 
 // hintFor returns the advice a typed error carries, if any.

@@ -1,0 +1,139 @@
+package tui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// StatusOptions configure NewStatus.
+type StatusOptions struct {
+	Out     io.Writer // where to draw: the terminal (stderr)
+	Plain   bool      // one line per step instead of the live screen
+	NoColor bool
+}
+
+// Status shows a launch's progress while it connects: each finished step
+// with an [ok] marker, the step under way as [....], and a failed one as
+// [failed] (text markers, so colour carries no meaning alone). The caller
+// prints the error itself. The live screen draws inline, without taking the
+// keyboard; Close ends it and gives the terminal back, which must happen
+// before an emulator starts.
+type Status struct {
+	out   io.Writer
+	prog  *tea.Program
+	done  chan struct{}
+	once  sync.Once
+	plain bool
+}
+
+// statusModel is the live screen.
+type statusModel struct {
+	lines  []string // finished steps, rendered
+	failed bool
+	width  int
+}
+
+type lineMsg string
+type closeMsg struct{ failed bool }
+
+// pending lists the steps in launch order, for the "..." line.
+var pending = []string{"whitelist", "descriptor", "proxy", "emulator"}
+
+// NewStatus starts the status screen on opts.Out.
+func NewStatus(opts StatusOptions) *Status {
+	s := &Status{out: opts.Out, plain: opts.Plain, done: make(chan struct{})}
+	if s.plain {
+		close(s.done)
+		return s
+	}
+	popts := []tea.ProgramOption{
+		tea.WithInput(nil), // the status screen reads no keys: Ctrl-C stays a signal
+		tea.WithOutput(opts.Out),
+		tea.WithoutSignalHandler(),
+	}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))
+	}
+	s.prog = tea.NewProgram(statusModel{}, popts...)
+	go func() {
+		defer close(s.done)
+		_, _ = s.prog.Run()
+	}()
+	return s
+}
+
+// Done shows a step that succeeded; detail comes from the network and is
+// sanitized here.
+func (s *Status) Done(step, detail string) {
+	line := fmt.Sprintf("trustlaunch: [ok] %s: %s", step, safetext.Sanitize(detail))
+	if s.plain {
+		fmt.Fprintln(s.out, line)
+		return
+	}
+	s.prog.Send(lineMsg(line))
+}
+
+// Fail marks the step under way as failed and ends the screen.
+func (s *Status) Fail(step string) {
+	if s.plain {
+		fmt.Fprintf(s.out, "trustlaunch: [failed] %s\n", step)
+		return
+	}
+	s.stop(true)
+}
+
+// Close ends the live screen, leaving its last frame, and returns when the
+// terminal is back in its normal state.
+func (s *Status) Close() { s.stop(false) }
+
+func (s *Status) stop(failed bool) {
+	s.once.Do(func() {
+		if s.prog != nil {
+			s.prog.Send(closeMsg{failed})
+		}
+	})
+	<-s.done
+}
+
+func (m statusModel) Init() tea.Cmd { return nil }
+
+func (m statusModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width = msg.Width
+	case lineMsg:
+		m.lines = append(m.lines, string(msg))
+	case closeMsg:
+		m.failed = msg.failed
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+func (m statusModel) View() tea.View {
+	var b strings.Builder
+	width := m.width
+	if width <= 0 {
+		width = 80
+	}
+	for _, l := range m.lines {
+		// Wrap rather than let the renderer cut a long line at the edge.
+		b.WriteString(ansi.Hardwrap(l, width, true) + "\n")
+	}
+	if n := len(m.lines); n < len(pending) {
+		mark := "...."
+		if m.failed {
+			mark = "failed"
+		}
+		fmt.Fprintf(&b, "trustlaunch: [%s] %s\n", mark, pending[n])
+	}
+	return tea.NewView(b.String())
+}

@@ -1,0 +1,46 @@
+package tui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+func TestStatusPlain(t *testing.T) {
+	var b bytes.Buffer
+	s := NewStatus(StatusOptions{Out: &b, Plain: true})
+	s.Done("whitelist", "https://portal.example.com (user-listed)")
+	s.Done("descriptor", "evil\x1b[2J name")
+	s.Fail("proxy")
+	s.Close()
+	want := "trustlaunch: [ok] whitelist: https://portal.example.com (user-listed)\n" +
+		"trustlaunch: [ok] descriptor: evil\\x1b[2J name\n" +
+		"trustlaunch: [failed] proxy\n"
+	if b.String() != want {
+		t.Errorf("got %q", b.String())
+	}
+}
+
+func TestStatusModel(t *testing.T) {
+	var m tea.Model = statusModel{}
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 40, Height: 24})
+	m, _ = m.Update(lineMsg("trustlaunch: [ok] whitelist: https://a-rather-long-host-name.example.com (user-listed)"))
+	view := m.View().Content
+	if !strings.Contains(view, "[....] descriptor") {
+		t.Errorf("no pending step:\n%s", view)
+	}
+	for _, line := range strings.Split(view, "\n") {
+		if len([]rune(line)) > 40 {
+			t.Errorf("line wider than 40: %q", line)
+		}
+	}
+	if !strings.Contains(strings.ReplaceAll(view, "\n", ""), "a-rather-long-host-name.example.com") {
+		t.Errorf("host was cut:\n%s", view)
+	}
+	m, cmd := m.Update(closeMsg{failed: true})
+	if cmd == nil || !strings.Contains(m.View().Content, "[failed] descriptor") {
+		t.Errorf("close: %v\n%s", cmd, m.View().Content)
+	}
+}
