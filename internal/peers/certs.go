@@ -3,21 +3,15 @@
 package peers
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
 
 // CA is a test certificate authority (ECDSA P-256).
@@ -27,7 +21,7 @@ type CA struct {
 	CertFile string         // CertPEM written to a file, for --ca flags and peers
 	Pool     *x509.CertPool // a pool holding only this CA
 
-	key *ecdsa.PrivateKey
+	ca  *proxytest.CA
 	dir string
 }
 
@@ -45,83 +39,36 @@ type ServerCert struct {
 	Pin string
 }
 
-// NewCA returns a new CA whose files live in a t.TempDir(). It fails the test
-// on error.
+// NewCA returns a new CA whose files live in a t.TempDir(). The key
+// material comes from connector/proxytest, so the in-process proxies and the
+// real peers issue certificates the same way.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key := mustKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{Organization: []string{"trustlaunch test"}, CommonName: "trustlaunch test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatalf("create CA certificate: %v", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parse CA certificate: %v", err)
-	}
-	ca := &CA{Cert: cert, key: key, dir: t.TempDir(), Pool: x509.NewCertPool()}
-	ca.Pool.AddCert(cert)
-	ca.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	pc := proxytest.NewCA("trustlaunch test CA")
+	ca := &CA{Cert: pc.Cert, CertPEM: pc.CertPEM(), Pool: pc.Pool(), ca: pc, dir: t.TempDir()}
 	ca.CertFile = filepath.Join(ca.dir, "ca.pem")
 	writeFile(t, ca.CertFile, ca.CertPEM, 0o644)
 	return ca
 }
 
 // Issue returns a server certificate for names, each an IP address or a DNS
-// name; with no names it covers 127.0.0.1, ::1 and localhost.
+// name; with no names it covers 127.0.0.1, ::1 and localhost. Its PEM file
+// holds the chain, leaf then CA, as servers send it.
 func (ca *CA) Issue(t testing.TB, names ...string) *ServerCert {
 	t.Helper()
 	if len(names) == 0 {
 		names = []string{"127.0.0.1", "::1", "localhost"}
 	}
-	key := mustKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{Organization: []string{"trustlaunch test"}, CommonName: names[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatalf("create server certificate: %v", err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatalf("parse server certificate: %v", err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatalf("marshal key: %v", err)
-	}
-	spki := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	cert := ca.ca.Issue(names...)
+	chainPEM, keyPEM := proxytest.PEM(cert)
+	spki := sha256.Sum256(cert.Leaf.RawSubjectPublicKeyInfo)
 	sc := &ServerCert{
 		CA:      ca,
-		Leaf:    leaf,
-		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		Leaf:    cert.Leaf,
+		CertPEM: chainPEM,
+		KeyPEM:  keyPEM,
+		TLS:     cert,
 		Pin:     "sha256/" + base64.StdEncoding.EncodeToString(spki[:]),
-	}
-	sc.TLS, err = tls.X509KeyPair(sc.CertPEM, sc.KeyPEM)
-	if err != nil {
-		t.Fatalf("load key pair: %v", err)
 	}
 	dir := t.TempDir()
 	sc.CertFile = filepath.Join(dir, "server.pem")
@@ -143,24 +90,6 @@ func defaultServerCert(t testing.TB, cert *ServerCert) *ServerCert {
 		return cert
 	}
 	return NewCA(t).Issue(t)
-}
-
-func mustKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate key: %v", err)
-	}
-	return key
-}
-
-func serial(t testing.TB) *big.Int {
-	t.Helper()
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		t.Fatalf("serial: %v", err)
-	}
-	return n
 }
 
 func writeFile(t testing.TB, path string, data []byte, perm os.FileMode) {
