@@ -22,6 +22,8 @@ DEBIAN_PACKAGES=(
 	tmux              # drives the trust prompt in a real terminal
 	xdg-utils         # xdg-mime / xdg-open for URL handler registration
 	desktop-file-utils # update-desktop-database, desktop-file-validate
+	chromium          # the real-browser test of the URL handler
+	xvfb              # an X server for it
 )
 
 step() { printf '\n==> %s\n' "$*"; }
