@@ -37,6 +37,7 @@ type AuditRecord struct {
 	Origin        string        // the origin decided on, https://host[:port]
 	Decision      string        // e.g. "launched", "refused", "failed", "interrupted"
 	Step          string        // the step that decided or failed: a whitelist.Step, StepDescriptorFetch, ...
+	Whitelist     string        // the whitelist step that admitted or refused the origin (admin-listed, user-listed, prompt-yes, ...)
 	DescriptorURL string        // written without user info, query and fragment
 	Session       string        // the descriptor's session name
 	Proxy         string        // the proxy address
@@ -54,6 +55,7 @@ type auditLine struct {
 	Origin        string `json:"origin"`
 	Decision      string `json:"decision"`
 	Step          string `json:"step"`
+	Whitelist     string `json:"whitelist"`
 	DescriptorURL string `json:"descriptor_url"`
 	Session       string `json:"session"`
 	Proxy         string `json:"proxy"`
@@ -99,6 +101,7 @@ func (r AuditRecord) encode(clean func(s string, max int) string, redact func(st
 		Origin:        c(r.Origin, auditFieldRunes),
 		Decision:      c(r.Decision, auditFieldRunes),
 		Step:          c(r.Step, auditFieldRunes),
+		Whitelist:     c(r.Whitelist, auditFieldRunes),
 		DescriptorURL: c(redact(r.DescriptorURL), auditFieldRunes),
 		Session:       c(r.Session, auditFieldRunes),
 		Proxy:         c(r.Proxy, auditFieldRunes),
@@ -140,6 +143,7 @@ func (l auditLine) record() (AuditRecord, error) {
 		Origin:        resanitize(l.Origin),
 		Decision:      resanitize(l.Decision),
 		Step:          resanitize(l.Step),
+		Whitelist:     resanitize(l.Whitelist),
 		DescriptorURL: resanitize(stripQuery(l.DescriptorURL)),
 		Session:       resanitize(l.Session),
 		Proxy:         resanitize(l.Proxy),

@@ -118,7 +118,7 @@ func TestAuditLineFields(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "session", "step", "time"}
+	want := []string{"bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "session", "step", "time", "whitelist"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
 	}

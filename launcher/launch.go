@@ -49,6 +49,10 @@ type Options struct {
 	Stdout, Stderr io.Writer
 	// Env is the emulator's environment (secrets removed by the caller).
 	Env []string
+	// Interactive says the launch has a terminal (stdin is one). Without
+	// one the "none" profile is refused: it would wait for a Ctrl-C that
+	// nobody can type, holding the tunnel open.
+	Interactive bool
 
 	// Status receives progress for the status screen; nil: none.
 	Status func(Event)
@@ -118,6 +122,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.LaunchURL, Admin: opts.Admin, User: opts.User, Prompter: opts.Prompter})
 	res.Decision = d
 	res.Step = string(d.Step)
+	rec.Whitelist = string(d.Step)
 	if !d.Origin.IsZero() {
 		rec.Origin = d.Origin.String()
 	}
@@ -167,6 +172,9 @@ func Launch(ctx context.Context, opts Options) *Result {
 		opts.logf("%s", w)
 	}
 	prof, err := profiles.Resolve(desc.Profile)
+	if err == nil && prof.Kind == ProfileNone && !opts.Interactive {
+		err = fmt.Errorf("profile %q waits for Ctrl-C on a terminal, and this launch has none (started by a browser?); ask your administrator for a profile that runs an emulator", prof.Name)
+	}
 	if err != nil {
 		opts.status(Event{Step: "emulator", Err: err})
 		return fail(StepProfile, err)
@@ -298,17 +306,34 @@ func relayTerminal(ctx context.Context, addr string, in io.Reader, out io.Writer
 	return nil
 }
 
-// CleanEnv returns env without variables that may carry a session token, so
-// an emulator never inherits one (DESIGN.md: the token never reaches a
-// child's environment).
+// CleanEnv returns env without variables that may carry a secret, so an
+// emulator never inherits one: trustlaunch's own (TRUSTLAUNCH_*, such as the
+// token of `connect`), and what a browser exports to the handlers it starts
+// (Debian's Chromium wrapper exports its Google API keys and client secret),
+// plus any variable whose name says it holds a token, secret, password or
+// key. DESIGN.md: the token never reaches a child's environment.
 func CleanEnv(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(strings.ToUpper(name), "TRUSTLAUNCH_") {
+		if secretEnv(strings.ToUpper(name)) {
 			continue
 		}
 		out = append(out, kv)
 	}
 	return out
+}
+
+func secretEnv(name string) bool {
+	for _, p := range []string{"TRUSTLAUNCH_", "GOOGLE_", "CHROME", "CHROMIUM_"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	for _, w := range []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "PRIVATE_KEY"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -67,7 +67,7 @@ func fakeEmulator(port string) int {
 	fmt.Printf("greeting=%q reply=%q\n", greet, reply)
 	if len(os.Environ()) > 0 {
 		for _, kv := range os.Environ() {
-			if strings.Contains(kv, launchToken) || strings.HasPrefix(kv, "TRUSTLAUNCH_") {
+			if strings.Contains(kv, launchToken) || strings.HasPrefix(kv, "TRUSTLAUNCH_") || strings.HasPrefix(kv, "GOOGLE_") {
 				fmt.Println("LEAKED ENV", kv)
 			}
 		}
@@ -190,7 +190,8 @@ func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Wr
 		Stdin:     stdin,
 		Stdout:    stdout,
 		Stderr:    io.Discard,
-		Env:       CleanEnv(append(os.Environ(), emulatorRoleEnv+"="+role, "TRUSTLAUNCH_TOKEN="+launchToken)),
+		Env: CleanEnv(append(os.Environ(), emulatorRoleEnv+"="+role, "TRUSTLAUNCH_TOKEN="+launchToken,
+			"GOOGLE_DEFAULT_CLIENT_SECRET=s3cr3t", "MY_API_TOKEN="+launchToken)),
 	}, audit
 }
 
@@ -250,7 +251,7 @@ func TestLaunchEndToEnd(t *testing.T) {
 				t.Fatalf("audit: %v %v", recs, err)
 			}
 			r := recs[0]
-			if r.Decision != "launched" || r.Step != StepLaunched || r.ExitStatus == nil || *r.ExitStatus != 7 ||
+			if r.Decision != "launched" || r.Step != StepLaunched || r.Whitelist != "user-listed" || r.ExitStatus == nil || *r.ExitStatus != 7 ||
 				r.BytesUp != 5 || r.BytesDown != int64(len("HELLO from host\nPING\n")) || r.Session != "Payroll (TN3270)" {
 				t.Errorf("audit record %+v", r)
 			}
@@ -311,6 +312,18 @@ func TestLaunchRefusedDescriptors(t *testing.T) {
 			assertNoSecrets(t, audit.Path())
 		})
 	}
+	t.Run("profile none without a terminal", func(t *testing.T) {
+		w := newWorld(t, "connect")
+		w.set("profile", "none")
+		opts, _ := w.options(t, "", strings.NewReader(""), io.Discard)
+		res := Launch(t.Context(), opts)
+		if res.Step != StepProfile || !strings.Contains(fmt.Sprint(res.Err), "has none") {
+			t.Fatalf("%s %v", res.Step, res.Err)
+		}
+		if n := len(w.proxy.Tokens()); n != 0 {
+			t.Errorf("proxy received %d tokens", n)
+		}
+	})
 	t.Run("tls_min 1.0", func(t *testing.T) {
 		w := newWorld(t, "connect")
 		w.set("proxy", map[string]any{"address": w.proxy.Addr, "transport": "connect", "tls_min": "1.0"})

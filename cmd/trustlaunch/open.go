@@ -98,7 +98,9 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Stdout:    s.stdout,
 		Stderr:    s.stderr,
 		Env:       launcher.CleanEnv(os.Environ()),
-		Logf:      func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
+		// A browser starts the handler with stdin on /dev/null.
+		Interactive: isTerminalReader(s.stdin),
+		Logf:        func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
 	// The status screen starts with the first step after the decision, so it
@@ -165,6 +167,12 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 // can draw.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
+	return ok && xterm.IsTerminal(f.Fd())
+}
+
+// isTerminalReader reports whether r is a terminal.
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
 	return ok && xterm.IsTerminal(f.Fd())
 }
 

@@ -5,6 +5,7 @@ package browsertest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -242,6 +243,9 @@ func TestChromiumLaunchesTrustlaunch(t *testing.T) {
 		seen++
 		t.Logf("%s: audit record after %v: %s", c.name, time.Since(clicked).Round(time.Millisecond), rec.raw)
 
+		if want := cmp.Or(c.wantWhitelist, c.wantStep); rec.Whitelist != want {
+			t.Errorf("%s: audit whitelist step %q, want %q", c.name, rec.Whitelist, want)
+		}
 		if rec.Decision != c.wantDecision || rec.Step != c.wantStep {
 			t.Errorf("%s: audit decision %q at step %q, want %q at %q (error: %s)", c.name, rec.Decision, rec.Step, c.wantDecision, c.wantStep, rec.Error)
 		}
@@ -479,6 +483,7 @@ type auditRecord struct {
 	Origin        string `json:"origin"`
 	Decision      string `json:"decision"`
 	Step          string `json:"step"`
+	Whitelist     string `json:"whitelist"`
 	DescriptorURL string `json:"descriptor_url"`
 	Session       string `json:"session"`
 	Proxy         string `json:"proxy"`
