@@ -59,10 +59,10 @@ const banner = "trustlaunch browser test host\r\n"
 // step admin-only-refused, and that server never asked for anything).
 func TestChromiumLaunchesTrustlaunch(t *testing.T) {
 	requireRoot(t)
-	requireBinary(t, "chromium")
-	requireBinary(t, "Xvfb")
-	requireBinary(t, "xdg-open")
-	requireBinary(t, "xdg-mime")
+	peers.RequireBinary(t, "chromium")
+	peers.RequireBinary(t, "Xvfb")
+	peers.RequireBinary(t, "xdg-open")
+	peers.RequireBinary(t, "xdg-mime")
 	removeStaleFiles(t)
 	switch _, err := os.Lstat(adminList); {
 	case err == nil:
@@ -600,7 +600,7 @@ func register(t *testing.T, ctx context.Context, bin string, env []string) {
 // race detector of the test binary is not wanted in the handler).
 func buildTrustlaunch(t *testing.T) string {
 	t.Helper()
-	goBin := requireBinary(t, "go")
+	goBin := peers.RequireBinary(t, "go")
 	out := filepath.Join(t.TempDir(), "trustlaunch")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

@@ -19,30 +19,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/trustlaunch/trustlaunch/internal/peers"
 )
-
-// debianPackages names the Debian package of each program the test runs,
-// for requireBinary's failure message.
-var debianPackages = map[string]string{
-	"chromium":                "chromium",
-	"Xvfb":                    "xvfb",
-	"xdg-open":                "xdg-utils",
-	"xdg-mime":                "xdg-utils",
-	"update-desktop-database": "desktop-file-utils",
-	"go":                      "golang (or a Go toolchain on PATH)",
-}
-
-// requireBinary returns the path of the named program or fails the test
-// naming the Debian package that provides it: a skip would hide the gap.
-func requireBinary(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		pkg := debianPackages[name]
-		t.Fatalf("%s not found on PATH: install Debian package %s (apt-get install --no-install-recommends %s)", name, pkg, pkg)
-	}
-	return p
-}
 
 // stopGrace is how long a process group may take to exit after SIGTERM.
 const stopGrace = 5 * time.Second
@@ -300,7 +279,7 @@ func children(ppid int) []int {
 // returns ":N". TCP is off; clients use /tmp/.X11-unix/XN.
 func startXvfb(t testing.TB, ctx context.Context, dir string) string {
 	t.Helper()
-	bin := requireBinary(t, "Xvfb")
+	bin := peers.RequireBinary(t, "Xvfb")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +349,7 @@ var chromiumFlags = []string{
 // runs) with a fresh user-data-dir and env, and waits for DevToolsActivePort.
 func startChromium(t testing.TB, ctx context.Context, dir string, env []string, extra ...string) *chromium {
 	t.Helper()
-	bin := requireBinary(t, "chromium")
+	bin := peers.RequireBinary(t, "chromium")
 	userData := filepath.Join(dir, "chromium-profile")
 	if err := os.Mkdir(userData, 0o700); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,12 @@ var debianPackages = map[string]string{
 	"s3270":      "s3270",
 	"hercules":   "hercules",
 	"go":         "golang (or a Go toolchain on PATH)",
+	// The real-browser test (internal/browsertest).
+	"chromium":                "chromium",
+	"Xvfb":                    "xvfb",
+	"xdg-open":                "xdg-utils",
+	"xdg-mime":                "xdg-utils",
+	"update-desktop-database": "desktop-file-utils",
 }
 
 // RequireBinary returns the path of the named program, or fails the test
