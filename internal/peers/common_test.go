@@ -136,3 +136,40 @@ func wantStep(t testing.TB, err error, step connector.Step) *connector.StepError
 
 // mib is 2^20 bytes.
 const mib = 1 << 20
+
+// exchange64MiB sends 64 MiB each way at once through connector.Serve, with
+// the connector that through makes for a destination, to a destination that
+// sends its own 64 MiB while it reads, and compares SHA-256 digests on both
+// sides. up and down seed the two streams.
+func exchange64MiB(t *testing.T, through func(dest string) *connector.Connector, up, down uint64) {
+	t.Helper()
+	const size = 64 * mib
+	sink := peers.StartSink(t, peers.SinkOptions{Send: size, Seed: down})
+	addr := serve(t, through(sink.Addr))
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got, err := bulkExchange(ctx, conn, size, up, size)
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	if got != peers.PatternSum(down, size) {
+		t.Errorf("bytes from the destination differ (SHA-256)")
+	}
+	// Everything has arrived both ways only now; an earlier EOF would make
+	// Squid drop the tunnel with data in flight.
+	conn.Close()
+	res, err := sink.Next(ctx)
+	if err != nil {
+		t.Fatalf("destination result: %v", err)
+	}
+	if res.Err != nil || res.Received != size || res.SHA256 != peers.PatternSum(up, size) {
+		t.Errorf("destination received %d bytes (want %d), digest match %v, err %v",
+			res.Received, size, res.SHA256 == peers.PatternSum(up, size), res.Err)
+	}
+}

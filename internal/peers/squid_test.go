@@ -17,40 +17,11 @@ import (
 )
 
 // TestSquidBulk64MiB sends 64 MiB each way at once through connector.Serve
-// and Squid to a destination that sends its own 64 MiB while it reads, and
-// compares SHA-256 digests on both sides.
+// and Squid (see exchange64MiB).
 func TestSquidBulk64MiB(t *testing.T) {
 	t.Parallel()
-	const size = 64 * mib
 	sq := peers.StartSquid(t, peers.SquidOptions{})
-	sink := peers.StartSink(t, peers.SinkOptions{Send: size, Seed: 2})
-	addr := serve(t, squidConnector(t, sq, sink.Addr))
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	got, err := bulkExchange(ctx, conn, size, 1, size)
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	if got != peers.PatternSum(2, size) {
-		t.Errorf("bytes from the destination differ (SHA-256)")
-	}
-	// Everything has arrived both ways only now; an earlier EOF would make
-	// Squid drop the tunnel with data in flight.
-	conn.Close()
-	res, err := sink.Next(ctx)
-	if err != nil {
-		t.Fatalf("destination result: %v", err)
-	}
-	if res.Err != nil || res.Received != size || res.SHA256 != peers.PatternSum(1, size) {
-		t.Errorf("destination received %d bytes (want %d), digest match %v, err %v",
-			res.Received, size, res.SHA256 == peers.PatternSum(1, size), res.Err)
-	}
+	exchange64MiB(t, func(dest string) *connector.Connector { return squidConnector(t, sq, dest) }, 1, 2)
 }
 
 // TestSquidConcurrentTunnels opens 200 tunnels through one Squid, holds them

@@ -15,37 +15,11 @@ import (
 )
 
 // TestWebsockifyBulk64MiB sends 64 MiB each way at once through
-// connector.Serve and websockify and compares SHA-256 digests on both sides.
+// connector.Serve and websockify (see exchange64MiB).
 func TestWebsockifyBulk64MiB(t *testing.T) {
 	t.Parallel()
-	const size = 64 * mib
 	ws := peers.StartWebsockify(t, peers.WebsockifyOptions{})
-	sink := peers.StartSink(t, peers.SinkOptions{Send: size, Seed: 4})
-	addr := serve(t, websockifyConnector(t, ws, sink.Addr))
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	got, err := bulkExchange(ctx, conn, size, 3, size)
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	if got != peers.PatternSum(4, size) {
-		t.Errorf("bytes from the destination differ (SHA-256)")
-	}
-	conn.Close()
-	res, err := sink.Next(ctx)
-	if err != nil {
-		t.Fatalf("destination result: %v", err)
-	}
-	if res.Err != nil || res.Received != size || res.SHA256 != peers.PatternSum(3, size) {
-		t.Errorf("destination received %d bytes (want %d), digest match %v, err %v",
-			res.Received, size, res.SHA256 == peers.PatternSum(3, size), res.Err)
-	}
+	exchange64MiB(t, func(dest string) *connector.Connector { return websockifyConnector(t, ws, dest) }, 3, 4)
 }
 
 // TestWebsockifySendThenEOF sends 50 MB, then EOF (a TCP half-close from the
