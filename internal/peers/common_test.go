@@ -173,3 +173,20 @@ func exchange64MiB(t *testing.T, through func(dest string) *connector.Connector,
 			res.Received, size, res.SHA256 == peers.PatternSum(up, size), res.Err)
 	}
 }
+
+// assertEcho writes msg to conn and fails the test unless the same bytes come
+// back within 10 s.
+func assertEcho(t *testing.T, conn net.Conn, msg string) {
+	t.Helper()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, msg); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(conn, got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != msg {
+		t.Fatalf("echo = %q, want %q", got, msg)
+	}
+}

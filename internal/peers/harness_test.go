@@ -36,18 +36,7 @@ func TestHarnessSquidEcho(t *testing.T) {
 		t.Fatalf("dial through squid: %v", err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("hello through squid\n")
-	if _, err := conn.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q, want %q", got, msg)
-	}
+	assertEcho(t, conn, "hello through squid\n")
 }
 
 func TestHarnessSquidRefusals(t *testing.T) {
@@ -94,16 +83,7 @@ func TestHarnessStunnelPair(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("hello through stunnel\n")
-	conn.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q, want %q", got, msg)
-	}
+	assertEcho(t, conn, "hello through stunnel\n")
 }
 
 // dialWebsockify is a bare WebSocket client for websockify: no linger after
@@ -130,18 +110,7 @@ func TestHarnessWebsockify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial websockify: %v", err)
 	}
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := []byte("hello through websockify\n")
-	if _, err := conn.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(conn, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("echo = %q, want %q", got, msg)
-	}
+	assertEcho(t, conn, "hello through websockify\n")
 	conn.Close()
 
 	for _, query := range []string{"", "?token=", "?token=" + peers.NewTokenKey(t).Token(t, echo.Addr)} {
