@@ -5,7 +5,10 @@ package launcher
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +16,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,9 +53,48 @@ func TestMain(m *testing.M) {
 		}
 		defer c.Close()
 		fmt.Printf("%d %s\n", os.Getpid(), os.Args[len(os.Args)-1])
-		time.Sleep(time.Minute) // until the launch's teardown kills it
+		// Wait until the teardown kills us, or the tunnel ends (the proxy
+		// died): then exit like an emulator whose host went away.
+		go func() { io.Copy(io.Discard, c); os.Exit(4) }()
+		time.Sleep(time.Minute)
 		os.Exit(3)
+	case "launch":
+		// A whole launch in a process of its own, for the SIGTERM test: it
+		// ends the launch on SIGTERM as trustlaunch's main does.
+		os.Exit(launchProcess())
 	}
+}
+
+// launchProcess runs Launch from the settings the parent test passed in the
+// environment and exits with the emulator's status.
+func launchProcess() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	pem, err := os.ReadFile(os.Getenv("LAUNCH_TEST_ORIGIN_CA"))
+	if err != nil {
+		return 20
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	res := Launch(ctx, Options{
+		LaunchURL: os.Getenv("LAUNCH_TEST_URL"),
+		Admin:     whitelist.Source{Path: "/nonexistent-trustlaunch-test/whitelist.txt"},
+		User:      whitelist.LoadUser(os.Getenv("LAUNCH_TEST_USERLIST")),
+		Fetch:     FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
+		Profiles:  ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: os.Getenv("LAUNCH_TEST_PROFILES")},
+		Stdin:     strings.NewReader(""),
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		Env:       append(CleanEnv(os.Environ()), emulatorRoleEnv+"=sleep"),
+	})
+	if res.Err != nil {
+		fmt.Fprintln(os.Stderr, res.Err)
+		return 21
+	}
+	if ctx.Err() != nil {
+		return 130
+	}
+	return res.ExitStatus
 }
 
 func fakeEmulator(port string) int {
@@ -342,52 +387,118 @@ func TestLaunchRefusedDescriptors(t *testing.T) {
 	})
 }
 
-// TestLaunchTeardown checks that ending the launch (Ctrl-C, SIGTERM) stops
-// the emulator's process group and closes the listener.
+// TestLaunchTeardown checks that every way a session ends leaves no emulator
+// process and no listener: the launch cancelled (Ctrl-C), the emulator
+// killed, and the proxy killed under a running session.
 func TestLaunchTeardown(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(w *world, cancel context.CancelFunc, pid int)
+		want []int // acceptable exit statuses
+		rec  string
+	}{
+		{"cancel", func(_ *world, cancel context.CancelFunc, _ int) { cancel() },
+			[]int{128 + int(syscall.SIGHUP), 128 + int(syscall.SIGTERM)}, "interrupted"},
+		{"emulator killed", func(_ *world, _ context.CancelFunc, pid int) { syscall.Kill(pid, syscall.SIGKILL) },
+			[]int{128 + int(syscall.SIGKILL)}, "launched"},
+		{"proxy killed", func(w *world, _ context.CancelFunc, _ int) { w.proxy.CloseClientConnections() },
+			[]int{4}, "launched"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "connect")
+			w.set("profile", "sleeper")
+			pr, pw := io.Pipe()
+			opts, audit := w.options(t, "sleep", strings.NewReader(""), pw)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			done := make(chan *Result, 1)
+			go func() { done <- Launch(ctx, opts) }()
+			pid, port := readStarted(t, pr)
+
+			tt.end(w, cancel, pid)
+			select {
+			case res := <-done:
+				if !slices.Contains(tt.want, res.ExitStatus) {
+					t.Errorf("exit status %d, want one of %v", res.ExitStatus, tt.want)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("Launch did not return")
+			}
+			pw.Close()
+			assertGone(t, pid, port)
+			recs, _ := audit.ReadRecent(1)
+			if len(recs) != 1 || recs[0].Decision != tt.rec {
+				t.Errorf("audit %+v, want decision %s", recs, tt.rec)
+			}
+		})
+	}
+}
+
+// TestLaunchSIGTERM sends a real SIGTERM to a process running a launch, as
+// a desktop does at logout: the emulator and the listener must go with it.
+func TestLaunchSIGTERM(t *testing.T) {
 	w := newWorld(t, "connect")
 	w.set("profile", "sleeper")
-	pr, pw := io.Pipe()
-	opts, audit := w.options(t, "sleep", strings.NewReader(""), pw)
-	ctx, cancel := context.WithCancel(t.Context())
+	caFile := filepath.Join(t.TempDir(), "origin-ca.pem")
+	cert := w.origin.Certificate()
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	done := make(chan *Result, 1)
-	go func() { done <- Launch(ctx, opts) }()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), emulatorRoleEnv+"=launch", "LAUNCH_TEST_URL="+w.launchURL,
+		"LAUNCH_TEST_USERLIST="+w.userList, "LAUNCH_TEST_PROFILES="+w.profiles, "LAUNCH_TEST_ORIGIN_CA="+caFile)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid, port := readStarted(t, out)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Errorf("launch process: %v, want exit 130; stderr: %s", err, stderr.String())
+	}
+	assertGone(t, pid, port)
+}
 
+// readStarted reads the sleeper emulator's "PID PORT" line.
+func readStarted(t *testing.T, r io.Reader) (pid, port int) {
+	t.Helper()
 	started := make(chan [2]int, 1)
 	go func() {
-		var pid, port int
-		fmt.Fscan(pr, &pid, &port)
-		started <- [2]int{pid, port}
-		io.Copy(io.Discard, pr)
+		var p [2]int
+		fmt.Fscan(r, &p[0], &p[1])
+		started <- p
+		io.Copy(io.Discard, r)
 	}()
-	var pid, port int
 	select {
 	case p := <-started:
-		pid, port = p[0], p[1]
+		if p[0] == 0 {
+			t.Fatal("the emulator did not report its pid")
+		}
+		return p[0], p[1]
 	case <-time.After(15 * time.Second):
 		t.Fatal("the emulator never started")
 	}
-	cancel()
-	select {
-	case res := <-done:
-		if res.ExitStatus != 128+int(syscall.SIGHUP) && res.ExitStatus != 128+int(syscall.SIGTERM) {
-			t.Errorf("exit status %d, want death by SIGHUP or SIGTERM", res.ExitStatus)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Launch did not return after cancel")
-	}
-	pw.Close()
+	return 0, 0
+}
+
+// assertGone checks that the emulator process and the tunnel's listener are
+// both gone.
+func assertGone(t *testing.T, pid, port int) {
+	t.Helper()
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Errorf("emulator %d still alive", pid)
 	}
 	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 		c.Close()
 		t.Errorf("listener on port %d still open", port)
-	}
-	recs, _ := audit.ReadRecent(1)
-	if len(recs) != 1 || recs[0].Decision != "interrupted" {
-		t.Errorf("audit %+v", recs)
 	}
 }
 
