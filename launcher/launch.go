@@ -53,6 +53,11 @@ type Options struct {
 	// one the "none" profile is refused: it would wait for a Ctrl-C that
 	// nobody can type, holding the tunnel open.
 	Interactive bool
+	// InTerminal wraps an emulator command line so that it runs in a new
+	// terminal window, for a profile that needs a terminal when the launch
+	// has none. The wrapper must stay in the foreground until the emulator
+	// exits. Nil: such a launch fails with a clear message.
+	InTerminal func(argv []string) ([]string, error)
 
 	// Status receives progress for the status screen; nil: none.
 	Status func(Event)
@@ -243,6 +248,17 @@ func Launch(ctx context.Context, opts Options) *Result {
 		if err != nil {
 			opts.status(Event{Step: "emulator", Err: err})
 			return fail(StepEmulator, err)
+		}
+		if prof.Terminal && !opts.Interactive {
+			if opts.InTerminal == nil {
+				err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", prof.Name)
+			} else {
+				argv, err = opts.InTerminal(argv)
+			}
+			if err != nil {
+				opts.status(Event{Step: "emulator", Err: err})
+				return fail(StepEmulator, err)
+			}
 		}
 		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(argv[0]), prof.Name)})
 		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr})

@@ -109,7 +109,7 @@ func fakeEmulator(port string) int {
 	greet, _ := r.ReadString('\n')
 	fmt.Fprintf(c, "ping\n")
 	reply, _ := r.ReadString('\n')
-	fmt.Printf("greeting=%q reply=%q\n", greet, reply)
+	fmt.Printf("greeting=%q reply=%q in-terminal=%q\n", greet, reply, os.Getenv("LAUNCH_TEST_IN_TERMINAL"))
 	if len(os.Environ()) > 0 {
 		for _, kv := range os.Environ() {
 			if strings.Contains(kv, launchToken) || strings.HasPrefix(kv, "TRUSTLAUNCH_") || strings.HasPrefix(kv, "GOOGLE_") {
@@ -275,7 +275,7 @@ func TestLaunchEndToEnd(t *testing.T) {
 			if res.ExitStatus != 7 {
 				t.Errorf("exit status %d, want the emulator's 7; output %q", res.ExitStatus, out.String())
 			}
-			if got := out.String(); !strings.Contains(got, `greeting="HELLO from host\n" reply="PING\n"`) || strings.Contains(got, "LEAKED") {
+			if got := out.String(); !strings.Contains(got, `greeting="HELLO from host\n" reply="PING\n" in-terminal=""`) || strings.Contains(got, "LEAKED") {
 				t.Errorf("emulator output %q", got)
 			}
 			if n := len(w.proxy.Tokens()); n != 1 {
@@ -302,6 +302,42 @@ func TestLaunchEndToEnd(t *testing.T) {
 			}
 			assertNoSecrets(t, audit.Path())
 		})
+	}
+}
+
+// TestLaunchInTerminal checks that a profile marked terminal = true runs
+// through Options.InTerminal when the launch has no terminal (a browser
+// started it), and is refused when there is no way to open one.
+func TestLaunchInTerminal(t *testing.T) {
+	w := newWorld(t, "connect")
+	w.set("profile", "fake-tty")
+	os.WriteFile(w.profiles, []byte(fmt.Sprintf("[profile.fake-tty]\ncommand = [%q, \"-test.run=^$\", \"{port}\"]\nterminal = true\n", os.Args[0])), 0o600)
+
+	var out syncBuffer
+	opts, _ := w.options(t, "fake", strings.NewReader(""), &out)
+	var wrapped []string
+	opts.InTerminal = func(argv []string) ([]string, error) {
+		wrapped = argv
+		// Stands in for "xterm -e ARGV": the same command, marked.
+		return append([]string{"/usr/bin/env", "LAUNCH_TEST_IN_TERMINAL=yes"}, argv...), nil
+	}
+	res := Launch(t.Context(), opts)
+	if res.Err != nil || res.ExitStatus != 7 {
+		t.Fatalf("Launch: %+v", res)
+	}
+	if len(wrapped) == 0 || wrapped[0] != os.Args[0] || !strings.Contains(out.String(), `in-terminal="yes"`) {
+		t.Errorf("not run through InTerminal: wrapped %q, output %q", wrapped, out.String())
+	}
+
+	opts, _ = w.options(t, "fake", strings.NewReader(""), io.Discard)
+	opts.InTerminal = func([]string) ([]string, error) { return nil, errors.New("no terminal program installed") }
+	if res := Launch(t.Context(), opts); res.Step != StepEmulator || !strings.Contains(fmt.Sprint(res.Err), "no terminal program") {
+		t.Errorf("without a terminal window: %s %v", res.Step, res.Err)
+	}
+	opts.Interactive = true // with a terminal, the profile runs as it is
+	opts.Stdout = &out
+	if res := Launch(t.Context(), opts); res.Err != nil || res.ExitStatus != 7 {
+		t.Errorf("interactive: %+v", res)
 	}
 }
 

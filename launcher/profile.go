@@ -56,6 +56,10 @@ type Profile struct {
 	Argv []string
 	// Source is where the profile was defined: "built-in" or "FILE:LINE".
 	Source string
+	// Terminal says the emulator runs in a terminal (c3270, tn5250,
+	// telnet). A launch without one (started by a browser) runs it in a
+	// terminal window; see Options.InTerminal.
+	Terminal bool
 }
 
 // Placeholders a profile argument may hold.
@@ -72,15 +76,15 @@ const (
 // take the host as host:port (telnet as two arguments), which is how each of
 // these programs reads it.
 func builtinProfiles() map[string]*Profile {
-	cmd := func(name string, argv ...string) *Profile {
-		return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: "built-in"}
+	cmd := func(name string, terminal bool, argv ...string) *Profile {
+		return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: "built-in", Terminal: terminal}
 	}
 	return map[string]*Profile{
-		"c3270":  cmd("c3270", "c3270", "{host}:{port}"),
-		"x3270":  cmd("x3270", "x3270", "{host}:{port}"),
-		"s3270":  cmd("s3270", "s3270", "{host}:{port}"),
-		"tn5250": cmd("tn5250", "tn5250", "{host}:{port}"),
-		"telnet": cmd("telnet", "telnet", "{host}", "{port}"),
+		"c3270":  cmd("c3270", true, "c3270", "{host}:{port}"),
+		"x3270":  cmd("x3270", false, "x3270", "{host}:{port}"), // its own X11 window
+		"s3270":  cmd("s3270", false, "s3270", "{host}:{port}"), // scripted, no screen
+		"tn5250": cmd("tn5250", true, "tn5250", "{host}:{port}"),
+		"telnet": cmd("telnet", true, "telnet", "{host}", "{port}"),
 		"raw":    {Name: "raw", Kind: ProfileRaw, Source: "built-in"},
 		"none":   {Name: "none", Kind: ProfileNone, Source: "built-in"},
 	}
@@ -446,8 +450,14 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*
 		return nil, fail(line, "must be a table with a command, as in [profile.%s]", name)
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if k != "command" {
-			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has only command", quoteExcerpt(k, 60))
+		if k != "command" && k != "terminal" {
+			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command and terminal", quoteExcerpt(k, 60))
+		}
+	}
+	var terminal bool
+	if tp, ok := keys["terminal"]; ok {
+		if err := md.PrimitiveDecode(tp, &terminal); err != nil {
+			return nil, fail(lineOf(md, tp), "terminal must be true or false")
 		}
 	}
 	cmdPrim, ok := keys["command"]
@@ -462,7 +472,7 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*
 	if err := checkArgv(argv); err != nil {
 		return nil, fail(cmdLine, "%s", err)
 	}
-	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line)}, nil
+	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line), Terminal: terminal}, nil
 }
 
 // isTable reports whether a value is a TOML table. PrimitiveDecode into a

@@ -327,6 +327,7 @@ func TestProfileFileErrors(t *testing.T) {
 		{"profile value not a table", "[profile]\na = 1\n", 2, "must be a table"},
 		{"syntax error", "[profile.a]\ncommand = [\"a\"\n", 2, "expected a comma"},
 		{"duplicate key", "[profile.a]\ncommand = [\"a\"]\ncommand = [\"b\"]\n", 3, "already been defined"},
+		{"terminal not a boolean", "[profile.a]\ncommand = [\"a\"]\nterminal = \"yes\"\n", 3, "terminal must be true or false"},
 		{"escape in a key", "[profile.a]\ncommand = [\"a\"]\n\"\\u001b[2J\" = 1\n", 3, `unknown key "\x1b[2J"`},
 	}
 	for _, tt := range tests {
@@ -368,6 +369,27 @@ inline = { command = ["b", "{host}"] }
 		p, err := ps.Resolve(name)
 		if err != nil || p.Argv[0] != argv0 || !strings.HasPrefix(p.Source, file+":") || strings.HasSuffix(p.Source, ":0") {
 			t.Errorf("Resolve(%q) = %+v, %v", name, p, err)
+		}
+	}
+}
+
+// TestProfileTerminal checks which profiles need a terminal: the built-in
+// terminal emulators do, x3270 (its own window) and s3270 (scripted) do not,
+// and a file's profile says so with terminal = true.
+func TestProfileTerminal(t *testing.T) {
+	dir := t.TempDir()
+	user := writeFile(t, dir, "user.toml", "[profile.tty]\ncommand = [\"c3270\", \"{host}:{port}\"]\nterminal = true\n[profile.gui]\ncommand = [\"x3270\", \"{host}:{port}\"]\n")
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"c3270": true, "tn5250": true, "telnet": true, "x3270": false, "s3270": false, "tty": true, "gui": false} {
+		p, err := ps.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Terminal != want {
+			t.Errorf("profile %s: Terminal = %v, want %v", name, p.Terminal, want)
 		}
 	}
 }

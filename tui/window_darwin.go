@@ -37,3 +37,10 @@ func windowCommands(env environ, argv []string, dir string) ([]windowCmd, []stri
 	cmds = append(cmds, windowCmd{name: "Terminal.app", path: "/usr/bin/open", args: []string{"-a", "Terminal", script}})
 	return cmds, skipped
 }
+
+// terminalCommand is not available on macOS: Terminal.app runs a command
+// through open(1), which returns at once, so the launch could not follow the
+// emulator. Use a profile whose emulator opens its own window.
+func terminalCommand(environ, []string) ([]string, error) {
+	return nil, fmt.Errorf("%w: not supported on macOS; use a profile whose emulator opens its own window", ErrNoTerminalWindow)
+}

@@ -52,3 +52,40 @@ func windowCommands(env environ, argv []string, _ string) ([]windowCmd, []string
 	}
 	return cmds, skipped
 }
+
+// foregroundTerminals run a command in a window and stay until it exits,
+// with the flags that stop them handing the window to a server process.
+// x-terminal-emulator is left out: which terminal it is, and so whether it
+// waits, depends on the machine.
+var foregroundTerminals = []struct {
+	name string
+	args []string
+}{
+	{"gnome-terminal", []string{"--wait", "--"}},
+	{"konsole", []string{"--nofork", "-e"}},
+	{"xfce4-terminal", []string{"--disable-server", "-x"}},
+	{"mate-terminal", []string{"--disable-factory", "-x"}},
+	{"alacritty", []string{"-e"}},
+	{"xterm", []string{"-e"}},
+}
+
+func terminalCommand(env environ, argv []string) ([]string, error) {
+	if env.get("DISPLAY") == "" && env.get("WAYLAND_DISPLAY") == "" {
+		return nil, fmt.Errorf("%w: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)", ErrNoTerminalWindow)
+	}
+	pathEnv := env.get("PATH")
+	if t := env.get("TERMINAL"); t != "" {
+		// $TERMINAL names a program; its users rely on "-e".
+		if p, err := lookPath(t, pathEnv); err == nil {
+			return append([]string{p, "-e"}, argv...), nil
+		}
+	}
+	var names []string
+	for _, t := range foregroundTerminals {
+		if p, err := lookPath(t.name, pathEnv); err == nil {
+			return append(append([]string{p}, t.args...), argv...), nil
+		}
+		names = append(names, t.name)
+	}
+	return nil, fmt.Errorf("%w: none of $TERMINAL, %v is installed", ErrNoTerminalWindow, names)
+}

@@ -98,8 +98,10 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Stdout:    s.stdout,
 		Stderr:    s.stderr,
 		Env:       launcher.CleanEnv(os.Environ()),
-		// A browser starts the handler with stdin on /dev/null.
+		// A browser starts the handler with stdin on /dev/null; a terminal
+		// emulator then gets a terminal window of its own.
 		Interactive: isTerminalReader(s.stdin),
+		InTerminal:  func(argv []string) ([]string, error) { return tui.TerminalCommand(os.Environ(), argv) },
 		Logf:        func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
