@@ -243,11 +243,11 @@ func checkProfileName(field, name string) error {
 func profileNameProblem(name string) string {
 	switch {
 	case strings.ContainsAny(name, `/\`):
-		return quoteExcerpt(name, 80) + " contains a path separator; a profile is a name defined on this machine, not a path"
+		return safetext.QuoteExcerpt(name, 80) + " contains a path separator; a profile is a name defined on this machine, not a path"
 	case strings.Contains(name, ".."):
-		return quoteExcerpt(name, 80) + ` contains ".."; a profile is a name defined on this machine, not a path`
+		return safetext.QuoteExcerpt(name, 80) + ` contains ".."; a profile is a name defined on this machine, not a path`
 	case !profileNameRE.MatchString(name):
-		return quoteExcerpt(name, 80) + " is not a profile name (1 to 64 of a-z 0-9 . _ -, starting with a letter or digit)"
+		return safetext.QuoteExcerpt(name, 80) + " is not a profile name (1 to 64 of a-z 0-9 . _ -, starting with a letter or digit)"
 	}
 	return ""
 }
@@ -295,7 +295,7 @@ func (p *DescriptorProxy) validate() error {
 	case "":
 		return fieldErr("proxy.transport", "missing (connect or websocket)")
 	default:
-		return fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", quoteExcerpt(p.Transport, 40))
+		return fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", safetext.QuoteExcerpt(p.Transport, 40))
 	}
 	if p.ServerName != "" {
 		if err := checkHost("proxy.server_name", p.ServerName); err != nil {
@@ -361,10 +361,10 @@ func checkHostPort(field, addr string) error {
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fieldErr(field, "%s is not host:port (IPv6 goes in brackets: [2001:db8::1]:8443)", quoteExcerpt(addr, 120))
+		return fieldErr(field, "%s is not host:port (IPv6 goes in brackets: [2001:db8::1]:8443)", safetext.QuoteExcerpt(addr, 120))
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || strconv.FormatUint(n, 10) != port {
-		return fieldErr(field, "%s has an invalid port %s (1-65535)", quoteExcerpt(addr, 120), safetext.Quote(port))
+		return fieldErr(field, "%s has an invalid port %s (1-65535)", safetext.QuoteExcerpt(addr, 120), safetext.Quote(port))
 	}
 	return checkHost(field, host)
 }
@@ -380,7 +380,7 @@ func checkHost(field, host string) error {
 	if host == "" {
 		return fieldErr(field, "missing")
 	}
-	q := quoteExcerpt(host, 120)
+	q := safetext.QuoteExcerpt(host, 120)
 	if strings.Contains(host, "://") {
 		return fieldErr(field, "%s looks like a URL; give the host name only", q)
 	}
@@ -434,11 +434,11 @@ func checkPath(p string) error {
 		return nil // the connector uses "/"
 	}
 	if !strings.HasPrefix(p, "/") {
-		return fieldErr("proxy.path", "%s must start with /", quoteExcerpt(p, 120))
+		return fieldErr("proxy.path", "%s must start with /", safetext.QuoteExcerpt(p, 120))
 	}
 	for i := 0; i < len(p); i++ {
 		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%\`, c) >= 0 {
-			return fieldErr("proxy.path", "%s has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %%, \\)", quoteExcerpt(p, 120))
+			return fieldErr("proxy.path", "%s has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %%, \\)", safetext.QuoteExcerpt(p, 120))
 		}
 	}
 	return nil
@@ -459,7 +459,7 @@ func parseCAPEM(s string) ([]*x509.Certificate, error) {
 		}
 		n := len(certs) + 1
 		if block.Type != "CERTIFICATE" {
-			return nil, fieldErr(field, "PEM block %d is %s, want CERTIFICATE", n, quoteExcerpt(block.Type, 40))
+			return nil, fieldErr(field, "PEM block %d is %s, want CERTIFICATE", n, safetext.QuoteExcerpt(block.Type, 40))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
@@ -483,11 +483,11 @@ func checkPin(i int, pin string) error {
 	field := fmt.Sprintf("proxy.pins[%d]", i)
 	b64, ok := strings.CutPrefix(pin, connector.PinPrefix)
 	if !ok {
-		return fieldErr(field, "%s: want sha256/BASE64", quoteExcerpt(pin, 80))
+		return fieldErr(field, "%s: want sha256/BASE64", safetext.QuoteExcerpt(pin, 80))
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(raw) != sha256.Size {
-		return fieldErr(field, "%s is not sha256/ and the base64 of a 32-byte SHA-256 digest", quoteExcerpt(pin, 80))
+		return fieldErr(field, "%s is not sha256/ and the base64 of a 32-byte SHA-256 digest", safetext.QuoteExcerpt(pin, 80))
 	}
 	return nil
 }
@@ -574,7 +574,7 @@ func walkObject(dec *json.Decoder, prefix string, s *schema) error {
 		}
 		sub, known := s.fields[key]
 		if !known {
-			return decodeErr(path, "unknown field %s", quoteExcerpt(path, 80))
+			return decodeErr(path, "unknown field %s", safetext.QuoteExcerpt(path, 80))
 		}
 		if seen[key] {
 			return decodeErr(path, "field %s given more than once", safetext.Quote(path))
@@ -658,6 +658,3 @@ func jsonKind(t reflect.Type) string {
 
 // quoteExcerpt is safetext.Excerpt in double quotes, for naming a value
 // from the network that may be long: "a\x1b[2J…".
-func quoteExcerpt(s string, max int) string {
-	return `"` + strings.ReplaceAll(safetext.Excerpt(s, max), `"`, `\"`) + `"`
-}

@@ -380,7 +380,7 @@ func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
 	}
 	next, err := cur.Parse(loc)
 	if err != nil {
-		return nil, &RedirectError{To: quoteExcerpt(RedactURL(loc), 120), Reason: "the Location header does not parse"}
+		return nil, &RedirectError{To: safetext.QuoteExcerpt(RedactURL(loc), 120), Reason: "the Location header does not parse"}
 	}
 	to := RedactURL(next.String())
 	if !strings.EqualFold(next.Scheme, "https") {
@@ -437,13 +437,13 @@ func checkContentType(ct string) error {
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return &ContentTypeError{Type: quoteExcerpt(ct, 60)}
+		return &ContentTypeError{Type: safetext.QuoteExcerpt(ct, 60)}
 	}
 	if mt != "application/json" {
 		return &ContentTypeError{Type: safetext.Excerpt(mt, 60)}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return fmt.Errorf("the descriptor's charset is %s; want utf-8", quoteExcerpt(cs, 40))
+		return fmt.Errorf("the descriptor's charset is %s; want utf-8", safetext.QuoteExcerpt(cs, 40))
 	}
 	return nil
 }

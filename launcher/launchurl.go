@@ -39,18 +39,18 @@ func ParseLaunchURL(raw string) (string, error) {
 	}
 	for _, r := range raw {
 		if r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return "", launchErr("contains %s; a browser never passes that unencoded", describe(r))
+			return "", launchErr("contains %s; a browser never passes that unencoded", safetext.Describe(r))
 		}
 	}
 	if len(raw) < len(launchPrefix) || !strings.EqualFold(raw[:len(launchPrefix)], launchPrefix) {
-		return "", launchErr("%s does not start with %s?url=", safetext.Quote(excerpt(raw)), launchPrefix)
+		return "", launchErr("%s does not start with %s?url=", safetext.QuoteExcerpt(raw, 80), launchPrefix)
 	}
 	rest := raw[len(launchPrefix):]
 	// Some browsers add a slash after the authority of an unknown scheme.
 	rest = strings.TrimPrefix(rest, "/")
 	query, ok := strings.CutPrefix(rest, "?")
 	if !ok {
-		return "", launchErr("want %s?url=... , got %s", launchPrefix, safetext.Quote(excerpt(raw)))
+		return "", launchErr("want %s?url=... , got %s", launchPrefix, safetext.QuoteExcerpt(raw, 80))
 	}
 	if strings.Contains(query, "#") {
 		return "", launchErr("a fragment (#) is not allowed")
@@ -63,10 +63,10 @@ func ParseLaunchURL(raw string) (string, error) {
 	for part := range strings.SplitSeq(query, "&") {
 		key, value, hasEq := strings.Cut(part, "=")
 		if !hasEq {
-			return "", launchErr("query part %s is not key=value", safetext.Quote(excerpt(part)))
+			return "", launchErr("query part %s is not key=value", safetext.QuoteExcerpt(part, 80))
 		}
 		if key != "url" {
-			return "", launchErr("unknown parameter %s; only url is accepted", safetext.Quote(excerpt(key)))
+			return "", launchErr("unknown parameter %s; only url is accepted", safetext.QuoteExcerpt(key, 80))
 		}
 		if found {
 			return "", launchErr("url given more than once")
@@ -84,18 +84,4 @@ func ParseLaunchURL(raw string) (string, error) {
 		return "", launchErr("no url parameter")
 	}
 	return target, nil
-}
-
-func describe(r rune) string {
-	if r == ' ' {
-		return "a space"
-	}
-	return fmt.Sprintf("control character %U", r)
-}
-
-func excerpt(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

@@ -240,7 +240,7 @@ func (ps *Profiles) Resolve(name string) (*Profile, error) {
 	if p, ok := ps.byName[name]; ok {
 		return p, nil
 	}
-	return nil, fmt.Errorf("unknown profile %s; available: %s", quoteExcerpt(name, 80), strings.Join(ps.Names(), ", "))
+	return nil, fmt.Errorf("unknown profile %s; available: %s", safetext.QuoteExcerpt(name, 80), strings.Join(ps.Names(), ", "))
 }
 
 // MissingCommandError is an emulator that is not installed.
@@ -367,11 +367,11 @@ func checkArgv(argv []string) error {
 			}
 			end := strings.IndexByte(rest[k:], '}')
 			if end < 0 {
-				return fmt.Errorf("command[%d] %s has a \"{\" that opens no placeholder (use {host}, {port} or {session})", i, quoteExcerpt(a, 80))
+				return fmt.Errorf("command[%d] %s has a \"{\" that opens no placeholder (use {host}, {port} or {session})", i, safetext.QuoteExcerpt(a, 80))
 			}
 			name := rest[k+1 : k+end]
 			if !slices.Contains(placeholders, name) {
-				return fmt.Errorf("command[%d] has unknown placeholder %s (use {host}, {port} or {session})", i, quoteExcerpt("{"+name+"}", 40))
+				return fmt.Errorf("command[%d] has unknown placeholder %s (use {host}, {port} or {session})", i, safetext.QuoteExcerpt("{"+name+"}", 40))
 			}
 			rest = rest[k+end+1:]
 		}
@@ -408,7 +408,7 @@ func loadProfileFile(path string) ([]*Profile, error) {
 	}
 	for _, key := range slices.Sorted(maps.Keys(root)) {
 		if key != "profile" {
-			return nil, fail(firstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", quoteExcerpt(key, 60))
+			return nil, fail(firstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	prim, ok := root["profile"]
@@ -428,7 +428,7 @@ func loadProfileFile(path string) ([]*Profile, error) {
 		out = append(out, p)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fail(0, "", "unknown key %s", quoteExcerpt(und[0].String(), 80))
+		return nil, fail(0, "", "unknown key %s", safetext.QuoteExcerpt(und[0].String(), 80))
 	}
 	return out, nil
 }
@@ -451,7 +451,7 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if k != "command" && k != "terminal" {
-			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command and terminal", quoteExcerpt(k, 60))
+			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command and terminal", safetext.QuoteExcerpt(k, 60))
 		}
 	}
 	var terminal bool

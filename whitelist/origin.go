@@ -82,7 +82,7 @@ type OriginError struct {
 }
 
 func (e *OriginError) Error() string {
-	return fmt.Sprintf("invalid origin %s: %s", safetext.Quote(truncate(e.Input, 120)), e.Reason)
+	return fmt.Sprintf("invalid origin %s: %s", safetext.QuoteExcerpt(e.Input, 120), e.Reason)
 }
 
 // ErrNotHTTPS is wrapped by the error ParseOrigin returns for a URL whose scheme
@@ -122,7 +122,7 @@ func ParseOrigin(rawURL string) (Origin, error) {
 	}
 	for _, r := range rest[:end] {
 		if r == '\\' || r == ' ' || r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return Origin{}, originErr(rawURL, "URL contains %s before the query", describeRune(r))
+			return Origin{}, originErr(rawURL, "URL contains %s before the query", safetext.Describe(r))
 		}
 	}
 	authEnd := strings.IndexAny(rest, "/?#")
@@ -418,21 +418,4 @@ func scanLDH(host string) (simple, upper bool) {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func describeRune(r rune) string {
-	switch r {
-	case '\\':
-		return "a backslash"
-	case ' ':
-		return "a space"
-	}
-	return fmt.Sprintf("control character %U", r)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -57,6 +57,24 @@ func Quote(s string) string {
 	return `"` + strings.ReplaceAll(Sanitize(s), `"`, `\"`) + `"`
 }
 
+// Describe names a single character that has no place in a URL or host,
+// for an error message: "a space", "a backslash", "control character U+001B".
+func Describe(r rune) string {
+	switch r {
+	case '\\':
+		return "a backslash"
+	case ' ':
+		return "a space"
+	}
+	return fmt.Sprintf("control character %U", r)
+}
+
+// QuoteExcerpt is Quote for a value that may be long: Excerpt(s, max) in
+// double quotes, an inner quote escaped.
+func QuoteExcerpt(s string, max int) string {
+	return `"` + strings.ReplaceAll(Excerpt(s, max), `"`, `\"`) + `"`
+}
+
 // Excerpt returns Sanitize(s) cut to at most max runes of output, ending in
 // "…" when cut. It never cuts inside an escape.
 func Excerpt(s string, max int) string {

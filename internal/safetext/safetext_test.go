@@ -109,3 +109,14 @@ func assertInert(t *testing.T, out string) {
 		}
 	}
 }
+
+func TestQuoteExcerptAndDescribe(t *testing.T) {
+	if got, want := QuoteExcerpt("ab\"c\x1bdef", 6), `"ab"c…"`; got != strings.Replace(want, `"c`, `\"c`, 1) {
+		t.Errorf("QuoteExcerpt = %s", got)
+	}
+	for r, want := range map[rune]string{' ': "a space", '\\': "a backslash", 0x1b: "control character U+001B"} {
+		if got := Describe(r); got != want {
+			t.Errorf("Describe(%U) = %q, want %q", r, got, want)
+		}
+	}
+}
