@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -100,7 +99,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Env:       launcher.CleanEnv(os.Environ()),
 		// A browser starts the handler with stdin on /dev/null; a terminal
 		// emulator then gets a terminal window of its own.
-		Interactive: isTerminalReader(s.stdin),
+		Interactive: isTerminal(s.stdin),
 		InTerminal:  func(argv []string) ([]string, error) { return tui.TerminalCommand(os.Environ(), argv) },
 		Logf:        func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
@@ -165,16 +164,10 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	return min(max(res.ExitStatus, 0), 255)
 }
 
-// isTerminal reports whether w is a terminal, where the live status screen
-// can draw.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && xterm.IsTerminal(f.Fd())
-}
-
-// isTerminalReader reports whether r is a terminal.
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// isTerminal reports whether a stdio stream (an io.Reader or io.Writer) is a
+// terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && xterm.IsTerminal(f.Fd())
 }
 
