@@ -121,11 +121,6 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			status.Done(e.Step, e.Detail)
 		}
 	}
-	defer func() {
-		if status != nil {
-			status.Close()
-		}
-	}()
 	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
@@ -133,7 +128,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	}
 	res := launcher.Launch(ctx, opts)
 	if status != nil {
-		status.Close()
+		status.Close() // after a failure, before the error lines below
 	}
 
 	if res.Added != nil {
