@@ -24,6 +24,7 @@ DEBIAN_PACKAGES=(
 	desktop-file-utils # update-desktop-database, desktop-file-validate
 	chromium          # the real-browser test of the URL handler
 	xvfb              # an X server for it
+	xterm             # the terminal window a browser launch of c3270 runs in
 )
 
 step() { printf '\n==> %s\n' "$*"; }
