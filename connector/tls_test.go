@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bufio"
 	"context"
 	"crypto/fips140"
 	"crypto/tls"
@@ -24,6 +25,13 @@ func TestCurvesNoHelloRetry(t *testing.T) {
 
 	baseline, err := tls.Dial("tcp", p256.Addr, p256.ClientTLSConfig())
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The proxy records a handshake when it has read the client's Finished,
+	// which may be after Dial returns: wait for its answer to a request so
+	// that the two handshakes are recorded in the order they were made.
+	io.WriteString(baseline, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := bufio.NewReader(baseline).ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
 	baseline.Close()
