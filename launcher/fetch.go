@@ -100,11 +100,14 @@ type FetchError struct {
 // Error returns "fetch descriptor URL: cause" for the fetch step and
 // "descriptor: ... (from URL)" for the decode and validate steps.
 func (e *FetchError) Error() string {
+	// The cause may quote the server: a TLS error names the certificate's
+	// DNS names, which Go accepts with control characters in them.
+	cause := safetext.Inert(e.Err.Error())
 	var msg string
 	if e.Step == StepDescriptorFetch {
-		msg = "fetch descriptor " + e.URL + ": " + e.Err.Error()
+		msg = "fetch descriptor " + e.URL + ": " + cause
 	} else {
-		msg = e.Err.Error() + " (from " + e.URL + ")"
+		msg = cause + " (from " + e.URL + ")"
 	}
 	return scrub(msg, e.secrets)
 }

@@ -541,3 +541,14 @@ func TestRedactURL(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchErrorInert: a TLS error quotes the certificate's DNS names, which
+// Go accepts with control characters in them; the error must carry none.
+func TestFetchErrorInert(t *testing.T) {
+	e := &FetchError{Step: StepDescriptorFetch, URL: "https://portal.example.com/d",
+		Err: errors.New("x509: certificate is valid for evil\x1b]0;PWNED\x07\x1b[2J\x1b[31mFAKE-OK, not portal.example.com")}
+	msg := e.Error()
+	if strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, `evil\x1b]0;PWNED\x07`) {
+		t.Errorf("Error() = %q", msg)
+	}
+}

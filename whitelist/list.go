@@ -66,10 +66,12 @@ func ParseEntry(s string) (Entry, error) {
 	return Entry{Host: o.host, Port: o.port}, nil
 }
 
-// EntryFor returns the entry that Always writes for an origin: the host, with
-// its port when that is not 443.
+// EntryFor returns the entry that Always writes for an origin: the host with
+// its port, 443 included, so that the user's yes to https://host/ does not
+// also admit other services on other ports of that host. A bare host (any
+// port) is for administrators who mean it.
 func EntryFor(o Origin) Entry {
-	return Entry{Host: o.host, Port: portUnlessDefault(o.port)}
+	return Entry{Host: o.host, Port: o.port}
 }
 
 func portUnlessDefault(p uint16) uint16 {
@@ -192,6 +194,12 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 		}
 		line = strings.TrimSuffix(line, "\r")
 		if len(line) > MaxLineLen {
+			// Even a line too long to read for entries decides the mode if
+			// it is the first: losing the keyword would fail open.
+			if !seenNonBlank && strings.TrimSpace(line) != "" {
+				seenNonBlank = true
+				l.AdminOnly = containsFold(line, Keyword)
+			}
 			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
 			continue
 		}

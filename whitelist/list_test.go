@@ -160,3 +160,16 @@ func TestListMatch(t *testing.T) {
 		t.Error("nil list matched")
 	}
 }
+
+// TestParseLongFirstLineKeepsKeyword: a first line too long to read for
+// entries still turns on AllowAdminListOnly; losing it would fail open.
+func TestParseLongFirstLineKeepsKeyword(t *testing.T) {
+	data := []byte("AllowAdminListOnly " + strings.Repeat("a", MaxLineLen) + "\nportal.example.com\n")
+	l, probs, err := Parse("admin.txt", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.AdminOnly || len(probs) != 1 || probs[0].Line != 1 || len(l.Entries) != 1 {
+		t.Errorf("AdminOnly %v, problems %v, entries %v", l.AdminOnly, probs, l.Entries)
+	}
+}

@@ -82,7 +82,21 @@ type OriginError struct {
 }
 
 func (e *OriginError) Error() string {
-	return fmt.Sprintf("invalid origin %s: %s", safetext.QuoteExcerpt(e.Input, 120), e.Reason)
+	return fmt.Sprintf("invalid origin %s: %s", safetext.QuoteExcerpt(originPart(e.Input), 120), e.Reason)
+}
+
+// originPart is the part of a URL up to its path, query or fragment: enough
+// to say which server was refused, and never the query, which holds the
+// single-use ticket.
+func originPart(raw string) string {
+	rest, start := raw, 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		rest, start = raw[i+3:], i+3
+	}
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		return raw[:start+j]
+	}
+	return raw
 }
 
 // ErrNotHTTPS is wrapped by the error ParseOrigin returns for a URL whose scheme

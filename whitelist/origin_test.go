@@ -213,3 +213,40 @@ func TestEntryMatches(t *testing.T) {
 		t.Error("zero entry matches zero origin")
 	}
 }
+
+// TestOriginErrorHidesTicket: a refused URL is named by its server only; the
+// path and the query (which holds the single-use ticket) stay out of the
+// message, which reaches stderr, notifications and the audit log.
+func TestOriginErrorHidesTicket(t *testing.T) {
+	for _, raw := range []string{
+		"https://bad_host.example/launch/1?ticket=SECRET-TICKET-0123456789",
+		"https://user@portal.example.com/x?ticket=SECRET-TICKET-0123456789",
+		"http://portal.example.com/?ticket=SECRET-TICKET-0123456789",
+		"https://portal.example.com/a\x1b[2J?ticket=SECRET-TICKET-0123456789",
+	} {
+		_, err := ParseOrigin(raw)
+		if err == nil || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "launch/1") {
+			t.Errorf("ParseOrigin(%q) error %v names more than the server", raw, err)
+		}
+	}
+}
+
+func TestEntryForKeepsPort(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://portal.example.com/":      "portal.example.com:443",
+		"https://portal.example.com:8443/": "portal.example.com:8443",
+	} {
+		o, err := ParseOrigin(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := EntryFor(o)
+		if e.String() != want {
+			t.Errorf("EntryFor(%s) = %s, want %s", url, e, want)
+		}
+		other, _ := ParseOrigin("https://portal.example.com:9000/")
+		if e.Matches(other) {
+			t.Errorf("Always for %s would admit port 9000", url)
+		}
+	}
+}

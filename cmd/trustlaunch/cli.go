@@ -39,18 +39,20 @@ type stdio struct {
 }
 
 // errorf prints "trustlaunch: error: ..." on stderr.
-func (s *stdio) errorf(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: error: "+format+"\n", args...)
-}
+func (s *stdio) errorf(format string, args ...any) { s.line("error", format, args...) }
 
 // hintf prints "trustlaunch: hint: ..." on stderr, after an error.
-func (s *stdio) hintf(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: hint: "+format+"\n", args...)
-}
+func (s *stdio) hintf(format string, args ...any) { s.line("hint", format, args...) }
 
 // warnf prints "trustlaunch: warning: ..." on stderr.
-func (s *stdio) warnf(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: warning: "+format+"\n", args...)
+func (s *stdio) warnf(format string, args ...any) { s.line("warning", format, args...) }
+
+// line prints one message line. Messages carry text from the network (a
+// certificate's names in a TLS error, a proxy's status line): whatever a
+// library left unsanitized is made inert here, the last stop before the
+// terminal.
+func (s *stdio) line(kind, format string, args ...any) {
+	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, safetext.Inert(fmt.Sprintf(format, args...)))
 }
 
 // command is one row of the subcommand table.

@@ -156,3 +156,20 @@ func TestRunInProcess(t *testing.T) {
 		t.Errorf("usage error wrote to stdout: %q", out.String())
 	}
 }
+
+// TestMessageLinesInert: error, warning and hint lines are the last stop
+// before the terminal; a control character from any library's error text is
+// shown, not sent.
+func TestMessageLinesInert(t *testing.T) {
+	var errOut bytes.Buffer
+	s := &stdio{stderr: &errOut}
+	s.errorf("tls: %v", "valid for evil\x1b]52;c;eHg=\x07")
+	s.warnf("%s", "bidi \u202e")
+	s.hintf("already sanitized \\x1b stays")
+	want := "trustlaunch: error: tls: valid for evil\\x1b]52;c;eHg=\\x07\n" +
+		"trustlaunch: warning: bidi \\u202e\n" +
+		"trustlaunch: hint: already sanitized \\x1b stays\n"
+	if errOut.String() != want {
+		t.Errorf("got %q\nwant %q", errOut.String(), want)
+	}
+}

@@ -209,7 +209,7 @@ func TestPromptHostileURL(t *testing.T) {
 	user := filepath.Join(t.TempDir(), "whitelist.txt")
 	base := []string{bin, "open", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt", "--user-whitelist", user}
 
-	t.Run("escapes in the path are refused as text", func(t *testing.T) {
+	t.Run("escapes in the path are refused in one line", func(t *testing.T) {
 		hostile := "https://portal.example.com/x\x1b[2J\x1b[H\x1b]0;pwned\x07\r\nAlways adds evil"
 		tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"}, append(base, "--", launchLink(hostile))...)
 		if got := tm.exitStatus(20 * time.Second); got != exitRefused {
@@ -217,8 +217,11 @@ func TestPromptHostileURL(t *testing.T) {
 		}
 		screen := tm.screen()
 		lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
-		if len(lines) != 1 || !strings.HasPrefix(lines[0], "trustlaunch: error: Launch refused: invalid origin") || !strings.Contains(lines[0], `\x1b[2J`) {
-			t.Errorf("want one error line with the escapes shown as text; screen:\n%s", screen)
+		// The message names the server and the offending character; it
+		// never repeats the path or the query (which holds the ticket).
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: Launch refused: invalid origin "https://portal.example.com"`) ||
+			!strings.Contains(lines[0], "control character U+001B") {
+			t.Errorf("want one error line naming the server and the character; screen:\n%s", screen)
 		}
 	})
 

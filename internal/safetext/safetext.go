@@ -57,6 +57,16 @@ func Quote(s string) string {
 	return `"` + strings.ReplaceAll(Sanitize(s), `"`, `\"`) + `"`
 }
 
+// Inert returns s with every character a terminal could act on escaped, as
+// Sanitize does, but leaves backslashes alone: for a whole message that may
+// already hold sanitized parts (so "\x1b" stays "\x1b"), where a backslash is
+// harmless and only a control character could do anything.
+func Inert(s string) string {
+	// Sanitize doubles each backslash and adds escapes that start with a
+	// single one; undoing the doubling leaves the escapes.
+	return strings.ReplaceAll(Sanitize(s), `\\`, `\`)
+}
+
 // Describe names a single character that has no place in a URL or host,
 // for an error message: "a space", "a backslash", "control character U+001B".
 func Describe(r rune) string {

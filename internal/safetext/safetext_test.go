@@ -120,3 +120,24 @@ func TestQuoteExcerptAndDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestInert(t *testing.T) {
+	tests := map[string]string{
+		`already \x1b[2J sanitized`: `already \x1b[2J sanitized`,
+		"raw \x1b]0;t\x07 title":    `raw \x1b]0;t\x07 title`,
+		"mixed \\ and \x1b":         `mixed \ and \x1b`,
+		"plain":                     "plain",
+		"bidi \u202e":               `bidi \u202e`,
+	}
+	for in, want := range tests {
+		got := Inert(in)
+		if got != want {
+			t.Errorf("Inert(%q) = %q, want %q", in, got, want)
+		}
+		for _, r := range got {
+			if r < 0x20 || r == 0x7f || mustEscape(r) {
+				t.Errorf("Inert(%q) still holds %U", in, r)
+			}
+		}
+	}
+}
