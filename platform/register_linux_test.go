@@ -151,6 +151,21 @@ func (e *xdgEnv) setState(t *testing.T, id string) {
 
 func (e *xdgEnv) opts() RegisterOptions { return RegisterOptions{Executable: e.exe} }
 
+// writeForeignEntry puts another program's trustlaunch.desktop (no marker of
+// ours) in the applications directory and returns its path and content.
+func (e *xdgEnv) writeForeignEntry(t *testing.T) (path, content string) {
+	t.Helper()
+	path = filepath.Join(e.apps, "trustlaunch.desktop")
+	if err := os.MkdirAll(e.apps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content = "[Desktop Entry]\nType=Application\nName=mine\nExec=/usr/local/bin/mine %u\nMimeType=x-scheme-handler/trustlaunch;\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, content
+}
+
 func wantLog(t *testing.T, got []string, want ...string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -299,14 +314,7 @@ func TestRegisterOtherHandler(t *testing.T) {
 func TestRegisterForeignEntry(t *testing.T) {
 	e := newXDGEnv(t)
 	e.installFakes(t, "xdg-mime", "update-desktop-database")
-	path := filepath.Join(e.apps, "trustlaunch.desktop")
-	if err := os.MkdirAll(e.apps, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	foreign := "[Desktop Entry]\nType=Application\nName=mine\nExec=/usr/local/bin/mine %u\nMimeType=x-scheme-handler/trustlaunch;\n"
-	if err := os.WriteFile(path, []byte(foreign), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, foreign := e.writeForeignEntry(t)
 	_, err := Register(t.Context(), e.opts())
 	wantRegisterError(t, err, ErrNotOurs, path, "--force")
 	if got := mustRead(t, path); got != foreign {
@@ -516,14 +524,7 @@ func TestUnregisterUser(t *testing.T) {
 func TestUnregisterLeavesOthers(t *testing.T) {
 	e := newXDGEnv(t)
 	e.installFakes(t, "xdg-mime", "update-desktop-database")
-	path := filepath.Join(e.apps, "trustlaunch.desktop")
-	if err := os.MkdirAll(e.apps, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	foreign := "[Desktop Entry]\nType=Application\nName=mine\nExec=/usr/local/bin/mine %u\nMimeType=x-scheme-handler/trustlaunch;\n"
-	if err := os.WriteFile(path, []byte(foreign), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, foreign := e.writeForeignEntry(t)
 	list := "[Default Applications]\nx-scheme-handler/trustlaunch=other.desktop;trustlaunch.desktop;\n"
 	if err := os.MkdirAll(e.configHome, 0o755); err != nil {
 		t.Fatal(err)
