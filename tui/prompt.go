@@ -108,6 +108,10 @@ func (p *prompter) Prompt(ctx context.Context, req whitelist.PromptRequest) (whi
 }
 
 func (p *prompter) plain(ctx context.Context, t *tty, d details) (whitelist.Answer, error) {
+	// The plain prompt reads a line and has no arming delay, so drop
+	// whatever was typed before it appeared. A terminal that refuses the
+	// flush still gets the prompt: the answer then needs Enter all the same.
+	_ = discardTypeahead(t.in)
 	a, err := promptPlain(ctx, t.in, t.out, d, p.opts.Timeout)
 	return a, causeOf(ctx, err)
 }

@@ -308,3 +308,16 @@ func TestCheckTerminal(t *testing.T) {
 		t.Errorf("Prompt without a terminal = %v, %v", a, err)
 	}
 }
+
+// TestPTYPlainDiscardsTypeahead: a "y" and Enter typed before the plain
+// prompt appeared (meant for another window) must not answer it.
+func TestPTYPlainDiscardsTypeahead(t *testing.T) {
+	s := openScreen(t)
+	s.typ(t, "y\r")
+	ch := startPrompt(t, Options{Plain: true, TTYPath: s.slavePath}, xterm)
+	s.waitFor(t, "[a]lways / [y]es / [N]o")
+	s.typ(t, "n\r")
+	if r := wait(t, ch); r.a != whitelist.AnswerNo || r.err != nil {
+		t.Fatalf("Prompt = %v, %v; want No (the early y discarded)", r.a, r.err)
+	}
+}
