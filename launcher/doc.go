@@ -1,5 +1,21 @@
 // Package launcher takes a session from the browser's trustlaunch:// link to
-// a running emulator: it parses the launch URL, runs the whitelist decision,
-// and (with the launch issue) fetches the descriptor, starts the tunnel and
-// the emulator from a local profile, and records an audit log.
+// a running emulator.
+//
+//   - ParseLaunchURL reads the link: trustlaunch://launch?url=..., nothing
+//     else (DESIGN.md, "Launch URL and descriptor").
+//   - Launch runs the whole flow: the whitelist decision (package whitelist),
+//     FetchDescriptor from the decided origin over HTTPS, the emulator
+//     profile (LoadProfiles: built-ins, then the admin's, then the user's —
+//     a descriptor only names one), the tunnel (package connector) with the
+//     first connection dialed ahead, the emulator in its own process group,
+//     teardown, and an AuditLog record.
+//   - DecodeDescriptor is the strict descriptor v1 decoder: unknown,
+//     duplicate and case-variant fields are errors naming their path.
+//   - AuditLog writes JSON lines without the token or the ticket, rotated at
+//     10 MiB.
+//   - StartDemo is the embedded portal, proxy and host of `trustlaunch demo`.
+//
+// Nothing from a descriptor becomes a command line except through a profile
+// defined on this machine; text from the network is sanitized before a
+// terminal, a log or an error sees it.
 package launcher
