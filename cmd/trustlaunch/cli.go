@@ -29,6 +29,8 @@ const exitCodesHelp = `Exit codes:
   3    refused by policy (whitelist, or the user answered No)
   10   whitelist explain only: the launch would prompt the user
   130  interrupted
+Once open (or demo) has started the emulator, it exits with the emulator's
+status.
 `
 
 // stdio is what a command may touch of the outside world; tests pass their own.
@@ -96,7 +98,7 @@ Examples:
 func usage() string {
 	var b strings.Builder
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
 	}
 	return fmt.Sprintf(mainUsage, b.String(), exitCodesHelp)
 }
