@@ -183,6 +183,12 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 	f := &fetcher{opts: opts, shown: RedactURL(opts.URL)}
 	f.addSecrets(opts.URL)
 	d, err := f.fetch(ctx)
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		// Cancelled while the answer was on its way (Ctrl-C): report the
+		// cancellation, not whatever half an answer looked like, and never
+		// go on with a descriptor fetched for a launch that was stopped.
+		d, err = nil, cerr
+	}
 	if err != nil {
 		fe := &FetchError{Step: StepDescriptorFetch, URL: f.shown, Err: err, secrets: f.secrets}
 		var de *DescriptorError
