@@ -71,7 +71,7 @@ func TestChromiumLaunchesTrustlaunch(t *testing.T) {
 	case !errors.Is(err, fs.ErrNotExist):
 		t.Fatalf("check %s: %v", adminList, err)
 	}
-	bin := buildTrustlaunch(t)
+	bin := peers.BuildTrustlaunch(t)
 	adoptOrphans(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
@@ -594,22 +594,6 @@ func register(t *testing.T, ctx context.Context, bin string, env []string) {
 	if err != nil || strings.TrimSpace(got) != "trustlaunch.desktop" {
 		t.Fatalf("xdg-mime query default x-scheme-handler/trustlaunch = %q (%v), want trustlaunch.desktop", got, err)
 	}
-}
-
-// buildTrustlaunch builds the real binary into a temp dir (plain build: the
-// race detector of the test binary is not wanted in the handler).
-func buildTrustlaunch(t *testing.T) string {
-	t.Helper()
-	goBin := peers.RequireBinary(t, "go")
-	out := filepath.Join(t.TempDir(), "trustlaunch")
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "github.com/trustlaunch/trustlaunch/cmd/trustlaunch")
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // pageTitle is the portal page's title, checked to tell the page from a

@@ -26,7 +26,7 @@ import (
 // so open exits with xterm's 0.
 func TestTerminalEmulatorInWindow(t *testing.T) {
 	peers.RequireBinary(t, "xterm")
-	bin := buildTrustlaunch(t)
+	bin := peers.BuildTrustlaunch(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	root := t.TempDir()

@@ -28,7 +28,7 @@ import (
 // audit log must record the launch without the token.
 func TestOpenThroughRealPeers(t *testing.T) {
 	t.Parallel()
-	bin := buildTrustlaunch(t)
+	bin := peers.BuildTrustlaunch(t)
 	h := peers.StartHercules(t, peers.HerculesOptions{})
 	sq := peers.StartSquid(t, peers.SquidOptions{})
 	ws := peers.StartWebsockify(t, peers.WebsockifyOptions{})
@@ -100,19 +100,6 @@ func TestOpenThroughRealPeers(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildTrustlaunch builds the real binary into a temp dir.
-func buildTrustlaunch(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "trustlaunch")
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/trustlaunch/trustlaunch/cmd/trustlaunch")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // startOrigin serves desc as the launch descriptor over HTTPS on 127.0.0.1
