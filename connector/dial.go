@@ -31,7 +31,8 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
 	defer cancel()
-	tc := tls.Client(raw, c.tlsConf)
+	cc := &coalescingConn{Conn: raw}
+	tc := tls.Client(cc, c.tlsConf)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.ProxyAddr, err, func() *StepError {
 			return tlsError(c.cfg.ProxyAddr, err, false)
@@ -43,7 +44,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 	var tunnel net.Conn
 	switch c.cfg.Transport {
 	case TransportConnect:
-		tunnel, err = c.connectTunnel(ctx, hctx, tc)
+		tunnel, err = c.connectTunnel(ctx, hctx, tc, cc)
 	case TransportWebSocket:
 		tunnel, err = c.websocketTunnel(ctx, hctx, tc, raw)
 	default:
