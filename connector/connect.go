@@ -47,7 +47,7 @@ func (h *headerLimit) Read(p []byte) (int, error) {
 
 // connectTunnel sends the CONNECT request on an established TLS connection
 // and reads the answer.
-func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn, cc *coalescingConn) (net.Conn, error) {
+func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.Conn, error) {
 	dest := c.cfg.Destination
 	undo := deadlineFromContext(hctx, tc)
 	// RFC 9110 section 9.3.6: CONNECT names host:port as the request target
@@ -72,7 +72,7 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn, cc *c
 		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return err.(*StepError) })
 	}
 	lim.limited = false
-	return &connectConn{Conn: tc, br: br, cc: cc}, nil
+	return &connectConn{Conn: tc, br: br}, nil
 }
 
 // readConnectResponse reads and judges the proxy's answer to CONNECT with
@@ -133,11 +133,7 @@ func statusError(code int, status, proxyAddr, dest string) *StepError {
 type connectConn struct {
 	*tls.Conn
 	br *bufio.Reader
-	cc *coalescingConn // under the tls.Conn
 }
-
-// Write sends p as TLS records, gathered into few writes to the socket.
-func (c *connectConn) Write(p []byte) (int, error) { return c.cc.writeRecords(c.Conn, p) }
 
 func (c *connectConn) Read(p []byte) (int, error) {
 	if c.br != nil {

@@ -31,8 +31,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
 	defer cancel()
-	cc := &coalescingConn{Conn: raw}
-	tc := tls.Client(cc, c.tlsConf)
+	tc := tls.Client(raw, c.tlsConf)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.ProxyAddr, err, func() *StepError {
 			return tlsError(c.cfg.ProxyAddr, err, false)
@@ -44,7 +43,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 	var tunnel net.Conn
 	switch c.cfg.Transport {
 	case TransportConnect:
-		tunnel, err = c.connectTunnel(ctx, hctx, tc, cc)
+		tunnel, err = c.connectTunnel(ctx, hctx, tc)
 	case TransportWebSocket:
 		tunnel, err = c.websocketTunnel(ctx, hctx, tc, raw)
 	default:

@@ -13,13 +13,10 @@ import (
 	"time"
 )
 
-// BufSize is the copy buffer of each direction under bulk traffic: four
-// full TLS records of plaintext (RFC 8446 section 5.1). A read from the
-// local TCP end then becomes four records that the connector sends with one
-// write(2) (connector's coalescingConn); with 16 KiB, the product's path
-// through Squid ran about 10% slower (BENCHMARKS.md, issue 4). A read from a
-// TLS peer returns at most one record and uses a quarter of it.
-const BufSize = 64 << 10
+// BufSize is the copy buffer of each direction: one full TLS record of
+// plaintext (RFC 8446 section 5.1), so a read from a TLS peer fills one
+// write and a write to one makes one record.
+const BufSize = 16 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, BufSize); return &b }}
 
@@ -118,8 +115,8 @@ const SmallBufSize = 2 << 10
 // copyBuf copies src to dst until EOF (returned as nil) or an error. It
 // reads into a small buffer, switches to a pooled BufSize buffer when a read
 // fills the small one (bulk traffic), and gives the big one back as soon as
-// a read returns less than a quarter of it, one TLS record (the stream went
-// quiet), before blocking again.
+// a read returns less than a quarter of it (the stream went quiet), before
+// blocking again.
 func copyBuf(dst io.Writer, src io.Reader) (int64, error) {
 	small := make([]byte, SmallBufSize)
 	var big *[]byte
