@@ -81,9 +81,12 @@
 // the socket's owner with a sock_diag (NETLINK_INET_DIAG) exact lookup of
 // the connection's address pair. That is one indexed kernel lookup per
 // connection, with no text to parse, unlike scanning /proc/net/tcp, whose
-// size grows with every socket on the machine. Where the owner cannot be
-// checked (other systems, or a remote peer on a non-loopback listener)
-// Serve refuses the connection unless Config.AllowUncheckedPeers is set.
+// size grows with every socket on the machine. On Windows it finds the
+// process owning the client socket in the TCP table (GetExtendedTcpTable)
+// and compares the user SID of that process's token with its own. Where
+// the owner cannot be checked (macOS, or a remote peer on a non-loopback
+// listener) Serve refuses the connection unless Config.AllowUncheckedPeers
+// is set.
 //
 // # Secrets
 //

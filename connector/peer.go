@@ -12,17 +12,20 @@ import (
 var errPeerUnchecked = errors.New("the owner of the connection cannot be checked")
 
 // PeerCheckAvailable reports whether this system lets Serve check which user
-// opened a local connection (Linux: yes). Where it returns false, Serve
-// refuses every connection unless Config.AllowUncheckedPeers is set.
+// opened a local connection (Linux and Windows: yes; macOS: no). Where it
+// returns false, Serve refuses every connection unless
+// Config.AllowUncheckedPeers is set.
 func PeerCheckAvailable() bool { return peerCheckAvailable }
 
 // PeerOwnerError is the error of a local connection opened by another user.
+// Owner and Want name the users as the system does: "uid 1000" on Linux, a
+// SID such as "S-1-5-21-...-1001" on Windows.
 type PeerOwnerError struct {
-	UID, Want uint32
+	Owner, Want string
 }
 
 func (e *PeerOwnerError) Error() string {
-	return fmt.Sprintf("connection opened by uid %d, not by this user (uid %d)", e.UID, e.Want)
+	return fmt.Sprintf("connection opened by %s, not by this user (%s)", e.Owner, e.Want)
 }
 
 // checkPeer returns nil when conn was opened by the current user, or when

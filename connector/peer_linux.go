@@ -35,7 +35,7 @@ func checkPeerOwner(conn net.Conn) error {
 		return fmt.Errorf("%w: connection from %s is not from this machine", errPeerUnchecked, remote)
 	}
 	if want := uint32(os.Geteuid()); uid != want {
-		return &PeerOwnerError{UID: uid, Want: want}
+		return &PeerOwnerError{Owner: fmt.Sprintf("uid %d", uid), Want: fmt.Sprintf("uid %d", want)}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package connector
 
@@ -10,9 +10,10 @@ import (
 
 const peerCheckAvailable = false
 
-// checkPeerOwner has no implementation here: macOS and Windows have no
-// interface as direct as Linux's sock_diag for the owner of a TCP socket.
-// It returns an error, never a silent pass (CONVENTIONS.md rule 5).
+// checkPeerOwner has no implementation here: macOS has no documented
+// interface for the owner of another process's TCP socket (its
+// net.inet.tcp.pcblist_n records are private kernel structures). It
+// returns an error, never a silent pass (CONVENTIONS.md rule 5).
 func checkPeerOwner(net.Conn) error {
 	return fmt.Errorf("%w on %s", errPeerUnchecked, runtime.GOOS)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ import (
 // other descriptor steps; the tunnel's are connector.Step values.
 const (
 	StepProfile  = "profile"  // the descriptor's profile is not defined here
-	StepListen   = "listen"   // the local end could not be opened
+	StepListen   = "listen"   // the local end could not be opened, or not protected on this system
 	StepEmulator = "emulator" // the emulator could not be started
 	StepLaunched = "launched" // the emulator ran; its exit status is the result
 )
@@ -85,7 +86,7 @@ type Result struct {
 }
 
 // Refused reports whether policy or the user stopped the launch.
-func (r *Result) Refused() bool { return !r.Decision.Proceed }
+func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 
 // Launch runs a whole launch: decide, record an Always answer, fetch the
 // descriptor, resolve the profile, open the local end, dial the first tunnel
@@ -122,6 +123,16 @@ func Launch(ctx context.Context, opts Options) *Result {
 			cancel()
 		}
 	}()
+
+	// 0. The local end admits only this user's connections, where the
+	// system lets the connector check that. Elsewhere any local user could
+	// ride the tunnel and the token it carries: launch nothing (fail
+	// closed), before anyone is asked or anything is fetched.
+	if !connector.PeerCheckAvailable() {
+		res.Step = StepListen
+		res.Err = fmt.Errorf("launching is not supported on %s: trustlaunch cannot check which user connects to the local end of the tunnel", runtime.GOOS)
+		return res
+	}
 
 	// 1. The whitelist decision.
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.LaunchURL, Admin: opts.Admin, User: opts.User, Prompter: opts.Prompter})

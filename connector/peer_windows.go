@@ -1,0 +1,103 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+const peerCheckAvailable = true
+
+var procGetExtendedTcpTable = windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetExtendedTcpTable")
+
+// tcpTableOwnerPIDConnections is TCP_TABLE_OWNER_PID_CONNECTIONS of the
+// TCP_TABLE_CLASS enumeration (iprtrmib.h).
+const tcpTableOwnerPIDConnections = 4
+
+// checkPeerOwner finds the process owning the client end of conn in the
+// system's TCP table, and accepts the connection only when that process
+// runs as the same user (the user SID of its token) as this one. A process
+// that cannot be opened or has exited is refused: the check fails closed.
+func checkPeerOwner(conn net.Conn) error {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return fmt.Errorf("%w: not a TCP connection", errPeerUnchecked)
+	}
+	local := unmapped(tc.LocalAddr().(*net.TCPAddr).AddrPort())
+	remote := unmapped(tc.RemoteAddr().(*net.TCPAddr).AddrPort())
+	pid, found, err := socketOwnerPID(remote, local)
+	if err != nil {
+		return fmt.Errorf("finding the owner of the connection from %s: %w", remote, err)
+	}
+	if !found {
+		return fmt.Errorf("%w: connection from %s is not from this machine", errPeerUnchecked, remote)
+	}
+	owner, err := processUser(pid)
+	if err != nil {
+		return fmt.Errorf("finding the user of process %d, which opened the connection from %s: %w", pid, remote, err)
+	}
+	self, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return fmt.Errorf("finding this process's user: %w", err)
+	}
+	if !owner.Equals(self.User.Sid) {
+		return &PeerOwnerError{Owner: owner.String() + fmt.Sprintf(" (process %d)", pid), Want: self.User.Sid.String()}
+	}
+	return nil
+}
+
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
+}
+
+// socketOwnerPID returns the process owning the TCP socket whose local end
+// is local and remote end is remote.
+func socketOwnerPID(local, remote netip.AddrPort) (pid uint32, found bool, err error) {
+	if local.Addr().Is4() != remote.Addr().Is4() {
+		return 0, false, nil
+	}
+	af, v6 := uint32(windows.AF_INET), false
+	if local.Addr().Is6() {
+		af, v6 = windows.AF_INET6, true
+	}
+	// The table changes between the size query and the read: retry with
+	// the size the API asks for, a few times.
+	size := uint32(16 << 10)
+	for range 4 {
+		buf := make([]byte, size)
+		r, _, _ := procGetExtendedTcpTable.Call(uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(af), tcpTableOwnerPIDConnections, 0)
+		switch windows.Errno(r) {
+		case windows.ERROR_SUCCESS:
+			return ownerPIDInTable(buf[:min(int(size), len(buf))], v6, local, remote)
+		case windows.ERROR_INSUFFICIENT_BUFFER:
+			size += 4 << 10 // room for connections opened meanwhile
+			continue
+		default:
+			return 0, false, fmt.Errorf("GetExtendedTcpTable: %w", windows.Errno(r))
+		}
+	}
+	return 0, false, errors.New("GetExtendedTcpTable: the table kept growing")
+}
+
+// processUser returns the user SID of process pid's token.
+func processUser(pid uint32) (*windows.SID, error) {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return nil, fmt.Errorf("OpenProcess: %w", err)
+	}
+	defer windows.CloseHandle(h)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err != nil {
+		return nil, fmt.Errorf("OpenProcessToken: %w", err)
+	}
+	defer tok.Close()
+	u, err := tok.GetTokenUser() // a buffer of its own, valid after Close
+	if err != nil {
+		return nil, fmt.Errorf("GetTokenUser: %w", err)
+	}
+	return u.User.Sid, nil
+}
