@@ -53,7 +53,12 @@ func dialTCP(addr string) opener {
 //   - connector-serve-proxytest, bare-go-proxytest: the same through
 //     connector/proxytest's in-process CONNECT proxy instead of Squid.
 //
-// Targets: connector-serve ≥ 1.25× stunnel-pair; connector ≥ 90% of bare-go.
+// Targets: connector-serve ≥ 90% of bare-go (both through Squid);
+// connector-serve-proxytest ≥ 1.25× stunnel-pair (a client and proxy of
+// ours against stunnel's client and server). scripts/bench-peers.sh runs
+// each implementation in its own process, in turns, and reports the
+// median of per-round ratios: run it rather than this benchmark alone when
+// comparing.
 func BenchmarkBulk(b *testing.B) {
 	sq := peers.StartSquid(b, peers.SquidOptions{})
 	sink := peers.StartSink(b, peers.SinkOptions{NoHash: true})
