@@ -71,3 +71,13 @@ func statusOf(ee *exec.ExitError) int {
 	}
 	return ee.ExitCode()
 }
+
+// holdTerminalSignals keeps this process alive through the signals a
+// terminal sends its foreground process group (the recorder's emulator
+// gets them too) until the returned func is called. Caught, not ignored:
+// an ignored signal would stay ignored in the emulator started meanwhile.
+func holdTerminalSignals() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+	return func() { signal.Stop(ch) }
+}

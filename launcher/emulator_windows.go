@@ -1,7 +1,9 @@
 package launcher
 
 import (
+	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/windows"
@@ -29,3 +31,11 @@ func (g *processGroup) kill() {
 }
 
 func statusOf(ee *exec.ExitError) int { return ee.ExitCode() }
+
+// holdTerminalSignals keeps this process alive through Ctrl-C in its
+// console (its command gets it too) until the returned func is called.
+func holdTerminalSignals() (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt)
+	return func() { signal.Stop(ch) }
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -57,8 +59,10 @@ type Options struct {
 	// InTerminal wraps an emulator command line so that it runs in a new
 	// terminal window, for a profile that needs a terminal when the launch
 	// has none. The wrapper must stay in the foreground until the emulator
-	// exits. Nil: such a launch fails with a clear message.
-	InTerminal func(argv []string) ([]string, error)
+	// exits, and should run it through the recorder (RunRecordingStatus)
+	// writing to statusFile, since the window's own exit status is not the
+	// emulator's. Nil: such a launch fails with a clear message.
+	InTerminal func(argv []string, statusFile string) ([]string, error)
 
 	// Status receives progress for the status screen; nil: none.
 	Status func(Event)
@@ -260,11 +264,17 @@ func Launch(ctx context.Context, opts Options) *Result {
 			opts.status(Event{Step: "emulator", Err: err})
 			return fail(StepEmulator, err)
 		}
+		var statusFile string // where the recorder in a terminal window writes the status
 		if prof.Terminal && !opts.Interactive {
 			if opts.InTerminal == nil {
 				err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", prof.Name)
 			} else {
-				argv, err = opts.InTerminal(argv)
+				var dir string
+				if dir, err = os.MkdirTemp("", "trustlaunch-status-"); err == nil { // mode 0700
+					defer os.RemoveAll(dir)
+					statusFile = filepath.Join(dir, "status")
+					argv, err = opts.InTerminal(argv, statusFile)
+				}
 			}
 			if err != nil {
 				opts.status(Event{Step: "emulator", Err: err})
@@ -275,6 +285,13 @@ func Launch(ctx context.Context, opts Options) *Result {
 		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr})
 		if err != nil {
 			return fail(StepEmulator, err)
+		}
+		if statusFile != "" {
+			if st, err := readStatusFile(statusFile); err == nil {
+				status = st
+			} else {
+				opts.logf("the emulator's exit status is unknown (%v): reporting the terminal window's, %d", err, status)
+			}
 		}
 	case ProfileRaw:
 		opts.status(Event{Step: "emulator", OK: true, Detail: "this terminal (profile raw)"})

@@ -121,8 +121,11 @@ func run(ctx context.Context, args []string, s *stdio) int {
 			return c.run(ctx, s, args[1:])
 		}
 	}
-	if args[0] == promptWindowCommand {
+	switch args[0] {
+	case promptWindowCommand:
 		return cmdPromptWindow(ctx, s, args[1:])
+	case inTerminalCommand:
+		return cmdInTerminal(ctx, s, args[1:])
 	}
 	s.errorf("unknown command %s", safetext.Quote(args[0]))
 	s.hintf("run \"trustlaunch --help\" for the list of commands")

@@ -100,7 +100,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		// A browser starts the handler with stdin on /dev/null; a terminal
 		// emulator then gets a terminal window of its own.
 		Interactive: isTerminal(s.stdin),
-		InTerminal:  func(argv []string) ([]string, error) { return tui.TerminalCommand(os.Environ(), argv) },
+		InTerminal:  inTerminal,
 		Logf:        func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
