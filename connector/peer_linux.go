@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -127,14 +126,34 @@ func socketUID(src, dst netip.AddrPort) (uid uint32, found bool, err error) {
 				// The kernel falls back to a listening socket when no
 				// connection has this address pair (a peer on another
 				// machine whose source port is some listener's port): only
-				// an exact match of both ends counts.
-				if m.data[1] == tcpListen || !bytes.Equal(m.data[4:40], id[0:36]) {
+				// an exact match of both ends counts. A client on an IPv6
+				// socket that reached 127.0.0.1 (Java's default) is
+				// reported as AF_INET6 with ::ffff:127.0.0.1: compare the
+				// addresses, not the bytes.
+				gotSrc, gotDst := diagEnds(m.data)
+				if m.data[1] == tcpListen || gotSrc != src || gotDst != dst {
 					return 0, false, nil
 				}
 				return ne.Uint32(m.data[inetDiagMsgUIDOff:]), true, nil
 			}
 		}
 	}
+}
+
+// diagEnds returns the two ends of the socket an inet_diag_msg describes
+// (idiag_family, then the inet_diag_sockid from byte 4), IPv4-mapped
+// addresses unmapped.
+func diagEnds(msg []byte) (src, dst netip.AddrPort) {
+	id := msg[4:]
+	addr := func(b []byte) netip.Addr {
+		if msg[0] == unix.AF_INET {
+			return netip.AddrFrom4([4]byte(b[:4]))
+		}
+		return netip.AddrFrom16([16]byte(b[:16])).Unmap()
+	}
+	src = netip.AddrPortFrom(addr(id[4:20]), binary.BigEndian.Uint16(id[0:]))
+	dst = netip.AddrPortFrom(addr(id[20:36]), binary.BigEndian.Uint16(id[2:]))
+	return src, dst
 }
 
 func putAddr(dst []byte, a netip.Addr) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPeerOwner: Serve relays a connection from this user and refuses one
@@ -87,5 +89,35 @@ func TestPeerOwner(t *testing.T) {
 	}
 	if got := p.Targets(); len(got) != 1 {
 		t.Errorf("the proxy saw %d tunnels, want only ours", len(got))
+	}
+}
+
+// TestPeerOwnerIPv6SocketClient: a client whose socket is IPv6 (Java's
+// default, so tn5250j) reaches the 127.0.0.1 listener as
+// ::ffff:127.0.0.1; the kernel describes it in IPv6 form, and it must
+// still be found as this user's.
+func TestPeerOwnerIPv6SocketClient(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("IPv6 socket: %v", err)
+	}
+	defer unix.Close(fd)
+	sa := &unix.SockaddrInet6{Port: ln.Addr().(*net.TCPAddr).Port}
+	copy(sa.Addr[:], net.ParseIP("::ffff:127.0.0.1").To16())
+	if err := unix.Connect(fd, sa); err != nil {
+		t.Fatalf("connect from an IPv6 socket to 127.0.0.1: %v", err)
+	}
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := checkPeerOwner(conn); err != nil {
+		t.Errorf("own client on an IPv6 socket refused: %v", err)
 	}
 }

@@ -55,15 +55,25 @@ func unmapped(ap netip.AddrPort) netip.AddrPort {
 }
 
 // socketOwnerPID returns the process owning the TCP socket whose local end
-// is local and remote end is remote.
+// is local and remote end is remote. An IPv4 pair is looked for in the IPv6
+// table too: a client on a dual-stack socket (Java's default) that reached
+// 127.0.0.1 is listed there.
 func socketOwnerPID(local, remote netip.AddrPort) (pid uint32, found bool, err error) {
 	if local.Addr().Is4() != remote.Addr().Is4() {
 		return 0, false, nil
 	}
-	af, v6 := uint32(windows.AF_INET), false
-	if local.Addr().Is6() {
-		af, v6 = windows.AF_INET6, true
+	if local.Addr().Is4() {
+		if pid, found, err = ownerPIDFromTable(windows.AF_INET, local, remote); found || err != nil {
+			return pid, found, err
+		}
 	}
+	return ownerPIDFromTable(windows.AF_INET6, local, remote)
+}
+
+// ownerPIDFromTable reads the TCP table of one address family and looks
+// the pair up in it.
+func ownerPIDFromTable(af uint32, local, remote netip.AddrPort) (pid uint32, found bool, err error) {
+	v6 := af == windows.AF_INET6
 	// The table changes between the size query and the read: retry with
 	// the size the API asks for, a few times.
 	size := uint32(16 << 10)

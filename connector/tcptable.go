@@ -50,8 +50,10 @@ func ownerPIDInTable(table []byte, v6 bool, local, remote netip.AddrPort) (pid u
 		var l, rm netip.AddrPort
 		var owner uint32
 		if v6 {
-			l = netip.AddrPortFrom(netip.AddrFrom16([16]byte(r[0:16])), port(r[20:24]))
-			rm = netip.AddrPortFrom(netip.AddrFrom16([16]byte(r[24:40])), port(r[44:48]))
+			// A dual-stack socket connected to 127.0.0.1 is listed here
+			// with ::ffff:127.0.0.1: unmapped, it matches the IPv4 pair.
+			l = netip.AddrPortFrom(netip.AddrFrom16([16]byte(r[0:16])).Unmap(), port(r[20:24]))
+			rm = netip.AddrPortFrom(netip.AddrFrom16([16]byte(r[24:40])).Unmap(), port(r[44:48]))
 			owner = le.Uint32(r[52:56])
 		} else {
 			l = netip.AddrPortFrom(netip.AddrFrom4([4]byte(r[4:8])), port(r[8:12]))

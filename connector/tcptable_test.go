@@ -55,7 +55,10 @@ func TestOwnerPIDInTable(t *testing.T) {
 		tcpRow4(client, listener, 44), // the client's socket
 	)
 	l6, c6 := ap("[::1]:4000"), ap("[::1]:51000")
-	v6 := tcpTable(tcpRow6(l6, c6, 55), tcpRow6(c6, l6, 66))
+	mapped := func(a netip.AddrPort) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr().As16()), a.Port())
+	}
+	v6 := tcpTable(tcpRow6(l6, c6, 55), tcpRow6(c6, l6, 66), tcpRow6(mapped(other), mapped(listener), 77))
 	for _, tc := range []struct {
 		name          string
 		table         []byte
@@ -70,6 +73,7 @@ func TestOwnerPIDInTable(t *testing.T) {
 		{"IPv4 unknown port", v4, false, ap("127.0.0.1:51002"), listener, 0, false, nil},
 		{"IPv4 remote peer", v4, false, ap("192.0.2.1:51000"), listener, 0, false, nil},
 		{"IPv6 client socket", v6, true, c6, l6, 66, true, nil},
+		{"dual-stack client socket to 127.0.0.1", v6, true, other, listener, 77, true, nil},
 		{"empty table", tcpTable(), false, client, listener, 0, false, nil},
 		{"short header", []byte{1, 0}, false, client, listener, 0, false, errMalformedTCPTable},
 		{"count beyond the data", append(tcpTable(tcpRow4(client, listener, 44)), 0)[:20], false, client, listener, 0, false, errMalformedTCPTable},
