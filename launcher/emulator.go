@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"time"
 )
@@ -32,6 +33,10 @@ func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
 	}
 	cmd := exec.Command(spec.argv[0], spec.argv[1:]...)
 	cmd.Env = spec.env
+	if cmd.Env == nil {
+		// exec.Cmd would pass this process's whole environment on.
+		cmd.Env = CleanEnv(os.Environ())
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.stdin, spec.stdout, spec.stderr
 	grp := newProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {

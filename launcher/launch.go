@@ -50,7 +50,8 @@ type Options struct {
 	// The terminal: the emulator inherits it; the raw profile relays it.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Env is the emulator's environment (secrets removed by the caller).
+	// Env is the emulator's environment (secrets removed by the caller);
+	// nil: CleanEnv of this process's.
 	Env []string
 	// Interactive says the launch has a terminal (stdin is one). Without
 	// one the "none" profile is refused: it would wait for a Ctrl-C that

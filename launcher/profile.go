@@ -7,9 +7,11 @@ import (
 	"maps"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 
@@ -272,15 +274,15 @@ func (e *MissingCommandError) Unwrap() error { return e.Err }
 
 // Command returns the argv to run for a ProfileCommand, with {host} and
 // {port} replaced by the tunnel's local end and {session} by the
-// descriptor's session name, sanitized. Each placeholder fills part or all
-// of one argument; nothing goes through a shell, so no value can add an
-// argument. host is inserted as given (IPv6 without brackets). A session
-// starting with "-" or "+" gets a "_" in front, so it cannot become an
-// option.
+// descriptor's session name as sessionArg leaves it. Each placeholder fills
+// part or all of one argument; nothing goes through a shell, so no value
+// can add an argument. host is inserted as given (IPv6 without brackets).
 //
 // Argv[0] of the result is the absolute path of the emulator, looked up in
 // PATH when the profile names it bare; a missing emulator is a
-// *MissingCommandError with the Debian package to install.
+// *MissingCommandError with the Debian package to install. On Windows a
+// batch file (.bat, .cmd) is refused: Windows runs it through cmd.exe,
+// which parses its arguments again, with its own metacharacters.
 func (p *Profile) Command(host string, port int, session string) ([]string, error) {
 	if p.Kind != ProfileCommand {
 		return nil, fmt.Errorf("profile %s runs no command (it is %s)", safetext.Quote(p.Name), p.Kind)
@@ -294,11 +296,7 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 	if err := checkArgv(p.Argv); err != nil {
 		return nil, fmt.Errorf("profile %s: %s", safetext.Quote(p.Name), err)
 	}
-	sess := safetext.Sanitize(session)
-	if strings.HasPrefix(sess, "-") || strings.HasPrefix(sess, "+") {
-		sess = "_" + sess
-	}
-	values := map[string]string{"host": host, "port": strconv.Itoa(port), "session": sess}
+	values := map[string]string{"host": host, "port": strconv.Itoa(port), "session": sessionArg(session)}
 	argv := make([]string, len(p.Argv))
 	for i, a := range p.Argv {
 		argv[i] = expand(a, values)
@@ -312,8 +310,49 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 			return nil, fmt.Errorf("profile %s: %w", safetext.Quote(p.Name), err)
 		}
 	}
+	if runtime.GOOS == "windows" && isBatchFile(path) {
+		return nil, fmt.Errorf("profile %s: %s is a batch file, which Windows runs through cmd.exe with its arguments parsed again: name the emulator's program (.exe)", safetext.Quote(p.Name), safetext.Quote(path))
+	}
 	argv[0] = path
 	return argv, nil
+}
+
+// maxSessionArg caps {session}, in characters.
+const maxSessionArg = 80
+
+// sessionArg is the value of {session}: the descriptor's session name, a
+// string from the network, with only letters, digits, spaces and
+// ._-:,()[]#@+ kept and every other character (controls, quotes, the
+// metacharacters of shells and of cmd.exe, path separators) replaced by
+// "_", at most maxSessionArg characters, and a "_" in front of a leading
+// "-" or "+" so that it cannot become an option.
+func sessionArg(session string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range session {
+		if n == maxSessionArg {
+			break
+		}
+		n++
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("._-:,()[]#@+", r) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+") {
+		s = "_" + s
+	}
+	return s
+}
+
+// isBatchFile reports whether path names a Windows batch file, the way
+// Windows reads the name: case-insensitive, trailing dots and spaces
+// ignored.
+func isBatchFile(path string) bool {
+	ext := strings.ToLower(filepath.Ext(strings.TrimRight(path, ". ")))
+	return ext == ".bat" || ext == ".cmd"
 }
 
 // expand replaces the placeholders in a, which checkArgv has validated.

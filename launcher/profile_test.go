@@ -173,13 +173,16 @@ command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:
 		want    []string
 	}{
 		{"Payroll (TN3270)", []string{"-title", "Payroll (TN3270)", "--title=Payroll (TN3270) on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
-		{"a\x1b[2J\nb", []string{"-title", `a\x1b[2J\x0ab`, `--title=a\x1b[2J\x0ab on 127.0.0.1`, "127.0.0.1:2323", "}literal"}},
-		{"-e /bin/sh", []string{"-title", "_-e /bin/sh", "--title=_-e /bin/sh on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"a\x1b[2J\nb", []string{"-title", "a_[2J_b", "--title=a_[2J_b on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"-e /bin/sh", []string{"-title", "_-e _bin_sh", "--title=_-e _bin_sh on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{"+xrm", []string{"-title", "_+xrm", "--title=_+xrm on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
-		{"{host} $(id) `id` ; rm -rf ~", []string{"-title", "{host} $(id) `id` ; rm -rf ~", "--title={host} $(id) `id` ; rm -rf ~ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"{host} $(id) `id` ; rm -rf ~", []string{"-title", "_host_ _(id) _id_ _ rm -rf _", "--title=_host_ _(id) _id_ _ rm -rf _ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{`x"&calc&%PATH%^|`, []string{"-title", "x__calc__PATH___", "--title=x__calc__PATH___ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"Région – Paie\u202e", []string{"-title", "Région _ Paie_", "--title=Région _ Paie_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{strings.Repeat("é", 100), []string{"-title", strings.Repeat("é", 80), "--title=" + strings.Repeat("é", 80) + " on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.session, func(t *testing.T) {
+		t.Run(safeName(tt.session), func(t *testing.T) {
 			argv, err := p.Command("127.0.0.1", 2323, tt.session)
 			if err != nil {
 				t.Fatal(err)
@@ -195,6 +198,25 @@ command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:
 	}
 	if _, err := p.Command("127.0.0.1", 0, "s"); err == nil {
 		t.Error("accepted port 0")
+	}
+}
+
+// safeName shortens a test input for a subtest name.
+func safeName(s string) string {
+	if r := []rune(s); len(r) > 20 {
+		return string(r[:20])
+	}
+	return s
+}
+
+func TestIsBatchFile(t *testing.T) {
+	for path, want := range map[string]bool{
+		`C:\tools\wc3270.exe`: false, `C:\tools\run.cmd`: true, `C:\tools\RUN.BAT`: true,
+		`C:\tools\run.cmd.`: true, `C:\tools\run.bat . .`: true, `C:\tools\cmd`: false, `/usr/bin/c3270`: false,
+	} {
+		if got := isBatchFile(path); got != want {
+			t.Errorf("isBatchFile(%q) = %v", path, got)
+		}
 	}
 }
 
