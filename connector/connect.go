@@ -69,7 +69,7 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 	undo()
 	if err != nil {
 		// A timeout or cancellation shows up as a read error: name it so.
-		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return err.(*StepError) })
+		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return c.withoutToken(err.(*StepError)) })
 	}
 	lim.limited = false
 	return &connectConn{Conn: tc, br: br}, nil

@@ -294,6 +294,7 @@ func TestConnectStatus(t *testing.T) {
 		{"504", func(p *proxytest.Proxy) { p.Status = 504 }, "", StepUpstream, "504 Gateway Timeout"},
 		{"503 destination down", nil, "127.0.0.1:1", StepUpstream, "could not reach \"127.0.0.1:1\""},
 		{"other status sanitized", func(p *proxytest.Proxy) { p.Status, p.StatusText = 418, "Tea\x1b[2J\u202eOK" }, "", StepProxyPolicy, `418 Tea\x1b[2J\u202eOK`},
+		{"status quoting the token", func(p *proxytest.Proxy) { p.Status, p.StatusText = 407, "invalid token "+testToken }, "", StepProxyAuth, "407 invalid token [redacted]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -312,6 +313,11 @@ func TestConnectStatus(t *testing.T) {
 			}
 			if strings.ContainsAny(err.Error(), "\x1b\u202e") {
 				t.Errorf("error %q carries terminal controls", err)
+			}
+			for e := error(err); e != nil; e = errors.Unwrap(e) {
+				if strings.Contains(e.Error(), testToken) {
+					t.Errorf("the error chain carries the token: %q", e)
+				}
 			}
 			if got := p.Tokens(); len(got) != 1 || got[0] != testToken {
 				t.Errorf("proxy received tokens %q, want the one token", got)

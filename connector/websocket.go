@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
 // websocketTunnel runs the WebSocket upgrade on an established TLS
@@ -52,7 +54,7 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 		case ctx.Err() != nil || hctx.Err() != nil:
 			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, addr, err, nil)
 		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
-			return nil, statusError(resp.StatusCode, resp.Status, addr, c.cfg.Destination)
+			return nil, c.withoutToken(statusError(resp.StatusCode, resp.Status, addr, c.cfg.Destination))
 		case resp == nil && watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
 			// websockify checks the token before the upgrade and, when it
 			// fails, closes the connection without an HTTP answer.
@@ -60,7 +62,8 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 				Err:  &describedError{msg: "the proxy closed the connection before the WebSocket upgrade: token rejected, unknown or expired", err: err},
 				Hint: hintAuth}
 		}
-		return nil, &StepError{Step: StepProxyPolicy, Addr: addr, Err: err,
+		// The library's text can quote the proxy's answer: sanitized.
+		return nil, &StepError{Step: StepProxyPolicy, Addr: addr, Err: &describedError{msg: safetext.Excerpt(err.Error(), 200), err: err},
 			Hint: "the proxy did not complete the WebSocket upgrade: check the proxy address, path and transport, or ask your administrator"}
 	}
 	if p := wc.Subprotocol(); p != "binary" {
@@ -114,6 +117,15 @@ func redactToken(err error, t Token) error {
 	msg := strings.ReplaceAll(err.Error(), tok, redacted)
 	msg = strings.ReplaceAll(msg, escaped, redacted)
 	return &describedError{msg: msg, err: cause}
+}
+
+// withoutToken removes the token from the text of a refusal built from the
+// proxy's answer: a proxy may quote the credential it rejects in its status
+// line ("407 invalid token eyJ..."), which would put it on the screen and
+// in the audit log.
+func (c *Connector) withoutToken(se *StepError) *StepError {
+	se.Err = redactToken(se.Err, c.cfg.Token)
+	return se
 }
 
 // watchConn records whether the proxy sent anything before failing.

@@ -107,7 +107,7 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 	cfg.Logf = func(format string, args ...any) {
 		logMu.Lock()
 		defer logMu.Unlock()
-		fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...)
+		s.logf(format, args...)
 	}
 	if !o.stdioMode {
 		if o.unsafeListen {

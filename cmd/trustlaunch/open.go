@@ -101,7 +101,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		// emulator then gets a terminal window of its own.
 		Interactive: isTerminal(s.stdin),
 		InTerminal:  inTerminal,
-		Logf:        func(format string, args ...any) { fmt.Fprintf(s.stderr, "trustlaunch: "+format+"\n", args...) },
+		Logf:        s.logf,
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
 	// The status screen starts with the first step after the decision, so it
