@@ -347,7 +347,10 @@ func parseTLSVersion(field, v, def string) (uint16, error) {
 		v = def
 	}
 	n, err := connector.ParseTLSVersion(v)
-	if err != nil {
+	switch {
+	case err != nil && (v == "1.0" || v == "1.1"):
+		return 0, fieldErr(field, "%v: the server must allow %s or %s", err, TLSVersion12, TLSVersion13)
+	case err != nil:
 		return 0, fieldErr(field, "%s is not allowed; use %s or %s", safetext.Quote(v), TLSVersion12, TLSVersion13)
 	}
 	return n, nil
@@ -453,6 +456,10 @@ func parseCAPEM(s string) ([]*x509.Certificate, error) {
 	rest := []byte(s)
 	var certs []*x509.Certificate
 	for {
+		// pem.Decode skips any text before a block: refuse it instead.
+		if i := bytes.Index(rest, []byte("-----BEGIN")); i > 0 && len(bytes.TrimSpace(rest[:i])) > 0 {
+			return nil, fieldErr(field, "has text before certificate %d that is not a PEM certificate", len(certs)+1)
+		}
 		block, r := pem.Decode(rest)
 		if block == nil {
 			break

@@ -131,8 +131,9 @@ func TestDecodeDescriptor(t *testing.T) {
 			proxyOf(m)["path"] = "/ws?token=x"
 		}), StepDescriptorValidate, "proxy.path", "not allowed"},
 		{"server name with space", with(t, func(m map[string]any) { proxyOf(m)["server_name"] = "a b" }), StepDescriptorValidate, "proxy.server_name", "not allowed"},
-		{"tls_min 1.0", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" }), StepDescriptorValidate, "proxy.tls_min", `descriptor: proxy.tls_min: "1.0" is not allowed; use 1.2 or 1.3`},
-		{"tls_max 1.1", with(t, func(m map[string]any) { proxyOf(m)["tls_max"] = "1.1" }), StepDescriptorValidate, "proxy.tls_max", `"1.1" is not allowed`},
+		{"tls_min 1.0", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" }), StepDescriptorValidate, "proxy.tls_min", `descriptor: proxy.tls_min: TLS 1.0 is older than 1.2, the oldest version trustlaunch allows: the server must allow 1.2 or 1.3`},
+		{"tls_max 1.1", with(t, func(m map[string]any) { proxyOf(m)["tls_max"] = "1.1" }), StepDescriptorValidate, "proxy.tls_max", "TLS 1.1 is older than 1.2"},
+		{"tls_min 1.4", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.4" }), StepDescriptorValidate, "proxy.tls_min", `"1.4" is not allowed; use 1.2 or 1.3`},
 		{"tls_min above tls_max", with(t, func(m map[string]any) {
 			proxyOf(m)["tls_min"] = "1.3"
 			proxyOf(m)["tls_max"] = "1.2"
@@ -145,6 +146,9 @@ func TestDecodeDescriptor(t *testing.T) {
 			proxyOf(m)["ca_pem"] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
 		}), StepDescriptorValidate, "proxy.ca_pem", `"PRIVATE KEY", want CERTIFICATE`},
 		{"ca_pem trailing text", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = caPEM + "junk" }), StepDescriptorValidate, "proxy.ca_pem", "not a PEM certificate"},
+		{"ca_pem leading text", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = "junk\n" + caPEM }), StepDescriptorValidate, "proxy.ca_pem", "text before certificate 1"},
+		{"ca_pem text between certificates", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = caPEM + "junk\n" + caPEM }), StepDescriptorValidate, "proxy.ca_pem", "text before certificate 2"},
+		{"ca_pem blank lines around", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = "\n\n" + caPEM + "\n\n" + caPEM + "\n" }), "", "", ""},
 		{"pin without prefix", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{"Vj7eiZSAl7ORB3lLVXoVEIEpVuam/bQog/HDsEW5/fY="} }), StepDescriptorValidate, "proxy.pins[0]", "want sha256/BASE64"},
 		{"pin short", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{testPin, "sha256/AAAA"} }), StepDescriptorValidate, "proxy.pins[1]", "32-byte"},
 		{"pin not base64", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{"sha256/!!!"} }), StepDescriptorValidate, "proxy.pins[0]", "32-byte"},
