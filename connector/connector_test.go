@@ -603,6 +603,40 @@ func TestServeStdio(t *testing.T) {
 	}
 }
 
+// TestServeStdioCancelWhileStdinBlocks: a read of stdin that nothing can
+// interrupt (a terminal, a blocking pipe) must not keep ServeStdio from
+// returning when its context ends (Ctrl-C on `connect --stdio`).
+func TestServeStdioCancelWhileStdinBlocks(t *testing.T) {
+	dest := newDestination(t, echo)
+	p := newProxy(t, TransportConnect, dest.addr, nil)
+	c := mustNew(t, config(p, TransportConnect, dest.addr))
+	pr, pw := io.Pipe()
+	defer pw.Close() // ends the read left behind, for the leak check
+	stdin := struct{ io.Reader }{pr} // no Close: like a blocking stdin
+	outR, outW := io.Pipe()
+	defer outR.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.ServeStdio(ctx, stdin, outW) }()
+	// One round trip proves the relay runs; its next read of stdin blocks.
+	if _, err := pw.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(outR, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo: %q, %v", buf, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("ServeStdio: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ServeStdio did not return after its context ended while stdin blocked")
+	}
+}
+
 // TestListen keeps the local end on loopback unless told otherwise.
 func TestListen(t *testing.T) {
 	ln, err := Listen("", false)

@@ -177,7 +177,7 @@ func (c *Connector) ServeStdio(ctx context.Context, in io.Reader, out io.Writer)
 	if err != nil {
 		return err
 	}
-	local := &stdioConn{in: in, out: out, done: make(chan struct{})}
+	local := &stdioConn{in: in, out: out, done: make(chan struct{}), reads: make(chan stdinRead, 1)}
 	_, _, err = Relay(ctx, local, tun)
 	return err
 }
@@ -190,6 +190,20 @@ type stdioConn struct {
 	done      chan struct{}
 	wmu       sync.Mutex
 	wclosed   bool
+
+	// A read of stdin cannot be interrupted: closing a terminal or a pipe
+	// in blocking mode does not end a read(2) in progress, and Relay waits
+	// for its reader. So the read runs in its own goroutine and Read
+	// returns at Close; the goroutine ends with the next input or EOF
+	// (for the CLI, with the process).
+	reads   chan stdinRead // buffered: a read finishing after Close does not block
+	reading bool           // a read goroutine is running; Read is not concurrent
+	buf     []byte
+}
+
+type stdinRead struct {
+	n   int
+	err error
 }
 
 func (s *stdioConn) Read(p []byte) (int, error) {
@@ -198,7 +212,24 @@ func (s *stdioConn) Read(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	return s.in.Read(p)
+	if !s.reading {
+		if cap(s.buf) < len(p) {
+			s.buf = make([]byte, len(p))
+		}
+		buf := s.buf[:len(p)]
+		s.reading = true
+		go func() {
+			n, err := s.in.Read(buf)
+			s.reads <- stdinRead{n, err}
+		}()
+	}
+	select {
+	case r := <-s.reads:
+		s.reading = false
+		return copy(p, s.buf[:r.n]), r.err
+	case <-s.done:
+		return 0, net.ErrClosed
+	}
 }
 
 func (s *stdioConn) Write(p []byte) (int, error) {
