@@ -611,7 +611,7 @@ func TestServeStdioCancelWhileStdinBlocks(t *testing.T) {
 	p := newProxy(t, TransportConnect, dest.addr, nil)
 	c := mustNew(t, config(p, TransportConnect, dest.addr))
 	pr, pw := io.Pipe()
-	defer pw.Close() // ends the read left behind, for the leak check
+	defer pw.Close()                 // ends the read left behind, for the leak check
 	stdin := struct{ io.Reader }{pr} // no Close: like a blocking stdin
 	outR, outW := io.Pipe()
 	defer outR.Close()
