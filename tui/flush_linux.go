@@ -9,6 +9,18 @@ import (
 // discardTypeahead drops what was typed on the terminal before the question
 // appeared (tcflush TCIFLUSH): a "y" and Enter meant for another window must
 // not answer a prompt the user has not read.
+//
+// Through SyscallConn, not f.Fd: Fd switches f to blocking mode, and then
+// closing the terminal no longer ends the plain prompter's pending read,
+// which would stay behind and eat the emulator's first line of input.
 func discardTypeahead(f *os.File) error {
-	return unix.IoctlSetInt(int(f.Fd()), unix.TCFLSH, unix.TCIFLUSH)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), unix.TCFLSH, unix.TCIFLUSH) }); err != nil {
+		return err
+	}
+	return ierr
 }

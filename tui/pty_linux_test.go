@@ -3,6 +3,7 @@
 package tui
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -270,12 +271,34 @@ func TestPTYPlain(t *testing.T) {
 				t.Fatalf("Prompt = %v, %v; want Yes", r.a, r.err)
 			}
 			s.mu.Lock()
-			defer s.mu.Unlock()
 			if bytes.Contains(s.out.Bytes(), []byte("\x1b[")) {
 				t.Errorf("plain prompt wrote escape sequences: %q", s.out.String())
 			}
+			s.mu.Unlock()
+			// The next program on the terminal (the emulator) gets the next
+			// line: the prompt left no reader behind to take it.
+			emu := openSlave(t, s.slavePath)
+			s.typ(t, "after the prompt\r")
+			_ = emu.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := bufio.NewReader(emu).ReadString('\n')
+			if err != nil || got != "after the prompt\n" {
+				t.Errorf("the next reader of the terminal got %q, %v: the prompt's reader is still there", got, err)
+			}
 		})
 	}
+}
+
+// openSlave opens the terminal as the next program on it would, through the
+// runtime poller so that a deadline ends a read.
+func openSlave(t *testing.T, path string) *os.File {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 func TestPTYPlainTimeout(t *testing.T) {
