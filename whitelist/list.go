@@ -19,8 +19,12 @@ const (
 	MaxLineLen  = 64 << 10
 )
 
-// Keyword turns on Allow Admin List Only mode when the first non-blank line of
-// the admin list contains it, case-insensitively (shared/seeds/trusted-server-list.txt).
+// Keyword turns on Allow Admin List Only mode when the first line of the
+// admin list contains it, case-insensitively
+// (shared/seeds/trusted-server-list.txt). Blank lines before it do not
+// count, and neither do comment-only lines: a configuration tool's header
+// ("# Managed by Ansible") above the keyword must not switch a list
+// meant to be admin-only to prompt mode. The stricter reading wins.
 const Keyword = "AllowAdminListOnly"
 
 // Entry is one trusted server in a whitelist file.
@@ -93,7 +97,7 @@ func (p Problem) String() string { return strconv.Itoa(p.Line) + ": " + p.Msg }
 // List is a parsed whitelist file.
 type List struct {
 	Path      string  // where it was read from, for messages
-	AdminOnly bool    // the first non-blank line contains Keyword
+	AdminOnly bool    // the first line (see Keyword) contains Keyword
 	Entries   []Entry // valid entries in file order, duplicates removed
 	byHost    map[string]hostRule
 }
@@ -173,7 +177,9 @@ func (e *FormatError) Error() string {
 // Parse parses a whitelist file: one or more whitespace-separated entries a
 // line, "#" starting a comment, UTF-8 with or without BOM or UTF-16 with BOM,
 // CRLF or LF. Invalid entries are skipped and reported as problems; an
-// encoding or size error is fatal.
+// encoding or size error is fatal. Keyword counts on the first non-blank
+// line, and on the first line with anything outside a comment when only
+// comments come before it.
 func Parse(path string, data []byte) (*List, []Problem, error) {
 	text, err := decode(path, data)
 	if err != nil {
@@ -182,7 +188,8 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 	lines := strings.Count(text, "\n") + 1
 	l := &List{Path: path, byHost: make(map[string]hostRule, lines), Entries: make([]Entry, 0, lines)}
 	var probs []Problem
-	seenNonBlank := false
+	seenNonBlank := false // a non-blank line was seen
+	seenBody := false     // a line with something outside its comment was seen
 	lineNo := 0
 	for len(text) > 0 {
 		lineNo++
@@ -195,18 +202,28 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 		line = strings.TrimSuffix(line, "\r")
 		if len(line) > MaxLineLen {
 			// Even a line too long to read for entries decides the mode if
-			// it is the first: losing the keyword would fail open.
-			if !seenNonBlank && strings.TrimSpace(line) != "" {
-				seenNonBlank = true
-				l.AdminOnly = containsFold(line, Keyword)
+			// it is a first line: losing the keyword would fail open.
+			body, _, _ := strings.Cut(line, "#")
+			nonBlank, hasBody := strings.TrimSpace(line) != "", strings.TrimSpace(body) != ""
+			if ((!seenNonBlank && nonBlank) || (!seenBody && hasBody)) && containsFold(line, Keyword) {
+				l.AdminOnly = true
 			}
+			seenNonBlank = seenNonBlank || nonBlank
+			seenBody = seenBody || hasBody
 			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
 			continue
 		}
 		body, comment, _ := strings.Cut(line, "#")
-		first := false
+		first := false // a line on which Keyword counts
 		if !seenNonBlank && strings.TrimSpace(line) != "" {
 			seenNonBlank, first = true, true
+		}
+		if !seenBody && strings.TrimSpace(body) != "" {
+			// Only blank or comment-only lines came before: this line
+			// counts as the first too.
+			seenBody, first = true, true
+		}
+		if first {
 			// The seed's rule: the first line "contains" the keyword, even in a
 			// comment; the stricter mode wins when in doubt.
 			if containsFold(line, Keyword) {
@@ -223,7 +240,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			}
 			if strings.EqualFold(tok, Keyword) {
 				if !first {
-					probs = append(probs, Problem{lineNo, Keyword + " counts only on the first non-blank line; here it is ignored"})
+					probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file (its first line, blank and comment lines before it aside); here it is ignored"})
 				}
 				continue
 			}
@@ -238,7 +255,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			}
 		}
 		if !first && containsFold(comment, Keyword) {
-			probs = append(probs, Problem{lineNo, Keyword + " counts only on the first non-blank line; here it is ignored"})
+			probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file (its first line, blank and comment lines before it aside); here it is ignored"})
 		}
 	}
 	return l, probs, nil

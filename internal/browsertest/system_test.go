@@ -163,8 +163,8 @@ func installAdminList(t testing.TB, keyword string, entries ...string) {
 	} else if fi.Mode().Perm()&0o022 != 0 {
 		t.Fatalf("%s is writable by group or others (%v): trustlaunch would refuse any admin list in it", adminDir, fi.Mode().Perm())
 	}
-	// The keyword counts only on the first non-blank line, so the mark
-	// comes after it.
+	// The keyword counts only at the top of the file, so the mark comes
+	// after it.
 	content := keyword + "\n" + adminMarker + strconv.Itoa(os.Getpid()) + "\n" + strings.Join(entries, "\n") + "\n"
 	writeNewFile(t, adminList, []byte(content))
 }
