@@ -166,10 +166,13 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.finish(whitelist.AnswerAlways, nil)
 		case slices.Contains(m.keys.Yes, k):
 			return m.finish(whitelist.AnswerYes, nil)
+		// The focus stops at the ends rather than wrapping: one Tab from
+		// the default No must not land on Always, the most permissive
+		// answer.
 		case slices.Contains(m.keys.Prev, k):
-			m.focus = (m.focus + numChoices - 1) % numChoices
+			m.focus = max(m.focus-1, choiceAlways)
 		case slices.Contains(m.keys.Next, k):
-			m.focus = (m.focus + 1) % numChoices
+			m.focus = min(m.focus+1, choiceNo)
 		case slices.Contains(m.keys.Choose, k):
 			return m.finish(m.focus.answer(), nil)
 		}

@@ -100,14 +100,14 @@ func TestModelKeys(t *testing.T) {
 		{"enter", whitelist.AnswerNo, nil}, // focus starts on No
 		{"left enter", whitelist.AnswerYes, nil},
 		{"left left enter", whitelist.AnswerAlways, nil},
-		{"left left left enter", whitelist.AnswerNo, nil}, // wraps from Always to No
-		{"right enter", whitelist.AnswerAlways, nil},      // wraps from No to Always
-		{"right right enter", whitelist.AnswerYes, nil},
-		{"right right right enter", whitelist.AnswerNo, nil},
-		{"tab enter", whitelist.AnswerAlways, nil},
-		{"tab tab enter", whitelist.AnswerYes, nil},
+		{"left left left enter", whitelist.AnswerAlways, nil}, // stops at Always
+		{"right enter", whitelist.AnswerNo, nil},              // stops at No: never wraps to Always
+		{"right right enter", whitelist.AnswerNo, nil},
+		{"tab enter", whitelist.AnswerNo, nil},
+		{"tab tab enter", whitelist.AnswerNo, nil},
+		{"left left tab enter", whitelist.AnswerYes, nil},
 		{"shift+tab enter", whitelist.AnswerYes, nil},
-		{"right left enter", whitelist.AnswerNo, nil},
+		{"right left enter", whitelist.AnswerYes, nil},
 		{"x z 1 enter", whitelist.AnswerNo, nil}, // unknown keys do nothing
 		{"left left n", whitelist.AnswerNo, nil}, // n answers No whatever the focus
 		{"left left esc", whitelist.AnswerNo, nil},
@@ -137,12 +137,14 @@ func TestModelFocusMarker(t *testing.T) {
 	m := armedModel()
 	for _, step := range []struct{ key, marked string }{
 		{"", "> [No]"},
+		{"right", "> [No]"}, // stops at the end
 		{"left", "> [Yes]"},
 		{"left", "> [Always]"},
-		{"left", "> [No]"},
-		{"right", "> [Always]"},
+		{"left", "> [Always]"}, // stops at the end
 		{"tab", "> [Yes]"},
-		{"shift+tab", "> [Always]"},
+		{"tab", "> [No]"},
+		{"tab", "> [No]"},
+		{"shift+tab", "> [Yes]"},
 	} {
 		if step.key != "" {
 			m, _ = send(t, m, key(t, step.key))

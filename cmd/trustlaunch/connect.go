@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -143,6 +144,11 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 	ln, err := connector.Listen(o.listen, o.unsafeListen)
 	if err != nil {
 		s.errorf("connect: %v", err)
+		// A refused --listen value is a usage error; a port already in
+		// use, say, is a failure of the run.
+		if _, ok := errors.AsType[*net.OpError](err); ok {
+			return exitFailure
+		}
 		return exitUsage
 	}
 	fmt.Fprintf(s.stdout, "listening on %s\n", ln.Addr())

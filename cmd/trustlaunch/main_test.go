@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -171,5 +173,38 @@ func TestMessageLinesInert(t *testing.T) {
 		"trustlaunch: hint: already sanitized \\x1b stays\n"
 	if errOut.String() != want {
 		t.Errorf("got %q\nwant %q", errOut.String(), want)
+	}
+}
+
+// TestConnectListenExitCodes: a --listen value that is refused is a usage
+// error (2); a listen that fails at run time, on a port already in use, is
+// a failure (1).
+func TestConnectListenExitCodes(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	env := func(k string) string {
+		if k == "TRUSTLAUNCH_TOKEN" {
+			return "listen-test-token"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		listen string
+		code   int
+		msg    string
+	}{
+		{busy.Addr().String(), exitFailure, "address already in use"},
+		{"0.0.0.0:0", exitUsage, "wildcard"},
+		{"localhost:0", exitUsage, "not a name"},
+	} {
+		var out, errOut bytes.Buffer
+		s := &stdio{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errOut, getenv: env}
+		args := []string{"connect", "--proxy", "127.0.0.1:1", "--transport", "connect", "--to", "127.0.0.1:2", "--listen", tc.listen}
+		if code := run(t.Context(), args, s); code != tc.code || !strings.Contains(errOut.String(), tc.msg) {
+			t.Errorf("connect --listen %s = %d, %q; want %d and %q", tc.listen, code, errOut.String(), tc.code, tc.msg)
+		}
 	}
 }
