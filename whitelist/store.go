@@ -59,6 +59,12 @@ func load(path string) (*List, []Problem, error) {
 // readCapped reads at most MaxFileSize bytes, refusing larger files and
 // anything that is not a regular file (a FIFO would block the launch).
 func readCapped(path string) ([]byte, error) {
+	// Check before opening too: opening a FIFO blocks until a writer comes.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, &FormatError{Path: path, Msg: "not a regular file"}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
