@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 const defaultTTY = "/dev/tty"
@@ -25,7 +27,30 @@ func openTTY(path string) (*tty, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("%w: %s is not a terminal", ErrNoTerminal, path)
 	}
+	if inBackground(f) {
+		// Reading the terminal would stop us (SIGTTIN) until someone
+		// typed "fg", and the prompt's timeout cannot run while stopped:
+		// a browser started as "firefox &" starts its handler there.
+		_ = f.Close()
+		return nil, fmt.Errorf("%w: this process is in the background of %s", ErrNoTerminal, path)
+	}
 	return &tty{in: f, out: f}, nil
+}
+
+// inBackground reports whether f is our controlling terminal and another
+// process group than ours is in its foreground. For a terminal that is not
+// our controlling one, TIOCGPGRP fails (ENOTTY) and reading it cannot stop
+// us: false.
+func inBackground(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	fg, ierr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) { fg, ierr = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP) }); err != nil || ierr != nil {
+		return false
+	}
+	return fg != unix.Getpgrp()
 }
 
 // forcesPlain reports whether $TERM rules out the TUI. An unset TERM on Unix
