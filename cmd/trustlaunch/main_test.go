@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -206,5 +207,15 @@ func TestConnectListenExitCodes(t *testing.T) {
 		if code := run(t.Context(), args, s); code != tc.code || !strings.Contains(errOut.String(), tc.msg) {
 			t.Errorf("connect --listen %s = %d, %q; want %d and %q", tc.listen, code, errOut.String(), tc.code, tc.msg)
 		}
+	}
+}
+
+func TestFixFor(t *testing.T) {
+	denied := &fs.PathError{Op: "open", Path: "/etc/trustlaunch/whitelist.txt", Err: fs.ErrPermission}
+	if fix := fixFor(denied); !strings.Contains(fix, "must be able to read") {
+		t.Errorf("fixFor(permission denied) = %q", fix)
+	}
+	if fix := fixFor(errors.New("other")); fix != "" {
+		t.Errorf("fixFor(other) = %q, want none", fix)
 	}
 }

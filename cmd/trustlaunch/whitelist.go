@@ -153,11 +153,15 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	return code
 }
 
-// fixFor returns the remedy an unsafe-file error carries.
+// fixFor returns the remedy for a list that cannot be used: the one an
+// unsafe-file error carries, or what to do about a list we may not read.
 func fixFor(err error) string {
 	var u *platform.UnsafeFileError
-	if errors.As(err, &u) {
+	switch {
+	case errors.As(err, &u):
 		return u.Fix
+	case errors.Is(err, fs.ErrPermission):
+		return "trustlaunch runs as you and must be able to read the list: make it readable (an admin list stays owned by root, mode 0644), or ask your administrator"
 	}
 	return ""
 }
