@@ -546,11 +546,29 @@ func TestEndToEndTLS(t *testing.T) {
 
 			cfg.DestRootCAs = proxytest.NewCA("not the destination's").Pool()
 			_, err = mustNew(t, cfg).Dial(t.Context())
-			var se *StepError
-			if !errors.As(err, &se) || se.Step != StepTLS || se.Addr != tlsDest.addr {
-				t.Errorf("Dial with the wrong destination CA: %v; want a tls StepError for %s", err, tlsDest.addr)
+			se := &StepError{}
+			if !errors.As(err, &se) || se.Step != StepTLS || se.Addr != tlsDest.addr || !strings.Contains(se.Hint, "destination's certificate") {
+				t.Errorf("Dial with the wrong destination CA: %v (hint %q); want a tls StepError for %s about the destination", err, se.Hint, tlsDest.addr)
 			}
 		})
+	}
+}
+
+// TestEndToEndTLSNameHint: a destination certificate for another name is
+// reported as the destination's, not with the proxy's hint.
+func TestEndToEndTLSNameHint(t *testing.T) {
+	destCA := proxytest.NewCA("destination CA")
+	tlsDest := newDestination(t, func(c net.Conn) {
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{destCA.Issue("other.example")}})
+		_ = tc.Handshake()
+	})
+	p := newProxy(t, TransportConnect, tlsDest.addr, nil)
+	cfg := config(p, TransportConnect, tlsDest.addr)
+	cfg.EndToEndTLS, cfg.DestRootCAs = true, destCA.Pool()
+	_, err := mustNew(t, cfg).Dial(t.Context())
+	se := &StepError{}
+	if !errors.As(err, &se) || se.Step != StepTLS || !strings.Contains(se.Hint, "destination's certificate does not name") || strings.Contains(se.Hint, "proxy") {
+		t.Errorf("Dial to a destination with another name: %v (hint %q)", err, se.Hint)
 	}
 }
 

@@ -101,10 +101,20 @@ const (
 func tlsError(addr string, err error, destination bool) *StepError {
 	msg, hint := describeTLS(err)
 	if destination {
-		if hint == hintVersion {
+		// End-to-end TLS inside the tunnel: the peer is the destination,
+		// whose settings come from the descriptor, not from flags.
+		msg = strings.Replace(msg, "the proxy refused", "the destination refused", 1)
+		switch hint {
+		case hintVersion:
 			hint = hintE2EVersion
-		} else if hint == hintCA {
+		case hintCA:
 			hint = "the destination's certificate is not trusted by this computer: ask your administrator"
+		case hintName:
+			hint = "the destination's certificate does not name the destination host: ask your administrator"
+		case hintExpired:
+			hint = "check this computer's clock; if it is right, the destination's certificate has expired: ask your administrator"
+		case hintTLS:
+			hint = "the destination's TLS settings do not match trustlaunch's (TLS 1.2 or 1.3): ask your administrator"
 		}
 	}
 	return &StepError{Step: StepTLS, Addr: addr, Err: &describedError{msg: msg, err: err}, Hint: hint}
