@@ -8,7 +8,11 @@
 //     profile (LoadProfiles: built-ins, then the admin's, then the user's —
 //     a descriptor only names one), the tunnel (package connector) with the
 //     first connection dialed ahead, the emulator in its own process group,
-//     teardown, and an AuditLog record.
+//     teardown, and an AuditLog record. It refuses at once where the
+//     connector cannot check who connects to the local end (macOS).
+//   - RunRecordingStatus runs an emulator inside the terminal window a
+//     browser launch opens for it and hands its exit status back, which
+//     the window itself does not (`trustlaunch __in-terminal`).
 //   - DecodeDescriptor is the strict descriptor v1 decoder: unknown,
 //     duplicate and case-variant fields are errors naming their path.
 //   - AuditLog writes JSON lines without the token or the ticket, rotated at
