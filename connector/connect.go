@@ -65,7 +65,7 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 	}
 	lim := &headerLimit{r: tc, n: maxResponseHeader, limited: true}
 	br := bufio.NewReaderSize(lim, 4096)
-	err := readConnectResponse(br, lim, c.cfg.ProxyAddr, dest)
+	err := readConnectResponse(br, lim, c.cfg.ProxyAddr, dest, c.cfg.Token)
 	undo()
 	if err != nil {
 		// A timeout or cancellation shows up as a read error: name it so.
@@ -78,8 +78,9 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 // readConnectResponse reads and judges the proxy's answer to CONNECT with
 // net/http. It returns nil for a 2xx answer, leaving in br every byte that
 // arrived behind the header; otherwise a *StepError. Its input is untrusted
-// (FuzzConnectResponse).
-func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string) error {
+// (FuzzConnectResponse). The token is scrubbed from the text of the answer
+// before it is cut or escaped into a message.
+func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, tok Token) error {
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
 		fail := func(msg string) error {
@@ -96,9 +97,9 @@ func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest str
 		}
 		var ne net.Error
 		if errors.As(err, &ne) {
-			return fail("reading the proxy's answer: " + safetext.Sanitize(trimSyscall(err)))
+			return fail("reading the proxy's answer: " + safetext.Sanitize(tok.scrub(trimSyscall(err))))
 		}
-		return fail("the proxy's answer is not HTTP: " + safetext.Excerpt(err.Error(), 160))
+		return fail("the proxy's answer is not HTTP: " + safetext.Excerpt(tok.scrub(err.Error()), 160))
 	}
 	// The body of a 2xx answer to CONNECT is the tunnel (RFC 9110 section
 	// 9.3.6: Content-Length and Transfer-Encoding are ignored); of any other
@@ -106,7 +107,7 @@ func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest str
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	return statusError(resp.StatusCode, resp.Status, proxyAddr, dest)
+	return statusError(resp.StatusCode, tok.scrub(resp.Status), proxyAddr, dest)
 }
 
 // statusError maps a refusing HTTP status to its step. The status line comes

@@ -172,6 +172,11 @@ func (c *Connector) logError(what string, err error) {
 // is opened before anything is read from in, so a failure is reported
 // first. EOF on in half-closes the tunnel; the end of the tunnel closes out
 // when it is an io.Closer.
+//
+// A read of in that is pending when the relay ends (ctx ended, the tunnel
+// broke) cannot be interrupted and is left behind: it ends with the next
+// input or EOF, and what it reads is dropped. Call ServeStdio once per
+// input stream, as a ProxyCommand process does.
 func (c *Connector) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
 	tun, err := c.Dial(ctx)
 	if err != nil {

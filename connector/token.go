@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
 )
 
 // redacted is what a Token shows in place of its value, everywhere.
@@ -41,6 +44,24 @@ func (t Token) reveal() string {
 		return ""
 	}
 	return t.get()
+}
+
+// scrub returns s with the token replaced by "[redacted]": as it is,
+// query-escaped, and Go-quoted (net/http quotes what it cannot parse with
+// %q, escaping a backslash or a quote in it). It is for text from the
+// network, such as a proxy's status line, which may quote the credential it
+// rejects, and runs before any excerpt or escaping, which would leave part
+// of the token or change its bytes.
+func (t Token) scrub(s string) string {
+	tok := t.reveal()
+	if tok == "" {
+		return s
+	}
+	quoted := strconv.Quote(tok)
+	for _, form := range []string{tok, url.QueryEscape(tok), quoted[1 : len(quoted)-1]} {
+		s = strings.ReplaceAll(s, form, redacted)
+	}
+	return s
 }
 
 // String returns "[redacted]".

@@ -54,7 +54,7 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 		case ctx.Err() != nil || hctx.Err() != nil:
 			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, addr, err, nil)
 		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
-			return nil, c.withoutToken(statusError(resp.StatusCode, resp.Status, addr, c.cfg.Destination))
+			return nil, c.withoutToken(statusError(resp.StatusCode, c.cfg.Token.scrub(resp.Status), addr, c.cfg.Destination))
 		case resp == nil && watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
 			// websockify checks the token before the upgrade and, when it
 			// fails, closes the connection without an HTTP answer.

@@ -47,7 +47,7 @@ func inBackground(f *os.File) bool {
 		return false
 	}
 	fg, ierr := 0, error(nil)
-	if err := rc.Control(func(fd uintptr) { fg, ierr = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP) }); err != nil || ierr != nil {
+	if err := rc.Control(func(fd uintptr) { fg, ierr = foregroundGroup(int(fd)) }); err != nil || ierr != nil {
 		return false
 	}
 	return fg != unix.Getpgrp()

@@ -24,7 +24,9 @@ const (
 // (shared/seeds/trusted-server-list.txt). Blank lines before it do not
 // count, and neither do comment-only lines: a configuration tool's header
 // ("# Managed by Ansible") above the keyword must not switch a list
-// meant to be admin-only to prompt mode. The stricter reading wins.
+// meant to be admin-only to prompt mode. In those comments the keyword
+// counts too, as it does in a comment on the first line: the stricter
+// reading wins.
 const Keyword = "AllowAdminListOnly"
 
 // Entry is one trusted server in a whitelist file.
@@ -177,9 +179,8 @@ func (e *FormatError) Error() string {
 // Parse parses a whitelist file: one or more whitespace-separated entries a
 // line, "#" starting a comment, UTF-8 with or without BOM or UTF-16 with BOM,
 // CRLF or LF. Invalid entries are skipped and reported as problems; an
-// encoding or size error is fatal. Keyword counts on the first non-blank
-// line, and on the first line with anything outside a comment when only
-// comments come before it.
+// encoding or size error is fatal. Keyword counts on the first line with
+// anything outside a comment, and in the comments above it.
 func Parse(path string, data []byte) (*List, []Problem, error) {
 	text, err := decode(path, data)
 	if err != nil {
@@ -188,8 +189,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 	lines := strings.Count(text, "\n") + 1
 	l := &List{Path: path, byHost: make(map[string]hostRule, lines), Entries: make([]Entry, 0, lines)}
 	var probs []Problem
-	seenNonBlank := false // a non-blank line was seen
-	seenBody := false     // a line with something outside its comment was seen
+	seenBody := false // a line with something outside its comment was seen
 	lineNo := 0
 	for len(text) > 0 {
 		lineNo++
@@ -204,25 +204,19 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			// Even a line too long to read for entries decides the mode if
 			// it is a first line: losing the keyword would fail open.
 			body, _, _ := strings.Cut(line, "#")
-			nonBlank, hasBody := strings.TrimSpace(line) != "", strings.TrimSpace(body) != ""
-			if ((!seenNonBlank && nonBlank) || (!seenBody && hasBody)) && containsFold(line, Keyword) {
+			if !seenBody && containsFold(line, Keyword) {
 				l.AdminOnly = true
 			}
-			seenNonBlank = seenNonBlank || nonBlank
-			seenBody = seenBody || hasBody
+			seenBody = seenBody || strings.TrimSpace(body) != ""
 			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
 			continue
 		}
 		body, comment, _ := strings.Cut(line, "#")
-		first := false // a line on which Keyword counts
-		if !seenNonBlank && strings.TrimSpace(line) != "" {
-			seenNonBlank, first = true, true
-		}
-		if !seenBody && strings.TrimSpace(body) != "" {
-			// Only blank or comment-only lines came before: this line
-			// counts as the first too.
-			seenBody, first = true, true
-		}
+		// Keyword counts on every line up to and including the first one
+		// with something outside a comment: the seed's "first line", with
+		// the blank and comment-only lines a tool may put above it.
+		first := !seenBody
+		seenBody = seenBody || strings.TrimSpace(body) != ""
 		if first {
 			// The seed's rule: the first line "contains" the keyword, even in a
 			// comment; the stricter mode wins when in doubt.
@@ -240,7 +234,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			}
 			if strings.EqualFold(tok, Keyword) {
 				if !first {
-					probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file (its first line, blank and comment lines before it aside); here it is ignored"})
+					probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
 				}
 				continue
 			}
@@ -255,7 +249,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			}
 		}
 		if !first && containsFold(comment, Keyword) {
-			probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file (its first line, blank and comment lines before it aside); here it is ignored"})
+			probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
 		}
 	}
 	return l, probs, nil

@@ -54,6 +54,10 @@ func TestParse(t *testing.T) {
 		{"keyword after a comment header and an entry ignored", []byte("# header\na.example\nAllowAdminListOnly\n"), false, "2:a.example",
 			[]string{"3: AllowAdminListOnly counts only"}},
 		{"keyword with entries after a comment header", []byte("# header\nAllowAdminListOnly a.example\n"), true, "2:a.example", nil},
+		{"keyword in a comment of the header", []byte("# Managed by Ansible\n# AllowAdminListOnly\na.example\n"), true, "3:a.example",
+			[]string{"2: AllowAdminListOnly inside a comment"}},
+		{"keyword in a comment after the first entry ignored", []byte("a.example\n# AllowAdminListOnly\n"), false, "1:a.example",
+			[]string{"2: AllowAdminListOnly counts only at the top of the file"}},
 		{"keyword in first-line comment", []byte("# AllowAdminListOnly\na.example\n"), true, "2:a.example",
 			[]string{"1: AllowAdminListOnly inside a comment"}},
 		{"comment after entry", []byte("a.example # the portal\n"), false, "1:a.example", nil},
@@ -173,5 +177,18 @@ func TestParseLongFirstLineKeepsKeyword(t *testing.T) {
 	}
 	if !l.AdminOnly || len(probs) != 1 || probs[0].Line != 1 || len(l.Entries) != 1 {
 		t.Errorf("AdminOnly %v, problems %v, entries %v", l.AdminOnly, probs, l.Entries)
+	}
+	// Under a comment header too; and not after the first entry.
+	for _, tc := range []struct {
+		data      string
+		adminOnly bool
+	}{
+		{"# header\n\nAllowAdminListOnly " + strings.Repeat("a", MaxLineLen) + "\nportal.example.com\n", true},
+		{"# header\n# AllowAdminListOnly " + strings.Repeat("a", MaxLineLen) + "\nportal.example.com\n", true},
+		{"portal.example.com\nAllowAdminListOnly " + strings.Repeat("a", MaxLineLen) + "\n", false},
+	} {
+		if l, _, err := Parse("admin.txt", []byte(tc.data)); err != nil || l.AdminOnly != tc.adminOnly {
+			t.Errorf("long line %q...: AdminOnly %v, %v; want %v", tc.data[:30], l.AdminOnly, err, tc.adminOnly)
+		}
 	}
 }

@@ -49,10 +49,6 @@ func (s *stdio) hintf(format string, args ...any) { s.line("hint", format, args.
 // warnf prints "trustlaunch: warning: ..." on stderr.
 func (s *stdio) warnf(format string, args ...any) { s.line("warning", format, args...) }
 
-// line prints one message line. Messages carry text from the network (a
-// certificate's names in a TLS error, a proxy's status line): whatever a
-// library left unsanitized is made inert here, the last stop before the
-// terminal.
 // logf prints a log line of the launcher or the connector on stderr,
 // "trustlaunch: ...", made inert as every line of ours is: parts of it
 // (addresses, status lines, library errors) come from the network.
@@ -60,6 +56,10 @@ func (s *stdio) logf(format string, args ...any) {
 	fmt.Fprintf(s.stderr, "trustlaunch: %s\n", safetext.Inert(fmt.Sprintf(format, args...)))
 }
 
+// line prints one message line. Messages carry text from the network (a
+// certificate's names in a TLS error, a proxy's status line): whatever a
+// library left unsanitized is made inert here, the last stop before the
+// terminal.
 func (s *stdio) line(kind, format string, args ...any) {
 	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, safetext.Inert(fmt.Sprintf(format, args...)))
 }

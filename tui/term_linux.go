@@ -7,7 +7,8 @@ import (
 )
 
 // discardTypeahead drops what was typed on the terminal before the question
-// appeared: TIOCFLUSH with FREAD (1), the BSD form of tcflush(TCIFLUSH).
+// appeared (tcflush TCIFLUSH): a "y" and Enter meant for another window must
+// not answer a prompt the user has not read.
 //
 // Through SyscallConn, not f.Fd: Fd switches f to blocking mode, and then
 // closing the terminal no longer ends the plain prompter's pending read,
@@ -18,8 +19,15 @@ func discardTypeahead(f *os.File) error {
 		return err
 	}
 	var ierr error
-	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetPointerInt(int(fd), unix.TIOCFLUSH, 1) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), unix.TCFLSH, unix.TCIFLUSH) }); err != nil {
 		return err
 	}
 	return ierr
+}
+
+// foregroundGroup returns the process group in the foreground of the
+// terminal fd (tcgetpgrp): TIOCGPGRP writes a pid_t, 32 bits.
+func foregroundGroup(fd int) (int, error) {
+	pg, err := unix.IoctlGetUint32(fd, unix.TIOCGPGRP)
+	return int(int32(pg)), err
 }

@@ -7,8 +7,7 @@ import (
 )
 
 // discardTypeahead drops what was typed on the terminal before the question
-// appeared (tcflush TCIFLUSH): a "y" and Enter meant for another window must
-// not answer a prompt the user has not read.
+// appeared: TIOCFLUSH with FREAD (1), the BSD form of tcflush(TCIFLUSH).
 //
 // Through SyscallConn, not f.Fd: Fd switches f to blocking mode, and then
 // closing the terminal no longer ends the plain prompter's pending read,
@@ -19,8 +18,15 @@ func discardTypeahead(f *os.File) error {
 		return err
 	}
 	var ierr error
-	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), unix.TCFLSH, unix.TCIFLUSH) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetPointerInt(int(fd), unix.TIOCFLUSH, 1) }); err != nil {
 		return err
 	}
 	return ierr
+}
+
+// foregroundGroup returns the process group in the foreground of the
+// terminal fd (tcgetpgrp). TIOCGPGRP writes a 32-bit pid_t; macOS runs on
+// little-endian CPUs only, where reading it into an int, zeroed, is exact.
+func foregroundGroup(fd int) (int, error) {
+	return unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 }
