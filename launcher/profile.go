@@ -296,7 +296,7 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 	if err := checkArgv(p.Argv); err != nil {
 		return nil, fmt.Errorf("profile %s: %s", safetext.Quote(p.Name), err)
 	}
-	values := map[string]string{"host": host, "port": strconv.Itoa(port), "session": sessionArg(session)}
+	values := map[string]string{"host": host, "port": strconv.Itoa(port), "session": sessionArg(session, runtime.GOOS == "windows")}
 	argv := make([]string, len(p.Argv))
 	for i, a := range p.Argv {
 		argv[i] = expand(a, values)
@@ -326,7 +326,13 @@ const maxSessionArg = 80
 // metacharacters of shells and of cmd.exe, path separators) replaced by
 // "_", at most maxSessionArg characters, and a "_" in front of a leading
 // "-" or "+" so that it cannot become an option.
-func sessionArg(session string) string {
+//
+// asciiOnly (Windows) keeps ASCII letters and digits only: Windows hands a
+// program that is not Unicode-aware its command line in the ANSI code
+// page, with "best fit" mapping, which turns some letters into ASCII
+// punctuation (U+02BA MODIFIER LETTER DOUBLE PRIME into a quote) after
+// this check.
+func sessionArg(session string, asciiOnly bool) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range session {
@@ -334,7 +340,9 @@ func sessionArg(session string) string {
 			break
 		}
 		n++
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("._-:,()[]#@+", r) {
+		if asciiOnly && r > unicode.MaxASCII {
+			b.WriteByte('_')
+		} else if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("._-:,()[]#@+", r) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')

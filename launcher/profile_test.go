@@ -209,6 +209,23 @@ func safeName(s string) string {
 	return s
 }
 
+// TestSessionArgASCIIOnly: on Windows, {session} keeps ASCII only; letters
+// such as U+02BA, which best-fit mapping turns into a quote, do not pass.
+func TestSessionArgASCIIOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"Payroll (TN3270)":        "Payroll (TN3270)",
+		"Région \u02bax\u02ba -y": "R_gion _x_ -y",
+		"\uff02quoted\uff02":      "_quoted_",
+	} {
+		if got := sessionArg(in, true); got != want {
+			t.Errorf("sessionArg(%q, ascii) = %q, want %q", in, got, want)
+		}
+	}
+	if got := sessionArg("Région", false); got != "Région" {
+		t.Errorf("sessionArg(Région) = %q: letters are kept elsewhere", got)
+	}
+}
+
 func TestIsBatchFile(t *testing.T) {
 	for path, want := range map[string]bool{
 		`C:\tools\wc3270.exe`: false, `C:\tools\run.cmd`: true, `C:\tools\RUN.BAT`: true,
