@@ -1,28 +1,10 @@
 package tui
 
-import (
-	"os"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// discardTypeahead drops what was typed on the terminal before the question
-// appeared: TIOCFLUSH with FREAD (1), the BSD form of tcflush(TCIFLUSH).
-//
-// Through SyscallConn, not f.Fd: Fd switches f to blocking mode, and then
-// closing the terminal no longer ends the plain prompter's pending read,
-// which would stay behind and eat the emulator's first line of input.
-func discardTypeahead(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ierr error
-	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetPointerInt(int(fd), unix.TIOCFLUSH, 1) }); err != nil {
-		return err
-	}
-	return ierr
-}
+// flushInput discards the input queue of the terminal fd: TIOCFLUSH with
+// FREAD (1), the BSD form of tcflush(TCIFLUSH).
+func flushInput(fd int) error { return unix.IoctlSetPointerInt(fd, unix.TIOCFLUSH, 1) }
 
 // foregroundGroup returns the process group in the foreground of the
 // terminal fd (tcgetpgrp). TIOCGPGRP writes a 32-bit pid_t; macOS runs on

@@ -1,29 +1,10 @@
 package tui
 
-import (
-	"os"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// discardTypeahead drops what was typed on the terminal before the question
-// appeared (tcflush TCIFLUSH): a "y" and Enter meant for another window must
-// not answer a prompt the user has not read.
-//
-// Through SyscallConn, not f.Fd: Fd switches f to blocking mode, and then
-// closing the terminal no longer ends the plain prompter's pending read,
-// which would stay behind and eat the emulator's first line of input.
-func discardTypeahead(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ierr error
-	if err := rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), unix.TCFLSH, unix.TCIFLUSH) }); err != nil {
-		return err
-	}
-	return ierr
-}
+// flushInput discards the input queue of the terminal fd (tcflush
+// TCIFLUSH).
+func flushInput(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH) }
 
 // foregroundGroup returns the process group in the foreground of the
 // terminal fd (tcgetpgrp): TIOCGPGRP writes a pid_t, 32 bits.

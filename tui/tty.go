@@ -53,13 +53,20 @@ func CheckTerminal(path string) error {
 // would switch f to blocking mode: the plain prompter relies on the runtime
 // poller so that closing the terminal ends a pending read.
 func isTerminal(f *os.File) bool {
+	ok := false
+	return controlFD(f, func(fd uintptr) error { ok = term.IsTerminal(fd); return nil }) == nil && ok
+}
+
+// controlFD runs fn on f's descriptor through SyscallConn, not f.Fd, which
+// would switch f to blocking mode (see isTerminal), and returns fn's error.
+func controlFD(f *os.File, fn func(fd uintptr) error) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return false
+		return err
 	}
-	ok := false
-	if err := rc.Control(func(fd uintptr) { ok = term.IsTerminal(fd) }); err != nil {
-		return false
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(fd) }); err != nil {
+		return err
 	}
-	return ok
+	return ferr
 }

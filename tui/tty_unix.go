@@ -42,15 +42,19 @@ func openTTY(path string) (*tty, error) {
 // our controlling one, TIOCGPGRP fails (ENOTTY) and reading it cannot stop
 // us: false.
 func inBackground(f *os.File) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	fg, ierr := 0, error(nil)
-	if err := rc.Control(func(fd uintptr) { fg, ierr = foregroundGroup(int(fd)) }); err != nil || ierr != nil {
-		return false
-	}
-	return fg != unix.Getpgrp()
+	fg := 0
+	err := controlFD(f, func(fd uintptr) (err error) { fg, err = foregroundGroup(int(fd)); return err })
+	return err == nil && fg != unix.Getpgrp()
+}
+
+// discardTypeahead drops what was typed on the terminal before the question
+// appeared (tcflush TCIFLUSH): a "y" and Enter meant for another window must
+// not answer a prompt the user has not read. Through controlFD: with f in
+// blocking mode, closing the terminal would no longer end the plain
+// prompter's pending read, which would stay behind and eat the emulator's
+// first line of input.
+func discardTypeahead(f *os.File) error {
+	return controlFD(f, func(fd uintptr) error { return flushInput(int(fd)) })
 }
 
 // forcesPlain reports whether $TERM rules out the TUI. An unset TERM on Unix
