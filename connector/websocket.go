@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,14 +90,9 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 // error whose whole chain is free of the token (url.Error's cause, such as
 // io.EOF), so nothing that unwraps the result finds the token either.
 func redactToken(err error, t Token) error {
-	tok := t.reveal()
-	if tok == "" {
-		return err
-	}
-	escaped := url.QueryEscape(tok)
 	has := func(e error) bool {
 		for ; e != nil; e = errors.Unwrap(e) {
-			if m := e.Error(); strings.Contains(m, tok) || strings.Contains(m, escaped) {
+			if m := e.Error(); t.scrub(m) != m {
 				return true
 			}
 		}
@@ -114,9 +108,7 @@ func redactToken(err error, t Token) error {
 			break
 		}
 	}
-	msg := strings.ReplaceAll(err.Error(), tok, redacted)
-	msg = strings.ReplaceAll(msg, escaped, redacted)
-	return &describedError{msg: msg, err: cause}
+	return &describedError{msg: t.scrub(err.Error()), err: cause}
 }
 
 // withoutToken removes the token from the text of a refusal built from the
