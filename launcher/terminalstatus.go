@@ -18,8 +18,9 @@ import (
 // the window, a recorder (`trustlaunch __in-terminal STATUSFILE -- ARGV`)
 // that runs the emulator, writes its exit status to a file in a private
 // directory of the launch, and exits with it. Launch reads the file when the
-// window has closed; without one (the window was closed first) it keeps the
-// terminal's status and says so in its log.
+// window has closed; without one (the recorder could not run, or was
+// killed outright; closing the window still records the emulator's 129) it
+// keeps the terminal's status and says so in its log.
 
 // startFailedStatus is the status recorded for an emulator that could not be
 // started, as a shell reports a command it cannot run.
