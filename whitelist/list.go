@@ -200,23 +200,21 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			line, text = text, ""
 		}
 		line = strings.TrimSuffix(line, "\r")
-		if len(line) > MaxLineLen {
-			// Even a line too long to read for entries decides the mode if
-			// it is a first line: losing the keyword would fail open.
-			body, _, _ := strings.Cut(line, "#")
-			if !seenBody && containsFold(line, Keyword) {
-				l.AdminOnly = true
-			}
-			seenBody = seenBody || strings.TrimSpace(body) != ""
-			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
-			continue
-		}
 		body, comment, _ := strings.Cut(line, "#")
 		// Keyword counts on every line up to and including the first one
 		// with something outside a comment: the seed's "first line", with
 		// the blank and comment-only lines a tool may put above it.
 		first := !seenBody
 		seenBody = seenBody || strings.TrimSpace(body) != ""
+		if len(line) > MaxLineLen {
+			// Even a line too long to read for entries decides the mode if
+			// it is a first line: losing the keyword would fail open.
+			if first && containsFold(line, Keyword) {
+				l.AdminOnly = true
+			}
+			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
+			continue
+		}
 		if first {
 			// The seed's rule: the first line "contains" the keyword, even in a
 			// comment; the stricter mode wins when in doubt.
