@@ -322,10 +322,13 @@ const maxSessionArg = 80
 
 // sessionArg is the value of {session}: the descriptor's session name, a
 // string from the network, with only letters, digits, spaces and
-// ._-:,()[]#@+ kept and every other character (controls, quotes, the
+// ._-:,@+ kept and every other character (controls, quotes, the
 // metacharacters of shells and of cmd.exe, path separators) replaced by
 // "_", at most maxSessionArg characters, and a "_" in front of a leading
-// "-" or "+" so that it cannot become an option.
+// "-" or "+" so that it cannot become an option. "#", "(", ")", "[" and "]"
+// are replaced too (issue 10): a comment start and shell syntax, they could
+// cut or break a profile that, against the README, puts {session} inside an
+// "sh -c" string.
 //
 // asciiOnly (Windows) keeps ASCII letters and digits only: Windows hands a
 // program that is not Unicode-aware its command line in the ANSI code
@@ -342,7 +345,7 @@ func sessionArg(session string, asciiOnly bool) string {
 		n++
 		if asciiOnly && r > unicode.MaxASCII {
 			b.WriteByte('_')
-		} else if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("._-:,()[]#@+", r) {
+		} else if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || strings.ContainsRune("._-:,@+", r) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/trustlaunch/trustlaunch/platform"
 )
@@ -172,11 +173,13 @@ command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:
 		session string
 		want    []string
 	}{
-		{"Payroll (TN3270)", []string{"-title", "Payroll (TN3270)", "--title=Payroll (TN3270) on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
-		{"a\x1b[2J\nb", []string{"-title", "a_[2J_b", "--title=a_[2J_b on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"Payroll (TN3270)", []string{"-title", "Payroll _TN3270_", "--title=Payroll _TN3270_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"a#b [x] (y)", []string{"-title", "a_b _x_ _y_", "--title=a_b _x_ _y_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"ops@host:1, v2.0_rc-1+x", []string{"-title", "ops@host:1, v2.0_rc-1+x", "--title=ops@host:1, v2.0_rc-1+x on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"a\x1b[2J\nb", []string{"-title", "a__2J_b", "--title=a__2J_b on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{"-e /bin/sh", []string{"-title", "_-e _bin_sh", "--title=_-e _bin_sh on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{"+xrm", []string{"-title", "_+xrm", "--title=_+xrm on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
-		{"{host} $(id) `id` ; rm -rf ~", []string{"-title", "_host_ _(id) _id_ _ rm -rf _", "--title=_host_ _(id) _id_ _ rm -rf _ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
+		{"{host} $(id) `id` ; rm -rf ~", []string{"-title", "_host_ __id_ _id_ _ rm -rf _", "--title=_host_ __id_ _id_ _ rm -rf _ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{`x"&calc&%PATH%^|`, []string{"-title", "x__calc__PATH___", "--title=x__calc__PATH___ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{"Région – Paie\u202e", []string{"-title", "Région _ Paie_", "--title=Région _ Paie_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{strings.Repeat("é", 100), []string{"-title", strings.Repeat("é", 80), "--title=" + strings.Repeat("é", 80) + " on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
@@ -213,7 +216,7 @@ func safeName(s string) string {
 // such as U+02BA, which best-fit mapping turns into a quote, do not pass.
 func TestSessionArgASCIIOnly(t *testing.T) {
 	for in, want := range map[string]string{
-		"Payroll (TN3270)":        "Payroll (TN3270)",
+		"Payroll (TN3270)":        "Payroll _TN3270_",
 		"Région \u02bax\u02ba -y": "R_gion _x_ -y",
 		"\uff02quoted\uff02":      "_quoted_",
 	} {
@@ -223,6 +226,35 @@ func TestSessionArgASCIIOnly(t *testing.T) {
 	}
 	if got := sessionArg("Région", false); got != "Région" {
 		t.Errorf("sessionArg(Région) = %q: letters are kept elsewhere", got)
+	}
+}
+
+// TestSessionArgCharacterSet: whatever the session name, {session} holds
+// only letters, digits, space and ._-:,@+ (issue 10, section 5): "#" starts
+// a comment and ()[] are syntax in a shell, so a value that kept them could
+// cut or break an admin's "sh -c" profile. Every rune of the BMP and a few
+// beyond goes through, alone and between letters.
+func TestSessionArgCharacterSet(t *testing.T) {
+	allowed := func(r rune, asciiOnly bool) bool {
+		if asciiOnly && r > unicode.MaxASCII {
+			return false
+		}
+		return unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '_' || strings.ContainsRune("._-:,@+", r)
+	}
+	for _, asciiOnly := range []bool{false, true} {
+		for r := rune(0); r <= 0x10ffff; r++ {
+			if r > 0xffff && r%97 != 0 {
+				continue // sample the planes beyond the BMP
+			}
+			for _, in := range []string{string(r), "a" + string(r) + "b"} {
+				out := sessionArg(in, asciiOnly)
+				for _, got := range out {
+					if !allowed(got, asciiOnly) {
+						t.Fatalf("sessionArg(%q, %v) = %q: %q is outside letters, digits, space and ._-:,@+", in, asciiOnly, out, got)
+					}
+				}
+			}
+		}
 	}
 }
 
