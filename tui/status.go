@@ -70,15 +70,24 @@ func NewStatus(opts StatusOptions) *Status {
 	return s
 }
 
-// Done shows a step that succeeded; detail comes from the network and is
-// sanitized here.
+// Done shows a step that succeeded. detail is already sanitized
+// (launcher.Event.Detail is built with safetext), so it is not escaped
+// again here: a second Sanitize would double every backslash and show
+// "\\x1b" where "\x1b" was meant. It still goes through safetext.Inert, which
+// leaves those escapes alone but would catch a control character that a
+// caller forgot, so nothing reaches the terminal raw.
 func (s *Status) Done(step, detail string) {
-	line := fmt.Sprintf("trustlaunch: [ok] %s: %s", step, safetext.Sanitize(detail))
+	line := doneLine(step, detail)
 	if s.plain {
 		fmt.Fprintln(s.out, line)
 		return
 	}
 	s.prog.Send(lineMsg(line))
+}
+
+// doneLine is the line Done draws, on the plain output and the live screen.
+func doneLine(step, detail string) string {
+	return "trustlaunch: [ok] " + safetext.Inert(step+": "+detail)
 }
 
 // Fail marks the step under way as failed and ends the screen.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
 func TestStatusPlain(t *testing.T) {
@@ -42,5 +44,35 @@ func TestStatusModel(t *testing.T) {
 	m, cmd := m.Update(closeMsg{failed: true})
 	if cmd == nil || !strings.Contains(m.View().Content, "[failed] descriptor") {
 		t.Errorf("close: %v\n%s", cmd, m.View().Content)
+	}
+}
+
+// TestStatusSanitizesOnce: Event.Detail arrives sanitized by the launcher, so
+// the status line must not escape it again (issue 10: "\\x1b" was shown
+// where "\x1b" was meant), while a control character that still slipped
+// through never reaches the terminal. Both the plain lines and the live
+// screen are checked.
+func TestStatusSanitizesOnce(t *testing.T) {
+	detail := safetext.Sanitize("Payroll\x1b[2J: host\u202e via proxy") + " raw\x07bell"
+	want := `trustlaunch: [ok] descriptor: Payroll\x1b[2J: host\u202e via proxy raw\x07bell`
+
+	var b bytes.Buffer
+	s := NewStatus(StatusOptions{Out: &b, Plain: true})
+	s.Done("descriptor", detail)
+	s.Close()
+	if got := strings.TrimSuffix(b.String(), "\n"); got != want {
+		t.Errorf("plain status line:\n got %s\nwant %s", got, want)
+	}
+
+	// The live screen draws the same line: drive its model as Done does.
+	var m tea.Model = statusModel{}
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 200, Height: 24})
+	m, _ = m.Update(lineMsg(doneLine("descriptor", detail)))
+	out := m.View().Content
+	if !strings.Contains(out, want) {
+		t.Errorf("live status screen lacks %s:\n%q", want, out)
+	}
+	if strings.Contains(out, `\\x1b`) || strings.ContainsAny(out, "\a\u202e") || strings.Contains(out, "\x1b[2J") {
+		t.Errorf("live status screen escapes twice or passes a control character:\n%q", out)
 	}
 }
