@@ -86,6 +86,21 @@ type Config struct {
 	// such connections are refused: a security check never turns into a
 	// no-op silently.
 	AllowUncheckedPeers bool
+	// AdmitProcess, when not nil, narrows the same-user rule to chosen
+	// processes (DESIGN.md, Connector: during `open`, the emulator and its
+	// descendants). Serve finds the process(es) holding the client end of
+	// a local connection (Linux: the holders of the socket's inode;
+	// Windows: the owner in the TCP table) and relays the connection only
+	// when at least one was found and AdmitProcess returns nil for each.
+	// Its error is logged, wrapped in a *PeerProcessError. Nil: the
+	// same-user rule only (`connect --listen`, the raw and none profiles).
+	AdmitProcess func(pid int) error
+	// ProcessRoots, when not nil, limits the Linux search for the holder of
+	// a socket to these processes and their descendants (the emulator's
+	// tree: a few processes), instead of every process of this user
+	// (hundreds on a desktop, with thousands of descriptors to read at
+	// each accept). It is used only with AdmitProcess, which still decides.
+	ProcessRoots func() []int
 	// Resolver resolves the proxy's host name; net.DefaultResolver when nil.
 	Resolver *net.Resolver
 	// Logf, when not nil, receives one line per event of Serve (refused

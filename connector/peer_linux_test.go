@@ -117,7 +117,7 @@ func TestPeerOwnerIPv6SocketClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if err := checkPeerOwner(conn); err != nil {
+	if err := checkPeerOwner(conn, nil, nil); err != nil {
 		t.Errorf("own client on an IPv6 socket refused: %v", err)
 	}
 }

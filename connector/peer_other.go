@@ -14,6 +14,6 @@ const peerCheckAvailable = false
 // interface for the owner of another process's TCP socket (its
 // net.inet.tcp.pcblist_n records are private kernel structures). It
 // returns an error, never a silent pass (CONVENTIONS.md rule 5).
-func checkPeerOwner(net.Conn) error {
+func checkPeerOwner(net.Conn, func(int) error, func() []int) error {
 	return fmt.Errorf("%w on %s", errPeerUnchecked, runtime.GOOS)
 }

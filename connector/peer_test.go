@@ -1,6 +1,8 @@
 package connector
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -37,5 +39,26 @@ func TestPeerUnchecked(t *testing.T) {
 	c.cfg.AllowUncheckedPeers = true
 	if err := c.checkPeer(a); err != nil {
 		t.Errorf("AllowUncheckedPeers: %v", err)
+	}
+}
+
+// TestPeerSource: each refusal type names its source for grouping, also
+// when wrapped, and nothing is classified by its text.
+func TestPeerSource(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"other user", &PeerOwnerError{Owner: "uid 1001", Want: "uid 1000"}, "uid 1001"},
+		{"wrapped other user", fmt.Errorf("check: %w", &PeerOwnerError{Owner: "uid 1001", Want: "uid 1000"}), "uid 1001"},
+		{"closed socket", &PeerUnknownError{Reason: "TIME_WAIT"}, "owner unknown"},
+		{"not the emulator", &PeerProcessError{Owner: "uid 1000", PIDs: []int{42}, Err: errors.New("not a descendant")}, "uid 1000 (not the emulator)"},
+		{"unchecked", fmt.Errorf("%w on plan9", errPeerUnchecked), "owner unchecked"},
+		{"text that looks like a source", errors.New("uid 0"), "owner check failed"},
+	} {
+		if got := PeerSource(tc.err); got != tc.want {
+			t.Errorf("%s: PeerSource = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

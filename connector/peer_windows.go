@@ -20,9 +20,12 @@ const tcpTableOwnerPIDConnections = 4
 
 // checkPeerOwner finds the process owning the client end of conn in the
 // system's TCP table, and accepts the connection only when that process
-// runs as the same user (the user SID of its token) as this one. A process
-// that cannot be opened or has exited is refused: the check fails closed.
-func checkPeerOwner(conn net.Conn) error {
+// runs as the same user (the user SID of its token) as this one, and, with
+// admit, when admit accepts that process (the launcher: in the launch's Job
+// Object). A process that cannot be opened or has exited is refused: the
+// check fails closed. roots is for the Linux search only: the TCP table
+// already names the one owning process.
+func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) error {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
 		return fmt.Errorf("%w: not a TCP connection", errPeerUnchecked)
@@ -46,6 +49,11 @@ func checkPeerOwner(conn net.Conn) error {
 	}
 	if !owner.Equals(self.User.Sid) {
 		return &PeerOwnerError{Owner: owner.String() + fmt.Sprintf(" (process %d)", pid), Want: self.User.Sid.String()}
+	}
+	if admit != nil {
+		if err := admit(int(pid)); err != nil {
+			return &PeerProcessError{Owner: owner.String(), PIDs: []int{int(pid)}, Err: err}
+		}
 	}
 	return nil
 }
