@@ -2,6 +2,7 @@ package whitelist
 
 import (
 	"bufio"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +59,10 @@ func FuzzParseOrigin(f *testing.F) {
 			if !strings.HasSuffix(h, "]") {
 				t.Fatalf("bad IPv6 host %q", h)
 			}
+			// No IPv4 host gets in spelled as IPv6 (issue 10).
+			if a, err := netip.ParseAddr(h[1 : len(h)-1]); err != nil || a.Is4In6() || ipv4Compatible(a) {
+				t.Fatalf("IPv6 host %q from %q is an IPv4 address in disguise (%v)", h, raw, err)
+			}
 		} else {
 			for i := 0; i < len(h); i++ {
 				c := h[i]
@@ -98,6 +103,18 @@ func FuzzParseOrigin(f *testing.F) {
 			t.Fatalf("entry %v with another port matches %v", other, o)
 		}
 	})
+}
+
+// ipv4Compatible is the test's own statement of the rule: the first 96
+// bits zero, and neither :: nor ::1.
+func ipv4Compatible(a netip.Addr) bool {
+	b := a.As16()
+	for _, c := range b[:12] {
+		if c != 0 {
+			return false
+		}
+	}
+	return a != netip.IPv6Unspecified() && a != netip.IPv6Loopback()
 }
 
 // FuzzParse checks that any file either fails to decode or yields entries that

@@ -334,7 +334,38 @@ func normalizeIPv6(host string) (string, string, error) {
 	if err != nil || !addr.Is6() {
 		return "", "", fmt.Errorf("%s is not an IPv6 address", safetext.Quote(host))
 	}
+	if v4, kind := embeddedIPv4(addr); kind != "" {
+		return "", "", fmt.Errorf("%s is an %s IPv6 address, another spelling of the IPv4 address %s, refused as ambiguous; write %s", safetext.Quote(host), kind, v4, v4)
+	}
 	return "[" + addr.String() + "]", "", nil
+}
+
+// embeddedIPv4 reports whether addr is an IPv4 address spelled as IPv6, and
+// which kind: "IPv4-mapped" (::ffff:a.b.c.d, RFC 4291 2.5.5.2) or
+// "IPv4-compatible" (::a.b.c.d, RFC 4291 2.5.5.1, deprecated), in any of
+// their spellings (dotted or hex, short or long). Such a host is neither
+// folded to the IPv4 address nor accepted as it is (issue 10): the stack
+// connects a mapped address to the IPv4 host, so "[::ffff:127.0.0.1]" and
+// "127.0.0.1" are one server under two names, and a list that names one
+// would not match the other. The unspecified address (::) and the loopback
+// (::1) also start with 96 zero bits but are IPv6's own addresses, not
+// spellings of 0.0.0.0 and 0.0.0.1, so they are kept. Other prefixes that
+// embed an IPv4 address (NAT64 64:ff9b::/96, ::ffff:0:0:0/96) name real
+// IPv6 destinations and are kept too.
+func embeddedIPv4(addr netip.Addr) (v4 netip.Addr, kind string) {
+	if addr.Is4In6() {
+		return addr.Unmap(), "IPv4-mapped"
+	}
+	b := addr.As16()
+	for _, c := range b[:12] {
+		if c != 0 {
+			return netip.Addr{}, ""
+		}
+	}
+	if addr == netip.IPv6Unspecified() || addr == netip.IPv6Loopback() {
+		return netip.Addr{}, ""
+	}
+	return netip.AddrFrom4([4]byte(b[12:])), "IPv4-compatible"
 }
 
 // endsInNumber reports whether the last label (ignoring one trailing dot) is

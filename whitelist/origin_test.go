@@ -64,6 +64,22 @@ var originCases = []struct {
 	{"ipv6 zone", "https://[fe80::1%25eth0]/", "", "zone"},
 	{"ipv6 unbracketed", "https://2001:db8::1/", "", "brackets"},
 	{"ipv6 bracketed ipv4", "https://[127.0.0.1]/", "", "not an IPv6"},
+	// IPv4 hosts spelled as IPv6 (issue 10): refused, not folded.
+	{"ipv4-mapped dotted", "https://[::ffff:127.0.0.1]/", "", "IPv4-mapped"},
+	{"ipv4-mapped hex", "https://[::ffff:7f00:1]/", "", "IPv4-mapped"},
+	{"ipv4-mapped long form", "https://[0:0:0:0:0:FFFF:7F00:0001]:8443/", "", "write 127.0.0.1"},
+	{"ipv4-mapped upper", "https://[::FFFF:10.1.2.3]/", "", "write 10.1.2.3"},
+	{"ipv4-compatible dotted", "https://[::127.0.0.1]/", "", "IPv4-compatible"},
+	{"ipv4-compatible hex", "https://[::7f00:1]/", "", "IPv4-compatible"},
+	{"ipv4-compatible long form", "https://[0:0:0:0:0:0:a01:203]/", "", "write 10.1.2.3"},
+	{"ipv4-compatible small", "https://[::2]/", "", "IPv4-compatible"},
+	// The unspecified and loopback addresses also have 96 leading zero bits
+	// but are IPv6's own, not spellings of an IPv4 host.
+	{"ipv6 unspecified", "https://[::]/", "https://[::]", ""},
+	{"ipv6 loopback long form", "https://[0:0:0:0:0:0:0:1]/", "https://[::1]", ""},
+	// Other prefixes that embed an IPv4 address are real IPv6 addresses.
+	{"ipv6 nat64", "https://[64:ff9b::7f00:1]/", "https://[64:ff9b::7f00:1]", ""},
+	{"ipv6 ffff not mapped", "https://[::ffff:0:7f00:1]/", "https://[::ffff:0:7f00:1]", ""},
 	{"percent encoded host", "https://ex%61mple.com/", "", "percent"},
 	{"percent encoded dot", "https://example%2ecom/", "", "percent"},
 	{"backslash host", "https://evil.example\\portal.example.com/", "", "backslash"},
@@ -160,6 +176,12 @@ func TestParseEntry(t *testing.T) {
 		{"a..b", "", "empty label"},
 		{"user@host", "", "user info"},
 		{"host:", "", "empty port"},
+		{"[::ffff:10.1.2.3]", "", "IPv4-mapped"},
+		{"[::ffff:a01:203]:8443", "", "write 10.1.2.3"},
+		{"[::10.1.2.3]", "", "IPv4-compatible"},
+		{"[::a01:203]:443", "", "write 10.1.2.3"},
+		{"[::1]", "[::1]", ""},
+		{"[::]", "[::]", ""},
 	}
 	for _, tt := range tests {
 		e, err := ParseEntry(tt.in)
