@@ -7,18 +7,30 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
 const peerCheckAvailable = true
 
-// checkPeerOwner finds the uid owning the client end of conn with one
+// checkPeerOwner finds the owner of the client end of conn with one
 // sock_diag exact lookup (NETLINK_INET_DIAG, SOCK_DIAG_BY_FAMILY without
 // NLM_F_DUMP): the kernel looks the socket up in its hash tables by address
-// pair and reports the uid it was created with. Unlike reading
-// /proc/net/tcp, there is no text to parse and the cost does not grow with
-// the number of sockets on the machine.
+// pair and reports the uid it was created with and its inode. Unlike
+// reading /proc/net/tcp, there is no text to parse and the cost does not
+// grow with the number of sockets on the machine.
+//
+// A socket with no inode is no longer held by any process (closed: a
+// TIME_WAIT or FIN_WAIT2 timewait minisock, reported as uid 0, or an
+// orphan still sending its FIN): its owner cannot be established, so it is
+// refused whatever uid the kernel reports (issue 10: as root, uid 0 passed).
+//
+// With admit, the processes holding the inode are found (holders) and each
+// must be admitted.
 func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int) error {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
@@ -26,7 +38,7 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int
 	}
 	local := tc.LocalAddr().(*net.TCPAddr).AddrPort()
 	remote := tc.RemoteAddr().(*net.TCPAddr).AddrPort()
-	uid, found, err := socketUID(remote, local)
+	sk, found, err := socketInfo(remote, local)
 	if err != nil {
 		return fmt.Errorf("finding the owner of the connection from %s: %w", remote, err)
 	}
@@ -34,15 +46,175 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int
 		// Not a socket of this machine (or of this network namespace).
 		return fmt.Errorf("%w: connection from %s is not from this machine", errPeerUnchecked, remote)
 	}
-	if want := uint32(os.Geteuid()); uid != want {
-		return &PeerOwnerError{Owner: fmt.Sprintf("uid %d", uid), Want: fmt.Sprintf("uid %d", want)}
+	if sk.inode == 0 {
+		return &PeerUnknownError{Reason: fmt.Sprintf("the client socket is already closed (%s, kept by the kernel with no process)", tcpStateName(sk.state))}
 	}
-	if admit != nil {
-		// The search for the socket's holders comes in the next change;
-		// until then a process rule refuses everything (fail closed).
-		return &PeerProcessError{Owner: fmt.Sprintf("uid %d", uid), Err: errors.New("process admission is not implemented yet")}
+	owner := fmt.Sprintf("uid %d", sk.uid)
+	if want := uint32(os.Geteuid()); sk.uid != want {
+		return &PeerOwnerError{Owner: owner, Want: fmt.Sprintf("uid %d", want)}
+	}
+	if admit == nil {
+		return nil
+	}
+	pids, why := socketHolders(sk.inode, roots)
+	if len(pids) == 0 {
+		return &PeerProcessError{Owner: owner, Err: why}
+	}
+	for _, pid := range pids {
+		if err := admit(pid); err != nil {
+			return &PeerProcessError{Owner: owner, PIDs: pids, Err: err}
+		}
 	}
 	return nil
+}
+
+// socketHolders returns the processes that hold the socket with this inode
+// (a descriptor whose link reads socket:[INODE]), or none and why.
+//
+// With roots, the search walks down from them (/proc/PID/task/*/children)
+// and reads only their descriptors: the emulator's tree is a few processes,
+// so an accept costs a few dozen readlinks. The other direction, finding
+// the holder first and walking its parent chain up, would mean reading the
+// descriptors of every process of the user (hundreds on a desktop, a
+// browser alone holding thousands), on every accept, including each
+// refused one of a scan. Walking down is also what stays right for a
+// process that left the emulator's process group or session: it is still
+// a child of one of the tree (or, orphaned, of the subreaper the launcher
+// names as a root). A process appearing during the walk cannot be the
+// holder unless it inherited the socket from a process already walked.
+//
+// Without roots, every process of this user is searched.
+func socketHolders(inode uint32, roots func() []int) ([]int, error) {
+	target := fmt.Sprintf("socket:[%d]", inode)
+	var candidates []int
+	if roots != nil {
+		candidates = roots()
+	} else {
+		candidates = userProcesses()
+	}
+	seen := make(map[int]bool, len(candidates))
+	var holders []int
+	var blind []string // processes whose descriptors could not be read
+	for i := 0; i < len(candidates); i++ {
+		pid := candidates[i]
+		if pid <= 0 || seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		held, err := holdsSocket(pid, target)
+		switch {
+		case err == nil && held:
+			holders = append(holders, pid)
+		case err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH):
+			blind = append(blind, fmt.Sprintf("process %d (%s): %v", pid, processName(pid), err))
+		}
+		if roots != nil {
+			candidates = append(candidates, childrenOf(pid)...)
+		}
+	}
+	if len(holders) > 0 {
+		return holders, nil
+	}
+	if len(blind) > 0 {
+		// The holder may be one of these, or below one.
+		return nil, fmt.Errorf("no process of the emulator's that could be inspected holds it, and %s", strings.Join(blind, "; "))
+	}
+	if roots != nil {
+		return nil, errors.New("no process of the emulator's holds it (another program, such as a browser, or one that already closed it)")
+	}
+	return nil, errors.New("no process of this user holds it any more")
+}
+
+// holdsSocket reports whether process pid has a descriptor for target. A
+// process that is not dumpable (a setuid or setgid program, or one that
+// asked for it) has its /proc entries owned by root: EACCES, reported as
+// such.
+func holdsSocket(pid int, target string) (bool, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	f, err := os.Open(dir)
+	if err != nil {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return false, errors.New("its descriptors cannot be read (not dumpable: a setuid or setgid program, or one that forbids inspection)")
+		}
+		return false, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return false, err
+	}
+	buf := make([]byte, 64)
+	for _, n := range names {
+		k, err := unix.Readlink(dir+"/"+n, buf)
+		if err == nil && string(buf[:k]) == target {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// childrenOf returns the children of every thread of pid (each thread has
+// its own list: a child belongs to the thread that forked it). A list that
+// cannot be read leaves those children out, so they are never admitted.
+func childrenOf(pid int) []int {
+	base := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(base)
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(base + "/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				kids = append(kids, n)
+			}
+		}
+	}
+	return kids
+}
+
+// userProcesses returns every process whose /proc entry this user owns.
+func userProcesses() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	uid := uint32(os.Geteuid())
+	var pids []int
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+e.Name(), &st) == nil && st.Uid == uid {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// processName is the command name of pid, made safe for a log line (any
+// program chooses its own).
+func processName(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return "unknown"
+	}
+	return safetext.Sanitize(strings.TrimSuffix(string(b), "\n"))
+}
+
+// tcpStateName names a state of <net/tcp_states.h> for a log line.
+func tcpStateName(st uint8) string {
+	names := [...]string{1: "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"}
+	if int(st) < len(names) && names[st] != "" {
+		return names[st]
+	}
+	return fmt.Sprintf("state %d", st)
 }
 
 // Layouts from <linux/netlink.h> and <linux/inet_diag.h>.
@@ -51,13 +223,20 @@ const (
 	sizeofInetDiagReqV2 = 56
 	inetDiagNoCookie    = 0xffffffff
 	inetDiagMsgUIDOff   = 64 // offsetof(struct inet_diag_msg, idiag_uid)
+	inetDiagMsgInodeOff = 68 // offsetof(struct inet_diag_msg, idiag_inode)
 	sizeofInetDiagMsg   = 72
 	tcpListen           = 10 // TCP_LISTEN in <net/tcp_states.h>
 )
 
-// socketUID returns the uid of the TCP socket whose local end is src and
-// remote end is dst.
-func socketUID(src, dst netip.AddrPort) (uid uint32, found bool, err error) {
+// diagSocket is what sock_diag says about one TCP socket.
+type diagSocket struct {
+	uid, inode uint32
+	state      uint8
+}
+
+// socketInfo describes the TCP socket whose local end is src and remote end
+// is dst.
+func socketInfo(src, dst netip.AddrPort) (sk diagSocket, found bool, err error) {
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	family := byte(unix.AF_INET)
@@ -65,17 +244,17 @@ func socketUID(src, dst netip.AddrPort) (uid uint32, found bool, err error) {
 		family = unix.AF_INET6
 	}
 	if src.Addr().Is4() != dst.Addr().Is4() {
-		return 0, false, nil
+		return sk, false, nil
 	}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
 	if err != nil {
-		return 0, false, fmt.Errorf("sock_diag: %w", err)
+		return sk, false, fmt.Errorf("sock_diag: %w", err)
 	}
 	defer unix.Close(fd)
 	tv := unix.Timeval{Sec: 2}
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, fmt.Errorf("sock_diag: bind: %w", err)
+		return sk, false, fmt.Errorf("sock_diag: bind: %w", err)
 	}
 
 	req := make([]byte, sizeofNlMsghdr+sizeofInetDiagReqV2)
@@ -97,37 +276,37 @@ func socketUID(src, dst netip.AddrPort) (uid uint32, found bool, err error) {
 	ne.PutUint32(id[44:], inetDiagNoCookie)
 
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, fmt.Errorf("sock_diag: send: %w", err)
+		return sk, false, fmt.Errorf("sock_diag: send: %w", err)
 	}
 	buf := make([]byte, 8192)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
-			return 0, false, fmt.Errorf("sock_diag: receive: %w", err)
+			return sk, false, fmt.Errorf("sock_diag: receive: %w", err)
 		}
 		msgs, err := parseNetlink(buf[:n])
 		if err != nil {
-			return 0, false, fmt.Errorf("sock_diag: %w", err)
+			return sk, false, fmt.Errorf("sock_diag: %w", err)
 		}
 		for _, m := range msgs {
 			switch m.typ {
 			case unix.NLMSG_ERROR:
 				if len(m.data) < 4 {
-					return 0, false, fmt.Errorf("sock_diag: short error message")
+					return sk, false, fmt.Errorf("sock_diag: short error message")
 				}
 				errno := -int32(ne.Uint32(m.data))
 				switch unix.Errno(errno) {
 				case 0:
 					continue
 				case unix.ENOENT:
-					return 0, false, nil
+					return sk, false, nil
 				}
-				return 0, false, fmt.Errorf("sock_diag: %w", unix.Errno(errno))
+				return sk, false, fmt.Errorf("sock_diag: %w", unix.Errno(errno))
 			case unix.NLMSG_DONE:
-				return 0, false, nil
+				return sk, false, nil
 			case unix.SOCK_DIAG_BY_FAMILY:
 				if len(m.data) < sizeofInetDiagMsg {
-					return 0, false, fmt.Errorf("sock_diag: short answer")
+					return sk, false, fmt.Errorf("sock_diag: short answer")
 				}
 				// The kernel falls back to a listening socket when no
 				// connection has this address pair (a peer on another
@@ -138,9 +317,10 @@ func socketUID(src, dst netip.AddrPort) (uid uint32, found bool, err error) {
 				// addresses, not the bytes.
 				gotSrc, gotDst := diagEnds(m.data)
 				if m.data[1] == tcpListen || gotSrc != src || gotDst != dst {
-					return 0, false, nil
+					return sk, false, nil
 				}
-				return ne.Uint32(m.data[inetDiagMsgUIDOff:]), true, nil
+				sk = diagSocket{uid: ne.Uint32(m.data[inetDiagMsgUIDOff:]), inode: ne.Uint32(m.data[inetDiagMsgInodeOff:]), state: m.data[1]}
+				return sk, true, nil
 			}
 		}
 	}
