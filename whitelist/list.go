@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -223,6 +224,14 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 				if containsFold(comment, Keyword) && !containsFold(body, Keyword) {
 					probs = append(probs, Problem{lineNo, Keyword + " inside a comment still turns on admin-only mode; write it outside the comment to make that plain"})
 				}
+			} else if nearKeyword(line) {
+				// A misspelt keyword ("AllowAdminOnly") would otherwise
+				// run the list in prompt mode without a word, and its
+				// words would become host entries. Report it and read
+				// nothing from the line (issue 10).
+				probs = append(probs, Problem{lineNo, fmt.Sprintf("%s looks like a misspelt %s, which it is not: the list stays in prompt mode and this line is not read as entries; write %s exactly (any case), or remove the line",
+					safetext.QuoteExcerpt(strings.TrimSpace(line), 80), Keyword, Keyword)})
+				continue
 			}
 		}
 		for rest := body; ; {
@@ -321,6 +330,25 @@ func decodeUTF16(path string, data []byte, bigEndian bool) (string, error) {
 		b.WriteRune(r)
 	}
 	return b.String(), nil
+}
+
+// nearKeyword reports whether a first line that does not contain Keyword
+// was probably meant to: without white space and case, it contains
+// "allowadmin" or "adminlistonly". A host on the first line whose name
+// holds one of those is reported too, which is the safe direction.
+func nearKeyword(line string) bool {
+	var b strings.Builder
+	for _, r := range line {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	squeezed := b.String()
+	return strings.Contains(squeezed, "allowadmin") || strings.Contains(squeezed, "adminlistonly")
 }
 
 // containsFold reports whether s contains substr, ASCII case-insensitively.
