@@ -4,6 +4,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -119,5 +121,78 @@ func TestPeerOwnerIPv6SocketClient(t *testing.T) {
 	defer conn.Close()
 	if err := checkPeerOwner(conn, nil, nil); err != nil {
 		t.Errorf("own client on an IPv6 socket refused: %v", err)
+	}
+}
+
+// TestPeerAdmitProcess: with AdmitProcess, a connection of this user is
+// relayed only when the processes found holding it (searched under
+// ProcessRoots) are admitted: the admitted child's is relayed, the test
+// process's own (same user, vetoed) is refused as "not the emulator".
+func TestPeerAdmitProcess(t *testing.T) {
+	python, err := exec.LookPath("/usr/bin/python3")
+	if err != nil {
+		t.Fatalf("python3 (the admitted client) is missing: %v", err)
+	}
+	dest := newDestination(t, echo)
+	p := newProxy(t, TransportConnect, "", nil)
+	logs := newLogSink()
+	cfg := config(p, TransportConnect, dest.addr)
+	cfg.Logf = logs.Logf
+	var child atomic.Int64
+	// The root is this process: the child is found by walking down to it,
+	// and our own connection is found here and vetoed by AdmitProcess.
+	cfg.ProcessRoots = func() []int { return []int{os.Getpid()} }
+	cfg.AdmitProcess = func(pid int) error {
+		if int64(pid) != child.Load() {
+			return fmt.Errorf("process %d is not the child", pid)
+		}
+		return nil
+	}
+	addr := serve(t, mustNew(t, cfg))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+
+	// Our own connection: same user, not admitted.
+	own, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = own.SetDeadline(time.Now().Add(10 * time.Second))
+	own.Write([]byte("ours"))
+	if n, _ := io.Copy(io.Discard, own); n != 0 {
+		t.Errorf("the test process's connection was relayed (%d bytes back)", n)
+	}
+	own.Close()
+	line := logs.waitLog(t, ctx, "refused local connection")
+	if !strings.Contains(line, "not by the emulator") || !strings.Contains(line, "is not the child") {
+		t.Errorf("refusal %q: want it to say not the emulator, with AdmitProcess's reason", line)
+	}
+
+	// The admitted child connects once its pid is known.
+	const client = `import socket, sys
+sys.stdin.readline()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"mine")
+s.shutdown(socket.SHUT_WR)
+sys.stdout.write(s.recv(16).decode())`
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.CommandContext(ctx, python, "-c", client, port)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child.Store(int64(cmd.Process.Pid))
+	in.Write([]byte("go\n"))
+	in.Close()
+	if err := cmd.Wait(); err != nil || out.String() != "mine" {
+		t.Errorf("admitted child: %v, output %q (want the echo \"mine\"); log:\n%s", err, out.String(), logs.all())
+	}
+	if got := len(p.Targets()); got != 1 {
+		t.Errorf("the proxy saw %d tunnels, want the child's only", got)
 	}
 }
