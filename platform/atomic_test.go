@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 func TestWriteFileAtomic(t *testing.T) {
@@ -29,7 +31,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testtmp.Dir(t)
 			path := filepath.Join(dir, "whitelist.txt")
 			if tt.existing != nil {
 				if err := os.WriteFile(path, tt.existing, 0o644); err != nil {
@@ -85,7 +87,7 @@ func TestWriteFileAtomicRefusesNonRegularTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testtmp.Dir(t)
 			path := tt.setup(t, dir)
 			before := snapshot(t, dir)
 			err := WriteFileAtomic(path, []byte("new\n"), 0o600)
@@ -113,7 +115,7 @@ func TestWriteFileAtomicRemovesTempOnFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testtmp.Dir(t)
 			path := filepath.Join(dir, "whitelist.txt")
 			if tt.existing {
 				if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
@@ -136,7 +138,7 @@ func TestWriteFileAtomicRemovesTempOnFailure(t *testing.T) {
 }
 
 func TestWriteFileAtomicMissingDirectory(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "missing", "whitelist.txt")
+	path := filepath.Join(testtmp.Dir(t), "missing", "whitelist.txt")
 	if err := WriteFileAtomic(path, []byte("x"), 0o600); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v, want fs.ErrNotExist", err)
 	}
@@ -149,7 +151,7 @@ func TestWriteFileAtomicMissingDirectory(t *testing.T) {
 func TestWriteFileAtomicSurvivesKill(t *testing.T) {
 	const rounds = 30
 	maxDelay := 20 * time.Millisecond
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	path := filepath.Join(dir, "whitelist.txt")
 	a, b := crashContent(0), crashContent(1)
 	if err := WriteFileAtomic(path, a, 0o644); err != nil {

@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // TestWriteFileAtomicRefusesNamedPipe covers special files. It uses a FIFO
 // in a temp dir rather than a device such as /dev/null: run as root, a
 // regression would replace the real device node.
 func TestWriteFileAtomicRefusesNamedPipe(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	fifo := filepath.Join(dir, "whitelist.txt")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)

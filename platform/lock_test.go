@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // stillBlocked is how long a test watches a waiting Lock to make sure it
@@ -19,7 +21,7 @@ const stillBlocked = 200 * time.Millisecond
 const acquired = 10 * time.Second
 
 func TestLockExcludesGoroutines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "whitelist.txt")
+	path := filepath.Join(testtmp.Dir(t), "whitelist.txt")
 	first, err := Lock(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +62,7 @@ func TestLockExcludesGoroutines(t *testing.T) {
 }
 
 func TestLockExcludesOtherProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "whitelist.txt")
+	path := filepath.Join(testtmp.Dir(t), "whitelist.txt")
 	mine, err := Lock(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +132,7 @@ func TestLockContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "whitelist.txt")
+			path := filepath.Join(testtmp.Dir(t), "whitelist.txt")
 			held, err := Lock(t.Context(), path)
 			if err != nil {
 				t.Fatal(err)
@@ -159,7 +161,7 @@ func TestLockContext(t *testing.T) {
 }
 
 func TestLockSidecar(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	path := filepath.Join(dir, "whitelist.txt")
 	l, err := Lock(t.Context(), path)
 	if err != nil {
@@ -184,7 +186,7 @@ func TestLockSidecar(t *testing.T) {
 }
 
 func TestLockMissingDirectory(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "missing", "whitelist.txt")
+	path := filepath.Join(testtmp.Dir(t), "missing", "whitelist.txt")
 	if l, err := Lock(t.Context(), path); err == nil {
 		l.Unlock()
 		t.Fatal("Lock in a missing directory returned nil error")

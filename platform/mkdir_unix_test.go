@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 func TestMkdirPrivate(t *testing.T) {
@@ -48,7 +50,7 @@ func TestMkdirPrivate(t *testing.T) {
 			if tt.needRoot {
 				requireRoot(t)
 			}
-			dir := tt.setup(t, t.TempDir())
+			dir := tt.setup(t, testtmp.Dir(t))
 			err := MkdirPrivate(dir)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), dir) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // xdgEnv is a private XDG world for one test: every directory xdg-utils
@@ -37,8 +39,8 @@ func newXDGEnv(t *testing.T) *xdgEnv {
 		sysConfig:  filepath.Join(root, "etc", "xdg"),
 		bin:        filepath.Join(root, "bin"),
 		// Outside root, which TestCheckRegistration snapshots.
-		log:   filepath.Join(t.TempDir(), "tools.log"),
-		state: filepath.Join(t.TempDir(), "default.state"),
+		log:   filepath.Join(testtmp.Dir(t), "tools.log"),
+		state: filepath.Join(testtmp.Dir(t), "default.state"),
 	}
 	e.apps = filepath.Join(e.dataHome, "applications")
 	e.mimeapps = filepath.Join(e.configHome, "mimeapps.list")
@@ -843,7 +845,7 @@ func TestDesktopEntriesValidate(t *testing.T) {
 		}
 		t.Skip("desktop-file-validate not found; install desktop-file-utils")
 	}
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	for name, exe := range map[string]string{"plain": "/usr/bin/trustlaunch", "quoted": `/opt/My "Apps"/$x\y/trust%launch`} {
 		line, err := desktopExecLine(exe)
 		if err != nil {

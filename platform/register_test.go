@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // These tests cover the pure parts of registration, on every OS: the
@@ -305,11 +307,11 @@ func TestRegisterExecutable(t *testing.T) {
 	}
 }
 
-// resolvedTempDir is t.TempDir() with symlinks (and on Windows short 8.3
+// resolvedTempDir is testtmp.Dir(t) with symlinks (and on Windows short 8.3
 // names) resolved, as registerExecutable resolves the executable.
 func resolvedTempDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.EvalSymlinks(t.TempDir())
+	dir, err := filepath.EvalSymlinks(testtmp.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

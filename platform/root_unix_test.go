@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // otherUID is the unprivileged owner that tests chown files to.
@@ -25,12 +27,12 @@ func requireRoot(t *testing.T) {
 	t.Skipf("needs root (euid is %d) to create root-owned files and chown them; run the tests as root", os.Geteuid())
 }
 
-// realTempDir returns t.TempDir() with symlinks resolved (on macOS it lives
+// realTempDir returns testtmp.Dir(t) with symlinks resolved (on macOS it lives
 // below /var, a symlink to /private/var), so paths built on it are the
 // paths that CheckAdminFile's walk produces.
 func realTempDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.EvalSymlinks(t.TempDir())
+	dir, err := filepath.EvalSymlinks(testtmp.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/sys/unix"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -315,7 +316,7 @@ func TestCheckTerminal(t *testing.T) {
 	if err := CheckTerminal(s.slavePath); err != nil {
 		t.Errorf("CheckTerminal(pty) = %v", err)
 	}
-	f := t.TempDir() + "/not-a-tty"
+	f := testtmp.Dir(t) + "/not-a-tty"
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

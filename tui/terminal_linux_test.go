@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 func TestTerminalCommand(t *testing.T) {
-	bin := t.TempDir()
+	bin := testtmp.Dir(t)
 	fake := func(name string) string {
 		p := filepath.Join(bin, name)
 		if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
@@ -31,7 +33,7 @@ func TestTerminalCommand(t *testing.T) {
 		{"$TERMINAL first", []string{"PATH=" + bin, "DISPLAY=:5", "TERMINAL=my-term"}, append([]string{mine, "-e"}, argv...), nil},
 		{"wayland", []string{"PATH=" + bin, "WAYLAND_DISPLAY=wayland-0"}, append([]string{konsole, "--nofork", "-e"}, argv...), nil},
 		{"no display", []string{"PATH=" + bin}, nil, ErrNoTerminalWindow},
-		{"none installed", []string{"PATH=" + t.TempDir(), "DISPLAY=:5"}, nil, ErrNoTerminalWindow},
+		{"none installed", []string{"PATH=" + testtmp.Dir(t), "DISPLAY=:5"}, nil, ErrNoTerminalWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -98,7 +99,7 @@ type windowFixture struct {
 // test installs.
 func newWindowFixture(t *testing.T, mode string) *windowFixture {
 	t.Helper()
-	f := &windowFixture{bin: t.TempDir(), log: t.TempDir()}
+	f := &windowFixture{bin: testtmp.Dir(t), log: testtmp.Dir(t)}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +327,7 @@ func TestServeWindowRefusesUnsafeHandoff(t *testing.T) {
 			return os.WriteFile(filepath.Join(dir, requestFile), []byte(`{"launch_url":"`+testLaunchURL+`"}`), 0o644)
 		}},
 		{"request is a link", func(dir string) error {
-			target := filepath.Join(t.TempDir(), "r.json")
+			target := filepath.Join(testtmp.Dir(t), "r.json")
 			if err := os.WriteFile(target, []byte(`{"launch_url":"`+testLaunchURL+`"}`), 0o600); err != nil {
 				return err
 			}
@@ -343,7 +344,7 @@ func TestServeWindowRefusesUnsafeHandoff(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "h")
+			dir := filepath.Join(testtmp.Dir(t), "h")
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
@@ -358,7 +359,7 @@ func TestServeWindowRefusesUnsafeHandoff(t *testing.T) {
 }
 
 func TestNotifySend(t *testing.T) {
-	bin, log := t.TempDir(), filepath.Join(t.TempDir(), "args")
+	bin, log := testtmp.Dir(t), filepath.Join(testtmp.Dir(t), "args")
 	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"" + log + "\"\n"
 	if err := os.WriteFile(filepath.Join(bin, "notify-send"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -376,13 +377,13 @@ func TestNotifySend(t *testing.T) {
 		t.Errorf("notify-send got\n%q\nwant\n%q", got, want)
 	}
 
-	if err := NotifySend(t.Context(), []string{"PATH=" + t.TempDir()}, "s", "b"); err == nil {
+	if err := NotifySend(t.Context(), []string{"PATH=" + testtmp.Dir(t)}, "s", "b"); err == nil {
 		t.Error("NotifySend without notify-send succeeded")
 	}
 }
 
 func TestMakeHandoffIsPrivate(t *testing.T) {
-	base := t.TempDir()
+	base := testtmp.Dir(t)
 	dir, err := makeHandoff(environ{"XDG_RUNTIME_DIR=" + base})
 	if err != nil {
 		t.Fatal(err)
