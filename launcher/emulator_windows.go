@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,3 +40,22 @@ func holdTerminalSignals() (stop func()) {
 	signal.Notify(ch, os.Interrupt)
 	return func() { signal.Stop(ch) }
 }
+
+// admitCheckAvailable is false until the launch's Job Object is the rule
+// (IsProcessInJob); see admit.
+const admitCheckAvailable = false
+
+var errNoAdmitCheck = errors.New("admitting only the emulator's processes is not implemented on windows")
+
+// admit refuses every process for now (fail closed, never a no-op): the
+// Windows rule, a process of the launch's Job Object, is still to come.
+func (t *emulatorTree) admit(int) error { return errNoAdmitCheck }
+
+// roots is unused on Windows: the TCP table names the owning process.
+func (t *emulatorTree) roots() []int { return nil }
+
+func startTime(int) (string, error) { return "", errNoAdmitCheck }
+
+func becomeSubreaper() error { return errors.New("no child subreaper on windows") }
+
+func endDescendants() {}

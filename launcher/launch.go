@@ -65,6 +65,14 @@ type Options struct {
 	// emulator's. Nil: such a launch fails with a clear message.
 	InTerminal func(argv []string, statusFile string) ([]string, error)
 
+	// Subreaper (Linux) makes this process a child subreaper while the
+	// emulator runs and, at teardown, ends every descendant left: a
+	// grandchild that double-forked and called setsid has left the
+	// emulator's process group but is adopted here. Set it only in a
+	// process that runs this one launch and starts no other children
+	// (`open`): the teardown kills and reaps every child of the process.
+	Subreaper bool
+
 	// Status receives progress for the status screen; nil: none.
 	Status func(Event)
 	// Logf receives the connector's log lines; nil: none.
@@ -209,6 +217,16 @@ func Launch(ctx context.Context, opts Options) *Result {
 	}
 	var up, down atomic.Int64
 	cfg.Logf = opts.Logf
+	// The emulator's tree: during `open`, a command profile admits only
+	// the connections of the emulator it starts and its descendants (a
+	// browser page of the same user scanning 127.0.0.1 is refused). The
+	// raw profile connects from this process, and the none profile from an
+	// emulator the user starts: both keep the same-user rule.
+	tree := &emulatorTree{reaper: opts.Subreaper}
+	if prof.Kind == ProfileCommand {
+		cfg.AdmitProcess = tree.admit
+		cfg.ProcessRoots = tree.roots
+	}
 	cfg.OnTunnelDone = func(sent, received int64, _ error) {
 		up.Add(sent)
 		down.Add(received)
@@ -274,6 +292,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 				if dir, err = os.MkdirTemp("", "trustlaunch-status-"); err == nil { // mode 0700
 					defer os.RemoveAll(dir)
 					statusFile = filepath.Join(dir, "status")
+					tree.recorderDir.Store(&dir)
 					argv, err = opts.InTerminal(argv, statusFile)
 				}
 			}
@@ -283,7 +302,16 @@ func Launch(ctx context.Context, opts Options) *Result {
 			}
 		}
 		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(argv[0]), prof.Name)})
-		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr})
+		if opts.Subreaper {
+			if err := becomeSubreaper(); err != nil {
+				return fail(StepEmulator, fmt.Errorf("become the subreaper of the emulator's processes: %w", err))
+			}
+			// Runs before the relays are stopped (deferred later, runs
+			// earlier): nothing of the emulator's outlives the launch, and
+			// nothing is left to connect while they end.
+			defer endDescendants()
+		}
+		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.started})
 		if err != nil {
 			return fail(StepEmulator, err)
 		}
@@ -307,6 +335,32 @@ func Launch(ctx context.Context, opts Options) *Result {
 	res.Step, res.ExitStatus = StepLaunched, status
 	rec.ExitStatus = &status
 	return res
+}
+
+// emulatorTree is who may use the tunnel during a launch with a command
+// profile: the emulator, the recorder in a terminal window once it has
+// reported itself, and their descendants. admit and roots are per OS
+// (emulator_linux.go); Windows refuses for now.
+type emulatorTree struct {
+	emulator    atomic.Int64           // the emulator's pid once started, else 0
+	recorderDir atomic.Pointer[string] // the launch's status directory, when a recorder runs
+	reaper      bool                   // this process is the subreaper of the tree
+}
+
+func (t *emulatorTree) started(pid int) { t.emulator.Store(int64(pid)) }
+
+// ids returns the processes whose descendants are admitted.
+func (t *emulatorTree) ids() map[int]bool {
+	ids := make(map[int]bool, 2)
+	if p := t.emulator.Load(); p > 0 {
+		ids[int(p)] = true
+	}
+	if dir := t.recorderDir.Load(); dir != nil {
+		if p, ok := readRecorder(*dir); ok {
+			ids[p] = true
+		}
+	}
+	return ids
 }
 
 func (o *Options) status(e Event) {

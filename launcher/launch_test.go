@@ -64,6 +64,11 @@ func TestMain(m *testing.M) {
 		go func() { io.Copy(io.Discard, c); os.Exit(4) }()
 		time.Sleep(time.Minute)
 		os.Exit(3)
+	case "escape":
+		os.Exit(escapingEmulator(os.Args[len(os.Args)-1]))
+	case "escapee":
+		time.Sleep(time.Minute) // until killed
+		os.Exit(3)
 	case "launch":
 		// A whole launch in a process of its own, for the SIGTERM test: it
 		// ends the launch on SIGTERM as trustlaunch's main does.
@@ -74,7 +79,7 @@ func TestMain(m *testing.M) {
 // launchProcess runs Launch from the settings the parent test passed in the
 // environment and exits with the emulator's status.
 func launchProcess() int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	pem, err := os.ReadFile(os.Getenv("LAUNCH_TEST_ORIGIN_CA"))
 	if err != nil {
@@ -82,6 +87,10 @@ func launchProcess() int {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
+	role := os.Getenv("LAUNCH_TEST_LAUNCH_ROLE")
+	if role == "" {
+		role = "sleep"
+	}
 	res := Launch(ctx, Options{
 		LaunchURL: os.Getenv("LAUNCH_TEST_URL"),
 		Admin:     whitelist.Source{Path: "/nonexistent-trustlaunch-test/whitelist.txt"},
@@ -91,7 +100,8 @@ func launchProcess() int {
 		Stdin:     strings.NewReader(""),
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
-		Env:       append(CleanEnv(os.Environ()), emulatorRoleEnv+"=sleep"),
+		Env:       append(CleanEnv(os.Environ()), emulatorRoleEnv+"="+role),
+		Subreaper: os.Getenv("LAUNCH_TEST_SUBREAPER") != "",
 	})
 	if res.Err != nil {
 		fmt.Fprintln(os.Stderr, res.Err)

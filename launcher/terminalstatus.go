@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,9 @@ func RunRecordingStatus(argv []string, statusFile string, stdin io.Reader, stdou
 	}
 	stop := holdTerminalSignals()
 	defer stop()
+	if err := reportRecorder(statusFile); err != nil {
+		return startFailedStatus, fmt.Errorf("report the recorder to the launch: %w", err)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	status, runErr := startFailedStatus, error(nil)
@@ -66,4 +70,45 @@ func readStatusFile(path string) (int, error) {
 		return 0, fmt.Errorf("%s: not an exit status", path)
 	}
 	return n, nil
+}
+
+// recorderPIDName is the file beside the status file where the recorder
+// reports its own process ("PID STARTTIME\n"). A terminal window may run
+// its command from a server process that is not a descendant of
+// trustlaunch (gnome-terminal does), so the tunnel admits the recorder
+// and its descendants by this report. The launch's status directory is
+// private (0700), so only this user can write it.
+const recorderPIDName = "recorder.pid"
+
+// reportRecorder writes this process's PID and start time beside
+// statusFile. Without /proc (not Linux) there is nothing to report: the
+// window is then trusted only through the process tree.
+func reportRecorder(statusFile string) error {
+	pid := os.Getpid()
+	st, err := startTime(pid)
+	if err != nil {
+		return nil
+	}
+	return platform.WriteFileAtomic(filepath.Join(filepath.Dir(statusFile), recorderPIDName), []byte(fmt.Sprintf("%d %s\n", pid, st)), 0o600)
+}
+
+// readRecorder reads what reportRecorder wrote, and returns the PID only
+// while that process is still the one that wrote it (same start time).
+func readRecorder(dir string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, recorderPIDName))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 1 {
+		return 0, false
+	}
+	if st, err := startTime(pid); err != nil || st != f[1] {
+		return 0, false
+	}
+	return pid, true
 }
