@@ -76,6 +76,25 @@ func TestMain(m *testing.M) {
 	}
 }
 
+// escapingEmulator is the "escape" role: it starts a grandchild of the
+// launch in a session of its own (setsid: out of the emulator's process
+// group, which the teardown kills), prints "PID PORT GRANDCHILD", and then
+// exits at once (LAUNCH_TEST_ESCAPE=exit) or waits to be ended.
+func escapingEmulator(port string) int {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), emulatorRoleEnv+"=escapee")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 2
+	}
+	fmt.Printf("%d %s %d\n", os.Getpid(), port, cmd.Process.Pid)
+	if os.Getenv("LAUNCH_TEST_ESCAPE") == "exit" {
+		return 0 // the grandchild is orphaned
+	}
+	time.Sleep(time.Minute)
+	return 3
+}
+
 // launchProcess runs Launch from the settings the parent test passed in the
 // environment and exits with the emulator's status.
 func launchProcess() int {
