@@ -102,6 +102,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Interactive: isTerminal(s.stdin),
 		InTerminal:  inTerminal,
 		Logf:        s.logf,
+		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
 	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
 	// The status screen starts with the first step after the decision, so it
