@@ -67,6 +67,9 @@ type Config struct {
 	DestRootCAs *x509.CertPool
 	// Token is the session token. Required.
 	Token Token
+
+	// UserAgent is sent by both transports: UserAgent(VERSION); UserAgent("") when empty.
+	UserAgent string
 	// DialTimeout bounds DNS and TCP; DefaultDialTimeout when zero.
 	DialTimeout time.Duration
 	// HandshakeTimeout bounds TLS and the proxy's answer (and end-to-end

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,6 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
@@ -26,6 +30,7 @@ type headerLimit struct {
 	n       int
 	limited bool
 	read    int // bytes read in total, to tell "closed without answering"
+	first   firstLine
 }
 
 func (h *headerLimit) Read(p []byte) (int, error) {
@@ -41,8 +46,55 @@ func (h *headerLimit) Read(p []byte) (int, error) {
 	h.read += n
 	if h.limited {
 		h.n -= n
+		h.first.add(p[:n])
 	}
 	return n, err
+}
+
+// firstLine keeps the start of what the proxy sent, up to its first line
+// break or maxFirstLine bytes: all of an answer that a message may show
+// when the answer is not HTTP, as a status line would be shown.
+type firstLine struct {
+	b    []byte
+	done bool
+}
+
+const maxFirstLine = 128
+
+func (f *firstLine) add(p []byte) {
+	if f.done {
+		return
+	}
+	if i := bytes.IndexAny(p, "\r\n"); i >= 0 {
+		p, f.done = p[:i], true
+	}
+	if room := maxFirstLine - len(f.b); len(p) > room {
+		p, f.done = p[:room], true
+	}
+	f.b = append(f.b, p...)
+}
+
+func (f *firstLine) String() string { return string(f.b) }
+
+// UserAgent returns the User-Agent of trustlaunch's HTTP requests (the
+// descriptor fetch and both transports): "trustlaunch/VERSION", or
+// "trustlaunch" without a version. The version is known to the binary
+// (cmd/trustlaunch, set at release time), which passes this string down.
+func UserAgent(version string) string {
+	if version == "" {
+		return "trustlaunch"
+	}
+	return "trustlaunch/" + version
+}
+
+// userAgent is Config.UserAgent, or UserAgent("") when that is empty or
+// could not stand in a header unchanged (the CONNECT request is written
+// as text: a line break would add a header).
+func (c *Connector) userAgent() string {
+	if ua := c.cfg.UserAgent; ua != "" && httpguts.ValidHeaderFieldValue(ua) && !strings.ContainsAny(ua, "\r\n") {
+		return ua
+	}
+	return UserAgent("")
 }
 
 // connectTunnel sends the CONNECT request on an established TLS connection
@@ -55,7 +107,7 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 	req := "CONNECT " + dest + " HTTP/1.1\r\n" +
 		"Host: " + dest + "\r\n" +
 		"Proxy-Authorization: Bearer " + c.cfg.Token.reveal() + "\r\n" +
-		"User-Agent: trustlaunch\r\n" +
+		"User-Agent: " + c.userAgent() + "\r\n" +
 		"\r\n"
 	if _, err := io.WriteString(tc, req); err != nil {
 		undo()
@@ -78,12 +130,23 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 // readConnectResponse reads and judges the proxy's answer to CONNECT with
 // net/http. It returns nil for a 2xx answer, leaving in br every byte that
 // arrived behind the header; otherwise a *StepError. Its input is untrusted
-// (FuzzConnectResponse). The token is scrubbed from the text of the answer
-// before it is cut or escaped into a message.
+// (FuzzConnectResponse). A refusal shows the status code and a short
+// reason, or for an answer that is not HTTP the start of its first line,
+// never a header or the body; every spelling of the token is removed from
+// that text before it is cut or escaped, and from the whole message after.
 func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, tok Token) error {
+	se := judgeConnectResponse(br, lim, proxyAddr, dest, tok)
+	if se == nil {
+		return nil
+	}
+	se.Err = redactToken(se.Err, tok)
+	return se
+}
+
+func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, tok Token) *StepError {
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
-		fail := func(msg string) error {
+		fail := func(msg string) *StepError {
 			return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: &describedError{msg: msg, err: err},
 				Hint: "the proxy did not answer the CONNECT request as an HTTP proxy: check the proxy address and transport, or ask your administrator"}
 		}
@@ -97,9 +160,11 @@ func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest str
 		}
 		var ne net.Error
 		if errors.As(err, &ne) {
-			return fail("reading the proxy's answer: " + safetext.Sanitize(tok.scrub(trimSyscall(err))))
+			return fail("reading the proxy's answer: " + proxyText(tok, trimSyscall(err), maxCause))
 		}
-		return fail("the proxy's answer is not HTTP: " + safetext.Excerpt(tok.scrub(err.Error()), 160))
+		// net/http's message quotes the line it could not parse, which
+		// may be a header: show the first line only, as a status.
+		return fail(notHTTP(tok, lim.first.String()))
 	}
 	// The body of a 2xx answer to CONNECT is the tunnel (RFC 9110 section
 	// 9.3.6: Content-Length and Transfer-Encoding are ignored); of any other
@@ -107,13 +172,12 @@ func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest str
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	return statusError(resp.StatusCode, tok.scrub(resp.Status), proxyAddr, dest)
+	return statusError(resp.StatusCode, statusText(tok, resp), proxyAddr, dest)
 }
 
-// statusError maps a refusing HTTP status to its step. The status line comes
-// from the network and is sanitized.
+// statusError maps a refusing HTTP status to its step; status is the
+// answer's code and short reason, as statusText makes it.
 func statusError(code int, status, proxyAddr, dest string) *StepError {
-	status = safetext.Excerpt(status, 120)
 	switch code {
 	case http.StatusProxyAuthRequired, http.StatusUnauthorized:
 		return &StepError{Step: StepProxyAuth, Addr: proxyAddr, Err: errors.New("token rejected or expired (" + status + ")"), Hint: hintAuth}

@@ -5,7 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -222,4 +224,39 @@ func trimSyscall(err error) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// Lengths of the proxy's text in a message: a refusal keeps its status
+// code and a short reason (DESIGN.md "Connector": errors name the step and
+// the likely cause), which leaves no room to quote a header, a body or a
+// credential at length.
+const (
+	maxReason = 48 // the reason phrase of a status line, or an unparsable first line
+	maxCause  = 80 // a library's or the system's text about a failure
+)
+
+// proxyText is the one way text from the proxy enters a message: every
+// spelling of the token removed (Token.scrub), then sanitized and cut to
+// max runes.
+func proxyText(tok Token, s string, max int) string {
+	return safetext.Excerpt(tok.scrub(s), max)
+}
+
+// statusText returns an answer's status code and short reason,
+// "407 Proxy Authentication Required".
+func statusText(tok Token, resp *http.Response) string {
+	_, reason, _ := strings.Cut(resp.Status, " ")
+	if reason = strings.TrimSpace(reason); reason == "" {
+		return strconv.Itoa(resp.StatusCode)
+	}
+	return strconv.Itoa(resp.StatusCode) + " " + proxyText(tok, reason, maxReason)
+}
+
+// notHTTP describes an answer that is not HTTP by the start of its first
+// line.
+func notHTTP(tok Token, first string) string {
+	if first == "" {
+		return "the proxy's answer is not HTTP"
+	}
+	return "the proxy's answer is not HTTP (first line " + `"` + strings.ReplaceAll(proxyText(tok, first, maxReason), `"`, `\"`) + `")`
 }

@@ -1,16 +1,23 @@
 package connector
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
@@ -150,5 +157,198 @@ func TestTokenNeverInOutput(t *testing.T) {
 	}
 	if strings.Contains(all, testToken) {
 		t.Errorf("the token appears in output:\n%s", all)
+	}
+}
+
+// spellToken is a token with the characters that encodings change: "+",
+// "/" and "=" of base64, "." of a JWT, "%" and a backslash and a quote.
+const spellToken = `eyJhbGciOiJFUzI1NiJ9.ab+cd/EF=gh%41ij\kl"mnOPqrSTuv+wx/yz0123456789`
+
+// TestScrubSpellings: every spelling of the token, and every run of 16 or
+// more of its characters, is redacted from text; shorter runs and text
+// around them are kept.
+func TestScrubSpellings(t *testing.T) {
+	tok := NewToken(spellToken)
+	lowerPct := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			fmt.Fprintf(&b, "%%%02x", s[i])
+		}
+		return b.String()
+	}
+	cases := []struct{ name, text string }{
+		{"exact", spellToken},
+		{"upper case", strings.ToUpper(spellToken)},
+		{"lower case", strings.ToLower(spellToken)},
+		{"query escaped", url.QueryEscape(spellToken)},
+		{"query escaped, lower-case hex", strings.ToLower(url.QueryEscape(spellToken))},
+		{"every byte escaped, upper-case hex", strings.ToUpper(lowerPct(spellToken))},
+		{"every byte escaped, lower-case hex", lowerPct(spellToken)},
+		{"escaped twice", url.QueryEscape(url.QueryEscape(spellToken))},
+		{"path escaped", url.PathEscape(spellToken)},
+		{"form decoded", strings.ReplaceAll(spellToken, "+", " ")},
+		{"form decoded and %41 decoded", strings.ReplaceAll(strings.ReplaceAll(spellToken, "+", " "), "%41", "A")},
+		{"Go quoted", strconv.Quote(spellToken)},
+		{"JSON", string(must(json.Marshal(spellToken)))},
+		{"JSON, every character \\u-escaped", jsonEscapeAll(spellToken)},
+		{"base64url alphabet", strings.NewReplacer("+", "-", "/", "_").Replace(spellToken)},
+		{"first 16 characters", spellToken[:16]},
+		{"last 16 characters", spellToken[len(spellToken)-16:]},
+		{"16 from the middle, upper case", strings.ToUpper(spellToken[20:36])},
+		{"20 from the middle, lower-case escapes", lowerPct(spellToken[25:45])},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := "407 bad token <" + tc.text + "> from 10.0.0.1"
+			got := tok.scrub(text)
+			if !strings.HasPrefix(got, "407 bad token <") || !strings.HasSuffix(got, "> from 10.0.0.1") || !strings.Contains(got, "[redacted]") {
+				t.Fatalf("scrub(%q) = %q; want the text around the token kept and the token [redacted]", text, got)
+			}
+			if run, ok := tokenRunIn(got, spellToken); ok {
+				t.Errorf("scrub(%q) = %q keeps the run %q", text, got, run)
+			}
+		})
+	}
+	// Runs shorter than 16 characters are not the token: they stay.
+	short := "id " + spellToken[:15] + " and " + spellToken[30:45]
+	if got := tok.scrub(short); got != short {
+		t.Errorf("scrub(%q) = %q; want runs under 16 characters kept", short, got)
+	}
+	// A token shorter than 16 characters is redacted whole, in its spellings.
+	small := NewToken("s3cr+t/x")
+	if got := small.scrub("a S3CR%2bT%2Fx b s3cr t/x c"); got != "a [redacted] b [redacted] c" {
+		t.Errorf("short token: %q", got)
+	}
+}
+
+// tokenRunIn finds in s, case-insensitively, a run of 16 characters of tok
+// as they are or with "+" as a space.
+func tokenRunIn(s, tok string) (string, bool) {
+	ls := strings.ToLower(s)
+	lt := strings.ToLower(tok)
+	for i := 0; i+16 <= len(lt); i++ {
+		w := lt[i : i+16]
+		if strings.Contains(ls, w) || strings.Contains(ls, strings.ReplaceAll(w, "+", " ")) {
+			return w, true
+		}
+	}
+	return "", false
+}
+
+func jsonEscapeAll(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, `\u%04x`, s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// scriptedProxy is a TLS server on loopback that reads one HTTP request
+// per connection, records its header, and answers with fixed bytes, for
+// answers that no real proxy and no proxytest knob produces.
+type scriptedProxy struct {
+	addr    string
+	ca      *proxytest.CA
+	headers chan http.Header
+}
+
+func newScriptedProxy(t *testing.T, answer string) *scriptedProxy {
+	t.Helper()
+	ca := proxytest.NewCA("scripted proxy CA")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.Issue(proxytest.Names...)}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &scriptedProxy{addr: ln.Addr().String(), ca: ca, headers: make(chan http.Header, 10)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if req, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				select {
+				case p.headers <- req.Header:
+				default:
+				}
+				_, _ = io.WriteString(c, answer)
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return p
+}
+
+func (p *scriptedProxy) config(tr Transport) Config {
+	return Config{ProxyAddr: p.addr, Transport: tr, RootCAs: p.ca.Pool(), Destination: "mainframe.example.com:23", Token: NewToken(spellToken)}
+}
+
+// TestRefusalShowsStatusOnly: from a proxy's refusal the error keeps the
+// status code and a short reason, never a header or the body, and no
+// spelling of the token from any of them.
+func TestRefusalShowsStatusOnly(t *testing.T) {
+	lowerEsc := strings.ToLower(url.QueryEscape(spellToken))
+	longReason := "Denied " + lowerEsc[:40] + " " + strings.Repeat("padding ", 10) + "TAILMARK"
+	cases := []struct {
+		name   string
+		answer string
+		want   Step
+		inText string
+	}{
+		{"407 with echoes in reason, header and body",
+			"HTTP/1.1 407 " + longReason + "\r\nX-Echo: HEADERMARK " + lowerEsc + "\r\nContent-Length: 90\r\n\r\nBODYMARK " + strings.ReplaceAll(spellToken, "+", " ") + strings.Repeat(".", 90),
+			StepProxyAuth, "407 Denied"},
+		{"403 quoting a cut token", "HTTP/1.1 403 no " + strings.ToUpper(spellToken[3:25]) + "\r\nContent-Length: 0\r\n\r\n", StepProxyPolicy, "403 no [redacted]"},
+		{"malformed header line quoting the token", "HTTP/1.1 407 Denied\r\nHEADERMARK " + spellToken[:30] + "\r\n\r\n", StepProxyPolicy, ""},
+		{"not HTTP, quoting a cut token", "SSH-2.0-" + spellToken[10:40] + "\r\n\r\n", StepProxyPolicy, "not HTTP"},
+		{"101 with a bad Upgrade header", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: HEADERMARK-" + lowerEsc + "\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n", StepProxyPolicy, "101 Switching Protocols"},
+	}
+	for _, tr := range transports {
+		for _, tc := range cases {
+			t.Run(string(tr)+"/"+tc.name, func(t *testing.T) {
+				p := newScriptedProxy(t, tc.answer)
+				_, err := mustNew(t, p.config(tr)).Dial(t.Context())
+				var se *StepError
+				if !errors.As(err, &se) {
+					t.Fatalf("Dial: %v, want a *StepError", err)
+				}
+				if se.Step != tc.want {
+					t.Errorf("step %s, want %s: %v", se.Step, tc.want, err)
+				}
+				msg := se.Err.Error()
+				if !strings.Contains(msg, tc.inText) {
+					t.Errorf("error %q: want %q in it", msg, tc.inText)
+				}
+				for _, mark := range []string{"HEADERMARK", "BODYMARK", "TAILMARK", "padding padding padding padding"} {
+					if strings.Contains(msg, mark) {
+						t.Errorf("error %q shows %s: more than the status code and a short reason", msg, mark)
+					}
+				}
+				if run, ok := tokenRunIn(msg, spellToken); ok {
+					t.Errorf("error %q carries the token run %q", msg, run)
+				}
+				if n := utf8.RuneCountInString(msg); n > 160 {
+					t.Errorf("error is %d runes long, want a short reason: %q", n, msg)
+				}
+				for e := error(err); e != nil; e = errors.Unwrap(e) {
+					if run, ok := tokenRunIn(e.Error(), spellToken); ok {
+						t.Errorf("the chain's %T carries the token run %q", e, run)
+					}
+				}
+			})
+		}
 	}
 }

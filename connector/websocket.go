@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
 // websocketTunnel runs the WebSocket upgrade on an established TLS
@@ -42,28 +40,16 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	u := url.URL{Scheme: "wss", Host: c.cfg.ProxyAddr, Path: c.path, RawQuery: "token=" + url.QueryEscape(tok)}
 	wc, resp, err := websocket.Dial(hctx, u.String(), &websocket.DialOptions{
 		HTTPClient: &http.Client{Transport: tr},
+		HTTPHeader: http.Header{"User-Agent": {c.userAgent()}},
 		// websockify 0.10 accepts exactly this list.
 		Subprotocols: []string{"binary"},
 	})
 	if err != nil {
 		watch.Close()
-		err = redactToken(err, c.cfg.Token)
-		addr := c.cfg.ProxyAddr
-		switch {
-		case ctx.Err() != nil || hctx.Err() != nil:
-			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, addr, err, nil)
-		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
-			return nil, c.withoutToken(statusError(resp.StatusCode, c.cfg.Token.scrub(resp.Status), addr, c.cfg.Destination))
-		case resp == nil && watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
-			// websockify checks the token before the upgrade and, when it
-			// fails, closes the connection without an HTTP answer.
-			return nil, &StepError{Step: StepProxyAuth, Addr: addr,
-				Err:  &describedError{msg: "the proxy closed the connection before the WebSocket upgrade: token rejected, unknown or expired", err: err},
-				Hint: hintAuth}
+		if ctx.Err() != nil || hctx.Err() != nil {
+			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, redactToken(err, c.cfg.Token), nil)
 		}
-		// The library's text can quote the proxy's answer: sanitized.
-		return nil, &StepError{Step: StepProxyPolicy, Addr: addr, Err: &describedError{msg: safetext.Excerpt(err.Error(), 200), err: err},
-			Hint: "the proxy did not complete the WebSocket upgrade: check the proxy address, path and transport, or ask your administrator"}
+		return nil, c.withoutToken(c.upgradeError(resp, watch, err))
 	}
 	if p := wc.Subprotocol(); p != "binary" {
 		wc.CloseNow()
@@ -81,6 +67,42 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	}
 	w.touch()
 	return w, nil
+}
+
+// upgradeError describes a failed WebSocket upgrade. Like a CONNECT
+// refusal it shows the status code and a short reason, or the first line
+// of an answer that is not HTTP, never a header or the body: the
+// library's own text quotes header values (a bad Upgrade header) and the
+// request URL with the token.
+func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err error) *StepError {
+	addr, tok := c.cfg.ProxyAddr, c.cfg.Token
+	cause := redactToken(err, tok)
+	hint := "the proxy did not complete the WebSocket upgrade: check the proxy address, path and transport, or ask your administrator"
+	switch {
+	case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
+		return statusError(resp.StatusCode, statusText(tok, resp), addr, c.cfg.Destination)
+	case resp != nil:
+		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+			Err: &describedError{msg: "the proxy answered " + statusText(tok, resp) + " but did not complete a valid WebSocket handshake", err: cause}}
+	case watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
+		// websockify checks the token before the upgrade and, when it
+		// fails, closes the connection without an HTTP answer.
+		return &StepError{Step: StepProxyAuth, Addr: addr, Hint: hintAuth,
+			Err: &describedError{msg: "the proxy closed the connection before the WebSocket upgrade: token rejected, unknown or expired", err: cause}}
+	case watch.readBytes.Load() > 0:
+		// net/http could not read the answer; its message quotes the
+		// line it failed on, which may be a header.
+		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+			Err: &describedError{msg: notHTTP(tok, watch.firstLine()), err: cause}}
+	}
+	// Nothing came back: the cause is local or the connection's (a reset,
+	// a failed write), named by its innermost error.
+	inner := err
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		inner = e
+	}
+	return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+		Err: &describedError{msg: "the WebSocket upgrade failed: " + proxyText(tok, trimSyscall(inner), maxCause), err: cause}}
 }
 
 // redactToken removes the token from an error of the HTTP client, whose
@@ -120,20 +142,32 @@ func (c *Connector) withoutToken(se *StepError) *StepError {
 	return se
 }
 
-// watchConn records whether the proxy sent anything before failing.
+// watchConn records whether the proxy sent anything before failing, and
+// the start of its first line. The HTTP client reads in its own goroutine.
 type watchConn struct {
 	net.Conn
 	readBytes atomic.Int64
 	readErr   atomic.Pointer[error]
+	mu        sync.Mutex
+	first     firstLine
 }
 
 func (w *watchConn) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
 	w.readBytes.Add(int64(n))
+	w.mu.Lock()
+	w.first.add(p[:n])
+	w.mu.Unlock()
 	if err != nil {
 		w.readErr.CompareAndSwap(nil, &err)
 	}
 	return n, err
+}
+
+func (w *watchConn) firstLine() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first.String()
 }
 
 // wsConn is the tunnel of the WebSocket transport.
