@@ -33,7 +33,10 @@ Without --stdio, connect listens on 127.0.0.1 (a free port unless --listen
 names one), prints "listening on 127.0.0.1:PORT" and relays every connection
 from your own user through its own tunnel until interrupted. A --listen
 address that is not loopback needs --unsafe-listen: anyone who can reach it
-uses your session. With --stdio, it relays standard input and output through
+uses your session. Warning: every program you run passes that check, your
+browser included, so a web page you visit could send requests through the
+tunnel while it listens (open, unlike connect, admits only the emulator it
+started). Listen only while you use it. With --stdio, it relays standard input and output through
 one tunnel, as an ssh ProxyCommand.
 
 The proxy's certificate is always verified: against the system roots, or only
