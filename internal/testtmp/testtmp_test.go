@@ -97,11 +97,20 @@ func TestWalkedDirDoesNotFollowLinks(t *testing.T) {
 	f := &fakeTB{TB: t, name: "TestWalkedDirDoesNotFollowLinks"}
 	d := walkedDir(f)
 	populate(t, d)
-	if err := os.Symlink(outside, filepath.Join(d, "link")); err != nil {
+	link := filepath.Join(d, "link")
+	if err := os.Symlink(outside, link); err != nil {
 		if runtime.GOOS == "windows" {
 			t.Fatalf("os.Symlink: %v (this test needs the symlink privilege on Windows)", err)
 		}
 		t.Fatal(err)
+	}
+	if _, err := os.Lstat(link); err != nil {
+		if runtime.GOOS != "windows" {
+			t.Fatal(err)
+		}
+		// Wine 8.0's CreateSymbolicLink reports success and makes nothing;
+		// the rest of the test still runs, the link part only on Windows.
+		t.Logf("os.Symlink made no link (Wine 8.0 does this): %v", err)
 	}
 	f.runCleanups()
 	if len(f.errs) != 0 {
