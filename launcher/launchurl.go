@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
@@ -33,6 +35,13 @@ func launchErr(format string, args ...any) error {
 // parse cleanly is an error, never a partial result, because a handler that
 // guesses is a handler an attacker can steer. It does not check that the
 // descriptor URL is https: the whitelist decision does, as its first step.
+//
+// The url value is percent-decoded once, and "+" stays "+": it is not a
+// form, and portals put base64 tickets there unencoded, whose "+" read as a
+// space would go raw into the request line. The decoded URL must consist of
+// characters that can stand in a URL (see checkURLChars); an error names
+// the first one that cannot and its position, never the URL, whose query
+// holds the ticket.
 func ParseLaunchURL(raw string) (string, error) {
 	if len(raw) > MaxLaunchURLLen {
 		return "", launchErr("longer than %d bytes", MaxLaunchURLLen)
@@ -43,14 +52,14 @@ func ParseLaunchURL(raw string) (string, error) {
 		}
 	}
 	if len(raw) < len(launchPrefix) || !strings.EqualFold(raw[:len(launchPrefix)], launchPrefix) {
-		return "", launchErr("%s does not start with %s?url=", safetext.QuoteExcerpt(raw, 80), launchPrefix)
+		return "", launchErr("%s does not start with %s?url=", safetext.QuoteExcerpt(beforeQuery(raw), 80), launchPrefix)
 	}
 	rest := raw[len(launchPrefix):]
 	// Some browsers add a slash after the authority of an unknown scheme.
 	rest = strings.TrimPrefix(rest, "/")
 	query, ok := strings.CutPrefix(rest, "?")
 	if !ok {
-		return "", launchErr("want %s?url=... , got %s", launchPrefix, safetext.QuoteExcerpt(raw, 80))
+		return "", launchErr("want %s?url=... , got %s", launchPrefix, safetext.QuoteExcerpt(beforeQuery(raw), 80))
 	}
 	if strings.Contains(query, "#") {
 		return "", launchErr("a fragment (#) is not allowed")
@@ -60,10 +69,14 @@ func ParseLaunchURL(raw string) (string, error) {
 	}
 	var target string
 	found := false
+	n := 0
 	for part := range strings.SplitSeq(query, "&") {
+		n++
 		key, value, hasEq := strings.Cut(part, "=")
 		if !hasEq {
-			return "", launchErr("query part %s is not key=value", safetext.QuoteExcerpt(part, 80))
+			// Not quoted: an unencoded descriptor URL splits here, and
+			// the part may be its ticket.
+			return "", launchErr("query part %d is not key=value", n)
 		}
 		if key != "url" {
 			return "", launchErr("unknown parameter %s; only url is accepted", safetext.QuoteExcerpt(key, 80))
@@ -71,12 +84,15 @@ func ParseLaunchURL(raw string) (string, error) {
 		if found {
 			return "", launchErr("url given more than once")
 		}
-		v, err := url.QueryUnescape(value)
+		v, err := url.PathUnescape(value)
 		if err != nil {
 			return "", launchErr("url parameter does not decode: %s", safetext.Sanitize(err.Error()))
 		}
 		if v == "" {
 			return "", launchErr("url parameter is empty")
+		}
+		if err := checkURLChars(v); err != nil {
+			return "", err
 		}
 		target, found = v, true
 	}
@@ -84,4 +100,77 @@ func ParseLaunchURL(raw string) (string, error) {
 		return "", launchErr("no url parameter")
 	}
 	return target, nil
+}
+
+// beforeQuery cuts raw at its query or fragment, which may carry a ticket,
+// for quoting in an error.
+func beforeQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i]
+	}
+	return raw
+}
+
+// checkURLChars refuses a decoded descriptor URL that holds a character
+// that cannot stand in a URL: in ASCII, anything but the unreserved and
+// reserved characters of RFC 3986 (section 2) and "%" followed by two hex
+// digits; beyond ASCII, invalid UTF-8 and what the URL Standard's "URL code
+// points" exclude (C1 controls, surrogates, noncharacters), and also
+// format characters (bidi overrides, zero-width) and spaces (U+00A0,
+// U+3000), which hide what a URL says. Other non-ASCII text (an
+// internationalized host, a path in another script) is fine: the host goes
+// through IDNA, and the fetch percent-encodes the rest. The error names the
+// character and its position (counted in characters, from 1), never the
+// URL.
+func checkURLChars(u string) error {
+	pos := 0
+	for i := 0; i < len(u); {
+		r, size := utf8.DecodeRuneInString(u[i:])
+		pos++
+		bad := ""
+		switch {
+		case r == utf8.RuneError && size == 1:
+			bad = "a byte that is not UTF-8"
+		case r == '%':
+			if i+2 >= len(u) || !isHexDigit(u[i+1]) || !isHexDigit(u[i+2]) {
+				bad = `a "%" that is not followed by two hex digits`
+			}
+		case r < utf8.RuneSelf:
+			if !isURLByte(byte(r)) {
+				bad = describeURLChar(r)
+			}
+		case r <= 0x9f, unicode.Is(unicode.Cf, r), unicode.IsSpace(r), unicode.Is(unicode.Zs, r),
+			unicode.Is(unicode.Co, r), r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
+			bad = describeURLChar(r)
+		}
+		if bad != "" {
+			return launchErr("the url parameter holds %s at character %d of the decoded URL; a URL cannot contain it unencoded, so the portal must percent-encode it", bad, pos)
+		}
+		i += size
+	}
+	return nil
+}
+
+// isURLByte reports whether an ASCII byte may stand in a URL unencoded:
+// RFC 3986 unreserved, gen-delims and sub-delims ("%" is checked apart).
+func isURLByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// describeURLChar names a character for an error: "a space", "control
+// character U+000A", or the character quoted with its code point ("'<'
+// (U+003C)"); %q escapes what a terminal would act on.
+func describeURLChar(r rune) string {
+	if r <= ' ' || r == '\\' || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+		return safetext.Describe(r)
+	}
+	return fmt.Sprintf("%q (%U)", r, r)
 }

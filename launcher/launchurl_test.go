@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseLaunchURL(t *testing.T) {
@@ -31,6 +32,25 @@ func TestParseLaunchURL(t *testing.T) {
 		{"space", "trustlaunch://launch?url=https://a b", "", "a space"},
 		{"newline", "trustlaunch://launch?url=https://a%0a\n", "", "control character"},
 		{"too long", "trustlaunch://launch?url=" + strings.Repeat("a", 9000), "", "longer than"},
+
+		// The url value is decoded once, with "+" kept: portals put base64
+		// tickets there unencoded, and a URL has no use for a space.
+		{"unencoded plus kept", "trustlaunch://launch?url=https://portal.example.com/d?t=SECRET+AB/C==", "https://portal.example.com/d?t=SECRET+AB/C==", ""},
+		{"encoded plus", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%2BAB", "https://portal.example.com/d?t=SECRET+AB", ""},
+		{"decoded once", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%2541", "https://portal.example.com/d?t=SECRET%41", ""},
+		{"unicode host", "trustlaunch://launch?url=https%3A%2F%2Fp%C3%B6rtal.example%2Fd%3Ft%3DSECRET", "https://p\u00f6rtal.example/d?t=SECRET", ""},
+		{"decoded space", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%20x", "", "holds a space at character 38 of the decoded URL"},
+		{"decoded newline", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%0Ax", "", "holds control character U+000A at character 38"},
+		{"decoded quote", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%22", "", `holds '"' (U+0022) at character 38`},
+		{"decoded angle bracket", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2F%3Cd%3Ft%3DSECRET", "", "holds '<' (U+003C) at character 28"},
+		{"decoded backslash", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%5Cd%3Ft%3DSECRET", "", "holds a backslash at character 27"},
+		{"decoded brace", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%7B", "", "holds '{' (U+007B) at character 38"},
+		{"decoded bidi override", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%E2%80%AE", "", `holds '\u202e' (U+202E) at character 38`},
+		{"decoded no-break space", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%C2%A0", "", "(U+00A0) at character 38"},
+		{"decoded bad escape", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%25zz", "", `holds a "%" that is not followed by two hex digits at character 38`},
+		{"decoded invalid UTF-8", "trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fd%3Ft%3DSECRET%FF", "", "holds a byte that is not UTF-8 at character 38"},
+		{"https URL instead of a link", "https://portal.example.com/d?t=SECRET", "", `"https://portal.example.com/d" does not start with`},
+		{"query part without =", "trustlaunch://launch?url=https://portal.example.com/d?a=1&SECRET", "", "query part 2 is not key=value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +58,11 @@ func TestParseLaunchURL(t *testing.T) {
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
 					t.Fatalf("ParseLaunchURL(%q) = %q, %v; want error with %q", tt.in, got, err, tt.errHas)
+				}
+				// The link carries a single-use ticket: an error names
+				// what is wrong and where, never the URL's query.
+				if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("error shows the ticket or raw text: %q", err)
 				}
 				return
 			}
@@ -66,6 +91,11 @@ func FuzzParseLaunchURL(f *testing.F) {
 		again, err := ParseLaunchURL(link)
 		if err != nil || again != got {
 			t.Fatalf("round trip of %q: %q, %v", got, again, err)
+		}
+		// What is accepted can stand in a request line as it is, apart
+		// from non-ASCII letters, which the fetch percent-encodes.
+		if !utf8.ValidString(got) || strings.ContainsAny(got, " \"<>\\^`{|}\x7f") || strings.ContainsFunc(got, func(r rune) bool { return r < ' ' }) {
+			t.Fatalf("accepted %q", got)
 		}
 	})
 }
