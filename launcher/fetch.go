@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -75,6 +76,9 @@ type FetchOptions struct {
 	// UserAgent is sent as User-Agent, "trustlaunch" when empty; the CLI
 	// passes "trustlaunch/VERSION".
 	UserAgent string
+	// Resolver resolves the origin's host; net.DefaultResolver when nil.
+	// Through an HTTPS proxy from the environment, the proxy resolves it.
+	Resolver *net.Resolver
 
 	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
 	// directories are under /tmp and can never pass the real check.
@@ -240,7 +244,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 	}
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
+		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver}).DialContext,
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,
@@ -257,11 +261,20 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
 	defer cancel()
 
-	cur := start
+	cur := requestURL(o.Origin, start)
 	for hops := 0; ; hops++ {
 		resp, err := f.get(ctx, client, cur)
 		if err != nil {
 			return nil, f.transportErr(ctx, err)
+		}
+		if context.Cause(ctx) != nil {
+			// net/http hands back a response that raced the deadline
+			// rather than the cancellation ("Check for a response racing
+			// the context close", transport.go). It came too late: judged
+			// on its headers, the empty answer of a server that saw the
+			// connection close would pass for a refusal.
+			_ = resp.Body.Close()
+			return nil, f.transportErr(ctx, context.Cause(ctx))
 		}
 		if isRedirect(resp.StatusCode) {
 			loc := resp.Header.Get("Location")
@@ -269,9 +282,11 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 			if hops == MaxRedirects {
 				return nil, fmt.Errorf("more than %d redirects", MaxRedirects)
 			}
-			if cur, err = f.redirectTarget(cur, loc); err != nil {
+			next, err := f.redirectTarget(cur, loc)
+			if err != nil {
 				return nil, err
 			}
+			cur = requestURL(o.Origin, next)
 			continue
 		}
 		defer resp.Body.Close()
@@ -281,6 +296,54 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 		}
 		return DecodeDescriptor(body)
 	}
+}
+
+// requestURL returns the URL to request: the decided origin, its ASCII
+// host and port, with the path and query of u, which ParseOrigin found to
+// be of that origin. The raw u is never sent: net/http would put its host
+// into the Host header through plain Punycode, without the IDNA mapping the
+// decision applied (a non-NFC "ö", full-width letters and "ª" would name
+// another host), keep a trailing dot the decision removed and so resolve an
+// absolute name, and keep the letter case. The TLS server name and Host
+// follow the URL's host, so both are the decided one. The path keeps its
+// escapes as they were written (decoded once, by ParseLaunchURL, never
+// again), and non-ASCII bytes in path and query are percent-encoded in
+// UTF-8, as browsers send them.
+func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
+	host := org.Host()
+	if org.Port() != whitelist.DefaultPort {
+		host = org.HostPort()
+	}
+	raw := u.RawPath // the path as written, when it differs from the default encoding
+	if raw == "" {
+		raw = u.EscapedPath()
+	}
+	raw = escapeNonURL(raw)
+	path, err := url.PathUnescape(raw)
+	if err != nil {
+		// Not reached: url.Parse refused a bad escape in the path.
+		path, raw = u.Path, ""
+	}
+	return &url.URL{Scheme: "https", Host: host, Path: path, RawPath: raw, RawQuery: escapeNonURL(u.RawQuery)}
+}
+
+// escapeNonURL percent-encodes the bytes of s that cannot stand in a URL
+// (non-ASCII, controls, space, and the ASCII that RFC 3986 does not allow),
+// leaving everything else, escapes included, as it is.
+func escapeNonURL(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' || c < utf8.RuneSelf && isURLByte(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // roots returns opts.RootCAs or the system roots, plus the admin bundle.
@@ -411,6 +474,11 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 	if resp.StatusCode != http.StatusOK {
 		// Read a little of an error page for the message, no more.
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		if cause := context.Cause(ctx); cause != nil {
+			// One deadline for headers and body: an error page that is not
+			// complete by then is a timeout, however its status looked.
+			return nil, f.transportErr(ctx, cause)
+		}
 		// Error pages often repeat the request URL: scrub the ticket before
 		// cutting, so that no part of it survives the cut.
 		text := scrub(strings.TrimSpace(string(head)), f.secrets)

@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,15 +10,21 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -425,6 +432,13 @@ func TestFetchRefusals(t *testing.T) {
 	}
 }
 
+// TestFetchTimeout: the whole fetch has one deadline. The handler answers
+// nothing until the client gives up; then it returns, and the server writes
+// an empty 200 (no Content-Type) that can reach the client while it closes:
+// net/http hands back a response that raced the deadline rather than the
+// cancellation (transport.go: "Check for a response racing the context
+// close"). That answer came too late and is a timeout, whatever its headers
+// say; judged on them, about 1 run in 100 under -race said "no Content-Type".
 func TestFetchTimeout(t *testing.T) {
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done() // answer nothing until the client gives up
@@ -451,6 +465,28 @@ func TestFetchSlowBodyTimesOut(t *testing.T) {
 	fe := mustFail(t, o, StepDescriptorFetch, "no complete answer within 300ms")
 	if !errors.Is(fe, context.DeadlineExceeded) {
 		t.Errorf("error does not wrap context.DeadlineExceeded: %v", fe)
+	}
+}
+
+// TestFetchStatusBodyTimesOut: an error page whose headers came in time but
+// whose body is not complete by the deadline is a timeout, not a status.
+func TestFetchStatusBodyTimesOut(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte("the first part of an error page"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	o.opts.Timeout = 300 * time.Millisecond
+	fe := mustFail(t, o, StepDescriptorFetch, "no complete answer within 300ms")
+	if !errors.Is(fe, context.DeadlineExceeded) {
+		t.Errorf("error does not wrap context.DeadlineExceeded: %v", fe)
+	}
+	var se *StatusError
+	if errors.As(fe, &se) {
+		t.Errorf("judged on the status line: %v", fe)
 	}
 }
 
@@ -550,5 +586,272 @@ func TestFetchErrorInert(t *testing.T) {
 	msg := e.Error()
 	if strings.ContainsAny(msg, "\x1b\x07") || !strings.Contains(msg, `evil\x1b]0;PWNED\x07`) {
 		t.Errorf("Error() = %q", msg)
+	}
+}
+
+// newTestDNS starts a DNS server on loopback that answers A queries for
+// names (ASCII, without the final dot) with 127.0.0.1, other types with no
+// records, and other names with NXDOMAIN, and returns a resolver that asks
+// only it. Fetch tests use real names this way, as a portal has, with
+// nothing outside the machine involved.
+func newTestDNS(t *testing.T, names ...string) *net.Resolver {
+	t.Helper()
+	known := map[string]bool{}
+	for _, n := range names {
+		known[strings.ToLower(n)+"."] = true
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			ok := known[strings.ToLower(q.Name.String())]
+			rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
+			if !ok {
+				rh.RCode = dnsmessage.RCodeNameError
+			}
+			b := dnsmessage.NewBuilder(nil, rh)
+			_ = b.StartQuestions()
+			_ = b.Question(q)
+			if ok && q.Type == dnsmessage.TypeA {
+				_ = b.StartAnswers()
+				_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+			}
+			msg, err := b.Finish()
+			if err == nil {
+				_, _ = pc.WriteTo(msg, addr)
+			}
+		}
+	}()
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+	}}
+}
+
+// rawRequest is what a rawOrigin read: the request line and Host header as
+// they were sent, and the server name of the TLS handshake.
+type rawRequest struct{ Line, Host, SNI string }
+
+// rawOrigin is an HTTPS origin that reads requests as bytes, not through
+// net/http's server, which would normalize what the client sent.
+type rawOrigin struct {
+	port int
+	pool *x509.CertPool
+	reqs chan rawRequest
+}
+
+// newRawOrigin starts a TLS listener on loopback with a certificate for
+// names; respond returns the raw HTTP answer to each request.
+func newRawOrigin(t *testing.T, respond func(rawRequest) string, names ...string) *rawOrigin {
+	t.Helper()
+	ca := proxytest.NewCA("raw origin CA")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{ca.Issue(names...)},
+		NextProtos:   []string{"http/1.1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &rawOrigin{port: ln.Addr().(*net.TCPAddr).Port, pool: ca.Pool(), reqs: make(chan rawRequest, 16)}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { o.serve(c.(*tls.Conn), respond) })
+		}
+	})
+	return o
+}
+
+func (o *rawOrigin) serve(c *tls.Conn, respond func(rawRequest) string) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := c.Handshake(); err != nil {
+		return
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return
+	}
+	req := rawRequest{Line: strings.TrimSuffix(line, "\r\n"), SNI: c.ConnectionState().ServerName}
+	for {
+		h, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if h = strings.TrimSuffix(h, "\r\n"); h == "" {
+			break
+		}
+		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(k, "Host") {
+			req.Host = strings.TrimSpace(v)
+		}
+	}
+	o.reqs <- req
+	_, _ = io.WriteString(c, respond(req))
+}
+
+// rawJSON is a raw 200 answer carrying body.
+func rawJSON(body []byte) func(rawRequest) string {
+	return func(rawRequest) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	}
+}
+
+// next returns the next request the origin read.
+func (o *rawOrigin) next(t *testing.T) rawRequest {
+	t.Helper()
+	select {
+	case r := <-o.reqs:
+		return r
+	default:
+		t.Fatal("the origin read no request")
+		return rawRequest{}
+	}
+}
+
+// TestFetchFromDecidedOrigin: the request goes to the origin the whitelist
+// decided, its ASCII host in the TLS server name and the Host header, not
+// to whatever net/http makes of the raw URL: net/http puts a non-ASCII host
+// into Host through plain Punycode (no IDNA mapping), so a non-NFC "ö", a
+// full-width name or "ª" named a host other than the one decided, and a
+// trailing dot, removed by the decision, was sent on.
+func TestFetchFromDecidedOrigin(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	ascii := []string{"xn--prtal-jua.test", "portal2.test", "abc.test", "portal3.test", "portal4.test", "portal5.test"}
+	res := newTestDNS(t, ascii...)
+	o := newRawOrigin(t, rawJSON(good), ascii...)
+	port := fmt.Sprint(o.port)
+	fetch := func(t *testing.T, u string) {
+		t.Helper()
+		org, err := whitelist.ParseOrigin(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := FetchOptions{URL: u, Origin: org, RootCAs: o.pool, ExtraCAFile: noAdminCA, Timeout: 10 * time.Second, Resolver: res}
+		if _, err := FetchDescriptor(t.Context(), opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, host, ascii string
+	}{
+		{"non-NFC name", "po\u0308rtal.test", "xn--prtal-jua.test"},
+		{"full-width name", "\uff50\uff4f\uff52\uff54\uff41\uff4c\uff12.test", "portal2.test"},
+		{"feminine ordinal", "\u00aabc.test", "abc.test"},
+		{"trailing dot", "portal3.test.", "portal3.test"},
+		{"upper case", "PORTAL4.Test", "portal4.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fetch(t, "https://"+tt.host+":"+port+"/d/1?ticket="+ticket+"&lang=en")
+			r := o.next(t)
+			if want := "GET /d/1?ticket=" + ticket + "&lang=en HTTP/1.1"; r.Line != want {
+				t.Errorf("request line %q, want %q", r.Line, want)
+			}
+			if want := tt.ascii + ":" + port; r.Host != want {
+				t.Errorf("Host %q, want %q", r.Host, want)
+			}
+			if r.SNI != tt.ascii {
+				t.Errorf("server name %q, want %q", r.SNI, tt.ascii)
+			}
+		})
+	}
+	t.Run("plus in the query of a launch link", func(t *testing.T) {
+		u, err := ParseLaunchURL("trustlaunch://launch?url=https://portal4.test:" + port + "/d?ticket=AB+CD/EF==")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fetch(t, u)
+		if r, want := o.next(t), "GET /d?ticket=AB+CD/EF== HTTP/1.1"; r.Line != want {
+			t.Errorf("request line %q, want %q", r.Line, want)
+		}
+	})
+	t.Run("escapes sent as decoded once, non-ASCII encoded", func(t *testing.T) {
+		fetch(t, "https://portal4.test:"+port+"/d%2F1/\u00e9?t=%41\u00fc")
+		if r, want := o.next(t), "GET /d%2F1/%C3%A9?t=%41%C3%BC HTTP/1.1"; r.Line != want {
+			t.Errorf("request line %q, want %q", r.Line, want)
+		}
+	})
+}
+
+// TestFetchRedirectToDecidedOrigin: a redirect to another spelling of the
+// decided origin is followed, to the decided origin.
+func TestFetchRedirectToDecidedOrigin(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	res := newTestDNS(t, "portal5.test")
+	var port int
+	o := newRawOrigin(t, func(r rawRequest) string {
+		if strings.HasPrefix(r.Line, "GET /final") {
+			return rawJSON(good)(r)
+		}
+		return fmt.Sprintf("HTTP/1.1 302 Found\r\nLocation: https://PORTAL5.test.:%d/final?ticket=%s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", port, ticket)
+	}, "portal5.test")
+	port = o.port
+	u := fmt.Sprintf("https://portal5.test:%d/d?ticket=%s", port, ticket)
+	org, err := whitelist.ParseOrigin(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := FetchOptions{URL: u, Origin: org, RootCAs: o.pool, ExtraCAFile: noAdminCA, Timeout: 10 * time.Second, Resolver: res}
+	if _, err := FetchDescriptor(t.Context(), opts); err != nil {
+		t.Fatal(err)
+	}
+	o.next(t)
+	r := o.next(t)
+	want := rawRequest{Line: "GET /final?ticket=" + ticket + " HTTP/1.1", Host: fmt.Sprintf("portal5.test:%d", port), SNI: "portal5.test"}
+	if r != want {
+		t.Errorf("after the redirect: %+v, want %+v", r, want)
+	}
+}
+
+// TestRequestURL: the URL requested is the decided origin's, the port
+// written only when it is not 443 (as browsers send Host).
+func TestRequestURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://Portal.Example.com./d?t=1", "https://portal.example.com/d?t=1"},
+		{"https://portal.example.com:443/d", "https://portal.example.com/d"},
+		{"https://portal.example.com:8443", "https://portal.example.com:8443"},
+		{"https://[::1]:8443/d", "https://[::1]:8443/d"},
+		{"https://p\u00f6rtal.example/%7e/%2f?q=a%20b+c", "https://xn--prtal-jua.example/%7e/%2f?q=a%20b+c"},
+		{"https://portal.example.com/\u00e9?\u00e9 \"", "https://portal.example.com/%C3%A9?%C3%A9%20%22"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			u, err := url.Parse(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			org, err := whitelist.ParseOrigin(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := requestURL(org, u).String(); got != tt.want {
+				t.Errorf("requestURL = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
