@@ -26,6 +26,13 @@ func isAdminSID(sid *windows.SID) bool {
 		sid.String() == trustedInstallerSID
 }
 
+// mayWriteAdminFiles reports whether sid may own or write an admin file:
+// isAdminSID, or, only in a wineprefix test build running under Wine, the
+// prefix's owner (wineprefix_on_windows.go).
+func mayWriteAdminFiles(sid *windows.SID) bool {
+	return isAdminSID(sid) || winePrefixOwner(sid)
+}
+
 // writeRights are the access rights that let a principal change an admin
 // file's content or replace it: write and append (on a directory, add file
 // and add subdirectory), delete child, delete, change the DACL or the owner,
@@ -69,7 +76,7 @@ func inspectNode(path string, fi fs.FileInfo, role nodeRole) (*problem, error) {
 	}
 	// The owner may always rewrite the DACL, so an owner outside the admin
 	// principals makes every DACL check below meaningless.
-	if owner == nil || !isAdminSID(owner) {
+	if owner == nil || !mayWriteAdminFiles(owner) {
 		return &problem{
 			what: "owned by " + accountName(owner) + ", not Administrators, SYSTEM or TrustedInstaller",
 			fix:  "icacls " + cmdQuote(path) + " /setowner *S-1-5-32-544 && icacls " + cmdQuote(path) + " /reset",
@@ -113,7 +120,7 @@ func inspectNode(path string, fi fs.FileInfo, role nodeRole) (*problem, error) {
 		}
 		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
 		// OWNER RIGHTS stands for the owner, checked above to be an admin.
-		if isAdminSID(sid) || sid.IsWellKnown(windows.WinCreatorOwnerRightsSid) {
+		if mayWriteAdminFiles(sid) || sid.IsWellKnown(windows.WinCreatorOwnerRightsSid) {
 			continue
 		}
 		rights := uint32(ace.Mask) & writeRights
