@@ -109,6 +109,13 @@ type Config struct {
 	// Logf, when not nil, receives one line per event of Serve (refused
 	// peers, relay errors). It never receives the token.
 	Logf func(format string, args ...any)
+	// RefusalLogInterval is how often, at most, Logf gets a line about the
+	// refused connections of one source (a user, or "owner unknown"): the
+	// first refusal at once, then one count per interval while they go on,
+	// and the rest when Serve returns. DefaultRefusalLogInterval (10 s)
+	// when zero: open writes these lines on the terminal the emulator
+	// draws on (see refusalLog).
+	RefusalLogInterval time.Duration
 	// OnTunnelDone, when not nil, is called when a tunnel relayed by Serve
 	// ends, with the bytes sent to and received from the destination and
 	// the error that ended it (nil for a clean close). The launcher totals
@@ -168,7 +175,7 @@ func New(cfg Config) (*Connector, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}} {
+	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}, {"refusal log interval", cfg.RefusalLogInterval}} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
@@ -220,6 +227,9 @@ func New(cfg Config) (*Connector, error) {
 	}
 	if c.cfg.WebSocketLinger == 0 {
 		c.cfg.WebSocketLinger = DefaultWebSocketLinger
+	}
+	if c.cfg.RefusalLogInterval == 0 {
+		c.cfg.RefusalLogInterval = DefaultRefusalLogInterval
 	}
 	if c.cfg.Resolver == nil {
 		c.cfg.Resolver = net.DefaultResolver

@@ -79,6 +79,18 @@ func (c *Connector) ServePreDialed(ctx context.Context, ln net.Listener, first n
 			t.Close()
 		}
 	}()
+	// Refusal lines are aggregated (refusal.go); the last counts are
+	// written once every connection has been handled, when Serve returns.
+	refusals := newRefusalLog(c.cfg.RefusalLogInterval, nil, c.cfg.Logf)
+	refusals.start()
+	defer refusals.close()
+	// checks bounds the connections in the owner check: under a flood of
+	// connect/close from another user, at most maxPendingChecks goroutines
+	// and descriptors are in it, instead of one per connection accepted
+	// (which ran out of descriptors, and then the accept loop backed off
+	// for up to a second). A connection gives its slot back as soon as its
+	// check is over, so open tunnels do not count.
+	checks := make(chan struct{}, maxPendingChecks)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -107,21 +119,60 @@ func (c *Connector) ServePreDialed(ctx context.Context, ln net.Listener, first n
 			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
 		backoff = 0
+		select {
+		case checks <- struct{}{}:
+		default:
+			// Every slot is busy: a flood is on. A client that has already
+			// closed its end (the connect/close loop) is refused here,
+			// without a goroutine or the check: the check would refuse it
+			// anyway, its socket being a kernel orphan whose owner is
+			// unknown (issue 10). A same-user client that half-closes at
+			// once is refused too while this lasts, which the issue accepts
+			// (fail closed). Anything else waits for a slot.
+			if clientClosed(conn) {
+				conn.Close()
+				refusals.record(PeerSource(errClosedUnderLoad), conn.RemoteAddr().String(), errClosedUnderLoad)
+				continue
+			}
+			select {
+			case checks <- struct{}{}:
+			case <-ctx.Done():
+				conn.Close()
+				return nil
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.handle(ctx, conn, take)
+			c.handle(ctx, conn, take, refusals, func() { <-checks })
 		}()
 	}
 }
 
+// maxPendingChecks is how many accepted connections may be in the owner
+// check at once. A check takes tens of microseconds (a sock_diag round
+// trip in a blocking system call, and with Config.AdmitProcess a walk of a
+// few processes), so a few at once keep the CPUs busy. More only add
+// goroutines and threads that the legitimate connection's relay then
+// queues behind on every hop: with 256, its p99 setup time under a flood
+// was about 4x that with 4 (BENCHMARKS.md, issue 10).
+const maxPendingChecks = 4
+
+// errClosedUnderLoad is the refusal of a connection whose client closed
+// before a check slot was free.
+var errClosedUnderLoad = &PeerUnknownError{Reason: "the client closed its end while the owner checks were saturated (refused unchecked)"}
+
 // handle checks the owner of one local connection and relays it, through
-// the pre-dialed tunnel that take returns or else a new one.
-func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.Conn) {
+// the pre-dialed tunnel that take returns or else a new one. It calls done
+// once the check is over. A refusal is counted by refusals, which writes
+// the log lines later and never makes handle wait for them.
+func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.Conn, refusals *refusalLog, done func()) {
 	from := conn.RemoteAddr().String()
-	if err := c.checkPeer(conn); err != nil {
+	err := c.checkPeer(conn)
+	done()
+	if err != nil {
 		conn.Close()
-		c.logf("refused local connection from %s: %v", from, err)
+		refusals.record(PeerSource(err), from, err)
 		return
 	}
 	tun := take()
