@@ -262,9 +262,15 @@ func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Rep
 			}
 		}
 	}
-	if !target.exists {
+	switch {
+	case !target.exists && !opts.System && m.command != "":
+		// What an MSI (or register --system) writes: HKCR falls back to
+		// HKLM for this user, and whether that entry works is checked
+		// below like any effective command. No per-user key is needed.
+		r.add("note", "no %s key; %s serves this user", targetHive.name, machine.name)
+	case !target.exists:
 		r.problem("no "+targetHive.name+" key", "run: trustlaunch register"+scope)
-	} else if !target.ours && target.command != want {
+	case !target.ours && target.command != want:
 		r.add("note", "%s was not written by trustlaunch register", targetHive.name)
 	}
 	if eff == "" {

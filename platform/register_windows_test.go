@@ -168,3 +168,32 @@ func mustCommand(t *testing.T, exe string) string {
 	}
 	return c
 }
+
+// TestCheckWindowsMachineOnly: what an MSI writes, a valid HKLM key and no
+// HKCU key, is a working registration for the user: register --check must
+// report it valid (exit 0), not ask for a per-user key.
+func TestCheckWindowsMachineOnly(t *testing.T) {
+	e := newRegEnv(t)
+	mopts := e.opts(true)
+	if err := writeHandler(hive{"test HKLM", registry.CURRENT_USER, mopts.test.machineClasses + `\trustlaunch`}, e.exe, mustCommand(t, e.exe)); err != nil {
+		t.Fatal(err)
+	}
+	for _, system := range []bool{false, true} {
+		r, err := checkRegistration(t.Context(), e.opts(system), e.exe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() {
+			t.Errorf("check (system %v) of a valid HKLM-only registration: problems %+v", system, r.Problems)
+		}
+		var runs bool
+		for _, f := range r.Findings {
+			if f.Name == "runs this binary" && f.Value == "yes" {
+				runs = true
+			}
+		}
+		if !runs {
+			t.Errorf("check (system %v): no finding that links run this binary: %+v", system, r.Findings)
+		}
+	}
+}
