@@ -12,7 +12,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], &stdio{
+	// runProcess, not run: on Linux, open re-executes itself to take the
+	// launch URL out of its argv, which only a whole process can do.
+	code := runProcess(ctx, os.Args, &stdio{
 		stdin:  os.Stdin,
 		stdout: os.Stdout,
 		stderr: os.Stderr,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	xterm "github.com/charmbracelet/x/term"
+	"github.com/spf13/pflag"
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -44,25 +45,57 @@ type openOptions struct {
 }
 
 func cmdOpen(ctx context.Context, s *stdio, args []string) int {
-	fs := newFlagSet("open", openUsage, s)
-	var o openOptions
+	o, raw, code, ok := parseOpen(s, args)
+	if !ok {
+		return code
+	}
+	return openURL(ctx, s, o, raw)
+}
+
+// newOpenFlagSet is the flag set of open, shared with the form that takes
+// the URL from a descriptor (openFDCommand), so both accept the same flags.
+func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) {
+	fs := newFlagSet(name, help, s)
+	o := &openOptions{}
 	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
 	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
 	o.paths = addListFlags(fs)
+	return fs, o
+}
+
+// parseOpen parses open's command line and returns the options and the
+// launch URL as given, not yet validated. ok is false, with the exit code,
+// when open must stop (a usage error, --help).
+func parseOpen(s *stdio, args []string) (o openOptions, raw string, code int, ok bool) {
+	fs, op := newOpenFlagSet(s, "open", openUsage)
 	if code, ok := parseFlags(fs, args, s); !ok {
-		return code
+		return o, "", code, false
 	}
 	// Exactly one argument, and it must follow "--": URL-handler argument
 	// injection (a link that smuggles "--flag") is the classic launcher attack.
 	if fs.ArgsLenAtDash() != 0 || fs.NArg() != 1 {
 		s.errorf("open: want exactly one URL after \"--\", as in: trustlaunch open -- 'trustlaunch://launch?url=...'")
-		return exitUsage
+		return o, "", exitUsage, false
 	}
+	if code, ok := op.check(s, "open"); !ok {
+		return o, "", code, false
+	}
+	return *op, fs.Arg(0), 0, true
+}
+
+// check validates the flag values once parsed.
+func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
 	if o.timeout <= 0 {
-		s.errorf("open: --prompt-timeout must be positive")
-		return exitUsage
+		s.errorf("%s: --prompt-timeout must be positive", cmd)
+		return exitUsage, false
 	}
-	target, err := launcher.ParseLaunchURL(fs.Arg(0))
+	return 0, true
+}
+
+// openURL validates the launch URL, wherever it came from (the command line,
+// or the descriptor of openFDCommand), and launches it.
+func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
+	target, err := launcher.ParseLaunchURL(raw)
 	if err != nil {
 		s.errorf("open: %v", err)
 		return exitUsage

@@ -1,0 +1,20 @@
+//go:build !linux
+
+package main
+
+import "context"
+
+// runProcess runs this process's command line (os.Args). Linux re-executes
+// `open` so that the launch URL leaves its argv (ticket_linux.go); there is
+// no such step here:
+//   - macOS: a browser hands a URL to its handler as an Apple Event, not in
+//     argv, and `open` refuses to launch on macOS for now (README.md, "Who
+//     may use a tunnel");
+//   - Windows: there is no /proc; another process's command line is read
+//     through a handle to the process, whose access is governed by the
+//     process's security descriptor, by default built from its creator's
+//     token (Microsoft, "Process Security and Access Rights"). What that
+//     grants other users is the Windows issue's to establish.
+func runProcess(ctx context.Context, argv []string, s *stdio) int {
+	return run(ctx, argv[1:], s)
+}
