@@ -58,7 +58,8 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 		if err := inner.HandshakeContext(hctx); err != nil {
 			tunnel.Close()
 			return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.Destination, err, func() *StepError {
-				return tlsError(c.cfg.Destination, err, true)
+				// The proxy holds the token and can answer this handshake.
+				return c.withoutToken(tlsError(c.cfg.Destination, err, true))
 			})
 		}
 		tunnel = &e2eConn{Conn: inner, tunnel: tunnel}

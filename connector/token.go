@@ -103,7 +103,7 @@ func validToken(t Token) error {
 
 // Spellings of the token: the one definition, which every text of the
 // connector that could hold network text goes through (scrub, and through
-// it redactToken, withoutToken, refusal and the WebSocket close reasons).
+// it redactToken, withoutToken, proxyText and the WebSocket close reasons).
 //
 // A proxy that rejects a credential often quotes it back, and not always
 // as it was sent: the WebSocket transport sends the token query-escaped, a
@@ -115,10 +115,13 @@ func validToken(t Token) error {
 //   - a text and the token are both looked at in up to maxDecode+1 views:
 //     as they are, and with each of maxDecode rounds of decoding applied,
 //     where one round decodes every %XX (either case of hex) and every
-//     backslash escape of Go or JSON (\\ \" \' \/ \xXX \uXXXX for ASCII);
+//     \xXX and \u00XX of Go and JSON strings;
 //   - in every view, bytes are compared after fold: ASCII case is ignored,
 //     "+", "-" and " " are one character (base64, base64url, a form's
-//     space), and so are "/" and "_" (base64, base64url);
+//     space), and so are "/" and "_" (base64, base64url); backslashes are
+//     left out, so the quoting of Go and JSON (\\ \" \/) changes nothing
+//     and needs no pairing, which a backslash in the text before an echo
+//     would throw off;
 //   - a run of the token is any minRun consecutive characters of one of its
 //     views (the whole view when it is shorter); a text holds the token
 //     wherever one of its views holds such a run, and the bytes of the text
@@ -182,9 +185,14 @@ func views(s string) []view {
 	}
 	out := make([]view, 0, maxDecode+1)
 	for round := 0; ; round++ {
-		folded := view{b: make([]byte, len(v.b)), from: v.from, to: v.to}
+		folded := view{b: make([]byte, 0, len(v.b)), from: make([]int32, 0, len(v.b)), to: make([]int32, 0, len(v.b))}
 		for i, c := range v.b {
-			folded.b[i] = fold(c)
+			if c == '\\' {
+				continue
+			}
+			folded.b = append(folded.b, fold(c))
+			folded.from = append(folded.from, v.from[i])
+			folded.to = append(folded.to, v.to[i])
 		}
 		out = append(out, folded)
 		if round == maxDecode {
@@ -198,7 +206,8 @@ func views(s string) []view {
 	}
 }
 
-// fold maps the bytes that spellings of the token exchange to one byte.
+// fold maps the bytes that spellings of the token exchange to one byte
+// (backslashes, left out, never reach it).
 func fold(c byte) byte {
 	switch {
 	case c >= 'A' && c <= 'Z':
@@ -211,8 +220,10 @@ func fold(c byte) byte {
 	return c
 }
 
-// decode runs one round of decoding on v: %XX, and the backslash escapes
-// of Go and JSON strings that stand for an ASCII byte.
+// decode runs one round of decoding on v: %XX, and the \xXX and \u00XX
+// escapes of Go and JSON strings for an ASCII byte, wherever they stand
+// (a backslash before them may be a quoted one or a stray one: the result
+// drops it anyway).
 func decode(v view) (view, bool) {
 	n := len(v.b)
 	out := view{b: make([]byte, 0, n), from: make([]int32, 0, n), to: make([]int32, 0, n)}
@@ -230,24 +241,16 @@ func decode(v view) (view, bool) {
 			i += 3
 			changed = true
 			continue
-		case c == '\\' && i+1 < n:
-			switch d := v.b[i+1]; {
-			case d == '\\' || d == '"' || d == '\'' || d == '/':
-				emit(d, i, i+2)
-				i += 2
-				changed = true
-				continue
-			case d == 'x' && i+3 < n && isHex(v.b[i+2]) && isHex(v.b[i+3]):
-				emit(unhex(v.b[i+2])<<4|unhex(v.b[i+3]), i, i+4)
-				i += 4
-				changed = true
-				continue
-			case d == 'u' && i+5 < n && v.b[i+2] == '0' && v.b[i+3] == '0' && isHex(v.b[i+4]) && isHex(v.b[i+5]) && unhex(v.b[i+4]) < 8:
-				emit(unhex(v.b[i+4])<<4|unhex(v.b[i+5]), i, i+6)
-				i += 6
-				changed = true
-				continue
-			}
+		case c == '\\' && i+3 < n && v.b[i+1] == 'x' && isHex(v.b[i+2]) && isHex(v.b[i+3]):
+			emit(unhex(v.b[i+2])<<4|unhex(v.b[i+3]), i, i+4)
+			i += 4
+			changed = true
+			continue
+		case c == '\\' && i+5 < n && v.b[i+1] == 'u' && v.b[i+2] == '0' && v.b[i+3] == '0' && isHex(v.b[i+4]) && isHex(v.b[i+5]) && unhex(v.b[i+4]) < 8:
+			emit(unhex(v.b[i+4])<<4|unhex(v.b[i+5]), i, i+6)
+			i += 6
+			changed = true
+			continue
 		}
 		emit(c, i, i+1)
 		i++

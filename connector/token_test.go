@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/coder/websocket"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
@@ -349,6 +352,113 @@ func TestRefusalShowsStatusOnly(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestWebSocketCloseReason: the reason of the proxy's close frame reaches
+// the relay error and so the log; it is cut short, sanitized, and holds no
+// spelling of the token.
+func TestWebSocketCloseReason(t *testing.T) {
+	ca := proxytest.NewCA("close reason CA")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{ca.Issue(proxytest.Names...)}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reason := "bad \x1b[2J " + strings.ToLower(url.QueryEscape(spellToken))[:70] + " " + strings.Repeat("pad ", 7) + "TAILMARK"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"binary"}})
+		if err != nil {
+			return
+		}
+		_ = c.Close(websocket.StatusPolicyViolation, reason)
+	}), ErrorLog: log.New(io.Discard, "", 0)}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+
+	cfg := Config{ProxyAddr: ln.Addr().String(), Transport: TransportWebSocket, RootCAs: ca.Pool(), Destination: "mainframe.example.com:23", Token: NewToken(spellToken)}
+	tun, err := mustNew(t, cfg).Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	_ = tun.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = tun.Read(make([]byte, 10))
+	if stepOf(err) != StepRelay {
+		t.Fatalf("Read: %v, want a relay error", err)
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation {
+		t.Errorf("Read: %v; want a websocket.CloseError with the status in the chain", err)
+	}
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		msg := e.Error()
+		if run, ok := tokenRunIn(msg, spellToken); ok {
+			t.Errorf("%T %q carries the token run %q", e, msg, run)
+		}
+		if strings.Contains(msg, "\x1b") || strings.Contains(msg, "TAILMARK") {
+			t.Errorf("%T %q: the reason is not sanitized and cut short", e, msg)
+		}
+	}
+	if !strings.Contains(err.Error(), "1008") && !strings.Contains(err.Error(), "PolicyViolation") {
+		t.Errorf("Read: %v; want the close status named", err)
+	}
+}
+
+// TestUserAgent: both transports name trustlaunch and its version in
+// User-Agent, from Config.UserAgent, and "trustlaunch" without one.
+func TestUserAgent(t *testing.T) {
+	if got := UserAgent("1.2.3"); got != "trustlaunch/1.2.3" {
+		t.Errorf("UserAgent(1.2.3) = %q", got)
+	}
+	if got := UserAgent(""); got != "trustlaunch" {
+		t.Errorf("UserAgent(\"\") = %q", got)
+	}
+	for _, tr := range transports {
+		for _, ua := range []string{"trustlaunch/1.2.3", ""} {
+			p := newScriptedProxy(t, "HTTP/1.1 407 Denied\r\nContent-Length: 0\r\n\r\n")
+			cfg := p.config(tr)
+			cfg.UserAgent = ua
+			if _, err := mustNew(t, cfg).Dial(t.Context()); stepOf(err) != StepProxyAuth {
+				t.Fatalf("%s: Dial: %v, want the 407", tr, err)
+			}
+			want := ua
+			if want == "" {
+				want = "trustlaunch"
+			}
+			select {
+			case h := <-p.headers:
+				if got := h.Values("User-Agent"); len(got) != 1 || got[0] != want {
+					t.Errorf("%s with UserAgent %q: the proxy saw User-Agent %q, want %q", tr, ua, got, want)
+				}
+			case <-t.Context().Done():
+				t.Fatal("no request")
+			}
+		}
+	}
+}
+
+// TestEndToEndTLSErrorScrubbed: with end-to-end TLS the proxy, which holds
+// the token, can answer the inner handshake itself; the names of its
+// certificate, quoted in the error, lose every spelling of the token.
+func TestEndToEndTLSErrorScrubbed(t *testing.T) {
+	forged := proxytest.NewCA("CA " + strings.ToUpper(spellToken[:40]))
+	tlsDest := newDestination(t, func(c net.Conn) {
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{forged.Issue(strings.ReplaceAll(spellToken[10:50], "+", " "), "127.0.0.1")}})
+		_ = tc.Handshake()
+	})
+	p := newProxy(t, TransportConnect, tlsDest.addr, nil)
+	cfg := config(p, TransportConnect, tlsDest.addr)
+	cfg.Token = NewToken(spellToken)
+	cfg.EndToEndTLS, cfg.DestRootCAs = true, proxytest.NewCA("the destination's real CA").Pool()
+	_, err := mustNew(t, cfg).Dial(t.Context())
+	if stepOf(err) != StepTLS || !strings.Contains(err.Error(), "unknown authority") {
+		t.Fatalf("Dial: %v; want a tls error naming the unknown authority", err)
+	}
+	for e := error(err); e != nil; e = errors.Unwrap(e) {
+		if run, ok := tokenRunIn(e.Error(), spellToken); ok {
+			t.Errorf("%T %q carries the token run %q", e, e.Error(), run)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -60,6 +61,7 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	w := &wsConn{
 		Conn:   nc,
 		raw:    raw,
+		tok:    c.cfg.Token,
 		quiet:  c.cfg.WebSocketQuiet,
 		linger: c.cfg.WebSocketLinger,
 		stop:   make(chan struct{}),
@@ -189,6 +191,7 @@ func (w *watchConn) firstLine() string {
 type wsConn struct {
 	net.Conn               // websocket.NetConn
 	raw           net.Conn // the TCP connection under TLS
+	tok           Token    // scrubbed from the proxy's close reasons
 	quiet, linger time.Duration
 
 	last       atomic.Int64 // unix nanoseconds of the last read or write
@@ -218,13 +221,35 @@ func (w *wsConn) Read(p []byte) (int, error) {
 			err = io.EOF
 		}
 	}
-	return n, err
+	return n, w.clean(err)
 }
 
 func (w *wsConn) Write(p []byte) (int, error) {
 	n, err := w.Conn.Write(p)
 	w.touch()
-	return n, err
+	return n, w.clean(err)
+}
+
+// clean keeps the proxy's text out of a read or write error: the reason of
+// a close frame is the proxy's to choose (websockify says "Target closed";
+// another proxy may quote the token it refuses), and the library quotes it
+// whole. The error keeps the close status, and a websocket.CloseError with
+// the reason through proxyText stays in the chain for errors.As; any other
+// error loses every spelling of the token from its text.
+func (w *wsConn) clean(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		return redactToken(err, w.tok)
+	}
+	ce.Reason = proxyText(w.tok, ce.Reason, maxReason)
+	msg := fmt.Sprintf("the proxy closed the WebSocket with status %d", int(ce.Code))
+	if ce.Reason != "" {
+		msg += " (" + ce.Reason + ")"
+	}
+	return &describedError{msg: msg, err: ce}
 }
 
 // CloseWrite starts the linger described on wsConn and returns at once.
