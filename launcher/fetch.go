@@ -89,8 +89,10 @@ type FetchOptions struct {
 // StepDescriptorFetch, StepDescriptorDecode and StepDescriptorValidate; URL
 // is the descriptor URL without its query and fragment, which carry the
 // single-use ticket. Err is the cause: a *StatusError, *RedirectError,
-// *DescriptorError, *platform.UnsafeFileError, a TLS or network error, or
-// an error wrapping context.DeadlineExceeded (timeout) or context.Canceled.
+// *SizeError, *ContentTypeError, *DescriptorError,
+// *platform.UnsafeFileError, a TLS or network error, or an error wrapping
+// context.DeadlineExceeded (timeout) or context.Canceled. Hint chooses
+// advice from these types.
 // Neither Error nor any error in the chain names the query: the
 // *url.Error of net/http, which does, is unwrapped and dropped.
 type FetchError struct {
@@ -119,6 +121,74 @@ func (e *FetchError) Error() string {
 // Unwrap returns Err.
 func (e *FetchError) Unwrap() error { return e.Err }
 
+// Hint returns advice for the user that fits the cause of the failure, or
+// "" when none is known (an interruption, a cause of no known type). The
+// cause is read from the types in the chain, never from its text. The
+// private CA is suggested only when the server's certificate is signed by
+// an authority this machine does not trust: for a failure of DNS, a
+// refused redirect or an expired certificate it would send an
+// administrator the wrong way.
+func (e *FetchError) Hint() string {
+	var (
+		uf   *platform.UnsafeFileError
+		st   *StatusError
+		re   *RedirectError
+		size *SizeError
+		ct   *ContentTypeError
+		de   *DescriptorError
+		unk  x509.UnknownAuthorityError
+		name x509.HostnameError
+		inv  x509.CertificateInvalidError
+		cv   *tls.CertificateVerificationError
+		rh   tls.RecordHeaderError
+		dns  *net.DNSError
+		op   *net.OpError
+	)
+	err := e.Err
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "" // the user stopped it
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the portal did not answer in time: check the network connection (or VPN), then start the session again"
+	case errors.As(err, &uf):
+		return uf.Fix
+	case errors.As(err, &st):
+		return st.Hint()
+	case errors.As(err, &re):
+		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the launch link must point at the descriptor on that server"
+	case errors.As(err, &size):
+		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
+	case errors.As(err, &ct):
+		return "the link may point at the wrong page, or your portal session ended: log in to the portal again and start the session from there"
+	case errors.As(err, &de) && de.Step == StepDescriptorDecode:
+		return "the portal's answer is not a launch descriptor this trustlaunch reads: the link may point at the wrong page; tell the portal's administrator"
+	case errors.As(err, &de):
+		return "the portal's launch descriptor is not one trustlaunch accepts: tell the portal's administrator"
+	case errors.As(err, &unk):
+		return "the portal's certificate is signed by an authority this computer does not trust; if the portal uses a private CA, an administrator can install it as " + DefaultCAFile()
+	case errors.As(err, &name):
+		return "the portal's certificate does not name the server of the link: the link may point at the wrong server, or the portal's certificate is wrong; tell the portal's administrator"
+	case errors.As(err, &inv) && (inv.Reason == x509.Expired):
+		return "the portal's certificate has expired or is not valid yet: check this computer's date and time; otherwise tell the portal's administrator"
+	case errors.As(err, &inv), errors.As(err, &cv):
+		return "the portal's certificate was refused: tell the portal's administrator"
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &rh):
+		return "the server at the link's address does not speak TLS (https) on that port: the link may be wrong; tell the portal's administrator"
+	case errors.As(err, &op) && op.Op == "remote error":
+		// A TLS alert from the server (crypto/tls reports it so).
+		return "the portal refused the TLS connection: trustlaunch needs TLS 1.2 or later; tell the portal's administrator"
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "the portal's name does not resolve: check the network connection (or VPN) and that the link is right"
+	case errors.As(err, &dns):
+		return "the name server did not answer for the portal's name: check the network connection (or VPN)"
+	case errors.As(err, &op) && op.Op == "proxyconnect":
+		return "could not connect to the proxy named in HTTPS_PROXY: check that setting, or the network connection"
+	case errors.As(err, &op) && op.Op == "dial":
+		return "could not connect to the portal: check the network connection (or VPN, firewall); the portal may also be down"
+	}
+	return ""
+}
+
 // StatusError is an HTTP answer other than 200 OK (and not a redirect that
 // was followed).
 type StatusError struct {
@@ -134,24 +204,46 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// Hint returns advice for the user when the status has a usual cause, or "".
+// Hint returns advice for the user that fits the status.
 func (e *StatusError) Hint() string {
-	switch e.Code {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+	switch {
+	case e.Code == http.StatusUnauthorized, e.Code == http.StatusForbidden, e.Code == http.StatusNotFound, e.Code == http.StatusGone:
 		return "launch links carry a single-use ticket that expires; start the session again from the portal"
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case e.Code == http.StatusTooManyRequests, e.Code == http.StatusBadGateway, e.Code == http.StatusServiceUnavailable, e.Code == http.StatusGatewayTimeout:
 		return "the portal is busy or down; try again in a moment"
+	case e.Code >= 500:
+		return "the portal failed to answer; try again, and tell the portal's administrator if it keeps failing"
+	case e.Code >= 400:
+		return "the portal refused the request; start the session again from the portal"
 	}
-	return ""
+	return "the portal's answer is not a launch descriptor; tell the portal's administrator"
 }
 
 // RedirectError is a redirect FetchDescriptor refused to follow.
 type RedirectError struct {
-	To     string // where it led, without query and fragment, sanitized
+	To     string // where it led, without query and fragment, sanitized; "" when unknown
 	Reason string
 }
 
-func (e *RedirectError) Error() string { return "redirect to " + e.To + " refused: " + e.Reason }
+func (e *RedirectError) Error() string {
+	if e.To == "" {
+		return "redirect refused: " + e.Reason
+	}
+	return "redirect to " + e.To + " refused: " + e.Reason
+}
+
+// SizeError is a descriptor larger than FetchOptions.MaxBytes.
+type SizeError struct {
+	Limit  int64
+	Length int64 // the Content-Length announced, -1 when the body was cut off reading
+}
+
+func (e *SizeError) Error() string {
+	if e.Length >= 0 {
+		return fmt.Sprintf("the descriptor is %d bytes, more than the limit of %s", e.Length, sizeName(e.Limit))
+	}
+	return "the descriptor is larger than the limit of " + sizeName(e.Limit)
+}
 
 // ContentTypeError is a 200 answer that is not application/json.
 type ContentTypeError struct {
@@ -280,7 +372,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 			loc := resp.Header.Get("Location")
 			drain(resp)
 			if hops == MaxRedirects {
-				return nil, fmt.Errorf("more than %d redirects", MaxRedirects)
+				return nil, &RedirectError{Reason: fmt.Sprintf("more than %d redirects", MaxRedirects)}
 			}
 			next, err := f.redirectTarget(cur, loc)
 			if err != nil {
@@ -448,7 +540,7 @@ func isRedirect(code int) bool {
 func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
 	f.addSecrets(loc)
 	if loc == "" {
-		return nil, errors.New("redirect without a Location header")
+		return nil, &RedirectError{Reason: "the answer has no Location header"}
 	}
 	next, err := cur.Parse(loc)
 	if err != nil {
@@ -485,7 +577,7 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		return nil, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, fmt.Errorf("the descriptor is %d bytes, more than the limit of %s", resp.ContentLength, sizeName(maxBytes))
+		return nil, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
 	}
 	if err := checkContentType(resp.Header.Get("Content-Type")); err != nil {
 		return nil, err
@@ -501,7 +593,7 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		return nil, f.transportErr(ctx, err)
 	}
 	if int64(len(body)) > maxBytes {
-		return nil, fmt.Errorf("the descriptor is larger than the limit of %s", sizeName(maxBytes))
+		return nil, &SizeError{Limit: maxBytes, Length: -1}
 	}
 	return body, nil
 }

@@ -49,6 +49,13 @@ type origin struct {
 // /d/1?ticket=... from it.
 func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
 	t.Helper()
+	return newOriginTLS(t, h, nil)
+}
+
+// newOriginTLS is newOrigin with the server's TLS configuration (nil: the
+// httptest default).
+func newOriginTLS(t *testing.T, h http.HandlerFunc, conf *tls.Config) *origin {
+	t.Helper()
 	o := &origin{}
 	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.hits.Add(1)
@@ -56,6 +63,7 @@ func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
 	}))
 	// Refused handshakes are what some tests want; keep them out of the output.
 	o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	o.srv.TLS = conf
 	o.srv.StartTLS()
 	t.Cleanup(o.srv.Close)
 	pool := x509.NewCertPool()
@@ -236,7 +244,7 @@ func TestFetchRedirects(t *testing.T) {
 	})
 	t.Run("no location", func(t *testing.T) {
 		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusFound) })
-		mustFail(t, o, StepDescriptorFetch, "without a Location")
+		mustFail(t, o, StepDescriptorFetch, "redirect refused: the answer has no Location header")
 	})
 }
 
@@ -854,4 +862,131 @@ func TestRequestURL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFetchHints: each kind of failure gets advice that fits it, chosen by
+// the type of its cause; the private CA is named only when the server's
+// certificate is signed by an authority nobody here trusts.
+func TestFetchHints(t *testing.T) {
+	good := encode(t, goodDescriptor())
+	res := newTestDNS(t, "wrongname.test")
+	const privateCA = "private CA"
+	expiredCA := proxytest.NewCA("expired")
+	refused, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedURL := "https://" + refused.Addr().String() + "/d?ticket=" + ticket
+	refused.Close() // nothing listens there now
+	plain := httptest.NewServer(serveJSON(good))
+	defer plain.Close()
+	plainURL := strings.Replace(plain.URL, "http:", "https:", 1) + "/d?ticket=" + ticket
+
+	setURL := func(u string) func(t *testing.T, o *origin) {
+		return func(t *testing.T, o *origin) {
+			org, err := whitelist.ParseOrigin(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.opts.URL, o.opts.Origin = u, org
+		}
+	}
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		tls     *tls.Config
+		edit    func(t *testing.T, o *origin)
+		want    string
+	}{
+		{name: "unknown authority", handler: serveJSON(good),
+			edit: func(t *testing.T, o *origin) { o.opts.RootCAs = x509.NewCertPool() },
+			want: privateCA},
+		{name: "certificate for another name", handler: serveJSON(good),
+			edit: func(t *testing.T, o *origin) {
+				setURL(strings.Replace(o.srv.URL, "127.0.0.1", "wrongname.test", 1)+"/d?ticket="+ticket)(t, o)
+			},
+			want: "does not name"},
+		{name: "expired certificate", handler: serveJSON(good),
+			tls:  &tls.Config{Certificates: []tls.Certificate{expiredCA.IssueExpired("127.0.0.1")}},
+			edit: func(t *testing.T, o *origin) { o.opts.RootCAs = expiredCA.Pool() },
+			want: "date and time"},
+		{name: "TLS 1.1 server", handler: serveJSON(good),
+			tls:  &tls.Config{MaxVersion: tls.VersionTLS11},
+			want: "TLS 1.2 or later"},
+		{name: "not TLS", handler: serveJSON(good), edit: setURL(plainURL), want: "does not speak TLS"},
+		{name: "DNS", handler: serveJSON(good),
+			edit: func(t *testing.T, o *origin) {
+				setURL(strings.Replace(o.srv.URL, "127.0.0.1", "nxdomain.test", 1)+"/d?ticket="+ticket)(t, o)
+			},
+			want: "does not resolve"},
+		{name: "connection refused", handler: serveJSON(good), edit: setURL(refusedURL), want: "could not connect"},
+		{name: "timeout",
+			handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			edit:    func(t *testing.T, o *origin) { o.opts.Timeout = 200 * time.Millisecond },
+			want:    "did not answer in time"},
+		{name: "redirect refused",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "https://elsewhere.example/d", http.StatusFound)
+			},
+			want: "redirects only"},
+		{name: "too many redirects",
+			handler: func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/again", http.StatusFound) },
+			want:    "redirects only"},
+		{name: "status 403",
+			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) },
+			want:    "single-use ticket"},
+		{name: "status 500",
+			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusInternalServerError) },
+			want:    "the portal failed"},
+		{name: "status 418",
+			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusTeapot) },
+			want:    "start the session again"},
+		{name: "too large",
+			handler: serveJSON([]byte(strings.Repeat(" ", 65<<10) + string(good))),
+			want:    "more than a launch descriptor"},
+		{name: "HTML page",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Write([]byte("<html>log in</html>"))
+			},
+			want: "log in to the portal"},
+		{name: "not JSON", handler: serveJSON([]byte("hello")), want: "not a launch descriptor"},
+		{name: "invalid descriptor",
+			handler: serveJSON(with(t, func(m map[string]any) { delete(m, "token") })),
+			want:    "administrator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOriginTLS(t, tt.handler, tt.tls)
+			o.opts.Resolver = res
+			if tt.edit != nil {
+				tt.edit(t, o)
+			}
+			_, err := FetchDescriptor(t.Context(), o.opts)
+			var fe *FetchError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FetchError", err)
+			}
+			hint := fe.Hint()
+			if !strings.Contains(hint, tt.want) {
+				t.Errorf("%v: hint %q, want it to contain %q", err, hint, tt.want)
+			}
+			if tt.want != privateCA && strings.Contains(hint, privateCA) {
+				t.Errorf("%v: hint %q names a private CA", err, hint)
+			}
+			if strings.Contains(hint, ticket) {
+				t.Errorf("hint shows the ticket: %q", hint)
+			}
+		})
+	}
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		o := newOrigin(t, serveJSON(good))
+		_, err := FetchDescriptor(ctx, o.opts)
+		var fe *FetchError
+		if !errors.As(err, &fe) || fe.Hint() != "" {
+			t.Errorf("%v: want no hint", err)
+		}
+	})
 }

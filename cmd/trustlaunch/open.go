@@ -214,8 +214,10 @@ func hintFor(err error) string {
 		return un.Fix
 	}
 	var fe *launcher.FetchError
-	if errors.As(err, &fe) && fe.Step == launcher.StepDescriptorFetch {
-		return "if the portal uses a private CA, an administrator can install it as " + launcher.DefaultCAFile()
+	if errors.As(err, &fe) {
+		// Chosen by the type of the cause: the private CA only for a
+		// certificate of an unknown authority.
+		return fe.Hint()
 	}
 	return ""
 }
