@@ -2,7 +2,8 @@
 # The test command (README.md, "Set up"). It installs what the tests need and
 # runs every check CI runs: formatting, vet and build for linux, darwin and
 # windows, the architecture guards, all tests with -race (the real-peer tests
-# included), each fuzz target briefly, and goreleaser check.
+# included), the Windows tests under Wine, each fuzz target briefly, and
+# goreleaser check.
 #
 #   ./test.sh            everything
 #   FUZZTIME=30s ./test.sh   fuzz longer (default 10s per target)
@@ -25,6 +26,8 @@ DEBIAN_PACKAGES=(
 	chromium          # the real-browser test of the URL handler
 	xvfb              # an X server for it
 	xterm             # the terminal window a browser launch of c3270 runs in
+	wine64            # runs the Windows test binaries (scripts/wine/)
+	gcc-mingw-w64-x86-64 # builds the test-only bcryptprimitives.dll Wine 8.0 lacks
 )
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -64,6 +67,37 @@ done
 
 step "go test -race ./..."
 go test -race -count=1 -timeout 20m ./...
+
+step "Windows tests under Wine (GOOS=windows, -tags wineprefix)"
+# The Windows build's tests, run by scripts/wine/exec in one throwaway Wine
+# prefix made here (10-30 s) and removed at exit. Only the packages below
+# pass fully under Wine today; the rest of the tree, and the two platform
+# tests that need symbolic links (Wine 8.0's CreateSymbolicLink reports
+# success and makes nothing), are tracked in issue 11, to be widened
+# (the issue lists every remaining failure and its cause).
+# -tags wineprefix lets the admin-file checks accept the prefix's owner
+# (platform/wineprefix_on_windows.go); the admin-file test then runs once
+# more without it, the release way, and must see the user-owned file refused.
+WINDOWS_PACKAGES=(
+	./internal/testtmp/
+	./internal/safetext/
+	./internal/peers/hs256/
+	./internal/peers/squidtoken/
+	./tui/
+	./platform/
+)
+WINE_SKIP='^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$'
+wine_dir=$(mktemp -d)
+export TRUSTLAUNCH_WINE="$wine_dir/wine"
+trap 'scripts/wine/prefix --stop "$TRUSTLAUNCH_WINE"; rm -rf "$wine_dir"' EXIT
+scripts/wine/prefix "$TRUSTLAUNCH_WINE"
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 4m -tags wineprefix -skip "$WINE_SKIP" \
+	-exec "$PWD/scripts/wine/exec" "${WINDOWS_PACKAGES[@]}"
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestAdminFileWinePrefixOwner$' \
+	-exec "$PWD/scripts/wine/exec" ./platform/
+scripts/wine/prefix --stop "$TRUSTLAUNCH_WINE"
+rm -rf "$wine_dir"
+trap - EXIT
 
 step "fuzz targets, $FUZZTIME each"
 while IFS=: read -r file fn; do
