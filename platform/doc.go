@@ -18,7 +18,8 @@
 //
 // The user's own files are updated under Lock, with WriteFileAtomic, inside a
 // directory made by MkdirPrivate, so concurrent launches lose no update and a
-// crash never leaves a torn file.
+// crash never leaves a torn file. CheckUserFile is the one rule, for reader
+// and writer alike, that no one but the user could have written them.
 //
 // This package imports nothing else from trustlaunch, never prints and never
 // exits; it reports everything as errors.

@@ -35,8 +35,19 @@ func LoadAdmin(path string) Source {
 }
 
 // LoadUser reads the user list at path. A missing file is not an error.
+// The file is read only under the writer's rule, platform.CheckUserFile: a
+// list that another user owns or can write, or whose directory they own or
+// can write, is returned as Source.Err (an *platform.UnsafeFileError) and
+// not read, so whatever it says admits nothing and the prompt decides
+// (issue 10). The caller warns with the error and its Fix.
 func LoadUser(path string) Source {
 	src := Source{Path: path}
+	if err := platform.CheckUserFile(path); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			src.Err = err
+		}
+		return src
+	}
 	src.List, src.Problems, src.Err = load(path)
 	if errors.Is(src.Err, fs.ErrNotExist) {
 		src.Err = nil
@@ -153,6 +164,11 @@ func updateUserList(ctx context.Context, path string, change func(l *List, text 
 	}
 	defer lock.Unlock()
 
+	// The reader's rule (LoadUser): never rewrite, and so re-bless, entries
+	// that someone else could have written.
+	if err := platform.CheckUserFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("refusing to rewrite %s: %w", path, err)
+	}
 	data, err := readCapped(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("refusing to rewrite %s: %w", path, err)

@@ -5,9 +5,12 @@ package whitelist
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -130,4 +133,180 @@ func safeDir(t *testing.T) string {
 		t.Fatalf("no safe directory for admin-file tests: %v", err)
 	}
 	return dir
+}
+
+// TestUserListOthersCouldWriteIgnored checks, as root with a real second
+// user, that a user list which someone else owns or can write, or whose
+// directory they own or can write, is not read (issue 10): the launch asks
+// instead of admitting what it lists, the reason names the file and the
+// owner, and Always refuses to rewrite it (the writer's rule is the same).
+func TestUserListOthersCouldWriteIgnored(t *testing.T) {
+	other := newTestUser(t)
+	base := t.TempDir()
+	// Let the other user reach the directories below (t.TempDir is 0700).
+	os.Chmod(filepath.Dir(base), 0o711)
+	os.Chmod(base, 0o711)
+	n := 0
+	setup := func(t *testing.T) (dir, file string) {
+		n++
+		dir = filepath.Join(base, "config"+strconv.Itoa(n), "trustlaunch")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Dir(dir), 0o711)
+		file = filepath.Join(dir, "whitelist.txt")
+		if err := os.WriteFile(file, []byte("portal.example.com:443\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir, file
+	}
+	tests := []struct {
+		name    string
+		change  func(t *testing.T, dir, file string)
+		wantMsg []string // in the reason or fix, {dir} for the directory; empty: the list is read
+	}{
+		{"own 0700 dir and 0600 file", func(*testing.T, string, string) {}, nil},
+		{"own 0755 dir and 0644 file", func(t *testing.T, dir, file string) {
+			os.Chmod(dir, 0o755)
+			os.Chmod(file, 0o644)
+		}, nil},
+		{"file owned by another user", func(t *testing.T, dir, file string) {
+			os.Chmod(dir, 0o711)
+			chownTo(t, file, other)
+			other.run(t, "sh", "-c", "echo evil.example >> "+file)
+		}, []string{"owned by uid " + strconv.Itoa(other.uid) + " (" + other.name + ")", "chown"}},
+		{"file writable by others", func(t *testing.T, dir, file string) {
+			os.Chmod(dir, 0o711)
+			os.Chmod(file, 0o606)
+			other.run(t, "sh", "-c", "echo evil.example >> "+file)
+		}, []string{"writable by others", "chmod go-w"}},
+		{"file writable by the other user's group", func(t *testing.T, dir, file string) {
+			os.Chmod(dir, 0o711)
+			os.Chown(file, 0, other.gid)
+			os.Chmod(file, 0o660)
+			other.run(t, "sh", "-c", "echo evil.example >> "+file)
+		}, []string{"writable by group", "chmod go-w"}},
+		{"directory owned by another user", func(t *testing.T, dir, file string) {
+			chownTo(t, dir, other)
+			// Its owner can swap the file for one of their own.
+			other.run(t, "sh", "-c", "mv "+file+" "+file+".old && echo evil.example > "+file)
+			os.Chown(file, 0, 0) // the file is ours again: the directory is the fault
+			os.Chmod(file, 0o600)
+		}, []string{"directory {dir} is owned by uid " + strconv.Itoa(other.uid)}},
+		{"directory writable by others", func(t *testing.T, dir, file string) {
+			os.Chmod(dir, 0o777)
+			other.run(t, "touch", filepath.Join(dir, "planted"))
+		}, []string{"directory {dir} is writable by group and others"}},
+		{"symlink in place of the file", func(t *testing.T, dir, file string) {
+			target := filepath.Join(dir, "elsewhere.txt")
+			os.Rename(file, target)
+			os.Symlink(target, file)
+		}, []string{"symlink"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, file := setup(t)
+			tt.change(t, dir, file)
+			before, _ := os.ReadFile(file)
+			src := LoadUser(file)
+			d := Decide(t.Context(), Input{LaunchURL: portalURL, Admin: Source{Path: "/nonexistent"}, User: src})
+			if len(tt.wantMsg) == 0 {
+				if src.Err != nil || d.Step != StepUserListed {
+					t.Fatalf("safe list: err %v, step %s", src.Err, d.Step)
+				}
+				return
+			}
+			var unsafe *platform.UnsafeFileError
+			if !errors.As(src.Err, &unsafe) || src.List != nil {
+				t.Fatalf("LoadUser = list %v, err %v; want it ignored with an *UnsafeFileError", src.List, src.Err)
+			}
+			msg := src.Err.Error()
+			for _, w := range append(tt.wantMsg, file) {
+				w = strings.ReplaceAll(w, "{dir}", dir)
+				if !strings.Contains(msg+" "+unsafe.Fix, w) {
+					t.Errorf("reason %q (fix %q) lacks %q", msg, unsafe.Fix, w)
+				}
+			}
+			if unsafe.Fix == "" {
+				t.Errorf("no fix for %q", msg)
+			}
+			if d.Step != StepWouldPrompt {
+				t.Errorf("decision %s, want the prompt to decide", d.Step)
+			}
+			if strings.HasPrefix(tt.name, "directory writable") {
+				// The writer first makes its own directory 0700 again
+				// (MkdirPrivate); the file, still ours and 0600, then passes
+				// the same check and may be rewritten.
+				if _, err := AddToUserList(t.Context(), file, Entry{Host: "new.example", Port: 443}); err != nil {
+					t.Fatalf("AddToUserList after the directory was tightened: %v", err)
+				}
+				if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+					t.Fatalf("directory not tightened: %v %v", fi.Mode(), err)
+				}
+				return
+			}
+			// The writer keeps the same rule: Always does not rewrite it.
+			if _, err := AddToUserList(t.Context(), file, Entry{Host: "new.example", Port: 443}); err == nil {
+				t.Errorf("AddToUserList rewrote a list others could write")
+			}
+			if after, _ := os.ReadFile(file); string(after) != string(before) {
+				t.Errorf("the list changed: %q -> %q", before, after)
+			}
+		})
+	}
+}
+
+// testUser is a real second account, created with useradd for one test.
+type testUser struct {
+	name     string
+	uid, gid int
+}
+
+// newTestUser creates a system account with its own group and no home,
+// removed when the test ends. Root only; in CI not being root is a failure.
+func newTestUser(t *testing.T) testUser {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test creates a second user with useradd, which needs root; CI runs as root")
+		}
+		t.Skip("needs root to create a second user with useradd; CI runs it")
+	}
+	name := fmt.Sprintf("tlwl%d", os.Getpid()%100000)
+	out, err := exec.Command("useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v\n%s", name, err, out)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return testUser{name: name, uid: uid, gid: gid}
+}
+
+// run runs a command as the user, bounded in time; it must succeed, which
+// proves the user really can do what the case claims.
+func (u testUser) run(t *testing.T, argv ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("as %s: %q: %v\n%s", u.name, argv, err, out)
+	}
+}
+
+func chownTo(t *testing.T, path string, u testUser) {
+	t.Helper()
+	if err := os.Lchown(path, u.uid, u.gid); err != nil {
+		t.Fatal(err)
+	}
 }

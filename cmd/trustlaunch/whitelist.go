@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -145,10 +144,17 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 		fmt.Fprintf(s.stdout, "  exists; ownership check passed\n")
 	}
 	fmt.Fprintf(s.stdout, "user list: %s\n", p.user)
-	if _, err := os.Stat(p.user); err == nil {
-		fmt.Fprintf(s.stdout, "  exists\n")
-	} else {
+	switch err := platform.CheckUserFile(p.user); {
+	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(s.stdout, "  does not exist\n")
+	case err != nil:
+		fmt.Fprintf(s.stdout, "  exists; ownership check FAILED, so it is ignored: %v\n", err)
+		if fix := fixFor(err); fix != "" {
+			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
+		}
+		code = exitFailure
+	default:
+		fmt.Fprintf(s.stdout, "  exists; ownership check passed\n")
 	}
 	return code
 }
@@ -166,10 +172,20 @@ func fixFor(err error) string {
 	return ""
 }
 
-// loadLists loads both lists and prints their problems as warnings.
+// loadLists loads both lists and prints their problems as warnings. A user
+// list that cannot be used is ignored (the prompt decides) and said so in
+// one line that names the file, what is wrong and the fix; the admin list's
+// error is the caller's, since it stops the launch.
 func loadLists(s *stdio, p *listPaths) (admin, user whitelist.Source) {
 	admin = whitelist.LoadAdmin(p.admin)
 	user = whitelist.LoadUser(p.user)
+	if user.Err != nil {
+		fix := fixFor(user.Err)
+		if fix != "" {
+			fix = "; fix: " + fix
+		}
+		s.warnf("ignoring your user list, so the servers in it will be asked about: %v%s", user.Err, fix)
+	}
 	for _, src := range []whitelist.Source{admin, user} {
 		for _, pr := range src.Problems {
 			s.warnf("%s:%d: %s (skipped)", src.Path, pr.Line, pr.Msg)
