@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -302,6 +303,39 @@ func descendants(pid int) []int {
 	return all
 }
 
+// checkNoTicket reads the command line of every process as attacker and
+// fails if any holds ticket. The processes from root down must all be
+// readable (or the check proves nothing), belong to trustlaunch, and hold no
+// memfd: the one that carried the URL is closed once read. It returns the
+// command lines of those processes.
+func checkNoTicket(t *testing.T, attacker testUser, ticket string, root int) []string {
+	t.Helper()
+	var cmdlines []string
+	ours := descendants(root)
+	seen := cmdlinesAs(t, attacker)
+	for _, pid := range ours {
+		c, ok := seen[pid]
+		if !ok {
+			t.Fatalf("%s could not read the command line of process %d: the test would prove nothing", attacker.name, pid)
+		}
+		cmdlines = append(cmdlines, c)
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		t.Logf("process %d (%s): %s", pid, strings.TrimSpace(string(comm)), c)
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.Contains(l, "memfd:") {
+				t.Errorf("process %d still holds %s -> %s", pid, fd, l)
+			}
+		}
+	}
+	for pid, c := range seen {
+		if strings.Contains(c, ticket) {
+			t.Errorf("%s reads the ticket in /proc/%d/cmdline: %s", attacker.name, pid, c)
+		}
+	}
+	return cmdlines
+}
+
 // TestTicketNotInCmdline runs `trustlaunch open -- URL` (the built binary)
 // on a terminal, and while the trust prompt is up, another user reads the
 // command line of every process on the machine: the ticket is in none of
@@ -330,30 +364,9 @@ func TestTicketNotInCmdline(t *testing.T) {
 			p := startPTY(t, nil, env, argv...)
 			p.waitFor(t, mode.prompt)
 
-			ours := descendants(p.cmd.Process.Pid)
-			seen := cmdlinesAs(t, attacker)
-			for _, pid := range ours {
-				c, ok := seen[pid]
-				if !ok {
-					t.Fatalf("%s could not read the command line of trustlaunch process %d: the test would prove nothing", attacker.name, pid)
-				}
-				comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-				t.Logf("process %d (%s): %s", pid, strings.TrimSpace(string(comm)), c)
+			for _, c := range checkNoTicket(t, attacker, ticket, p.cmd.Process.Pid) {
 				if !strings.Contains(c, "trustlaunch") {
-					t.Errorf("process %d below trustlaunch runs %q", pid, c)
-				}
-				// The descriptor that carried the URL is closed once read,
-				// so no child inherits it.
-				fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
-				for _, fd := range fds {
-					if l, _ := os.Readlink(fd); strings.Contains(l, "memfd:") {
-						t.Errorf("process %d still holds %s -> %s", pid, fd, l)
-					}
-				}
-			}
-			for pid, c := range seen {
-				if strings.Contains(c, ticket) {
-					t.Errorf("%s reads the ticket in /proc/%d/cmdline: %s", attacker.name, pid, c)
+					t.Errorf("a process below trustlaunch runs %q", c)
 				}
 			}
 			p.typ(t, mode.no)
@@ -583,5 +596,119 @@ func TestOpenFDForm(t *testing.T) {
 				t.Errorf("want one or two lines; stderr:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// startXvfb starts an X server on a display it picks itself (-displayfd)
+// and returns ":N"; it is stopped at cleanup.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil {
+		t.Fatalf("Xvfb is required (Debian package xvfb): %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	got := make(chan string, 1)
+	go func() {
+		// Read the whole line: closing the pipe before Xvfb wrote its
+		// newline would kill it with SIGPIPE.
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if _, err := strconv.Atoi(n); err != nil {
+			t.Fatalf("Xvfb reported display %q", n)
+		}
+		return ":" + n
+	case <-time.After(20 * time.Second):
+		t.Fatal("Xvfb did not report its display")
+	}
+	return ""
+}
+
+// TestTicketNotInCmdlineWindow is TestTicketNotInCmdline as a browser runs
+// open: no terminal, so the prompt opens in an xterm window that runs
+// `trustlaunch __prompt-window`. While it is up, another user finds the
+// ticket in no command line, neither open's nor the window's.
+func TestTicketNotInCmdlineWindow(t *testing.T) {
+	attacker := addTestUser(t)
+	bin := buildShared(t)
+	if _, err := exec.LookPath("xterm"); err != nil {
+		t.Fatalf("xterm is required (Debian package xterm): %v", err)
+	}
+	display := startXvfb(t)
+	ticket := randomTicket()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "open", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt",
+		"--user-whitelist", filepath.Join(dir, "whitelist.txt"), "--", launchLink("https://portal.example.com/s/1?ticket="+ticket))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DISPLAY=" + display, "TERMINAL=xterm", "NO_COLOR=1",
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
+		"XDG_RUNTIME_DIR=" + dir}
+	// A new session without a terminal, as a browser's child has.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	// The window has no event to wait on: look for its process on a ticker.
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	window := false
+	for !window {
+		for _, pid := range descendants(cmd.Process.Pid) {
+			c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if bytes.Contains(c, []byte(promptWindowCommand)) {
+				window = true
+			}
+		}
+		if window {
+			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("open exited (%v) before the prompt window started:\n%s", err, out.String())
+		case <-deadline.C:
+			t.Fatalf("no prompt window within 30s:\n%s", out.String())
+		case <-tick.C:
+		}
+	}
+	cmdlines := checkNoTicket(t, attacker, ticket, cmd.Process.Pid)
+	if len(cmdlines) < 3 {
+		t.Errorf("want open, the terminal and the prompt window; found %q", cmdlines)
+	}
+	// Interrupted, open stops the window and exits 130.
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		exited <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Errorf("open after SIGTERM: %v, want exit %d:\n%s", err, exitInterrupted, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("open did not exit after SIGTERM")
 	}
 }
