@@ -32,10 +32,18 @@ import (
 // `__open-fd 3 -- 3<file` does what `open -- "$(cat file)"` would.
 const openFDCommand = "__open-fd"
 
-// secretCommands hold a ticket or a session token in memory: the re-executed
-// open, connect and demo (tokens), and the prompt window, which reads the
-// launch URL from its hand-off file.
-var secretCommands = map[string]bool{openFDCommand: true, "connect": true, "demo": true, promptWindowCommand: true}
+// holdsSecrets reports whether subcommand sub holds a ticket or a session
+// token in memory: the re-executed open, connect and demo (tokens), and the
+// prompt window, which reads the launch URL from its hand-off file. Not
+// __in-terminal: it holds neither, and the tunnel's peer check reads its
+// /proc entries.
+func holdsSecrets(sub string) bool {
+	switch sub {
+	case openFDCommand, "connect", "demo", promptWindowCommand:
+		return true
+	}
+	return false
+}
 
 // runProcess runs this process's command line (os.Args) with what only a
 // whole process may do: on Linux, re-executing `open` without the URL in
@@ -54,7 +62,7 @@ func runProcess(ctx context.Context, argv []string, s *stdio) int {
 			_ = os.WriteFile("/proc/self/comm", []byte(filepath.Base(exe)), 0)
 		}
 	}
-	if secretCommands[sub] {
+	if holdsSecrets(sub) {
 		if err := protectMemory(); err != nil {
 			s.errorf("%s: cannot protect this process's memory: %v", sub, err)
 			return exitFailure
@@ -71,8 +79,8 @@ func runProcess(ctx context.Context, argv []string, s *stdio) int {
 
 // protectMemory makes this process non-dumpable (PR_SET_DUMPABLE 0): no core
 // file, and no ptrace, /proc/PID/mem, environ or fd by processes of the same
-// user (only by root) while it holds the ticket or the token. secretCommands
-// set it from the start rather than once the token arrives, because the
+// user (only by root) while it holds the ticket or the token. runProcess
+// sets it from the start rather than once the token arrives, because the
 // ticket in the launch URL is worth the token. execve resets it for the
 // emulator (a program that is not setuid starts dumpable), and nothing reads
 // trustlaunch's own /proc entries as the user: the tunnel's peer check reads
