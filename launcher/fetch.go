@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -73,7 +74,7 @@ type FetchOptions struct {
 	// MaxBytes bounds the descriptor body; DefaultMaxDescriptorBytes when
 	// zero.
 	MaxBytes int64
-	// UserAgent is sent as User-Agent, "trustlaunch" when empty; the CLI
+	// UserAgent is sent as User-Agent, connector.UserAgent("") when empty; the CLI
 	// passes "trustlaunch/VERSION".
 	UserAgent string
 	// Resolver resolves the origin's host; net.DefaultResolver when nil.
@@ -504,7 +505,7 @@ func (f *fetcher) get(ctx context.Context, client *http.Client, u *url.URL) (*ht
 	req.Header.Set("Accept", "application/json")
 	ua := f.opts.UserAgent
 	if ua == "" {
-		ua = "trustlaunch"
+		ua = connector.UserAgent("")
 	}
 	req.Header.Set("User-Agent", ua)
 	return client.Do(req)

@@ -217,6 +217,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	}
 	var up, down atomic.Int64
 	cfg.Logf = opts.Logf
+	cfg.UserAgent = opts.Fetch.UserAgent // the tunnel names itself as the fetch did
 	// The emulator's tree: during `open`, a command profile admits only
 	// the connections of the emulator it starts and its descendants (a
 	// browser page of the same user scanning 127.0.0.1 is refused). The

@@ -209,6 +209,7 @@ func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
 		Destination: o.to,
 		EndToEndTLS: o.e2e,
 		FIPS:        o.fips,
+		UserAgent:   connector.UserAgent(versionString()),
 	}
 	if o.ca != "" {
 		pool, err := loadCA(o.ca)

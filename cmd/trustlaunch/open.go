@@ -137,7 +137,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Logf:        s.logf,
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
-	opts.Fetch.UserAgent = "trustlaunch/" + versionString()
+	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
 	// The status screen starts with the first step after the decision, so it
 	// never draws over the trust prompt, and ends before the emulator starts.
 	var status *tui.Status
