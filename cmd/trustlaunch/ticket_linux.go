@@ -83,8 +83,11 @@ func runProcess(ctx context.Context, argv []string, s *stdio) int {
 // sets it from the start rather than once the token arrives, because the
 // ticket in the launch URL is worth the token. execve resets it for the
 // emulator (a program that is not setuid starts dumpable), and nothing reads
-// trustlaunch's own /proc entries as the user: the tunnel's peer check reads
-// the emulator's.
+// a protected trustlaunch's /proc entries from another process: the tunnel's
+// peer check reads the emulator's, and its own, which the kernel always lets
+// a process read. Scanning all of the user's processes (connect --listen, the
+// raw profile), it cannot read another protected trustlaunch's, which
+// matters only when no readable process holds the socket: then it refuses.
 func protectMemory() error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl PR_SET_DUMPABLE: %w", err)
