@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -115,13 +114,12 @@ func beforeQuery(raw string) string {
 // that cannot stand in a URL: in ASCII, anything but the unreserved and
 // reserved characters of RFC 3986 (section 2) and "%" followed by two hex
 // digits; beyond ASCII, invalid UTF-8 and what the URL Standard's "URL code
-// points" exclude (C1 controls, surrogates, noncharacters), and also
-// format characters (bidi overrides, zero-width) and spaces (U+00A0,
-// U+3000), which hide what a URL says. Other non-ASCII text (an
-// internationalized host, a path in another script) is fine: the host goes
-// through IDNA, and the fetch percent-encodes the rest. The error names the
-// character and its position (counted in characters, from 1), never the
-// URL.
+// points" exclude (C1 controls, surrogates, noncharacters). Other non-ASCII
+// text is a URL code point and fine: an internationalized host goes
+// through IDNA (which refuses bidi and format characters in a host), the
+// fetch percent-encodes the rest as browsers do, and the prompt shows a
+// bidi override in a path escaped, as text. The error names the character
+// and its position (counted in characters, from 1), never the URL.
 func checkURLChars(u string) error {
 	pos := 0
 	for i := 0; i < len(u); {
@@ -139,8 +137,7 @@ func checkURLChars(u string) error {
 			if !isURLByte(byte(r)) {
 				bad = describeURLChar(r)
 			}
-		case r <= 0x9f, unicode.Is(unicode.Cf, r), unicode.IsSpace(r), unicode.Is(unicode.Zs, r),
-			unicode.Is(unicode.Co, r), r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
+		case r <= 0x9f, r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
 			bad = describeURLChar(r)
 		}
 		if bad != "" {

@@ -212,22 +212,25 @@ func TestPromptHostileURL(t *testing.T) {
 	t.Run("escapes in the path are refused in one line", func(t *testing.T) {
 		hostile := "https://portal.example.com/x\x1b[2J\x1b[H\x1b]0;pwned\x07\r\nAlways adds evil"
 		tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"}, append(base, "--", launchLink(hostile))...)
-		if got := tm.exitStatus(20 * time.Second); got != exitRefused {
+		if got := tm.exitStatus(20 * time.Second); got != exitUsage {
 			t.Fatalf("exit %d; screen:\n%s", got, tm.screen())
 		}
 		screen := tm.screen()
 		lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
-		// The message names the server and the offending character; it
-		// never repeats the path or the query (which holds the ticket).
-		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: Launch refused: invalid origin "https://portal.example.com"`) ||
-			!strings.Contains(lines[0], "control character U+001B") {
-			t.Errorf("want one error line naming the server and the character; screen:\n%s", screen)
+		// The link is refused as it is read (issue 10): the message names
+		// the offending character and its position; it never repeats the
+		// path or the query (which holds the ticket).
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: open: invalid launch URL: the url parameter holds control character U+001B at character 29 `) ||
+			strings.Contains(lines[0], "portal.example.com/x") {
+			t.Errorf("want one error line naming the character and its position; screen:\n%s", screen)
 		}
 	})
 
 	for _, flags := range [][]string{nil, {"--no-tui"}} {
 		t.Run(fmt.Sprintf("bidi in the path %v", flags), func(t *testing.T) {
-			hostile := "https://portal.example.com/invoice\u202efdp.exe?ticket=\x1b[2J\x1b]52;c;ZWNobyBwd25lZA==\x07"
+			// The escapes in the query are percent-encoded: raw, they are
+			// refused as the link is read (the subtest above).
+			hostile := "https://portal.example.com/invoice\u202efdp.exe?ticket=%1b[2J%1b]52;c;ZWNobyBwd25lZA==%07"
 			argv := append(append(append([]string{}, base...), flags...), "--", launchLink(hostile))
 			tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"}, argv...)
 			screen := tm.waitFor("the prompt", 20*time.Second, func(s string) bool {
