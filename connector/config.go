@@ -94,7 +94,9 @@ type Config struct {
 	// descendants). Serve finds the process(es) holding the client end of
 	// a local connection (Linux: the holders of the socket's inode;
 	// Windows: the owner in the TCP table) and relays the connection only
-	// when at least one was found and AdmitProcess returns nil for each.
+	// when at least one was found and AdmitProcess returns nil for each
+	// (with ProcessRoots, the Linux search stops at the first holder in
+	// the roots' tree: see socketHolders).
 	// Its error is logged, wrapped in a *PeerProcessError. Nil: the
 	// same-user rule only (`connect --listen`, the raw and none profiles).
 	AdmitProcess func(pid int) error

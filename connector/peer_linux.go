@@ -1,12 +1,14 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,7 +75,7 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int
 //
 // With roots, the search walks down from them (/proc/PID/task/*/children)
 // and reads only their descriptors: the emulator's tree is a few processes,
-// so an accept costs a few dozen readlinks. The other direction, finding
+// so an accept costs a few dozen system calls. The other direction, finding
 // the holder first and walking its parent chain up, would mean reading the
 // descriptors of every process of the user (hundreds on a desktop, a
 // browser alone holding thousands), on every accept, including each
@@ -83,9 +85,20 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int
 // names as a root). A process appearing during the walk cannot be the
 // holder unless it inherited the socket from a process already walked.
 //
-// Without roots, every process of this user is searched.
+// With roots the walk stops at the first holder, breadth first, and reads
+// a process's children only when the process itself does not hold the
+// socket: the emulator that connected is usually the root and has nothing
+// below it, so its accept reads one descriptor table and nothing else. This
+// admits nothing more than finding every holder would: each process under
+// the roots is in the tree the caller chose, and AdmitProcess still decides
+// on the holder found. (A socket shared with a process outside the tree is
+// invisible to the walk either way.)
+//
+// Without roots, every process of this user is searched, and every holder
+// is returned, each to be admitted: there, a holder may be any program.
 func socketHolders(inode uint32, roots func() []int) ([]int, error) {
-	target := fmt.Sprintf("socket:[%d]", inode)
+	var s procScan
+	s.target = fmt.Appendf(s.target[:0], "socket:[%d]", inode)
 	var candidates []int
 	if roots != nil {
 		candidates = roots()
@@ -101,15 +114,18 @@ func socketHolders(inode uint32, roots func() []int) ([]int, error) {
 			continue
 		}
 		seen[pid] = true
-		held, err := holdsSocket(pid, target)
+		held, err := s.holdsSocket(pid)
 		switch {
 		case err == nil && held:
+			if roots != nil {
+				return []int{pid}, nil
+			}
 			holders = append(holders, pid)
 		case err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH):
 			blind = append(blind, fmt.Sprintf("process %d (%s): %v", pid, processName(pid), err))
 		}
 		if roots != nil {
-			candidates = append(candidates, childrenOf(pid)...)
+			candidates = s.appendChildren(candidates, pid)
 		}
 	}
 	if len(holders) > 0 {
@@ -125,56 +141,131 @@ func socketHolders(inode uint32, roots func() []int) ([]int, error) {
 	return nil, errors.New("no process of this user holds it any more")
 }
 
-// holdsSocket reports whether process pid has a descriptor for target. A
-// process that is not dumpable (a setuid or setgid program, or one that
-// asked for it) has its /proc entries owned by root: EACCES, reported as
-// such.
-func holdsSocket(pid int, target string) (bool, error) {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	f, err := os.Open(dir)
+// procScan reads /proc with plain system calls into buffers it keeps
+// across the processes of one search: an accept's check reads a few
+// directories and files, and os.ReadDir and os.ReadFile would add an
+// fstat, poller set-up and allocations to each (they were most of the
+// admission's cost in BenchmarkPeerCheck).
+type procScan struct {
+	target []byte     // "socket:[INODE]"
+	dents  [4096]byte // getdents64 records
+	link   [64]byte   // a readlink result: longer than any socket:[N]
+	file   [512]byte  // a children list, read in pieces
+	names  []string   // entries of the directory being read
+}
+
+// holdsSocket reports whether process pid has a descriptor for s.target.
+// It reads the descriptors from the highest number down: the connection
+// being checked was usually opened last. A process that is not dumpable
+// (a setuid or setgid program, or one that asked for it) has its /proc
+// entries owned by root: EACCES, reported as such.
+func (s *procScan) holdsSocket(pid int) (bool, error) {
+	names, dir, err := s.readDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	if err != nil {
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 			return false, errors.New("its descriptors cannot be read (not dumpable: a setuid or setgid program, or one that forbids inspection)")
 		}
 		return false, err
 	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return false, err
-	}
-	buf := make([]byte, 64)
-	for _, n := range names {
-		k, err := unix.Readlink(dir+"/"+n, buf)
-		if err == nil && string(buf[:k]) == target {
+	defer unix.Close(dir)
+	for i := len(names) - 1; i >= 0; i-- {
+		k, err := unix.Readlinkat(dir, names[i], s.link[:])
+		if err == nil && bytes.Equal(s.link[:k], s.target) {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// childrenOf returns the children of every thread of pid (each thread has
-// its own list: a child belongs to the thread that forked it). A list that
-// cannot be read leaves those children out, so they are never admitted.
-func childrenOf(pid int) []int {
-	base := "/proc/" + strconv.Itoa(pid) + "/task"
-	tasks, err := os.ReadDir(base)
+// appendChildren appends the children of every thread of pid to pids (each
+// thread has its own list: a child belongs to the thread that forked it). A
+// list that cannot be read leaves those children out, so they are never
+// admitted.
+func (s *procScan) appendChildren(pids []int, pid int) []int {
+	base := "/proc/" + strconv.Itoa(pid) + "/task/"
+	tasks, dir, err := s.readDir(base)
 	if err != nil {
-		return nil
+		return pids
 	}
-	var kids []int
+	unix.Close(dir)
+	tasks = slices.Clone(tasks) // s.names is reused below
 	for _, t := range tasks {
-		b, err := os.ReadFile(base + "/" + t.Name() + "/children")
-		if err != nil {
+		pids = s.appendPIDs(pids, base+t+"/children")
+	}
+	return pids
+}
+
+// appendPIDs appends the space-separated numbers of a children file.
+func (s *procScan) appendPIDs(pids []int, path string) []int {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return pids
+	}
+	defer unix.Close(fd)
+	n, have := 0, false
+	for {
+		k, err := unix.Read(fd, s.file[:])
+		if err == unix.EINTR {
 			continue
 		}
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				kids = append(kids, n)
+		if err != nil || k <= 0 {
+			break
+		}
+		for _, c := range s.file[:k] {
+			if c >= '0' && c <= '9' {
+				n, have = n*10+int(c-'0'), true
+				continue
 			}
+			if have {
+				pids = append(pids, n)
+			}
+			n, have = 0, false
 		}
 	}
-	return kids
+	if have {
+		pids = append(pids, n)
+	}
+	return pids
+}
+
+// readDir opens dir and returns the names in it (without . and ..) and the
+// open descriptor, which the caller closes. The names slice is s.names,
+// valid until the next call.
+func (s *procScan) readDir(dir string) ([]string, int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, -1, err
+	}
+	s.names = s.names[:0]
+	for {
+		n, err := unix.Getdents(fd, s.dents[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, -1, err
+		}
+		if n <= 0 {
+			return s.names, fd, nil
+		}
+		// struct linux_dirent64: d_ino, d_off (8 bytes each), d_reclen
+		// (2), d_type (1), then the NUL-terminated name.
+		for b := s.dents[:n]; len(b) >= 19; {
+			rec := int(binary.NativeEndian.Uint16(b[16:]))
+			if rec < 19 || rec > len(b) {
+				break
+			}
+			name := b[19:rec]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) > 0 && string(name) != "." && string(name) != ".." {
+				s.names = append(s.names, string(name))
+			}
+			b = b[rec:]
+		}
+	}
 }
 
 // userProcesses returns every process whose /proc entry this user owns.

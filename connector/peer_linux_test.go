@@ -196,3 +196,47 @@ sys.stdout.write(s.recv(16).decode())`
 		t.Errorf("the proxy saw %d tunnels, want the child's only", got)
 	}
 }
+
+// TestPeerHolderAmongManyDescriptors: the holder search reads a process's
+// descriptor table in getdents batches (4 KiB, about 170 names each) and
+// must read them all: the client socket here is opened after 600 other
+// descriptors, so its name is in a later batch than the first.
+func TestPeerHolderAmongManyDescriptors(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var extra []*os.File
+	defer func() {
+		for _, f := range extra {
+			f.Close()
+		}
+	}()
+	for range 600 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra = append(extra, f)
+	}
+	client, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	self := os.Getpid()
+	var admitted []int
+	admit := func(pid int) error { admitted = append(admitted, pid); return nil }
+	if err := checkPeerOwner(conn, admit, func() []int { return []int{self} }); err != nil {
+		t.Fatalf("own connection, opened after 600 descriptors, refused: %v", err)
+	}
+	if len(admitted) != 1 || admitted[0] != self {
+		t.Errorf("AdmitProcess asked about %v, want this process (%d) only", admitted, self)
+	}
+}
