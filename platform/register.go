@@ -110,6 +110,10 @@ var (
 	// Register would write exists and was not written by Register, and
 	// Force was not set.
 	ErrNotOurs = errors.New("not written by trustlaunch register")
+	// ErrMSIOwned: the registry key was written by the trustlaunch MSI
+	// (Windows), so Unregister leaves it to the MSI's uninstall, and
+	// Register replaces it only with Force.
+	ErrMSIOwned = errors.New("written by the trustlaunch MSI")
 )
 
 func fixErr(fix string, format string, args ...any) error {
@@ -503,6 +507,59 @@ func windowsOpenCommand(exe string) (string, error) {
 // windowsIconValue returns the DefaultIcon value: the executable's first
 // icon. The shell splits it at the last comma, so no quoting is needed.
 func windowsIconValue(exe string) string { return exe + ",0" }
+
+// The handler key under Software\Classes (Microsoft, "Registering an
+// Application to a URI Scheme"): its default value names the scheme, an
+// empty "URL Protocol" value marks it as a URL scheme (without it the
+// shell and browsers do not launch the handler), DefaultIcon is the icon
+// shown for it, and shell\open\command the command line, with "%1" for the
+// URL.
+const (
+	protocolName  = "URL:" + URLScheme + " Protocol"
+	urlProtocol   = "URL Protocol"
+	commandSubkey = `shell\open\command`
+	// msiMarkerPrefix starts the registerMarker value of the keys the MSI
+	// writes (packaging/windows/trustlaunch.wxs): "trustlaunch MSI
+	// {ProductCode}", so Unregister can name the package that owns them.
+	msiMarkerPrefix = "trustlaunch MSI"
+	// friendlyAppName is the FriendlyAppName value on shell\open, so that
+	// browsers ask "Open trustlaunch?" rather than show the file name.
+	// Chromium and Edge get the name from the shell's association query
+	// (AssocQueryString with ASSOCF_IS_PROTOCOL, ASSOCSTR_FRIENDLYAPPNAME).
+	// What Microsoft documents: the URI-scheme page names no such value;
+	// "Application Registration" documents FriendlyAppName for
+	// HKCR\Applications\<exe>; without one the shell uses the FileDescription
+	// of the executable's version resource, which is "trustlaunch" as well
+	// (packaging/windows/winres.json). The verb key is where other URL
+	// handlers' installers put it and keeps the name with the scheme's key
+	// (HKCR\Applications\trustlaunch.exe would be shared by every copy).
+	// FriendlyTypeName, on the scheme's key, describes the scheme, not the
+	// program. Wine has no browser dialog to confirm which one is shown.
+	friendlyAppName      = "trustlaunch"
+	friendlyAppNameValue = "FriendlyAppName"
+	openSubkey           = `shell\open`
+)
+
+// regValue is one string value of the handler key: Name under Subkey
+// ("" is the key itself; Name "" is the default value).
+type regValue struct {
+	Subkey, Name, Value string
+}
+
+// windowsHandlerValues returns every value of the handler key for exe, in
+// the order Register writes them, with marker as registerMarker's value.
+// It is the one definition of the key: Register writes it, and a test holds
+// the MSI's copy in packaging/windows/trustlaunch.wxs to it.
+func windowsHandlerValues(exe, cmd, marker string) []regValue {
+	return []regValue{
+		{"", "", protocolName},
+		{"", urlProtocol, ""},
+		{"", registerMarker, marker},
+		{"DefaultIcon", "", windowsIconValue(exe)},
+		{openSubkey, friendlyAppNameValue, friendlyAppName},
+		{commandSubkey, "", cmd},
+	}
+}
 
 // windowsCommandProgram returns the program a shell\open\command value
 // runs, as CreateProcess finds it: the text up to the closing quote when it

@@ -20,10 +20,7 @@ import (
 // shadows the machine-wide one for that user.
 
 const (
-	classesPath   = `Software\Classes`
-	protocolName  = "URL:" + URLScheme + " Protocol"
-	urlProtocol   = "URL Protocol"
-	commandSubkey = `shell\open\command`
+	classesPath = `Software\Classes`
 	// userChoicePath is where Settings > Default apps records a user's
 	// choice for a link type; it overrides HKCR for that user.
 	userChoicePath = `Software\Microsoft\Windows\Shell\Associations\UrlAssociations\` + URLScheme + `\UserChoice`
@@ -52,10 +49,16 @@ func hives(opts RegisterOptions) (user, machine hive) {
 
 // handlerKey is what a hive holds for the scheme.
 type handlerKey struct {
-	exists      bool
-	ours        bool   // has registerMarker: written by Register
+	exists bool
+	ours   bool // registerMarker says Register wrote it
+	// msiProduct is the ProductCode the MSI recorded in registerMarker
+	// ("trustlaunch MSI {ProductCode}"): the MSI owns the key. A marker
+	// without a code still marks the MSI's key, with msiProduct "?".
+	msiProduct  string
 	command     string // shell\open\command default value
 	urlProtocol bool   // has the "URL Protocol" value
+	icon        string // DefaultIcon default value
+	friendly    string // shell\open FriendlyAppName
 }
 
 func readHandler(h hive) (handlerKey, error) {
@@ -68,18 +71,55 @@ func readHandler(h hive) (handlerKey, error) {
 	}
 	defer k.Close()
 	hk := handlerKey{exists: true}
-	if v, _, err := k.GetStringValue(registerMarker); err == nil && v != "" {
-		hk.ours = true
+	if v, _, err := k.GetStringValue(registerMarker); err == nil {
+		switch {
+		case v == markerValue:
+			hk.ours = true
+		case strings.HasPrefix(v, msiMarkerPrefix):
+			hk.msiProduct = strings.TrimSpace(strings.TrimPrefix(v, msiMarkerPrefix))
+			if hk.msiProduct == "" {
+				hk.msiProduct = "?"
+			}
+		}
 	}
 	if _, _, err := k.GetStringValue(urlProtocol); err == nil {
 		hk.urlProtocol = true
 	}
-	ck, err := registry.OpenKey(h.root, h.path+`\`+commandSubkey, registry.QUERY_VALUE)
-	if err == nil {
-		hk.command, _, _ = ck.GetStringValue("")
-		ck.Close()
-	}
+	hk.command = subkeyString(h, commandSubkey, "")
+	hk.icon = subkeyString(h, "DefaultIcon", "")
+	hk.friendly = subkeyString(h, openSubkey, friendlyAppNameValue)
 	return hk, nil
+}
+
+// subkeyString returns the string value name of h's subkey sub, or "" when
+// either is missing.
+func subkeyString(h hive, sub, name string) string {
+	k, err := registry.OpenKey(h.root, h.path+`\`+sub, registry.QUERY_VALUE)
+	if err != nil {
+		return ""
+	}
+	defer k.Close()
+	v, _, _ := k.GetStringValue(name)
+	return v
+}
+
+// writer names who wrote a key, for the report.
+func (hk handlerKey) writer() string {
+	switch {
+	case hk.ours:
+		return "written by trustlaunch register"
+	case hk.msiProduct != "":
+		return "written by the trustlaunch MSI, ProductCode " + hk.msiProduct
+	}
+	return "not written by trustlaunch register"
+}
+
+// msiUninstall says how to remove the MSI that wrote a key.
+func msiUninstall(product string) string {
+	if product == "?" {
+		return "uninstall trustlaunch in Settings > Apps (or your deployment tool)"
+	}
+	return "uninstall the package: msiexec /x " + product + " /qn (or Settings > Apps > trustlaunch > Uninstall, or your deployment tool)"
 }
 
 func scopeHive(opts RegisterOptions) hive {
@@ -109,6 +149,12 @@ func register(_ context.Context, opts RegisterOptions, exe string) (Report, erro
 	if err != nil {
 		return r, fixErr(regFix(opts, err), "%w", err)
 	}
+	if old.msiProduct != "" && !opts.Force {
+		return r, &RegisterError{
+			Err: fmt.Errorf("%w: %s (command: %q) belongs to the installed package; nothing was changed", ErrMSIOwned, h.name, old.command),
+			Fix: "links already work if trustlaunch register --check says so; to repair the package: msiexec /fa " + old.msiProduct + "; to replace its key anyway: trustlaunch register --system --force",
+		}
+	}
 	if old.exists && !old.ours && !opts.Force {
 		scope := "register"
 		if opts.System {
@@ -137,25 +183,20 @@ func register(_ context.Context, opts RegisterOptions, exe string) (Report, erro
 	return r, nil
 }
 
-// writeHandler creates the scheme key with its values and subkeys.
+// writeHandler creates the scheme key with its values and subkeys
+// (windowsHandlerValues), marked as written by Register.
 func writeHandler(h hive, exe, cmd string) error {
-	k, _, err := registry.CreateKey(h.root, h.path, registry.SET_VALUE|registry.CREATE_SUB_KEY)
-	if err != nil {
-		return err
-	}
-	defer k.Close()
-	for _, v := range [][2]string{{"", protocolName}, {urlProtocol, ""}, {registerMarker, markerValue}} {
-		if err := k.SetStringValue(v[0], v[1]); err != nil {
-			return err
+	for _, v := range windowsHandlerValues(exe, cmd, markerValue) {
+		p := h.path
+		if v.Subkey != "" {
+			p += `\` + v.Subkey
 		}
-	}
-	for _, sub := range [][2]string{{"DefaultIcon", windowsIconValue(exe)}, {commandSubkey, cmd}} {
-		sk, _, err := registry.CreateKey(h.root, h.path+`\`+sub[0], registry.SET_VALUE)
+		k, _, err := registry.CreateKey(h.root, p, registry.SET_VALUE)
 		if err != nil {
 			return err
 		}
-		err = sk.SetStringValue("", sub[1])
-		sk.Close()
+		err = k.SetStringValue(v.Name, v.Value)
+		k.Close()
 		if err != nil {
 			return err
 		}
@@ -195,6 +236,14 @@ func unregister(_ context.Context, opts RegisterOptions) (Report, error) {
 	case !old.exists:
 		r.add("registry key", "none at %s", h.name)
 		return r, nil
+	case old.msiProduct != "":
+		// The MSI removes its own keys when it is uninstalled; deleting
+		// them here would leave an installed package whose repair puts them
+		// back, and Settings still listing a handler that is gone.
+		return r, &RegisterError{
+			Err: fmt.Errorf("%w: %s belongs to the installed package, so unregister leaves it in place", ErrMSIOwned, h.name),
+			Fix: msiUninstall(old.msiProduct),
+		}
 	case !old.ours:
 		r.add("left in place", "%s (command: %q): not written by trustlaunch register", h.name, old.command)
 		return r, nil
@@ -235,13 +284,10 @@ func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Rep
 		h  hive
 		hk handlerKey
 	}{{user, u}, {machine, m}} {
-		switch {
-		case !x.hk.exists:
+		if x.hk.exists {
+			r.add(x.h.name, "%s (%s)", x.hk.command, x.hk.writer())
+		} else {
 			r.add(x.h.name, "none")
-		case x.hk.ours:
-			r.add(x.h.name, "%s (written by trustlaunch register)", x.hk.command)
-		default:
-			r.add(x.h.name, "%s (not written by trustlaunch register)", x.hk.command)
 		}
 	}
 
@@ -249,6 +295,13 @@ func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Rep
 	eff, effHive := m.command, machine
 	if u.command != "" {
 		eff, effHive = u.command, user
+	}
+	icon, friendly := m.icon, m.friendly
+	if u.icon != "" {
+		icon = u.icon
+	}
+	if u.friendly != "" {
+		friendly = u.friendly
 	}
 	target, targetHive := u, user
 	if opts.System {
@@ -280,7 +333,10 @@ func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Rep
 	r.add("effective command", "%s (from %s)", eff, effHive.name)
 	program, openURL := windowsCommandProgram(eff)
 	fix := "run: trustlaunch register" + scope
-	if target.exists && !target.ours {
+	switch {
+	case effHive == machine && m.msiProduct != "" && m.msiProduct != "?":
+		fix = "repair the package: msiexec /fa " + m.msiProduct
+	case target.exists && !target.ours:
 		fix += " --force (the key was not written by register)"
 	}
 	switch {
@@ -294,6 +350,20 @@ func checkRegistration(_ context.Context, opts RegisterOptions, exe string) (Rep
 	}
 	if !u.urlProtocol && !m.urlProtocol {
 		r.problem(`no "URL Protocol" value, so browsers do not treat trustlaunch as a URL scheme`, fix)
+	}
+	// The icon and the name only change what browsers and Settings show,
+	// so they are warnings; both should name the program that links run.
+	switch wantIcon := windowsIconValue(program); {
+	case icon == "":
+		r.warn(`no DefaultIcon, so browsers and Settings show no icon for trustlaunch:// links`, fix)
+	case !strings.EqualFold(icon, wantIcon):
+		r.warn(fmt.Sprintf("DefaultIcon is %q, not %q, so links are shown with another program's icon", icon, wantIcon), fix)
+	}
+	switch {
+	case friendly == "":
+		r.warn("no "+friendlyAppNameValue+" on "+openSubkey+", so browsers may name the handler by its file name", fix)
+	case friendly != friendlyAppName:
+		r.warn(fmt.Sprintf("%s on %s is %q, not %q, so browsers ask to open another name", friendlyAppNameValue, openSubkey, friendly, friendlyAppName), fix)
 	}
 	checkUserChoice(&r)
 	return r, nil

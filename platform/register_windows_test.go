@@ -76,6 +76,7 @@ func TestRegisterWindows(t *testing.T) {
 		{key, "URL Protocol", ""},
 		{key, registerMarker, markerValue},
 		{key + `\DefaultIcon`, "", e.exe + ",0"},
+		{key + `\shell\open`, "FriendlyAppName", "trustlaunch"},
 		{key + `\shell\open\command`, "", want},
 	} {
 		if got := readValue(t, c.path, c.name); got != c.want {
@@ -194,6 +195,153 @@ func TestCheckWindowsMachineOnly(t *testing.T) {
 		}
 		if !runs {
 			t.Errorf("check (system %v): no finding that links run this binary: %+v", system, r.Findings)
+		}
+	}
+}
+
+// setValue writes one string value under HKCU\path, creating the key.
+func setValue(t *testing.T, path, name, value string) {
+	t.Helper()
+	k, _, err := registry.CreateKey(registry.CURRENT_USER, path, registry.SET_VALUE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.SetStringValue(name, value); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteValue(t *testing.T, path, name string) {
+	t.Helper()
+	k, err := registry.OpenKey(registry.CURRENT_USER, path, registry.SET_VALUE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.DeleteValue(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// problemsAbout returns the problems (warnings too) whose text names what.
+func problemsAbout(r Report, what string) []Problem {
+	var ps []Problem
+	for _, p := range r.Problems {
+		if strings.Contains(p.What, what) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// TestCheckWindowsIconNameProtocol: register --check reads back each value
+// Register writes besides the command. A missing "URL Protocol" stops links
+// (problem); a missing or foreign DefaultIcon or FriendlyAppName only
+// changes what browsers show (warning, with the fix).
+func TestCheckWindowsIconNameProtocol(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		breakIt func(t *testing.T, key string)
+		about   string
+		warning bool
+	}{
+		{"no URL Protocol", func(t *testing.T, key string) { deleteValue(t, key, "URL Protocol") }, "URL Protocol", false},
+		{"no FriendlyAppName", func(t *testing.T, key string) { deleteValue(t, key+`\shell\open`, "FriendlyAppName") }, "FriendlyAppName", true},
+		{"other FriendlyAppName", func(t *testing.T, key string) { setValue(t, key+`\shell\open`, "FriendlyAppName", "Evil Corp Updater") }, "FriendlyAppName", true},
+		{"no DefaultIcon", func(t *testing.T, key string) { deleteValue(t, key+`\DefaultIcon`, "") }, "DefaultIcon", true},
+		{"other DefaultIcon", func(t *testing.T, key string) { setValue(t, key+`\DefaultIcon`, "", `C:\other\other.exe,0`) }, "DefaultIcon", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newRegEnv(t)
+			if _, err := Register(t.Context(), e.opts(false)); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			r, err := CheckRegistration(t.Context(), e.opts(false))
+			if err != nil || len(r.Problems) != 0 {
+				t.Fatalf("check of a fresh registration: %v; problems %+v", err, r.Problems)
+			}
+			c.breakIt(t, e.base+`\HKCU\trustlaunch`)
+			r, err = CheckRegistration(t.Context(), e.opts(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := problemsAbout(r, c.about)
+			if len(ps) != 1 || ps[0].Warning != c.warning || ps[0].Fix == "" {
+				t.Fatalf("check after %s: want one problem about %s (warning %v) with a fix; got %+v", c.name, c.about, c.warning, r.Problems)
+			}
+			if r.OK() != c.warning {
+				t.Errorf("check after %s: OK() = %v", c.name, r.OK())
+			}
+		})
+	}
+}
+
+// writeMSIKey writes the handler key as packaging/windows/trustlaunch.wxs
+// makes the MSI write it: the same values as Register, with the marker
+// naming the MSI and its ProductCode.
+func writeMSIKey(t *testing.T, h hive, exe, productCode string) {
+	t.Helper()
+	for _, v := range windowsHandlerValues(exe, mustCommand(t, exe), msiMarkerPrefix+" "+productCode) {
+		p := h.path
+		if v.Subkey != "" {
+			p += `\` + v.Subkey
+		}
+		setValue(t, p, v.Name, v.Value)
+	}
+}
+
+const testProductCode = "{2B3C4D5E-0000-4000-8000-00000000ABCD}"
+
+// TestUnregisterSystemRefusesMSIKey: the MSI's keys belong to the MSI.
+// unregister --system must leave them and name the MSI to uninstall;
+// register --system must not overwrite them without --force.
+func TestUnregisterSystemRefusesMSIKey(t *testing.T) {
+	e := newRegEnv(t)
+	mopts := e.opts(true)
+	_, machine := hives(mopts)
+	writeMSIKey(t, machine, e.exe, testProductCode)
+
+	_, err := Unregister(t.Context(), mopts)
+	var re *RegisterError
+	if !errors.As(err, &re) || !errors.Is(err, ErrMSIOwned) {
+		t.Fatalf("unregister --system of the MSI's key: %v, want ErrMSIOwned", err)
+	}
+	if !strings.Contains(err.Error(), "MSI") || !strings.Contains(re.Fix, "msiexec /x "+testProductCode) {
+		t.Errorf("refusal does not name the MSI to uninstall: %v (fix: %s)", err, re.Fix)
+	}
+	if got := readValue(t, machine.path+`\`+commandSubkey, ""); got != mustCommand(t, e.exe) {
+		t.Errorf("unregister --system changed the MSI's command: %q", got)
+	}
+
+	_, err = Register(t.Context(), mopts)
+	if !errors.As(err, &re) || !errors.Is(err, ErrMSIOwned) || !strings.Contains(re.Fix, "--force") {
+		t.Fatalf("register --system over the MSI's key: %v", err)
+	}
+	if got := readValue(t, machine.path, registerMarker); got != msiMarkerPrefix+" "+testProductCode {
+		t.Errorf("register --system replaced the MSI's marker: %q", got)
+	}
+}
+
+// TestCheckWindowsMSIEntry: what the MSI writes (HKLM only) is a valid
+// registration, with no warning, and the report says the MSI wrote it.
+func TestCheckWindowsMSIEntry(t *testing.T) {
+	e := newRegEnv(t)
+	_, machine := hives(e.opts(true))
+	writeMSIKey(t, machine, e.exe, testProductCode)
+	for _, system := range []bool{false, true} {
+		r, err := CheckRegistration(t.Context(), e.opts(system))
+		if err != nil || len(r.Problems) != 0 {
+			t.Fatalf("check (system %v) of the MSI's entry: %v; problems %+v", system, err, r.Problems)
+		}
+		var named bool
+		for _, f := range r.Findings {
+			if strings.Contains(f.Value, "written by the trustlaunch MSI") && strings.Contains(f.Value, testProductCode) {
+				named = true
+			}
+		}
+		if !named {
+			t.Errorf("check (system %v) does not say the MSI wrote the key: %+v", system, r.Findings)
 		}
 	}
 }

@@ -21,7 +21,10 @@ your default with "xdg-mime default". With --system (as root) it writes
 /usr/share/applications instead and sets no default: users without their
 own default get the only handler there is. Needs xdg-utils.
 Windows: writes HKCU\Software\Classes\trustlaunch, or with --system (as
-administrator) HKLM\Software\Classes\trustlaunch.
+administrator) HKLM\Software\Classes\trustlaunch: "URL Protocol", the
+command "<this binary>" open -- "%1", DefaultIcon and FriendlyAppName
+(the name browsers show). The MSI writes the same HKLM key; that one
+belongs to the package (see unregister).
 macOS: a URL handler must be an app bundle; register says what to do.
 
 register never replaces another application's handler, or a file or key it
@@ -45,7 +48,8 @@ Usage:
 Removes the desktop entry and your default (Linux) or the registry key
 (Windows) that register wrote, and nothing else: a handler that belongs to
 another application or a package is left in place and named. The
-whitelists are never touched.
+HKLM key the trustlaunch MSI wrote is refused (exit 1) with the msiexec /x
+line that uninstalls the package. The whitelists are never touched.
 
 Examples:
   trustlaunch unregister
