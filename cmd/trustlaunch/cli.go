@@ -170,7 +170,8 @@ func parseFlags(fs *pflag.FlagSet, args []string, s *stdio) (code int, ok bool) 
 	})
 	switch {
 	case errors.Is(err, pflag.ErrHelp):
-		fs.Usage()
+		// pflag has already called fs.Usage for --help and -h; calling it
+		// again here printed the usage twice.
 		return exitOK, false
 	case err != nil:
 		s.errorf("%s: %v", fs.Name(), err)

@@ -232,10 +232,19 @@ func wlCheck(_ context.Context, s *stdio, _ *listPaths, args []string) int {
 	l, probs, err := whitelist.ReadFile(path)
 	if err != nil {
 		var fe *whitelist.FormatError
-		if errors.As(err, &fe) {
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &fe):
 			fmt.Fprintln(s.stdout, fe.Error())
-		} else {
-			s.errorf("%v", err)
+		case errors.Is(err, fs.ErrNotExist):
+			// One line naming the file as given, not "stat PATH: ...".
+			s.errorf("whitelist check: %s: no such file", path)
+		case errors.Is(err, fs.ErrPermission):
+			s.errorf("whitelist check: %s: cannot read it: permission denied", path)
+		case errors.As(err, &pe):
+			s.errorf("whitelist check: %s: cannot read it: %v", path, pe.Err)
+		default:
+			s.errorf("whitelist check: %s: %v", path, err)
 		}
 		return exitFailure
 	}
