@@ -26,6 +26,7 @@ type Demo struct {
 	LaunchURL string         // the descriptor URL on the origin
 	OriginCA  *x509.CertPool // trusts the origin's certificate
 
+	opts   DemoOptions
 	proxy  *proxytest.Proxy
 	origin *http.Server
 	hostLn net.Listener
@@ -34,9 +35,24 @@ type Demo struct {
 	conns  map[net.Conn]struct{} // host connections, closed by Close
 }
 
+// DemoOptions chooses the demo's host and the profile its descriptor names.
+type DemoOptions struct {
+	// TN3270 makes the host a TN3270 application with a formatted screen
+	// (demo_tn3270.go) and the descriptor name the c3270 profile. Without
+	// it the host answers lines in upper case and the descriptor names the
+	// raw profile, which relays the terminal as it is.
+	TN3270 bool
+}
+
+// The demo descriptor's session names, one per kind of host.
+const (
+	DemoSessionTN3270 = "trustlaunch demo (TN3270)"
+	DemoSessionRaw    = "trustlaunch demo (raw terminal)"
+)
+
 // StartDemo starts the origin, the proxy and the host. Close stops them.
-func StartDemo() (*Demo, error) {
-	d := &Demo{}
+func StartDemo(opts DemoOptions) (*Demo, error) {
+	d := &Demo{opts: opts}
 	ok := false
 	defer func() {
 		if !ok {
@@ -64,10 +80,14 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo origin: %w", err)
 	}
 	hostAddr := d.hostLn.Addr().(*net.TCPAddr)
+	session, profile := DemoSessionRaw, "raw"
+	if opts.TN3270 {
+		session, profile = DemoSessionTN3270, "c3270"
+	}
 	desc := map[string]any{
 		"version": 1,
-		"session": "trustlaunch demo (raw terminal)",
-		"profile": "raw",
+		"session": session,
+		"profile": profile,
 		"proxy": map[string]any{
 			"address":   d.proxy.Addr,
 			"transport": "connect",
@@ -117,11 +137,12 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 }
 
-// DemoBanner is the host's greeting.
+// DemoBanner is the line host's greeting.
 const DemoBanner = "Welcome to the trustlaunch demo host, reached through the security proxy.\n" +
 	"Type a line and it comes back in upper case; end with Ctrl-D.\n"
 
-// serveHost answers each line in upper case until the client ends.
+// serveHost serves each connection with the TN3270 application or the line
+// host, until the client ends.
 func (d *Demo) serveHost() {
 	defer d.wg.Done()
 	for {
@@ -144,11 +165,20 @@ func (d *Demo) serveHost() {
 				d.mu.Unlock()
 				c.Close()
 			}()
-			fmt.Fprint(c, DemoBanner)
-			sc := bufio.NewScanner(c)
-			for sc.Scan() {
-				fmt.Fprintf(c, "host: %s\n", strings.ToUpper(sc.Text()))
+			if d.opts.TN3270 {
+				serveTN3270(c) // its error ends only this session; c3270 shows the hang-up
+				return
 			}
+			serveLines(c)
 		}()
+	}
+}
+
+// serveLines answers each line in upper case until the client ends.
+func serveLines(c net.Conn) {
+	fmt.Fprint(c, DemoBanner)
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		fmt.Fprintf(c, "host: %s\n", strings.ToUpper(sc.Text()))
 	}
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/launcher"
+)
+
+// The demo as a new user meets it, in a real 80x24 terminal (tmux, with the
+// helpers of prompt_e2e_test.go): the trust prompt, then c3270 on the TN3270
+// host through the tunnel, or the raw relay when c3270 is missing.
+
+// demoToken matches the demo's session token, which no screen or record
+// may show.
+var demoToken = regexp.MustCompile(`demo-[0-9a-f]{32}`)
+
+// auditRecords runs `trustlaunch log --json` on the state directory a term
+// gave its command.
+func auditRecords(t *testing.T, bin string, tm *term) string {
+	t.Helper()
+	cmd := exec.Command(bin, "log", "--json")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(filepath.Dir(tm.done), "state"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("trustlaunch log --json: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestDemoC3270InTmux: with c3270 installed the demo answers the prompt's
+// Yes with a 3270 screen; text typed into the field comes back on Enter,
+// PF3 ends the session, the demo exits 0, and the audit log holds the
+// launch of the TN3270 session.
+func TestDemoC3270InTmux(t *testing.T) {
+	if _, err := exec.LookPath("c3270"); err != nil {
+		t.Fatalf("c3270 is required (Debian package c3270; ./test.sh installs it): %v", err)
+	}
+	bin := buildBinary(t)
+	tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"},
+		bin, "demo", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt")
+	tm.waitFor("the trust prompt", 30*time.Second, func(s string) bool {
+		return strings.Contains(s, "Do you want to download") && strings.Contains(s, "Enter choose")
+	})
+	tm.keys("y")
+	screen := tm.waitFor("the 3270 screen", 30*time.Second, func(s string) bool {
+		return strings.Contains(s, launcher.DemoTitle) && strings.Contains(s, "Type here ===>")
+	})
+	// The cursor is in the field (the host's Insert Cursor order).
+	tm.keys("-l", "hello demo")
+	tm.keys("Enter")
+	want := launcher.DemoAnswer("hello demo")
+	screen = tm.waitFor("the host's answer", 20*time.Second, func(s string) bool { return strings.Contains(s, want) })
+	tm.keys("F3")
+	if got := tm.exitStatus(20 * time.Second); got != 0 {
+		t.Fatalf("demo exited %d, want 0; screen:\n%s", got, tm.screen())
+	}
+	if s := screen + tm.screen(); demoToken.MatchString(s) {
+		t.Errorf("the screen shows the session token:\n%s", s)
+	}
+
+	log := auditRecords(t, bin, tm)
+	for _, w := range []string{`"decision":"launched"`, `"step":"launched"`, `"whitelist":"prompt-yes"`,
+		`"session":"` + launcher.DemoSessionTN3270 + `"`, `"exit_status":0`} {
+		if !strings.Contains(log, w) {
+			t.Errorf("audit record lacks %s:\n%s", w, log)
+		}
+	}
+	if demoToken.MatchString(log) || strings.Contains(log, "ticket") {
+		t.Errorf("audit record holds the token or the ticket:\n%s", log)
+	}
+}
+
+// TestDemoFallbackWithoutC3270: on a PATH without c3270 the demo's help
+// says it will relay raw and how to install c3270, and the demo, in a
+// terminal, says so again and runs the line host over the raw profile.
+func TestDemoFallbackWithoutC3270(t *testing.T) {
+	bin := buildBinary(t)
+	empty := t.TempDir() // a PATH where no c3270 is found
+
+	help := exec.Command(bin, "demo", "--help")
+	help.Env = append(os.Environ(), "PATH="+empty)
+	out, err := help.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo --help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "On this machine: c3270 is not installed, so the demo relays this terminal raw to a line host; install c3270") ||
+		!strings.Contains(string(out), "sudo apt-get install c3270") {
+		t.Errorf("demo --help without c3270 does not say it relays raw and how to install c3270:\n%s", out)
+	}
+
+	tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"},
+		"/usr/bin/env", "PATH="+empty, bin, "demo", "--yes", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt")
+	tm.waitFor("the line host", 30*time.Second, func(s string) bool { return strings.Contains(s, "Welcome to the trustlaunch demo host") })
+	screen := tm.screen()
+	if !strings.Contains(screen, "c3270 is not installed") || !strings.Contains(screen, "apt-get install c3270") {
+		t.Errorf("the demo does not say c3270 is missing and how to install it:\n%s", screen)
+	}
+	tm.keys("-l", "hello raw")
+	tm.keys("Enter")
+	tm.waitFor("the upper-cased line", 20*time.Second, func(s string) bool { return strings.Contains(s, "host: HELLO RAW") })
+	tm.keys("C-d")
+	if got := tm.exitStatus(20 * time.Second); got != 0 {
+		t.Fatalf("demo exited %d, want 0; screen:\n%s", got, tm.screen())
+	}
+	if log := auditRecords(t, bin, tm); !strings.Contains(log, `"session":"`+launcher.DemoSessionRaw+`"`) {
+		t.Errorf("audit record is not the raw session's:\n%s", log)
+	}
+}
