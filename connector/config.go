@@ -57,6 +57,11 @@ type Config struct {
 	// present, a certificate of the verified chain must match one. They add
 	// to chain verification, never replace it.
 	Pins []string
+	// PolicyPins are the admin policy's pins for this proxy (issue 13): when
+	// present, a certificate of the verified chain must match one of them
+	// as well as one of Pins, so a descriptor's own pins can narrow the
+	// admin's but never widen them.
+	PolicyPins []string
 	// Destination is the host:port the proxy connects to. Required.
 	Destination string
 	// EndToEndTLS runs a second TLS session with Destination inside the
@@ -65,6 +70,9 @@ type Config struct {
 	// DestRootCAs, when not nil, are the only roots trusted for the
 	// destination with EndToEndTLS; nil means the system roots.
 	DestRootCAs *x509.CertPool
+	// DestPins, with EndToEndTLS, are pins a certificate of the
+	// destination's verified chain must match (the admin policy's).
+	DestPins []string
 	// Token is the session token. Required.
 	Token Token
 
@@ -204,9 +212,15 @@ func New(cfg Config) (*Connector, error) {
 		CurvePreferences:   curvePreferences(),
 		ClientSessionCache: tls.NewLRUClientSessionCache(16),
 	}
-	if len(pins) > 0 {
-		c.tlsConf.VerifyConnection = verifyPins(pins)
+	policyPins, err := parsePins(cfg.PolicyPins)
+	if err != nil {
+		return nil, fmt.Errorf("policy %w", err)
 	}
+	destPins, err := parsePins(cfg.DestPins)
+	if err != nil {
+		return nil, fmt.Errorf("destination %w", err)
+	}
+	c.tlsConf.VerifyConnection = allPins(pins, policyPins)
 	if cfg.EndToEndTLS {
 		c.destConf = &tls.Config{
 			ServerName:         c.destHost,
@@ -214,9 +228,10 @@ func New(cfg Config) (*Connector, error) {
 			MinVersion:         tls.VersionTLS12,
 			CurvePreferences:   curvePreferences(),
 			ClientSessionCache: tls.NewLRUClientSessionCache(16),
+			VerifyConnection:   allPins(destPins),
 		}
-	} else if cfg.DestRootCAs != nil {
-		return nil, errors.New("destination roots given without end-to-end TLS")
+	} else if cfg.DestRootCAs != nil || len(destPins) > 0 {
+		return nil, errors.New("destination roots or pins given without end-to-end TLS")
 	}
 	if c.cfg.DialTimeout == 0 {
 		c.cfg.DialTimeout = DefaultDialTimeout
@@ -367,6 +382,28 @@ type PinError struct {
 
 func (e *PinError) Error() string {
 	return "certificate public key matches no pin (the proxy's key is " + e.Got + ")"
+}
+
+// allPins returns a VerifyConnection that requires a match in each
+// non-empty pin set, or nil when every set is empty.
+func allPins(sets ...map[string]bool) func(tls.ConnectionState) error {
+	var checks []func(tls.ConnectionState) error
+	for _, s := range sets {
+		if len(s) > 0 {
+			checks = append(checks, verifyPins(s))
+		}
+	}
+	if len(checks) == 0 {
+		return nil
+	}
+	return func(cs tls.ConnectionState) error {
+		for _, check := range checks {
+			if err := check(cs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // verifyPins returns a tls.Config.VerifyConnection that checks the pins

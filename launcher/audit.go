@@ -42,6 +42,7 @@ type AuditRecord struct {
 	Session       string        // the descriptor's session name
 	Proxy         string        // the proxy address
 	Destination   string        // host:port behind the proxy
+	Publisher     string        // the admin policy's name of the publisher that signed the descriptor; "" unsigned
 	BytesUp       int64         // emulator to host
 	BytesDown     int64         // host to emulator
 	Duration      time.Duration // from start of the launch to the end
@@ -60,6 +61,7 @@ type auditLine struct {
 	Session       string `json:"session"`
 	Proxy         string `json:"proxy"`
 	Destination   string `json:"destination"`
+	Publisher     string `json:"publisher,omitempty"`
 	BytesUp       int64  `json:"bytes_up"`
 	BytesDown     int64  `json:"bytes_down"`
 	DurationMS    int64  `json:"duration_ms"`
@@ -106,6 +108,7 @@ func (r AuditRecord) encode(clean func(s string, max int) string, redact func(st
 		Session:       c(r.Session, auditFieldRunes),
 		Proxy:         c(r.Proxy, auditFieldRunes),
 		Destination:   c(r.Destination, auditFieldRunes),
+		Publisher:     c(r.Publisher, auditFieldRunes),
 		BytesUp:       r.BytesUp,
 		BytesDown:     r.BytesDown,
 		DurationMS:    r.Duration.Milliseconds(),
@@ -148,6 +151,7 @@ func (l auditLine) record() (AuditRecord, error) {
 		Session:       resanitize(l.Session),
 		Proxy:         resanitize(l.Proxy),
 		Destination:   resanitize(l.Destination),
+		Publisher:     resanitize(l.Publisher),
 		BytesUp:       l.BytesUp,
 		BytesDown:     l.BytesDown,
 		Duration:      time.Duration(l.DurationMS) * time.Millisecond,

@@ -52,6 +52,17 @@ type Descriptor struct {
 	Proxy       DescriptorProxy       `json:"proxy"`
 	Destination DescriptorDestination `json:"destination"`
 	Token       connector.Token       `json:"token"`
+	// IssuedAt and Expires are the optional iat and exp, NumericDate
+	// seconds (required in a signed descriptor); 0 when absent.
+	IssuedAt int64 `json:"iat,omitempty"`
+	Expires  int64 `json:"exp,omitempty"`
+
+	// Publisher is the name, in the admin policy, of the publisher whose
+	// key signed the descriptor, and PublisherKeyID that key's kid; both
+	// empty for an unsigned descriptor. Only VerifySigned sets them: they
+	// are never read from the descriptor's JSON.
+	Publisher      string `json:"-"`
+	PublisherKeyID string `json:"-"`
 }
 
 // DescriptorProxy is the descriptor's "proxy" object.
@@ -83,6 +94,8 @@ type descriptorWire struct {
 	Proxy       DescriptorProxy       `json:"proxy"`
 	Destination DescriptorDestination `json:"destination"`
 	Token       string                `json:"token"`
+	IssuedAt    *int64                `json:"iat"`
+	Exp         *int64                `json:"exp"`
 }
 
 // DescriptorError is a descriptor that could not be decoded or failed a
@@ -139,6 +152,12 @@ func DecodeDescriptor(data []byte) (*Descriptor, error) {
 		Proxy:       w.Proxy,
 		Destination: w.Destination,
 		Token:       connector.NewToken(w.Token),
+	}
+	if w.IssuedAt != nil {
+		d.IssuedAt = *w.IssuedAt
+	}
+	if w.Exp != nil {
+		d.Expires = *w.Exp
 	}
 	if d.Proxy.TLSMin == "" {
 		d.Proxy.TLSMin = TLSVersion12
@@ -205,6 +224,9 @@ func (d Descriptor) String() string {
 	fmt.Fprintf(&b, "), destination %s", safetext.Quote(net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port))))
 	if d.Destination.TLS {
 		b.WriteString(" (end-to-end TLS)")
+	}
+	if d.Publisher != "" {
+		fmt.Fprintf(&b, ", signed by %s", safetext.Quote(d.Publisher))
 	}
 	b.WriteString(", token [redacted]")
 	return b.String()
@@ -276,7 +298,36 @@ func (w *descriptorWire) validate() error {
 	if err := w.Destination.validate(); err != nil {
 		return err
 	}
+	if err := checkTimes(w.IssuedAt, w.Exp); err != nil {
+		return err
+	}
 	return checkToken(w.Token)
+}
+
+// MaxDescriptorLifetime is the most exp may be after iat (DESIGN.md,
+// "Launch URL and descriptor"): a signed descriptor is a bearer of trust,
+// so it must not outlive the single-use ticket it was fetched with by much.
+const MaxDescriptorLifetime = 300
+
+// checkTimes checks the shape of iat and exp: positive NumericDates, exp
+// after iat by at most MaxDescriptorLifetime seconds. Whether they hold now
+// is checkValidity's question.
+func checkTimes(iat, exp *int64) error {
+	if iat != nil && *iat <= 0 {
+		return fieldErr("iat", "%d is not a NumericDate (seconds since 1970)", *iat)
+	}
+	if exp != nil && *exp <= 0 {
+		return fieldErr("exp", "%d is not a NumericDate (seconds since 1970)", *exp)
+	}
+	if iat != nil && exp != nil {
+		switch d := *exp - *iat; {
+		case d <= 0:
+			return fieldErr("exp", "%d is not after iat %d", *exp, *iat)
+		case d > MaxDescriptorLifetime:
+			return fieldErr("exp", "is %d s after iat, more than %d s", d, MaxDescriptorLifetime)
+		}
+	}
+	return nil
 }
 
 func (p *DescriptorProxy) validate() error {
@@ -487,16 +538,24 @@ func parseCAPEM(s string) ([]*x509.Certificate, error) {
 // checkPin checks one SPKI pin: "sha256/" and the standard base64 of 32
 // bytes.
 func checkPin(i int, pin string) error {
-	field := fmt.Sprintf("proxy.pins[%d]", i)
+	if problem := pinProblem(pin); problem != "" {
+		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s", problem)
+	}
+	return nil
+}
+
+// pinProblem says what is wrong with a SPKI pin, or returns "". The
+// descriptor and the admin policy share it.
+func pinProblem(pin string) string {
 	b64, ok := strings.CutPrefix(pin, connector.PinPrefix)
 	if !ok {
-		return fieldErr(field, "%s: want sha256/BASE64", safetext.QuoteExcerpt(pin, 80))
+		return safetext.QuoteExcerpt(pin, 80) + ": want sha256/BASE64"
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil || len(raw) != sha256.Size {
-		return fieldErr(field, "%s is not sha256/ and the base64 of a 32-byte SHA-256 digest", safetext.QuoteExcerpt(pin, 80))
+		return safetext.QuoteExcerpt(pin, 80) + " is not sha256/ and the base64 of a 32-byte SHA-256 digest"
 	}
-	return nil
+	return ""
 }
 
 // checkToken checks the token without ever showing it: present, at most
@@ -659,6 +718,8 @@ func jsonKind(t reflect.Type) string {
 		return "an array"
 	case reflect.Struct:
 		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
 	}
 	return t.String()
 }

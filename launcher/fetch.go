@@ -80,6 +80,11 @@ type FetchOptions struct {
 	// Resolver resolves the origin's host; net.DefaultResolver when nil.
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
 	Resolver *net.Resolver
+	// Policy is the admin policy, whose publisher keys verify a signed
+	// descriptor (application/jose); nil: a signed descriptor is refused.
+	Policy *Policy
+	// Now is the time iat and exp are checked against; time.Now when zero.
+	Now time.Time
 
 	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
 	// directories are under /tmp and can never pass the real check.
@@ -137,6 +142,7 @@ func (e *FetchError) Hint() string {
 		size *SizeError
 		ct   *ContentTypeError
 		de   *DescriptorError
+		sig  *SignatureError
 		unk  x509.UnknownAuthorityError
 		name x509.HostnameError
 		inv  x509.CertificateInvalidError
@@ -161,6 +167,8 @@ func (e *FetchError) Hint() string {
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &ct):
 		return "the link may point at the wrong page, or your portal session ended: log in to the portal again and start the session from there"
+	case errors.As(err, &sig):
+		return "the portal's launch descriptor is signed, and its signature is not one your administrator's policy accepts: tell the portal's administrator (an expired descriptor: start the session again)"
 	case errors.As(err, &de) && de.Step == StepDescriptorDecode:
 		return "the portal's answer is not a launch descriptor this trustlaunch reads: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &de):
@@ -289,6 +297,10 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 	if err != nil {
 		fe := &FetchError{Step: StepDescriptorFetch, URL: f.shown, Err: err, secrets: f.secrets}
 		var de *DescriptorError
+		var se *SignatureError
+		if errors.As(err, &se) {
+			fe.Step = StepDescriptorSignature
+		}
 		if errors.As(err, &de) {
 			// A descriptor may echo the ticket into a field that an error
 			// quotes; scrub it here, where the secrets are known, so that
@@ -383,11 +395,21 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 			continue
 		}
 		defer resp.Body.Close()
-		body, err := f.readBody(ctx, resp, maxBytes)
+		body, signed, err := f.readBody(ctx, resp, maxBytes)
 		if err != nil {
 			return nil, err
 		}
-		return DecodeDescriptor(body)
+		if signed {
+			return VerifySigned(body, VerifyOptions{Policy: o.Policy, Origin: o.Origin, Now: o.Now})
+		}
+		d, err := DecodeDescriptor(body)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkValidity(d, (VerifyOptions{Now: o.Now}).now(), false); err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 }
 
@@ -502,7 +524,7 @@ func (f *fetcher) get(ctx context.Context, client *http.Client, u *url.URL) (*ht
 	if err != nil {
 		return nil, errors.New("cannot build the request") // the error quotes the URL
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", "application/json, "+JWSContentType)
 	ua := f.opts.UserAgent
 	if ua == "" {
 		ua = connector.UserAgent("")
@@ -562,26 +584,28 @@ func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
 }
 
 // readBody checks the status, size and content type of the final answer
-// and returns its body.
-func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes int64) ([]byte, error) {
+// and returns its body, and whether it is a signed descriptor
+// (application/jose).
+func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes int64) ([]byte, bool, error) {
 	if resp.StatusCode != http.StatusOK {
 		// Read a little of an error page for the message, no more.
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		if cause := context.Cause(ctx); cause != nil {
 			// One deadline for headers and body: an error page that is not
 			// complete by then is a timeout, however its status looked.
-			return nil, f.transportErr(ctx, cause)
+			return nil, false, f.transportErr(ctx, cause)
 		}
 		// Error pages often repeat the request URL: scrub the ticket before
 		// cutting, so that no part of it survives the cut.
 		text := scrub(strings.TrimSpace(string(head)), f.secrets)
-		return nil, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
+		return nil, false, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
+		return nil, false, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
 	}
-	if err := checkContentType(resp.Header.Get("Content-Type")); err != nil {
-		return nil, err
+	signed, err := checkContentType(resp.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, false, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err == nil && context.Cause(ctx) != nil {
@@ -591,31 +615,32 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		err = context.Cause(ctx)
 	}
 	if err != nil {
-		return nil, f.transportErr(ctx, err)
+		return nil, false, f.transportErr(ctx, err)
 	}
 	if int64(len(body)) > maxBytes {
-		return nil, &SizeError{Limit: maxBytes, Length: -1}
+		return nil, false, &SizeError{Limit: maxBytes, Length: -1}
 	}
-	return body, nil
+	return body, signed, nil
 }
 
 // checkContentType accepts application/json, with a UTF-8 charset if it
-// names one (RFC 8259: JSON between systems is UTF-8).
-func checkContentType(ct string) error {
+// names one (RFC 8259: JSON between systems is UTF-8), and
+// application/jose, a signed descriptor (issue 13), which it reports.
+func checkContentType(ct string) (signed bool, err error) {
 	if strings.TrimSpace(ct) == "" {
-		return &ContentTypeError{}
+		return false, &ContentTypeError{}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return &ContentTypeError{Type: safetext.QuoteExcerpt(ct, 60)}
+		return false, &ContentTypeError{Type: safetext.QuoteExcerpt(ct, 60)}
 	}
-	if mt != "application/json" {
-		return &ContentTypeError{Type: safetext.Excerpt(mt, 60)}
+	if mt != "application/json" && mt != JWSContentType {
+		return false, &ContentTypeError{Type: safetext.Excerpt(mt, 60)}
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return fmt.Errorf("the descriptor's charset is %s; want utf-8", safetext.QuoteExcerpt(cs, 40))
+		return false, fmt.Errorf("the descriptor's charset is %s; want utf-8", safetext.QuoteExcerpt(cs, 40))
 	}
-	return nil
+	return mt == JWSContentType, nil
 }
 
 // drain reads a little of a body so the connection can be reused, then

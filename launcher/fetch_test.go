@@ -130,7 +130,7 @@ func TestFetchGood(t *testing.T) {
 		switch {
 		case r.Method != http.MethodGet:
 			http.Error(w, "method", http.StatusMethodNotAllowed)
-		case r.Header.Get("Accept") != "application/json":
+		case r.Header.Get("Accept") != "application/json, application/jose":
 			http.Error(w, "accept", http.StatusNotAcceptable)
 		case r.Header.Get("User-Agent") != "trustlaunch/test":
 			http.Error(w, "user agent", http.StatusBadRequest)

@@ -36,6 +36,7 @@ type Options struct {
 	LaunchURL string           // the descriptor URL, from ParseLaunchURL
 	Admin     whitelist.Source // the admin list, from whitelist.LoadAdmin
 	User      whitelist.Source // the user list, from whitelist.LoadUser
+	Policy    PolicySource     // the admin policy, from LoadPolicy; zero: none
 	Prompter  whitelist.Prompter
 
 	Fetch    FetchOptions   // URL and Origin are filled in by Launch
@@ -147,6 +148,16 @@ func Launch(ctx context.Context, opts Options) *Result {
 		return res
 	}
 
+	// 0b. An admin policy that exists but cannot be used stops every
+	// launch (fail closed, like an unsafe admin list), before anyone is
+	// asked: a policy the machine cannot read may be the one that forbids
+	// this launch.
+	if opts.Policy.Err != nil {
+		res.Step = StepPolicy
+		res.Err = opts.Policy.Err
+		return res
+	}
+
 	// 1. The whitelist decision.
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.LaunchURL, Admin: opts.Admin, User: opts.User, Prompter: opts.Prompter})
 	res.Decision = d
@@ -177,6 +188,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// 2. The descriptor, from the origin that was decided.
 	fo := opts.Fetch
 	fo.URL, fo.Origin = opts.LaunchURL, d.Origin
+	fo.Policy = opts.Policy.Policy
 	desc, err := FetchDescriptor(ctx, fo)
 	if err != nil {
 		opts.status(Event{Step: "descriptor", Err: err})
@@ -189,7 +201,24 @@ func Launch(ctx context.Context, opts Options) *Result {
 	rec.Session = desc.Session
 	rec.Proxy = desc.Proxy.Address
 	rec.Destination = net.JoinHostPort(desc.Destination.Host, fmt.Sprint(desc.Destination.Port))
-	opts.status(Event{Step: "descriptor", OK: true, Detail: fmt.Sprintf("%s: %s via %s", safetext.Sanitize(desc.Session), safetext.Sanitize(rec.Destination), safetext.Sanitize(desc.Proxy.Address))})
+	rec.Publisher = desc.Publisher
+	detail := fmt.Sprintf("%s: %s via %s", safetext.Sanitize(desc.Session), safetext.Sanitize(rec.Destination), safetext.Sanitize(desc.Proxy.Address))
+	if desc.Publisher != "" {
+		detail += ", signed by " + desc.Publisher
+	}
+	opts.status(Event{Step: "descriptor", OK: true, Detail: detail})
+
+	// 2b. The admin policy: which proxies and destinations a descriptor may
+	// name, and whether it must be signed. Before any connection, so a
+	// refused descriptor's token is never sent.
+	grant, err := opts.Policy.Policy.Check(desc)
+	if err != nil {
+		opts.status(Event{Step: StepPolicy, Err: err})
+		return fail(StepPolicy, err)
+	}
+	if opts.Policy.Policy != nil {
+		opts.status(Event{Step: StepPolicy, OK: true, Detail: "allowed by " + opts.Policy.Path})
+	}
 
 	// 3. The profile, before any connection, so a bad name fails early.
 	profiles, err := LoadProfiles(opts.Profiles)
@@ -215,6 +244,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	if err != nil {
 		return fail(StepDescriptorValidate, err)
 	}
+	grant.Apply(&cfg)
 	var up, down atomic.Int64
 	cfg.Logf = opts.Logf
 	cfg.UserAgent = opts.Fetch.UserAgent // the tunnel names itself as the fetch did

@@ -197,6 +197,8 @@ type world struct {
 	userList   string
 	profiles   string
 	descriptor map[string]any
+	accepts    *countingListener   // connections the proxy accepted, TLS or not
+	sign       func([]byte) []byte // when set, the origin serves sign(descriptor JSON) as application/jose
 	mu         sync.Mutex
 }
 
@@ -210,6 +212,8 @@ func newWorld(t testing.TB, transport string) *world {
 		w.proxy = proxytest.NewUnstartedConnectProxy()
 	}
 	w.proxy.CheckToken = func(tok string) bool { return tok == launchToken }
+	w.accepts = &countingListener{Listener: w.proxy.Listener}
+	w.proxy.Listener = w.accepts
 	w.proxy.Start()
 	t.Cleanup(w.proxy.Close)
 	hh, hp, _ := net.SplitHostPort(host)
@@ -230,6 +234,12 @@ func newWorld(t testing.TB, transport string) *world {
 	w.origin = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
+		if w.sign != nil {
+			body, _ := json.Marshal(w.descriptor)
+			rw.Header().Set("Content-Type", "application/jose")
+			rw.Write(w.sign(body))
+			return
+		}
 		rw.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(rw).Encode(w.descriptor)
 	}))

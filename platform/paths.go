@@ -8,6 +8,7 @@ import (
 const (
 	appName       = "trustlaunch"
 	whitelistName = "whitelist.txt"
+	policyName    = "policy.toml"
 )
 
 // AdminDir returns the directory where administrators put trustlaunch's
@@ -22,6 +23,10 @@ func AdminDir() string { return adminDir() }
 
 // AdminWhitelistPath returns the path of the admin whitelist inside AdminDir.
 func AdminWhitelistPath() string { return filepath.Join(AdminDir(), whitelistName) }
+
+// AdminPolicyPath returns the path of the admin policy (issue 13) inside
+// AdminDir, beside the admin whitelist and under the same ownership rule.
+func AdminPolicyPath() string { return filepath.Join(AdminDir(), policyName) }
 
 // UserConfigDir returns the directory for the user's own trustlaunch
 // configuration: $XDG_CONFIG_HOME/trustlaunch on Linux,

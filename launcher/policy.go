@@ -1,0 +1,631 @@
+package launcher
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// StepPolicy is the step at which a descriptor outside the admin policy is
+// refused, and at which an admin policy that cannot be used stops a launch.
+// It comes after the descriptor is fetched and before any connection, so
+// the token is never sent to a proxy the policy does not name.
+const StepPolicy = "policy"
+
+// maxPolicyFileBytes bounds policy.toml; a real one is a few KiB.
+const maxPolicyFileBytes = 1 << 20
+
+// DefaultPolicyFile returns the admin policy's path, platform.AdminPolicyPath.
+func DefaultPolicyFile() string { return platform.AdminPolicyPath() }
+
+// Policy is a parsed admin policy (DESIGN.md "Admin policy past the
+// origin"). A nil *Policy is no policy: today's behaviour, where the
+// origin's word is final. The zero lists mean "no restriction" only when
+// the key is absent from the file: "proxies = []" admits no proxy.
+type Policy struct {
+	Path          string
+	RequireSigned bool
+	// Proxies and Destinations restrict what a descriptor may name when
+	// RestrictProxies and RestrictDestinations are set (the file has the
+	// key).
+	Proxies              []PolicyProxy
+	RestrictProxies      bool
+	Destinations         []PolicyDestination
+	RestrictDestinations bool
+	Publishers           []Publisher
+}
+
+// PolicyProxy is one [[proxies]] table: a whitelist entry (host or
+// host:port, whitelist.ParseEntry) and the SPKI pins the proxy must present.
+type PolicyProxy struct {
+	Entry whitelist.Entry
+	Pins  []string
+	Line  int
+}
+
+// PolicyDestination is one [[destinations]] table: a whitelist entry,
+// whether end-to-end TLS is required, and the pins or private CA the
+// destination's certificate must match (either implies TLS).
+type PolicyDestination struct {
+	Entry whitelist.Entry
+	TLS   bool
+	Pins  []string
+	CAPEM string
+	roots *x509.CertPool
+	Line  int
+}
+
+// Publisher is one [[publishers]] table: a named Ed25519 or ECDSA P-256
+// public key that may sign descriptors, optionally only for some origins.
+type Publisher struct {
+	Name    string
+	KeyID   string // the RFC 7638 JWK thumbprint (SHA-256, base64url) of Key: the JWS kid
+	Alg     string // "EdDSA" or "ES256", from the key's type
+	Key     crypto.PublicKey
+	Origins []whitelist.Entry // empty: any origin
+	Line    int
+}
+
+// PolicySource is the admin policy as a launch sees it.
+type PolicySource struct {
+	Path   string
+	Policy *Policy // nil when the file does not exist
+	Err    error   // the file exists but cannot be used: every launch stops
+}
+
+// PolicyProblem is one thing wrong in a policy file. Line is 0 when the
+// TOML decoder gives no position; Key then names the setting.
+type PolicyProblem struct {
+	Line int
+	Key  string
+	Msg  string // sanitized
+}
+
+// Format returns "FILE:LINE: message", or "FILE: key: message" without a
+// line, the form `trustlaunch policy check` prints.
+func (p PolicyProblem) Format(path string) string {
+	if p.Line > 0 {
+		return path + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
+	}
+	if p.Key != "" {
+		return path + ": " + p.Key + ": " + p.Msg
+	}
+	return path + ": " + p.Msg
+}
+
+// PolicyFileError is a policy file with problems. At launch time any
+// problem stops every launch: skipping a bad require_signed or publisher
+// would quietly allow more than the administrator wrote.
+type PolicyFileError struct {
+	Path     string
+	Problems []PolicyProblem
+}
+
+func (e *PolicyFileError) Error() string {
+	msg := "admin policy " + e.Problems[0].Format(e.Path)
+	if n := len(e.Problems) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more problems)", n)
+	}
+	return msg
+}
+
+// Hint tells the user what to do.
+func (e *PolicyFileError) Hint() string {
+	return "every launch stops until the admin policy is fixed; an administrator can list its problems with: trustlaunch policy check " + e.Path
+}
+
+// PolicyError is a descriptor that the admin policy refuses: Field is the
+// descriptor field at fault ("proxy.address", "destination", "signature"),
+// Value its value (sanitized), Path the policy file.
+type PolicyError struct {
+	Path  string
+	Field string
+	Value string
+	msg   string
+}
+
+func (e *PolicyError) Error() string {
+	return "admin policy " + e.Path + " refuses the descriptor: " + e.msg
+}
+
+// Hint tells the user what to do.
+func (e *PolicyError) Hint() string {
+	return "your administrator's policy does not allow this session; nothing was sent to the proxy. Tell your administrator, quoting this message"
+}
+
+// LoadPolicy reads the admin policy at path under the admin file's
+// ownership rule (platform.CheckAdminFile). A missing file is no policy; a
+// file that is unsafe, unreadable or has any problem is Err, which stops
+// every launch (fail closed, as for the admin whitelist).
+func LoadPolicy(path string) PolicySource {
+	return loadPolicy(path, platform.CheckAdminFile)
+}
+
+func loadPolicy(path string, check func(string) error) PolicySource {
+	src := PolicySource{Path: path}
+	if err := check(path); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			src.Err = fmt.Errorf("admin policy: %w", err)
+		}
+		return src
+	}
+	p, probs, err := ReadPolicyFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Removed between the check and the read: as if it never existed.
+	case err != nil:
+		src.Err = err
+	case len(probs) > 0:
+		src.Err = &PolicyFileError{Path: path, Problems: probs}
+	default:
+		src.Policy = p
+	}
+	return src
+}
+
+// ReadPolicyFile reads and parses the policy at path with no ownership
+// check, for `trustlaunch policy check` and `descriptor verify`.
+func ReadPolicyFile(path string) (*Policy, []PolicyProblem, error) {
+	data, err := readRegularFile(path, maxPolicyFileBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("admin policy: %w", err)
+	}
+	p, probs := ParsePolicy(path, data)
+	return p, probs, nil
+}
+
+// ParsePolicy parses a policy file:
+//
+//	require_signed = true
+//
+//	[[proxies]]
+//	address = "proxy.example.com:8443"   # host or host:port, as in the whitelist
+//	pins = ["sha256/..."]                # optional
+//
+//	[[destinations]]
+//	address = "mainframe.example.com:992"
+//	tls = true                           # end-to-end TLS required
+//	pins = ["sha256/..."]                # optional; implies tls
+//	ca_pem = """-----BEGIN CERTIFICATE-----..."""  # optional; implies tls
+//
+//	[[publishers]]
+//	name = "Payroll portal"
+//	key = """-----BEGIN PUBLIC KEY-----..."""      # Ed25519 or ECDSA P-256
+//	origins = ["portal.example.com"]     # optional
+//
+// It returns every problem found, each with its line where the TOML
+// library knows it. The Policy is complete only when there are none.
+func ParsePolicy(path string, data []byte) (*Policy, []PolicyProblem) {
+	pp := &policyParser{pol: &Policy{Path: path}}
+	text := strings.TrimPrefix(string(data), "\ufeff")
+	var root map[string]toml.Primitive
+	md, err := toml.Decode(text, &root)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			pp.add(pe.Position.Line, "", "%s", safetext.Sanitize(pe.Message))
+		} else {
+			pp.add(0, "", "%s", safetext.Sanitize(err.Error()))
+		}
+		return pp.pol, pp.probs
+	}
+	pp.md = &md
+	for _, key := range slices.Sorted(maps.Keys(root)) {
+		prim := root[key]
+		switch key {
+		case "require_signed":
+			if err := md.PrimitiveDecode(prim, &pp.pol.RequireSigned); err != nil {
+				pp.add(lineOf(&md, prim), key, "require_signed must be true or false")
+			}
+		case "proxies":
+			pp.pol.RestrictProxies = true
+			for _, t := range pp.tables(key, prim) {
+				pp.proxy(t)
+			}
+		case "destinations":
+			pp.pol.RestrictDestinations = true
+			for _, t := range pp.tables(key, prim) {
+				pp.destination(t)
+			}
+		case "publishers":
+			for _, t := range pp.tables(key, prim) {
+				pp.publisher(t)
+			}
+		default:
+			pp.add(firstLine(&md, prim), key, "unknown key %s; a policy has require_signed, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+		}
+	}
+	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
+		pp.add(lineOf(&md, root["require_signed"]), "require_signed", "require_signed = true with no [[publishers]] refuses every descriptor; add the portal's publisher key")
+	}
+	slices.SortStableFunc(pp.probs, func(a, b PolicyProblem) int { return a.Line - b.Line })
+	return pp.pol, pp.probs
+}
+
+type policyParser struct {
+	md    *toml.MetaData
+	pol   *Policy
+	probs []PolicyProblem
+}
+
+// policyTable is one [[name]] table with the line it starts on (the first
+// of its keys: the library keeps no position for the header).
+type policyTable struct {
+	name string
+	keys map[string]toml.Primitive
+	line int
+}
+
+func (pp *policyParser) add(line int, key, format string, args ...any) {
+	pp.probs = append(pp.probs, PolicyProblem{Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// tables decodes an array of tables, reporting a value of another shape.
+func (pp *policyParser) tables(name string, prim toml.Primitive) []policyTable {
+	var arr []toml.Primitive
+	if err := pp.md.PrimitiveDecode(prim, &arr); err != nil {
+		pp.add(firstLine(pp.md, prim), name, "%s must be tables, as in [[%s]]", name, name)
+		return nil
+	}
+	var out []policyTable
+	for i, el := range arr {
+		var keys map[string]toml.Primitive
+		if !isTable(pp.md, el) || pp.md.PrimitiveDecode(el, &keys) != nil {
+			pp.add(lineOf(pp.md, prim), fmt.Sprintf("%s[%d]", name, i), "%s must be tables, as in [[%s]]", name, name)
+			continue
+		}
+		t := policyTable{name: name, keys: keys}
+		for _, k := range keys {
+			if l := lineOf(pp.md, k); l > 0 && (t.line == 0 || l < t.line) {
+				t.line = l
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// known reports the keys of t outside allowed.
+func (pp *policyParser) known(t policyTable, allowed ...string) {
+	for _, k := range slices.Sorted(maps.Keys(t.keys)) {
+		if !slices.Contains(allowed, k) {
+			pp.add(pp.line(t, k), t.name+"."+k, "unknown key %s in [[%s]]; it has %s", safetext.QuoteExcerpt(k, 60), t.name, strings.Join(allowed, ", "))
+		}
+	}
+}
+
+// line returns the line of key k of t, or the table's when unknown.
+func (pp *policyParser) line(t policyTable, k string) int {
+	if prim, ok := t.keys[k]; ok {
+		if l := lineOf(pp.md, prim); l > 0 {
+			return l
+		}
+	}
+	return t.line
+}
+
+func (pp *policyParser) str(t policyTable, k string, required bool) (string, bool) {
+	prim, ok := t.keys[k]
+	if !ok {
+		if required {
+			pp.add(t.line, t.name+"."+k, "[[%s]] has no %s", t.name, k)
+		}
+		return "", false
+	}
+	var s string
+	if err := pp.md.PrimitiveDecode(prim, &s); err != nil {
+		pp.add(pp.line(t, k), t.name+"."+k, "%s must be a string", k)
+		return "", false
+	}
+	return s, true
+}
+
+func (pp *policyParser) strs(t policyTable, k string) []string {
+	prim, ok := t.keys[k]
+	if !ok {
+		return nil
+	}
+	var ss []string
+	if err := pp.md.PrimitiveDecode(prim, &ss); err != nil {
+		pp.add(pp.line(t, k), t.name+"."+k, "%s must be an array of strings", k)
+		return nil
+	}
+	return ss
+}
+
+// entry parses an address with the whitelist's entry parser, so that a
+// policy entry means exactly what the same text means in whitelist.txt.
+func (pp *policyParser) entry(t policyTable, k, s string) (whitelist.Entry, bool) {
+	e, err := whitelist.ParseEntry(s)
+	if err != nil {
+		pp.add(pp.line(t, k), t.name+"."+k, "%s", safetext.Sanitize(err.Error()))
+		return whitelist.Entry{}, false
+	}
+	return e, true
+}
+
+func (pp *policyParser) pins(t policyTable) []string {
+	pins := pp.strs(t, "pins")
+	for _, p := range pins {
+		if problem := pinProblem(p); problem != "" {
+			pp.add(pp.line(t, "pins"), t.name+".pins", "%s", problem)
+		}
+	}
+	return pins
+}
+
+func (pp *policyParser) proxy(t policyTable) {
+	pp.known(t, "address", "pins")
+	addr, ok := pp.str(t, "address", true)
+	pins := pp.pins(t)
+	if !ok {
+		return
+	}
+	if e, ok := pp.entry(t, "address", addr); ok {
+		pp.pol.Proxies = append(pp.pol.Proxies, PolicyProxy{Entry: e, Pins: pins, Line: t.line})
+	}
+}
+
+func (pp *policyParser) destination(t policyTable) {
+	pp.known(t, "address", "tls", "pins", "ca_pem")
+	d := PolicyDestination{Line: t.line}
+	addr, ok := pp.str(t, "address", true)
+	if ok {
+		d.Entry, ok = pp.entry(t, "address", addr)
+	}
+	if prim, has := t.keys["tls"]; has {
+		if err := pp.md.PrimitiveDecode(prim, &d.TLS); err != nil {
+			pp.add(pp.line(t, "tls"), "destinations.tls", "tls must be true or false")
+		}
+	}
+	d.Pins = pp.pins(t)
+	if ca, has := pp.str(t, "ca_pem", false); has {
+		certs, err := parseCAPEM(ca)
+		if err != nil {
+			var de *DescriptorError
+			msg := err.Error()
+			if errors.As(err, &de) {
+				msg = strings.TrimPrefix(de.msg, "proxy.ca_pem: ")
+			}
+			pp.add(pp.line(t, "ca_pem"), "destinations.ca_pem", "ca_pem %s", msg)
+		} else {
+			d.CAPEM, d.roots = ca, x509.NewCertPool()
+			for _, c := range certs {
+				d.roots.AddCert(c)
+			}
+		}
+	}
+	if (len(d.Pins) > 0 || d.CAPEM != "") && !d.TLS {
+		if _, has := t.keys["tls"]; has {
+			pp.add(pp.line(t, "tls"), "destinations.tls", "pins and ca_pem check the destination's certificate, which needs tls = true")
+		}
+		d.TLS = true // pins or a CA mean end-to-end TLS; say so by requiring it
+	}
+	if ok {
+		pp.pol.Destinations = append(pp.pol.Destinations, d)
+	}
+}
+
+func (pp *policyParser) publisher(t policyTable) {
+	pp.known(t, "name", "key", "origins")
+	name, nameOK := pp.str(t, "name", true)
+	if nameOK {
+		switch {
+		case strings.TrimSpace(name) == "" || len(name) > 100 || safetext.Sanitize(name) != name:
+			pp.add(pp.line(t, "name"), "publishers.name", "name %s must be 1 to 100 printable characters", safetext.QuoteExcerpt(name, 60))
+			nameOK = false
+		case slices.ContainsFunc(pp.pol.Publishers, func(p Publisher) bool { return p.Name == name }):
+			pp.add(pp.line(t, "name"), "publishers.name", "publisher %s is named twice", safetext.Quote(name))
+			nameOK = false
+		}
+	}
+	keyPEM, keyOK := pp.str(t, "key", true)
+	var pub Publisher
+	if keyOK {
+		var err error
+		if pub.Key, pub.Alg, err = ParsePublicKeyPEM([]byte(keyPEM)); err != nil {
+			pp.add(pp.line(t, "key"), "publishers.key", "%v", err)
+			keyOK = false
+		} else if pub.KeyID, err = KeyID(pub.Key); err != nil {
+			pp.add(pp.line(t, "key"), "publishers.key", "%v", err)
+			keyOK = false
+		} else if slices.ContainsFunc(pp.pol.Publishers, func(p Publisher) bool { return p.KeyID == pub.KeyID }) {
+			pp.add(pp.line(t, "key"), "publishers.key", "the same key is given to two publishers")
+			keyOK = false
+		}
+	}
+	originsOK := true
+	for _, o := range pp.strs(t, "origins") {
+		e, ok := pp.entry(t, "origins", o)
+		originsOK = originsOK && ok
+		pub.Origins = append(pub.Origins, e)
+	}
+	if nameOK && keyOK && originsOK {
+		pub.Name, pub.Line = name, t.line
+		pp.pol.Publishers = append(pp.pol.Publishers, pub)
+	}
+}
+
+// ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX SubjectPublicKeyInfo)
+// holding an Ed25519 or ECDSA P-256 key, and returns the JWS algorithm that
+// key signs with: EdDSA or ES256, the only two trustlaunch accepts.
+func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, string, error) {
+	block, rest := pem.Decode(data)
+	if block == nil || len(strings.TrimSpace(string(rest))) > 0 {
+		return nil, "", errors.New("key must be one PEM block, -----BEGIN PUBLIC KEY----- (what trustlaunch descriptor keygen writes to FILE.pub)")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, "", fmt.Errorf("key is a PEM %s, want PUBLIC KEY", safetext.QuoteExcerpt(block.Type, 40))
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, "", fmt.Errorf("key does not parse: %s", safetext.Excerpt(err.Error(), 120))
+	}
+	switch k := key.(type) {
+	case ed25519.PublicKey:
+		return k, string(jose.EdDSA), nil
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return k, string(jose.ES256), nil
+		}
+		return nil, "", fmt.Errorf("key is ECDSA on %s; want P-256 (ES256) or Ed25519", k.Curve.Params().Name)
+	}
+	return nil, "", fmt.Errorf("key is %T; want Ed25519 or ECDSA P-256", key)
+}
+
+// KeyID returns the kid of a publisher key: its RFC 7638 JWK thumbprint
+// with SHA-256, base64url without padding. A thumbprint names exactly one
+// key, so a portal and an administrator need agree on nothing but the key.
+func KeyID(pub crypto.PublicKey) (string, error) {
+	jwk := jose.JSONWebKey{Key: pub}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("key thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), nil
+}
+
+// publisher returns the publisher whose key has the kid.
+func (p *Policy) publisher(kid string) (*Publisher, bool) {
+	if p == nil {
+		return nil, false
+	}
+	for i := range p.Publishers {
+		if p.Publishers[i].KeyID == kid {
+			return &p.Publishers[i], true
+		}
+	}
+	return nil, false
+}
+
+// PolicyGrant is what the policy adds to a descriptor it allows: the
+// admin's pins for the proxy, and TLS, pins and roots for the destination.
+type PolicyGrant struct {
+	ProxyPins []string
+	Dest      *PolicyDestination
+}
+
+// Apply adds the grant to a connector configuration built from the
+// descriptor.
+func (g PolicyGrant) Apply(cfg *connector.Config) {
+	cfg.PolicyPins = slices.Clone(g.ProxyPins)
+	if g.Dest != nil {
+		cfg.DestPins = slices.Clone(g.Dest.Pins)
+		if g.Dest.roots != nil {
+			cfg.DestRootCAs = g.Dest.roots
+		}
+	}
+}
+
+func (p *Policy) refuse(field, value, format string, args ...any) error {
+	return &PolicyError{Path: p.Path, Field: field, Value: value, msg: fmt.Sprintf(format, args...)}
+}
+
+// Check decides whether the policy allows a descriptor: it must be signed
+// when require_signed says so, and name a listed proxy and destination,
+// with end-to-end TLS where the destination's entry requires it. A nil
+// policy allows everything. Errors are *PolicyError, naming the field, the
+// value and the policy file.
+func (p *Policy) Check(d *Descriptor) (PolicyGrant, error) {
+	var g PolicyGrant
+	if p == nil {
+		return g, nil
+	}
+	if p.RequireSigned && d.Publisher == "" {
+		return g, p.refuse("signature", "", "the descriptor is not signed, and the policy requires a signature (require_signed = true)")
+	}
+	addr := safetext.Quote(d.Proxy.Address)
+	if p.RestrictProxies {
+		o, err := whitelist.ParseOrigin("https://" + d.Proxy.Address + "/")
+		rule, ok := -1, false
+		if err == nil {
+			rule, ok = bestMatch(len(p.Proxies), func(i int) whitelist.Entry { return p.Proxies[i].Entry }, o)
+		}
+		if !ok {
+			return g, p.refuse("proxy.address", d.Proxy.Address, "proxy.address %s is not a proxy the policy lists", addr)
+		}
+		g.ProxyPins = p.Proxies[rule].Pins
+	}
+	dest := net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port))
+	if p.RestrictDestinations {
+		o, err := whitelist.ParseOrigin("https://" + dest + "/")
+		rule, ok := -1, false
+		if err == nil {
+			rule, ok = bestMatch(len(p.Destinations), func(i int) whitelist.Entry { return p.Destinations[i].Entry }, o)
+		}
+		if !ok {
+			return g, p.refuse("destination", dest, "destination %s is not a destination the policy lists", safetext.Quote(dest))
+		}
+		g.Dest = &p.Destinations[rule]
+		if g.Dest.TLS && !d.Destination.TLS {
+			return g, p.refuse("destination.tls", "false", "destination %s requires end-to-end TLS (line %d), and the descriptor has destination.tls false", safetext.Quote(dest), g.Dest.Line)
+		}
+	}
+	return g, nil
+}
+
+// bestMatch returns the entry that admits o, preferring one with o's port
+// over a bare host, so that "mainframe:992" with its pins is not bypassed
+// by a "mainframe" line above it. Matching is whitelist.Entry.Matches.
+func bestMatch(n int, entry func(int) whitelist.Entry, o whitelist.Origin) (int, bool) {
+	best := -1
+	for i := range n {
+		e := entry(i)
+		if !e.Matches(o) {
+			continue
+		}
+		if e.Port != 0 {
+			return i, true
+		}
+		if best < 0 {
+			best = i
+		}
+	}
+	return best, best >= 0
+}
+
+// Summary describes the policy in one line for status and logs.
+func (p *Policy) Summary() string {
+	if p == nil {
+		return "no admin policy"
+	}
+	var parts []string
+	if p.RestrictProxies {
+		parts = append(parts, fmt.Sprintf("%d proxies", len(p.Proxies)))
+	} else {
+		parts = append(parts, "any proxy")
+	}
+	if p.RestrictDestinations {
+		parts = append(parts, fmt.Sprintf("%d destinations", len(p.Destinations)))
+	} else {
+		parts = append(parts, "any destination")
+	}
+	parts = append(parts, fmt.Sprintf("%d publishers", len(p.Publishers)))
+	if p.RequireSigned {
+		parts = append(parts, "signature required")
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,191 @@
+//go:build unix
+
+package launcher
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+)
+
+// countingListener counts the connections a test proxy accepts, so a test
+// can show that a refused launch never reached the proxy at all.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// TestLaunchPolicyRefused checks the policy step of a launch: a listed
+// origin whose descriptor names a proxy or destination the policy does not
+// list is refused at StepPolicy with a message naming the field, the value
+// and the file, and the proxy never sees a connection, let alone the token.
+func TestLaunchPolicyRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy func(w *world) string
+		edit   func(w *world)
+		step   string
+		errHas []string
+	}{
+		{"unlisted proxy", func(w *world) string {
+			return "[[proxies]]\naddress = \"proxy.example.com:8443\"\n"
+		}, nil, StepPolicy, []string{"proxy.address", "is not a proxy the policy lists", "policy.toml"}},
+		{"unlisted destination", func(w *world) string {
+			return fmt.Sprintf("[[proxies]]\naddress = %q\n[[destinations]]\naddress = \"mainframe.example.com:23\"\n", w.proxy.Addr)
+		}, nil, StepPolicy, []string{"destination", "is not a destination the policy lists"}},
+		{"destination without required tls", func(w *world) string {
+			d := w.descriptor["destination"].(map[string]any)
+			return fmt.Sprintf("[[destinations]]\naddress = \"%s:%d\"\ntls = true\n", d["host"], d["port"])
+		}, nil, StepPolicy, []string{"destination.tls", "requires end-to-end TLS"}},
+		{"unsigned under require_signed", func(w *world) string {
+			key, _ := GenerateKey("")
+			return "require_signed = true\n" + publisherTOML(t, "p", key)
+		}, nil, StepPolicy, []string{"not signed", "require_signed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "connect")
+			opts, audit := w.options(t, "fake", strings.NewReader(""), io.Discard)
+			opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, tt.policy(w))}
+			res := Launch(t.Context(), opts)
+			if res.Step != tt.step || res.Err == nil {
+				t.Fatalf("step %s err %v; want %s", res.Step, res.Err, tt.step)
+			}
+			for _, s := range tt.errHas {
+				if !strings.Contains(res.Err.Error(), s) {
+					t.Errorf("error %q lacks %q", res.Err, s)
+				}
+			}
+			if n := w.accepts.n.Load(); n != 0 {
+				t.Errorf("the proxy accepted %d connections", n)
+			}
+			if n := len(w.proxy.Tokens()); n != 0 {
+				t.Errorf("the proxy received %d tokens", n)
+			}
+			recs, _ := audit.ReadRecent(1)
+			if len(recs) != 1 || recs[0].Step != StepPolicy || recs[0].Decision != "failed" {
+				t.Errorf("audit %+v", recs)
+			}
+			assertNoSecrets(t, audit.Path())
+		})
+	}
+	t.Run("unusable policy stops before the decision", func(t *testing.T) {
+		w := newWorld(t, "connect")
+		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
+		opts.Policy = LoadPolicy(filepath.Join(t.TempDir(), "policy.toml"))
+		os.WriteFile(opts.Policy.Path, nil, 0o644)
+		opts.Policy = LoadPolicy(opts.Policy.Path)
+		res := Launch(t.Context(), opts)
+		if res.Step != StepPolicy || res.Err == nil || !res.Decision.Origin.IsZero() {
+			t.Fatalf("step %s err %v decision %+v", res.Step, res.Err, res.Decision)
+		}
+		if n := w.accepts.n.Load(); n != 0 {
+			t.Errorf("the proxy accepted %d connections", n)
+		}
+	})
+}
+
+// TestLaunchPolicyPins checks the admin's pins on a listed proxy: the
+// proxy's real key passes (with the descriptor's own pins holding too), a
+// pin of another key stops the launch at the TLS step, after the handshake
+// and before the token, and a descriptor pin that disagrees with the
+// admin's does too.
+func TestLaunchPolicyPins(t *testing.T) {
+	w := newWorld(t, "connect")
+	right := connector.SPKIPin(w.proxy.Certificate())
+	wrong := connector.SPKIPin(proxytest.NewCA("other").Issue("127.0.0.1").Leaf)
+	run := func(t *testing.T, policyPin string, descPins []string) *Result {
+		w.mu.Lock()
+		w.descriptor["proxy"].(map[string]any)["pins"] = descPins
+		w.mu.Unlock()
+		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
+		opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[proxies]]\naddress = %q\npins = [%q]\n", w.proxy.Addr, policyPin))}
+		return Launch(t.Context(), opts)
+	}
+	if res := run(t, right, []string{right}); res.Err != nil || res.Step != StepLaunched {
+		t.Fatalf("right pin: %s %v", res.Step, res.Err)
+	}
+	tokens := len(w.proxy.Tokens())
+	res := run(t, wrong, nil)
+	var pe *connector.PinError
+	if res.Step != string(connector.StepTLS) || !errors.As(res.Err, &pe) {
+		t.Fatalf("wrong admin pin: %s %v", res.Step, res.Err)
+	}
+	res = run(t, right, []string{wrong})
+	if res.Step != string(connector.StepTLS) || !errors.As(res.Err, &pe) {
+		t.Fatalf("descriptor pin of another key under the admin's: %s %v", res.Step, res.Err)
+	}
+	if n := len(w.proxy.Tokens()); n != tokens {
+		t.Errorf("the proxy received %d more tokens", n-tokens)
+	}
+}
+
+// TestLaunchSigned runs a signed descriptor through a whole launch: the
+// origin serves application/jose, the policy pins the publisher, and the
+// status line and the audit log name the publisher. A descriptor signed by
+// a key the policy does not name is refused before any connection.
+func TestLaunchSigned(t *testing.T) {
+	key, _ := GenerateKey("EdDSA")
+	other, _ := GenerateKey("EdDSA")
+	for _, tt := range []struct {
+		name   string
+		signer crypto.Signer
+		step   string
+	}{{"pinned publisher", key, StepLaunched}, {"unknown publisher", other, StepDescriptorSignature}} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, "connect")
+			w.sign = func(body []byte) []byte {
+				out, err := SignDescriptor(body, tt.signer, time.Now(), time.Minute)
+				if err != nil {
+					panic(err)
+				}
+				return out
+			}
+			opts, audit := w.options(t, "fake", strings.NewReader(""), io.Discard)
+			policy := fmt.Sprintf("require_signed = true\n[[proxies]]\naddress = %q\n", w.proxy.Addr) + publisherTOML(t, "trustlaunch test portal", key, "127.0.0.1")
+			opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, policy)}
+			var details []string
+			opts.Status = func(e Event) { details = append(details, e.Step+": "+e.Detail) }
+			res := Launch(t.Context(), opts)
+			if res.Step != tt.step {
+				t.Fatalf("step %s err %v, want %s", res.Step, res.Err, tt.step)
+			}
+			recs, _ := audit.ReadRecent(1)
+			if tt.step != StepLaunched {
+				if n := w.accepts.n.Load(); n != 0 {
+					t.Errorf("the proxy accepted %d connections", n)
+				}
+				if len(recs) != 1 || recs[0].Publisher != "" {
+					t.Errorf("audit %+v", recs)
+				}
+				return
+			}
+			if !strings.Contains(strings.Join(details, "\n"), "signed by trustlaunch test portal") {
+				t.Errorf("status %q", details)
+			}
+			if len(recs) != 1 || recs[0].Publisher != "trustlaunch test portal" {
+				t.Errorf("audit %+v", recs)
+			}
+			assertNoSecrets(t, audit.Path())
+		})
+	}
+}
