@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +16,14 @@ type UnsafeFileError struct {
 	Path   string // the admin file that was checked, as the caller named it
 	Reason string // what is wrong; names the directory, symlink or symlink target at fault when it is not Path itself
 	Fix    string // a command or step for an administrator, e.g. "sudo chmod go-w /etc/trustlaunch"
+
+	// Missing is true when the file itself does not exist and the fault is
+	// in a directory (or symlink) above it. It changes only how the error
+	// is worded ("does not exist, but ..."), never the verdict: whoever can
+	// write that directory could have removed the file, so the caller
+	// still stops. UnsafeFileError deliberately does not unwrap to
+	// fs.ErrNotExist, which callers read as "no admin file, prompt mode".
+	Missing bool
 }
 
 // Error returns "<path>: <reason>".
@@ -43,7 +52,8 @@ func (e *UnsafeFileError) Error() string { return e.Path + ": " + e.Reason }
 // errors.Is(err, fs.ErrNotExist) is true, so the caller can tell "no admin
 // file" from "unsafe admin file"; but a directory that others can write is
 // reported as unsafe even when the file is missing, because whoever can
-// write it could have deleted the file. Any other failure to read metadata,
+// write it could have deleted the file (UnsafeFileError.Missing then says
+// the file is absent, for the wording only). Any other failure to read metadata,
 // such as permission denied, is returned as an error too: the check fails
 // closed.
 func CheckAdminFile(path string) error {
@@ -213,7 +223,19 @@ func (c *adminCheck) inspect(p string, fi fs.FileInfo, role nodeRole) error {
 	default:
 		reason = fmt.Sprintf("directory %s is %s", p, prob.what)
 	}
-	return &UnsafeFileError{Path: c.file, Reason: reason, Fix: prob.fix}
+	u := &UnsafeFileError{Path: c.file, Reason: reason, Fix: prob.fix}
+	if role != roleFile {
+		// The walk stops at the first unsafe directory or link, before it
+		// reaches the file, so ask the OS whether the file is there at all:
+		// only for the wording (issue 11: "exists but cannot be used" was
+		// shown for a file that did not exist). os.Stat follows links as
+		// the later open would; any error but "not found" leaves Missing
+		// false, the wording this error always had.
+		if _, err := os.Stat(c.file); errors.Is(err, fs.ErrNotExist) {
+			u.Missing = true
+		}
+	}
+	return u
 }
 
 // isTrusted reports whether dir is c.trusted or one of its ancestors.

@@ -44,6 +44,7 @@ func TestCheckAdminFile(t *testing.T) {
 		errText  string // other error: text it must contain
 		at       string // unsafe: the file, directory or link at fault
 		reason   string // unsafe: text the reason must contain
+		missing  bool   // unsafe: the file itself does not exist (UnsafeFileError.Missing)
 	}
 	tests := []struct {
 		name  string
@@ -160,7 +161,15 @@ func TestCheckAdminFile(t *testing.T) {
 			// Whoever can write the directory could have deleted the admin
 			// file to turn AllowAdminListOnly off: unsafe, not "no file".
 			chmod(t, tr.dir, 0o777)
-			return filepath.Join(tr.dir, "missing.txt"), want{at: tr.dir, reason: "writable by group and others"}
+			return filepath.Join(tr.dir, "missing.txt"), want{at: tr.dir, reason: "writable by group and others", missing: true}
+		}},
+		{"missing directory below a directory owned by uid 1000", func(t *testing.T, tr adminTree) (string, want) {
+			chownOther(t, tr.etc)
+			return filepath.Join(tr.dir, "missing", "whitelist.txt"), want{at: tr.etc, reason: "owned by uid 1000", missing: true}
+		}},
+		{"dangling symlink in a world-writable directory", func(t *testing.T, tr adminTree) (string, want) {
+			chmod(t, tr.dir, 0o777)
+			return symlink(t, filepath.Join(tr.opt, "nowhere"), filepath.Join(tr.dir, "link.txt")), want{at: tr.dir, reason: "writable", missing: true}
 		}},
 		{"file below a regular file", func(t *testing.T, tr adminTree) (string, want) {
 			return filepath.Join(tr.file, "x"), want{errText: "not a directory"}
@@ -190,6 +199,14 @@ func TestCheckAdminFile(t *testing.T) {
 			default:
 				if !isUnsafe {
 					t.Fatalf("got %v, want *UnsafeFileError", err)
+				}
+				// Missing only changes the wording: an unsafe verdict must
+				// never read as "no admin file" (that would fail open).
+				if errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%v unwraps to fs.ErrNotExist: callers would take it for no admin file", err)
+				}
+				if unsafe.Missing != w.missing {
+					t.Errorf("Missing = %v, want %v", unsafe.Missing, w.missing)
 				}
 				if unsafe.Path != path {
 					t.Errorf("Path = %q, want the checked file %q", unsafe.Path, path)
