@@ -78,6 +78,8 @@ func commands() []command {
 		{"demo", "run the whole flow against an embedded portal, proxy and host", cmdDemo},
 		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
+		{"policy", "lint the admin policy (proxies, destinations, publishers)", cmdPolicy},
+		{"descriptor", "make publisher keys; sign and verify launch descriptors", cmdDescriptor},
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
 		{"log", "show recent launches from the audit log", cmdLog},

@@ -124,6 +124,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		LaunchURL: ls.target,
 		Admin:     admin,
 		User:      user,
+		Policy:    launcher.LoadPolicy(ls.paths.policy),
 		Prompter:  ls.prompter,
 		Fetch:     ls.fetch,
 		Stdin:     s.stdin,
@@ -205,7 +206,13 @@ func hintFor(err error) string {
 	var se *connector.StepError
 	var st *launcher.StatusError
 	var un *platform.UnsafeFileError
+	var pe *launcher.PolicyError
+	var pf *launcher.PolicyFileError
 	switch {
+	case errors.As(err, &pe):
+		return pe.Hint()
+	case errors.As(err, &pf):
+		return pf.Hint()
 	case errors.As(err, &se):
 		return se.Hint
 	case errors.As(err, &st):

@@ -36,9 +36,9 @@ Subcommands:
   explain  run the decision for a launch URL without prompting and print
            each step: exit 0 would launch, 3 refused, 10 would prompt
 
-Every subcommand takes --admin-whitelist PATH and --user-whitelist PATH to
-use other files (for tests and packaging). The ownership check still applies
-to an overridden admin list.
+Every subcommand takes --admin-whitelist PATH, --user-whitelist PATH and
+--admin-policy PATH to use other files (for tests and packaging). The
+ownership check still applies to an overridden admin list and policy.
 
 An entry is a host name, IPv4 address or [IPv6] address, optionally :PORT.
 A bare entry matches that exact host on any port, not its subdomains.
@@ -49,9 +49,10 @@ Examples:
   trustlaunch whitelist explain 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
 `
 
-// listPaths holds the two list locations, from flags or the per-OS defaults.
+// listPaths holds the two list locations and the admin policy's, from
+// flags or the per-OS defaults.
 type listPaths struct {
-	admin, user string
+	admin, user, policy string
 }
 
 // addListFlags registers --admin-whitelist and --user-whitelist on fs.
@@ -59,6 +60,7 @@ func addListFlags(fs *pflag.FlagSet) *listPaths {
 	p := &listPaths{}
 	fs.StringVar(&p.admin, "admin-whitelist", "", "use this admin list instead of "+platform.AdminWhitelistPath()+" (still ownership-checked)")
 	fs.StringVar(&p.user, "user-whitelist", "", "use this user list instead of the one in your config directory")
+	fs.StringVar(&p.policy, "admin-policy", "", "use this admin policy instead of "+platform.AdminPolicyPath()+" (still ownership-checked)")
 	return p
 }
 
@@ -66,6 +68,9 @@ func addListFlags(fs *pflag.FlagSet) *listPaths {
 func (p *listPaths) resolve() error {
 	if p.admin == "" {
 		p.admin = platform.AdminWhitelistPath()
+	}
+	if p.policy == "" {
+		p.policy = platform.AdminPolicyPath()
 	}
 	if p.user == "" {
 		u, err := platform.UserWhitelistPath()
@@ -156,6 +161,9 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	default:
 		fmt.Fprintf(s.stdout, "  exists; ownership check passed\n")
 	}
+	if !showPolicy(s, p.policy) {
+		code = exitFailure
+	}
 	return code
 }
 
@@ -224,6 +232,9 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	}
 	show("admin list", admin)
 	show("user list", user)
+	if !showPolicy(s, p.policy) {
+		return exitFailure
+	}
 	return exitOK
 }
 

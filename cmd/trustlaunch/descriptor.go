@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+const descriptorUsage = `Make publisher keys, and sign and verify launch descriptors (for portal
+operators and administrators).
+
+Usage:
+  trustlaunch descriptor keygen [--alg EdDSA|ES256] [--name NAME] FILE
+  trustlaunch descriptor sign --key FILE [--ttl DURATION] < descriptor.json > descriptor.jws
+  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
+
+keygen   writes a new private key to FILE (mode 0600, PKCS #8 PEM; never
+         over an existing file) and its public key to FILE.pub, and prints
+         the [[publishers]] table to add to the admin policy
+sign     reads descriptor JSON on stdin, checks it, adds iat and exp (now
+         and now + --ttl, at most 300 s) unless present, and writes the
+         compact JWS to stdout; serve it as Content-Type application/jose
+verify   reads a signed (or unsigned) descriptor on stdin and checks it
+         against the admin policy as a launch would: the signature, its
+         publisher and origin binding, the times, the proxy and the
+         destination; exit 0 allowed, 1 refused or invalid
+
+Examples:
+  trustlaunch descriptor keygen --name "Payroll portal" /etc/portal/publisher.key
+  trustlaunch descriptor sign --key /etc/portal/publisher.key < d.json
+  curl -s https://portal.example.com/d/1 | trustlaunch descriptor verify --origin https://portal.example.com/
+`
+
+// maxStdinDescriptor bounds what sign and verify read.
+const maxStdinDescriptor = 256 << 10
+
+func cmdDescriptor(ctx context.Context, s *stdio, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(s.stderr, descriptorUsage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(s.stdout, descriptorUsage)
+		return exitOK
+	case "keygen":
+		return descKeygen(s, args[1:])
+	case "sign":
+		return descSign(s, args[1:])
+	case "verify":
+		return descVerify(s, args[1:])
+	}
+	s.errorf("descriptor: unknown subcommand %s", safetext.Quote(args[0]))
+	s.hintf("run \"trustlaunch descriptor --help\"")
+	return exitUsage
+}
+
+func descKeygen(s *stdio, args []string) int {
+	fs := newFlagSet("descriptor keygen", descriptorUsage, s)
+	alg := fs.String("alg", "EdDSA", "EdDSA (Ed25519) or ES256 (ECDSA P-256)")
+	name := fs.String("name", "", "the publisher's name for the policy snippet (default: the file's base name)")
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		s.errorf("descriptor keygen: want 1 argument FILE, got %d", fs.NArg())
+		return exitUsage
+	}
+	path := fs.Arg(0)
+	key, err := launcher.GenerateKey(*alg)
+	if err != nil {
+		s.errorf("descriptor keygen: %v", err)
+		return exitUsage
+	}
+	priv, err := launcher.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		s.errorf("descriptor keygen: %v", err)
+		return exitFailure
+	}
+	pub, err := launcher.MarshalPublicKeyPEM(key.Public())
+	if err != nil {
+		s.errorf("descriptor keygen: %v", err)
+		return exitFailure
+	}
+	if err := writeNewFile(path, priv, 0o600); err != nil {
+		s.errorf("descriptor keygen: %v", err)
+		return exitFailure
+	}
+	if err := platform.WriteFileAtomic(path+".pub", pub, 0o644); err != nil {
+		os.Remove(path) // a private key without its public half helps nobody
+		s.errorf("descriptor keygen: %v", err)
+		return exitFailure
+	}
+	kid, _ := launcher.KeyID(key.Public())
+	n := *name
+	if n == "" {
+		n = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	fmt.Fprintf(s.stderr, "trustlaunch: wrote the private key to %s (keep it on the portal) and the public key to %s.pub\n", path, path)
+	fmt.Fprintf(s.stdout, "# add to the admin policy (policy.toml); kid %s\n[[publishers]]\nname = %q\nkey = \"\"\"\n%s\"\"\"\n", kid, n, pub)
+	return exitOK
+}
+
+// writeNewFile writes a file that must not exist yet, whole or not at all:
+// a temporary file in the same directory, fsynced, then linked to its name
+// (link fails if the name exists, where rename would replace it) and
+// removed. A private key is never left half written, nor written over
+// another.
+func writeNewFile(path string, data []byte, perm fs.FileMode) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s exists; choose another name or remove it first", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s exists; choose another name or remove it first", path)
+		}
+		return err
+	}
+	return nil
+}
+
+func readStdin(s *stdio) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(s.stdin, maxStdinDescriptor+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(data) > maxStdinDescriptor {
+		return nil, fmt.Errorf("stdin is larger than %d KiB", maxStdinDescriptor>>10)
+	}
+	return data, nil
+}
+
+func descSign(s *stdio, args []string) int {
+	fs := newFlagSet("descriptor sign", descriptorUsage, s)
+	keyFile := fs.String("key", "", "the publisher's private key, from descriptor keygen (required)")
+	ttl := fs.Duration("ttl", 120*time.Second, "how long the signed descriptor is valid, at most 300s")
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.NArg() != 0 || *keyFile == "" {
+		s.errorf("descriptor sign: want --key FILE and the descriptor on stdin")
+		return exitUsage
+	}
+	pem, err := os.ReadFile(*keyFile)
+	if err != nil {
+		s.errorf("descriptor sign: %v", err)
+		return exitFailure
+	}
+	key, err := launcher.ParsePrivateKeyPEM(pem)
+	if err != nil {
+		s.errorf("descriptor sign: %s: %v", *keyFile, err)
+		return exitFailure
+	}
+	data, err := readStdin(s)
+	if err != nil {
+		s.errorf("descriptor sign: %v", err)
+		return exitFailure
+	}
+	out, err := launcher.SignDescriptor(data, key, time.Now(), *ttl)
+	if err != nil {
+		s.errorf("descriptor sign: %v", err)
+		return exitFailure
+	}
+	fmt.Fprintf(s.stdout, "%s\n", out)
+	return exitOK
+}
+
+func descVerify(s *stdio, args []string) int {
+	flags := newFlagSet("descriptor verify", descriptorUsage, s)
+	policyPath := flags.String("admin-policy", "", "check against this policy instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
+	originURL := flags.String("origin", "", "the URL the descriptor came from, for publishers bound to origins")
+	at := flags.Int64("at", 0, "check iat and exp at this time (Unix seconds) instead of now")
+	if code, ok := parseFlags(flags, args, s); !ok {
+		return code
+	}
+	if flags.NArg() != 0 {
+		s.errorf("descriptor verify: takes the descriptor on stdin, no arguments")
+		return exitUsage
+	}
+	path := *policyPath
+	if path == "" {
+		path = platform.AdminPolicyPath()
+	}
+	// Read without the ownership check: verify decides no launch, and an
+	// administrator checks a draft policy before pushing it.
+	pol, probs, err := launcher.ReadPolicyFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		pol = nil
+	case err != nil:
+		s.errorf("descriptor verify: %v", err)
+		return exitFailure
+	case len(probs) > 0:
+		for _, pr := range probs {
+			s.errorf("%s", pr.Format(path))
+		}
+		return exitFailure
+	}
+	var origin whitelist.Origin
+	if *originURL != "" {
+		if origin, err = whitelist.ParseOrigin(*originURL); err != nil {
+			s.errorf("descriptor verify: --origin: %v", err)
+			return exitUsage
+		}
+	}
+	now := time.Now()
+	if *at != 0 {
+		now = time.Unix(*at, 0)
+	}
+	data, err := readStdin(s)
+	if err != nil {
+		s.errorf("descriptor verify: %v", err)
+		return exitFailure
+	}
+	trimmed := strings.TrimSpace(string(data))
+	var d *launcher.Descriptor
+	if strings.HasPrefix(trimmed, "{") {
+		d, err = launcher.DecodeDescriptor([]byte(trimmed))
+	} else {
+		d, err = launcher.VerifySigned(data, launcher.VerifyOptions{Policy: pol, Origin: origin, Now: now})
+	}
+	if err != nil {
+		s.errorf("descriptor verify: %v", err)
+		return exitFailure
+	}
+	if _, err := pol.Check(d); err != nil {
+		s.errorf("descriptor verify: %v", err)
+		return exitFailure
+	}
+	signed := "unsigned"
+	if d.Publisher != "" {
+		signed = "signed by " + d.Publisher + " (kid " + d.PublisherKeyID + ")"
+	}
+	where := "no admin policy at " + path
+	if pol != nil {
+		where = "allowed by " + path
+	}
+	fmt.Fprintf(s.stdout, "ok: %s; %s\n%s\n", signed, where, d)
+	return exitOK
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/platform"
+)
+
+// The policy has a command of its own rather than a mode of
+// `whitelist check`: it is another file, in another format (TOML), with its
+// own keys, and a linter that guessed the format from the file's name would
+// report a policy's mistakes as a whitelist's.
+const policyUsage = `Lint the admin policy: which proxies and destinations a launch descriptor
+may name, which publisher keys may sign descriptors, and whether a signature
+is required.
+
+Usage:
+  trustlaunch policy check FILE
+
+check prints one FILE:LINE: message per problem (FILE: key: message where the
+TOML decoder gives no line) and exits 1; a clean file prints a summary and
+exits 0. At launch time a policy with any problem stops every launch.
+
+The admin policy lives beside the admin whitelist, as ` + "`policy.toml`" + `:
+%s. "trustlaunch whitelist show" and "paths" include it.
+
+Example:
+  trustlaunch policy check ./policy.toml
+`
+
+func cmdPolicy(_ context.Context, s *stdio, args []string) int {
+	help := fmt.Sprintf(policyUsage, platform.AdminPolicyPath())
+	if len(args) == 0 {
+		fmt.Fprint(s.stderr, help)
+		return exitUsage
+	}
+	if args[0] != "check" {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprint(s.stdout, help)
+			return exitOK
+		}
+		s.errorf("policy: unknown subcommand %s", safetext.Quote(args[0]))
+		s.hintf("run \"trustlaunch policy --help\"")
+		return exitUsage
+	}
+	fs := newFlagSet("policy check", help, s)
+	if code, ok := parseFlags(fs, args[1:], s); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		s.errorf("policy check: want 1 argument FILE, got %d", fs.NArg())
+		return exitUsage
+	}
+	path := fs.Arg(0)
+	p, probs, err := launcher.ReadPolicyFile(path)
+	if err != nil {
+		s.errorf("policy check: %v", err)
+		return exitFailure
+	}
+	for _, pr := range probs {
+		fmt.Fprintln(s.stdout, pr.Format(path))
+	}
+	if len(probs) > 0 {
+		return exitFailure
+	}
+	fmt.Fprintf(s.stdout, "%s: ok, %s\n", path, p.Summary())
+	for _, pub := range p.Publishers {
+		fmt.Fprintf(s.stdout, "  publisher %s: %s kid %s\n", safetext.Quote(pub.Name), pub.Alg, pub.KeyID)
+	}
+	return exitOK
+}
+
+// showPolicy prints where the admin policy is and what it says, for
+// `whitelist paths` and `whitelist show`. It returns false when the policy
+// exists but cannot be used, which stops every launch.
+func showPolicy(s *stdio, path string) bool {
+	fmt.Fprintf(s.stdout, "admin policy: %s\n", path)
+	src := launcher.LoadPolicy(path)
+	switch {
+	case src.Err != nil:
+		fmt.Fprintf(s.stdout, "  exists; unusable, so every launch stops: %v\n", src.Err)
+		if fix := policyFix(src.Err); fix != "" {
+			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
+		}
+		return false
+	case src.Policy == nil:
+		fmt.Fprintf(s.stdout, "  does not exist (no restriction past the origin)\n")
+		return true
+	}
+	p := src.Policy
+	fmt.Fprintf(s.stdout, "  exists; ownership check passed; %s\n", p.Summary())
+	for _, x := range p.Proxies {
+		pins := ""
+		if len(x.Pins) > 0 {
+			pins = fmt.Sprintf(" (%d pins)", len(x.Pins))
+		}
+		fmt.Fprintf(s.stdout, "  proxy       %-40s %s:%d\n", x.Entry.String()+pins, path, x.Line)
+	}
+	for _, d := range p.Destinations {
+		extra := ""
+		if d.TLS {
+			extra = " (end-to-end TLS)"
+		}
+		fmt.Fprintf(s.stdout, "  destination %-40s %s:%d\n", d.Entry.String()+extra, path, d.Line)
+	}
+	for _, pub := range p.Publishers {
+		fmt.Fprintf(s.stdout, "  publisher   %-40s %s:%d\n", safetext.Quote(pub.Name)+" "+pub.Alg+" kid "+pub.KeyID, path, pub.Line)
+	}
+	return true
+}
+
+// policyFix is the remedy for an unusable policy.
+func policyFix(err error) string {
+	var pe *launcher.PolicyFileError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Hint()
+	case errors.Is(err, fs.ErrPermission):
+		return "trustlaunch runs as you and must be able to read the policy: keep it owned by root, mode 0644"
+	}
+	return fixFor(err)
+}
