@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/trustlaunch/trustlaunch/platform"
 )
 
 // Step names the branch of the decision flow that decided a launch. The
@@ -14,7 +16,7 @@ type Step string
 const (
 	StepNotHTTPS         Step = "not-https"          // 1: the launch URL is not https
 	StepInvalidOrigin    Step = "invalid-origin"     // the URL's host failed normalization
-	StepAdminFileUnsafe  Step = "admin-file-unsafe"  // 2: the admin list exists but cannot be trusted or read
+	StepAdminFileUnsafe  Step = "admin-file-unsafe"  // 2: the admin list cannot be trusted or read, or is missing below an unsafe directory
 	StepAdminListed      Step = "admin-listed"       // 2: the admin list admits the origin
 	StepAdminOnlyRefused Step = "admin-only-refused" // 2: AllowAdminListOnly and not listed
 	StepUserListed       Step = "user-listed"        // 3: the user list admits the origin
@@ -93,6 +95,14 @@ func Decide(ctx context.Context, in Input) Decision {
 
 	// Step 2: the admin list.
 	switch {
+	case in.Admin.Err != nil && adminMissing(in.Admin.Err):
+		// No file, but a directory above it that others could write: they
+		// could have removed it, so this stops the launch like an unsafe
+		// file does (DESIGN.md, fail closed); only the words differ.
+		if trace {
+			d.tracef("2. admin list %s does not exist, and its absence cannot be trusted: %v", in.Admin.Path, in.Admin.Err)
+		}
+		return stop(StepAdminFileUnsafe, false, "Launch refused: the administrator's whitelist does not exist, but the directories above it are not safe, so it may have been removed: "+in.Admin.Err.Error()+".", in.Admin.Err)
 	case in.Admin.Err != nil:
 		if trace {
 			d.tracef("2. admin list %s exists but cannot be used: %v", in.Admin.Path, in.Admin.Err)
@@ -174,6 +184,13 @@ func Decide(ctx context.Context, in Input) Decision {
 		msg = "Launch refused: the trust prompt got no answer (" + err.Error() + ")."
 	}
 	return stop(StepPromptNo, false, msg, err)
+}
+
+// adminMissing reports whether err is the admin-file check's verdict on a
+// file that does not exist below an unsafe directory.
+func adminMissing(err error) bool {
+	var u *platform.UnsafeFileError
+	return errors.As(err, &u) && u.Missing
 }
 
 // AdminOnlyMessage is the refusal of Allow Admin List Only mode, word for word

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/platform"
 )
 
 // fakePrompter answers with a fixed answer and records whether it was asked.
@@ -121,5 +123,36 @@ func TestAdminOnlyMessagePort(t *testing.T) {
 	want := "You are not allowed to launch software downloaded from portal.example.com:8443. Contact your system administrator for assistance."
 	if got := AdminOnlyMessage(o); got != want {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestDecideAdminMissingInUnsafeDir: an admin list that does not exist in a
+// directory someone else could write (issue 11: under Wine C:\ belongs to
+// the user) is reported as missing, not as a file that "exists but cannot
+// be used", and still stops the launch: whoever can write the directory
+// could have removed the file.
+func TestDecideAdminMissingInUnsafeDir(t *testing.T) {
+	const path = `C:\Program Files\trustlaunch\whitelist.txt`
+	unsafe := &platform.UnsafeFileError{Path: path, Reason: `directory C:\ is owned by VM\root, not Administrators, SYSTEM or TrustedInstaller`, Missing: true}
+	userListed := Source{Path: "u.txt", List: mustList(t, "portal.example.com\n")}
+	p := &fakePrompter{answer: AnswerAlways}
+	d := Decide(t.Context(), Input{LaunchURL: portalURL, Admin: Source{Path: path, Err: unsafe}, User: userListed, Prompter: p, Explain: true})
+	if d.Step != StepAdminFileUnsafe || d.Proceed || !d.Refused() || p.called != 0 {
+		t.Fatalf("Decide = %s proceed=%v asked=%d, want %s, refused, not asked", d.Step, d.Proceed, p.called, StepAdminFileUnsafe)
+	}
+	trace := strings.Join(d.Trace, "\n")
+	for _, text := range []string{trace, d.Message} {
+		if strings.Contains(text, "exists") {
+			t.Errorf("says the missing file exists: %q", text)
+		}
+		if !strings.Contains(text, "does not exist") || !strings.Contains(text, `directory C:\ is owned by`) {
+			t.Errorf("%q: want it to say the file does not exist and which directory is at fault", text)
+		}
+	}
+	// The same error without Missing keeps the old wording.
+	unsafe.Missing = false
+	d = Decide(t.Context(), Input{LaunchURL: portalURL, Admin: Source{Path: path, Err: unsafe}, Explain: true})
+	if trace := strings.Join(d.Trace, "\n"); d.Step != StepAdminFileUnsafe || !strings.Contains(trace, "exists but cannot be used") {
+		t.Errorf("an existing unsafe file: %s\n%s", d.Step, trace)
 	}
 }

@@ -140,7 +140,13 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(s.stdout, "  does not exist (prompt mode)\n")
 	case err != nil:
-		fmt.Fprintf(s.stdout, "  exists; ownership check FAILED: %v\n", err)
+		// A missing file below an unsafe directory still fails: whoever can
+		// write the directory could have removed it (issue 11).
+		state := "exists"
+		if u := (*platform.UnsafeFileError)(nil); errors.As(err, &u) && u.Missing {
+			state = "does not exist, but the directories above it are not safe"
+		}
+		fmt.Fprintf(s.stdout, "  %s; ownership check FAILED: %v\n", state, err)
 		if fix := fixFor(err); fix != "" {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
 		}
