@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 func sampleRecord(i int) AuditRecord {
@@ -36,7 +38,7 @@ func sampleRecord(i int) AuditRecord {
 
 func newTestAudit(t *testing.T, maxSize int64) *AuditLog {
 	t.Helper()
-	l, err := NewAuditLog(AuditOptions{Path: filepath.Join(t.TempDir(), "state", "audit.log"), MaxSize: maxSize})
+	l, err := NewAuditLog(AuditOptions{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestAuditDefaultPath(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("XDG_STATE_HOME is the Linux location")
 	}
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	t.Setenv("XDG_STATE_HOME", dir)
 	l, err := NewAuditLog(AuditOptions{})
 	if err != nil {
@@ -279,7 +281,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 		maxSize int64
 	}{{"no rotation", 0}, {"with rotation", 8 << 10}} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "audit.log")
+			path := filepath.Join(testtmp.Dir(t), "audit.log")
 			const writers, each = 8, 40
 			var wg sync.WaitGroup
 			errs := make(chan error, writers*each)

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -403,7 +404,7 @@ func TestFetchRefusals(t *testing.T) {
 			handler: serveJSON(good),
 			edit: func(t *testing.T, o *origin) {
 				// t.TempDir is under world-writable /tmp: the real check refuses it.
-				o.opts.ExtraCAFile = filepath.Join(t.TempDir(), "ca.pem")
+				o.opts.ExtraCAFile = filepath.Join(testtmp.Dir(t), "ca.pem")
 				if err := os.WriteFile(o.opts.ExtraCAFile, nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -522,7 +523,7 @@ func TestFetchCanceled(t *testing.T) {
 func TestFetchAdminCA(t *testing.T) {
 	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
 	o.opts.RootCAs = x509.NewCertPool() // nothing but the bundle
-	file := filepath.Join(t.TempDir(), "ca.pem")
+	file := filepath.Join(testtmp.Dir(t), "ca.pem")
 	checked := ""
 	o.opts.checkAdmin = func(p string) error { checked = p; return nil }
 	o.opts.ExtraCAFile = file

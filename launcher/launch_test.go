@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -245,7 +246,7 @@ func newWorld(t testing.TB, transport string) *world {
 	}))
 	t.Cleanup(w.origin.Close)
 	w.launchURL = w.origin.URL + "/sessions/1/descriptor?ticket=tkt-secret-0c4f"
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	w.userList = filepath.Join(dir, "whitelist.txt")
 	o, err := whitelist.ParseOrigin(w.launchURL)
 	if err != nil {
@@ -265,7 +266,7 @@ func (w *world) set(key string, v any) {
 }
 
 func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Writer) (Options, *AuditLog) {
-	audit, err := NewAuditLog(AuditOptions{Path: filepath.Join(t.TempDir(), "audit.log")})
+	audit, err := NewAuditLog(AuditOptions{Path: filepath.Join(testtmp.Dir(t), "audit.log")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +428,7 @@ func TestRunRecordingStatus(t *testing.T) {
 		{"cannot start", []string{"/nonexistent-trustlaunch-test/c3270"}, 127, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "status")
+			file := filepath.Join(testtmp.Dir(t), "status")
 			status, err := RunRecordingStatus(tc.argv, file, nil, io.Discard, io.Discard)
 			if status != tc.status || (err != nil) != tc.wantErr {
 				t.Fatalf("RunRecordingStatus = %d, %v; want %d (error %v)", status, err, tc.status, tc.wantErr)
@@ -451,7 +452,7 @@ func TestReadStatusFile(t *testing.T) {
 		{"0\n", 0, true}, {"7\n", 7, true}, {"255\n", 255, true},
 		{"7", 0, false}, {"256\n", 0, false}, {"-1\n", 0, false}, {"7\n7\n", 0, false}, {" 7\n", 0, false}, {"", 0, false},
 	} {
-		file := filepath.Join(t.TempDir(), "status")
+		file := filepath.Join(testtmp.Dir(t), "status")
 		os.WriteFile(file, []byte(tc.content), 0o600)
 		status, err := readStatusFile(file)
 		if status != tc.status || (err == nil) != tc.ok {
@@ -597,7 +598,7 @@ func TestLaunchTeardown(t *testing.T) {
 func TestLaunchSIGTERM(t *testing.T) {
 	w := newWorld(t, "connect")
 	w.set("profile", "sleeper")
-	caFile := filepath.Join(t.TempDir(), "origin-ca.pem")
+	caFile := filepath.Join(testtmp.Dir(t), "origin-ca.pem")
 	cert := w.origin.Certificate()
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // countingListener counts the connections a test proxy accepts, so a test
@@ -91,7 +92,7 @@ func TestLaunchPolicyRefused(t *testing.T) {
 	t.Run("unusable policy stops before the decision", func(t *testing.T) {
 		w := newWorld(t, "connect")
 		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
-		opts.Policy = LoadPolicy(filepath.Join(t.TempDir(), "policy.toml"))
+		opts.Policy = LoadPolicy(filepath.Join(testtmp.Dir(t), "policy.toml"))
 		os.WriteFile(opts.Policy.Path, nil, 0o644)
 		opts.Policy = LoadPolicy(opts.Policy.Path)
 		res := Launch(t.Context(), opts)

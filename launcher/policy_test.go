@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -106,7 +107,7 @@ func TestPolicyProblems(t *testing.T) {
 }
 
 func TestLoadPolicy(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	ok := func(string) error { return nil }
 	t.Run("absent", func(t *testing.T) {
 		src := loadPolicy(filepath.Join(dir, "none.toml"), ok)

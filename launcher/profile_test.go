@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -36,7 +37,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // puts it alone on PATH.
 func fakePath(t *testing.T, names ...string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 			t.Fatal(err)
@@ -47,7 +48,7 @@ func fakePath(t *testing.T, names ...string) string {
 }
 
 func TestBuiltinProfiles(t *testing.T) {
-	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(t.TempDir(), "none.toml")})
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(testtmp.Dir(t), "none.toml")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestBuiltinProfiles(t *testing.T) {
 }
 
 func TestResolveUnknown(t *testing.T) {
-	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(t.TempDir(), "none.toml")})
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(testtmp.Dir(t), "none.toml")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestResolveUnknown(t *testing.T) {
 }
 
 func TestMissingEmulator(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	user := writeFile(t, dir, "profiles.toml", `
 [profile.mine]
 command = ["my-emulator", "{host}", "{port}"]
@@ -155,7 +156,7 @@ command = ["/nonexistent-trustlaunch-test/bin/emu", "{host}:{port}"]
 }
 
 func TestProfilePlaceholders(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	user := writeFile(t, dir, "profiles.toml", `
 [profile.titled]
 command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:{port}", "}literal"]
@@ -270,7 +271,7 @@ func TestIsBatchFile(t *testing.T) {
 }
 
 func TestProfilePrecedence(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	admin := writeFile(t, dir, "admin.toml", `# pushed by the administrators
 [profile.c3270]
 command = ["/opt/ibm/c3270", "-secure", "{host}:{port}"]
@@ -326,7 +327,7 @@ command = ["telnet", "{host}", "{port}"]
 
 func TestUnsafeAdminProfiles(t *testing.T) {
 	// The real check: t.TempDir is below world-writable /tmp.
-	admin := writeFile(t, t.TempDir(), "profiles.toml", "[profile.x]\ncommand = [\"x\"]\n")
+	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.x]\ncommand = [\"x\"]\n")
 	_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles})
 	var ue *platform.UnsafeFileError
 	if !errors.As(err, &ue) {
@@ -403,7 +404,7 @@ func TestProfileFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := writeFile(t, t.TempDir(), "profiles.toml", tt.content)
+			file := writeFile(t, testtmp.Dir(t), "profiles.toml", tt.content)
 			_, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: file})
 			var pe *ProfileFileError
 			if !errors.As(err, &pe) {
@@ -426,7 +427,7 @@ func TestProfileFileErrors(t *testing.T) {
 func TestProfileFileForms(t *testing.T) {
 	// Dotted keys and inline tables are TOML too; the profile's line is
 	// then the command's.
-	file := writeFile(t, t.TempDir(), "profiles.toml", `
+	file := writeFile(t, testtmp.Dir(t), "profiles.toml", `
 profile.dotted.command = ["a", "{host}:{port}"]
 
 [profile]
@@ -448,7 +449,7 @@ inline = { command = ["b", "{host}"] }
 // terminal emulators do, x3270 (its own window) and s3270 (scripted) do not,
 // and a file's profile says so with terminal = true.
 func TestProfileTerminal(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	user := writeFile(t, dir, "user.toml", "[profile.tty]\ncommand = [\"c3270\", \"{host}:{port}\"]\nterminal = true\n[profile.gui]\ncommand = [\"x3270\", \"{host}:{port}\"]\n")
 	ps, err := LoadProfiles(ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: user})
 	if err != nil {
