@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
@@ -81,7 +82,7 @@ func TestDemoC3270InTmux(t *testing.T) {
 // terminal, says so again and runs the line host over the raw profile.
 func TestDemoFallbackWithoutC3270(t *testing.T) {
 	bin := buildBinary(t)
-	empty := t.TempDir() // a PATH where no c3270 is found
+	empty := testtmp.Dir(t) // a PATH where no c3270 is found
 
 	help := exec.Command(bin, "demo", "--help")
 	help.Env = append(os.Environ(), "PATH="+empty)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
@@ -24,8 +25,8 @@ func runLog(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // its audit log with recs.
 func withAuditLog(t *testing.T, recs ...launcher.AuditRecord) {
 	t.Helper()
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-	t.Setenv("HOME", t.TempDir()) // for systems where the state dir is under $HOME
+	t.Setenv("XDG_STATE_HOME", testtmp.Dir(t))
+	t.Setenv("HOME", testtmp.Dir(t)) // for systems where the state dir is under $HOME
 	l, err := launcher.NewAuditLog(launcher.AuditOptions{})
 	if err != nil {
 		t.Fatal(err)

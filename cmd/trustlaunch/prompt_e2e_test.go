@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // These tests drive the built binary's trust prompt in a real terminal:
@@ -20,7 +22,7 @@ import (
 // buildBinary builds trustlaunch once per test binary run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "trustlaunch")
+	bin := filepath.Join(testtmp.Dir(t), "trustlaunch")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
@@ -42,7 +44,7 @@ func startTerm(t *testing.T, env []string, argv ...string) *term {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is required (Debian package tmux; ./test.sh installs it): %v", err)
 	}
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	tm := &term{t: t, socket: filepath.Join(dir, "tmux.sock"), done: filepath.Join(dir, "status")}
 	var quoted []string
 	for _, a := range argv {
@@ -159,7 +161,7 @@ func TestPromptInTerminal(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					dir := t.TempDir()
+					dir := testtmp.Dir(t)
 					user := filepath.Join(dir, "config", "whitelist.txt")
 					argv := []string{bin, "open", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt",
 						"--user-whitelist", user, "--prompt-timeout", c.timeout}
@@ -206,7 +208,7 @@ func TestPromptInTerminal(t *testing.T) {
 // the query (which holds the ticket) is never shown.
 func TestPromptHostileURL(t *testing.T) {
 	bin := buildBinary(t)
-	user := filepath.Join(t.TempDir(), "whitelist.txt")
+	user := filepath.Join(testtmp.Dir(t), "whitelist.txt")
 	base := []string{bin, "open", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt", "--user-whitelist", user}
 
 	t.Run("escapes in the path are refused in one line", func(t *testing.T) {
