@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 // Run: go test -run '^$' -bench . -benchtime 2s ./connector/
@@ -123,7 +125,7 @@ func idleTunnelRSS(b *testing.B, p *proxytest.Proxy, tr Transport, dest string, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	caFile := b.TempDir() + "/ca.pem"
+	caFile := filepath.Join(testtmp.Dir(b), "ca.pem")
 	if err := os.WriteFile(caFile, p.CA.CertPEM(), 0o600); err != nil {
 		b.Fatal(err)
 	}
