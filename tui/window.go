@@ -107,7 +107,7 @@ func NewWindowPrompter(opts WindowOptions) whitelist.Prompter {
 
 // windowRequest is request.json.
 type windowRequest struct {
-	LaunchURL    string `json:"launch_url"`
+	LaunchURL    string `json:"launch_url"` // without query and fragment: withoutQuery
 	UserListPath string `json:"user_list_path"`
 }
 
@@ -145,7 +145,7 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 	}
 	defer os.RemoveAll(dir)
 
-	data, err := json.Marshal(windowRequest{LaunchURL: req.LaunchURL, UserListPath: req.UserListPath})
+	data, err := json.Marshal(windowRequest{LaunchURL: withoutQuery(req.LaunchURL), UserListPath: req.UserListPath})
 	if err != nil {
 		return whitelist.AnswerNo, err
 	}
@@ -188,6 +188,24 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 		err = ErrNoWindow
 	}
 	return whitelist.AnswerNo, p.refuse(ctx, req, err)
+}
+
+// withoutQuery cuts a raw launch URL before its query and fragment, for
+// request.json: a portal puts the single-use ticket there (DESIGN.md, "The
+// decision flow"), and the file outlives the prompt if trustlaunch is killed.
+// The window needs only the origin and the path, and the prompt shows the
+// path with the query hidden as "?…": a bare "?" is kept so that it still
+// does. In the URL Standard the first "?" or "#", wherever it stands, ends
+// the authority or the path, so nothing after it is origin or path.
+func withoutQuery(raw string) string {
+	i := strings.IndexAny(raw, "?#")
+	switch {
+	case i < 0:
+		return raw
+	case raw[i] == '?':
+		return raw[:i+1]
+	}
+	return raw[:i]
 }
 
 var errTryNext = errors.New("try the next terminal")

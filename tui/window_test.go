@@ -48,6 +48,12 @@ func TestHelperWindowChild(t *testing.T) {
 		}
 		return
 	}
+	// The hand-off file as the window finds it, byte for byte.
+	if data, err := os.ReadFile(filepath.Join(dir, requestFile)); err == nil {
+		if err := os.WriteFile(filepath.Join(logDir, requestFile), data, 0o600); err != nil {
+			t.Error(err)
+		}
+	}
 	p := promptFunc(func(ctx context.Context, req whitelist.PromptRequest) (whitelist.Answer, error) {
 		rec := fmt.Sprintf("origin=%s url=%s list=%s", req.Origin, req.LaunchURL, req.UserListPath)
 		if err := os.WriteFile(filepath.Join(logDir, "request"), []byte(rec), 0o600); err != nil {
@@ -176,11 +182,62 @@ func TestWindowPrompterAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := "origin=https://portal.example.com:8443 url=" + testLaunchURL + " list=/home/u/.config/trustlaunch/whitelist.txt"; string(rec) != want {
+			if want := "origin=https://portal.example.com:8443 url=https://portal.example.com:8443/launch/42? list=/home/u/.config/trustlaunch/whitelist.txt"; string(rec) != want {
 				t.Errorf("the window was asked\n%s\nwant\n%s", rec, want)
 			}
 			if len(f.notified) != 0 {
 				t.Errorf("notified on success: %q", f.notified)
+			}
+		})
+	}
+}
+
+// TestWindowHandoffHoldsNoTicket checks request.json, which outlives the
+// prompt if trustlaunch is killed, as the window reads it: the launch URL is
+// cut before its query and fragment, where a portal puts the single-use
+// ticket, and the window still shows "?…" after the path, as the terminal
+// prompt does.
+func TestWindowHandoffHoldsNoTicket(t *testing.T) {
+	const ticket = "tkt5f1e0c9b7a"
+	for _, tt := range []struct {
+		name, url, want string
+	}{
+		{"query", "https://portal.example.com/s/1?ticket=" + ticket, "https://portal.example.com/s/1?"},
+		{"query and fragment", "https://portal.example.com/s/1?a=1&ticket=" + ticket + "#f", "https://portal.example.com/s/1?"},
+		{"fragment", "https://portal.example.com/s/1#" + ticket, "https://portal.example.com/s/1"},
+		{"fragment before a question mark", "https://portal.example.com/s/1#" + ticket + "?x", "https://portal.example.com/s/1"},
+		{"no path", "https://portal.example.com?" + ticket, "https://portal.example.com?"},
+		{"neither", "https://portal.example.com/s/1", "https://portal.example.com/s/1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newWindowFixture(t, "yes")
+			f.install(t, "xterm", fakeTerminal)
+			req := testRequest(t)
+			o, err := whitelist.ParseOrigin(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Origin, req.LaunchURL = o, tt.url
+			if got, err := NewWindowPrompter(f.opts).Prompt(t.Context(), req); got != whitelist.AnswerYes || err != nil {
+				t.Fatalf("Prompt = %v, %v; want Yes", got, err)
+			}
+			data, err := os.ReadFile(filepath.Join(f.log, requestFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), ticket) {
+				t.Errorf("%s holds the ticket: %s", requestFile, data)
+			}
+			rec, err := os.ReadFile(filepath.Join(f.log, "request"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "url=" + tt.want + " "; !strings.Contains(string(rec), want) {
+				t.Errorf("the window was asked %s; want %q", rec, want)
+			}
+			wantPath := launchPath(tt.url)
+			if got := launchPath(tt.want); got != wantPath {
+				t.Errorf("the window shows the path %q, the terminal prompt %q", got, wantPath)
 			}
 		})
 	}
