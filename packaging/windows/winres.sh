@@ -41,7 +41,9 @@ esac
 # The fixed file and product versions are numeric (go-winres reads the
 # leading MAJOR.MINOR.PATCH); the ProductVersion string keeps the whole
 # version ("1.4.3-snapshot") for people to read.
-go run "$GO_WINRES" make --in packaging/windows/winres.json --arch "$arch" \
+# The tool runs here, so it is built for this machine: goreleaser's hooks
+# inherit the target's GOOS and GOARCH.
+env -u GOOS -u GOARCH -u GOARM -u GOAMD64 CGO_ENABLED=0 go run "$GO_WINRES" make --in packaging/windows/winres.json --arch "$arch" \
 	--out cmd/trustlaunch/rsrc --file-version "$num.0" --product-version "${version#v}"
 syso=cmd/trustlaunch/rsrc_windows_$arch.syso
 [ -s "$syso" ] || { echo "winres.sh: go-winres wrote no $syso" >&2; exit 1; }
