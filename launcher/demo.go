@@ -3,6 +3,7 @@ package launcher
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -42,6 +43,9 @@ type DemoOptions struct {
 	// it the host answers lines in upper case and the descriptor names the
 	// raw profile, which relays the terminal as it is.
 	TN3270 bool
+	// Signer, when set, signs the descriptor the origin serves
+	// (application/jose); see DemoPolicy (jws_demo.go).
+	Signer crypto.Signer
 }
 
 // The demo descriptor's session names, one per kind of host.
@@ -98,6 +102,10 @@ func StartDemo(opts DemoOptions) (*Demo, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/descriptor", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Signer != nil {
+			serveSignedDescriptor(w, desc, opts.Signer)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(desc)
 	})

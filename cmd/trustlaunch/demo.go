@@ -87,7 +87,12 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	plan := planDemo(raw, isTerminal(s.stdin))
-	demo, err := launcher.StartDemo(launcher.DemoOptions{TN3270: plan.tn3270})
+	signer, err := launcher.GenerateKey("")
+	if err != nil {
+		s.errorf("demo: %v", err)
+		return exitFailure
+	}
+	demo, err := launcher.StartDemo(launcher.DemoOptions{TN3270: plan.tn3270, Signer: signer})
 	if err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
@@ -115,12 +120,19 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	if yes {
 		prompter = answerPrompter{whitelist.AnswerYes}
 	}
+	policy, done, err := demoPolicy(s, demo)
+	if err != nil {
+		s.errorf("demo: %v", err)
+		return exitFailure
+	}
+	defer done()
 	return runLaunch(ctx, s, launchSetup{
 		target:   demo.LaunchURL,
 		paths:    o.paths,
 		prompter: prompter,
 		fetch:    launcher.FetchOptions{RootCAs: demo.OriginCA},
 		plain:    o.noTUI,
+		policy:   policy,
 	})
 }
 

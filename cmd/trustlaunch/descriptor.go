@@ -270,3 +270,29 @@ func descVerify(s *stdio, args []string) int {
 	fmt.Fprintf(s.stdout, "ok: %s; %s\n%s\n", signed, where, d)
 	return exitOK
 }
+
+// policySource returns the admin policy of a launch: the demo's own, or the
+// file at paths.policy under the ownership check.
+func (ls launchSetup) policySource() launcher.PolicySource {
+	if ls.policy != nil {
+		return *ls.policy
+	}
+	return launcher.LoadPolicy(ls.paths.policy)
+}
+
+// demoPolicy gives the demo a policy of its own, in a temporary directory,
+// that pins the key the demo's portal signs with (issue 13): the launch
+// then shows "signed by trustlaunch demo". done removes the directory.
+func demoPolicy(s *stdio, demo *launcher.Demo) (*launcher.PolicySource, func(), error) {
+	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := demo.DemoPolicy(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	fmt.Fprintf(s.stderr, "trustlaunch demo: the portal signs its descriptor; the demo's own policy (%s) pins its key as %q.\n", src.Path, launcher.DemoPublisher)
+	return &src, func() { os.RemoveAll(dir) }, nil
+}

@@ -112,8 +112,9 @@ type launchSetup struct {
 	target   string
 	paths    *listPaths
 	prompter whitelist.Prompter
-	fetch    launcher.FetchOptions // UserAgent is set here
-	plain    bool                  // --no-tui: status as plain lines too
+	fetch    launcher.FetchOptions  // UserAgent is set here
+	plain    bool                   // --no-tui: status as plain lines too
+	policy   *launcher.PolicySource // the demo's own policy; nil: load paths.policy
 }
 
 // runLaunch runs launcher.Launch with the terminal and the audit log and
@@ -124,7 +125,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		LaunchURL: ls.target,
 		Admin:     admin,
 		User:      user,
-		Policy:    launcher.LoadPolicy(ls.paths.policy),
+		Policy:    ls.policySource(),
 		Prompter:  ls.prompter,
 		Fetch:     ls.fetch,
 		Stdin:     s.stdin,
