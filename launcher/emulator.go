@@ -43,7 +43,14 @@ func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
 	}
-	grp.started()
+	if err := grp.started(); err != nil {
+		// Windows: the emulator, still suspended, could not be put in its
+		// Job Object; it has not run.
+		grp.kill()
+		_ = cmd.Wait()
+		grp.finished()
+		return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
+	}
 	if spec.started != nil {
 		spec.started(cmd.Process.Pid)
 	}

@@ -33,7 +33,7 @@ func newProcessGroup(cmd *exec.Cmd) *processGroup {
 	return g
 }
 
-func (g *processGroup) started() {}
+func (g *processGroup) started() error { return nil }
 
 func (g *processGroup) signal(sig syscall.Signal) {
 	if g.cmd.Process != nil {

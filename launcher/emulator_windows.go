@@ -2,30 +2,75 @@ package launcher
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/windows"
 )
 
-// processGroup runs the emulator in a new console process group. Windows has
-// no signal to ask a console program to stop from outside, so ending it
-// means killing it.
-type processGroup struct{ cmd *exec.Cmd }
-
-func newProcessGroup(cmd *exec.Cmd) *processGroup {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP}
-	return &processGroup{cmd: cmd}
+// processGroup runs the emulator in a new console process group and in a
+// Job Object of its own (job_windows.go), into which it is put before it
+// runs: it is created suspended (CREATE_SUSPENDED), assigned, then resumed.
+// Everything it starts is in the job too, so ending the job ends the whole
+// tree, a detached grandchild included, and when this process dies without
+// a teardown the kernel closes the job's handle and kill-on-close ends
+// them. Windows has no signal to ask a console program to stop from
+// outside, so ending it means killing it.
+type processGroup struct {
+	cmd *exec.Cmd
+	job *jobObject
+	err error // the job could not be made: started refuses to let it run
 }
 
-func (g *processGroup) started()  {}
-func (g *processGroup) finished() {}
+func newProcessGroup(cmd *exec.Cmd) *processGroup {
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.CREATE_SUSPENDED}
+	g := &processGroup{cmd: cmd}
+	g.job, g.err = newJobObject()
+	return g
+}
+
+// started puts the suspended emulator in its job and lets it run. On an
+// error it has not run an instruction; the caller kills it.
+func (g *processGroup) started() error {
+	if g.err != nil {
+		return g.err
+	}
+	pid := g.cmd.Process.Pid
+	if err := g.job.startSuspendedIn(pid); err != nil {
+		return err
+	}
+	jobs.Store(pid, g.job)
+	return nil
+}
+
+// finished closes the job: with kill-on-close, nothing of it survives.
+func (g *processGroup) finished() {
+	if g.job == nil {
+		return
+	}
+	if g.cmd.Process != nil {
+		jobs.CompareAndDelete(g.cmd.Process.Pid, g.job)
+	}
+	g.job.close()
+	g.job = nil
+}
 
 func (g *processGroup) terminate() { g.kill() }
 
+// jobKilledStatus is the exit status of the processes of a job ended by
+// the teardown (what taskkill /f gives a process).
+const jobKilledStatus = 1
+
+// kill ends every process of the job, the emulator and whatever it
+// started; the emulator alone when it is not in the job yet.
 func (g *processGroup) kill() {
+	if g.job != nil {
+		_ = g.job.terminate(jobKilledStatus)
+	}
 	if g.cmd.Process != nil {
 		_ = g.cmd.Process.Kill()
 	}
@@ -41,20 +86,51 @@ func holdTerminalSignals() (stop func()) {
 	return func() { signal.Stop(ch) }
 }
 
-// admitCheckAvailable is false until the launch's Job Object is the rule
-// (IsProcessInJob); see admit.
-const admitCheckAvailable = false
+// admitCheckAvailable: the launch's Job Object says which processes are
+// the emulator's.
+const admitCheckAvailable = true
 
-var errNoAdmitCheck = errors.New("admitting only the emulator's processes is not implemented on windows")
+// jobs maps the PID of each running emulator to its Job Object, from
+// started to finished. The emulator's tree (launch.go) knows the emulator
+// by its PID only; while the emulator has not been waited for, this
+// process holds a handle on it and the PID names it alone.
+var jobs sync.Map // int -> *jobObject
 
-// admit refuses every process for now (fail closed, never a no-op): the
-// Windows rule, a process of the launch's Job Object, is still to come.
-func (t *emulatorTree) admit(int) error { return errNoAdmitCheck }
+// admit returns nil when pid is a process of the running emulator's Job
+// Object: the emulator or anything it started, however detached (the
+// connector found pid in the TCP table as the owner of the client end).
+// Any other process of this user is refused, and so is everything before
+// the emulator runs and after it has ended, a PID that names no process
+// any more, and a process that cannot be inspected: the check fails
+// closed.
+func (t *emulatorTree) admit(pid int) error {
+	emu := int(t.emulator.Load())
+	if emu == 0 {
+		return fmt.Errorf("process %d (%s): the emulator has not started", pid, processName(pid))
+	}
+	v, ok := jobs.Load(emu)
+	if !ok {
+		return fmt.Errorf("process %d (%s): the emulator has ended", pid, processName(pid))
+	}
+	in, err := v.(*jobObject).contains(pid)
+	if err != nil {
+		return fmt.Errorf("process %d cannot be checked against the emulator's job object: %w", pid, err)
+	}
+	if !in {
+		return fmt.Errorf("process %d (%s) is not in the emulator's job object", pid, processName(pid))
+	}
+	return nil
+}
 
 // roots is unused on Windows: the TCP table names the owning process.
 func (t *emulatorTree) roots() []int { return nil }
 
-func startTime(int) (string, error) { return "", errNoAdmitCheck }
+// startTime is for the Linux recorder report (terminalstatus.go). On
+// Windows a recorder started through the emulator's command is in its job
+// anyway, and one started elsewhere is refused.
+func startTime(int) (string, error) {
+	return "", errors.New("no recorder report on windows: the emulator's job object decides")
+}
 
 func becomeSubreaper() error { return errors.New("no child subreaper on windows") }
 
