@@ -8,14 +8,18 @@ import (
 	"strings"
 )
 
-// This file is the Windows half of CheckUserFile's rule written as pure Go
-// over a self-relative security descriptor (the bytes GetSecurityInfo
-// returns), so the rule is tested on every OS with descriptors captured
-// from Windows' own SDDL parser (testdata/sd). userfile_windows.go only
-// fetches the bytes.
+// This file is the one reader and evaluator of Windows security descriptors
+// for both file rules, written as pure Go over a self-relative descriptor
+// (the bytes GetSecurityInfo returns), so each rule is tested on every OS
+// with descriptors captured from Windows' own SDDL parser
+// (testdata/usersd.txt, testdata/adminsd.txt). The Windows files only fetch
+// the bytes: userfile_windows.go for CheckUserFile's rule (userSDProblem,
+// below), adminfile_windows.go for CheckAdminFile's (adminSDProblem, in
+// adminfile_sd.go).
 
-// Well-known SIDs the user-file rule trusts besides the user: they can
-// rewrite any file anyway (DESIGN.md trusts them with the admin list).
+// Well-known SIDs the rules trust: SYSTEM, Administrators and
+// TrustedInstaller can rewrite any file anyway (DESIGN.md trusts them with
+// the admin list); OWNER RIGHTS stands for the object's owner.
 const (
 	sidLocalSystem    = "S-1-5-18"
 	sidAdministrators = "S-1-5-32-544"
@@ -26,8 +30,12 @@ const (
 // Access rights that let a principal change a file's content or replace
 // it (winnt.h): FILE_WRITE_DATA (add file), FILE_APPEND_DATA (add
 // subdirectory), FILE_DELETE_CHILD, DELETE, WRITE_DAC, WRITE_OWNER,
-// GENERIC_WRITE, GENERIC_ALL. The same set as adminfile_windows.go's.
-const sdWriteRights = 0x2 | 0x4 | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x40000000 | 0x10000000
+// GENERIC_WRITE, GENERIC_ALL.
+const sdWriteRights = 0x2 | aceRightAppendData | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x40000000 | 0x10000000
+
+// aceRightAppendData is FILE_APPEND_DATA, on a directory
+// FILE_ADD_SUBDIRECTORY.
+const aceRightAppendData = 0x4
 
 // ACE types and flags from winnt.h.
 const (
@@ -149,10 +157,70 @@ func parseSID(b []byte, off uint32) (string, error) {
 	return sb.String(), nil
 }
 
-// trustedSID reports whether sid may write the user's files besides the
-// user: SYSTEM, Administrators, TrustedInstaller.
+// trustedSID reports whether sid is one of the principals both rules
+// trust to own and write files: SYSTEM, Administrators, TrustedInstaller.
 func trustedSID(sid string) bool {
 	return sid == sidLocalSystem || sid == sidAdministrators || sid == sidTrustedInstall
+}
+
+// sdRule is a write rule over a security descriptor: who may own the
+// object, who besides OWNER RIGHTS may hold a write right on it, and which
+// write rights everyone else may hold.
+type sdRule struct {
+	mayOwn    func(sid string) bool
+	notOwner  string // how a wrong owner's message goes on: "not Administrators, ..."
+	mayWrite  func(sid string) bool
+	tolerated uint32 // write rights tolerated for any principal (the volume root's "create folders")
+}
+
+// sdVerdict is what a rule found wrong; what is "" when the object passes.
+type sdVerdict struct {
+	what  string // reads after "<object> is"
+	owner bool   // the owner is at fault, not the DACL
+}
+
+// check applies r to a parsed descriptor; name turns a SID into an account
+// name for the message.
+func (r sdRule) check(info sdInfo, name func(sid string) string) sdVerdict {
+	// The owner may always rewrite the DACL, so an owner outside the rule
+	// makes every DACL check below meaningless.
+	if info.owner == "" || !r.mayOwn(info.owner) {
+		owner := "no one"
+		if info.owner != "" {
+			owner = name(info.owner)
+		}
+		return sdVerdict{what: "owned by " + owner + ", " + r.notOwner, owner: true}
+	}
+	if info.nullDACL {
+		return sdVerdict{what: "without an access control list, so everyone may write it"}
+	}
+	for _, ace := range info.aces {
+		// An inherit-only entry applies to children created later, not to
+		// this object (CREATOR OWNER on a folder, for one); the children
+		// that matter are checked themselves.
+		if ace.flags&aceFlagInheritOnly != 0 {
+			continue
+		}
+		switch ace.typ {
+		case aceTypeAccessAllowed:
+		case aceTypeAccessDenied, aceTypeDeniedObject, aceTypeDeniedCb, aceTypeDeniedCbObj:
+			// Deny entries only take access away; ignoring them can only
+			// make the rule stricter (a principal denied write before it is
+			// allowed it is still refused).
+			continue
+		default:
+			// Object and conditional (callback) allow entries do not occur
+			// on files in practice; rather than half-understand them, refuse.
+			return sdVerdict{what: fmt.Sprintf("protected by an access control entry of unsupported type %d", ace.typ)}
+		}
+		if ace.sid == sidOwnerRights || r.mayWrite(ace.sid) {
+			continue
+		}
+		if rights := ace.mask & sdWriteRights &^ r.tolerated; rights != 0 {
+			return sdVerdict{what: fmt.Sprintf("writable by %s (access mask %#x)", name(ace.sid), rights)}
+		}
+	}
+	return sdVerdict{}
 }
 
 // userSDProblem applies the Windows user-file rule to a parsed descriptor:
@@ -162,37 +230,7 @@ func trustedSID(sid string) bool {
 // after "<object> is", and "" when the object passes; name turns a SID
 // into an account name for the message.
 func userSDProblem(info sdInfo, userSID string, name func(sid string) string) string {
-	if info.owner == "" || (info.owner != userSID && !trustedSID(info.owner)) {
-		owner := "no one"
-		if info.owner != "" {
-			owner = name(info.owner)
-		}
-		return "owned by " + owner + ", not by you (" + name(userSID) + ")"
-	}
-	if info.nullDACL {
-		return "without an access control list, so everyone may write it"
-	}
-	for _, ace := range info.aces {
-		// An inherit-only entry applies to children created later, not to
-		// this object (CREATOR OWNER on a folder, for one).
-		if ace.flags&aceFlagInheritOnly != 0 {
-			continue
-		}
-		switch ace.typ {
-		case aceTypeAccessAllowed:
-		case aceTypeAccessDenied, aceTypeDeniedObject, aceTypeDeniedCb, aceTypeDeniedCbObj:
-			// Deny entries only take access away; ignoring them can only
-			// make the rule stricter.
-			continue
-		default:
-			return fmt.Sprintf("protected by an access control entry of unsupported type %d", ace.typ)
-		}
-		if ace.sid == userSID || ace.sid == sidOwnerRights || trustedSID(ace.sid) {
-			continue
-		}
-		if rights := ace.mask & sdWriteRights; rights != 0 {
-			return fmt.Sprintf("writable by %s (access mask %#x)", name(ace.sid), rights)
-		}
-	}
-	return ""
+	mine := func(sid string) bool { return sid == userSID || trustedSID(sid) }
+	rule := sdRule{mayOwn: mine, notOwner: "not by you (" + name(userSID) + ")", mayWrite: mine}
+	return rule.check(info, name).what
 }

@@ -14,10 +14,10 @@ type sdCase struct {
 	sd               []byte
 }
 
-// readSDCases reads testdata/usersd.txt (see its header).
-func readSDCases(t *testing.T) []sdCase {
+// readSDCases reads testdata/usersd.txt or adminsd.txt (see their headers).
+func readSDCases(t *testing.T, file string) []sdCase {
 	t.Helper()
-	data, err := os.ReadFile("testdata/usersd.txt")
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func readSDCases(t *testing.T) []sdCase {
 		}
 	}
 	if len(lines)%4 != 0 || len(lines) == 0 {
-		t.Fatalf("testdata/usersd.txt: %d lines, want groups of 4", len(lines))
+		t.Fatalf("%s: %d lines, want groups of 4", file, len(lines))
 	}
 	var cases []sdCase
 	for i := 0; i < len(lines); i += 4 {
@@ -46,7 +46,7 @@ func readSDCases(t *testing.T) []sdCase {
 // that Windows' SDDL parser built, on every OS.
 func TestUserSDRule(t *testing.T) {
 	name := func(sid string) string { return sid }
-	for _, c := range readSDCases(t) {
+	for _, c := range readSDCases(t, "testdata/usersd.txt") {
 		t.Run(c.name, func(t *testing.T) {
 			info, err := parseSD(c.sd)
 			if err != nil {
@@ -68,7 +68,7 @@ func TestUserSDRule(t *testing.T) {
 // entry of a type the rule does not read, and malformed bytes, which must
 // be errors and never pass.
 func TestUserSDRuleEdited(t *testing.T) {
-	cases := readSDCases(t)
+	cases := readSDCases(t, "testdata/usersd.txt")
 	good := cases[0].sd
 	if p := userSDProblem(mustParseSD(t, good), testUserSID, func(s string) string { return s }); p != "" {
 		t.Fatalf("first case is not a passing one: %q", p)
