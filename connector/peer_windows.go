@@ -14,9 +14,14 @@ const peerCheckAvailable = true
 
 var procGetExtendedTcpTable = windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetExtendedTcpTable")
 
-// tcpTableOwnerPIDConnections is TCP_TABLE_OWNER_PID_CONNECTIONS of the
-// TCP_TABLE_CLASS enumeration (iprtrmib.h).
-const tcpTableOwnerPIDConnections = 4
+// tcpTableOwnerPIDAll is TCP_TABLE_OWNER_PID_ALL of the TCP_TABLE_CLASS
+// enumeration (iprtrmib.h): every row, whatever its state. Not
+// TCP_TABLE_OWNER_PID_CONNECTIONS ("connected endpoints"): Wine serves that
+// class with the ESTABLISHED rows only, so a client that half-closed at once
+// (FIN_WAIT_2) was not found and refused, and no state filter is needed:
+// only an exact match of both ends counts (ownerPIDInTable), which a
+// listener's row never is (TestPeerHalfClosedClient).
+const tcpTableOwnerPIDAll = 5
 
 // checkPeerOwner finds the process owning the client end of conn in the
 // system's TCP table, and accepts the connection only when that process
@@ -36,8 +41,16 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) er
 	if err != nil {
 		return fmt.Errorf("finding the owner of the connection from %s: %w", remote, err)
 	}
-	if !found {
+	switch {
+	case !found && remote.Addr().IsLoopback():
+		// Only this machine reaches a loopback address: a client with no
+		// row has closed its socket already (Wine drops the row).
+		return &PeerUnknownError{Reason: fmt.Sprintf("the client socket of %s is closed (not in the TCP table)", remote)}
+	case !found:
 		return fmt.Errorf("%w: connection from %s is not from this machine", errPeerUnchecked, remote)
+	case pid == 0:
+		// Windows lists a closed socket in TIME_WAIT as owned by PID 0.
+		return &PeerUnknownError{Reason: fmt.Sprintf("the client socket of %s is closed (owned by no process)", remote)}
 	}
 	owner, err := processUser(pid)
 	if err != nil {
@@ -87,7 +100,7 @@ func ownerPIDFromTable(af uint32, local, remote netip.AddrPort) (pid uint32, fou
 	size := uint32(16 << 10)
 	for range 4 {
 		buf := make([]byte, size)
-		r, _, _ := procGetExtendedTcpTable.Call(uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(af), tcpTableOwnerPIDConnections, 0)
+		r, _, _ := procGetExtendedTcpTable.Call(uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(af), tcpTableOwnerPIDAll, 0)
 		switch windows.Errno(r) {
 		case windows.ERROR_SUCCESS:
 			return ownerPIDInTable(buf[:min(int(size), len(buf))], v6, local, remote)
