@@ -15,8 +15,11 @@
 //     configuration and logs (and pid file, where it writes one) in a
 //     t.TempDir(). Teardown sends SIGTERM to the group, waits a bounded
 //     time, then SIGKILLs it, so helper processes (Squid's ACL helpers,
-//     websockify's per-connection forks) go too. Squid gets SIGKILL at once:
-//     its orderly shutdown takes two seconds and its logs are unbuffered.
+//     websockify's per-connection forks) go too. Squid is given its orderly
+//     shutdown (about a second): only then does it remove its shared memory
+//     segments, named by a service name (-n) unique to each Squid; after a
+//     test that killed it, the cleanup removes them. /dev/shm is left as it
+//     was found.
 //   - Run as root, Squid drops to Debian's "proxy" user; StartSquid hands
 //     its directory to that user and makes the per-test parent directory
 //     searchable (o+x) so the files are reachable.

@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -45,8 +47,20 @@ type Squid struct {
 	Cert *ServerCert
 	Key  *TokenKey
 	Dir  string // configuration, pid file, logs, helper
+	// Service is Squid's service name (-n), unique to this Squid: it
+	// names its shared memory segments, /dev/shm/SERVICE-*.shm, so
+	// concurrent Squids never share one.
+	Service string
 	*Process
 }
+
+// squidServices counts the Squids this process started, for unique
+// service names.
+var squidServices atomic.Int64
+
+// squidStopGrace bounds Squid's orderly shutdown after SIGTERM; it takes
+// about two seconds even with shutdown_lifetime 0.
+const squidStopGrace = 10 * time.Second
 
 // squidUser is the account Debian's Squid switches to when started as root
 // (its compiled-in cache_effective_user).
@@ -145,6 +159,17 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 	}
 
+	s.Service = fmt.Sprintf("tltest%dn%d", os.Getpid(), squidServices.Add(1))
+	// Registered before the process's own cleanup, so it runs after Stop:
+	// a Squid that a test killed (a crash, as its peers see it) had no
+	// chance to remove its segments, so they go here.
+	t.Cleanup(func() {
+		left, _ := filepath.Glob(filepath.Join("/dev/shm", s.Service+"-*"))
+		for _, f := range left {
+			os.Remove(f)
+		}
+	})
+
 	deadline := time.Now().Add(opts.StartTimeout)
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
@@ -168,16 +193,17 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 
 		// -N: no daemon, no SMP kids; -d 1: important cache.log lines on
-		// stderr too, which is where the ready line is read.
-		cmd := exec.Command(squidBin, "-N", "-d", "1", "-f", confPath)
+		// stderr too, which is where the ready line is read; -n: a service
+		// name of its own (alphanumeric, as Squid requires).
+		cmd := exec.Command(squidBin, "-N", "-d", "1", "-n", s.Service, "-f", confPath)
 		cmd.Dir = s.Dir
 		p, err := startProcess(t, "squid", s.Dir, cmd)
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
-		// Squid takes two seconds to shut down even with
-		// shutdown_lifetime 0; its logs are unbuffered, so SIGKILL loses
-		// nothing a test needs.
+		// Squid.Stop, registered below once Squid runs, gives it its
+		// orderly shutdown; the process's own Stop then only ends what is
+		// left of the group.
 		p.termGrace = 0
 		p.addLogFile(filepath.Join(s.Dir, "cache.log"))
 		p.addLogFile(filepath.Join(s.Dir, "access.log"))
@@ -192,6 +218,7 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 			}
 			s.Process = p
 			s.Addr = addr
+			t.Cleanup(s.Stop) // runs before the process's own cleanup
 			return s
 		}
 		p.Stop()
@@ -201,6 +228,30 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 		t.Fatalf("squid did not start: %v\n%s", err, redactTokens(tail(p.Log())))
 	}
+}
+
+// Stop shuts Squid down in order and waits for it (at most
+// squidStopGrace), then ends what is left of its process group. It is
+// idempotent and runs at cleanup.
+//
+// Only an orderly shutdown removes Squid's shared memory segments: killed,
+// Squid leaves them in /dev/shm (owned by "proxy" after a root run), and
+// the next Squid of another user fails on them with "File exists". The
+// SIGTERM goes to Squid alone, not its group: the token helpers would get
+// it too, and a Squid that sees its helpers die before it handles its own
+// SIGTERM aborts without cleaning up.
+func (s *Squid) Stop() {
+	p := s.Process
+	select {
+	case <-p.exited:
+	default:
+		syscall.Kill(p.PID, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(squidStopGrace):
+		}
+	}
+	p.Stop()
 }
 
 // Token returns a token, valid for DefaultTokenTTL, admitting CONNECT to dest.
