@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -321,6 +322,51 @@ type fetcher struct {
 
 func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 	o := f.opts
+	start, err := f.startURL()
+	if err != nil {
+		return nil, err
+	}
+	timeout := f.timeout()
+	maxBytes := o.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxDescriptorBytes
+	}
+	client, err := f.newClient(timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer client.CloseIdleConnections()
+	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
+	defer cancel()
+
+	resp, err := f.send(ctx, client, http.MethodGet, start, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, signed, err := f.readBody(ctx, resp, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	if signed {
+		return VerifySigned(body, VerifyOptions{Policy: o.Policy, Origin: o.Origin, Now: o.Now})
+	}
+	d, err := DecodeDescriptor(body)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkValidity(d, (VerifyOptions{Now: o.Now}).now(), false); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// startURL checks that opts.URL is of the origin the whitelist decided and
+// returns it parsed. Every request to a portal starts here (the descriptor
+// fetch and the detection POST of detect.go).
+func (f *fetcher) startURL() (*url.URL, error) {
+	o := f.opts
 	if o.Origin.IsZero() {
 		return nil, errors.New("no trusted origin was given; the whitelist decision must come first")
 	}
@@ -335,14 +381,23 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 	if got != o.Origin {
 		return nil, fmt.Errorf("the URL's origin %s is not the origin that was trusted, %s", got, o.Origin)
 	}
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = DefaultFetchTimeout
+	return start, nil
+}
+
+// timeout returns opts.Timeout or its default.
+func (f *fetcher) timeout() time.Duration {
+	if f.opts.Timeout <= 0 {
+		return DefaultFetchTimeout
 	}
-	maxBytes := o.MaxBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxDescriptorBytes
-	}
+	return f.opts.Timeout
+}
+
+// newClient builds the one HTTP client of every request to a portal, the
+// descriptor fetch and the detection POST alike: TLS 1.2 or later against
+// the roots of roots(), the outbound proxy, bounded headers, and redirects
+// left to send. The caller closes its idle connections when done.
+func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
+	o := f.opts
 	roots, err := f.roots()
 	if err != nil {
 		return nil, err
@@ -355,20 +410,24 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 		ForceAttemptHTTP2:      true,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	defer tr.CloseIdleConnections()
-	// Redirects are followed by hand, below, so that each target is
+	// Redirects are followed by hand, in send, so that each target is
 	// checked before anything is sent to it and no Referer is added.
-	client := &http.Client{
+	return &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
-	defer cancel()
+	}, nil
+}
 
+// send sends method to start, which startURL checked, on the decided origin
+// (requestURL), with body as application/json when it is not nil, and
+// follows at most MaxRedirects redirects, each to an https URL of the same
+// origin only, sending the same request again there. It returns the first
+// answer that is not a redirect; the caller closes its body.
+func (f *fetcher) send(ctx context.Context, client *http.Client, method string, start *url.URL, body []byte) (*http.Response, error) {
+	o := f.opts
 	cur := requestURL(o.Origin, start)
 	for hops := 0; ; hops++ {
-		resp, err := f.get(ctx, client, cur)
+		resp, err := f.do(ctx, client, method, cur, body)
 		if err != nil {
 			return nil, f.transportErr(ctx, err)
 		}
@@ -394,22 +453,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 			cur = requestURL(o.Origin, next)
 			continue
 		}
-		defer resp.Body.Close()
-		body, signed, err := f.readBody(ctx, resp, maxBytes)
-		if err != nil {
-			return nil, err
-		}
-		if signed {
-			return VerifySigned(body, VerifyOptions{Policy: o.Policy, Origin: o.Origin, Now: o.Now})
-		}
-		d, err := DecodeDescriptor(body)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkValidity(d, (VerifyOptions{Now: o.Now}).now(), false); err != nil {
-			return nil, err
-		}
-		return d, nil
+		return resp, nil
 	}
 }
 
@@ -519,10 +563,17 @@ func readCAFile(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func (f *fetcher) get(ctx context.Context, client *http.Client, u *url.URL) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+func (f *fetcher) do(ctx context.Context, client *http.Client, method string, u *url.URL, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, errors.New("cannot build the request") // the error quotes the URL
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json, "+JWSContentType)
 	ua := f.opts.UserAgent
