@@ -27,6 +27,9 @@ func TestServePreDialed(t *testing.T) {
 			done := make(chan [2]int64, 4)
 			cfg := config(p, tr, dest.addr)
 			cfg.OnTunnelDone = func(sent, received int64, err error) { done <- [2]int64{sent, received} }
+			// Each WebSocket connection ends after the quiet period that
+			// follows its half-close: the default 2 s made this test wait 4 s.
+			cfg.WebSocketQuiet = 200 * time.Millisecond
 			c := mustNew(t, cfg)
 
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
