@@ -22,6 +22,11 @@ import (
 // DefaultAuditMaxSize is the size at which the audit log is rotated.
 const DefaultAuditMaxSize = 10 << 20
 
+// StepLaunchURL is the step of a record for a trustlaunch:// link that
+// ParseLaunchURL refused: nothing was decided, so the record has no origin
+// and no descriptor URL, only the error, which never quotes the link's query.
+const StepLaunchURL = "launch-url"
+
 // Field limits for an audit line, in runes after sanitizing. They keep a
 // record well under the size of one write, so records never interleave.
 const (

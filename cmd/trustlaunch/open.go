@@ -97,14 +97,33 @@ func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
 func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 	target, err := launcher.ParseLaunchURL(raw)
 	if err != nil {
-		s.errorf("open: %v", err)
-		return exitUsage
+		return badLink(ctx, s, err)
 	}
 	if err := o.paths.resolve(); err != nil {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
 	return runLaunch(ctx, s, launchSetup{target: target, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI})
+}
+
+// badLink reports a link that ParseLaunchURL refused, and returns the exit
+// code: on stderr, in the audit log (decision "failed" at
+// launcher.StepLaunchURL) and, without a terminal, as a desktop notification,
+// so that a launch a browser started does not fail unseen. err names what is
+// wrong and where, never the link's query, which holds the ticket.
+func badLink(ctx context.Context, s *stdio, err error) int {
+	s.errorf("open: %v", err)
+	if audit, aerr := launcher.NewAuditLog(launcher.AuditOptions{}); aerr != nil {
+		s.warnf("no audit log: %v", aerr)
+	} else {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if aerr := audit.Append(actx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
+			s.warnf("audit log: %v", aerr)
+		}
+		cancel()
+	}
+	notifyIfNoTerminal(ctx, err.Error())
+	return exitUsage
 }
 
 // launchSetup is what differs between `open` and `demo`.

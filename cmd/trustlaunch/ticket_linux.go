@@ -70,7 +70,7 @@ func runProcess(ctx context.Context, argv []string, s *stdio) int {
 	}
 	switch sub {
 	case "open":
-		return reexecOpen(s, argv)
+		return reexecOpen(ctx, s, argv)
 	case openFDCommand:
 		return cmdOpenFD(ctx, s, argv[2:])
 	}
@@ -99,7 +99,7 @@ func protectMemory() error {
 // program as openFDCommand with the URL in a memfd. It returns only when
 // open must stop before that: a usage error, --help, or a failed re-exec
 // (fail closed: the launch does not go on with the ticket in argv).
-func reexecOpen(s *stdio, argv []string) int {
+func reexecOpen(ctx context.Context, s *stdio, argv []string) int {
 	args := argv[2:] // after "open"
 	_, raw, code, ok := parseOpen(s, args)
 	if !ok {
@@ -107,8 +107,7 @@ func reexecOpen(s *stdio, argv []string) int {
 	}
 	// A malformed URL is reported before the re-exec, as it always was.
 	if _, err := launcher.ParseLaunchURL(raw); err != nil {
-		s.errorf("open: %v", err)
-		return exitUsage
+		return badLink(ctx, s, err)
 	}
 	// parseOpen accepted exactly one argument, after "--": args ends with
 	// "--" and the URL. The flags before them are passed on as they are.
