@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -109,7 +110,7 @@ func TestUnsafeAdminFileRefuses(t *testing.T) {
 }
 
 // safeDir returns a directory whose whole path passes the admin ownership
-// check (t.TempDir is under world-writable /tmp, rightly refused). Root only;
+// check (testtmp.Dir is under world-writable /tmp, rightly refused). Root only;
 // in CI not being root is a failure, elsewhere a skip with the reason.
 func safeDir(t *testing.T) string {
 	t.Helper()
@@ -142,8 +143,8 @@ func safeDir(t *testing.T) string {
 // owner, and Always refuses to rewrite it (the writer's rule is the same).
 func TestUserListOthersCouldWriteIgnored(t *testing.T) {
 	other := newTestUser(t)
-	base := t.TempDir()
-	// Let the other user reach the directories below (t.TempDir is 0700).
+	base := testtmp.Dir(t)
+	// Let the other user reach the directories below (testtmp.Dir is 0700).
 	os.Chmod(filepath.Dir(base), 0o711)
 	os.Chmod(base, 0o711)
 	n := 0

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -55,7 +56,7 @@ func TestMain(m *testing.M) {
 // a different host at the same moment: all 20 must be present and the file
 // must parse cleanly.
 func TestConcurrentAlways(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cfg", "whitelist.txt")
+	path := filepath.Join(testtmp.Dir(t), "cfg", "whitelist.txt")
 	// A pre-existing entry and comment must survive too.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
@@ -107,14 +108,11 @@ func TestConcurrentAlways(t *testing.T) {
 			t.Errorf("host%d.example.com lost", i)
 		}
 	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("user list mode %v, %v", fi.Mode(), err)
-	}
+	assertPrivateList(t, path)
 }
 
 func TestAddToUserList(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	path := filepath.Join(dir, "sub", "whitelist.txt")
 	ctx := t.Context()
 	e, _ := ParseEntry("portal.example.com:8443")
@@ -124,10 +122,7 @@ func TestAddToUserList(t *testing.T) {
 	if changed, err := AddToUserList(ctx, path, e); err != nil || changed {
 		t.Fatalf("second add: %v %v", changed, err)
 	}
-	fi, err := os.Stat(filepath.Dir(path))
-	if err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("dir mode %v %v", fi.Mode(), err)
-	}
+	assertPrivateList(t, path)
 	// A file without a final newline gets one before the new entry.
 	os.WriteFile(path, []byte("a.example"), 0o600)
 	AddToUserList(ctx, path, e)
