@@ -31,8 +31,8 @@ const peerCheckAvailable = true
 // orphan still sending its FIN): its owner cannot be established, so it is
 // refused whatever uid the kernel reports (issue 10: as root, uid 0 passed).
 //
-// With admit, the processes holding the inode are found (holders) and each
-// must be admitted.
+// With admit, the processes holding the inode are found (holders: with
+// roots, the first one in their tree) and each must be admitted.
 func checkPeerOwner(conn net.Conn, admit func(pid int) error, roots func() []int) error {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
