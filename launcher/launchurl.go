@@ -13,8 +13,32 @@ import (
 // URL and descriptor").
 const MaxLaunchURLLen = 8 << 10
 
-// launchPrefix is the only accepted form: trustlaunch://launch?url=...
-const launchPrefix = "trustlaunch://launch"
+// The accepted forms (DESIGN.md): trustlaunch://launch?url=... and
+// trustlaunch://detect?url=..., nothing else. Both prefixes have the same
+// length, which the parser relies on.
+const (
+	launchPrefix = "trustlaunch://launch"
+	detectPrefix = "trustlaunch://detect"
+)
+
+// Action is what a trustlaunch:// link asks for.
+type Action string
+
+const (
+	// ActionLaunch is trustlaunch://launch: decide, fetch the descriptor,
+	// run the session.
+	ActionLaunch Action = "launch"
+	// ActionDetect is trustlaunch://detect: a portal's installation check,
+	// the same decision without a prompt and a POST to a listed origin
+	// only (Detect).
+	ActionDetect Action = "detect"
+)
+
+// Link is a parsed trustlaunch:// link.
+type Link struct {
+	Action Action
+	URL    string // the url parameter, decoded once: the descriptor URL, or the detect URL
+}
 
 // LaunchURLError is a malformed trustlaunch:// link.
 type LaunchURLError struct {
@@ -28,7 +52,23 @@ func launchErr(format string, args ...any) error {
 }
 
 // ParseLaunchURL returns the descriptor URL carried by a link of the form
-// trustlaunch://launch?url=<percent-encoded URL>. Anything else is an error:
+// trustlaunch://launch?url=<percent-encoded URL>; a detect link, or anything
+// else, is an error. See ParseLink.
+func ParseLaunchURL(raw string) (string, error) {
+	l, err := ParseLink(raw)
+	if err != nil {
+		return "", err
+	}
+	if l.Action != ActionLaunch {
+		return "", launchErr("this is a %s link; want %s?url=", l.Action, launchPrefix)
+	}
+	return l.URL, nil
+}
+
+// ParseLink returns the action and the URL carried by a link of the form
+// trustlaunch://launch?url=<percent-encoded URL> or
+// trustlaunch://detect?url=<percent-encoded URL>, with the same rules for
+// both (DESIGN.md: "same parsing rules"). Anything else is an error:
 // another host or path, a fragment, a parameter other than url, url twice,
 // a ";" separator, or an escape that does not decode. A query that does not
 // parse cleanly is an error, never a partial result, because a handler that
@@ -41,30 +81,36 @@ func launchErr(format string, args ...any) error {
 // characters that can stand in a URL (see checkURLChars); an error names
 // the first one that cannot and its position, never the URL, whose query
 // holds the ticket.
-func ParseLaunchURL(raw string) (string, error) {
+func ParseLink(raw string) (Link, error) {
 	if len(raw) > MaxLaunchURLLen {
-		return "", launchErr("longer than %d bytes", MaxLaunchURLLen)
+		return Link{}, launchErr("longer than %d bytes", MaxLaunchURLLen)
 	}
 	for _, r := range raw {
 		if r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			return "", launchErr("contains %s; a browser never passes that unencoded", safetext.Describe(r))
+			return Link{}, launchErr("contains %s; a browser never passes that unencoded", safetext.Describe(r))
 		}
 	}
-	if len(raw) < len(launchPrefix) || !strings.EqualFold(raw[:len(launchPrefix)], launchPrefix) {
-		return "", launchErr("%s does not start with %s?url=", safetext.QuoteExcerpt(beforeQuery(raw), 80), launchPrefix)
+	var action Action
+	switch {
+	case len(raw) >= len(launchPrefix) && strings.EqualFold(raw[:len(launchPrefix)], launchPrefix):
+		action = ActionLaunch
+	case len(raw) >= len(detectPrefix) && strings.EqualFold(raw[:len(detectPrefix)], detectPrefix):
+		action = ActionDetect
+	default:
+		return Link{}, launchErr("%s does not start with %s?url= or %s?url=", safetext.QuoteExcerpt(beforeQuery(raw), 80), launchPrefix, detectPrefix)
 	}
 	rest := raw[len(launchPrefix):]
 	// Some browsers add a slash after the authority of an unknown scheme.
 	rest = strings.TrimPrefix(rest, "/")
 	query, ok := strings.CutPrefix(rest, "?")
 	if !ok {
-		return "", launchErr("want %s?url=... , got %s", launchPrefix, safetext.QuoteExcerpt(beforeQuery(raw), 80))
+		return Link{}, launchErr("want %s?url=... or %s?url=..., got %s", launchPrefix, detectPrefix, safetext.QuoteExcerpt(beforeQuery(raw), 80))
 	}
 	if strings.Contains(query, "#") {
-		return "", launchErr("a fragment (#) is not allowed")
+		return Link{}, launchErr("a fragment (#) is not allowed")
 	}
 	if strings.Contains(query, ";") {
-		return "", launchErr(`";" in the query is ambiguous (some parsers split on it); percent-encode it as %%3B`)
+		return Link{}, launchErr(`";" in the query is ambiguous (some parsers split on it); percent-encode it as %%3B`)
 	}
 	var target string
 	found := false
@@ -75,30 +121,30 @@ func ParseLaunchURL(raw string) (string, error) {
 		if !hasEq {
 			// Not quoted: an unencoded descriptor URL splits here, and
 			// the part may be its ticket.
-			return "", launchErr("query part %d is not key=value", n)
+			return Link{}, launchErr("query part %d is not key=value", n)
 		}
 		if key != "url" {
-			return "", launchErr("unknown parameter %s; only url is accepted", safetext.QuoteExcerpt(key, 80))
+			return Link{}, launchErr("unknown parameter %s; only url is accepted", safetext.QuoteExcerpt(key, 80))
 		}
 		if found {
-			return "", launchErr("url given more than once")
+			return Link{}, launchErr("url given more than once")
 		}
 		v, err := url.PathUnescape(value)
 		if err != nil {
-			return "", launchErr("url parameter does not decode: %s", safetext.Sanitize(err.Error()))
+			return Link{}, launchErr("url parameter does not decode: %s", safetext.Sanitize(err.Error()))
 		}
 		if v == "" {
-			return "", launchErr("url parameter is empty")
+			return Link{}, launchErr("url parameter is empty")
 		}
 		if err := checkURLChars(v); err != nil {
-			return "", err
+			return Link{}, err
 		}
 		target, found = v, true
 	}
 	if !found {
-		return "", launchErr("no url parameter")
+		return Link{}, launchErr("no url parameter")
 	}
-	return target, nil
+	return Link{Action: action, URL: target}, nil
 }
 
 // beforeQuery cuts raw at its query or fragment, which may carry a ticket,

@@ -101,3 +101,52 @@ func FuzzParseLaunchURL(f *testing.F) {
 		}
 	})
 }
+
+// TestParseLink checks the second accepted form, trustlaunch://detect
+// (DESIGN.md "Launch URL and descriptor"): the same parsing rules as a
+// launch link, and a detect link is never taken for a launch.
+func TestParseLink(t *testing.T) {
+	enc := url.QueryEscape("https://portal.example.com/detect?id=SECRET")
+	tests := []struct {
+		name, in string
+		action   Action
+		want     string
+		errHas   string
+	}{
+		{"launch", "trustlaunch://launch?url=" + enc, ActionLaunch, "https://portal.example.com/detect?id=SECRET", ""},
+		{"detect", "trustlaunch://detect?url=" + enc, ActionDetect, "https://portal.example.com/detect?id=SECRET", ""},
+		{"detect upper case", "TRUSTLAUNCH://Detect?url=" + enc, ActionDetect, "https://portal.example.com/detect?id=SECRET", ""},
+		{"detect slash before query", "trustlaunch://detect/?url=" + enc, ActionDetect, "https://portal.example.com/detect?id=SECRET", ""},
+		{"detect http passed on to the decision", "trustlaunch://detect?url=http%3A%2F%2Fa.example%2F", ActionDetect, "http://a.example/", ""},
+		{"detect url twice", "trustlaunch://detect?url=" + enc + "&url=https%3A%2F%2Fevil.example%2F", "", "", "more than once"},
+		{"detect unknown parameter", "trustlaunch://detect?url=" + enc + "&id=SECRET", "", "", "unknown parameter"},
+		{"detect fragment", "trustlaunch://detect?url=" + enc + "#SECRET", "", "", "fragment"},
+		{"detect no query", "trustlaunch://detect", "", "", "or trustlaunch://detect?url="},
+		{"detect other path", "trustlaunch://detector?url=" + enc, "", "", "want trustlaunch://launch?url="},
+		{"detect semicolon", "trustlaunch://detect?url=" + enc + ";x=SECRET", "", "", `";"`},
+		{"detect decoded space", "trustlaunch://detect?url=https%3A%2F%2Fportal.example.com%2Fd%3Fid%3DSECRET%20x", "", "", "holds a space"},
+		{"neither", "trustlaunch://status?url=" + enc, "", "", "does not start with trustlaunch://launch?url= or trustlaunch://detect?url="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseLink(tt.in)
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("ParseLink(%q) = %+v, %v; want error with %q", tt.in, got, err, tt.errHas)
+				}
+				if strings.Contains(err.Error(), "SECRET") {
+					t.Errorf("error shows the query: %q", err)
+				}
+				return
+			}
+			if err != nil || got.Action != tt.action || got.URL != tt.want {
+				t.Fatalf("ParseLink(%q) = %+v, %v; want %s %q", tt.in, got, err, tt.action, tt.want)
+			}
+		})
+	}
+	// A detect link is not a launch: ParseLaunchURL, which `whitelist
+	// explain` and older callers use, refuses it.
+	if u, err := ParseLaunchURL("trustlaunch://detect?url=" + enc); err == nil || !strings.Contains(err.Error(), "detect link") {
+		t.Errorf("ParseLaunchURL(detect link) = %q, %v; want an error naming the detect link", u, err)
+	}
+}

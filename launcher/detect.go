@@ -1,0 +1,358 @@
+package launcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// Steps of a detection (trustlaunch://detect), as DetectResult.Step and the
+// audit log name them, besides the whitelist.Step that refused the origin.
+const (
+	StepDetectRateLimit = "detect-rate-limit" // a detection for the origin was sent less than DetectInterval ago, or the state file failed
+	StepDetectPost      = "detect-post"       // the POST to the detect URL
+)
+
+// DetectInterval is the least time between two detection POSTs to one
+// origin (issue 14): a page that fires detect links in a loop gets one
+// answer per interval, however many trustlaunch processes it starts.
+const DetectInterval = 10 * time.Second
+
+// detectStateName is the rate-limit file in platform.UserStateDir.
+const detectStateName = "detect.json"
+
+// Bounds of the rate-limit file: it holds one time per origin seen in the
+// last DetectInterval, so a few entries; a larger file is not ours.
+const (
+	maxDetectStateBytes   = 64 << 10
+	maxDetectStateOrigins = 256
+)
+
+// detectAnswerExcerpt is how much of an error answer to a detection the
+// error shows; the rest of any answer is read up to 4 KiB and dropped.
+const detectAnswerExcerpt = 160
+
+// DefaultDetectStatePath returns the rate-limit file of detections,
+// detect.json in platform.UserStateDir (for example
+// ~/.local/state/trustlaunch/detect.json).
+func DefaultDetectStatePath() (string, error) {
+	dir, err := platform.UserStateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, detectStateName), nil
+}
+
+// DetectOptions configure one detection.
+type DetectOptions struct {
+	URL   string           // the detect URL, from ParseLink (ActionDetect)
+	Admin whitelist.Source // the admin list, from whitelist.LoadAdmin
+	User  whitelist.Source // the user list, from whitelist.LoadUser
+	// Fetch holds the roots, admin CA bundle, timeout, User-Agent and
+	// resolver of the request, the same as the descriptor fetch's; URL and
+	// Origin are filled in by Detect from its decision.
+	Fetch FetchOptions
+	// Version is this trustlaunch's version, sent as "version"; "devel"
+	// when empty.
+	Version string
+	// StatePath is the rate-limit file; DefaultDetectStatePath() when
+	// empty.
+	StatePath string
+	Audit     *AuditLog        // nil: no audit record (tests only)
+	Now       func() time.Time // the clock of the rate limit; time.Now when nil
+}
+
+// DetectResult is the outcome of a detection.
+type DetectResult struct {
+	Decision whitelist.Decision
+	// Step is the whitelist.Step that refused the origin,
+	// StepDetectRateLimit, or StepDetectPost.
+	Step string
+	Sent bool  // the portal answered the POST with 2xx
+	Err  error // why the detection failed (a *DetectError, or the state file's error); nil when refused or sent
+}
+
+// Refused reports whether nothing was sent because of policy: the origin
+// is not listed (or not https), or the rate limit.
+func (r *DetectResult) Refused() bool { return r.Err == nil && !r.Sent }
+
+// Message returns the one line to show for a refused or failed detection,
+// naming the step; "" when the POST was sent. It never quotes the detect
+// URL's query, which holds the portal's one-time id.
+func (r *DetectResult) Message() string {
+	if r.Err != nil {
+		return r.Err.Error()
+	}
+	if r.Sent {
+		return ""
+	}
+	d := r.Decision
+	switch whitelist.Step(r.Step) {
+	case whitelist.StepNotHTTPS:
+		return "detect: the detect URL does not begin with https://, so its server cannot be verified; nothing was sent"
+	case whitelist.StepInvalidOrigin:
+		return "detect: the detect URL's server is not acceptable: " + originReason(d.Err) + "; nothing was sent"
+	case whitelist.StepAdminFileUnsafe:
+		return "detect: the administrator's whitelist cannot be used (" + d.Err.Error() + "); nothing was sent"
+	case whitelist.StepAdminOnlyRefused:
+		return "detect: " + d.Origin.String() + " is not in the administrator's whitelist (" + whitelist.Keyword + "); nothing was sent"
+	case whitelist.StepWouldPrompt:
+		return "detect: " + d.Origin.String() + " is in neither the administrator's whitelist nor yours; nothing was sent"
+	}
+	if r.Step == StepDetectRateLimit {
+		return fmt.Sprintf("detect: a detection answer went to %s less than %v ago; nothing was sent", d.Origin, DetectInterval)
+	}
+	return "detect: refused at " + r.Step + "; nothing was sent"
+}
+
+// DetectError is a detection POST that failed. URL is the detect URL
+// without its query and fragment; Err is the cause, of the types a
+// FetchError has (a *StatusError, *RedirectError, a TLS or network error, a
+// timeout).
+type DetectError struct {
+	URL string
+	Err error
+
+	secrets []string
+}
+
+// Error returns "detect: post to URL: cause", one line.
+func (e *DetectError) Error() string {
+	return scrub("detect: post to "+e.URL+": "+safetext.Inert(e.Err.Error()), e.secrets)
+}
+
+// Unwrap returns Err.
+func (e *DetectError) Unwrap() error { return e.Err }
+
+// Hint returns advice that fits the cause, or "".
+func (e *DetectError) Hint() string {
+	var st *StatusError
+	var re *RedirectError
+	switch {
+	case errors.As(e.Err, &st):
+		return "the portal did not take trustlaunch's detection answer; tell the portal's administrator"
+	case errors.As(e.Err, &re):
+		return "trustlaunch answers a detection only at the server of the detect link, following redirects on that server only: tell the portal's administrator"
+	}
+	return (&FetchError{Step: StepDescriptorFetch, Err: e.Err}).Hint()
+}
+
+// detectReport is the body of the POST (issue 14): what a portal needs to
+// say "installed" or "update needed", and nothing else about this machine.
+type detectReport struct {
+	Version  string `json:"version"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	Decision string `json:"decision"`
+}
+
+// Detect answers a portal's installation check, trustlaunch://detect?url=.
+// It runs the launch's trust decision without a prompt; only when the
+// admin list or the user list admits the detect URL's origin does it POST
+// {"version","os","arch","decision"} as JSON to exactly that URL, on the
+// decided origin, with the client, TLS rules, timeout and redirect rule of
+// the descriptor fetch (a redirect off the origin is refused before
+// anything is sent there). For any other origin it opens no connection at
+// all, so that an arbitrary page learns nothing about this machine: not
+// whether trustlaunch is installed, not which servers the user trusts.
+//
+// At most one POST per origin per DetectInterval, counted from the
+// attempt, is sent, however many processes try (a locked state file under
+// the user's state directory).
+//
+// The result is recorded in the audit log: decision "detected", "refused",
+// "rate-limited", "failed" or "interrupted".
+func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
+	start := time.Now()
+	res := &DetectResult{}
+	rec := AuditRecord{DescriptorURL: opts.URL}
+	defer func() {
+		rec.Duration = time.Since(start)
+		rec.Step = res.Step
+		switch {
+		case ctx.Err() != nil:
+			rec.Decision = "interrupted"
+		case res.Sent:
+			rec.Decision = "detected"
+		case res.Err != nil:
+			rec.Decision = "failed"
+		case res.Step == StepDetectRateLimit:
+			rec.Decision = "rate-limited"
+		default:
+			rec.Decision = "refused"
+		}
+		if msg := res.Message(); msg != "" {
+			rec.Error = msg
+		}
+		if opts.Audit != nil {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = opts.Audit.Append(actx, rec) // the answer was given or refused either way
+			cancel()
+		}
+	}()
+
+	// 1. The decision, with no prompter: a detection never asks.
+	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.URL, Admin: opts.Admin, User: opts.User})
+	res.Decision, res.Step = d, string(d.Step)
+	rec.Whitelist = string(d.Step)
+	if !d.Origin.IsZero() {
+		rec.Origin = d.Origin.String()
+	}
+	if !d.Proceed {
+		return res
+	}
+
+	// 2. The rate limit, claimed before the POST so that a failing one
+	// counts too.
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	statePath := opts.StatePath
+	if statePath == "" {
+		p, err := DefaultDetectStatePath()
+		if err != nil {
+			res.Step, res.Err = StepDetectRateLimit, fmt.Errorf("detect: rate-limit state: %w", err)
+			return res
+		}
+		statePath = p
+	}
+	ok, err := claimDetect(ctx, statePath, d.Origin.String(), now())
+	if err != nil {
+		// Fail closed: without the state, the limit cannot be kept.
+		res.Step, res.Err = StepDetectRateLimit, fmt.Errorf("detect: rate-limit state: %w", err)
+		return res
+	}
+	if !ok {
+		res.Step = StepDetectRateLimit
+		return res
+	}
+
+	// 3. The POST.
+	res.Step = StepDetectPost
+	version := opts.Version
+	if version == "" {
+		version = "devel"
+	}
+	body, err := json.Marshal(detectReport{Version: version, OS: runtime.GOOS, Arch: runtime.GOARCH, Decision: string(d.Step)})
+	if err != nil {
+		res.Err = err // not reached: four strings
+		return res
+	}
+	fo := opts.Fetch
+	fo.URL, fo.Origin = opts.URL, d.Origin
+	if err := postDetect(ctx, fo, body); err != nil {
+		res.Err = err
+		return res
+	}
+	res.Sent = true
+	return res
+}
+
+// postDetect sends body to fo.URL as the descriptor fetch would send its
+// GET, and accepts any 2xx answer. Errors are *DetectError.
+func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
+	f := &fetcher{opts: fo, shown: RedactURL(fo.URL)}
+	f.addSecrets(fo.URL)
+	fail := func(err error) error {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("interrupted: %w", cerr)
+		}
+		return &DetectError{URL: f.shown, Err: err, secrets: f.secrets}
+	}
+	start, err := f.startURL()
+	if err != nil {
+		return fail(err)
+	}
+	timeout := f.timeout()
+	client, err := f.newClient(timeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer client.CloseIdleConnections()
+	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
+	defer cancel()
+
+	resp, err := f.send(ctx, client, http.MethodPost, start, body)
+	if err != nil {
+		return fail(err)
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		return fail(&StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, detectAnswerExcerpt)})
+	}
+	return nil
+}
+
+// detectState is the rate-limit file: when a detection POST to each origin
+// was last attempted, in Unix milliseconds. It holds no URL, path or id.
+type detectState struct {
+	Last map[string]int64 `json:"last"`
+}
+
+// claimDetect reports whether a POST to origin may go out at now, and if so
+// records it, under the lock and with the atomic write of the user list
+// (platform.Lock, platform.WriteFileAtomic), so that concurrent detections
+// send one POST. A file that does not parse is replaced: it holds only
+// times, and a torn or foreign file must not stop detection for good.
+func claimDetect(ctx context.Context, path, origin string, now time.Time) (bool, error) {
+	if err := platform.MkdirPrivate(filepath.Dir(path)); err != nil {
+		return false, err
+	}
+	lock, err := platform.Lock(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer lock.Unlock()
+
+	st := detectState{Last: map[string]int64{}}
+	data, err := readRegularFile(path, maxDetectStateBytes)
+	switch {
+	case err == nil:
+		var old detectState
+		if json.Unmarshal(data, &old) == nil {
+			for o, ms := range old.Last {
+				// Keep only what still limits: within the interval, and
+				// not from a clock that has since gone back.
+				if age := now.Sub(time.UnixMilli(ms)); age >= 0 && age < DetectInterval {
+					st.Last[o] = ms
+				}
+			}
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return false, err
+	}
+	if _, limited := st.Last[origin]; limited {
+		return false, nil
+	}
+	if len(st.Last) >= maxDetectStateOrigins {
+		// More origins within 10 s than any portal use makes: a page
+		// cycling through hosts. Refuse rather than grow the file.
+		return false, nil
+	}
+	st.Last[origin] = now.UnixMilli()
+	out, err := json.Marshal(st)
+	if err != nil {
+		return false, err
+	}
+	if err := platform.WriteFileAtomic(path, out, 0o600); err != nil {
+		return false, err
+	}
+	return true, nil
+}
