@@ -457,7 +457,14 @@ func TestEmulatorJobTunnel(t *testing.T) {
 	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- conn.Serve(ctx, ln) }()
-	defer func() { cancel(); <-served }()
+	defer func() {
+		cancel()
+		select {
+		case <-served:
+		case <-time.After(20 * time.Second):
+			t.Error("Serve did not return within 20 s of its context's end")
+		}
+	}()
 
 	r := startEmulatorRun(t, ctx, tree, "TL_JOB_CONNECT="+ln.Addr().String())
 	line, err := readLine(r.lines, 30*time.Second)
