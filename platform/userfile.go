@@ -1,6 +1,11 @@
 package platform
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
 
 // CheckUserFile verifies that path, a file trustlaunch keeps for the current
 // user (the user whitelist, written by Always), can only have been written
@@ -31,8 +36,13 @@ import "fmt"
 // metadata is an error too: the check fails closed.
 func CheckUserFile(path string) error {
 	if err := checkUserFile(path); err != nil {
-		if _, ok := err.(*UnsafeFileError); ok {
-			return err
+		if u, ok := err.(*UnsafeFileError); ok {
+			// The folder is checked first; say so when the list is not
+			// there at all (wording only, as for CheckAdminFile).
+			if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrNotExist) {
+				u.Missing = true
+			}
+			return u
 		}
 		return fmt.Errorf("check user file %s: %w", path, err)
 	}

@@ -48,5 +48,12 @@ func TestCheckUserFileUnix(t *testing.T) {
 	chmod(t, dir, 0o770)
 	if err := CheckUserFile(file); !errors.As(err, &u) || !strings.Contains(err.Error(), "directory "+dir+" is writable by group") || !strings.Contains(u.Fix, "chmod go-w") {
 		t.Errorf("group-writable directory: %v", err)
+	} else if u.Missing {
+		t.Errorf("group-writable directory, existing file: Missing set")
+	}
+	// A missing list there is still an unsafe verdict (others could have
+	// removed or could plant it), worded as missing (issue 11).
+	if err := CheckUserFile(filepath.Join(dir, "missing.txt")); !errors.As(err, &u) || errors.Is(err, fs.ErrNotExist) || !u.Missing {
+		t.Errorf("missing file in a group-writable directory: %v (Missing %v), want an *UnsafeFileError with Missing", err, u != nil && u.Missing)
 	}
 }

@@ -159,7 +159,11 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(s.stdout, "  does not exist\n")
 	case err != nil:
-		fmt.Fprintf(s.stdout, "  exists; ownership check FAILED, so it is ignored: %v\n", err)
+		state := "exists"
+		if u := (*platform.UnsafeFileError)(nil); errors.As(err, &u) && u.Missing {
+			state = "does not exist, and its directory is not safe"
+		}
+		fmt.Fprintf(s.stdout, "  %s; ownership check FAILED, so it is ignored: %v\n", state, err)
 		if fix := fixFor(err); fix != "" {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
 		}
