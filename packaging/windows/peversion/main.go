@@ -1,12 +1,10 @@
-//go:build ignore
-
 // peversion prints the Windows resources of a PE file that the MSI install
 // test checks (scripts/test-msi.sh): the fixed file and product versions
 // and the strings of the version resource, whether an icon group is there,
 // and the application manifest's settings. Nothing on Linux reads these
 // (Wine has no PowerShell), so it parses the .rsrc section with debug/pe.
 //
-//	go run packaging/windows/peversion.go trustlaunch.exe
+//	go run packaging/windows/peversion trustlaunch.exe
 //
 // Output, one "name=value" per line:
 //
@@ -39,7 +37,7 @@ const (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run packaging/windows/peversion.go FILE.exe")
+		fmt.Fprintln(os.Stderr, "usage: go run packaging/windows/peversion FILE.exe")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1]); err != nil {

@@ -1,11 +1,9 @@
-//go:build ignore
-
 // mkicon draws trustlaunch's icon and writes icon.png (256x256, which
 // go-winres scales into the .exe's icon group) and trustlaunch.ico (the
 // same PNG in an ICO container, the MSI's Add/Remove Programs icon).
 // Both files are checked in; regenerate them with
 //
-//	go run packaging/windows/mkicon.go
+//	go run packaging/windows/mkicon
 //
 // from the repository root. Drawn from code so that anyone can rebuild it
 // and nothing of unknown licence is shipped: a dark tile, a terminal
