@@ -83,7 +83,8 @@ func showPolicy(s *stdio, path string) bool {
 	src := launcher.LoadPolicy(path)
 	switch {
 	case src.Err != nil:
-		fmt.Fprintf(s.stdout, "  exists; unusable, so every launch stops: %v\n", src.Err)
+		state := checkedState(src.Err, "does not exist, but the directories above it are not safe")
+		fmt.Fprintf(s.stdout, "  %s; unusable, so every launch stops: %v\n", state, src.Err)
 		if fix := policyFix(src.Err); fix != "" {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
 		}

@@ -140,12 +140,7 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(s.stdout, "  does not exist (prompt mode)\n")
 	case err != nil:
-		// A missing file below an unsafe directory still fails: whoever can
-		// write the directory could have removed it (issue 11).
-		state := "exists"
-		if u := (*platform.UnsafeFileError)(nil); errors.As(err, &u) && u.Missing {
-			state = "does not exist, but the directories above it are not safe"
-		}
+		state := checkedState(err, "does not exist, but the directories above it are not safe")
 		fmt.Fprintf(s.stdout, "  %s; ownership check FAILED: %v\n", state, err)
 		if fix := fixFor(err); fix != "" {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
@@ -159,10 +154,7 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(s.stdout, "  does not exist\n")
 	case err != nil:
-		state := "exists"
-		if u := (*platform.UnsafeFileError)(nil); errors.As(err, &u) && u.Missing {
-			state = "does not exist, and its directory is not safe"
-		}
+		state := checkedState(err, "does not exist, and its directory is not safe")
 		fmt.Fprintf(s.stdout, "  %s; ownership check FAILED, so it is ignored: %v\n", state, err)
 		if fix := fixFor(err); fix != "" {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", fix)
@@ -175,6 +167,17 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 		code = exitFailure
 	}
 	return code
+}
+
+// checkedState says whether a file whose check failed is there ("exists")
+// or not (missing). A missing file below an unsafe directory still fails the
+// check, since whoever can write the directory could have removed it; only
+// the words differ.
+func checkedState(err error, missing string) string {
+	if u := (*platform.UnsafeFileError)(nil); errors.As(err, &u) && u.Missing {
+		return missing
+	}
+	return "exists"
 }
 
 // fixFor returns the remedy for a list that cannot be used: the one an
