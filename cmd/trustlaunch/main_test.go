@@ -44,6 +44,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
 			env.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
 			env.Setenv("NO_COLOR", "1")
+			// The "trustlaunch" of the scripts is this test binary; under
+			// -race it would sleep 1 s at each successful exit.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			// An admin list that does not exist, in a directory that does not
 			// exist either: /tmp paths fail the ownership check even when absent.
 			env.Setenv("NOADMIN", "/nonexistent-trustlaunch-test/whitelist.txt")
