@@ -32,6 +32,11 @@ link can never be read as a flag. trustlaunch then
      machine) pointed at the tunnel, and tears down when it exits.
 The exit status is the emulator's once it ran.
 
+A portal's installation check, trustlaunch://detect?url=<https URL>, runs
+step 1 without a prompt and, only when the admin list or your user list
+names the server, POSTs this version, OS and architecture to that URL
+(at most once per server per 10 s); any other server gets nothing.
+
 Examples:
   trustlaunch open -- 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
   trustlaunch open --no-tui -- 'trustlaunch://launch?url=...'
@@ -39,9 +44,10 @@ Examples:
 
 // openOptions are the flags of `open`.
 type openOptions struct {
-	noTUI   bool
-	timeout time.Duration
-	paths   *listPaths
+	noTUI    bool
+	timeout  time.Duration
+	paths    *listPaths
+	outbound string // --outbound-proxy
 }
 
 func cmdOpen(ctx context.Context, s *stdio, args []string) int {
@@ -59,8 +65,44 @@ func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) 
 	o := &openOptions{}
 	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
 	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
+	addOutboundFlag(fs, &o.outbound)
 	o.paths = addListFlags(fs)
 	return fs, o
+}
+
+// addOutboundFlag adds --outbound-proxy, shared by open and connect.
+func addOutboundFlag(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT, or \"none\" (default: HTTPS_PROXY and NO_PROXY; on Windows then the system proxy setting)")
+}
+
+// outboundSetting returns the one outbound-proxy setting of a run, used by
+// the descriptor fetch and the tunnel alike (issue 14): --outbound-proxy
+// when given ("none": direct), else HTTPS_PROXY/NO_PROXY, else on Windows
+// the user's system proxy (Internet Settings).
+func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
+	switch flag {
+	case "none":
+		return connector.DirectOutbound(connector.SourceFlag), nil
+	case "":
+	default:
+		return connector.NewOutboundProxy(connector.SourceFlag, flag, "")
+	}
+	env, err := connector.OutboundFromEnvironment(s.getenv)
+	if err != nil || env.ProxyFor("trustlaunch.invalid:443") != nil {
+		return env, err
+	}
+	sys, ok, err := platform.SystemProxy()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return env, nil
+	}
+	ob, err := connector.NewOutboundProxy(connector.SourceWindows, sys.HTTPSProxy, "")
+	if err != nil {
+		return nil, err
+	}
+	return ob.WithWindowsBypass(sys.Local, sys.Bypass), nil
 }
 
 // parseOpen parses open's command line and returns the options and the
@@ -95,7 +137,7 @@ func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
 // openURL validates the launch URL, wherever it came from (the command line,
 // or the descriptor of openFDCommand), and launches it.
 func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
-	target, err := launcher.ParseLaunchURL(raw)
+	link, err := launcher.ParseLink(raw)
 	if err != nil {
 		return badLink(ctx, s, err)
 	}
@@ -103,7 +145,15 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
-	return runLaunch(ctx, s, launchSetup{target: target, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI})
+	if link.Action == launcher.ActionDetect {
+		return runDetect(ctx, s, o.paths, link.URL) // never prompts: detect.go
+	}
+	outbound, err := outboundSetting(s, o.outbound)
+	if err != nil {
+		s.errorf("open: outbound proxy: %v", err)
+		return exitUsage
+	}
+	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI, outbound: outbound})
 }
 
 // badLink reports a link that ParseLaunchURL refused, and returns the exit
@@ -134,6 +184,9 @@ type launchSetup struct {
 	fetch    launcher.FetchOptions  // UserAgent is set here
 	plain    bool                   // --no-tui: status as plain lines too
 	policy   *launcher.PolicySource // the demo's own policy; nil: load paths.policy
+	// outbound is the outbound-proxy setting of the fetch and the tunnel;
+	// nil: the fetch reads the environment, the tunnel goes direct.
+	outbound *connector.OutboundProxy
 }
 
 // runLaunch runs launcher.Launch with the terminal and the audit log and
@@ -159,6 +212,10 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
 	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
+	if ls.outbound != nil {
+		opts.Fetch.Outbound = ls.outbound
+		opts.Connector = func(c *connector.Config) { c.Outbound = ls.outbound }
+	}
 	// The status screen starts with the first step after the decision, so it
 	// never draws over the trust prompt, and ends before the emulator starts.
 	var status *tui.Status

@@ -106,7 +106,7 @@ func reexecOpen(ctx context.Context, s *stdio, argv []string) int {
 		return code
 	}
 	// A malformed URL is reported before the re-exec, as it always was.
-	if _, err := launcher.ParseLaunchURL(raw); err != nil {
+	if _, err := launcher.ParseLink(raw); err != nil {
 		return badLink(ctx, s, err)
 	}
 	// parseOpen accepted exactly one argument, after "--": args ends with

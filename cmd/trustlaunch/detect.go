@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/launcher"
+)
+
+// runDetect answers a trustlaunch://detect link (launcher.Detect) and turns
+// the result into an exit code from the table: 0 the portal took the
+// answer, 3 nothing was sent (the server is not listed, not https, or was
+// answered less than 10 s ago), 1 the POST failed, 130 interrupted. It
+// never prompts and never notifies: any page can fire a detect link, and
+// an unlisted server must cause nothing a user or the page could see. The
+// audit log records every outcome.
+func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string) int {
+	admin, user := loadLists(s, paths)
+	opts := launcher.DetectOptions{
+		URL:     target,
+		Admin:   admin,
+		User:    user,
+		Version: versionString(),
+		Fetch:   launcher.FetchOptions{UserAgent: connector.UserAgent(versionString())},
+	}
+	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+		s.warnf("no audit log: %v", err)
+	} else {
+		opts.Audit = audit
+	}
+	res := launcher.Detect(ctx, opts)
+	switch {
+	case ctx.Err() != nil:
+		s.errorf("detect: interrupted")
+		return exitInterrupted
+	case res.Sent:
+		fmt.Fprintf(s.stderr, "trustlaunch: detect: answered %s (%s)\n", res.Decision.Origin, res.Decision.Step)
+		return exitOK
+	case res.Refused():
+		s.errorf("%s", res.Message())
+		if fix := fixFor(res.Decision.Err); fix != "" {
+			s.hintf("%s", fix)
+		}
+		return exitRefused
+	}
+	s.errorf("%s", res.Message())
+	var de *launcher.DetectError
+	if errors.As(res.Err, &de) {
+		if h := de.Hint(); h != "" {
+			s.hintf("%s", h)
+		}
+	}
+	return exitFailure
+}
