@@ -32,6 +32,10 @@ const (
 	DefaultHandshakeTimeout = 15 * time.Second
 	DefaultWebSocketQuiet   = 2 * time.Second
 	DefaultWebSocketLinger  = 30 * time.Second
+	// DefaultWebSocketPing is well under nginx's default
+	// proxy_read_timeout (60 s), the shortest idle cut in front of
+	// websockify we know of.
+	DefaultWebSocketPing = 30 * time.Second
 )
 
 // Config describes one tunnel: which proxy, how to trust it, what to ask it
@@ -114,6 +118,15 @@ type Config struct {
 	// (hundreds on a desktop, with thousands of descriptors to read at
 	// each accept). It is used only with AdmitProcess, which still decides.
 	ProcessRoots func() []int
+	// WebSocketPing is how often the WebSocket transport sends a ping, so
+	// a proxy that cuts idle WebSocket connections (nginx's
+	// proxy_read_timeout) sees traffic; DefaultWebSocketPing when zero.
+	WebSocketPing time.Duration
+	// Outbound is the outbound (egress) proxy setting: when it names a
+	// proxy for ProxyAddr, the tunnel is opened through it (HTTP CONNECT,
+	// then TLS to the proxy inside). Nil: direct. The CLI passes the
+	// same setting as the descriptor fetch (issue 14).
+	Outbound *OutboundProxy
 	// Resolver resolves the proxy's host name; net.DefaultResolver when nil.
 	Resolver *net.Resolver
 	// Logf, when not nil, receives one line per event of Serve (refused
@@ -146,6 +159,7 @@ type Connector struct {
 	path      string
 	tlsConf   *tls.Config // for the proxy; one session cache per trust configuration
 	destConf  *tls.Config // for the destination with EndToEndTLS, else nil
+	gate      dialGate    // Serve's dials while the proxy is unreachable (serve.go)
 }
 
 // New validates cfg and returns a Connector. Errors name the offending field.
@@ -185,7 +199,7 @@ func New(cfg Config) (*Connector, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}, {"refusal log interval", cfg.RefusalLogInterval}} {
+	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}, {"refusal log interval", cfg.RefusalLogInterval}, {"websocket ping interval", cfg.WebSocketPing}} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
@@ -244,6 +258,9 @@ func New(cfg Config) (*Connector, error) {
 	}
 	if c.cfg.WebSocketLinger == 0 {
 		c.cfg.WebSocketLinger = DefaultWebSocketLinger
+	}
+	if c.cfg.WebSocketPing == 0 {
+		c.cfg.WebSocketPing = DefaultWebSocketPing
 	}
 	if c.cfg.RefusalLogInterval == 0 {
 		c.cfg.RefusalLogInterval = DefaultRefusalLogInterval

@@ -96,16 +96,36 @@ func (c *Connector) timeoutOr(ctx, hctx context.Context, step Step, addr string,
 	return describe()
 }
 
-// dialProxy resolves the proxy's host (StepDNS) and connects to its
+// dialProxy connects to the security proxy: through the outbound proxy
+// when Config.Outbound names one for it (dialOutbound, StepOutbound), else
+// directly: it resolves the proxy's host (StepDNS) and connects to its
 // addresses in turn (StepTCP).
 func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
+	if ob := c.cfg.Outbound.ProxyFor(c.cfg.ProxyAddr); ob != nil {
+		return c.dialOutbound(ctx, ob)
+	}
+	conn, step, err := c.dialHost(ctx, c.proxyHost, c.proxyPort)
+	if err != nil {
+		addr := c.cfg.ProxyAddr
+		if step == StepDNS {
+			addr = c.proxyHost
+		}
+		return nil, netError(step, addr, err)
+	}
+	return conn, nil
+}
+
+// dialHost resolves host (unless it is an IP literal) and connects to its
+// addresses in turn, within DialTimeout, with TCP keepalive (keepAlive).
+// A failure is returned with the step it happened in.
+func (c *Connector) dialHost(ctx context.Context, host, portStr string) (net.Conn, Step, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(c.proxyHost); err == nil {
+	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{a}
 	} else {
-		addrs, err = c.cfg.Resolver.LookupNetIP(dctx, "ip", c.proxyHost)
+		addrs, err = c.cfg.Resolver.LookupNetIP(dctx, "ip", host)
 		if err == nil && len(addrs) == 0 {
 			err = errors.New("no addresses")
 		}
@@ -113,16 +133,16 @@ func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			return nil, netError(StepDNS, c.proxyHost, err)
+			return nil, StepDNS, err
 		}
 	}
-	port, _ := netip.ParseAddrPort("0.0.0.0:" + c.proxyPort)
-	var d net.Dialer
+	port, _ := netip.ParseAddrPort("0.0.0.0:" + portStr)
+	d := net.Dialer{KeepAliveConfig: KeepAlive}
 	var lastErr error
 	for _, a := range addrs {
 		conn, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(a.Unmap(), port.Port()).String())
 		if err == nil {
-			return conn, nil
+			return conn, "", nil
 		}
 		lastErr = err
 		if dctx.Err() != nil {
@@ -132,8 +152,18 @@ func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
 	if ctx.Err() != nil {
 		lastErr = ctx.Err()
 	}
-	return nil, netError(StepTCP, c.cfg.ProxyAddr, lastErr)
+	return nil, StepTCP, lastErr
 }
+
+// KeepAlive is the TCP keepalive of every socket trustlaunch opens or
+// accepts (the tunnel's, the local end's, the descriptor fetch's): a
+// first probe after 30 s of silence, then every 10 s, and the connection
+// declared dead after 3 unanswered probes. NAT gateways and L4 load
+// balancers drop idle flows after minutes (AWS NLB 350 s, Azure LB 4 min
+// by default), so 30 s keeps the flow known to them. Keepalive does not
+// keep an HTTP proxy's tunnel open: Squid and nginx count bytes, which the
+// emulator's TELNET NOPs and the WebSocket pings provide (issue 14).
+var KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3}
 
 // tunnelConn is the connection Dial returns: it reports read and write
 // failures as relay errors naming the proxy.

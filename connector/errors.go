@@ -59,6 +59,8 @@ func (e *StepError) Error() string {
 		what = "upstream connect through"
 	case StepRelay:
 		what = "relay through"
+	case StepOutbound:
+		what = "outbound proxy"
 	default:
 		what = string(e.Step) + " at"
 	}

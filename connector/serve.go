@@ -175,10 +175,25 @@ func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.C
 		refusals.record(PeerSource(err), from, err)
 		return
 	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetKeepAliveConfig(KeepAlive)
+	}
 	tun := take()
 	if tun == nil {
+		// While the proxy is unreachable, a connection is closed at once
+		// rather than after a dial that would fail too: the emulator's own
+		// retry gets its answer quickly, and the proxy gets at most one
+		// dial per dialRetryInterval from this launch (issue 14).
+		if !c.gate.allow() {
+			conn.Close()
+			c.logf("tunnel for %s not opened: the proxy was unreachable less than %v ago; closed at once so the emulator retries", from, dialRetryInterval)
+			c.tunnelDone(0, 0, errProxyDown)
+			return
+		}
 		var err error
-		if tun, err = c.Dial(ctx); err != nil {
+		tun, err = c.Dial(ctx)
+		c.gate.done(err == nil || ctx.Err() != nil)
+		if err != nil {
 			conn.Close()
 			if ctx.Err() == nil {
 				c.logError("tunnel for "+from, err)
@@ -187,7 +202,13 @@ func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.C
 			return
 		}
 	}
-	c.logf("tunnel for %s open to %s through %s", from, safetext.Sanitize(c.cfg.Destination), safetext.Sanitize(c.cfg.ProxyAddr))
+	if n := c.gate.opened(); n > 1 {
+		// A later tunnel: the emulator reconnected (after a drop, or a
+		// second session window), with the launch's token.
+		c.logf("tunnel for %s reopened (tunnel %d of this launch, same session token) to %s through %s", from, n, safetext.Sanitize(c.cfg.Destination), safetext.Sanitize(c.cfg.ProxyAddr))
+	} else {
+		c.logf("tunnel for %s open to %s through %s", from, safetext.Sanitize(c.cfg.Destination), safetext.Sanitize(c.cfg.ProxyAddr))
+	}
 	sent, received, err := Relay(ctx, conn, tun)
 	c.tunnelDone(sent, received, err)
 	if err != nil && ctx.Err() == nil {
@@ -195,6 +216,55 @@ func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.C
 		return
 	}
 	c.logf("tunnel for %s closed: %d bytes sent, %d received", from, sent, received)
+}
+
+// dialRetryInterval is how long after a failed dial Serve closes new
+// local connections without dialing.
+const dialRetryInterval = time.Second
+
+// errProxyDown is the end of a local connection that Serve closed without
+// dialing, the proxy having been unreachable a moment ago.
+var errProxyDown = errors.New("the proxy was unreachable a moment ago; the connection was closed without a new dial")
+
+// dialGate limits Serve's dials while the proxy is unreachable: after a
+// failed dial, one dial per dialRetryInterval (the first connection after
+// it probes, every other is closed at once); after a success, no limit.
+type dialGate struct {
+	mu       sync.Mutex
+	failedAt time.Time // last failed dial; zero after a success
+	probing  bool      // a dial after a failure is under way
+	tunnels  int       // tunnels opened, for the reconnect line
+}
+
+func (g *dialGate) allow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failedAt.IsZero() {
+		return true
+	}
+	if g.probing || time.Since(g.failedAt) < dialRetryInterval {
+		return false
+	}
+	g.probing = true
+	return true
+}
+
+func (g *dialGate) done(ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.probing = false
+	if ok {
+		g.failedAt = time.Time{}
+	} else {
+		g.failedAt = time.Now()
+	}
+}
+
+func (g *dialGate) opened() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tunnels++
+	return g.tunnels
 }
 
 func (c *Connector) tunnelDone(sent, received int64, err error) {

@@ -68,7 +68,44 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 		done:   make(chan struct{}),
 	}
 	w.touch()
+	go w.keepAlive(wc, c.cfg.WebSocketPing)
 	return w, nil
+}
+
+// keepAlive sends a WebSocket ping (RFC 6455 section 5.5.2) once the
+// tunnel has carried no data for interval, and again each interval while
+// it stays idle, until the WebSocket closes. A proxy that cuts idle
+// WebSocket connections (nginx's proxy_read_timeout counts bytes from
+// upstream) sees the ping, and the pong websockify answers with, as
+// traffic; TCP keepalive would not count. A ping that gets no pong is not
+// an error here: a dead peer shows up as a failed read of the relay.
+func (w *wsConn) keepAlive(wc *websocket.Conn, interval time.Duration) {
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	lastPing := time.Now()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+		busy := time.Unix(0, w.last.Load())
+		if busy.Before(lastPing) {
+			busy = lastPing
+		}
+		if wait := interval - time.Since(busy); wait > 0 {
+			t.Reset(wait)
+			continue
+		}
+		lastPing = time.Now()
+		w.pings.Add(1)
+		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		_ = wc.Ping(ctx)
+		cancel()
+		t.Reset(max(interval-time.Since(lastPing), 0))
+	}
 }
 
 // upgradeError describes a failed WebSocket upgrade. Like a CONNECT
@@ -195,6 +232,7 @@ type wsConn struct {
 	quiet, linger time.Duration
 
 	last       atomic.Int64 // unix nanoseconds of the last read or write
+	pings      atomic.Int64 // pings sent (keepAlive), for tests
 	lingerOnce sync.Once
 	lingering  atomic.Bool
 	closing    atomic.Bool // closeNow started: reads end with EOF

@@ -1,0 +1,359 @@
+package connector
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// StepOutbound is the step of the outbound (egress) proxy: reaching it, and
+// its answer to the CONNECT request for the security proxy (issue 14).
+const StepOutbound Step = "outbound-proxy"
+
+// Sources of an outbound-proxy setting, as messages name them.
+const (
+	SourceEnvironment = "HTTPS_PROXY"
+	SourceFlag        = "--outbound-proxy"
+	SourceWindows     = "the Windows proxy settings (Internet Settings)"
+)
+
+// OutboundProxy is the one outbound-proxy setting of trustlaunch: the
+// descriptor fetch (through HTTPProxy, for net/http) and the tunnel
+// (Config.Outbound) both ask it, so they never disagree about which
+// traffic goes through which proxy (issue 14). It is an explicit HTTP
+// proxy that answers CONNECT; NO_PROXY rules are read as
+// golang.org/x/net/http/httpproxy reads them (which never proxies
+// localhost or loopback addresses). The nil *OutboundProxy, and the
+// setting "none", connect directly.
+//
+// The proxy URL's user name and password, when present, are sent as Basic
+// credentials to the outbound proxy only; no message, log line or String
+// shows them.
+type OutboundProxy struct {
+	source  string
+	proxy   *url.URL // http://[user:pass@]host:port; nil: direct
+	noProxy string
+	// Windows ProxyOverride: "<local>" (names without a dot) and
+	// patterns with "*" matched case-insensitively against the host.
+	bypassLocal bool
+	bypass      []string
+	match       func(*url.URL) (*url.URL, error)
+}
+
+// NewOutboundProxy checks an outbound-proxy setting: rawURL is the proxy
+// (http://[USER:PASSWORD@]HOST[:PORT], a missing scheme meaning http and a
+// missing port 80, as Go's net/http reads HTTPS_PROXY; "" for direct) and
+// noProxy the NO_PROXY rules. source names where they came from in
+// messages. A malformed value is an error that names the source and never
+// quotes the credentials.
+func NewOutboundProxy(source, rawURL, noProxy string) (*OutboundProxy, error) {
+	p := &OutboundProxy{source: source, noProxy: noProxy}
+	rawURL = strings.TrimSpace(rawURL)
+	if rawURL == "" {
+		return p, nil
+	}
+	u, err := parseProxyURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", source, err)
+	}
+	p.proxy = u
+	// The URL is rebuilt by url.URL.String, which httpproxy parses back
+	// without error: it was checked above.
+	p.match = (&httpproxy.Config{HTTPSProxy: u.String(), NoProxy: noProxy}).ProxyFunc()
+	return p, nil
+}
+
+// DirectOutbound is the setting "none": every connection is direct.
+func DirectOutbound(source string) *OutboundProxy { return &OutboundProxy{source: source} }
+
+// OutboundFromEnvironment reads HTTPS_PROXY and NO_PROXY (or their
+// lower-case spellings) from getenv (os.Getenv when nil). Only the HTTPS
+// variable counts: everything trustlaunch sends is TLS.
+func OutboundFromEnvironment(getenv func(string) string) (*OutboundProxy, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	get := func(names ...string) (string, string) {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return n, v
+			}
+		}
+		return names[0], ""
+	}
+	name, proxy := get("HTTPS_PROXY", "https_proxy")
+	_, noProxy := get("NO_PROXY", "no_proxy")
+	return NewOutboundProxy(name, proxy, noProxy)
+}
+
+// WithWindowsBypass adds the rules of the Windows ProxyOverride value to a
+// setting read from the Windows proxy settings: local means "<local>"
+// (host names without a dot bypass the proxy), and each pattern ("*" for
+// any run of characters) names hosts that bypass it.
+func (p *OutboundProxy) WithWindowsBypass(local bool, patterns []string) *OutboundProxy {
+	q := *p
+	q.bypassLocal = local
+	q.bypass = append([]string(nil), patterns...)
+	return &q
+}
+
+// parseProxyURL checks a proxy URL. Its errors quote only the parts that
+// are not credentials.
+func parseProxyURL(raw string) (*url.URL, error) {
+	if strings.ContainsAny(raw, " \t\r\n") || strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, errors.New("the proxy URL has a space or a control character")
+	}
+	s := raw
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Error quotes the whole URL, password included.
+		return nil, errors.New("the proxy URL does not parse (want http://HOST:PORT)")
+	}
+	if !strings.EqualFold(u.Scheme, "http") {
+		return nil, fmt.Errorf("proxy scheme %s is not supported (want http://HOST:PORT, a proxy that answers CONNECT)", safetext.Quote(u.Scheme))
+	}
+	u.Scheme = "http"
+	host, port := u.Hostname(), u.Port()
+	shown := func() string { return (&url.URL{Scheme: "http", Host: u.Host}).String() }
+	if host == "" {
+		return nil, errors.New("the proxy URL has no host (want http://HOST:PORT)")
+	}
+	if err := validHost("outbound proxy", host); err != nil {
+		return nil, err
+	}
+	if port == "" {
+		if strings.HasSuffix(u.Host, ":") {
+			return nil, fmt.Errorf("proxy %s has an empty port", safetext.Quote(shown()))
+		}
+		port = "80"
+	} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return nil, fmt.Errorf("proxy %s has an invalid port", safetext.Quote(shown()))
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, fmt.Errorf("proxy %s: want http://HOST:PORT with no path, query or fragment", safetext.Quote(shown()))
+	}
+	return &url.URL{Scheme: "http", User: u.User, Host: net.JoinHostPort(host, port)}, nil
+}
+
+// String names the setting without its credentials: "http://proxy.corp:3128
+// (from HTTPS_PROXY)", or "direct".
+func (p *OutboundProxy) String() string {
+	if p == nil || p.proxy == nil {
+		return "direct"
+	}
+	return "http://" + p.proxy.Host + " (from " + p.source + ")"
+}
+
+// Source is where the setting came from (SourceEnvironment, ...).
+func (p *OutboundProxy) Source() string {
+	if p == nil {
+		return ""
+	}
+	return p.source
+}
+
+// ProxyFor returns the outbound proxy for a connection to host:port over
+// TLS, or nil for a direct one.
+func (p *OutboundProxy) ProxyFor(hostport string) *url.URL {
+	if p == nil || p.proxy == nil {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if p.bypassed(host) {
+		return nil
+	}
+	u, err := p.match(&url.URL{Scheme: "https", Host: hostport})
+	if err != nil || u == nil {
+		return nil // err: only for a proxy URL that does not parse, checked in New
+	}
+	return p.proxy
+}
+
+// HTTPProxy is ProxyFor for net/http's Transport.Proxy. Every request
+// trustlaunch makes is https, so the scheme of req is not consulted.
+func (p *OutboundProxy) HTTPProxy(req *http.Request) (*url.URL, error) {
+	return p.ProxyFor(canonicalHostPort(req.URL)), nil
+}
+
+func canonicalHostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
+
+func (p *OutboundProxy) bypassed(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if p.bypassLocal && !strings.Contains(h, ".") && !strings.Contains(h, ":") {
+		return true
+	}
+	for _, pat := range p.bypass {
+		if globMatch(strings.ToLower(pat), h) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against a pattern where "*" stands for any run of
+// characters (ProxyOverride's only wildcard).
+func globMatch(pat, s string) bool {
+	parts := strings.Split(pat, "*")
+	if len(parts) == 1 {
+		return pat == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// OutboundError is the cause inside a StepOutbound *StepError.
+type OutboundError struct {
+	Status int    // the outbound proxy's HTTP status, 0 when it gave none
+	msg    string // what failed, without the proxy's address
+	err    error
+}
+
+func (e *OutboundError) Error() string { return e.msg }
+func (e *OutboundError) Unwrap() error { return e.err }
+
+// outboundError builds the StepOutbound error for the outbound proxy at addr.
+func outboundError(addr string, status int, msg, hint string, err error) *StepError {
+	return &StepError{Step: StepOutbound, Addr: addr, Err: &OutboundError{Status: status, msg: msg, err: err}, Hint: hint}
+}
+
+// dialOutbound connects to the security proxy through the outbound proxy
+// ob: TCP to ob, then "CONNECT proxy:port" with ob's Basic credentials.
+// What it returns is the raw byte stream to the security proxy, on which
+// Dial runs TLS, so the outbound proxy sees ciphertext only, and the
+// session token, sent after the TLS handshake, never reaches it.
+func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, error) {
+	addr := ob.Host
+	host, port, _ := net.SplitHostPort(addr)
+	conn, step, err := c.dialHost(ctx, host, port)
+	if err != nil {
+		se := netError(step, addr, err)
+		what := "connect"
+		if step == StepDNS {
+			what = "dns lookup of " + host
+		}
+		return nil, outboundError(addr, 0, what+": "+se.Err.Error(), "check the outbound proxy setting ("+c.cfg.Outbound.source+") and the network connection", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+	defer cancel()
+	undo := deadlineFromContext(hctx, conn)
+	defer undo()
+	target := c.cfg.ProxyAddr
+	// RFC 9110 section 9.3.6 (CONNECT), RFC 7617 (Basic). Nothing of the
+	// session is in this request: only the security proxy's address.
+	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
+	var secrets []string
+	if ob.User != nil {
+		user := ob.User.Username()
+		pass, _ := ob.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+		req += "Proxy-Authorization: Basic " + cred + "\r\n"
+		secrets = append(secrets, cred, user+":"+pass)
+		if pass != "" {
+			secrets = append(secrets, pass)
+		}
+	}
+	req += "User-Agent: " + c.userAgent() + "\r\n\r\n"
+	fail := func(status int, msg, hint string, err error) (net.Conn, error) {
+		if ctx.Err() != nil {
+			return nil, &StepError{Step: StepOutbound, Addr: addr, Err: ctx.Err()}
+		}
+		if hctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			msg = fmt.Sprintf("no answer to CONNECT within %v", c.cfg.HandshakeTimeout)
+			hint = "the outbound proxy accepted the connection but did not answer: check the outbound proxy setting (" + c.cfg.Outbound.source + ")"
+		}
+		for _, s := range secrets {
+			if s != "" {
+				msg = strings.ReplaceAll(msg, s, "[redacted]")
+			}
+		}
+		// The cause keeps only errors of our own making or of the
+		// system: none carries the credentials.
+		return nil, outboundError(addr, status, msg, hint, err)
+	}
+	if _, err := io.WriteString(conn, req); err != nil {
+		return fail(0, "sending CONNECT: "+trimSyscall(err), hintRelay, err)
+	}
+	lim := &headerLimit{r: conn, n: maxResponseHeader, limited: true}
+	br := bufio.NewReaderSize(lim, 4096)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.Is(err, errHeaderTooLong):
+			return fail(0, fmt.Sprintf("the answer header is longer than %d KiB", maxResponseHeader>>10), fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
+		case lim.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+			return fail(0, "closed the connection without answering CONNECT", fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
+		case errors.As(err, &ne):
+			return fail(0, "reading the answer to CONNECT: "+safetext.Excerpt(trimSyscall(err), maxCause), fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
+		}
+		msg := strings.Replace(notHTTP(c.cfg.Token, lim.first.String()), "the proxy's answer", "the answer", 1)
+		return fail(0, msg, fmt.Sprintf(notProxy, c.cfg.Outbound.source), errors.New("not HTTP"))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		status := statusText(c.cfg.Token, resp)
+		switch resp.StatusCode {
+		case http.StatusProxyAuthRequired:
+			if ob.User == nil {
+				return fail(resp.StatusCode, "407 authentication required",
+					"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT ("+c.cfg.Outbound.source+")", nil)
+			}
+			return fail(resp.StatusCode, "407 authentication required: the user name or password was refused",
+				"check the user name and password in the outbound proxy setting ("+c.cfg.Outbound.source+")", nil)
+		case http.StatusForbidden:
+			return fail(resp.StatusCode, "refused CONNECT to the security proxy "+safetext.Quote(target)+" ("+status+")",
+				"the outbound proxy does not allow this connection: ask your network administrator to allow CONNECT to "+safetext.Quote(target), nil)
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return fail(resp.StatusCode, "could not reach the security proxy "+safetext.Quote(target)+" ("+status+")",
+				"the security proxy may be down, or its name unknown to the outbound proxy: try again later or ask your administrator", nil)
+		}
+		return fail(resp.StatusCode, "unexpected answer to CONNECT: "+status, fmt.Sprintf(notProxy, c.cfg.Outbound.source), nil)
+	}
+	if br.Buffered() > 0 {
+		// The security proxy speaks only after our ClientHello: bytes
+		// here are the outbound proxy's, not the TLS stream.
+		return fail(resp.StatusCode, "sent data after its 2xx answer, before the TLS handshake", fmt.Sprintf(notProxy, c.cfg.Outbound.source), nil)
+	}
+	ok = true
+	return conn, nil
+}
