@@ -56,6 +56,10 @@ type Descriptor struct {
 	// seconds (required in a signed descriptor); 0 when absent.
 	IssuedAt int64 `json:"iat,omitempty"`
 	Expires  int64 `json:"exp,omitempty"`
+	// MinVersion is the optional min_version: the oldest trustlaunch that
+	// may run this descriptor, MAJOR.MINOR.PATCH with an optional "v"; ""
+	// when absent. See checkMinVersion.
+	MinVersion string `json:"min_version,omitempty"`
 
 	// Publisher is the name, in the admin policy, of the publisher whose
 	// key signed the descriptor, and PublisherKeyID that key's kid; both
@@ -96,6 +100,7 @@ type descriptorWire struct {
 	Token       string                `json:"token"`
 	IssuedAt    *int64                `json:"iat"`
 	Exp         *int64                `json:"exp"`
+	MinVersion  *string               `json:"min_version"`
 }
 
 // DescriptorError is a descriptor that could not be decoded or failed a
@@ -158,6 +163,9 @@ func DecodeDescriptor(data []byte) (*Descriptor, error) {
 	}
 	if w.Exp != nil {
 		d.Expires = *w.Exp
+	}
+	if w.MinVersion != nil {
+		d.MinVersion = *w.MinVersion
 	}
 	if d.Proxy.TLSMin == "" {
 		d.Proxy.TLSMin = TLSVersion12
@@ -300,6 +308,11 @@ func (w *descriptorWire) validate() error {
 	}
 	if err := checkTimes(w.IssuedAt, w.Exp); err != nil {
 		return err
+	}
+	if w.MinVersion != nil {
+		if _, ok := parseSemver(*w.MinVersion); !ok || strings.ContainsAny(*w.MinVersion, "-+") {
+			return fieldErr("min_version", "%s is not a release version MAJOR.MINOR.PATCH (such as \"1.4.0\")", safetext.QuoteExcerpt(*w.MinVersion, 40))
+		}
 	}
 	return checkToken(w.Token)
 }
@@ -726,3 +739,182 @@ func jsonKind(t reflect.Type) string {
 
 // quoteExcerpt is safetext.Excerpt in double quotes, for naming a value
 // from the network that may be long: "a\x1b[2J…".
+
+// VersionError is a descriptor whose min_version is newer than this
+// trustlaunch, or a build with no version that cannot say (issue 14).
+type VersionError struct {
+	Need string // min_version, as the descriptor gave it (checked: digits and dots)
+	Have string // this trustlaunch's version, sanitized
+}
+
+func (e *VersionError) Error() string {
+	if _, ok := parseSemver(e.Have); !ok {
+		return fmt.Sprintf("descriptor: min_version: this descriptor needs trustlaunch %s or later, and this trustlaunch is a build without a release version (%s), so it cannot tell", e.Need, e.Have)
+	}
+	return fmt.Sprintf("descriptor: min_version: this descriptor needs trustlaunch %s or later; this is %s", e.Need, e.Have)
+}
+
+// Hint tells the user what to do.
+func (e *VersionError) Hint() string {
+	return "upgrade trustlaunch to " + strings.TrimPrefix(e.Need, "v") + " or later (your administrator or the portal's download page has it), then start the session again"
+}
+
+// checkMinVersion refuses a descriptor whose min_version is newer than
+// client, this trustlaunch's version, compared by semantic versioning
+// (semver.org 2.0.0, section 11: numbers compared as numbers, a
+// pre-release older than its release, build metadata ignored), so a
+// goreleaser snapshot "1.4.2-SNAPSHOT-…" and a Go pseudo-version
+// "v1.4.2-0.2025…" come before 1.4.2. A build without a release version
+// ("devel", from a source tree without -ldflags) is refused whenever
+// min_version is set: nothing says how old its source is, and the portal
+// asked for a version it knows (fail closed). No min_version: no check.
+func checkMinVersion(d *Descriptor, client string) error {
+	if d.MinVersion == "" {
+		return nil
+	}
+	need, ok := parseSemver(d.MinVersion)
+	if !ok {
+		return fieldErr("min_version", "%s is not a release version", safetext.QuoteExcerpt(d.MinVersion, 40)) // not reached: validate checked it
+	}
+	have, ok := parseSemver(client)
+	if !ok || compareSemver(have, need) < 0 {
+		return &VersionError{Need: d.MinVersion, Have: safetext.Excerpt(cmpOr(client, "unknown"), 60)}
+	}
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// semver is a parsed semantic version: the three numbers and the
+// pre-release identifiers.
+type semver struct {
+	num [3]uint64
+	pre []string
+}
+
+// parseSemver parses [v]MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD] strictly:
+// no leading zeros, no empty identifiers, at most 64 bytes.
+func parseSemver(s string) (semver, bool) {
+	var v semver
+	s = strings.TrimPrefix(s, "v")
+	if s == "" || len(s) > 64 {
+		return v, false
+	}
+	if i := strings.IndexByte(s, '+'); i >= 0 {
+		if !validIdents(s[i+1:], false) {
+			return v, false
+		}
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '-'); i >= 0 {
+		if !validIdents(s[i+1:], true) {
+			return v, false
+		}
+		v.pre = strings.Split(s[i+1:], ".")
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		n, ok := semverNumber(p)
+		if !ok {
+			return v, false
+		}
+		v.num[i] = n
+	}
+	return v, true
+}
+
+// validIdents checks dot-separated identifiers of [0-9A-Za-z-]; numeric
+// pre-release identifiers may not have leading zeros.
+func validIdents(s string, pre bool) bool {
+	if s == "" {
+		return false
+	}
+	for id := range strings.SplitSeq(s, ".") {
+		if id == "" {
+			return false
+		}
+		numeric := true
+		for _, c := range id {
+			switch {
+			case '0' <= c && c <= '9':
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '-':
+				numeric = false
+			default:
+				return false
+			}
+		}
+		if pre && numeric && len(id) > 1 && id[0] == '0' {
+			return false
+		}
+	}
+	return true
+}
+
+// semverNumber parses a version number: digits, no leading zero, fits 9 digits.
+func semverNumber(p string) (uint64, bool) {
+	if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(p, 10, 64)
+	return n, err == nil
+}
+
+// compareSemver returns -1, 0 or +1 as a is older than, equal to or newer
+// than b (semver.org 2.0.0, section 11).
+func compareSemver(a, b semver) int {
+	for i := range a.num {
+		if a.num[i] != b.num[i] {
+			if a.num[i] < b.num[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a.pre) == 0 && len(b.pre) == 0:
+		return 0
+	case len(a.pre) == 0:
+		return 1 // a release is newer than its pre-releases
+	case len(b.pre) == 0:
+		return -1
+	}
+	for i := 0; i < len(a.pre) && i < len(b.pre); i++ {
+		x, y := a.pre[i], b.pre[i]
+		if x == y {
+			continue
+		}
+		xn, xerr := strconv.ParseUint(x, 10, 64)
+		yn, yerr := strconv.ParseUint(y, 10, 64)
+		switch {
+		case xerr == nil && yerr == nil:
+			if xn < yn {
+				return -1
+			}
+			return 1
+		case xerr == nil:
+			return -1 // numeric identifiers are older than alphanumeric ones
+		case yerr == nil:
+			return 1
+		case x < y:
+			return -1
+		default:
+			return 1
+		}
+	}
+	switch {
+	case len(a.pre) < len(b.pre):
+		return -1
+	case len(a.pre) > len(b.pre):
+		return 1
+	}
+	return 0
+}

@@ -86,6 +86,10 @@ type FetchOptions struct {
 	Policy *Policy
 	// Now is the time iat and exp are checked against; time.Now when zero.
 	Now time.Time
+	// ClientVersion is this trustlaunch's version, which a descriptor's
+	// min_version is checked against (checkMinVersion); "" is a build
+	// without a version, refused by any min_version.
+	ClientVersion string
 
 	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
 	// directories are under /tmp and can never pass the real check.
@@ -144,6 +148,7 @@ func (e *FetchError) Hint() string {
 		ct   *ContentTypeError
 		de   *DescriptorError
 		sig  *SignatureError
+		ver  *VersionError
 		unk  x509.UnknownAuthorityError
 		name x509.HostnameError
 		inv  x509.CertificateInvalidError
@@ -168,6 +173,8 @@ func (e *FetchError) Hint() string {
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &ct):
 		return "the link may point at the wrong page, or your portal session ended: log in to the portal again and start the session from there"
+	case errors.As(err, &ver):
+		return ver.Hint()
 	case errors.As(err, &sig):
 		return "the portal's launch descriptor is signed, and its signature is not one your administrator's policy accepts: tell the portal's administrator (an expired descriptor: start the session again)"
 	case errors.As(err, &de) && de.Step == StepDescriptorDecode:
@@ -289,6 +296,11 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 	f := &fetcher{opts: opts, shown: RedactURL(opts.URL)}
 	f.addSecrets(opts.URL)
 	d, err := f.fetch(ctx)
+	if err == nil {
+		if err = checkMinVersion(d, opts.ClientVersion); err != nil {
+			d = nil
+		}
+	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		// Cancelled while the answer was on its way (Ctrl-C): report the
 		// cancellation, not whatever half an answer looked like, and never
@@ -299,8 +311,12 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 		fe := &FetchError{Step: StepDescriptorFetch, URL: f.shown, Err: err, secrets: f.secrets}
 		var de *DescriptorError
 		var se *SignatureError
+		var ve *VersionError
 		if errors.As(err, &se) {
 			fe.Step = StepDescriptorSignature
+		}
+		if errors.As(err, &ve) {
+			fe.Step = StepDescriptorValidate
 		}
 		if errors.As(err, &de) {
 			// A descriptor may echo the ticket into a field that an error

@@ -167,6 +167,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
 	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
+	opts.Fetch.ClientVersion = versionString()                  // a descriptor's min_version is checked against it
 	// The status screen starts with the first step after the decision, so it
 	// never draws over the trust prompt, and ends before the emulator starts.
 	var status *tui.Status

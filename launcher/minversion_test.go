@@ -1,0 +1,107 @@
+package launcher
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// minimalWith is the minimal descriptor with extra JSON members added.
+func minimalWith(extra string) []byte {
+	return []byte(`{"version":1,"session":"s","profile":"raw","proxy":{"address":"127.0.0.1:3128","transport":"connect"},` +
+		`"destination":{"host":"10.0.0.5","port":992},"token":"TOKEN-SECRET-MIN"` + extra + `}`)
+}
+
+// TestDescriptorMinVersionField: min_version is part of descriptor v1
+// (DESIGN.md), a release version MAJOR.MINOR.PATCH; anything else is an
+// error naming the field.
+func TestDescriptorMinVersionField(t *testing.T) {
+	for _, tc := range []struct{ in, want, errHas string }{
+		{`"1.4.0"`, "1.4.0", ""},
+		{`"v2.0.10"`, "v2.0.10", ""},
+		{`"1.4"`, "", "min_version"},
+		{`"01.4.0"`, "", "min_version"},
+		{`"1.4.0-rc.1"`, "", "min_version"},
+		{`"latest"`, "", "min_version"},
+		{`""`, "", "min_version"},
+		{`140`, "", "min_version"},
+	} {
+		d, err := DecodeDescriptor(minimalWith(`,"min_version":` + tc.in))
+		if tc.errHas != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Errorf("min_version %s: %v, want an error naming %s", tc.in, err, tc.errHas)
+			}
+			continue
+		}
+		if err != nil || d.MinVersion != tc.want {
+			t.Errorf("min_version %s: %+v, %v; want %q", tc.in, d, err, tc.want)
+		}
+	}
+}
+
+// TestCheckMinVersion compares by semantic version (semver.org 2.0.0,
+// section 11), a pre-release older than its release, and refuses a build
+// with no version (fail closed: its age is unknown).
+func TestCheckMinVersion(t *testing.T) {
+	for _, tc := range []struct {
+		client, min string
+		ok          bool
+	}{
+		{"1.4.2", "", true},
+		{"devel", "", true},
+		{"1.4.2", "1.4.2", true},
+		{"v1.4.2", "1.4.2", true},
+		{"1.4.2", "v1.4.1", true},
+		{"1.10.0", "1.9.9", true}, // numbers, not strings
+		{"2.0.0", "1.99.99", true},
+		{"1.4.2+build.7", "1.4.2", true}, // build metadata does not count
+		{"1.4.1", "1.4.2", false},
+		{"1.9.9", "1.10.0", false},
+		{"1.4.2-rc.1", "1.4.2", false}, // a pre-release comes before its release
+		{"1.4.3-rc.1", "1.4.2", true},
+		{"v0.0.0-20250301120000-abcdef123456", "0.1.0", false},  // a Go pseudo-version before any tag
+		{"v1.4.3-0.20250301120000-abcdef123456", "1.4.2", true}, // a pseudo-version after v1.4.2
+		{"1.4.2-SNAPSHOT-abcdef", "1.4.2", false},               // goreleaser --snapshot
+		{"devel", "0.0.1", false},
+		{"", "0.0.1", false},
+		{"1.4", "1.4.0", false}, // not a version: refused, not guessed
+	} {
+		d := &Descriptor{MinVersion: tc.min}
+		err := checkMinVersion(d, tc.client)
+		if (err == nil) != tc.ok {
+			t.Errorf("client %q, min_version %q: %v; want ok=%v", tc.client, tc.min, err, tc.ok)
+			continue
+		}
+		var ve *VersionError
+		if err != nil && (!errors.As(err, &ve) || !strings.Contains(ve.Hint(), "upgrade") || !strings.Contains(err.Error(), "min_version")) {
+			t.Errorf("client %q, min_version %q: %v (hint %q); want a *VersionError naming min_version with an upgrade hint", tc.client, tc.min, err, ve.Hint())
+		}
+	}
+}
+
+// TestFetchMinVersionRefused: a descriptor for a newer trustlaunch stops the
+// launch at the validate step, with the upgrade hint, before anything else
+// uses it.
+func TestFetchMinVersionRefused(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(minimalWith(`,"min_version":"9.0.0"`))
+	})
+	o.opts.ClientVersion = "1.4.2"
+	d, err := FetchDescriptor(t.Context(), o.opts)
+	var fe *FetchError
+	if d != nil || !errors.As(err, &fe) || fe.Step != StepDescriptorValidate {
+		t.Fatalf("FetchDescriptor = %v, %v; want a FetchError at %s", d, err, StepDescriptorValidate)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "9.0.0") || !strings.Contains(msg, "1.4.2") || strings.Contains(msg, ticket) || strings.Contains(msg, "TOKEN-SECRET") {
+		t.Errorf("error %q: want both versions, no ticket or token", msg)
+	}
+	if h := fe.Hint(); !strings.Contains(h, "upgrade trustlaunch to 9.0.0 or later") {
+		t.Errorf("hint %q, want the upgrade hint", h)
+	}
+	o.opts.ClientVersion = "9.0.0"
+	if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+		t.Errorf("FetchDescriptor with trustlaunch 9.0.0: %v", err)
+	}
+}
