@@ -81,6 +81,10 @@ type FetchOptions struct {
 	// Resolver resolves the origin's host; net.DefaultResolver when nil.
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
 	Resolver *net.Resolver
+	// Outbound is the outbound-proxy setting, the one the tunnel uses too
+	// (issue 14); nil: connector.OutboundFromEnvironment (HTTPS_PROXY,
+	// NO_PROXY), and a malformed value is an error.
+	Outbound *connector.OutboundProxy
 	// Policy is the admin policy, whose publisher keys verify a signed
 	// descriptor (application/jose); nil: a signed descriptor is refused.
 	Policy *Policy
@@ -199,7 +203,7 @@ func (e *FetchError) Hint() string {
 	case errors.As(err, &dns):
 		return "the name server did not answer for the portal's name: check the network connection (or VPN)"
 	case errors.As(err, &op) && op.Op == "proxyconnect":
-		return "could not connect to the proxy named in HTTPS_PROXY: check that setting, or the network connection"
+		return "could not connect to the outbound proxy (HTTPS_PROXY, --outbound-proxy or the system proxy setting): check that setting, or the network connection"
 	case errors.As(err, &op) && op.Op == "dial":
 		return "could not connect to the portal: check the network connection (or VPN, firewall); the portal may also be down"
 	}
@@ -418,9 +422,15 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	outbound := o.Outbound
+	if outbound == nil {
+		if outbound, err = connector.OutboundFromEnvironment(nil); err != nil {
+			return nil, fmt.Errorf("outbound proxy setting: %w", err)
+		}
+	}
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver}).DialContext,
+		Proxy:                  outbound.HTTPProxy,
+		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,

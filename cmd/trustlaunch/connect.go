@@ -63,6 +63,7 @@ type connectOptions struct {
 	e2e, stdioMode, unsafeListen   bool
 	listen, tokenFile              string
 	fips                           bool
+	outbound                       string // --outbound-proxy
 }
 
 func cmdConnect(ctx context.Context, s *stdio, args []string) int {
@@ -82,6 +83,7 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 	fs.BoolVar(&o.unsafeListen, "unsafe-listen", false, "allow a --listen address that is not loopback: other machines could use your session")
 	fs.BoolVar(&o.stdioMode, "stdio", false, "relay standard input and output through one tunnel instead of listening")
 	fs.StringVar(&o.tokenFile, "token-file", "", "read the session token from `FILE`")
+	addOutboundFlag(fs, &o.outbound)
 	fs.BoolVar(&o.fips, "fips", false, "refuse to run unless Go's FIPS 140-3 module is enabled (GODEBUG=fips140=on)")
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
@@ -210,6 +212,10 @@ func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
 		EndToEndTLS: o.e2e,
 		FIPS:        o.fips,
 		UserAgent:   connector.UserAgent(versionString()),
+	}
+	if cfg.Outbound, err = outboundSetting(s, o.outbound); err != nil {
+		s.errorf("connect: outbound proxy: %v", err)
+		return cfg, exitUsage, false
 	}
 	if o.ca != "" {
 		pool, err := loadCA(o.ca)

@@ -44,9 +44,10 @@ Examples:
 
 // openOptions are the flags of `open`.
 type openOptions struct {
-	noTUI   bool
-	timeout time.Duration
-	paths   *listPaths
+	noTUI    bool
+	timeout  time.Duration
+	paths    *listPaths
+	outbound string // --outbound-proxy
 }
 
 func cmdOpen(ctx context.Context, s *stdio, args []string) int {
@@ -64,8 +65,44 @@ func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) 
 	o := &openOptions{}
 	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
 	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
+	addOutboundFlag(fs, &o.outbound)
 	o.paths = addListFlags(fs)
 	return fs, o
+}
+
+// addOutboundFlag adds --outbound-proxy, shared by open and connect.
+func addOutboundFlag(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT, or \"none\" (default: HTTPS_PROXY and NO_PROXY; on Windows then the system proxy setting)")
+}
+
+// outboundSetting returns the one outbound-proxy setting of a run, used by
+// the descriptor fetch and the tunnel alike (issue 14): --outbound-proxy
+// when given ("none": direct), else HTTPS_PROXY/NO_PROXY, else on Windows
+// the user's system proxy (Internet Settings).
+func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
+	switch flag {
+	case "none":
+		return connector.DirectOutbound(connector.SourceFlag), nil
+	case "":
+	default:
+		return connector.NewOutboundProxy(connector.SourceFlag, flag, "")
+	}
+	env, err := connector.OutboundFromEnvironment(s.getenv)
+	if err != nil || env.ProxyFor("trustlaunch.invalid:443") != nil {
+		return env, err
+	}
+	sys, ok, err := platform.SystemProxy()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return env, nil
+	}
+	ob, err := connector.NewOutboundProxy(connector.SourceWindows, sys.HTTPSProxy, "")
+	if err != nil {
+		return nil, err
+	}
+	return ob.WithWindowsBypass(sys.Local, sys.Bypass), nil
 }
 
 // parseOpen parses open's command line and returns the options and the
@@ -111,7 +148,12 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 	if link.Action == launcher.ActionDetect {
 		return runDetect(ctx, s, o.paths, link.URL) // never prompts: detect.go
 	}
-	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI})
+	outbound, err := outboundSetting(s, o.outbound)
+	if err != nil {
+		s.errorf("open: outbound proxy: %v", err)
+		return exitUsage
+	}
+	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI, outbound: outbound})
 }
 
 // badLink reports a link that ParseLaunchURL refused, and returns the exit
@@ -142,6 +184,9 @@ type launchSetup struct {
 	fetch    launcher.FetchOptions  // UserAgent is set here
 	plain    bool                   // --no-tui: status as plain lines too
 	policy   *launcher.PolicySource // the demo's own policy; nil: load paths.policy
+	// outbound is the outbound-proxy setting of the fetch and the tunnel;
+	// nil: the fetch reads the environment, the tunnel goes direct.
+	outbound *connector.OutboundProxy
 }
 
 // runLaunch runs launcher.Launch with the terminal and the audit log and
@@ -168,6 +213,10 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	}
 	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
 	opts.Fetch.ClientVersion = versionString()                  // a descriptor's min_version is checked against it
+	if ls.outbound != nil {
+		opts.Fetch.Outbound = ls.outbound
+		opts.Connector = func(c *connector.Config) { c.Outbound = ls.outbound }
+	}
 	// The status screen starts with the first step after the decision, so it
 	// never draws over the trust prompt, and ends before the emulator starts.
 	var status *tui.Status

@@ -1,0 +1,120 @@
+package launcher
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// connectForwarder is a minimal outbound HTTP proxy: CONNECT only, names
+// resolved from its own table. It records the CONNECT targets.
+type connectForwarder struct {
+	addr    string
+	mu      sync.Mutex
+	targets []string
+}
+
+func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &connectForwarder{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil || req.Method != http.MethodConnect {
+					return
+				}
+				f.mu.Lock()
+				f.targets = append(f.targets, req.Host)
+				f.mu.Unlock()
+				host, port, _ := net.SplitHostPort(req.Host)
+				up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
+				if err != nil {
+					io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
+					return
+				}
+				defer up.Close()
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+				go func() { io.Copy(up, br); up.(*net.TCPConn).CloseWrite() }()
+				io.Copy(c, up)
+			}()
+		}
+	}()
+	return f
+}
+
+// TestFetchThroughOutboundProxy: the descriptor fetch takes the outbound
+// proxy of FetchOptions.Outbound, the setting the tunnel gets too. The
+// portal's name resolves only at the outbound proxy, so a direct fetch
+// would fail at DNS.
+func TestFetchThroughOutboundProxy(t *testing.T) {
+	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+	_, port, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
+	u := "https://example.com:" + port + "/d/1?ticket=" + ticket
+	org, err := whitelist.ParseOrigin(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.opts.URL, o.opts.Origin = u, org
+	o.opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	fw := newConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
+	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.opts.Outbound = ob
+	if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+		t.Fatalf("fetch through the outbound proxy: %v", err)
+	}
+	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
+		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	}
+
+	// Direct ("none"): the name does not resolve.
+	o.opts.Outbound = connector.DirectOutbound(connector.SourceFlag)
+	if _, err := FetchDescriptor(t.Context(), o.opts); err == nil {
+		t.Errorf("a direct fetch of a name only the outbound proxy knows succeeded")
+	}
+}
+
+// TestFetchMalformedHTTPSProxy: without an explicit setting the fetch reads
+// HTTPS_PROXY; a malformed one is one line naming it, without the password,
+// and nothing is fetched.
+func TestFetchMalformedHTTPSProxy(t *testing.T) {
+	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+	t.Setenv("HTTPS_PROXY", "http://alice:hunter2@proxy.corp:notaport")
+	_, err := FetchDescriptor(t.Context(), o.opts)
+	if err == nil || !strings.Contains(err.Error(), "outbound proxy setting: HTTPS_PROXY:") || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %v, want one line naming HTTPS_PROXY without the password", err)
+	}
+	if o.hits.Load() != 0 {
+		t.Errorf("the portal was asked %d times", o.hits.Load())
+	}
+}

@@ -1,0 +1,45 @@
+package platform
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestParseWindowsProxy reads Internet Settings values as the Settings app
+// and inetcpl.cpl write them.
+func TestParseWindowsProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		enable                uint32
+		server, override, pac string
+		want                  WindowsProxy
+	}{
+		{"off", 0, "proxy.corp:3128", "", "", WindowsProxy{}},
+		{"one for all", 1, "proxy.corp:3128", "", "", WindowsProxy{HTTPSProxy: "proxy.corp:3128"}},
+		{"per protocol", 1, "http=web.corp:80;https=tls.corp:8443;ftp=ftp.corp:21", "", "", WindowsProxy{HTTPSProxy: "tls.corp:8443"}},
+		{"per protocol without https", 1, "http=web.corp:80;socks=s.corp:1080", "", "", WindowsProxy{}},
+		{"scheme in server", 1, "http://proxy.corp:3128", "", "", WindowsProxy{HTTPSProxy: "proxy.corp:3128"}},
+		{"override", 1, "proxy.corp:3128", "*.lab.corp; 10.*;<local>", "", WindowsProxy{HTTPSProxy: "proxy.corp:3128", Local: true, Bypass: []string{"*.lab.corp", "10.*"}}},
+		{"override LOCAL case", 1, "proxy.corp:3128", "<LOCAL>", "", WindowsProxy{HTTPSProxy: "proxy.corp:3128", Local: true}},
+		{"enabled but empty", 1, "", "<local>", "", WindowsProxy{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseWindowsProxy(tc.enable, tc.server, tc.override, tc.pac)
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("ParseWindowsProxy = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	for _, enable := range []uint32{0, 1} {
+		_, err := ParseWindowsProxy(enable, "proxy.corp:3128", "", "http://wpad.corp/proxy.pac")
+		var pe *PACError
+		if !errors.As(err, &pe) || !errors.Is(err, ErrPACUnsupported) || !strings.Contains(err.Error(), "http://wpad.corp/proxy.pac") || !strings.Contains(err.Error(), "HTTPS_PROXY=http://HOST:PORT") {
+			t.Errorf("enable %d with a PAC URL: %v, want a *PACError saying what to set instead", enable, err)
+		}
+	}
+	if _, err := ParseWindowsProxy(1, "http=web.corp:80;garbage", "", ""); err == nil {
+		t.Errorf("a ProxyServer entry without = was accepted")
+	}
+}
