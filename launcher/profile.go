@@ -82,14 +82,32 @@ func builtinProfiles() map[string]*Profile {
 		return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: "built-in", Terminal: terminal}
 	}
 	return map[string]*Profile{
-		"c3270":  cmd("c3270", true, "c3270", "{host}:{port}"),
-		"x3270":  cmd("x3270", false, "x3270", "{host}:{port}"), // its own X11 window
-		"s3270":  cmd("s3270", false, "s3270", "{host}:{port}"), // scripted, no screen
+		"c3270":  cmd("c3270", true, x3270Suite("c3270")...),
+		"x3270":  cmd("x3270", false, x3270Suite("x3270")...), // its own X11 window
+		"s3270":  cmd("s3270", false, x3270Suite("s3270")...), // scripted, no screen
 		"tn5250": cmd("tn5250", true, "tn5250", "{host}:{port}"),
 		"telnet": cmd("telnet", true, "telnet", "{host}", "{port}"),
 		"raw":    {Name: "raw", Kind: ProfileRaw, Source: "built-in"},
 		"none":   {Name: "none", Kind: ProfileNone, Source: "built-in"},
 	}
+}
+
+// DefaultNOPSeconds is how often the built-in x3270-suite profiles make
+// the emulator send a TELNET NOP (IAC NOP, RFC 854) on an idle session.
+// Proxies cut idle tunnels by counting bytes (Squid's read_timeout,
+// 15 minutes by default, often set lower; firewalls and NAT after a few
+// minutes), and TCP keepalive carries none they count: a NOP a minute
+// keeps a screen left open over lunch alive for a few bytes (issue 14).
+// An administrator changes it by defining the profile in profiles.toml
+// with another value (docs/admin.md, "Idle sessions").
+const DefaultNOPSeconds = 60
+
+// x3270Suite is the command of a built-in x3270-suite emulator (c3270,
+// x3270, s3270, and wc3270/ws3270 on Windows): program -xrm
+// "program.nopSeconds: N" host:port. The resource is named after the
+// program, which reads only its own (x3270 4.x resources).
+func x3270Suite(program string) []string {
+	return []string{program, "-xrm", program + ".nopSeconds: " + strconv.Itoa(DefaultNOPSeconds), "{host}:{port}"}
 }
 
 // debianPackages maps an emulator command to the Debian (and Ubuntu)

@@ -61,9 +61,9 @@ func TestBuiltinProfiles(t *testing.T) {
 		kind ProfileKind
 		argv []string
 	}{
-		{"c3270", ProfileCommand, []string{filepath.Join(bin, "c3270"), "127.0.0.1:4321"}},
-		{"x3270", ProfileCommand, []string{filepath.Join(bin, "x3270"), "127.0.0.1:4321"}},
-		{"s3270", ProfileCommand, []string{filepath.Join(bin, "s3270"), "127.0.0.1:4321"}},
+		{"c3270", ProfileCommand, []string{filepath.Join(bin, "c3270"), "-xrm", "c3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
+		{"x3270", ProfileCommand, []string{filepath.Join(bin, "x3270"), "-xrm", "x3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
+		{"s3270", ProfileCommand, []string{filepath.Join(bin, "s3270"), "-xrm", "s3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
 		{"tn5250", ProfileCommand, []string{filepath.Join(bin, "tn5250"), "127.0.0.1:4321"}},
 		{"telnet", ProfileCommand, []string{filepath.Join(bin, "telnet"), "127.0.0.1", "4321"}},
 		{"raw", ProfileRaw, nil},
