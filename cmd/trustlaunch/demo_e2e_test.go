@@ -57,6 +57,10 @@ func TestDemoC3270InTmux(t *testing.T) {
 	tm.keys("Enter")
 	want := launcher.DemoAnswer("hello demo")
 	screen = tm.waitFor("the host's answer", 20*time.Second, func(s string) bool { return strings.Contains(s, want) })
+	// Log lines of the tunnel are held while c3270 draws the screen (issue 10).
+	if strings.Contains(screen, "trustlaunch:") {
+		t.Errorf("a log line was drawn over the emulator's screen:\n%s", screen)
+	}
 	tm.keys("F3")
 	if got := tm.exitStatus(20 * time.Second); got != 0 {
 		t.Fatalf("demo exited %d, want 0; screen:\n%s", got, tm.screen())

@@ -193,6 +193,8 @@ type launchSetup struct {
 // turns its result into an exit code from the table.
 func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	admin, user := loadLists(s, ls.paths)
+	held := &heldLog{print: s.logf}
+	defer held.release()
 	opts := launcher.Options{
 		LaunchURL: ls.target,
 		Admin:     admin,
@@ -208,7 +210,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		// emulator then gets a terminal window of its own.
 		Interactive: isTerminal(s.stdin),
 		InTerminal:  inTerminal,
-		Logf:        s.logf,
+		Logf:        held.logf,
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
 	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
@@ -230,6 +232,9 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		case e.Step == "emulator":
 			status.Done(e.Step, e.Detail)
 			status.Close()
+			if isTerminal(s.stderr) {
+				held.hold() // the emulator draws on this terminal now
+			}
 		default:
 			status.Done(e.Step, e.Detail)
 		}
@@ -240,6 +245,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		opts.Audit = audit
 	}
 	res := launcher.Launch(ctx, opts)
+	held.release() // the emulator has exited: what it held goes out first
 	if status != nil {
 		status.Close() // after a failure, before the error lines below
 	}
