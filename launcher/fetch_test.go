@@ -603,56 +603,104 @@ func TestFetchErrorInert(t *testing.T) {
 // records, and other names with NXDOMAIN, and returns a resolver that asks
 // only it. Fetch tests use real names this way, as a portal has, with
 // nothing outside the machine involved.
+//
+// It serves DNS over TCP (RFC 1035 section 4.2.2: each message behind a
+// two-byte length), which Go's resolver speaks when its Dial returns a
+// stream. Not UDP: Go on Windows sets SIO_UDP_CONNRESET on every UDP socket,
+// and Wine 8.0 refuses that ioctl (WSAEOPNOTSUPP, "wsaioctl: winapi error
+// #10045"), so no UDP socket can be made in the Windows test run. What the
+// tests check is the fetch's use of the resolver, not the transport.
 func newTestDNS(t *testing.T, names ...string) *net.Resolver {
 	t.Helper()
 	known := map[string]bool{}
 	for _, n := range names {
 		known[strings.ToLower(n)+"."] = true
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
+	answer := func(query []byte) []byte {
+		var p dnsmessage.Parser
+		h, err := p.Start(query)
+		if err != nil {
+			return nil
+		}
+		q, err := p.Question()
+		if err != nil {
+			return nil
+		}
+		ok := known[strings.ToLower(q.Name.String())]
+		rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
+		if !ok {
+			rh.RCode = dnsmessage.RCodeNameError
+		}
+		b := dnsmessage.NewBuilder(nil, rh)
+		_ = b.StartQuestions()
+		_ = b.Question(q)
+		if ok && q.Type == dnsmessage.TypeA {
+			_ = b.StartAnswers()
+			_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+		}
+		msg, err := b.Finish()
+		if err != nil {
+			return nil
+		}
+		return msg
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
 	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
+		defer wg.Done()
 		for {
-			n, addr, err := pc.ReadFrom(buf)
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			ok := known[strings.ToLower(q.Name.String())]
-			rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
-			if !ok {
-				rh.RCode = dnsmessage.RCodeNameError
-			}
-			b := dnsmessage.NewBuilder(nil, rh)
-			_ = b.StartQuestions()
-			_ = b.Question(q)
-			if ok && q.Type == dnsmessage.TypeA {
-				_ = b.StartAnswers()
-				_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
-			}
-			msg, err := b.Finish()
-			if err == nil {
-				_, _ = pc.WriteTo(msg, addr)
-			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { mu.Lock(); delete(conns, c); mu.Unlock(); c.Close() }()
+				r := bufio.NewReader(c)
+				for {
+					var n [2]byte
+					if _, err := io.ReadFull(r, n[:]); err != nil {
+						return
+					}
+					query := make([]byte, int(n[0])<<8|int(n[1]))
+					if _, err := io.ReadFull(r, query); err != nil {
+						return
+					}
+					msg := answer(query)
+					if msg == nil {
+						return
+					}
+					if _, err := c.Write(append([]byte{byte(len(msg) >> 8), byte(len(msg))}, msg...)); err != nil {
+						return
+					}
+				}
+			}()
 		}
 	}()
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "udp", pc.LocalAddr().String())
+		return d.DialContext(ctx, "tcp", ln.Addr().String())
 	}}
 }
 
