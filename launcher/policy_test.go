@@ -126,7 +126,9 @@ func TestLoadPolicy(t *testing.T) {
 	})
 	t.Run("unsafe file", func(t *testing.T) {
 		// A temporary directory never passes the admin check (/tmp is
-		// writable by everyone): the real check must refuse it.
+		// writable by everyone; on Windows the file is the user's): the
+		// real check must refuse it.
+		requireRealAdminCheck(t)
 		path := filepath.Join(dir, "policy.toml")
 		os.WriteFile(path, []byte("require_signed = false\n"), 0o644)
 		src := LoadPolicy(path)
