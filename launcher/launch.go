@@ -282,7 +282,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	if st, ok := connector.ProxyTLS(first); ok {
 		opts.status(Event{Step: "proxy", OK: true, Detail: fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))})
 	}
-	ln, err := connector.Listen("", false)
+	ln, err := prof.Listen() // 127.0.0.1, a free port or the admin profile's listen_port
 	if err != nil {
 		first.Close()
 		return fail(StepListen, err)

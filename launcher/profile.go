@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
@@ -62,6 +64,15 @@ type Profile struct {
 	// telnet). A launch without one (started by a browser) runs it in a
 	// terminal window; see Options.InTerminal.
 	Terminal bool
+	// ListenPort fixes the port of the tunnel's local end (on 127.0.0.1),
+	// for an emulator that reads host and port from its own session file
+	// and cannot be given {port} (IBM Personal Communications, Access
+	// Client Solutions); 0, the default, lets the system choose a free
+	// port. Only the administrator's profiles.toml may set it
+	// (listen_port); see decodeProfile for why.
+	ListenPort int
+	// listenSource is where listen_port was set, FILE:LINE.
+	listenSource string
 }
 
 // Placeholders a profile argument may hold.
@@ -74,22 +85,36 @@ const (
 	maxProfileArgBytes  = 4 << 10
 )
 
-// builtinProfiles are the profiles every installation has. Their commands
-// take the host as host:port (telnet as two arguments), which is how each of
-// these programs reads it.
-func builtinProfiles() map[string]*Profile {
+// builtinProfilesFor returns the profiles every installation on goos has
+// (runtime.GOOS for this one; a parameter so that every OS's set is tested
+// on any). Their commands take the host as host:port (telnet as two
+// arguments), which is how each of these programs reads it.
+//
+// On Windows the x3270 suite's programs are wc3270 (console, the
+// counterpart of c3270) and ws3270 (scripted, of s3270); its printer
+// session, wpr3287, takes an LU to print for rather than a terminal
+// session, so it is left to an administrator's profile. The Unix names are
+// not defined there: a descriptor naming c3270 on Windows gets "unknown
+// profile" and the list of the profiles there are, not a hint to apt.
+func builtinProfilesFor(goos string) map[string]*Profile {
 	cmd := func(name string, terminal bool, argv ...string) *Profile {
 		return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: "built-in", Terminal: terminal}
 	}
-	return map[string]*Profile{
-		"c3270":  cmd("c3270", true, x3270Suite("c3270")...),
-		"x3270":  cmd("x3270", false, x3270Suite("x3270")...), // its own X11 window
-		"s3270":  cmd("s3270", false, x3270Suite("s3270")...), // scripted, no screen
-		"tn5250": cmd("tn5250", true, "tn5250", "{host}:{port}"),
+	ps := map[string]*Profile{
 		"telnet": cmd("telnet", true, "telnet", "{host}", "{port}"),
 		"raw":    {Name: "raw", Kind: ProfileRaw, Source: "built-in"},
 		"none":   {Name: "none", Kind: ProfileNone, Source: "built-in"},
 	}
+	if goos == "windows" {
+		ps["wc3270"] = cmd("wc3270", true, x3270Suite("wc3270")...)  // a console program
+		ps["ws3270"] = cmd("ws3270", false, x3270Suite("ws3270")...) // scripted, no screen
+		return ps
+	}
+	ps["c3270"] = cmd("c3270", true, x3270Suite("c3270")...)
+	ps["x3270"] = cmd("x3270", false, x3270Suite("x3270")...) // its own X11 window
+	ps["s3270"] = cmd("s3270", false, x3270Suite("s3270")...) // scripted, no screen
+	ps["tn5250"] = cmd("tn5250", true, "tn5250", "{host}:{port}")
+	return ps
 }
 
 // DefaultNOPSeconds is how often the built-in x3270-suite profiles make
@@ -119,6 +144,41 @@ var debianPackages = map[string]string{
 	"tn5250": "tn5250",
 	"telnet": "telnet",
 	"ssh":    "openssh-client",
+}
+
+// windowsDownloads says, for an emulator command on Windows, what provides
+// it, for the "not found" hint.
+var windowsDownloads = map[string]string{
+	"wc3270": x3270WindowsInstaller,
+	"ws3270": x3270WindowsInstaller,
+	"telnet": `turn on the Windows feature "Telnet Client" (as an administrator: dism /online /Enable-Feature /FeatureName:TelnetClient)`,
+	"ssh":    `turn on the Windows feature "OpenSSH Client" (Settings, Optional features)`,
+}
+
+// x3270WindowsInstaller is where wc3270 and ws3270 come from: one
+// installer for the x3270 suite's Windows programs.
+const x3270WindowsInstaller = "install the x3270 suite for Windows (wc3270-VERSION-setup.exe from https://x3270.bgp.nu/download.html)"
+
+// installHint says how to install the emulator command names on goos, ""
+// when we do not know. On Windows the name is read as Windows reads it
+// (case-insensitive, .exe optional).
+func installHint(goos, command string) string {
+	if goos != "windows" {
+		if pkg := debianPackages[filepath.Base(command)]; pkg != "" {
+			return fmt.Sprintf("install the %s package (Debian, Ubuntu: sudo apt install %s)", pkg, pkg)
+		}
+		return ""
+	}
+	base := command
+	if i := strings.LastIndexAny(base, `\/`); i >= 0 {
+		base = base[i+1:]
+	}
+	base = strings.TrimSuffix(strings.ToLower(base), ".exe")
+	hint := windowsDownloads[base]
+	if hint == x3270WindowsInstaller {
+		hint += ", which provides " + base + ".exe"
+	}
+	return hint
 }
 
 // DefaultAdminProfilesFile returns the admin profiles file,
@@ -201,7 +261,7 @@ func (e *ProfileFileError) Error() string {
 // unknown placeholder or an argv[0] that is a relative path is an error
 // naming FILE:LINE and the profile.
 func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
-	ps := &Profiles{byName: builtinProfiles()}
+	ps := &Profiles{byName: builtinProfilesFor(runtime.GOOS)}
 	adminPath := opts.AdminFile
 	if adminPath == "" {
 		adminPath = DefaultAdminProfilesFile()
@@ -227,7 +287,7 @@ func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
 			return ps, nil
 		}
 	}
-	user, err := loadProfileFile(userPath)
+	user, err := loadProfileFile(userPath, adminPath)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +308,7 @@ func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error
 		}
 		return nil, fmt.Errorf("admin profiles: %w", err)
 	}
-	return loadProfileFile(path)
+	return loadProfileFile(path, "")
 }
 
 // Names returns the names of all profiles, sorted.
@@ -267,7 +327,8 @@ func (ps *Profiles) Resolve(name string) (*Profile, error) {
 type MissingCommandError struct {
 	Profile string
 	Command string // argv[0] of the profile
-	Package string // the Debian package that provides it, "" when unknown
+	Package string // the Debian package that provides it, "" when unknown or on Windows
+	Hint    string // how to install it on this OS, "" when unknown
 	Err     error  // from exec.LookPath
 }
 
@@ -281,8 +342,8 @@ func (e *MissingCommandError) Error() string {
 	default:
 		msg += "not found in PATH"
 	}
-	if e.Package != "" {
-		msg += fmt.Sprintf("; install the %s package (Debian, Ubuntu: sudo apt install %s)", e.Package, e.Package)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }
@@ -321,7 +382,11 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		return nil, &MissingCommandError{Profile: p.Name, Command: argv[0], Package: debianPackages[filepath.Base(argv[0])], Err: err}
+		me := &MissingCommandError{Profile: p.Name, Command: argv[0], Hint: installHint(runtime.GOOS, argv[0]), Err: err}
+		if runtime.GOOS != "windows" {
+			me.Package = debianPackages[filepath.Base(argv[0])]
+		}
+		return nil, me
 	}
 	if !filepath.IsAbs(path) {
 		if path, err = filepath.Abs(path); err != nil {
@@ -333,6 +398,26 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 	}
 	argv[0] = path
 	return argv, nil
+}
+
+// Listen opens the tunnel's local end for a launch with this profile: on
+// 127.0.0.1 with a free port, or on the profile's ListenPort. A fixed port
+// that cannot be had is an error naming the port, the profile and where
+// the port is set; there is no fallback to another port, which the
+// emulator's session file would not name.
+func (p *Profile) Listen() (net.Listener, error) {
+	if p.ListenPort == 0 {
+		return connector.Listen("", false)
+	}
+	ln, err := connector.Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(p.ListenPort)), false)
+	if err == nil {
+		return ln, nil
+	}
+	why := "cannot be opened"
+	if reason := listenFailure(err); reason != "" {
+		why = reason + "; close it, or ask your administrator to choose another port in profiles.toml and in the emulator's session file"
+	}
+	return nil, fmt.Errorf("profile %s: local port %d (listen_port, %s) %s: %w", safetext.Quote(p.Name), p.ListenPort, p.listenSource, why, err)
 }
 
 // maxSessionArg caps {session}, in characters.
@@ -448,13 +533,15 @@ func checkArgv(argv []string) error {
 }
 
 // loadProfileFile reads one profiles.toml; a missing file has no profiles.
+// adminFile is "" for the administrator's file, and for a user's the
+// administrator's path, which the error about listen_port names.
 //
 // It walks the TOML by hand through toml.Primitive values rather than
 // decoding into a struct, because the library reports positions only for
 // errors raised while decoding a key: decoding each key on its own, through
 // a probe, gives every message its FILE:LINE. MetaData.Undecoded is checked
 // at the end as a second lock against keys the walk did not visit.
-func loadProfileFile(path string) ([]*Profile, error) {
+func loadProfileFile(path, adminFile string) ([]*Profile, error) {
 	data, err := readRegularFile(path, maxProfileFileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -489,7 +576,7 @@ func loadProfileFile(path string) ([]*Profile, error) {
 	}
 	var out []*Profile
 	for _, name := range slices.Sorted(maps.Keys(tables)) {
-		p, err := decodeProfile(&md, path, name, tables[name])
+		p, err := decodeProfile(&md, path, name, tables[name], adminFile)
 		if err != nil {
 			return nil, err
 		}
@@ -501,8 +588,17 @@ func loadProfileFile(path string) ([]*Profile, error) {
 	return out, nil
 }
 
-// decodeProfile decodes the table [profile.NAME].
-func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*Profile, error) {
+// decodeProfile decodes the table [profile.NAME]; adminFile as in
+// loadProfileFile.
+//
+// listen_port is refused in a user's file. A fixed port is one resource
+// for the whole machine, not the user's: every user of a terminal server
+// would compete for it, and whoever holds it first decides whether
+// everybody else's launches run. It must also match the session files
+// (PCOMM .ws, ACS .hod) that an administrator deploys, and it is the one
+// local port an attacker can know in advance and try to hold; the
+// administrator who chooses it is the one who can keep it free.
+func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, adminFile string) (*Profile, error) {
 	line := firstLine(md, prim)
 	fail := func(line int, format string, args ...any) error {
 		return &ProfileFileError{Path: path, Line: line, Profile: name, Msg: fmt.Sprintf(format, args...)}
@@ -518,9 +614,25 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*
 		return nil, fail(line, "must be a table with a command, as in [profile.%s]", name)
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if k != "command" && k != "terminal" {
-			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command and terminal", safetext.QuoteExcerpt(k, 60))
+		if k != "command" && k != "terminal" && k != "listen_port" {
+			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command, terminal and (admin only) listen_port", safetext.QuoteExcerpt(k, 60))
 		}
+	}
+	var listenPort int
+	var listenSource string
+	if lp, ok := keys["listen_port"]; ok {
+		lpLine := lineOf(md, lp)
+		if adminFile != "" {
+			return nil, fail(lpLine, "listen_port is allowed only in the administrator's profiles.toml (%s): a fixed port is shared by every user of this machine", adminFile)
+		}
+		var n int64
+		if err := md.PrimitiveDecode(lp, &n); err != nil {
+			return nil, fail(lpLine, "listen_port must be a number, a port from 1 to 65535")
+		}
+		if n < 1 || n > 65535 {
+			return nil, fail(lpLine, "listen_port must be a port from 1 to 65535, not %d", n)
+		}
+		listenPort, listenSource = int(n), fmt.Sprintf("%s:%d", path, lpLine)
 	}
 	var terminal bool
 	if tp, ok := keys["terminal"]; ok {
@@ -540,7 +652,7 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive) (*
 	if err := checkArgv(argv); err != nil {
 		return nil, fail(cmdLine, "%s", err)
 	}
-	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line), Terminal: terminal}, nil
+	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line), Terminal: terminal, ListenPort: listenPort, listenSource: listenSource}, nil
 }
 
 // isTable reports whether a value is a TOML table. PrimitiveDecode into a

@@ -2,6 +2,8 @@ package launcher
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -462,6 +464,186 @@ func TestProfileTerminal(t *testing.T) {
 		}
 		if p.Terminal != want {
 			t.Errorf("profile %s: Terminal = %v, want %v", name, p.Terminal, want)
+		}
+	}
+}
+
+// TestBuiltinProfilesWindows checks the Windows built-ins from any OS: the
+// x3270 suite's Windows programs, with the same TELNET NOP setting as their
+// Unix counterparts (issue 14), and no Unix-only program.
+func TestBuiltinProfilesWindows(t *testing.T) {
+	ps := builtinProfilesFor("windows")
+	tests := []struct {
+		name     string
+		argv     []string
+		terminal bool
+	}{
+		{"wc3270", []string{"wc3270", "-xrm", "wc3270.nopSeconds: 60", "{host}:{port}"}, true},  // the console emulator
+		{"ws3270", []string{"ws3270", "-xrm", "ws3270.nopSeconds: 60", "{host}:{port}"}, false}, // scripted, no screen
+		{"telnet", []string{"telnet", "{host}", "{port}"}, true},
+	}
+	for _, tt := range tests {
+		p := ps[tt.name]
+		if p == nil {
+			t.Errorf("no built-in %s on Windows", tt.name)
+			continue
+		}
+		if p.Kind != ProfileCommand || p.Source != "built-in" || p.Terminal != tt.terminal || !reflect.DeepEqual(p.Argv, tt.argv) {
+			t.Errorf("%s = %+v, want argv %q terminal %v", tt.name, p, tt.argv, tt.terminal)
+		}
+	}
+	for _, unix := range []string{"x3270", "c3270", "s3270", "tn5250"} {
+		if ps[unix] != nil {
+			t.Errorf("built-in %s on Windows, where the x3270 suite ships no such program", unix)
+		}
+	}
+	for _, other := range []string{"linux", "darwin"} {
+		for _, win := range []string{"wc3270", "ws3270"} {
+			if builtinProfilesFor(other)[win] != nil {
+				t.Errorf("built-in %s on %s", win, other)
+			}
+		}
+	}
+}
+
+// TestInstallHint: a missing emulator names what provides it, in the terms
+// of the OS (a Debian package on Linux, the x3270 suite's Windows installer
+// or a Windows optional feature on Windows), and nothing for a program we
+// do not know.
+func TestInstallHint(t *testing.T) {
+	tests := []struct {
+		goos, command, want string
+	}{
+		{"linux", "c3270", "install the c3270 package (Debian, Ubuntu: sudo apt install c3270)"},
+		{"linux", "/usr/local/bin/c3270", "install the c3270 package (Debian, Ubuntu: sudo apt install c3270)"},
+		{"windows", "wc3270", "install the x3270 suite for Windows (wc3270-VERSION-setup.exe from https://x3270.bgp.nu/download.html), which provides wc3270.exe"},
+		{"windows", `C:\Program Files\wc3270\ws3270.exe`, "install the x3270 suite for Windows (wc3270-VERSION-setup.exe from https://x3270.bgp.nu/download.html), which provides ws3270.exe"},
+		{"windows", "WC3270.EXE", "which provides wc3270.exe"},
+		{"windows", "telnet", `turn on the Windows feature "Telnet Client" (as an administrator: dism /online /Enable-Feature /FeatureName:TelnetClient)`},
+		{"windows", "c3270", ""}, // no Windows c3270: wc3270 is its counterpart, but the profile names c3270
+		{"linux", "wc3270", ""},
+		{"linux", "my-emulator", ""},
+	}
+	for _, tt := range tests {
+		got := installHint(tt.goos, tt.command)
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("installHint(%s, %q) = %q, want %q", tt.goos, tt.command, got, tt.want)
+		}
+	}
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// TestListenPortAdmin: an administrator's profile fixes the local port, for
+// an emulator that reads host and port from its own session file (IBM
+// PCOMM, ACS); the tunnel's local end then listens there, on 127.0.0.1.
+func TestListenPortAdmin(t *testing.T) {
+	port := freePort(t)
+	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", fmt.Sprintf(`
+[profile.pcomm]
+command = ['pcsws.exe', 'C:\ProgramData\IBM\Personal Communications\payroll.ws']
+listen_port = %d
+`, port))
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ps.Resolve("pcomm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ListenPort != port {
+		t.Fatalf("ListenPort = %d, want %d", p.ListenPort, port)
+	}
+	ln, err := p.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := ln.Addr().String(); got != fmt.Sprintf("127.0.0.1:%d", port) {
+		t.Errorf("listening on %s, want 127.0.0.1:%d", got, port)
+	}
+
+	// A profile without listen_port gets a free port from the system.
+	c, err := ps.Resolve("telnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln2, err := c.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	if a := ln2.Addr().(*net.TCPAddr); !a.IP.IsLoopback() || a.Port == port || a.Port == 0 {
+		t.Errorf("a profile without listen_port listens on %s", a)
+	}
+}
+
+// TestListenPortInUse: a fixed port that another program holds refuses the
+// launch with one line naming the port, the profile and where it is set;
+// it never falls back to another port, which the emulator's session file
+// would not name.
+func TestListenPortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", fmt.Sprintf("[profile.acs]\ncommand = [\"acslaunch_win-64.exe\", \"/plugin=5250\"]\nlisten_port = %d\n", port))
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ps.Resolve("acs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := p.Listen()
+	if err == nil {
+		ln.Close()
+		t.Fatalf("listened on port %d, which another program holds", port)
+	}
+	want := fmt.Sprintf(`profile "acs": local port %d (listen_port, %s:3) is in use by another program; close it, or ask your administrator to choose another port in profiles.toml and in the emulator's session file`, port, admin)
+	if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error\n%q\nwant one line starting\n%q", err, want)
+	}
+}
+
+// TestListenPortUserRefused: listen_port only in the administrator's
+// profiles.toml. A user's file that sets it is an error naming FILE:LINE,
+// the profile and why, never a profile with a dynamic port instead.
+func TestListenPortUserRefused(t *testing.T) {
+	user := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.pcomm]\ncommand = [\"pcsws.exe\", \"payroll.ws\"]\nlisten_port = 23023\n")
+	_, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
+	want := user + `:3: profile "pcomm": listen_port is allowed only in the administrator's profiles.toml (` + noAdminProfiles + `): a fixed port is shared by every user of this machine`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+func TestListenPortInvalid(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{"0", "listen_port must be a port from 1 to 65535"},
+		{"65536", "listen_port must be a port from 1 to 65535"},
+		{"-1", "listen_port must be a port from 1 to 65535"},
+		{`"23023"`, "listen_port must be a number"},
+		{"23023.5", "listen_port must be a number"},
+	} {
+		admin := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.pcomm]\ncommand = [\"pcsws.exe\"]\nlisten_port = "+tt.value+"\n")
+		_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
+		if err == nil || !strings.Contains(err.Error(), admin+`:3: profile "pcomm": `+tt.want) {
+			t.Errorf("listen_port = %s: error %v, want %q", tt.value, err, tt.want)
 		}
 	}
 }
