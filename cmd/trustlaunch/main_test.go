@@ -200,7 +200,10 @@ func TestConnectListenExitCodes(t *testing.T) {
 		code   int
 		msg    string
 	}{
-		{busy.Addr().String(), exitFailure, "address already in use"},
+		// The OS's own text for the errno (Linux "address already in
+		// use", Windows its message for WSAEADDRINUSE, Wine "winapi error
+		// #10048"), after the step and the address.
+		{busy.Addr().String(), exitFailure, "listen on " + busy.Addr().String() + ": listen tcp " + busy.Addr().String() + ": bind: " + errAddrInUse.Error()},
 		{"0.0.0.0:0", exitUsage, "wildcard"},
 		{"localhost:0", exitUsage, "not a name"},
 	} {
