@@ -1,3 +1,9 @@
+//go:build linux
+
+// Linux only: the demo runs in tmux (prompt_e2e_test.go) with the Debian
+// c3270, and its audit log is found through XDG_STATE_HOME, the Linux
+// state directory; none of these exist in the Windows test process.
+
 package main
 
 import (

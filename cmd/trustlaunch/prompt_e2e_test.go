@@ -1,3 +1,11 @@
+//go:build unix
+
+// Not built for Windows: these tests build the binary with the go command
+// and drive it in tmux, neither of which the Windows test process has (under
+// Wine there is no go.exe or tmux). What they check, the prompt in a real
+// Unix terminal, is Unix behaviour; the Windows console prompt is the
+// subject of its own tests.
+
 package main
 
 import (
