@@ -139,6 +139,9 @@ func logEntry(m cdpMessage) string {
 
 // pageLog returns the log entries of the attached pages so far.
 func (c *cdp) pageLog() []string {
+	if c == nil {
+		return nil // a browser without DevTools (Firefox: firefox_test.go)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.logs...)
