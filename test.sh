@@ -34,6 +34,7 @@ DEBIAN_PACKAGES=(
 	xdg-utils         # xdg-mime / xdg-open for URL handler registration
 	desktop-file-utils # update-desktop-database, desktop-file-validate
 	chromium          # the real-browser test of the URL handler
+	firefox-esr       # the same test in Firefox, with an enterprise policies.json
 	xvfb              # an X server for it
 	xterm             # the terminal window a browser launch of c3270 runs in
 	wine64            # runs the Windows test binaries (scripts/wine/)
