@@ -25,6 +25,7 @@ FUZZTIME=${FUZZTIME:-10s}
 DEBIAN_PACKAGES=(
 	squid-openssl     # CONNECT proxy with https_port
 	websockify        # WebSocket proxy with JWT token plugin
+	nginx             # cuts idle WebSocket connections in front of websockify (proxy_read_timeout)
 	python3-jwcrypto  # websockify's JWTTokenApi needs it
 	stunnel4          # benchmark baseline
 	s3270             # scripted 3270 emulator

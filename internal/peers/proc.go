@@ -40,6 +40,7 @@ const logKeep = 1 << 20
 var debianPackages = map[string]string{
 	"squid":      "squid-openssl",
 	"websockify": "websockify",
+	"nginx":      "nginx",
 	"stunnel4":   "stunnel4",
 	"s3270":      "s3270",
 	"hercules":   "hercules",
