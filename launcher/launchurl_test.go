@@ -150,3 +150,30 @@ func TestParseLink(t *testing.T) {
 		t.Errorf("ParseLaunchURL(detect link) = %q, %v; want an error naming the detect link", u, err)
 	}
 }
+
+func FuzzParseLink(f *testing.F) {
+	f.Add("trustlaunch://detect?url=https%3A%2F%2Fa.example%2Fd%3Fid%3D1")
+	f.Add("trustlaunch://launch?url=https%3A%2F%2Fa.example%2F")
+	f.Add("trustlaunch://detect/?url=a&url=b")
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := ParseLink(raw)
+		if err != nil {
+			return
+		}
+		if got.Action != ActionLaunch && got.Action != ActionDetect {
+			t.Fatalf("ParseLink(%q) = action %q", raw, got.Action)
+		}
+		// The action is the link's own, never guessed: re-encoding gives
+		// the same action and URL, and only a launch link is a launch.
+		link := "trustlaunch://" + string(got.Action) + "?url=" + url.QueryEscape(got.URL)
+		if len(link) <= MaxLaunchURLLen {
+			again, err := ParseLink(link)
+			if err != nil || again != got {
+				t.Fatalf("round trip of %+v: %+v, %v", got, again, err)
+			}
+		}
+		if u, err := ParseLaunchURL(raw); (err == nil) != (got.Action == ActionLaunch) || (err == nil && u != got.URL) {
+			t.Fatalf("ParseLaunchURL(%q) = %q, %v; ParseLink says %+v", raw, u, err, got)
+		}
+	})
+}

@@ -105,3 +105,30 @@ func TestFetchMinVersionRefused(t *testing.T) {
 		t.Errorf("FetchDescriptor with trustlaunch 9.0.0: %v", err)
 	}
 }
+
+// FuzzParseSemver: min_version comes from the network. An accepted version
+// compares equal to itself, its order is antisymmetric, and a "v" prefix
+// changes nothing.
+func FuzzParseSemver(f *testing.F) {
+	for _, s := range []string{"1.4.2", "v1.4.2-rc.1+b.7", "1.4.2-0.20250301-abc", "01.2.3", "1.2.3-", "1.2.3-01"} {
+		f.Add(s, "1.4.2")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		va, okA := parseSemver(a)
+		if !okA {
+			return
+		}
+		if compareSemver(va, va) != 0 {
+			t.Fatalf("%q does not equal itself", a)
+		}
+		if !strings.HasPrefix(a, "v") {
+			if vv, ok := parseSemver("v" + a); ok && compareSemver(va, vv) != 0 {
+				t.Fatalf("v%s differs from %s", a, a)
+			}
+		}
+		vb, okB := parseSemver(b)
+		if okB && compareSemver(va, vb) != -compareSemver(vb, va) {
+			t.Fatalf("order of %q and %q is not antisymmetric", a, b)
+		}
+	})
+}
