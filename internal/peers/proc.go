@@ -38,13 +38,14 @@ const logKeep = 1 << 20
 // debianPackages maps each binary the harness runs to the Debian package that
 // provides it, for the failure message of RequireBinary.
 var debianPackages = map[string]string{
-	"squid":      "squid-openssl",
-	"websockify": "websockify",
-	"nginx":      "nginx",
-	"stunnel4":   "stunnel4",
-	"s3270":      "s3270",
-	"hercules":   "hercules",
-	"go":         "golang (or a Go toolchain on PATH)",
+	"squid":       "squid-openssl",
+	"websockify":  "websockify",
+	"nginx":       "nginx",
+	"stunnel4":    "stunnel4",
+	"s3270":       "s3270",
+	"hercules":    "hercules",
+	"proxytunnel": "proxytunnel",
+	"go":          "golang (or a Go toolchain on PATH)",
 	// The real-browser test (internal/browsertest).
 	"chromium":                "chromium",
 	"Xvfb":                    "xvfb",

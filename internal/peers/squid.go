@@ -36,6 +36,9 @@ type SquidOptions struct {
 	// ExtraConfig lines are appended to squid.conf before the http_access
 	// rules, e.g. "https_port" options or timeouts.
 	ExtraConfig []string
+	// PortOptions are appended to the https_port line, e.g.
+	// "tls-options=NO_TLSv1_3 cipher=..." to hold Squid to one suite.
+	PortOptions string
 	// StartTimeout bounds start-up (default DefaultStartTimeout).
 	StartTimeout time.Duration
 }
@@ -91,7 +94,7 @@ cache_mem 0 MB
 
 # Loopback only, in and out. DNS is never needed (destinations are literals
 # or localhost from /etc/hosts); point it at loopback so nothing leaves.
-https_port 127.0.0.1:{{.Port}} tls-cert={{.Dir}}/server.pem tls-key={{.Dir}}/server.key
+https_port 127.0.0.1:{{.Port}} tls-cert={{.Dir}}/server.pem tls-key={{.Dir}}/server.key{{with .PortOpts}} {{.}}{{end}}
 dns_nameservers 127.0.0.1
 udp_incoming_address 127.0.0.1
 udp_outgoing_address 127.0.0.1
@@ -181,6 +184,7 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		err = squidConf.Execute(&conf, map[string]any{
 			"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
 			"Port": port, "Helper": helper, "Extra": opts.ExtraConfig,
+			"PortOpts": opts.PortOptions,
 		})
 		if err != nil {
 			t.Fatalf("squid.conf: %v", err)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The connector against proxytunnel (issue 15), through one real Squid per
+# run: each implementation runs in its own benchmark process with its own
+# Squid, the tunnel client in a child process with a cgroup v2 of its own
+# (CPU-seconds from cpu.stat), the implementations take turns within each
+# round (the order rotates each round), and ratios are taken per round
+# before the median and the interquartile range.
+#
+#   scripts/bench-proxytunnel.sh [ROUNDS] [MIB]    defaults: 10 256
+#
+# TL_BENCH_SQUID=tls12 holds Squid to one TLS 1.2 suite; TL_BENCH_RTT sets
+# the round trips per measurement (default 2000); TL_TRUSTLAUNCH_B=BINARY
+# adds trustlaunch-connect-b, another trustlaunch build, for A/B runs.
+# Raw lines ("ROUND IMPL METRIC VALUE", and the suites Squid logged): $OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-10}
+mib=${2:-256}
+OUT=${OUT:-$(mktemp /tmp/bench-proxytunnel.XXXXXX)}
+impls=(direct proxytunnel trustlaunch-connect connector-serve)
+if [ -n "${TL_TRUSTLAUNCH_B:-}" ]; then
+	impls+=(trustlaunch-connect-b)
+fi
+
+. scripts/bench-lib.sh
+build_peers_test
+TL_TRUSTLAUNCH=$(mktemp /tmp/trustlaunch.XXXXXX)
+trap 'rm -f "$peers_test" "$TL_TRUSTLAUNCH"' EXIT
+CGO_ENABLED=0 go build -o "$TL_TRUSTLAUNCH" ./cmd/trustlaunch
+export TL_TRUSTLAUNCH TL_BENCH_MIB=$mib
+cd internal/peers
+n=${#impls[@]}
+for r in $(seq "$rounds"); do
+	for k in $(seq 0 $((n - 1))); do
+		impl=${impls[$(((k + r) % n))]}
+		"$peers_test" -test.run '^$' -test.bench "^BenchmarkTunnel/impl=${impl}\$" -test.benchtime 1x |
+			awk -v r="$r" -v i="$impl" '
+				/^BenchmarkTunnel/ { for (f = 5; f < NF; f += 2) print r, i, $(f+1), $f }
+				/ tls / { sub(/.*: map\[/, ""); sub(/\]$/, ""); print r, i, "tls", $0 }'
+	done
+done >"$OUT"
+
+printf '%s rounds of %s MiB each way, Squid %s, raw lines in %s\n' "$rounds" "$mib" "${TL_BENCH_SQUID:-default}" "$OUT"
+printf 'suites (Squid access log, "VERSION SUITE:CONNECTIONS"):\n'
+for impl in "${impls[@]}"; do
+	[ "$impl" = direct ] && continue
+	printf '  %-24s %s\n' "$impl" "$(awk -v i="$impl" '$2 == i && $3 == "tls" { $1 = $2 = $3 = ""; print }' "$OUT" | sort | uniq -c | sort -rn | head -1 | sed 's/^ *[0-9]* *//')"
+done
+for metric in up-MB/s down-MB/s up-cpus/GiB down-cpus/GiB rtt-p50-us rtt-p99-us idle-rtt-p50-us idle-rtt-p99-us; do
+	printf '\n%-24s %10s %28s %28s\n' "$metric" median "vs proxytunnel (IQR)" "vs direct (IQR)"
+	for impl in "${impls[@]}"; do
+		v=$(values "$OUT" "$impl" "$metric" | median)
+		[ "$v" = - ] && continue
+		vs() { ratios "$OUT" "$impl" "$1" "$metric" | quartiles | awk '$1 != "-" { printf "%s (%s-%s)", $1, $2, $3 }'; }
+		vd=""
+		case $metric in *rtt*) vd=$(vs direct) ;; esac
+		printf '%-24s %10s %28s %28s\n' "$impl" "$v" "$(vs proxytunnel)" "$vd"
+	done
+done
