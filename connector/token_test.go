@@ -129,7 +129,15 @@ func TestTokenNeverInOutput(t *testing.T) {
 		_, err = mustNew(t, cfg).Dial(t.Context())
 		collect(err)
 		p2 := newProxy(t, tr, dest.addr, func(p *proxytest.Proxy) { p.Status = 403 })
-		_, err = mustNew(t, config(p2, tr, dest.addr)).Dial(t.Context())
+		refused, err := mustNew(t, config(p2, tr, dest.addr)).Dial(t.Context())
+		if refused != nil {
+			// proxytest's Status is the CONNECT proxy's answer; the
+			// WebSocket double upgrades, and the tunnel must be closed.
+			if tr == TransportConnect {
+				t.Fatalf("connect: Dial accepted a 403 answer")
+			}
+			refused.Close()
+		}
 		collect(err)
 		p3 := newProxy(t, tr, dest.addr, nil)
 		tun, err := mustNew(t, config(p3, tr, dest.addr)).Dial(t.Context())
