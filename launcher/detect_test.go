@@ -1,7 +1,9 @@
 package launcher
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -382,5 +385,36 @@ func TestDetectStateFileGarbage(t *testing.T) {
 	data, _ := os.ReadFile(s.opts.StatePath)
 	if err := json.Unmarshal(data, &st); err != nil {
 		t.Errorf("state file after Detect: %v: %s", err, data)
+	}
+}
+
+// TestDetectThroughOutboundProxy: the detection POST takes the outbound
+// proxy of FetchOptions.Outbound, the one setting of the fetch and the
+// tunnel (issue 14). The portal's name resolves only at the outbound proxy.
+func TestDetectThroughOutboundProxy(t *testing.T) {
+	s := newDetect(t, false, nil)
+	_, port, _ := net.SplitHostPort(s.portal.srv.Listener.Addr().String())
+	s.opts.URL = "https://example.com:" + port + "/trustlaunch/detect?id=" + detectID
+	l, _, err := whitelist.Parse("user", []byte("example.com:"+port+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.opts.User = whitelist.Source{Path: "user", List: l}
+	s.opts.Fetch.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	fw := newConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
+	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.addr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.opts.Fetch.Outbound = ob
+	if res := Detect(t.Context(), s.opts); !res.Sent {
+		t.Fatalf("Detect through the outbound proxy = %+v", res)
+	}
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
+		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
 	}
 }

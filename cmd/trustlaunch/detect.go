@@ -15,15 +15,16 @@ import (
 // answered less than 10 s ago), 1 the POST failed, 130 interrupted. It
 // never prompts and never notifies: any page can fire a detect link, and
 // an unlisted server must cause nothing a user or the page could see. The
-// audit log records every outcome.
-func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string) int {
+// audit log records every outcome. outbound is the run's one outbound-proxy
+// setting (nil: the environment's), as for a launch.
+func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, outbound *connector.OutboundProxy) int {
 	admin, user := loadLists(s, paths)
 	opts := launcher.DetectOptions{
 		URL:     target,
 		Admin:   admin,
 		User:    user,
 		Version: versionString(),
-		Fetch:   launcher.FetchOptions{UserAgent: connector.UserAgent(versionString())},
+		Fetch:   launcher.FetchOptions{UserAgent: connector.UserAgent(versionString()), Outbound: outbound},
 	}
 	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
 		s.warnf("no audit log: %v", err)

@@ -145,13 +145,15 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
-	if link.Action == launcher.ActionDetect {
-		return runDetect(ctx, s, o.paths, link.URL) // never prompts: detect.go
-	}
 	outbound, err := outboundSetting(s, o.outbound)
 	if err != nil {
 		s.errorf("open: outbound proxy: %v", err)
 		return exitUsage
+	}
+	if link.Action == launcher.ActionDetect {
+		// The detection POST takes the same outbound proxy as the fetch
+		// and the tunnel (issue 14). Never prompts: detect.go.
+		return runDetect(ctx, s, o.paths, link.URL, outbound)
 	}
 	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI, outbound: outbound})
 }
