@@ -170,6 +170,8 @@ WINDOWS_PACKAGES=(
 	./internal/peers/squidtoken/
 	./tui/
 	./platform/
+	./connector/
+	./internal/archtest/ # builds; its go-list checks are !windows (they run on Linux)
 )
 WINE_SKIP='^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$'
 wine_dir=$(mktemp -d)
@@ -180,6 +182,10 @@ GOOS=windows GOARCH=amd64 go test -count=1 -timeout 4m -tags wineprefix -skip "$
 	-exec "$PWD/scripts/wine/exec" "${WINDOWS_PACKAGES[@]}"
 GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestAdminFileWinePrefixOwner$' \
 	-exec "$PWD/scripts/wine/exec" ./platform/
+# The launcher's unsafe-admin-file cases, which the tagged build cannot show
+# (launcher/admincheck_test.go), the release way.
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy)$/^unsafe' \
+	-exec "$PWD/scripts/wine/exec" ./launcher/
 step "MSI: build, sign, install, upgrade, downgrade, uninstall under Wine"
 # In the same prefix (about 20 s); --mutants (about 40 s more) shows the
 # test failing on broken packages.
