@@ -16,12 +16,49 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
 // TestMain lets testscript run the real main as the "trustlaunch" command.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"trustlaunch": main})
+	testscript.Main(binDirRemover{m}, map[string]func(){"trustlaunch": main})
+}
+
+// binDirRemover empties testscript.Main's command directory once the tests
+// have run, with os.Remove on each entry, so that Main's own os.RemoveAll of
+// it has only an empty directory left, which it removes with os.Remove.
+// Under Wine 8.0 os.RemoveAll of a non-empty directory fails ("unlinkat ...:
+// Invalid function", see internal/testtmp), and Main log.Fatalf's on that,
+// failing the package after every test passed. The same code runs on every
+// OS. An entry that cannot be removed fails the run and is named.
+type binDirRemover struct{ m *testing.M }
+
+func (r binDirRemover) Run() int {
+	code := r.m.Run()
+	// Main put its command directory, TMP/testscript-mainNNN/bin, first in
+	// PATH before calling Run; anything else is left alone.
+	bin := filepath.SplitList(os.Getenv("PATH"))[0]
+	if filepath.Base(bin) != "bin" || !strings.HasPrefix(filepath.Base(filepath.Dir(bin)), "testscript-main") {
+		fmt.Fprintf(os.Stderr, "TestMain: %s is not testscript.Main's command directory\n", bin)
+		return 1
+	}
+	entries, err := os.ReadDir(bin)
+	if err == nil {
+		for _, e := range entries {
+			if err = os.Remove(filepath.Join(bin, e.Name())); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = os.Remove(bin)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "TestMain: removing testscript's command directory: %v\n", err)
+		return 1
+	}
+	return code
 }
 
 // TestScripts runs the CLI end to end from testdata/script/*.txtar.
@@ -39,6 +76,10 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		// The scripts' work directories go below a testtmp.Dir, which
+		// removes them and fails the test if it cannot: testscript's own
+		// removal ignores errors and, under Wine, leaves them all behind.
+		WorkdirRoot: testtmp.Dir(t),
 		Setup: func(env *testscript.Env) error {
 			work := env.Getenv("WORK")
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
