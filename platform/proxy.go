@@ -3,6 +3,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -28,13 +29,26 @@ var ErrPACUnsupported = errors.New("the Windows proxy setting is a PAC script (A
 
 // PACError is ErrPACUnsupported with the script's address and what to set
 // instead.
-type PACError struct{ URL string }
+type PACError struct {
+	URL string // scheme, host and path only (pacShown)
+}
 
 func (e *PACError) Error() string {
 	return ErrPACUnsupported.Error() + " (" + e.URL + "): set HTTPS_PROXY=http://HOST:PORT, or run with --outbound-proxy http://HOST:PORT or --outbound-proxy none"
 }
 
 func (e *PACError) Unwrap() error { return ErrPACUnsupported }
+
+// pacShown is the AutoConfigURL as a PACError shows it: scheme, host and
+// path, without userinfo, query or fragment, where a script URL may carry
+// a password or a key (credentials never reach error text).
+func pacShown(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "a URL that does not parse"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
 
 // ParseWindowsProxy reads the Internet Settings values. ProxyServer is
 // either one "HOST:PORT" for every protocol or per-protocol entries,
@@ -47,17 +61,19 @@ func ParseWindowsProxy(enable uint32, server, override, autoConfigURL string) (W
 	// A setup script wins over the manual proxy in Windows, so a manual
 	// proxy beside it is not what the user's browser uses either.
 	if u := strings.TrimSpace(autoConfigURL); u != "" {
-		return p, &PACError{URL: u}
+		return p, &PACError{URL: pacShown(u)}
 	}
 	if enable == 0 {
 		return p, nil
 	}
 	server = strings.TrimSpace(server)
 	if strings.Contains(server, "=") {
-		for _, part := range strings.Split(server, ";") {
+		for i, part := range strings.Split(server, ";") {
 			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 			if !ok {
-				return WindowsProxy{}, fmt.Errorf("ProxyServer entry %q: want PROTOCOL=HOST:PORT", part)
+				// Not quoted: a mistyped entry may be USER:PASSWORD@HOST:PORT,
+				// and the error goes to the terminal and a notification.
+				return WindowsProxy{}, fmt.Errorf("ProxyServer entry %d of %s (not shown: it may hold a password): want PROTOCOL=HOST:PORT", i+1, "\"http=...;https=...\"")
 			}
 			if strings.EqualFold(strings.TrimSpace(k), "https") {
 				p.HTTPSProxy = strings.TrimSpace(v)

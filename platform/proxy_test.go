@@ -43,3 +43,33 @@ func TestParseWindowsProxy(t *testing.T) {
 		t.Errorf("a ProxyServer entry without = was accepted")
 	}
 }
+
+// TestParseWindowsProxyErrorsHoldNoCredentials: an Internet Settings value
+// that trustlaunch refuses may carry a proxy password (a ProxyServer entry
+// typed as USER:PASSWORD@HOST:PORT, a PAC URL with userinfo or a key in
+// its query); the error names what is wrong without repeating it, since
+// open prints it on the terminal and in a desktop notification.
+func TestParseWindowsProxyErrorsHoldNoCredentials(t *testing.T) {
+	const secret = "s3cretPW"
+	for _, tc := range []struct{ name, server, pac string }{
+		{"entry without =", "http=web.corp:80;alice:" + secret + "@tls.corp:8443", ""},
+		{"PAC URL with userinfo", "", "http://alice:" + secret + "@wpad.corp/proxy.pac"},
+		{"PAC URL with a key in the query", "", "https://pac.corp/proxy.pac?key=" + secret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseWindowsProxy(1, tc.server, "", tc.pac)
+			if err == nil {
+				t.Fatalf("ParseWindowsProxy accepted %q %q", tc.server, tc.pac)
+			}
+			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "alice") {
+				t.Errorf("error repeats the credentials: %v", err)
+			}
+		})
+	}
+	// What is kept: the PAC script's host and path, to tell the user which
+	// setting to change.
+	_, err := ParseWindowsProxy(1, "", "", "https://pac.corp/proxy.pac?key="+secret)
+	if !strings.Contains(err.Error(), "https://pac.corp/proxy.pac") {
+		t.Errorf("PAC error %q does not name the script", err)
+	}
+}
