@@ -125,6 +125,12 @@ func parseProxyURL(raw string) (*url.URL, error) {
 		// url.Error quotes the whole URL, password included.
 		return nil, errors.New("the proxy URL does not parse (want http://HOST:PORT)")
 	}
+	if u.User == nil && strings.Contains(raw, "@") {
+		// An unencoded "/", "?" or "#" in a password ends the authority
+		// early, and what url.Parse then calls the host is the user name
+		// and the start of the password: quote none of it.
+		return nil, errors.New(`the proxy URL has an "@" after its host: percent-encode "/", "?" and "#" in the user name and password (want http://USER:PASSWORD@HOST:PORT)`)
+	}
 	if !strings.EqualFold(u.Scheme, "http") {
 		return nil, fmt.Errorf("proxy scheme %s is not supported (want http://HOST:PORT, a proxy that answers CONNECT)", safetext.Quote(u.Scheme))
 	}
