@@ -337,23 +337,8 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 		return fail(0, msg, fmt.Sprintf(notProxy, c.cfg.Outbound.source), errors.New("not HTTP"))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		status := statusText(c.cfg.Token, resp)
-		switch resp.StatusCode {
-		case http.StatusProxyAuthRequired:
-			if ob.User == nil {
-				return fail(resp.StatusCode, "407 authentication required",
-					"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT ("+c.cfg.Outbound.source+")", nil)
-			}
-			return fail(resp.StatusCode, "407 authentication required: the user name or password was refused",
-				"check the user name and password in the outbound proxy setting ("+c.cfg.Outbound.source+")", nil)
-		case http.StatusForbidden:
-			return fail(resp.StatusCode, "refused CONNECT to the security proxy "+safetext.Quote(target)+" ("+status+")",
-				"the outbound proxy does not allow this connection: ask your network administrator to allow CONNECT to "+safetext.Quote(target), nil)
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return fail(resp.StatusCode, "could not reach the security proxy "+safetext.Quote(target)+" ("+status+")",
-				"the security proxy may be down, or its name unknown to the outbound proxy: try again later or ask your administrator", nil)
-		}
-		return fail(resp.StatusCode, "unexpected answer to CONNECT: "+status, fmt.Sprintf(notProxy, c.cfg.Outbound.source), nil)
+		msg, hint := c.cfg.Outbound.refusal("the security proxy", target, statusText(c.cfg.Token, resp), resp.StatusCode)
+		return fail(resp.StatusCode, msg, hint, nil)
 	}
 	if br.Buffered() > 0 {
 		// The security proxy speaks only after our ClientHello: bytes
@@ -362,4 +347,52 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 	}
 	ok = true
 	return conn, nil
+}
+
+// refusal words the outbound proxy's answer other than 2xx to a CONNECT to
+// target (what, e.g. "the security proxy"), with status its status line:
+// one wording for the tunnel and the descriptor fetch.
+func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hint string) {
+	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
+	switch code {
+	case http.StatusProxyAuthRequired:
+		if p.proxy.User == nil {
+			return "407 authentication required",
+				"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT (" + p.source + ")"
+		}
+		return "407 authentication required: the user name or password was refused",
+			"check the user name and password in the outbound proxy setting (" + p.source + ")"
+	case http.StatusForbidden:
+		return "refused CONNECT to " + what + " " + safetext.Quote(target) + " (" + status + ")",
+			"the outbound proxy does not allow this connection: ask your network administrator to allow CONNECT to " + safetext.Quote(target)
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return "could not reach " + what + " " + safetext.Quote(target) + " (" + status + ")",
+			what + " may be down, or its name unknown to the outbound proxy: try again later or ask your administrator"
+	}
+	return "unexpected answer to CONNECT: " + status, fmt.Sprintf(notProxy, p.source)
+}
+
+// ConnectRefused is the StepOutbound error for the outbound proxy's answer
+// resp, other than 200, to a CONNECT to target made by net/http (the
+// descriptor fetch, the detection POST: http.Transport's
+// OnProxyConnectResponse), in the tunnel's words: "outbound proxy
+// HOST:PORT: 407 authentication required". Its text never holds the
+// proxy's credentials.
+func (p *OutboundProxy) ConnectRefused(target string, resp *http.Response) *StepError {
+	addr := ""
+	if p != nil && p.proxy != nil {
+		addr = p.proxy.Host
+	} else {
+		p = &OutboundProxy{proxy: &url.URL{}}
+	}
+	msg, hint := p.refusal("the portal", target, statusText(Token{}, resp), resp.StatusCode)
+	if u := p.proxy.User; u != nil {
+		pass, _ := u.Password()
+		for _, s := range []string{u.Username() + ":" + pass, pass} {
+			if s != "" {
+				msg = strings.ReplaceAll(msg, s, "[redacted]")
+			}
+		}
+	}
+	return outboundError(addr, resp.StatusCode, msg, hint, nil)
 }

@@ -160,6 +160,7 @@ func (e *FetchError) Hint() string {
 		rh   tls.RecordHeaderError
 		dns  *net.DNSError
 		op   *net.OpError
+		step *connector.StepError
 	)
 	err := e.Err
 	switch {
@@ -169,6 +170,8 @@ func (e *FetchError) Hint() string {
 		return "the portal did not answer in time: check the network connection (or VPN), then start the session again"
 	case errors.As(err, &uf):
 		return uf.Fix
+	case errors.As(err, &step) && step.Hint != "":
+		return step.Hint // the outbound proxy refused (connector.StepOutbound)
 	case errors.As(err, &st):
 		return st.Hint()
 	case errors.As(err, &re):
@@ -435,6 +438,16 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,
 		MaxResponseHeaderBytes: 64 << 10,
+		// A refusal by the outbound proxy reads as the tunnel's does and
+		// is typed (connector.StepOutbound), instead of net/http's bare
+		// reason phrase ("Proxy Authentication Required") that names
+		// neither the proxy nor the fix (issue 14).
+		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, req *http.Request, resp *http.Response) error {
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			return outbound.ConnectRefused(req.Host, resp)
+		},
 	}
 	// Redirects are followed by hand, in send, so that each target is
 	// checked before anything is sent to it and no Referer is added.
