@@ -267,6 +267,18 @@ func (g *dialGate) opened() int {
 	return g.tunnels
 }
 
+// Tunnels returns how many tunnels Serve and ServePreDialed have opened for
+// local connections so far, the pre-dialed one included. Each one after
+// the first is the emulator connecting again (after a drop, or for a second
+// session window) with the launch's session token: the launcher reports
+// them when the session ends, since nothing may be drawn over a running
+// emulator (issue 10), and counts them in the audit record (issue 14).
+func (c *Connector) Tunnels() int {
+	c.gate.mu.Lock()
+	defer c.gate.mu.Unlock()
+	return c.gate.tunnels
+}
+
 func (c *Connector) tunnelDone(sent, received int64, err error) {
 	if c.cfg.OnTunnelDone != nil {
 		c.cfg.OnTunnelDone(sent, received, err)

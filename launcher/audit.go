@@ -50,6 +50,7 @@ type AuditRecord struct {
 	Publisher     string        // the admin policy's name of the publisher that signed the descriptor; "" unsigned
 	BytesUp       int64         // emulator to host
 	BytesDown     int64         // host to emulator
+	Reconnects    int           // tunnels the emulator opened after the first, with the same token (a drop, a second window)
 	Duration      time.Duration // from start of the launch to the end
 	ExitStatus    *int          // the emulator's exit status; nil when none ran
 	Error         string        // why it failed, if it did
@@ -69,6 +70,7 @@ type auditLine struct {
 	Publisher     string `json:"publisher,omitempty"`
 	BytesUp       int64  `json:"bytes_up"`
 	BytesDown     int64  `json:"bytes_down"`
+	Reconnects    int    `json:"reconnects,omitempty"`
 	DurationMS    int64  `json:"duration_ms"`
 	ExitStatus    *int   `json:"exit_status"`
 	Error         string `json:"error"`
@@ -116,6 +118,7 @@ func (r AuditRecord) encode(clean func(s string, max int) string, redact func(st
 		Publisher:     c(r.Publisher, auditFieldRunes),
 		BytesUp:       r.BytesUp,
 		BytesDown:     r.BytesDown,
+		Reconnects:    r.Reconnects,
 		DurationMS:    r.Duration.Milliseconds(),
 		ExitStatus:    r.ExitStatus,
 		Error:         c(r.Error, auditErrorRunes),
@@ -159,6 +162,7 @@ func (l auditLine) record() (AuditRecord, error) {
 		Publisher:     resanitize(l.Publisher),
 		BytesUp:       l.BytesUp,
 		BytesDown:     l.BytesDown,
+		Reconnects:    l.Reconnects,
 		Duration:      time.Duration(l.DurationMS) * time.Millisecond,
 		ExitStatus:    l.ExitStatus,
 		Error:         resanitize(l.Error),

@@ -303,6 +303,18 @@ func Launch(ctx context.Context, opts Options) *Result {
 		stopServe()
 		serveWG.Wait()
 		rec.BytesUp, rec.BytesDown = up.Load(), down.Load()
+		// Told once the session is over: the emulator owned the screen
+		// while the tunnel came back, and this is the last line the held
+		// log prints after it exits (issue 14).
+		if n := conn.Tunnels() - 1; n > 0 {
+			rec.Reconnects = n
+			times := "times"
+			if n == 1 {
+				times = "time"
+			}
+			opts.logf("tunnel reopened %d %s during the session, each time with the same session token, to %s through %s",
+				n, times, safetext.Sanitize(rec.Destination), safetext.Sanitize(rec.Proxy))
+		}
 	}()
 
 	// 5. The emulator.
