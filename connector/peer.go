@@ -21,11 +21,18 @@ func PeerCheckAvailable() bool { return peerCheckAvailable }
 // PeerOwnerError is the error of a local connection opened by another user.
 // Owner and Want name the users as the system does: "uid 1000" on Linux, a
 // SID such as "S-1-5-21-...-1001" on Windows.
+// PID is the process that opened it, where the system names one (Windows);
+// it is kept out of Owner so that refusals group by user, not by process
+// (PeerSource).
 type PeerOwnerError struct {
 	Owner, Want string
+	PID         int // 0: not known
 }
 
 func (e *PeerOwnerError) Error() string {
+	if e.PID != 0 {
+		return fmt.Sprintf("connection opened by %s (process %d), not by this user (%s)", e.Owner, e.PID, e.Want)
+	}
 	return fmt.Sprintf("connection opened by %s, not by this user (%s)", e.Owner, e.Want)
 }
 

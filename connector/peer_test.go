@@ -52,6 +52,8 @@ func TestPeerSource(t *testing.T) {
 	}{
 		{"other user", &PeerOwnerError{Owner: "uid 1001", Want: "uid 1000"}, "uid 1001"},
 		{"wrapped other user", fmt.Errorf("check: %w", &PeerOwnerError{Owner: "uid 1001", Want: "uid 1000"}), "uid 1001"},
+		// Windows names the process too; refusals still group by user.
+		{"other user's process", &PeerOwnerError{Owner: "S-1-5-21-1-2-3-1001", PID: 4242, Want: "S-1-5-21-1-2-3-1000"}, "S-1-5-21-1-2-3-1001"},
 		{"closed socket", &PeerUnknownError{Reason: "TIME_WAIT"}, "owner unknown"},
 		{"not the emulator", &PeerProcessError{Owner: "uid 1000", PIDs: []int{42}, Err: errors.New("not a descendant")}, "uid 1000 (not the emulator)"},
 		{"unchecked", fmt.Errorf("%w on plan9", errPeerUnchecked), "owner unchecked"},

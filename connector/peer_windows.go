@@ -68,7 +68,7 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) er
 		return fmt.Errorf("finding this process's user: %w", err)
 	}
 	if !owner.Equals(self.User.Sid) {
-		return &PeerOwnerError{Owner: owner.String() + fmt.Sprintf(" (process %d)", pid), Want: self.User.Sid.String()}
+		return &PeerOwnerError{Owner: owner.String(), PID: int(pid), Want: self.User.Sid.String()}
 	}
 	if admit != nil {
 		if err := admit(int(pid)); err != nil {
