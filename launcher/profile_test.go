@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,13 +36,31 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
+// exeName is the file name of program name on this OS: Windows finds a
+// program in PATH only with an extension from PATHEXT.
+func exeName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
+// testAbs makes a Unix absolute path absolute on this OS too (on Windows,
+// on drive C:), for paths that must not exist.
+func testAbs(p string) string {
+	if runtime.GOOS == "windows" {
+		return "C:" + p
+	}
+	return p
+}
+
 // fakePath makes a directory holding executables with the given names and
 // puts it alone on PATH.
 func fakePath(t *testing.T, names ...string) string {
 	t.Helper()
 	dir := testtmp.Dir(t)
 	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, exeName(n)), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -49,27 +68,44 @@ func fakePath(t *testing.T, names ...string) string {
 	return dir
 }
 
+// builtinsHere are the built-in profiles of this OS, in Names order, and
+// the programs among them (see builtinProfilesFor).
+func builtinsHere() (names, programs []string) {
+	if runtime.GOOS == "windows" {
+		return []string{"none", "raw", "telnet", "wc3270", "ws3270"}, []string{"telnet", "wc3270", "ws3270"}
+	}
+	return []string{"c3270", "none", "raw", "s3270", "telnet", "tn5250", "x3270"}, []string{"c3270", "x3270", "s3270", "tn5250", "telnet"}
+}
+
 func TestBuiltinProfiles(t *testing.T) {
 	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: filepath.Join(testtmp.Dir(t), "none.toml")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ps.Names(), []string{"c3270", "none", "raw", "s3270", "telnet", "tn5250", "x3270"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Names() = %v, want %v", got, want)
+	names, programs := builtinsHere()
+	if got := ps.Names(); !reflect.DeepEqual(got, names) {
+		t.Errorf("Names() = %v, want %v", got, names)
 	}
-	bin := fakePath(t, "c3270", "x3270", "s3270", "tn5250", "telnet")
-	tests := []struct {
+	bin := fakePath(t, programs...)
+	type test struct {
 		name string
 		kind ProfileKind
 		argv []string
-	}{
-		{"c3270", ProfileCommand, []string{filepath.Join(bin, "c3270"), "-xrm", "c3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
-		{"x3270", ProfileCommand, []string{filepath.Join(bin, "x3270"), "-xrm", "x3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
-		{"s3270", ProfileCommand, []string{filepath.Join(bin, "s3270"), "-xrm", "s3270.nopSeconds: 60", "127.0.0.1:4321"}}, // TELNET NOPs (issue 14)
-		{"tn5250", ProfileCommand, []string{filepath.Join(bin, "tn5250"), "127.0.0.1:4321"}},
-		{"telnet", ProfileCommand, []string{filepath.Join(bin, "telnet"), "127.0.0.1", "4321"}},
+	}
+	// The x3270 suite's programs send TELNET NOPs (issue 14).
+	suite := func(program string) test {
+		return test{program, ProfileCommand, []string{filepath.Join(bin, exeName(program)), "-xrm", program + ".nopSeconds: 60", "127.0.0.1:4321"}}
+	}
+	tests := []test{
+		{"telnet", ProfileCommand, []string{filepath.Join(bin, exeName("telnet")), "127.0.0.1", "4321"}},
 		{"raw", ProfileRaw, nil},
 		{"none", ProfileNone, nil},
+	}
+	if runtime.GOOS == "windows" {
+		tests = append(tests, suite("wc3270"), suite("ws3270"))
+	} else {
+		tests = append(tests, suite("c3270"), suite("x3270"), suite("s3270"),
+			test{"tn5250", ProfileCommand, []string{filepath.Join(bin, "tn5250"), "127.0.0.1:4321"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,7 +139,8 @@ func TestResolveUnknown(t *testing.T) {
 	if err == nil {
 		t.Fatal("resolved an unknown profile")
 	}
-	want := `unknown profile "payroll\x1b[2J"; available: c3270, none, raw, s3270, telnet, tn5250, x3270`
+	names, _ := builtinsHere()
+	want := `unknown profile "payroll\x1b[2J"; available: ` + strings.Join(names, ", ")
 	if err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
@@ -111,30 +148,42 @@ func TestResolveUnknown(t *testing.T) {
 
 func TestMissingEmulator(t *testing.T) {
 	dir := testtmp.Dir(t)
+	abs := testAbs("/nonexistent-trustlaunch-test/bin/emu")
 	user := writeFile(t, dir, "profiles.toml", `
 [profile.mine]
 command = ["my-emulator", "{host}", "{port}"]
 
 [profile.abs]
-command = ["/nonexistent-trustlaunch-test/bin/emu", "{host}:{port}"]
+command = ["`+filepath.ToSlash(abs)+`", "{host}:{port}"]
 `)
 	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fakePath(t) // an empty PATH directory
-	tests := []struct {
+	type test struct {
 		profile string
 		pkg     string
 		want    string
-	}{
-		{"c3270", "c3270", `profile "c3270": "c3270" not found in PATH; install the c3270 package (Debian, Ubuntu: sudo apt install c3270)`},
-		{"x3270", "x3270", "sudo apt install x3270"},
-		{"s3270", "s3270", "sudo apt install s3270"},
-		{"tn5250", "tn5250", "sudo apt install tn5250"},
-		{"telnet", "telnet", "sudo apt install telnet"},
+	}
+	tests := []test{
 		{"mine", "", `profile "mine": "my-emulator" not found in PATH`},
-		{"abs", "", `"/nonexistent-trustlaunch-test/bin/emu" is not an executable file`},
+		{"abs", "", strconv.Quote(filepath.ToSlash(abs)) + " is not an executable file"},
+	}
+	if runtime.GOOS == "windows" {
+		// No Debian package on Windows: the hint names the download or
+		// the Windows feature (TestInstallHint has the wording).
+		tests = append(tests,
+			test{"wc3270", "", `profile "wc3270": "wc3270" not found in PATH; install the x3270 suite for Windows`},
+			test{"ws3270", "", "which provides ws3270.exe"},
+			test{"telnet", "", `turn on the Windows feature "Telnet Client"`})
+	} else {
+		tests = append(tests,
+			test{"c3270", "c3270", `profile "c3270": "c3270" not found in PATH; install the c3270 package (Debian, Ubuntu: sudo apt install c3270)`},
+			test{"x3270", "x3270", "sudo apt install x3270"},
+			test{"s3270", "s3270", "sudo apt install s3270"},
+			test{"tn5250", "tn5250", "sudo apt install tn5250"},
+			test{"telnet", "telnet", "sudo apt install telnet"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.profile, func(t *testing.T) {
@@ -187,13 +236,19 @@ command = ["emu", "-title", "{session}", "--title={session} on {host}", "{host}:
 		{"Région – Paie\u202e", []string{"-title", "Région _ Paie_", "--title=Région _ Paie_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 		{strings.Repeat("é", 100), []string{"-title", strings.Repeat("é", 80), "--title=" + strings.Repeat("é", 80) + " on 127.0.0.1", "127.0.0.1:2323", "}literal"}},
 	}
+	if runtime.GOOS == "windows" {
+		// On Windows {session} is ASCII only (sessionArg): a program that
+		// reads its command line in the ANSI code page would garble the rest.
+		tests[len(tests)-2].want = []string{"-title", "R_gion _ Paie_", "--title=R_gion _ Paie_ on 127.0.0.1", "127.0.0.1:2323", "}literal"}
+		tests[len(tests)-1].want = []string{"-title", strings.Repeat("_", 80), "--title=" + strings.Repeat("_", 80) + " on 127.0.0.1", "127.0.0.1:2323", "}literal"}
+	}
 	for _, tt := range tests {
 		t.Run(safeName(tt.session), func(t *testing.T) {
 			argv, err := p.Command("127.0.0.1", 2323, tt.session)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := append([]string{filepath.Join(bin, "emu")}, tt.want...)
+			want := append([]string{filepath.Join(bin, exeName("emu"))}, tt.want...)
 			if !reflect.DeepEqual(argv, want) {
 				t.Errorf("Command = %q\nwant      %q", argv, want)
 			}
@@ -273,10 +328,17 @@ func TestIsBatchFile(t *testing.T) {
 }
 
 func TestProfilePrecedence(t *testing.T) {
+	// Three built-ins of this OS: one the administrator redefines, one the
+	// user does, one left alone.
+	adminsBuiltin, usersBuiltin, untouched := "c3270", "x3270", "s3270"
+	if runtime.GOOS == "windows" {
+		adminsBuiltin, usersBuiltin, untouched = "wc3270", "telnet", "ws3270"
+	}
+	ibm := testAbs("/opt/ibm/c3270")
 	dir := testtmp.Dir(t)
 	admin := writeFile(t, dir, "admin.toml", `# pushed by the administrators
-[profile.c3270]
-command = ["/opt/ibm/c3270", "-secure", "{host}:{port}"]
+[profile.`+adminsBuiltin+`]
+command = ["`+filepath.ToSlash(ibm)+`", "-secure", "{host}:{port}"]
 
 [profile.payroll]
 command = ["c3270", "-model", "3279-4-E", "{host}:{port}"]
@@ -284,10 +346,10 @@ command = ["c3270", "-model", "3279-4-E", "{host}:{port}"]
 	user := writeFile(t, dir, "user.toml", `[profile.payroll]
 command = ["sh", "-c", "evil"]
 
-[profile.c3270]
+[profile.`+adminsBuiltin+`]
 command = ["my-c3270", "{host}:{port}"]
 
-[profile.x3270]
+[profile.`+usersBuiltin+`]
 command = ["x3270", "-efont", "3270-20", "{host}:{port}"]
 
 [profile.mine]
@@ -300,11 +362,11 @@ command = ["telnet", "{host}", "{port}"]
 	tests := []struct {
 		name, argv0, source string
 	}{
-		{"c3270", "/opt/ibm/c3270", admin + ":2"}, // admin overrides the built-in; the user's copy is ignored
-		{"payroll", "c3270", admin + ":5"},        // admin wins over the user
-		{"x3270", "x3270", user + ":7"},           // the user overrides a built-in
-		{"mine", "telnet", user + ":10"},          // the user adds a name
-		{"s3270", "s3270", "built-in"},            // untouched
+		{adminsBuiltin, filepath.ToSlash(ibm), admin + ":2"}, // admin overrides the built-in; the user's copy is ignored
+		{"payroll", "c3270", admin + ":5"},                   // admin wins over the user
+		{usersBuiltin, "x3270", user + ":7"},                 // the user overrides a built-in
+		{"mine", "telnet", user + ":10"},                     // the user adds a name
+		{untouched, untouched, "built-in"},                   // untouched
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,7 +390,8 @@ command = ["telnet", "{host}", "{port}"]
 }
 
 func TestUnsafeAdminProfiles(t *testing.T) {
-	// The real check: t.TempDir is below world-writable /tmp.
+	// The real check: a user's temporary file.
+	requireRealAdminCheck(t)
 	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.x]\ncommand = [\"x\"]\n")
 	_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles})
 	var ue *platform.UnsafeFileError
@@ -457,7 +520,12 @@ func TestProfileTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]bool{"c3270": true, "tn5250": true, "telnet": true, "x3270": false, "s3270": false, "tty": true, "gui": false} {
+	want := map[string]bool{"c3270": true, "tn5250": true, "telnet": true, "x3270": false, "s3270": false, "tty": true, "gui": false}
+	if runtime.GOOS == "windows" {
+		// wc3270 runs in a console; ws3270 is scripted.
+		want = map[string]bool{"wc3270": true, "telnet": true, "ws3270": false, "tty": true, "gui": false}
+	}
+	for name, want := range want {
 		p, err := ps.Resolve(name)
 		if err != nil {
 			t.Fatal(err)
