@@ -171,6 +171,7 @@ WINDOWS_PACKAGES=(
 	./tui/
 	./platform/
 	./connector/
+	./launcher/
 	./internal/archtest/ # builds; its go-list checks are !windows (they run on Linux)
 )
 WINE_SKIP='^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$'
@@ -184,7 +185,7 @@ GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestAdminFileWineP
 	-exec "$PWD/scripts/wine/exec" ./platform/
 # The launcher's unsafe-admin-file cases, which the tagged build cannot show
 # (launcher/admincheck_test.go), the release way.
-GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy)$/^unsafe' \
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy|TestUnsafeAdminProfiles)$/^unsafe' \
 	-exec "$PWD/scripts/wine/exec" ./launcher/
 step "MSI: build, sign, install, upgrade, downgrade, uninstall under Wine"
 # In the same prefix (about 20 s); --mutants (about 40 s more) shows the
