@@ -10,19 +10,22 @@
 #
 # TL_BENCH_SQUID=tls12 holds Squid to one TLS 1.2 suite; TL_BENCH_RTT sets
 # the round trips per measurement (default 2000); TL_TRUSTLAUNCH_B=BINARY
-# adds trustlaunch-connect-b, another trustlaunch build, for A/B runs.
+# adds trustlaunch-connect-b, another trustlaunch build, for A/B runs;
+# TL_BENCH_IMPLS="A B ..." runs only those implementations.
 # Raw lines ("ROUND IMPL METRIC VALUE", and the suites Squid logged): $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-10}
 mib=${2:-256}
 OUT=${OUT:-$(mktemp /tmp/bench-proxytunnel.XXXXXX)}
-impls=(direct proxytunnel trustlaunch-connect connector-serve)
+read -ra impls <<<"${TL_BENCH_IMPLS:-direct proxytunnel trustlaunch-connect connector-serve}"
 if [ -n "${TL_TRUSTLAUNCH_B:-}" ]; then
 	impls+=(trustlaunch-connect-b)
 fi
 
 . scripts/bench-lib.sh
+# TL_BENCH_REPORT_ONLY=1 OUT=FILE: only the report of an earlier run's lines.
+if [ -z "${TL_BENCH_REPORT_ONLY:-}" ]; then
 build_peers_test
 TL_TRUSTLAUNCH=$(mktemp /tmp/trustlaunch.XXXXXX)
 trap 'rm -f "$peers_test" "$TL_TRUSTLAUNCH"' EXIT
@@ -39,6 +42,7 @@ for r in $(seq "$rounds"); do
 				/ tls / { sub(/.*: map\[/, ""); sub(/\]$/, ""); print r, i, "tls", $0 }'
 	done
 done >"$OUT"
+fi
 
 printf '%s rounds of %s MiB each way, Squid %s, raw lines in %s\n' "$rounds" "$mib" "${TL_BENCH_SQUID:-default}" "$OUT"
 printf 'suites (Squid access log, "VERSION SUITE:CONNECTIONS"):\n'
