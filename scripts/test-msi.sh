@@ -106,7 +106,7 @@ echo "MSI size: $(stat -c %s "$work/1.0.0/trustlaunch.msi") bytes"
 
 # Wine's environment (lib.sh) has a throwaway HOME, so everything go
 # builds is built above, with the user's module and build caches.
-go build -o "$work/peversion" packaging/windows/peversion
+go build -o "$work/peversion" ./packaging/windows/peversion
 . scripts/wine/lib.sh
 wine_env "$TRUSTLAUNCH_WINE"
 wine=$(cat "$TRUSTLAUNCH_WINE/ready")

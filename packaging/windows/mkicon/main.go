@@ -3,7 +3,7 @@
 // same PNG in an ICO container, the MSI's Add/Remove Programs icon).
 // Both files are checked in; regenerate them with
 //
-//	go run packaging/windows/mkicon
+//	go run ./packaging/windows/mkicon
 //
 // from the repository root. Drawn from code so that anyone can rebuild it
 // and nothing of unknown licence is shipped: a dark tile, a terminal

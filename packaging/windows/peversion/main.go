@@ -4,7 +4,7 @@
 // and the application manifest's settings. Nothing on Linux reads these
 // (Wine has no PowerShell), so it parses the .rsrc section with debug/pe.
 //
-//	go run packaging/windows/peversion trustlaunch.exe
+//	go run ./packaging/windows/peversion trustlaunch.exe
 //
 // Output, one "name=value" per line:
 //
@@ -37,7 +37,7 @@ const (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run packaging/windows/peversion FILE.exe")
+		fmt.Fprintln(os.Stderr, "usage: go run ./packaging/windows/peversion FILE.exe")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1]); err != nil {
