@@ -133,7 +133,7 @@ func VerifySigned(data []byte, o VerifyOptions) (*Descriptor, error) {
 	if !ok {
 		where := "there is no admin policy"
 		if o.Policy != nil {
-			where = "the admin policy " + o.Policy.Path + " names no publisher with this key"
+			where = "the admin policy " + o.Policy.PublishersSource() + " names no publisher with this key"
 		}
 		return nil, sigErr(kid, "kid %s: %s", safetext.Quote(kid), where)
 	}

@@ -53,7 +53,22 @@ type Policy struct {
 	Destinations         []PolicyDestination
 	RestrictDestinations bool
 	Publishers           []Publisher
+	// RequireSignedFrom, ProxiesFrom, DestinationsFrom and PublishersFrom
+	// name where a setting came from when it is not Path: the Group Policy
+	// value or key that replaced the file's (MergePolicy).
+	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom string
 }
+
+// source returns from, or the policy file when from is empty.
+func (p *Policy) source(from string) string {
+	if from != "" {
+		return from
+	}
+	return p.Path
+}
+
+// PublishersSource names where the publishers came from, for messages.
+func (p *Policy) PublishersSource() string { return p.source(p.PublishersFrom) }
 
 // PolicyProxy is one [[proxies]] table: a whitelist entry (host or
 // host:port, whitelist.ParseEntry) and the SPKI pins the proxy must present.
@@ -61,6 +76,7 @@ type PolicyProxy struct {
 	Entry whitelist.Entry
 	Pins  []string
 	Line  int
+	Src   string // where it came from when not the file's line: a Group Policy value
 }
 
 // PolicyDestination is one [[destinations]] table: a whitelist entry,
@@ -73,6 +89,7 @@ type PolicyDestination struct {
 	CAPEM string
 	roots *x509.CertPool
 	Line  int
+	Src   string // where it came from when not the file's line: a Group Policy value
 }
 
 // Publisher is one [[publishers]] table: a named Ed25519 or ECDSA P-256
@@ -84,6 +101,7 @@ type Publisher struct {
 	Key     crypto.PublicKey
 	Origins []whitelist.Entry // empty: any origin
 	Line    int
+	Src     string // where it came from when not the file's line: a Group Policy value
 }
 
 // PolicySource is the admin policy as a launch sees it.
@@ -157,8 +175,12 @@ func (e *PolicyError) Hint() string {
 // ownership rule (platform.CheckAdminFile). A missing file is no policy; a
 // file that is unsafe, unreadable or has any problem is Err, which stops
 // every launch (fail closed, as for the admin whitelist).
+//
+// On Windows, Group Policy settings replace the file's (MergePolicy); a
+// Group Policy that cannot be read or has a malformed value is Err too.
 func LoadPolicy(path string) PolicySource {
-	return loadPolicy(path, platform.CheckAdminFile)
+	gp, err := platform.ReadGroupPolicy()
+	return MergePolicy(loadPolicy(path, platform.CheckAdminFile), gp, err)
 }
 
 func loadPolicy(path string, check func(string) error) PolicySource {
@@ -412,10 +434,7 @@ func (pp *policyParser) destination(t policyTable) {
 			}
 			pp.add(pp.line(t, "ca_pem"), "destinations.ca_pem", "ca_pem %s", msg)
 		} else {
-			d.CAPEM, d.roots = ca, x509.NewCertPool()
-			for _, c := range certs {
-				d.roots.AddCert(c)
-			}
+			d.CAPEM, d.roots = ca, newPool(certs)
 		}
 	}
 	if (len(d.Pins) > 0 || d.CAPEM != "") && !d.TLS {
@@ -467,6 +486,14 @@ func (pp *policyParser) publisher(t policyTable) {
 		pub.Name, pub.Line = name, t.line
 		pp.pol.Publishers = append(pp.pol.Publishers, pub)
 	}
+}
+
+func newPool(certs []*x509.Certificate) *x509.CertPool {
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool
 }
 
 // ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX SubjectPublicKeyInfo)
@@ -540,8 +567,19 @@ func (g PolicyGrant) Apply(cfg *connector.Config) {
 	}
 }
 
+// refuse names, as the PolicyError's Path, where the setting that refuses
+// came from: the policy file or the Group Policy value that replaced it.
 func (p *Policy) refuse(field, value, format string, args ...any) error {
-	return &PolicyError{Path: p.Path, Field: field, Value: value, msg: fmt.Sprintf(format, args...)}
+	from := p.Path
+	switch {
+	case field == "signature":
+		from = p.source(p.RequireSignedFrom)
+	case strings.HasPrefix(field, "proxy."):
+		from = p.source(p.ProxiesFrom)
+	case strings.HasPrefix(field, "destination"):
+		from = p.source(p.DestinationsFrom)
+	}
+	return &PolicyError{Path: from, Field: field, Value: value, msg: fmt.Sprintf(format, args...)}
 }
 
 // Check decides whether the policy allows a descriptor: it must be signed
@@ -581,7 +619,11 @@ func (p *Policy) Check(d *Descriptor) (PolicyGrant, error) {
 		}
 		g.Dest = &p.Destinations[rule]
 		if g.Dest.TLS && !d.Destination.TLS {
-			return g, p.refuse("destination.tls", "false", "destination %s requires end-to-end TLS (line %d), and the descriptor has destination.tls false", safetext.Quote(dest), g.Dest.Line)
+			at := fmt.Sprintf("line %d", g.Dest.Line)
+			if g.Dest.Src != "" {
+				at = fmt.Sprintf("value %d", g.Dest.Line)
+			}
+			return g, p.refuse("destination.tls", "false", "destination %s requires end-to-end TLS (%s), and the descriptor has destination.tls false", safetext.Quote(dest), at)
 		}
 	}
 	return g, nil

@@ -117,21 +117,32 @@ func Decide(ctx context.Context, in Input) Decision {
 		if in.Admin.List.AdminOnly {
 			mode = Keyword + " mode"
 		}
+		listPath := in.Admin.Path
+		if in.Admin.List.ModeFrom != "" {
+			mode += " from " + in.Admin.List.ModeFrom
+		}
+		if in.Admin.List.Registry {
+			listPath = in.Admin.List.Path // Group Policy's entries
+		}
 		if e, ok := in.Admin.List.Match(o); ok {
 			d.Matched = &e
 			if trace {
-				d.tracef("2. admin list %s (%s): line %d %s admits %s", in.Admin.Path, mode, e.Line, e, o)
+				at := "line " + strconv.Itoa(e.Line)
+				if in.Admin.List.Registry {
+					at = "value " + strconv.Itoa(e.Line)
+				}
+				d.tracef("2. admin list %s (%s): %s %s admits %s", listPath, mode, at, e, o)
 			}
 			return stop(StepAdminListed, true, "", nil)
 		}
 		if in.Admin.List.AdminOnly {
 			if trace {
-				d.tracef("2. admin list %s (%s): %s is not listed", in.Admin.Path, mode, o)
+				d.tracef("2. admin list %s (%s): %s is not listed", listPath, mode, o)
 			}
 			return stop(StepAdminOnlyRefused, false, AdminOnlyMessage(o), nil)
 		}
 		if trace {
-			d.tracef("2. admin list %s (%s): %s is not listed", in.Admin.Path, mode, o)
+			d.tracef("2. admin list %s (%s): %s is not listed", listPath, mode, o)
 		}
 	}
 

@@ -103,6 +103,12 @@ type List struct {
 	AdminOnly bool    // the first line (see Keyword) contains Keyword
 	Entries   []Entry // valid entries in file order, duplicates removed
 	byHost    map[string]hostRule
+	// ModeFrom names where AdminOnly came from when that is not Path (a
+	// Group Policy value, or the file when the entries are Group Policy's).
+	ModeFrom string
+	// Registry: the entries are Group Policy's, Path is the registry key
+	// and each Entry.Line is its value's number (NewList).
+	Registry bool
 }
 
 // hostRule indexes the entries for one host so that Match is one map lookup

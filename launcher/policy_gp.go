@@ -1,0 +1,377 @@
+package launcher
+
+import (
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
+)
+
+// Windows Group Policy (issue 13, deliverable 5). The ADMX template
+// packaging/windows/admx/trustlaunch.admx writes these under
+// HKLM\Software\Policies\trustlaunch; TestADMXMatchesCode keeps the two in
+// step. A setting Group Policy gives replaces the same setting from the
+// files, as Chrome's platform policy does; the others still come from the
+// files. Everything here is pure: the registry is read by
+// platform.ReadGroupPolicy and fed in, so the merge is tested on every OS.
+const (
+	GPAllowAdminListOnly = "AllowAdminListOnly" // REG_DWORD 0|1: the admin list's mode
+	GPRequireSigned      = "RequireSigned"      // REG_DWORD 0|1: require_signed
+	GPServers            = "Servers"            // subkey: the admin list's entries, one REG_SZ a value
+	GPProxies            = "Proxies"            // subkey: [[proxies]], "ADDRESS [sha256/PIN ...]"
+	GPDestinations       = "Destinations"       // subkey: [[destinations]], "ADDRESS [tls] [sha256/PIN ...] [ca=BASE64-DER ...]"
+	GPPublishers         = "Publishers"         // subkey: [[publishers]], value name = name, "BASE64-SPKI [ORIGIN ...]"
+)
+
+// GroupPolicyValueNames are the values of the key itself that the code
+// reads, GroupPolicyListKeys its subkeys (ADMX <list> elements).
+var (
+	GroupPolicyValueNames = []string{GPAllowAdminListOnly, GPRequireSigned}
+	GroupPolicyListKeys   = []string{GPServers, GPProxies, GPDestinations, GPPublishers}
+)
+
+// GroupPolicyError is Group Policy that cannot be used: a value that is
+// malformed, of the wrong type or unknown, or a key that cannot be read.
+// Like an unsafe admin file it stops every launch: skipping a bad value
+// would quietly allow more than the administrator set.
+type GroupPolicyError struct {
+	Value string // the registry value or key at fault
+	Msg   string // sanitized
+}
+
+func (e *GroupPolicyError) Error() string { return "group policy " + e.Value + ": " + e.Msg }
+
+// Hint tells the user what to do.
+func (e *GroupPolicyError) Hint() string {
+	return "every launch stops until Group Policy is fixed: an administrator corrects or removes the value with the trustlaunch ADMX template (gpedit.msc, Intune) or reg.exe; trustlaunch whitelist paths shows what is read"
+}
+
+// GroupPolicySettings is Group Policy parsed: a Has* flag says the setting
+// is given, and then replaces the file's.
+type GroupPolicySettings struct {
+	HasServers       bool
+	Servers          []whitelist.Entry // Line is the value's number
+	HasAdminOnly     bool
+	AdminOnly        bool
+	HasRequireSigned bool
+	RequireSigned    bool
+	HasProxies       bool
+	Proxies          []PolicyProxy
+	HasDestinations  bool
+	Destinations     []PolicyDestination
+	HasPublishers    bool
+	Publishers       []Publisher
+}
+
+// Any reports whether Group Policy gives any setting.
+func (s *GroupPolicySettings) Any() bool {
+	return s.HasServers || s.HasAdminOnly || s.HasRequireSigned || s.HasProxies || s.HasDestinations || s.HasPublishers
+}
+
+// GPValuePath names a value of the policy key, or of one of its subkeys
+// when sub is not empty, as messages and `whitelist show` print it.
+func GPValuePath(sub, name string) string {
+	if sub == "" {
+		return platform.GroupPolicyPath + `\` + name
+	}
+	return platform.GroupPolicyPath + `\` + sub + ` value "` + name + `"`
+}
+
+// GPListPath names a subkey of the policy key.
+func GPListPath(sub string) string { return platform.GroupPolicyPath + `\` + sub }
+
+// ParseGroupPolicy interprets what platform.ReadGroupPolicy read. Any
+// problem is a *GroupPolicyError naming the value; the settings are then
+// unusable as a whole. A list subkey with no values is not given (what the
+// Group Policy client leaves when a list policy is disabled).
+func ParseGroupPolicy(gp platform.GroupPolicy) (GroupPolicySettings, error) {
+	var s GroupPolicySettings
+	if gp.Absent != "" {
+		return s, nil
+	}
+	for _, v := range gp.Values {
+		var err error
+		switch v.Name {
+		case GPAllowAdminListOnly:
+			s.HasAdminOnly = true
+			s.AdminOnly, err = gpBool(v)
+		case GPRequireSigned:
+			s.HasRequireSigned = true
+			s.RequireSigned, err = gpBool(v)
+		default:
+			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GroupPolicyValueNames, ", "), strings.Join(GroupPolicyListKeys, ", "))
+		}
+		if err != nil {
+			return GroupPolicySettings{}, &GroupPolicyError{Value: GPValuePath("", safetext.Sanitize(v.Name)), Msg: err.Error()}
+		}
+	}
+	for _, sk := range gp.Subkeys {
+		if !slices.Contains(GroupPolicyListKeys, sk.Name) {
+			return GroupPolicySettings{}, &GroupPolicyError{Value: GPListPath(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GroupPolicyListKeys, ", ")}
+		}
+		if len(sk.Values) == 0 {
+			continue
+		}
+		for _, v := range sk.Values {
+			if err := s.listValue(sk.Name, v); err != nil {
+				return GroupPolicySettings{}, &GroupPolicyError{Value: GPValuePath(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error()}
+			}
+		}
+		switch sk.Name {
+		case GPServers:
+			s.HasServers = true
+		case GPProxies:
+			s.HasProxies = true
+		case GPDestinations:
+			s.HasDestinations = true
+		case GPPublishers:
+			s.HasPublishers = true
+		}
+	}
+	// require_signed with no publisher is checked by MergePolicy: the
+	// publishers may come from the file.
+	return s, nil
+}
+
+func gpBool(v platform.RegistryValue) (bool, error) {
+	if v.Type != platform.RegDWORD {
+		return false, fmt.Errorf("is %s, want REG_DWORD 0 or 1", platform.RegTypeName(v.Type))
+	}
+	switch v.Number {
+	case 0:
+		return false, nil
+	case 1:
+		return true, nil
+	}
+	return false, fmt.Errorf("is %d, want REG_DWORD 0 or 1", v.Number)
+}
+
+// listValue parses one entry of a list subkey into s.
+func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) error {
+	if v.Type != platform.RegSZ {
+		return fmt.Errorf("is %s, want REG_SZ", platform.RegTypeName(v.Type))
+	}
+	src := GPValuePath(sub, v.Name)
+	num := 0
+	if sub != GPPublishers {
+		// The template's lists number their values 1, 2, ... (valuePrefix
+		// ""); the number is the entry's position in messages.
+		n, err := strconv.Atoi(v.Name)
+		if err != nil || n < 1 || strconv.Itoa(n) != v.Name {
+			return errors.New("value names in this list are 1, 2, 3, ... (what the template writes)")
+		}
+		num = n
+	}
+	fields := strings.Fields(v.String)
+	if len(fields) == 0 {
+		return errors.New("is empty")
+	}
+	entry := func(text string) (whitelist.Entry, error) {
+		e, err := whitelist.ParseEntry(text)
+		if err != nil {
+			return whitelist.Entry{}, errors.New(safetext.Sanitize(err.Error()))
+		}
+		e.Line = num
+		return e, nil
+	}
+	pins := func(tokens []string) ([]string, error) {
+		for _, p := range tokens {
+			if problem := pinProblem(p); problem != "" {
+				return nil, errors.New(problem)
+			}
+		}
+		return tokens, nil
+	}
+	switch sub {
+	case GPServers:
+		if len(fields) != 1 {
+			return fmt.Errorf("holds %d entries; give one host or host:port a value", len(fields))
+		}
+		e, err := entry(fields[0])
+		if err != nil {
+			return err
+		}
+		s.Servers = append(s.Servers, e)
+	case GPProxies:
+		e, err := entry(fields[0])
+		if err != nil {
+			return err
+		}
+		ps, err := pins(fields[1:])
+		if err != nil {
+			return err
+		}
+		s.Proxies = append(s.Proxies, PolicyProxy{Entry: e, Pins: ps, Line: num, Src: src})
+	case GPDestinations:
+		e, err := entry(fields[0])
+		if err != nil {
+			return err
+		}
+		d := PolicyDestination{Entry: e, Line: num, Src: src}
+		var cas []string
+		for _, tok := range fields[1:] {
+			switch {
+			case tok == "tls":
+				d.TLS = true
+			case strings.HasPrefix(tok, "ca="):
+				der, err := base64.StdEncoding.DecodeString(tok[len("ca="):])
+				if err != nil {
+					return fmt.Errorf("%s is not ca= and the base64 of a DER certificate", safetext.QuoteExcerpt(tok, 40))
+				}
+				cas = append(cas, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+			default:
+				if _, err := pins([]string{tok}); err != nil {
+					return fmt.Errorf("%v (a destination takes tls, sha256/PIN and ca=BASE64-DER after its address)", err)
+				}
+				d.Pins = append(d.Pins, tok)
+			}
+		}
+		if len(cas) > 0 {
+			certs, err := parseCAPEM(strings.Join(cas, ""))
+			if err != nil {
+				var de *DescriptorError
+				msg := err.Error()
+				if errors.As(err, &de) {
+					msg = strings.TrimPrefix(de.msg, "proxy.ca_pem: ")
+				}
+				return errors.New("ca= " + msg)
+			}
+			d.CAPEM = strings.Join(cas, "")
+			d.roots = newPool(certs)
+		}
+		if len(d.Pins) > 0 || d.CAPEM != "" {
+			d.TLS = true // as in the file: pins or a CA mean end-to-end TLS
+		}
+		s.Destinations = append(s.Destinations, d)
+	case GPPublishers:
+		name := v.Name
+		if strings.TrimSpace(name) == "" || len(name) > 100 || safetext.Sanitize(name) != name {
+			return errors.New("the value name is the publisher's name: 1 to 100 printable characters")
+		}
+		der, err := base64.StdEncoding.DecodeString(fields[0])
+		if err != nil {
+			return errors.New("the data starts with the publisher key: the base64 of its DER SubjectPublicKeyInfo (the lines of trustlaunch descriptor keygen's FILE.pub between BEGIN and END)")
+		}
+		pub := Publisher{Name: name, Line: num, Src: src}
+		if pub.Key, pub.Alg, err = ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
+			return err
+		}
+		if pub.KeyID, err = KeyID(pub.Key); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(s.Publishers, func(p Publisher) bool { return p.KeyID == pub.KeyID }) {
+			return errors.New("the same key is given to two publishers")
+		}
+		for _, o := range fields[1:] {
+			e, err := entry(o)
+			if err != nil {
+				return err
+			}
+			e.Line = 0
+			pub.Origins = append(pub.Origins, e)
+		}
+		s.Publishers = append(s.Publishers, pub)
+	}
+	return nil
+}
+
+// MergeAdmin returns the admin whitelist as a launch sees it: the file's
+// (from whitelist.LoadAdmin) with the entries and the mode that Group
+// Policy gives in their place. An admin file that cannot be used still
+// stops every launch, and so does Group Policy that cannot be read or
+// parsed (gpErr, or a malformed value): fail closed both ways.
+func MergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error) whitelist.Source {
+	set, err := groupPolicySettings(gp, gpErr)
+	if err != nil {
+		return whitelist.Source{Path: admin.Path, Err: err}
+	}
+	if admin.Err != nil || (!set.HasServers && !set.HasAdminOnly) {
+		return admin
+	}
+	out := whitelist.Source{Path: admin.Path}
+	var entries []whitelist.Entry
+	listPath, adminOnly, modeFrom, registry := admin.Path, false, "", false
+	if admin.List != nil {
+		entries, adminOnly = admin.List.Entries, admin.List.AdminOnly
+		out.Problems = admin.Problems
+	}
+	if set.HasServers {
+		entries, listPath, registry = set.Servers, GPListPath(GPServers), true
+		out.Problems = nil
+		if admin.List != nil {
+			modeFrom = admin.Path
+		}
+	}
+	if set.HasAdminOnly {
+		adminOnly, modeFrom = set.AdminOnly, GPValuePath("", GPAllowAdminListOnly)
+	}
+	l := whitelist.NewList(listPath, adminOnly, entries)
+	l.ModeFrom, l.Registry = modeFrom, registry
+	out.List = l
+	return out
+}
+
+// MergePolicy returns the admin policy as a launch sees it: the file's
+// (from LoadPolicy's file step) with each setting Group Policy gives in
+// place of the file's. The result must still make sense as a whole:
+// require_signed with no publisher from either place stops every launch.
+func MergePolicy(pol PolicySource, gp platform.GroupPolicy, gpErr error) PolicySource {
+	set, err := groupPolicySettings(gp, gpErr)
+	if err != nil {
+		return PolicySource{Path: pol.Path, Err: err}
+	}
+	if pol.Err != nil || (!set.HasRequireSigned && !set.HasProxies && !set.HasDestinations && !set.HasPublishers) {
+		return pol
+	}
+	var p Policy
+	if pol.Policy != nil {
+		p = *pol.Policy
+	} else {
+		// No file: every setting is Group Policy's or absent.
+		p.Path = platform.GroupPolicyPath
+	}
+	if set.HasRequireSigned {
+		p.RequireSigned, p.RequireSignedFrom = set.RequireSigned, GPValuePath("", GPRequireSigned)
+	}
+	if set.HasProxies {
+		p.Proxies, p.RestrictProxies, p.ProxiesFrom = set.Proxies, true, GPListPath(GPProxies)
+	}
+	if set.HasDestinations {
+		p.Destinations, p.RestrictDestinations, p.DestinationsFrom = set.Destinations, true, GPListPath(GPDestinations)
+	}
+	if set.HasPublishers {
+		p.Publishers, p.PublishersFrom = set.Publishers, GPListPath(GPPublishers)
+	}
+	if p.RequireSigned && len(p.Publishers) == 0 {
+		return PolicySource{Path: pol.Path, Err: &GroupPolicyError{
+			Value: p.source(p.RequireSignedFrom),
+			Msg:   "require a signature with no publisher in Group Policy or " + pol.Path + " refuses every descriptor; add the portal's publisher key",
+		}}
+	}
+	return PolicySource{Path: pol.Path, Policy: &p}
+}
+
+func groupPolicySettings(gp platform.GroupPolicy, gpErr error) (GroupPolicySettings, error) {
+	if gpErr != nil {
+		var ge *GroupPolicyError
+		if errors.As(gpErr, &ge) {
+			return GroupPolicySettings{}, gpErr
+		}
+		return GroupPolicySettings{}, &GroupPolicyError{Value: platform.GroupPolicyPath, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error())}
+	}
+	return ParseGroupPolicy(gp)
+}
+
+// LoadAdmin is whitelist.LoadAdmin with this machine's Group Policy merged
+// in (MergeAdmin): what every command that decides or shows a launch uses.
+func LoadAdmin(path string) whitelist.Source {
+	gp, err := platform.ReadGroupPolicy()
+	return MergeAdmin(whitelist.LoadAdmin(path), gp, err)
+}
