@@ -187,6 +187,13 @@ GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestAdminFileWineP
 # (launcher/admincheck_test.go), the release way.
 GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy|TestUnsafeAdminProfiles)$/^unsafe' \
 	-exec "$PWD/scripts/wine/exec" ./launcher/
+step "a trustlaunch:// link opened through the Windows shell, under Wine"
+# In the same prefix (about 10 s): register --system, then start.exe
+# (ShellExecute, the HKLM command) opens links against a local HTTPS
+# portal: admin-only refusal, a user-listed fetch, a link with a quote,
+# bad input; each checked in the audit log. It leaves the prefix clean
+# for the MSI test, which checks that.
+scripts/wine/test-open.sh
 step "MSI: build, sign, install, upgrade, downgrade, uninstall under Wine"
 # In the same prefix (about 20 s); --mutants (about 40 s more) shows the
 # test failing on broken packages.

@@ -180,7 +180,7 @@ install_test() {
 	# audit log must say so.
 	printf 'AllowAdminListOnly\r\nportal.example.com\r\n' >"$PF/whitelist.txt"
 	rc=0
-	w cmd /c start /wait "trustlaunch://launch?url=https%3A%2F%2Fevil.example%2Fd" || rc=$?
+	wine_shell_open "trustlaunch://launch?url=https%3A%2F%2Fevil.example%2Fd" || rc=$?
 	[ "$rc" = 3 ] || fail "the shell-opened link exited $rc, want 3 (refused by the admin-only list)"
 	w "$EXE" log --json -n 1 | tr -d '\r' >"$work/log.json"
 	grep -q '"origin":"https://evil.example".*"step":"admin-only-refused"' "$work/log.json" ||

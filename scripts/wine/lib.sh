@@ -32,3 +32,13 @@ find_wine64() {
 	echo "wine64 not found; install it: apt-get install wine64" >&2
 	return 1
 }
+
+# wine_shell_open URL opens URL the way a browser hands a link to Windows:
+# through the shell's protocol association (Wine's start.exe calls
+# ShellExecuteEx, which runs the registered command with %1 replaced), and
+# waits for that command. Its exit status is the command's, or 124 after
+# 120 s. Run it after wine_env; the prefix's ready file names the loader.
+# scripts/test-msi.sh and scripts/wine/test-open.sh both open links this way.
+wine_shell_open() {
+	timeout --kill-after=10 120 "$(cat "$(dirname "$WINEPREFIX")/ready")" start /wait "$1" </dev/null
+}
