@@ -23,6 +23,9 @@
 #     (a directory)
 #   a prompt with no console to ask   = No: exit 3, audit "prompt-no"
 #     on (Wine's start gives none)
+#   a user list that cannot be read   one warning naming it and the fix,
+#     (a directory; open run directly then asked: No (exit 3)
+#     to read its stderr)
 #
 # A script rather than a Go test under Wine: the thing tested is the
 # registry, start.exe and a separate trustlaunch.exe process started by the
@@ -198,5 +201,23 @@ expect_last "no console" "\"origin\":\"$origin\"" '"decision":"refused"' '"step"
 [ "$(fetched tkt-6)" = 0 ] || fail "no console: the descriptor was fetched"
 [ ! -e "$appdata/trustlaunch/whitelist.txt" ] || fail "no console: the user list was written"
 ok "a prompt nobody can answer: No (exit 3), nothing written, in the audit log"
+
+# A user list that cannot be read (a directory): ignored with one warning
+# naming it and the fix, never a launch without asking. Run directly, not
+# through the shell, to read open's stderr (start.exe gives the program a
+# console of its own, which nobody reads here); no console to ask on = No.
+mkdir "$appdata/trustlaunch/whitelist.txt"
+rc=0
+w "$EXE" open -- "$(link tkt-7)" >"$work/out" 2>"$work/err" || rc=$?
+tr -d '\r' <"$work/err" >"$work/err.txt"
+[ "$rc" = 3 ] || { cat "$work/err.txt" >&2; fail "user list unreadable: open exited $rc, want 3"; }
+grep -q '^trustlaunch: warning: ignoring your user list, so the servers in it will be asked about: C:\\users\\.*\\trustlaunch\\whitelist.txt: a directory, not a regular file.*; fix: replace ' "$work/err.txt" ||
+	{ cat "$work/err.txt" >&2; fail "user list unreadable: no one-line warning naming the file and the fix"; }
+grep -q '^trustlaunch: error: Launch refused: the trust prompt got no answer' "$work/err.txt" ||
+	{ cat "$work/err.txt" >&2; fail "user list unreadable: the launch was not refused for want of an answer"; }
+[ "$(grep -vc '^trustlaunch: ' "$work/err.txt" || true)" = 0 ] || { cat "$work/err.txt" >&2; fail "user list unreadable: stderr has lines that are not trustlaunch's one-line messages"; }
+[ "$(fetched tkt-7)" = 0 ] || fail "user list unreadable: the descriptor was fetched"
+rmdir "$appdata/trustlaunch/whitelist.txt"
+ok "a user list that cannot be read (a directory): one warning naming it and the fix, then asked: No (exit 3)"
 
 echo "shell-open tests passed ($SECONDS s)"
