@@ -183,6 +183,10 @@ GOOS=windows GOARCH=amd64 go test -count=1 -timeout 4m -tags wineprefix -skip "$
 	-exec "$PWD/scripts/wine/exec" "${WINDOWS_PACKAGES[@]}"
 GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestAdminFileWinePrefixOwner$' \
 	-exec "$PWD/scripts/wine/exec" ./platform/
+# Group Policy (issue 13): reg add in the prefix's HKLM changes what
+# whitelist explain decides; the rest of cmd/trustlaunch is issue 11's.
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -tags wineprefix -run '^TestGroupPolicyExplainWine$' \
+	-exec "$PWD/scripts/wine/exec" ./cmd/trustlaunch/
 # The launcher's unsafe-admin-file cases, which the tagged build cannot show
 # (launcher/admincheck_test.go), the release way.
 GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy|TestUnsafeAdminProfiles)$/^unsafe' \

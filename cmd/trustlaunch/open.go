@@ -294,11 +294,14 @@ func hintFor(err error) string {
 	var un *platform.UnsafeFileError
 	var pe *launcher.PolicyError
 	var pf *launcher.PolicyFileError
+	var ge *launcher.GroupPolicyError
 	switch {
 	case errors.As(err, &pe):
 		return pe.Hint()
 	case errors.As(err, &pf):
 		return pf.Hint()
+	case errors.As(err, &ge):
+		return ge.Hint()
 	case errors.As(err, &se):
 		return se.Hint
 	case errors.As(err, &st):

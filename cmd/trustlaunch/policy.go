@@ -9,6 +9,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
 // The policy has a command of its own rather than a mode of
@@ -94,23 +95,89 @@ func showPolicy(s *stdio, path string) bool {
 		return true
 	}
 	p := src.Policy
-	fmt.Fprintf(s.stdout, "  exists; ownership check passed; %s\n", p.Summary())
+	if p.Path == path {
+		fmt.Fprintf(s.stdout, "  exists; ownership check passed; %s\n", p.Summary())
+	} else {
+		fmt.Fprintf(s.stdout, "  does not exist; Group Policy gives: %s\n", p.Summary())
+	}
+	// where names an item's place: its file line, or its Group Policy value.
+	where := func(src string, line int) string {
+		if src != "" {
+			return src
+		}
+		return fmt.Sprintf("%s:%d", path, line)
+	}
+	if p.RequireSignedFrom != "" {
+		fmt.Fprintf(s.stdout, "  require_signed %-34v %s\n", p.RequireSigned, p.RequireSignedFrom)
+	}
 	for _, x := range p.Proxies {
 		pins := ""
 		if len(x.Pins) > 0 {
 			pins = fmt.Sprintf(" (%d pins)", len(x.Pins))
 		}
-		fmt.Fprintf(s.stdout, "  proxy       %-40s %s:%d\n", x.Entry.String()+pins, path, x.Line)
+		fmt.Fprintf(s.stdout, "  proxy       %-40s %s\n", x.Entry.String()+pins, where(x.Src, x.Line))
 	}
 	for _, d := range p.Destinations {
 		extra := ""
 		if d.TLS {
 			extra = " (end-to-end TLS)"
 		}
-		fmt.Fprintf(s.stdout, "  destination %-40s %s:%d\n", d.Entry.String()+extra, path, d.Line)
+		fmt.Fprintf(s.stdout, "  destination %-40s %s\n", d.Entry.String()+extra, where(d.Src, d.Line))
 	}
 	for _, pub := range p.Publishers {
-		fmt.Fprintf(s.stdout, "  publisher   %-40s %s:%d\n", safetext.Quote(pub.Name)+" "+pub.Alg+" kid "+pub.KeyID, path, pub.Line)
+		fmt.Fprintf(s.stdout, "  publisher   %-40s %s\n", safetext.Quote(pub.Name)+" "+pub.Alg+" kid "+pub.KeyID, where(pub.Src, pub.Line))
+	}
+	return true
+}
+
+// showGroupPolicy prints what Windows Group Policy gives, each setting
+// with what it replaces, for `whitelist paths` and `show`. It returns
+// false when Group Policy cannot be used, which stops every launch.
+func showGroupPolicy(s *stdio) bool {
+	fmt.Fprintf(s.stdout, "group policy: %s\n", platform.GroupPolicyPath)
+	gp, err := platform.ReadGroupPolicy()
+	var set launcher.GroupPolicySettings
+	if err == nil {
+		set, err = launcher.ParseGroupPolicy(gp)
+	}
+	if err != nil {
+		fmt.Fprintf(s.stdout, "  unusable, so every launch stops: %v\n", err)
+		var ge *launcher.GroupPolicyError
+		if errors.As(err, &ge) {
+			fmt.Fprintf(s.stdout, "  fix: %s\n", ge.Hint())
+		}
+		return false
+	}
+	switch {
+	case gp.Absent != "":
+		fmt.Fprintf(s.stdout, "  %s (the files decide)\n", gp.Absent)
+		return true
+	case !set.Any():
+		fmt.Fprintf(s.stdout, "  exists; sets nothing (the files decide)\n")
+		return true
+	}
+	mode := "prompt mode"
+	if set.AdminOnly {
+		mode = whitelist.Keyword + " mode"
+	}
+	signed := "not required"
+	if set.RequireSigned {
+		signed = "required"
+	}
+	for _, g := range []struct {
+		has       bool
+		what, rep string
+	}{
+		{set.HasAdminOnly, launcher.GPAllowAdminListOnly + ": " + mode, "the admin list's first line"},
+		{set.HasServers, fmt.Sprintf("%s: %d entries", launcher.GPServers, len(set.Servers)), "the admin list's entries"},
+		{set.HasRequireSigned, launcher.GPRequireSigned + ": signature " + signed, "require_signed of the admin policy"},
+		{set.HasProxies, fmt.Sprintf("%s: %d entries", launcher.GPProxies, len(set.Proxies)), "[[proxies]] of the admin policy"},
+		{set.HasDestinations, fmt.Sprintf("%s: %d entries", launcher.GPDestinations, len(set.Destinations)), "[[destinations]] of the admin policy"},
+		{set.HasPublishers, fmt.Sprintf("%s: %d entries", launcher.GPPublishers, len(set.Publishers)), "[[publishers]] of the admin policy"},
+	} {
+		if g.has {
+			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)
+		}
 	}
 	return true
 }
@@ -118,9 +185,12 @@ func showPolicy(s *stdio, path string) bool {
 // policyFix is the remedy for an unusable policy.
 func policyFix(err error) string {
 	var pe *launcher.PolicyFileError
+	var ge *launcher.GroupPolicyError
 	switch {
 	case errors.As(err, &pe):
 		return pe.Hint()
+	case errors.As(err, &ge):
+		return ge.Hint()
 	case errors.Is(err, fs.ErrPermission):
 		return "trustlaunch runs as you and must be able to read the policy: keep it owned by root, mode 0644"
 	}

@@ -166,6 +166,9 @@ func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	if !showPolicy(s, p.policy) {
 		code = exitFailure
 	}
+	if !showGroupPolicy(s) {
+		code = exitFailure
+	}
 	return code
 }
 
@@ -184,9 +187,12 @@ func checkedState(err error, missing string) string {
 // unsafe-file error carries, or what to do about a list we may not read.
 func fixFor(err error) string {
 	var u *platform.UnsafeFileError
+	var ge *launcher.GroupPolicyError
 	switch {
 	case errors.As(err, &u):
 		return u.Fix
+	case errors.As(err, &ge):
+		return ge.Hint()
 	case errors.Is(err, fs.ErrPermission):
 		return "trustlaunch runs as you and must be able to read the list: make it readable (an admin list stays owned by root, mode 0644), or ask your administrator"
 	}
@@ -198,7 +204,7 @@ func fixFor(err error) string {
 // one line that names the file, what is wrong and the fix; the admin list's
 // error is the caller's, since it stops the launch.
 func loadLists(s *stdio, p *listPaths) (admin, user whitelist.Source) {
-	admin = whitelist.LoadAdmin(p.admin)
+	admin = launcher.LoadAdmin(p.admin) // the file, with Group Policy's settings in place of its own
 	user = whitelist.LoadUser(p.user)
 	if user.Err != nil {
 		fix := fixFor(user.Err)
@@ -224,11 +230,15 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 		}
 		return exitFailure
 	}
+	modeFrom := "" // where the mode came from, when not the admin file
+	if admin.List != nil && admin.List.ModeFrom != "" {
+		modeFrom = " from " + admin.List.ModeFrom
+	}
 	switch {
 	case admin.List != nil && admin.List.AdminOnly:
-		fmt.Fprintf(s.stdout, "mode: %s (only servers in the admin list may launch)\n", whitelist.Keyword)
+		fmt.Fprintf(s.stdout, "mode: %s (only servers in the admin list may launch)%s\n", whitelist.Keyword, modeFrom)
 	default:
-		fmt.Fprintf(s.stdout, "mode: prompt (servers in neither list are asked about)\n")
+		fmt.Fprintf(s.stdout, "mode: prompt (servers in neither list are asked about)%s\n", modeFrom)
 	}
 	show := func(label string, src whitelist.Source) {
 		switch {
@@ -237,15 +247,17 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 		case src.List == nil:
 			fmt.Fprintf(s.stdout, "%s %s: does not exist\n", label, src.Path)
 		default:
-			fmt.Fprintf(s.stdout, "%s %s: %d entries\n", label, src.Path, len(src.List.Entries))
+			// List.Path is Group Policy's key when its entries replace the file's.
+			fmt.Fprintf(s.stdout, "%s %s: %d entries\n", label, src.List.Path, len(src.List.Entries))
 			for _, e := range src.List.Entries {
-				fmt.Fprintf(s.stdout, "  %-40s %s:%d\n", e, src.Path, e.Line)
+				fmt.Fprintf(s.stdout, "  %-40s %s\n", e, src.List.Locate(e))
 			}
 		}
 	}
 	show("admin list", admin)
 	show("user list", user)
-	if !showPolicy(s, p.policy) {
+	ok := showPolicy(s, p.policy)
+	if !showGroupPolicy(s) || !ok {
 		return exitFailure
 	}
 	return exitOK
