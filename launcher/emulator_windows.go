@@ -104,7 +104,7 @@ var jobs sync.Map // int -> *jobObject
 // any more, and a process that cannot be inspected: the check fails
 // closed.
 func (t *emulatorTree) admit(pid int) error {
-	emu := int(t.emulator.Load())
+	emu := t.emulatorPID() // resumed before started() stored it: wait
 	if emu == 0 {
 		return fmt.Errorf("process %d (%s): the emulator has not started", pid, processName(pid))
 	}

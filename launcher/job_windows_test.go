@@ -352,7 +352,7 @@ func TestEmulatorJobLaunchKilled(t *testing.T) {
 // that has exited is refused, and so is everything before the emulator
 // runs and after it has ended.
 func TestEmulatorJobAdmit(t *testing.T) {
-	tree := &emulatorTree{}
+	tree := newEmulatorTree(false)
 	if err := tree.admit(os.Getpid()); err == nil {
 		t.Error("admitted a process before any emulator ran")
 	}
@@ -430,7 +430,7 @@ func TestEmulatorJobTunnel(t *testing.T) {
 	proxy := proxytest.NewConnectProxy()
 	defer proxy.Close()
 
-	tree := &emulatorTree{}
+	tree := newEmulatorTree(false)
 	logs := make(chan string, 64)
 	conn, err := connector.New(connector.Config{
 		ProxyAddr:    proxy.Addr,

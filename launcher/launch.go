@@ -253,7 +253,8 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// browser page of the same user scanning 127.0.0.1 is refused). The
 	// raw profile connects from this process, and the none profile from an
 	// emulator the user starts: both keep the same-user rule.
-	tree := &emulatorTree{reaper: opts.Subreaper}
+	tree := newEmulatorTree(opts.Subreaper)
+	defer tree.settle() // a start that failed ends the wait of early checks
 	if prof.Kind == ProfileCommand {
 		cfg.AdmitProcess = tree.admit
 		cfg.ProcessRoots = tree.roots
@@ -388,15 +389,45 @@ type emulatorTree struct {
 	emulator    atomic.Int64           // the emulator's pid once started, else 0
 	recorderDir atomic.Pointer[string] // the launch's status directory, when a recorder runs
 	reaper      bool                   // this process is the subreaper of the tree
+
+	// ready is closed once the emulator's pid is known (or its start
+	// failed). An emulator connects as soon as it runs, which can be before
+	// os/exec's Start has returned its pid to started: a check that found
+	// no emulator then would refuse the emulator's own first connection.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
-func (t *emulatorTree) started(pid int) { t.emulator.Store(int64(pid)) }
+func newEmulatorTree(reaper bool) *emulatorTree {
+	return &emulatorTree{reaper: reaper, ready: make(chan struct{})}
+}
+
+// emulatorStartWait bounds how long a check waits for the emulator's pid;
+// Start returns microseconds after the exec, so this is only a backstop.
+const emulatorStartWait = 5 * time.Second
+
+func (t *emulatorTree) started(pid int) {
+	t.emulator.Store(int64(pid))
+	t.settle()
+}
+
+func (t *emulatorTree) settle() { t.readyOnce.Do(func() { close(t.ready) }) }
+
+// emulatorPID returns the emulator's pid once it has started, waiting for
+// it (see ready); 0 when its start failed.
+func (t *emulatorTree) emulatorPID() int {
+	select {
+	case <-t.ready:
+	case <-time.After(emulatorStartWait):
+	}
+	return int(t.emulator.Load())
+}
 
 // ids returns the processes whose descendants are admitted.
 func (t *emulatorTree) ids() map[int]bool {
 	ids := make(map[int]bool, 2)
-	if p := t.emulator.Load(); p > 0 {
-		ids[int(p)] = true
+	if p := t.emulatorPID(); p > 0 {
+		ids[p] = true
 	}
 	if dir := t.recorderDir.Load(); dir != nil {
 		if p, ok := readRecorder(*dir); ok {
