@@ -275,6 +275,11 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			s.hintf("%s", h)
 		}
 		notifyIfNoTerminal(ctx, res.Err.Error())
+		if res.Step == launcher.StepPolicy {
+			// The admin policy refused the descriptor, or cannot be used
+			// and so stops every launch, as an unusable admin list does.
+			return exitRefused
+		}
 		return exitFailure
 	}
 	return min(max(res.ExitStatus, 0), 255)

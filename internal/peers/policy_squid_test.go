@@ -97,11 +97,10 @@ func TestPolicyThroughSquid(t *testing.T) {
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := open(t, tc.proxy, tc.dest)
-			// open exits 1 today (the launch failed at a step); README's
-			// table keeps 3 for the whitelist and the prompt.
+			// Refused by policy: exit 3, as the whitelist's refusals.
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-				t.Fatalf("open: %v, want a refusal\n%s", err, out)
+			if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+				t.Fatalf("open: %v, want exit 3 (refused by policy)\n%s", err, out)
 			}
 			if !strings.Contains(out, "[failed] policy") || !strings.Contains(out, tc.want) || !strings.Contains(out, policyFile) {
 				t.Errorf("output does not refuse with %q naming %s:\n%s", tc.want, policyFile, out)
