@@ -26,7 +26,7 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    failure (network, file, or problems found by whitelist check)
   2    usage error (bad flag, argument or launch URL)
-  3    refused by policy (whitelist, or the user answered No)
+  3    refused by policy (whitelists, the user answered No, admin policy)
   10   whitelist explain only: the launch would prompt the user
   130  interrupted
 Once open (or demo) has started the emulator, it exits with the emulator's
