@@ -226,6 +226,17 @@ func NewAuditLog(opts AuditOptions) (*AuditLog, error) {
 // Path returns the log file's path.
 func (l *AuditLog) Path() string { return l.path }
 
+// appendWait bounds how long AppendAfter waits for the log's lock.
+const appendWait = 5 * time.Second
+
+// AppendAfter appends rec even when ctx has ended, as an interrupted launch
+// must still be recorded, waiting at most appendWait for the lock.
+func (l *AuditLog) AppendAfter(ctx context.Context, rec AuditRecord) error {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendWait)
+	defer cancel()
+	return l.Append(actx, rec)
+}
+
 // Append writes rec as one line.
 //
 // The directory is created private (platform.MkdirPrivate) and the file

@@ -197,9 +197,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 			rec.Error = msg
 		}
 		if opts.Audit != nil {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = opts.Audit.Append(actx, rec) // the answer was given or refused either way
-			cancel()
+			_ = opts.Audit.AppendAfter(ctx, rec) // the answer was given or refused either way
 		}
 	}()
 

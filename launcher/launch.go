@@ -130,11 +130,9 @@ func Launch(ctx context.Context, opts Options) *Result {
 			rec.Error = res.Decision.Message
 		}
 		if opts.Audit != nil {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := opts.Audit.Append(actx, rec); err != nil {
+			if err := opts.Audit.AppendAfter(ctx, rec); err != nil {
 				opts.logf("audit log: %v", err)
 			}
-			cancel()
 		}
 	}()
 

@@ -168,11 +168,9 @@ func badLink(ctx context.Context, s *stdio, err error) int {
 	if audit, aerr := launcher.NewAuditLog(launcher.AuditOptions{}); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if aerr := audit.Append(actx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
+		if aerr := audit.AppendAfter(ctx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
-		cancel()
 	}
 	notifyIfNoTerminal(ctx, err.Error())
 	return exitUsage
