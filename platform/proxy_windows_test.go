@@ -10,13 +10,17 @@ import (
 
 // TestSystemProxyRegistry writes the Internet Settings values in HKCU (of
 // the test's Wine prefix, or a real user's: they are restored) and reads
-// them back through SystemProxy.
+// them back through SystemProxy. TestSystemProxyRegistryRestored checks the
+// restore.
 func TestSystemProxyRegistry(t *testing.T) {
 	k, _, err := registry.CreateKey(registry.CURRENT_USER, internetSettings, registry.QUERY_VALUE|registry.SET_VALUE)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Close()
+	// Closed after the restoring cleanups below (cleanups run last first;
+	// a defer would close it before any of them ran, and the test would
+	// leave its PAC URL in the prefix for every later program).
+	t.Cleanup(func() { k.Close() })
 	// Restore what was there.
 	for _, name := range []string{"ProxyEnable", "ProxyServer", "ProxyOverride", "AutoConfigURL"} {
 		buf := make([]byte, 4096)
@@ -59,6 +63,17 @@ func TestSystemProxyRegistry(t *testing.T) {
 	set(0, "", "", "http://wpad.corp/proxy.pac")
 	if _, _, err := SystemProxy(); !errors.Is(err, ErrPACUnsupported) {
 		t.Errorf("PAC: SystemProxy error %v, want ErrPACUnsupported", err)
+	}
+}
+
+// TestSystemProxyRegistryRestored runs TestSystemProxyRegistry's body as a
+// subtest and checks that HKCU holds afterwards what it held before.
+func TestSystemProxyRegistryRestored(t *testing.T) {
+	before, _, beforeErr := SystemProxy()
+	t.Run("registry", TestSystemProxyRegistry)
+	after, _, afterErr := SystemProxy()
+	if (beforeErr == nil) != (afterErr == nil) || before.HTTPSProxy != after.HTTPSProxy || before.Local != after.Local {
+		t.Errorf("Internet Settings not restored: before %+v, %v; after %+v, %v", before, beforeErr, after, afterErr)
 	}
 }
 
