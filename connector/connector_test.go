@@ -23,6 +23,10 @@ import (
 // returns the listener's address.
 func serve(t *testing.T, c *Connector) string {
 	t.Helper()
+	if c.cfg.Logf == nil {
+		// A refusal a test did not expect is then in its output.
+		c.cfg.Logf = t.Logf
+	}
 	ln, err := Listen("", false)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -44,7 +45,8 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) er
 	}
 	local := unmapped(tc.LocalAddr().(*net.TCPAddr).AddrPort())
 	remote := unmapped(tc.RemoteAddr().(*net.TCPAddr).AddrPort())
-	pid, found, err := socketOwnerPID(remote, local)
+	row, found, err := ownerOfRow(func() (tcpOwner, bool, error) { return socketOwner(remote, local) }, ownerRereads, time.Sleep)
+	pid := row.PID
 	if err != nil {
 		return fmt.Errorf("finding the owner of the connection from %s: %w", remote, err)
 	}
@@ -56,7 +58,9 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) er
 	case !found:
 		return fmt.Errorf("%w: connection from %s is not from this machine", errPeerUnchecked, remote)
 	case pid == 0:
-		// Windows lists a closed socket in TIME_WAIT as owned by PID 0.
+		// Windows lists a closed socket in TIME_WAIT as owned by PID 0;
+		// Wine, for a while, a socket it has not found in a process
+		// (ownerRereads).
 		return &PeerUnknownError{Reason: fmt.Sprintf("the client socket of %s is closed (owned by no process)", remote)}
 	}
 	owner, err := processUser(pid)
@@ -82,30 +86,30 @@ func unmapped(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 }
 
-// socketOwnerPID returns the process owning the TCP socket whose local end
-// is local and remote end is remote. An IPv4 pair is looked for in the IPv6
+// socketOwner returns the row of the TCP socket whose local end is local
+// and remote end is remote. An IPv4 pair is looked for in the IPv6
 // table too: a client on a dual-stack socket (Java's default) that reached
 // 127.0.0.1 is listed there.
-func socketOwnerPID(local, remote netip.AddrPort) (pid uint32, found bool, err error) {
+func socketOwner(local, remote netip.AddrPort) (row tcpOwner, found bool, err error) {
 	if local.Addr().Is4() != remote.Addr().Is4() {
-		return 0, false, nil
+		return tcpOwner{}, false, nil
 	}
 	for _, class := range []uintptr{tcpTableOwnerPIDConnections, tcpTableOwnerPIDAll} {
 		if local.Addr().Is4() {
-			if pid, found, err = ownerPIDFromTable(windows.AF_INET, class, local, remote); found || err != nil {
-				return pid, found, err
+			if row, found, err = ownerFromTable(windows.AF_INET, class, local, remote); found || err != nil {
+				return row, found, err
 			}
 		}
-		if pid, found, err = ownerPIDFromTable(windows.AF_INET6, class, local, remote); found || err != nil {
-			return pid, found, err
+		if row, found, err = ownerFromTable(windows.AF_INET6, class, local, remote); found || err != nil {
+			return row, found, err
 		}
 	}
-	return 0, false, nil
+	return tcpOwner{}, false, nil
 }
 
-// ownerPIDFromTable reads the TCP table of one address family and class
+// ownerFromTable reads the TCP table of one address family and class
 // and looks the pair up in it.
-func ownerPIDFromTable(af uint32, class uintptr, local, remote netip.AddrPort) (pid uint32, found bool, err error) {
+func ownerFromTable(af uint32, class uintptr, local, remote netip.AddrPort) (row tcpOwner, found bool, err error) {
 	v6 := af == windows.AF_INET6
 	// The table changes between the size query and the read: retry with
 	// the size the API asks for, a few times.
@@ -120,10 +124,10 @@ func ownerPIDFromTable(af uint32, class uintptr, local, remote netip.AddrPort) (
 			size += 4 << 10 // room for connections opened meanwhile
 			continue
 		default:
-			return 0, false, fmt.Errorf("GetExtendedTcpTable: %w", windows.Errno(r))
+			return tcpOwner{}, false, fmt.Errorf("GetExtendedTcpTable: %w", windows.Errno(r))
 		}
 	}
-	return 0, false, errors.New("GetExtendedTcpTable: the table kept growing")
+	return tcpOwner{}, false, errors.New("GetExtendedTcpTable: the table kept growing")
 }
 
 // processUser returns the user SID of process pid's token.
