@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/windows"
@@ -27,15 +28,32 @@ func adminDir() string {
 	return filepath.Join(base, appName)
 }
 
+// userConfigDir and userStateDir follow Go's os.UserConfigDir and
+// os.UserCacheDir: %AppData% and %LocalAppData% first, which every Windows
+// logon sets to the profile's Roaming and Local folders, so that a test or
+// a script can move the user's own list and audit log as XDG_CONFIG_HOME
+// and XDG_STATE_HOME move them on Linux (without it, tests under Wine, run
+// in parallel, shared one real user list and audit log). This is a per-user
+// location only: the user can edit that list anyway, so a variable the user
+// sets gives them nothing they do not have. The admin directory above never
+// reads the environment.
 func userConfigDir() (string, error) {
-	return knownFolderDir(windows.FOLDERID_RoamingAppData, "RoamingAppData")
+	return userDir("APPDATA", windows.FOLDERID_RoamingAppData, "RoamingAppData")
 }
 
 func userStateDir() (string, error) {
-	return knownFolderDir(windows.FOLDERID_LocalAppData, "LocalAppData")
+	return userDir("LOCALAPPDATA", windows.FOLDERID_LocalAppData, "LocalAppData")
 }
 
-func knownFolderDir(id *windows.KNOWNFOLDERID, name string) (string, error) {
+// userDir falls back to the Known Folder when the variable is unset, empty
+// or not an absolute path, where Go's os.UserConfigDir returns an error: a
+// launch from a browser whose environment lacks the variable should still
+// find the user's list, and a relative value would resolve against whatever
+// directory the browser started us in, so it is never used.
+func userDir(env string, id *windows.KNOWNFOLDERID, name string) (string, error) {
+	if base := os.Getenv(env); filepath.IsAbs(base) {
+		return filepath.Join(base, appName), nil
+	}
 	base, err := windows.KnownFolderPath(id, windows.KF_FLAG_DEFAULT)
 	if err != nil {
 		return "", fmt.Errorf("known folder %s: %w", name, err)
