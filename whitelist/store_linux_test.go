@@ -5,10 +5,8 @@ package whitelist
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
+	"github.com/trustlaunch/trustlaunch/internal/testuser"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -142,7 +141,7 @@ func safeDir(t *testing.T) string {
 // instead of admitting what it lists, the reason names the file and the
 // owner, and Always refuses to rewrite it (the writer's rule is the same).
 func TestUserListOthersCouldWriteIgnored(t *testing.T) {
-	other := newTestUser(t)
+	other := testUser{testuser.New(t, "tlwl")}
 	base := testtmp.Dir(t)
 	// Let the other user reach the directories below (testtmp.Dir is 0700).
 	os.Chmod(filepath.Dir(base), 0o711)
@@ -175,7 +174,7 @@ func TestUserListOthersCouldWriteIgnored(t *testing.T) {
 			os.Chmod(dir, 0o711)
 			chownTo(t, file, other)
 			other.run(t, "sh", "-c", "echo evil.example >> "+file)
-		}, []string{"owned by uid " + strconv.Itoa(other.uid) + " (" + other.name + ")", "chown"}},
+		}, []string{"owned by uid " + strconv.Itoa(int(other.UID)) + " (" + other.Name + ")", "chown"}},
 		{"file writable by others", func(t *testing.T, dir, file string) {
 			os.Chmod(dir, 0o711)
 			os.Chmod(file, 0o606)
@@ -183,7 +182,7 @@ func TestUserListOthersCouldWriteIgnored(t *testing.T) {
 		}, []string{"writable by others", "chmod go-w"}},
 		{"file writable by the other user's group", func(t *testing.T, dir, file string) {
 			os.Chmod(dir, 0o711)
-			os.Chown(file, 0, other.gid)
+			os.Chown(file, 0, int(other.GID))
 			os.Chmod(file, 0o660)
 			other.run(t, "sh", "-c", "echo evil.example >> "+file)
 		}, []string{"writable by group", "chmod go-w"}},
@@ -193,7 +192,7 @@ func TestUserListOthersCouldWriteIgnored(t *testing.T) {
 			other.run(t, "sh", "-c", "mv "+file+" "+file+".old && echo evil.example > "+file)
 			os.Chown(file, 0, 0) // the file is ours again: the directory is the fault
 			os.Chmod(file, 0o600)
-		}, []string{"directory {dir} is owned by uid " + strconv.Itoa(other.uid)}},
+		}, []string{"directory {dir} is owned by uid " + strconv.Itoa(int(other.UID))}},
 		{"directory writable by others", func(t *testing.T, dir, file string) {
 			os.Chmod(dir, 0o777)
 			other.run(t, "touch", filepath.Join(dir, "planted"))
@@ -257,40 +256,9 @@ func TestUserListOthersCouldWriteIgnored(t *testing.T) {
 	}
 }
 
-// testUser is a real second account, created with useradd for one test.
-type testUser struct {
-	name     string
-	uid, gid int
-}
-
-// newTestUser creates a system account with its own group and no home,
-// removed when the test ends. Root only; in CI not being root is a failure.
-func newTestUser(t *testing.T) testUser {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test creates a second user with useradd, which needs root; CI runs as root")
-		}
-		t.Skip("needs root to create a second user with useradd; CI runs it")
-	}
-	name := fmt.Sprintf("tlwl%d", os.Getpid()%100000)
-	out, err := exec.Command("useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return testUser{name: name, uid: uid, gid: gid}
-}
+// testUser is a real second account (testuser.New: its own group, no home,
+// removed when the test ends) with what these tests do as it.
+type testUser struct{ testuser.User }
 
 // run runs a command as the user, bounded in time; it must succeed, which
 // proves the user really can do what the case claims.
@@ -299,15 +267,15 @@ func (u testUser) run(t *testing.T, argv ...string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.Credential()}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("as %s: %q: %v\n%s", u.name, argv, err, out)
+		t.Fatalf("as %s: %q: %v\n%s", u.Name, argv, err, out)
 	}
 }
 
 func chownTo(t *testing.T, path string, u testUser) {
 	t.Helper()
-	if err := os.Lchown(path, u.uid, u.gid); err != nil {
+	if err := os.Lchown(path, int(u.UID), int(u.GID)); err != nil {
 		t.Fatal(err)
 	}
 }
