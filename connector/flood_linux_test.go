@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testuser"
 )
 
 // Issue 10, "Refusals cannot flood": another local user loops connect/close
@@ -87,41 +88,6 @@ func childFlood(addr string) int {
 	return 0
 }
 
-// otherUser is a user created for a test.
-type otherUser struct {
-	name     string
-	uid, gid uint32
-}
-
-// newOtherUser creates a system user without a home and removes it when the
-// test ends. It needs root.
-func newOtherUser(t testing.TB) otherUser {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test creates a user and must run as root in CI")
-		}
-		t.Skip("needs root to create a second user")
-	}
-	name := fmt.Sprintf("tlflood%d", os.Getpid())
-	out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	return otherUser{name: name, uid: uint32(uid), gid: uint32(gid)}
-}
-
 // binaryForOthers copies this test binary where any user can run it.
 func binaryForOthers(t testing.TB) string {
 	t.Helper()
@@ -157,11 +123,11 @@ type flood struct {
 
 // startFlood starts the flooding child as u against addr and returns once
 // it floods. stop ends it and returns how many connections it opened.
-func startFlood(t testing.TB, ctx context.Context, bin string, u otherUser, addr string) *flood {
+func startFlood(t testing.TB, ctx context.Context, bin string, u testuser.User, addr string) *flood {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
 	cmd.Env = []string{"TL_CONNECTOR_CHILD=flood", "TL_FLOOD_ADDR=" + addr}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.Credential()}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -172,7 +138,7 @@ func startFlood(t testing.TB, ctx context.Context, bin string, u otherUser, addr
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("flood as %s: %v", u.name, err)
+		t.Fatalf("flood as %s: %v", u.Name, err)
 	}
 	f := &flood{cmd: cmd, stdin: in, out: bufio.NewReader(out)}
 	t.Cleanup(func() {
@@ -283,7 +249,7 @@ func newFloodServer(t testing.TB, configure func(*Config)) *floodServer {
 // returns the count of the refusals is written, accounting for no more
 // connections than the flood opened.
 func TestRefusalFloodLogLines(t *testing.T) {
-	u := newOtherUser(t)
+	u := testuser.New(t, "tlflood")
 	bin := binaryForOthers(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -332,7 +298,7 @@ func TestRefusalFloodLogLines(t *testing.T) {
 			counted += n
 		}
 	}
-	t.Logf("flood: %d connections opened by %s; %d refusal lines while serving, %d at shutdown, %d refusals counted", opened, u.name, refusalsDuring, len(after), counted)
+	t.Logf("flood: %d connections opened by %s; %d refusal lines while serving, %d at shutdown, %d refusals counted", opened, u.Name, refusalsDuring, len(after), counted)
 	if counted > opened || counted < 2 {
 		t.Errorf("the lines count %d refusals; the flood opened %d connections", counted, opened)
 	}
@@ -361,7 +327,7 @@ func refusalSourceOf(l string) string {
 
 // floodRound measures n legitimate setups without a flood, then n with one,
 // and returns both sets.
-func floodRound(t testing.TB, ctx context.Context, bin string, u otherUser, addr string, n int) (quiet, flooded []time.Duration) {
+func floodRound(t testing.TB, ctx context.Context, bin string, u testuser.User, addr string, n int) (quiet, flooded []time.Duration) {
 	for range n {
 		quiet = append(quiet, setupTime(t, addr))
 	}
@@ -389,7 +355,7 @@ const floodRatioLimit = 20
 // of the per-round ratios of several rounds, quiet and flooded side by
 // side.
 func TestRefusalFloodSetupTime(t *testing.T) {
-	u := newOtherUser(t)
+	u := testuser.New(t, "tlflood")
 	bin := binaryForOthers(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
@@ -414,7 +380,7 @@ func TestRefusalFloodSetupTime(t *testing.T) {
 // "quiet" and under a "flood" of connect/close from another user. Each
 // iteration is one setup; use -benchtime Nx.
 func BenchmarkSetupUnderFlood(b *testing.B) {
-	u := newOtherUser(b)
+	u := testuser.New(b, "tlflood")
 	bin := binaryForOthers(b)
 	s := newFloodServer(b, nil)
 	for _, mode := range []string{"quiet", "flood"} {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/testuser"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,8 +48,7 @@ func init() {
 // cannot be read and so the socket cannot be traced to it, and the
 // refusal line says "not dumpable".
 func TestPeerNotDumpableEmulatorRefused(t *testing.T) {
-	requireRootForUsers(t)
-	cred := addTestUser(t)
+	cred := testuser.New(t, "tlpeer").Credential()
 	bin := binaryForOthers(t)
 	var mu sync.Mutex
 	var got []byte

@@ -4,57 +4,17 @@ package connector
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
-	"os"
 	"os/exec"
-	"os/user"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/testuser"
 )
-
-// requireRootForUsers fails in CI, and skips elsewhere, when the test cannot
-// create another user.
-func requireRootForUsers(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test creates another user with useradd and must run as root in CI")
-		}
-		t.Skip("needs root to create another user")
-	}
-}
-
-// addTestUser creates a system user with no home and no login shell for
-// one test and removes it when the test ends.
-func addTestUser(t *testing.T) *syscall.Credential {
-	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	name := "tlpeer" + hex.EncodeToString(b)
-	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-}
 
 // TestPeerClosedSocketOfOtherUser: another user connects, writes and
 // closes before Serve looks at the connection. The kernel then describes
@@ -63,8 +23,7 @@ func addTestUser(t *testing.T) *syscall.Credential {
 // were relayed with root's token. They must not be, and the refusal must
 // say "owner unknown", not "uid 0".
 func TestPeerClosedSocketOfOtherUser(t *testing.T) {
-	requireRootForUsers(t)
-	cred := addTestUser(t)
+	cred := testuser.New(t, "tlpeer").Credential()
 	var mu sync.Mutex
 	var got []byte
 	dest := newDestination(t, func(c net.Conn) {
