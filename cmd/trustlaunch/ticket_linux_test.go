@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/trustlaunch/trustlaunch/internal/testuser"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,59 +29,13 @@ import (
 // section 2): a second user, created with useradd for the test, reads the
 // command line of every process while trustlaunch shows its prompt.
 
-// testUser is a user created for one test and removed after it.
-type testUser struct {
-	name     string
-	uid, gid uint32
-}
-
-// addTestUser creates a system user with no home and no login shell. It
-// needs root; outside CI a non-root run skips, as the [root] scripts do.
-func addTestUser(t *testing.T) testUser {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test must run as root in CI: it creates a second user with useradd")
-		}
-		t.Skip("not root: cannot create the second user this test attacks from")
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "tlh3" + hex.EncodeToString(b)
-	// useradd refuses while another useradd holds /etc/passwd's lock (exit 1
-	// with "cannot lock"); other tests may run one at the same moment.
-	var out []byte
-	var err error
-	for attempt := 0; attempt < 10; attempt++ {
-		out, err = exec.Command("useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-		if err == nil || !bytes.Contains(out, []byte("lock")) {
-			break
-		}
-		select {
-		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
-		case <-t.Context().Done():
-		}
-	}
-	if err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	return testUser{name: name, uid: uint32(uid), gid: uint32(gid)}
-}
+// testUser is a second user (testuser.New: its own group, no home, no
+// login shell, removed after the test) that the tests run commands as.
+type testUser struct{ testuser.User }
 
 // credential runs a command as the user.
 func (u testUser) credential() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid}}
+	return &syscall.SysProcAttr{Credential: u.Credential()}
 }
 
 // sharedDir is a directory every user can enter, removed after the test
@@ -160,10 +114,10 @@ func startPTY(t *testing.T, owner *testUser, env []string, argv ...string) *ptyP
 	defer slave.Close()
 	sys := &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if owner != nil {
-		if err := os.Chown(slavePath, int(owner.uid), int(owner.gid)); err != nil {
+		if err := os.Chown(slavePath, int(owner.UID), int(owner.GID)); err != nil {
 			t.Fatal(err)
 		}
-		sys.Credential = &syscall.Credential{Uid: owner.uid, Gid: owner.gid}
+		sys.Credential = &syscall.Credential{Uid: owner.UID, Gid: owner.GID}
 	}
 	p := &ptyProc{master: master, exited: make(chan struct{}), changed: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
@@ -274,7 +228,7 @@ func cmdlinesAs(t *testing.T, u testUser) map[int]string {
 	cmd.Dir = "/"
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("reading /proc as %s: %v", u.name, err)
+		t.Fatalf("reading /proc as %s: %v", u.Name, err)
 	}
 	m := map[int]string{}
 	for _, line := range strings.Split(string(out), "\n") {
@@ -316,7 +270,7 @@ func checkNoTicket(t *testing.T, attacker testUser, ticket string, root int) []s
 	for _, pid := range ours {
 		c, ok := seen[pid]
 		if !ok {
-			t.Fatalf("%s could not read the command line of process %d: the test would prove nothing", attacker.name, pid)
+			t.Fatalf("%s could not read the command line of process %d: the test would prove nothing", attacker.Name, pid)
 		}
 		cmdlines = append(cmdlines, c)
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
@@ -330,7 +284,7 @@ func checkNoTicket(t *testing.T, attacker testUser, ticket string, root int) []s
 	}
 	for pid, c := range seen {
 		if strings.Contains(c, ticket) {
-			t.Errorf("%s reads the ticket in /proc/%d/cmdline: %s", attacker.name, pid, c)
+			t.Errorf("%s reads the ticket in /proc/%d/cmdline: %s", attacker.Name, pid, c)
 		}
 	}
 	return cmdlines
@@ -342,7 +296,7 @@ func checkNoTicket(t *testing.T, attacker testUser, ticket string, root int) []s
 // them. The reader must see trustlaunch's own command line, so a reader that
 // sees nothing (a /proc mounted with hidepid) fails instead of passing.
 func TestTicketNotInCmdline(t *testing.T) {
-	attacker := addTestUser(t)
+	attacker := testUser{testuser.New(t, "tlh3")}
 	bin := buildShared(t)
 	for _, mode := range []struct {
 		name   string
@@ -408,7 +362,7 @@ func userHome(t *testing.T, u testUser) string {
 	if err := os.Mkdir(home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(home, int(u.uid), int(u.gid)); err != nil {
+	if err := os.Chown(home, int(u.UID), int(u.GID)); err != nil {
 		t.Fatal(err)
 	}
 	return home
@@ -421,7 +375,7 @@ func userHome(t *testing.T, u testUser) string {
 // memory or attach a debugger). The user's own unprotected process is the
 // control: its /proc entries are the user's.
 func TestSecretHoldersNotDumpable(t *testing.T) {
-	victim := addTestUser(t)
+	victim := testUser{testuser.New(t, "tlh3")}
 	bin := buildShared(t)
 	home := userHome(t, victim)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TERM=xterm-256color", "NO_COLOR=1",
@@ -433,18 +387,18 @@ func TestSecretHoldersNotDumpable(t *testing.T) {
 			t.Errorf("/proc/%d/environ belongs to uid %d: the process is dumpable", pid, got)
 		}
 		if err := readEnvironAs(victim, pid); err == nil {
-			t.Errorf("%s, the same user, reads /proc/%d/environ", victim.name, pid)
+			t.Errorf("%s, the same user, reads /proc/%d/environ", victim.Name, pid)
 		}
 	}
 
 	t.Run("control", func(t *testing.T) {
 		p := startPTY(t, &victim, env, "sh", "-c", "echo ready; read x")
 		p.waitFor(t, "ready")
-		if got := ownerOf(t, p.cmd.Process.Pid); got != victim.uid {
-			t.Fatalf("/proc/%d/environ of an ordinary process belongs to uid %d, want %d: this test cannot tell", p.cmd.Process.Pid, got, victim.uid)
+		if got := ownerOf(t, p.cmd.Process.Pid); got != victim.UID {
+			t.Fatalf("/proc/%d/environ of an ordinary process belongs to uid %d, want %d: this test cannot tell", p.cmd.Process.Pid, got, victim.UID)
 		}
 		if err := readEnvironAs(victim, p.cmd.Process.Pid); err != nil {
-			t.Fatalf("%s cannot read its own process's environ: %v", victim.name, err)
+			t.Fatalf("%s cannot read its own process's environ: %v", victim.Name, err)
 		}
 		p.typ(t, "\r")
 		p.exitCode(t)
@@ -643,7 +597,7 @@ func startXvfb(t *testing.T) string {
 // `trustlaunch __prompt-window`. While it is up, another user finds the
 // ticket in no command line, neither open's nor the window's.
 func TestTicketNotInCmdlineWindow(t *testing.T) {
-	attacker := addTestUser(t)
+	attacker := testUser{testuser.New(t, "tlh3")}
 	bin := buildShared(t)
 	if _, err := exec.LookPath("xterm"); err != nil {
 		t.Fatalf("xterm is required (Debian package xterm): %v", err)
