@@ -25,7 +25,9 @@ func runLog(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // its audit log with recs.
 func withAuditLog(t *testing.T, recs ...launcher.AuditRecord) {
 	t.Helper()
-	t.Setenv("XDG_STATE_HOME", testtmp.Dir(t))
+	state := testtmp.Dir(t)
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("LOCALAPPDATA", state)  // Windows (platform/paths_windows.go)
 	t.Setenv("HOME", testtmp.Dir(t)) // for systems where the state dir is under $HOME
 	l, err := launcher.NewAuditLog(launcher.AuditOptions{})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,11 +69,29 @@ func (r binDirRemover) Run() int {
 //	code N CMD ARGS...   run CMD, which must exit with status N
 //	install-admin FILE   copy FILE to a fresh admin directory that passes the
 //	                     ownership check and set $ADMIN to the copy (root only)
-//	mode PERM FILE       FILE's permission bits must be PERM (octal)
+//	mode PERM FILE       FILE's permission bits must be PERM (octal); Unix
+//	                     only (Windows has no mode bits: it fails there)
+//	concat DST FILE...   write the FILES one after another to DST (exec cat
+//	                     is not on Windows)
 //
-// Condition [root]: the tests run as root (CI does).
+// Conditions:
+//
+//	[root]            the tests run as root (CI does)
+//	[adminfiles]      install-admin works: root on Unix, the wineprefix
+//	                  build under Wine (see safeAdminRoot)
+//	[realadmincheck]  the admin-file check refuses a file this user wrote
+//	                  in $WORK: always on Unix (it is below /tmp) and in a
+//	                  release build on Windows (the user owns it), not in
+//	                  the wineprefix build under Wine, which accepts the
+//	                  prefix owner's files; TestUnsafeAdminFilesCLI shows
+//	                  those cases on Windows without the tag (test.sh)
+//
+// $NOADMIN is an admin list that does not exist, in a directory
+// $NOADMINDIR that does not exist either.
 func TestScripts(t *testing.T) {
 	safeRoot := safeAdminRoot(t)
+	realCheck := realAdminCheck(t)
+	noAdminDir := noAdminDir(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -84,18 +103,26 @@ func TestScripts(t *testing.T) {
 			work := env.Getenv("WORK")
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, "config"))
 			env.Setenv("XDG_STATE_HOME", filepath.Join(work, "state"))
+			// The same on Windows, where the user list and the audit log
+			// follow %AppData% and %LocalAppData% (platform/paths_windows.go).
+			env.Setenv("APPDATA", filepath.Join(work, "config"))
+			env.Setenv("LOCALAPPDATA", filepath.Join(work, "state"))
 			env.Setenv("NO_COLOR", "1")
 			// The "trustlaunch" of the scripts is this test binary; under
 			// -race it would sleep 1 s at each successful exit.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
-			// An admin list that does not exist, in a directory that does not
-			// exist either: /tmp paths fail the ownership check even when absent.
-			env.Setenv("NOADMIN", "/nonexistent-trustlaunch-test/whitelist.txt")
+			env.Setenv("NOADMINDIR", noAdminDir)
+			env.Setenv("NOADMIN", filepath.Join(noAdminDir, "whitelist.txt"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Geteuid() == 0, nil
+			case "adminfiles":
+				return safeRoot != "", nil
+			case "realadmincheck":
+				return realCheck, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -139,6 +166,11 @@ func TestScripts(t *testing.T) {
 				if len(args) != 2 {
 					ts.Fatalf("usage: mode PERM FILE")
 				}
+				if runtime.GOOS == "windows" {
+					// Go reports 0666 or 0444 for every file there, so
+					// neither mode nor ! mode would say anything.
+					ts.Fatalf("mode: Windows has no permission bits; mark the line [!windows]")
+				}
 				want, err := strconv.ParseUint(args[0], 8, 32)
 				ts.Check(err)
 				fi, err := os.Stat(ts.MkAbs(args[1]))
@@ -147,8 +179,53 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("%s has mode %o, want %o", args[1], got, want)
 				}
 			},
+			"concat": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: concat DST FILE...")
+				}
+				var all []byte
+				for _, f := range args[1:] {
+					data, err := os.ReadFile(ts.MkAbs(f))
+					ts.Check(err)
+					all = append(all, data...)
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), all, 0o644))
+			},
 		},
 	})
+}
+
+// noAdminDir returns a directory that does not exist, for an admin list
+// that is absent: absence is prompt mode only when the directories above
+// pass the ownership check. On Unix that is /nonexistent-trustlaunch-test
+// (/ is root's; /tmp paths fail the check even when absent). Under Wine
+// / is Z:\, which Wine shows as owned by the user running it only when that
+// user owns /, so without root the wineprefix build would refuse it; a
+// directory below a testtmp.Dir is the prefix owner's for every user.
+func noAdminDir(t *testing.T) string {
+	if runtime.GOOS != "windows" {
+		return "/nonexistent-trustlaunch-test"
+	}
+	return filepath.Join(testtmp.Dir(t), "nonexistent-trustlaunch-test")
+}
+
+// realAdminCheck reports whether platform.CheckAdminFile refuses a file
+// this user just wrote in a temporary directory. Only the wineprefix build
+// under Wine accepts it (platform/wineprefix_on_windows.go); anywhere else
+// an acceptance is a broken check and fails the test.
+func realAdminCheck(t *testing.T) bool {
+	probe := filepath.Join(testtmp.Dir(t), "probe.txt")
+	if err := os.WriteFile(probe, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if platform.CheckAdminFile(probe) != nil {
+		return true
+	}
+	if runtime.GOOS != "windows" {
+		t.Fatalf("platform.CheckAdminFile accepted %s, a user's file in a temporary directory", probe)
+	}
+	t.Log("the wineprefix build accepts the Wine prefix owner's files: [realadmincheck] lines are not run; test.sh runs TestUnsafeAdminFilesCLI without the tag")
+	return false
 }
 
 // safeAdminRoot returns a directory, removed after the test, whose whole path
@@ -157,6 +234,9 @@ func TestScripts(t *testing.T) {
 // returns "" when not running as root; in CI (CI set) that is a failure, since
 // the admin-list scripts would not run.
 func safeAdminRoot(t *testing.T) string {
+	if runtime.GOOS == "windows" {
+		return safeAdminRootWindows(t)
+	}
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") != "" {
 			t.Fatal("the CLI tests must run as root in CI to check admin lists")
@@ -180,6 +260,28 @@ func safeAdminRoot(t *testing.T) string {
 	}
 	if err := platform.CheckAdminFile(probe); err != nil {
 		t.Fatalf("no safe place for test admin lists: %v", err)
+	}
+	return dir
+}
+
+// safeAdminRootWindows: Windows has no root (os.Geteuid is -1), and an
+// admin file passes the check there when only Administrators, SYSTEM and
+// TrustedInstaller can write it, which a test cannot arrange. Under Wine the
+// wineprefix build accepts the prefix owner's files, so a testtmp.Dir
+// passes, and the admin-list scripts run. A build without the tag (test.sh's
+// release-way run) has none; in CI the tagged run must have one.
+func safeAdminRootWindows(t *testing.T) string {
+	dir := testtmp.Dir(t)
+	probe := filepath.Join(dir, "probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := platform.CheckAdminFile(probe); err != nil {
+		if os.Getenv("CI") != "" && winePrefixBuild {
+			t.Fatalf("no safe place for test admin lists in the wineprefix build: %v", err)
+		}
+		t.Logf("no admin directory passes the ownership check here (%v): scripts marked [adminfiles] are skipped", err)
+		return ""
 	}
 	return dir
 }
