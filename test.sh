@@ -193,6 +193,7 @@ WINDOWS_PACKAGES=(
 	./connector/
 	./launcher/
 	./internal/archtest/ # builds; its go-list checks are !windows (they run on Linux)
+	./cmd/trustlaunch/ # its unsafe-admin cases run the release way below
 )
 WINE_SKIP='^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$'
 if ! $is_root; then
@@ -219,6 +220,10 @@ GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -tags wineprefix -run '^T
 # (launcher/admincheck_test.go), the release way.
 GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^(TestFetchRefusals|TestLoadPolicy|TestUnsafeAdminProfiles)$/^unsafe' \
 	-exec "$PWD/scripts/wine/exec" ./launcher/
+# The same for the CLI: explain, paths and show on an admin list or policy
+# the user could write ([realadmincheck] in cmd/trustlaunch's scripts).
+GOOS=windows GOARCH=amd64 go test -count=1 -timeout 2m -run '^TestUnsafeAdminFilesCLI$' \
+	-exec "$PWD/scripts/wine/exec" ./cmd/trustlaunch/
 step "a trustlaunch:// link opened through the Windows shell, under Wine"
 # In the same prefix (about 10 s): register --system, then start.exe
 # (ShellExecute, the HKLM command) opens links against a local HTTPS
