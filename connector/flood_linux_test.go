@@ -379,17 +379,28 @@ func TestRefusalFloodSetupTime(t *testing.T) {
 // (connect to the first byte back through the tunnel) at p50 and p99,
 // "quiet" and under a "flood" of connect/close from another user. Each
 // iteration is one setup; use -benchtime Nx.
+//
+// "flood-elsewhere" is the floor: the same flood aimed at another port of
+// this process, where a bare loop accepts and closes with no check at all.
+// The legitimate connection then pays only for what the flood costs the
+// machine (the flooding process's CPU, and the kernel's work for its
+// connections, much of it done in whichever process sends on loopback), not
+// for anything Serve does about it; "flood" over "flood-elsewhere" is what
+// Serve adds.
 func BenchmarkSetupUnderFlood(b *testing.B) {
 	u := testuser.New(b, "tlflood")
 	bin := binaryForOthers(b)
 	s := newFloodServer(b, nil)
-	for _, mode := range []string{"quiet", "flood"} {
+	for _, mode := range []string{"quiet", "flood-elsewhere", "flood"} {
 		b.Run(mode, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var f *flood
-			if mode == "flood" {
+			switch mode {
+			case "flood":
 				f = startFlood(b, ctx, bin, u, s.addr)
+			case "flood-elsewhere":
+				f = startFlood(b, ctx, bin, u, bareListener(b))
 			}
 			ds := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
@@ -404,4 +415,30 @@ func BenchmarkSetupUnderFlood(b *testing.B) {
 			b.ReportMetric(float64(quantile(ds, 0.99).Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// bareListener listens on loopback and closes every connection as soon as
+// it is accepted, until the test ends. It returns the address.
+func bareListener(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return ln.Addr().String()
 }

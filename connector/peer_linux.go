@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -337,35 +338,22 @@ func socketInfo(src, dst netip.AddrPort) (sk diagSocket, found bool, err error) 
 	if src.Addr().Is4() != dst.Addr().Is4() {
 		return sk, false, nil
 	}
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
+	fd, err := takeDiagSocket()
 	if err != nil {
-		return sk, false, fmt.Errorf("sock_diag: %w", err)
+		return sk, false, err
 	}
-	defer unix.Close(fd)
-	tv := unix.Timeval{Sec: 2}
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return sk, false, fmt.Errorf("sock_diag: bind: %w", err)
-	}
+	ok := false // the answer was read: fd goes back to the pool
+	defer func() {
+		if ok {
+			putDiagSocket(fd)
+		} else {
+			unix.Close(fd)
+		}
+	}()
+	seq := diagSeq.Add(1)
 
-	req := make([]byte, sizeofNlMsghdr+sizeofInetDiagReqV2)
+	req := diagRequest(seq, family, src, dst)
 	ne := binary.NativeEndian
-	ne.PutUint32(req[0:], uint32(len(req)))
-	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
-	ne.PutUint16(req[6:], unix.NLM_F_REQUEST)
-	ne.PutUint32(req[8:], 1) // seq
-	r := req[sizeofNlMsghdr:]
-	r[0] = family
-	r[1] = unix.IPPROTO_TCP
-	ne.PutUint32(r[4:], 0xffffffff) // every TCP state
-	id := r[8:]
-	binary.BigEndian.PutUint16(id[0:], src.Port())
-	binary.BigEndian.PutUint16(id[2:], dst.Port())
-	putAddr(id[4:20], src.Addr())
-	putAddr(id[20:36], dst.Addr())
-	ne.PutUint32(id[40:], inetDiagNoCookie)
-	ne.PutUint32(id[44:], inetDiagNoCookie)
-
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return sk, false, fmt.Errorf("sock_diag: send: %w", err)
 	}
@@ -380,6 +368,12 @@ func socketInfo(src, dst netip.AddrPort) (sk diagSocket, found bool, err error) 
 			return sk, false, fmt.Errorf("sock_diag: %w", err)
 		}
 		for _, m := range msgs {
+			if m.seq != seq {
+				// The late answer to a request on this socket that
+				// timed out before its answer came.
+				continue
+			}
+			ok = true
 			switch m.typ {
 			case unix.NLMSG_ERROR:
 				if len(m.data) < 4 {
@@ -417,6 +411,69 @@ func socketInfo(src, dst netip.AddrPort) (sk diagSocket, found bool, err error) 
 	}
 }
 
+// diagSockets keeps the sock_diag sockets of finished owner checks for
+// the next ones: a check then costs one send and one receive, instead of
+// also a socket, a bind, a setsockopt and a close, which under a
+// connect/close flood from another user are paid for every refused
+// connection (issue 10). It holds a few more than Serve runs checks at
+// once; any more are closed. A socket whose answer did not come is closed,
+// not kept; a late answer on a kept one is told apart by its sequence
+// number.
+var (
+	diagSockets = make(chan int, 2*maxPendingChecks)
+	diagSeq     atomic.Uint32
+)
+
+func takeDiagSocket() (int, error) {
+	select {
+	case fd := <-diagSockets:
+		return fd, nil
+	default:
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_INET_DIAG)
+	if err != nil {
+		return -1, fmt.Errorf("sock_diag: %w", err)
+	}
+	tv := unix.Timeval{Sec: 2}
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("sock_diag: bind: %w", err)
+	}
+	return fd, nil
+}
+
+func putDiagSocket(fd int) {
+	select {
+	case diagSockets <- fd:
+	default:
+		unix.Close(fd)
+	}
+}
+
+// diagRequest is the SOCK_DIAG_BY_FAMILY exact lookup of the TCP socket
+// whose local end is src and remote end is dst, in any state.
+func diagRequest(seq uint32, family byte, src, dst netip.AddrPort) []byte {
+	req := make([]byte, sizeofNlMsghdr+sizeofInetDiagReqV2)
+	ne := binary.NativeEndian
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	ne.PutUint32(req[8:], seq)
+	r := req[sizeofNlMsghdr:]
+	r[0] = family
+	r[1] = unix.IPPROTO_TCP
+	ne.PutUint32(r[4:], 0xffffffff) // every TCP state
+	id := r[8:]
+	binary.BigEndian.PutUint16(id[0:], src.Port())
+	binary.BigEndian.PutUint16(id[2:], dst.Port())
+	putAddr(id[4:20], src.Addr())
+	putAddr(id[20:36], dst.Addr())
+	ne.PutUint32(id[40:], inetDiagNoCookie)
+	ne.PutUint32(id[44:], inetDiagNoCookie)
+	return req
+}
+
 // diagEnds returns the two ends of the socket an inet_diag_msg describes
 // (idiag_family, then the inet_diag_sockid from byte 4), IPv4-mapped
 // addresses unmapped.
@@ -445,6 +502,7 @@ func putAddr(dst []byte, a netip.Addr) {
 
 type netlinkMsg struct {
 	typ  uint16
+	seq  uint32
 	data []byte
 }
 
@@ -456,7 +514,7 @@ func parseNetlink(b []byte) ([]netlinkMsg, error) {
 		if l < sizeofNlMsghdr || l > len(b) {
 			return nil, fmt.Errorf("malformed netlink message")
 		}
-		msgs = append(msgs, netlinkMsg{typ: binary.NativeEndian.Uint16(b[4:]), data: b[sizeofNlMsghdr:l]})
+		msgs = append(msgs, netlinkMsg{typ: binary.NativeEndian.Uint16(b[4:]), seq: binary.NativeEndian.Uint32(b[8:]), data: b[sizeofNlMsghdr:l]})
 		l = (l + 3) &^ 3
 		if l > len(b) {
 			break

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,5 +239,57 @@ func TestPeerHolderAmongManyDescriptors(t *testing.T) {
 	}
 	if len(admitted) != 1 || admitted[0] != self {
 		t.Errorf("AdmitProcess asked about %v, want this process (%d) only", admitted, self)
+	}
+}
+
+// TestSockDiagKeptSocketLateAnswer: a sock_diag socket is kept for the next
+// check (diagSockets). If an answer is still queued on it (the request
+// before timed out), the next check skips it by its sequence number and
+// reads its own: here the queued answer is for the server's end of the
+// same connection, which, taken for the answer, would say the client's
+// socket does not exist.
+func TestSockDiagKeptSocketLateAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	ap := func(a net.Addr) netip.AddrPort { return a.(*net.TCPAddr).AddrPort() }
+
+	// Only the socket with the late answer is in the pool.
+	for drained := false; !drained; {
+		select {
+		case fd := <-diagSockets:
+			unix.Close(fd)
+		default:
+			drained = true
+		}
+	}
+	fd, err := takeDiagSocket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := diagRequest(diagSeq.Add(1), unix.AF_INET, ap(server.LocalAddr()), ap(server.RemoteAddr()))
+	if err := unix.Sendto(fd, late, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		t.Fatal(err)
+	}
+	putDiagSocket(fd)
+
+	sk, found, err := socketInfo(ap(client.LocalAddr()), ap(client.RemoteAddr()))
+	if err != nil || !found || sk.inode == 0 {
+		t.Fatalf("socketInfo of the client = %+v, %v, %v; want its socket, with an inode", sk, found, err)
+	}
+	if n := len(diagSockets); n != 1 {
+		t.Errorf("%d sockets kept after the check, want the one it used", n)
 	}
 }

@@ -42,7 +42,12 @@ func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 	case !ip.Unmap().IsLoopback() && !allowNonLoopback:
 		return nil, fmt.Errorf("listen address %s is not a loopback address: other machines could use the tunnel (allow it with --unsafe-listen)", safetext.Quote(addr))
 	}
-	ln, err := net.Listen("tcp", netip.AddrPortFrom(ip.Unmap(), ap.Port()).String())
+	// No keepalive on accept: Serve sets KeepAlive on a connection once it
+	// passed the owner check. Go's default (on, 15 s) is four setsockopt
+	// calls on every connection accepted, each refused one of a
+	// connect/close flood included (issue 10).
+	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: false}, KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip.Unmap(), ap.Port()).String())
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
