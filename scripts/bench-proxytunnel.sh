@@ -11,7 +11,11 @@
 # TL_BENCH_SQUID=tls12 holds Squid to one TLS 1.2 suite; TL_BENCH_RTT sets
 # the round trips per measurement (default 2000); TL_TRUSTLAUNCH_B=BINARY
 # adds trustlaunch-connect-b, another trustlaunch build, for A/B runs;
-# TL_BENCH_IMPLS="A B ..." runs only those implementations.
+# TL_TRUSTLAUNCH_B_ENV="NAME=VALUE ..." runs the B side with those variables
+# (an A/B of a setting, GOMAXPROCS=1 say: TL_TRUSTLAUNCH_B defaults to the
+# A build then); TL_BENCH_IMPLS="A B ..." runs only those implementations.
+# With both trustlaunch-connect and trustlaunch-connect-b in a run, the
+# report adds B over A, per round.
 # Raw lines ("ROUND IMPL METRIC VALUE", and the suites Squid logged): $OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +23,7 @@ rounds=${1:-10}
 mib=${2:-256}
 OUT=${OUT:-$(mktemp /tmp/bench-proxytunnel.XXXXXX)}
 read -ra impls <<<"${TL_BENCH_IMPLS:-direct proxytunnel trustlaunch-connect connector-serve}"
-if [ -n "${TL_TRUSTLAUNCH_B:-}" ]; then
+if [ -n "${TL_TRUSTLAUNCH_B:-}${TL_TRUSTLAUNCH_B_ENV:-}" ] && [[ " ${impls[*]} " != *" trustlaunch-connect-b "* ]]; then
 	impls+=(trustlaunch-connect-b)
 fi
 
@@ -31,6 +35,19 @@ TL_TRUSTLAUNCH=$(mktemp /tmp/trustlaunch.XXXXXX)
 trap 'rm -f "$peers_test" "$TL_TRUSTLAUNCH"' EXIT
 CGO_ENABLED=0 go build -o "$TL_TRUSTLAUNCH" ./cmd/trustlaunch
 export TL_TRUSTLAUNCH TL_BENCH_MIB=$mib
+if [ -n "${TL_TRUSTLAUNCH_B_ENV:-}" ]; then
+	# The B side with its own environment: a wrapper that execs the
+	# binary, so the tunnel is the same process, in the same cgroup, as
+	# without it (the shell's few milliseconds end before the first byte,
+	# when the CPU count starts). The variables are the harness's own,
+	# never a token.
+	b_bin=$(realpath "${TL_TRUSTLAUNCH_B:-$TL_TRUSTLAUNCH}")
+	TL_TRUSTLAUNCH_B=$(mktemp /tmp/trustlaunch-b.XXXXXX)
+	trap 'rm -f "$peers_test" "$TL_TRUSTLAUNCH" "$TL_TRUSTLAUNCH_B"' EXIT
+	printf '#!/bin/sh\nexec env %s %q "$@"\n' "$TL_TRUSTLAUNCH_B_ENV" "$b_bin" >"$TL_TRUSTLAUNCH_B"
+	chmod 0755 "$TL_TRUSTLAUNCH_B"
+	export TL_TRUSTLAUNCH_B
+fi
 cd internal/peers
 n=${#impls[@]}
 for r in $(seq "$rounds"); do
@@ -45,6 +62,9 @@ done >"$OUT"
 fi
 
 printf '%s rounds of %s MiB each way, Squid %s, raw lines in %s\n' "$rounds" "$mib" "${TL_BENCH_SQUID:-default}" "$OUT"
+[ -n "${TL_TRUSTLAUNCH_B_ENV:-}" ] && printf 'trustlaunch-connect-b runs with %s\n' "$TL_TRUSTLAUNCH_B_ENV"
+ab=""
+[[ " ${impls[*]} " == *" trustlaunch-connect "* && " ${impls[*]} " == *" trustlaunch-connect-b "* ]] && ab=1
 printf 'suites (Squid access log, "VERSION SUITE:CONNECTIONS"):\n'
 for impl in "${impls[@]}"; do
 	[ "$impl" = direct ] && continue
@@ -60,4 +80,7 @@ for metric in up-MB/s down-MB/s up-cpus/GiB down-cpus/GiB rtt-p50-us rtt-p99-us 
 		case $metric in *rtt*) vd=$(vs direct) ;; esac
 		printf '%-24s %10s %28s %28s\n' "$impl" "$v" "$(vs proxytunnel)" "$vd"
 	done
+	if [ -n "$ab" ]; then
+		printf '%-24s %10s %28s\n' "B over A" "" "$(ratios "$OUT" trustlaunch-connect-b trustlaunch-connect "$metric" | quartiles | awk '$1 != "-" { printf "%s (%s-%s)", $1, $2, $3 }')"
+	fi
 done
