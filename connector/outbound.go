@@ -266,12 +266,7 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 	host, port, _ := net.SplitHostPort(addr)
 	conn, step, err := c.dialHost(ctx, host, port)
 	if err != nil {
-		se := netError(step, addr, err)
-		what := "connect"
-		if step == StepDNS {
-			what = "dns lookup of " + host
-		}
-		return nil, outboundError(addr, 0, what+": "+se.Err.Error(), "check the outbound proxy setting ("+c.cfg.Outbound.source+") and the network connection", err)
+		return nil, c.cfg.Outbound.dialError(step, err)
 	}
 	ok := false
 	defer func() {
@@ -347,6 +342,37 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 	}
 	ok = true
 	return conn, nil
+}
+
+// dialError is the StepOutbound error for a connection to the outbound
+// proxy that could not be opened at step (StepDNS or StepTCP): "outbound
+// proxy HOST:PORT: connect: connection refused".
+func (p *OutboundProxy) dialError(step Step, err error) *StepError {
+	addr := p.proxy.Host
+	what := "connect"
+	if step == StepDNS {
+		what = "dns lookup of " + p.proxy.Hostname()
+	}
+	se := netError(step, addr, err)
+	return outboundError(addr, 0, what+": "+se.Err.Error(), "check the outbound proxy setting ("+p.source+") and the network connection", err)
+}
+
+// DialFailed is dialError for a connection that net/http could not open to
+// the outbound proxy (the descriptor fetch, the detection POST): err is
+// the dial's error inside net/http's "proxyconnect" *net.OpError. The
+// fetch then names the outbound proxy as the tunnel does, instead of
+// "proxyconnect tcp: dial tcp ...", and a name of the proxy that does not
+// resolve is not taken for the portal's.
+func (p *OutboundProxy) DialFailed(err error) *StepError {
+	if p == nil || p.proxy == nil {
+		p = &OutboundProxy{proxy: &url.URL{}, source: "the outbound proxy setting"}
+	}
+	step := StepTCP
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		step = StepDNS
+	}
+	return p.dialError(step, err)
 }
 
 // refusal words the outbound proxy's answer other than 2xx to a CONNECT to

@@ -171,7 +171,7 @@ func (e *FetchError) Hint() string {
 	case errors.As(err, &uf):
 		return uf.Fix
 	case errors.As(err, &step) && step.Hint != "":
-		return step.Hint // the outbound proxy refused (connector.StepOutbound)
+		return step.Hint // the outbound proxy refused or was unreachable (connector.StepOutbound)
 	case errors.As(err, &st):
 		return st.Hint()
 	case errors.As(err, &re):
@@ -205,8 +205,6 @@ func (e *FetchError) Hint() string {
 		return "the portal's name does not resolve: check the network connection (or VPN) and that the link is right"
 	case errors.As(err, &dns):
 		return "the name server did not answer for the portal's name: check the network connection (or VPN)"
-	case errors.As(err, &op) && op.Op == "proxyconnect":
-		return "could not connect to the outbound proxy (HTTPS_PROXY, --outbound-proxy or the system proxy setting): check that setting, or the network connection"
 	case errors.As(err, &op) && op.Op == "dial":
 		return "could not connect to the portal: check the network connection (or VPN, firewall); the portal may also be down"
 	}
@@ -338,9 +336,10 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 }
 
 type fetcher struct {
-	opts    FetchOptions
-	shown   string
-	secrets []string
+	opts     FetchOptions
+	shown    string
+	secrets  []string
+	outbound *connector.OutboundProxy // the setting newClient took, for transportErr
 }
 
 func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
@@ -431,6 +430,7 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 			return nil, fmt.Errorf("outbound proxy setting: %w", err)
 		}
 	}
+	f.outbound = outbound
 	tr := &http.Transport{
 		Proxy:                  outbound.HTTPProxy,
 		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
@@ -635,6 +635,11 @@ func (f *fetcher) transportErr(ctx context.Context, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "proxyconnect" {
+		// net/http could not connect to the outbound proxy.
+		return f.outbound.DialFailed(op.Err)
 	}
 	return err
 }

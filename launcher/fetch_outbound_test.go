@@ -118,3 +118,57 @@ func TestFetchMalformedHTTPSProxy(t *testing.T) {
 		t.Errorf("the portal was asked %d times", o.hits.Load())
 	}
 }
+
+// TestFetchOutboundProxyUnreachable: an outbound proxy that cannot be
+// reached is named as the tunnel names it, "outbound proxy HOST:PORT:
+// connect: ...", with the setting to check in the hint, not net/http's
+// "proxyconnect tcp: dial tcp ...". A name of the outbound proxy that does
+// not resolve says so. The credentials of the proxy URL are in neither.
+func TestFetchOutboundProxyUnreachable(t *testing.T) {
+	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	// Not a loopback name: Go never proxies those.
+	_, port, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
+	u := "https://example.com:" + port + "/d/1?ticket=" + ticket
+	org, err := whitelist.ParseOrigin(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.opts.URL, o.opts.Origin = u, org
+	o.opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in this test")
+	}}
+	for _, tc := range []struct{ proxy, want string }{
+		{"http://alice:hunter2@" + closed, "outbound proxy " + closed + ": connect: connection refused"},
+		{"http://alice:hunter2@proxy.invalid:3128", "outbound proxy proxy.invalid:3128: dns lookup of proxy.invalid: "},
+	} {
+		ob, err := connector.NewOutboundProxy(connector.SourceFlag, tc.proxy, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.opts.Outbound = ob
+		_, err = FetchDescriptor(t.Context(), o.opts)
+		var fe *FetchError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%s: error %v (%T), want a *FetchError", tc.proxy, err, err)
+		}
+		msg, hint := err.Error(), fe.Hint()
+		if !strings.Contains(msg, tc.want) || strings.Contains(msg, "proxyconnect") {
+			t.Errorf("%s: error %q, want it to contain %q", tc.proxy, msg, tc.want)
+		}
+		if !strings.Contains(hint, "outbound proxy setting (--outbound-proxy)") {
+			t.Errorf("%s: hint %q, want it to name the setting", tc.proxy, hint)
+		}
+		if strings.Contains(msg+hint, "hunter2") {
+			t.Errorf("%s: the password is in %q / %q", tc.proxy, msg, hint)
+		}
+	}
+	if o.hits.Load() != 0 {
+		t.Errorf("the portal was asked %d times", o.hits.Load())
+	}
+}
