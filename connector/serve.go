@@ -46,7 +46,7 @@ func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 	// passed the owner check. Go's default (on, 15 s) is four setsockopt
 	// calls on every connection accepted, each refused one of a
 	// connect/close flood included (issue 10).
-	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: false}, KeepAlive: -1}
+	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: false}, KeepAlive: -1, Control: listenControl}
 	ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip.Unmap(), ap.Port()).String())
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
