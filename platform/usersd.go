@@ -46,8 +46,9 @@ const (
 	aceTypeDeniedCbObj   = 0xC
 	aceFlagInheritOnly   = 0x8
 
-	sdControlDACLPresent = 0x0004
-	sdControlSelfRel     = 0x8000
+	sdControlDACLPresent   = 0x0004
+	sdControlDACLProtected = 0x1000
+	sdControlSelfRel       = 0x8000
 )
 
 // sdACE is one access control entry; sid is set for the two basic types
@@ -60,9 +61,10 @@ type sdACE struct {
 
 // sdInfo is what the rule needs from a security descriptor.
 type sdInfo struct {
-	owner    string // "" when the descriptor names none
-	nullDACL bool   // no DACL, or a NULL one: everyone has full access
-	aces     []sdACE
+	owner     string // "" when the descriptor names none
+	nullDACL  bool   // no DACL, or a NULL one: everyone has full access
+	protected bool   // the DACL inherits nothing (SE_DACL_PROTECTED)
+	aces      []sdACE
 }
 
 // parseSD reads a self-relative security descriptor. Every offset and
@@ -80,6 +82,7 @@ func parseSD(b []byte) (sdInfo, error) {
 	if control&sdControlSelfRel == 0 {
 		return info, errors.New("security descriptor is not self-relative")
 	}
+	info.protected = control&sdControlDACLProtected != 0
 	offOwner := binary.LittleEndian.Uint32(b[4:])
 	offDACL := binary.LittleEndian.Uint32(b[16:])
 	if offOwner != 0 {

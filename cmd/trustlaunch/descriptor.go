@@ -25,7 +25,8 @@ Usage:
   trustlaunch descriptor sign --key FILE [--ttl DURATION] < descriptor.json > descriptor.jws
   trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
 
-keygen   writes a new private key to FILE (mode 0600, PKCS #8 PEM; never
+keygen   writes a new private key to FILE (PKCS #8 PEM, readable by you
+         only: mode 0600, on Windows an access list for you alone; never
          over an existing file) and its public key to FILE.pub, and prints
          the [[publishers]] table to add to the admin policy
 sign     reads descriptor JSON on stdin, checks it, adds iat and exp (now
@@ -93,7 +94,7 @@ func descKeygen(s *stdio, args []string) int {
 		s.errorf("descriptor keygen: %v", err)
 		return exitFailure
 	}
-	if err := writeNewFile(path, priv, 0o600); err != nil {
+	if err := writePrivateFile(path, priv); err != nil {
 		s.errorf("descriptor keygen: %v", err)
 		return exitFailure
 	}
@@ -112,12 +113,13 @@ func descKeygen(s *stdio, args []string) int {
 	return exitOK
 }
 
-// writeNewFile writes a file that must not exist yet, whole or not at all:
-// a temporary file in the same directory, fsynced, then linked to its name
-// (link fails if the name exists, where rename would replace it) and
-// removed. A private key is never left half written, nor written over
-// another.
-func writeNewFile(path string, data []byte, perm fs.FileMode) error {
+// writePrivateFile writes a file that must not exist yet, whole or not at
+// all, readable by this user only (platform.RestrictToOwner, before any
+// byte is written): a temporary file in the same directory, fsynced, then
+// linked to its name (link fails if the name exists, where rename would
+// replace it) and removed. A private key is never left half written, nor
+// written over another.
+func writePrivateFile(path string, data []byte) error {
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("%s exists; choose another name or remove it first", path)
 	}
@@ -127,7 +129,7 @@ func writeNewFile(path string, data []byte, perm fs.FileMode) error {
 	}
 	name := tmp.Name()
 	defer os.Remove(name)
-	if err := tmp.Chmod(perm); err != nil {
+	if err := platform.RestrictToOwner(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
