@@ -158,7 +158,8 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 			t.Fatalf("%s: error %v (%T), want a *FetchError", tc.proxy, err, err)
 		}
 		msg, hint := err.Error(), fe.Hint()
-		if !strings.Contains(msg, tc.want) || strings.Contains(msg, "proxyconnect") {
+		// Lower case: Windows says "Connection refused.".
+		if !strings.Contains(strings.ToLower(msg), tc.want) || strings.Contains(msg, "proxyconnect") {
 			t.Errorf("%s: error %q, want it to contain %q", tc.proxy, msg, tc.want)
 		}
 		if !strings.Contains(hint, "outbound proxy setting (--outbound-proxy)") {
