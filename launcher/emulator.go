@@ -20,7 +20,7 @@ type emulatorSpec struct {
 	env            []string
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	started        func(pid int) // when not nil, called once the emulator runs
+	started        func(g *processGroup) // when not nil, called once the emulator runs
 }
 
 // runEmulator runs the emulator in a process group of its own and waits for
@@ -52,7 +52,7 @@ func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
 		return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
 	}
 	if spec.started != nil {
-		spec.started(cmd.Process.Pid)
+		spec.started(grp)
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()

@@ -22,8 +22,10 @@ import (
 // outside, so ending it means killing it.
 type processGroup struct {
 	cmd *exec.Cmd
-	job *jobObject
 	err error // the job could not be made: started refuses to let it run
+
+	mu  sync.Mutex // job: the owner check (contains) reads it while the launch ends it
+	job *jobObject // nil once finished
 }
 
 func newProcessGroup(cmd *exec.Cmd) *processGroup {
@@ -39,25 +41,32 @@ func (g *processGroup) started() error {
 	if g.err != nil {
 		return g.err
 	}
-	pid := g.cmd.Process.Pid
-	if err := g.job.startSuspendedIn(pid); err != nil {
-		return err
-	}
-	jobs.Store(pid, g.job)
-	return nil
+	return g.job.startSuspendedIn(g.cmd.Process.Pid)
 }
 
 // finished closes the job: with kill-on-close, nothing of it survives.
 func (g *processGroup) finished() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.job == nil {
 		return
-	}
-	if g.cmd.Process != nil {
-		jobs.CompareAndDelete(g.cmd.Process.Pid, g.job)
 	}
 	g.job.close()
 	g.job = nil
 }
+
+// contains reports whether pid is a process of the group's job; an error
+// once the group has finished.
+func (g *processGroup) contains(pid int) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.job == nil {
+		return false, errEmulatorEnded
+	}
+	return g.job.contains(pid)
+}
+
+var errEmulatorEnded = errors.New("the emulator has ended")
 
 func (g *processGroup) terminate() { g.kill() }
 
@@ -68,9 +77,11 @@ const jobKilledStatus = 1
 // kill ends every process of the job, the emulator and whatever it
 // started; the emulator alone when it is not in the job yet.
 func (g *processGroup) kill() {
+	g.mu.Lock()
 	if g.job != nil {
 		_ = g.job.terminate(jobKilledStatus)
 	}
+	g.mu.Unlock()
 	if g.cmd.Process != nil {
 		_ = g.cmd.Process.Kill()
 	}
@@ -90,12 +101,6 @@ func holdTerminalSignals() (stop func()) {
 // the emulator's.
 const admitCheckAvailable = true
 
-// jobs maps the PID of each running emulator to its Job Object, from
-// started to finished. The emulator's tree (launch.go) knows the emulator
-// by its PID only; while the emulator has not been waited for, this
-// process holds a handle on it and the PID names it alone.
-var jobs sync.Map // int -> *jobObject
-
 // admit returns nil when pid is a process of the running emulator's Job
 // Object: the emulator or anything it started, however detached (the
 // connector found pid in the TCP table as the owner of the client end).
@@ -104,15 +109,20 @@ var jobs sync.Map // int -> *jobObject
 // any more, and a process that cannot be inspected: the check fails
 // closed.
 func (t *emulatorTree) admit(pid int) error {
-	emu := t.emulatorPID() // resumed before started() stored it: wait
-	if emu == 0 {
+	// The emulator runs from its resume in processGroup.started, before
+	// runEmulator hands the tree its group and pid (running):
+	// emulatorPID waits for them.
+	if t.emulatorPID() == 0 {
 		return fmt.Errorf("process %d (%s): the emulator has not started", pid, processName(pid))
 	}
-	v, ok := jobs.Load(emu)
-	if !ok {
+	g := t.group.Load()
+	if g == nil {
+		return fmt.Errorf("process %d (%s): the emulator's job object is not known", pid, processName(pid))
+	}
+	in, err := g.contains(pid)
+	if errors.Is(err, errEmulatorEnded) {
 		return fmt.Errorf("process %d (%s): the emulator has ended", pid, processName(pid))
 	}
-	in, err := v.(*jobObject).contains(pid)
 	if err != nil {
 		return fmt.Errorf("process %d cannot be checked against the emulator's job object: %w", pid, err)
 	}

@@ -160,7 +160,7 @@ func startEmulatorRun(t *testing.T, ctx context.Context, tree *emulatorTree, env
 		stderr: &testWriter{t: t},
 	}
 	if tree != nil {
-		spec.started = tree.started
+		spec.started = tree.running
 	}
 	r := &emulatorRun{stdin: inW, lines: bufio.NewReader(outR), done: make(chan runResult, 1)}
 	go func() {

@@ -353,7 +353,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 			// nothing is left to connect while they end.
 			defer endDescendants()
 		}
-		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.started})
+		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.running})
 		if err != nil {
 			return fail(StepEmulator, err)
 		}
@@ -384,9 +384,10 @@ func Launch(ctx context.Context, opts Options) *Result {
 // reported itself, and their descendants. admit and roots are per OS
 // (emulator_linux.go); Windows refuses for now.
 type emulatorTree struct {
-	emulator    atomic.Int64           // the emulator's pid once started, else 0
-	recorderDir atomic.Pointer[string] // the launch's status directory, when a recorder runs
-	reaper      bool                   // this process is the subreaper of the tree
+	emulator    atomic.Int64                 // the emulator's pid once started, else 0
+	group       atomic.Pointer[processGroup] // the emulator's group (Windows: its Job Object), set with emulator
+	recorderDir atomic.Pointer[string]       // the launch's status directory, when a recorder runs
+	reaper      bool                         // this process is the subreaper of the tree
 
 	// ready is closed once the emulator's pid is known (or its start
 	// failed). An emulator connects as soon as it runs, which can be before
@@ -403,6 +404,12 @@ func newEmulatorTree(reaper bool) *emulatorTree {
 // emulatorStartWait bounds how long a check waits for the emulator's pid;
 // Start returns microseconds after the exec, so this is only a backstop.
 const emulatorStartWait = 5 * time.Second
+
+// running records the emulator runEmulator started in g.
+func (t *emulatorTree) running(g *processGroup) {
+	t.group.Store(g)
+	t.started(g.cmd.Process.Pid)
+}
 
 func (t *emulatorTree) started(pid int) {
 	t.emulator.Store(int64(pid))
