@@ -136,6 +136,14 @@ func run(ctx context.Context, args []string, s *stdio) int {
 	case inTerminalCommand:
 		return cmdInTerminal(ctx, s, args[1:])
 	}
+	if strings.Contains(args[0], "://") {
+		// What a browser runs when it was given this program's path rather
+		// than the registered command (Firefox's Handlers policy with a
+		// "path"). The link is not shown: its query holds the ticket.
+		s.errorf("a trustlaunch:// link was given as the command; the handler must run \"trustlaunch open -- URL\"")
+		s.hintf("register the handler again with \"trustlaunch register\"; a browser policy that names trustlaunch's path (Firefox's Handlers \"path\") must use the system default instead")
+		return exitUsage
+	}
 	s.errorf("unknown command %s", safetext.Quote(args[0]))
 	s.hintf("run \"trustlaunch --help\" for the list of commands")
 	return exitUsage
