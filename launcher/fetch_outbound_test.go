@@ -68,14 +68,13 @@ func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarde
 	return f
 }
 
-// TestFetchThroughOutboundProxy: the descriptor fetch takes the outbound
-// proxy of FetchOptions.Outbound, the setting the tunnel gets too. The
-// portal's name resolves only at the outbound proxy, so a direct fetch
-// would fail at DNS.
-func TestFetchThroughOutboundProxy(t *testing.T) {
-	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+// byName points the fetch at the origin's server under the name host,
+// which no resolver of this test knows (only an outbound proxy does), and
+// returns the server's port.
+func (o *origin) byName(t *testing.T, host string) string {
+	t.Helper()
 	_, port, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
-	u := "https://example.com:" + port + "/d/1?ticket=" + ticket
+	u := "https://" + host + ":" + port + "/d/1?ticket=" + ticket
 	org, err := whitelist.ParseOrigin(u)
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +83,16 @@ func TestFetchThroughOutboundProxy(t *testing.T) {
 	o.opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
 		return nil, errors.New("no DNS in this test")
 	}}
+	return port
+}
+
+// TestFetchThroughOutboundProxy: the descriptor fetch takes the outbound
+// proxy of FetchOptions.Outbound, the setting the tunnel gets too. The
+// portal's name resolves only at the outbound proxy, so a direct fetch
+// would fail at DNS.
+func TestFetchThroughOutboundProxy(t *testing.T) {
+	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+	port := o.byName(t, "example.com")
 	fw := newConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
 	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.addr, "")
 	if err != nil {
@@ -132,17 +141,7 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	// Not a loopback name: Go never proxies those.
-	_, port, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
-	u := "https://example.com:" + port + "/d/1?ticket=" + ticket
-	org, err := whitelist.ParseOrigin(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.opts.URL, o.opts.Origin = u, org
-	o.opts.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
-		return nil, errors.New("no DNS in this test")
-	}}
+	o.byName(t, "example.com") // not a loopback name: Go never proxies those
 	for _, tc := range []struct{ proxy, want string }{
 		{"http://alice:hunter2@" + closed, "outbound proxy " + closed + ": connect: connection refused"},
 		{"http://alice:hunter2@proxy.invalid:3128", "outbound proxy proxy.invalid:3128: dns lookup of proxy.invalid: "},
