@@ -189,6 +189,7 @@ WINDOWS_PACKAGES=(
 	./launcher/
 	./internal/archtest/ # builds; its go-list checks are !windows (they run on Linux)
 	./cmd/trustlaunch/ # its unsafe-admin cases run the release way
+	./whitelist/
 )
 # The MSI test builds trustlaunch.exe's Windows resources with go-winres:
 # built here, where the module proxy can be reached.
