@@ -140,7 +140,7 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	ln.Close()                 // nothing listens there now
 	o.byName(t, "example.com") // not a loopback name: Go never proxies those
 	for _, tc := range []struct{ proxy, want string }{
 		{"http://alice:hunter2@" + closed, "outbound proxy " + closed + ": connect: connection refused"},
