@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/connector/internal/relay"
 )
 
 // Dial opens one tunnel: DNS, TCP and TLS to the proxy, the transport's
@@ -31,7 +33,9 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
 	defer cancel()
-	tc := tls.Client(raw, c.tlsConf)
+	// The TLS records go through raw system calls (relay.RawIO), as the
+	// relay's local end does (BENCHMARKS.md, issue 15, round 2).
+	tc := tls.Client(relay.RawIO(raw), c.tlsConf)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.ProxyAddr, err, func() *StepError {
 			return tlsError(c.cfg.ProxyAddr, err, false)
