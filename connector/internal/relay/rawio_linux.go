@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -38,73 +39,105 @@ func RawIO(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &rawTCP{TCPConn: tc, rc: rc}
+	r := &rawTCP{TCPConn: tc, rc: rc}
+	// The system-call functions are made once: a closure per call would
+	// be three allocations per Read and per Write.
+	r.rd.fn, r.wr.fn = r.read, r.write
+	return r
 }
 
+// rawTCP is RawIO's connection. Each direction keeps its call's buffer
+// and result in op, under op's lock: Read and Write may each be called
+// from several goroutines at once, as on any net.Conn.
 type rawTCP struct {
 	*net.TCPConn
-	rc syscall.RawConn
+	rc     syscall.RawConn
+	rd, wr rawOp
+}
+
+type rawOp struct {
+	mu    sync.Mutex
+	p     []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool
 }
 
 func (c *rawTCP) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case unix.EINTR:
-				continue
-			case unix.EAGAIN:
-				return false // wait in the netpoller until readable
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	op := &c.rd
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.p, op.n, op.errno = p, 0, 0
+	err := c.rc.Read(op.fn)
+	op.p = nil // not kept while idle
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
-	case errno != 0:
-		return 0, c.opError("read", os.NewSyscallError("read", errno))
-	case n == 0:
+	case op.errno != 0:
+		return 0, c.opError("read", os.NewSyscallError("read", op.errno))
+	case op.n == 0:
 		return 0, io.EOF
 	}
-	return n, nil
+	return op.n, nil
+}
+
+// read is one read(2) into c.rd.p; false asks the RawConn to wait in the
+// netpoller until the socket is readable.
+func (c *rawTCP) read(fd uintptr) bool {
+	op := &c.rd
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&op.p[0])), uintptr(len(op.p)))
+		switch e {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		op.n, op.errno = int(r), e
+		return true
+	}
 }
 
 func (c *rawTCP) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			r, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(r)
-			case unix.EINTR:
-			case unix.EAGAIN:
-				return false // wait in the netpoller until writable
-			default:
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	op := &c.wr
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.p, op.n, op.errno = p, 0, 0
+	err := c.rc.Write(op.fn)
+	op.p = nil
 	switch {
 	case err != nil:
-		return n, c.opError("write", err)
-	case errno != 0:
-		return n, c.opError("write", os.NewSyscallError("write", errno))
+		return op.n, c.opError("write", err)
+	case op.errno != 0:
+		return op.n, c.opError("write", os.NewSyscallError("write", op.errno))
 	}
-	return n, nil
+	return op.n, nil
+}
+
+// write writes all of c.wr.p, as net's Write does; false asks the RawConn
+// to wait in the netpoller until the socket is writable again.
+func (c *rawTCP) write(fd uintptr) bool {
+	op := &c.wr
+	for op.n < len(op.p) {
+		r, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&op.p[op.n])), uintptr(len(op.p)-op.n))
+		switch e {
+		case 0:
+			op.n += int(r)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		default:
+			op.errno = e
+			return true
+		}
+	}
+	return true
 }
 
 // opError makes err read like net's own error for op: the RawConn's errors
