@@ -47,7 +47,9 @@ DEBIAN_PACKAGES=(
 	util-linux        # unshare: makes that namespace
 )
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts, in seconds since test.sh did: the time of
+# each phase can be read from the log of any run.
+step() { printf '\n==> %s (at %ds)\n' "$*" "$SECONDS"; }
 
 install_packages() {
 	local missing=() p
@@ -256,7 +258,7 @@ step "goreleaser check, snapshot package build, .deb install test"
 # Installs the .deb with dpkg only as root with CI set; see the script.
 scripts/test-packages.sh
 
-step "all checks passed"
+step "all checks passed in $((SECONDS / 60))m$((SECONDS % 60))s"
 if ! $is_root; then
 	n=$(grep -c . "$root_skips_file" || true)
 	sed 's/^/test.sh: skipped without root: /' "$root_skips_file"
