@@ -87,12 +87,19 @@ func TestAuditAppendAndRead(t *testing.T) {
 	}
 }
 
+// TestAuditDefaultPath: the audit log is audit.log in the user's state
+// directory, which $XDG_STATE_HOME moves on Linux and %LocalAppData% on
+// Windows.
 func TestAuditDefaultPath(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("XDG_STATE_HOME is the Linux location")
-	}
 	dir := testtmp.Dir(t)
-	t.Setenv("XDG_STATE_HOME", dir)
+	switch runtime.GOOS {
+	case "linux":
+		t.Setenv("XDG_STATE_HOME", dir)
+	case "windows":
+		t.Setenv("LOCALAPPDATA", dir)
+	default:
+		t.Skip("the state directory of " + runtime.GOOS + " is not moved by the environment")
+	}
 	l, err := NewAuditLog(AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
