@@ -68,7 +68,9 @@ func (r binDirRemover) Run() int {
 //
 //	code N CMD ARGS...   run CMD, which must exit with status N
 //	install-admin FILE   copy FILE to a fresh admin directory that passes the
-//	                     ownership check and set $ADMIN to the copy (root only)
+//	                     ownership check, as policy.toml if FILE ends in .toml
+//	                     and whitelist.txt otherwise, and set $ADMIN to the
+//	                     copy (root only)
 //	mode PERM FILE       FILE's permission bits must be PERM (octal); Unix
 //	                     only (Windows has no mode bits: it fails there)
 //	concat DST FILE...   write the FILES one after another to DST (exec cat
@@ -158,7 +160,13 @@ func TestScripts(t *testing.T) {
 				dir, err := os.MkdirTemp(safeRoot, "admin-")
 				ts.Check(err)
 				ts.Check(os.Chmod(dir, 0o755))
-				path := filepath.Join(dir, "whitelist.txt")
+				// The name an administrator's file has: a policy is
+				// policy.toml, anything else the admin list.
+				name := "whitelist.txt"
+				if filepath.Ext(args[0]) == ".toml" {
+					name = "policy.toml"
+				}
+				path := filepath.Join(dir, name)
 				ts.Check(os.WriteFile(path, data, 0o644))
 				ts.Setenv("ADMIN", path)
 			},
