@@ -4,11 +4,8 @@ package peers_test
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -103,29 +100,11 @@ func TestOpenThroughRealPeers(t *testing.T) {
 }
 
 // startOrigin serves desc as the launch descriptor over HTTPS on 127.0.0.1
-// and returns the origin's base URL.
+// (startNamedOrigin, with a certificate for 127.0.0.1) and returns the
+// origin's base URL.
 func startOrigin(t *testing.T, ca *peers.CA, desc map[string]any) string {
 	t.Helper()
-	cert := ca.Issue(t, "127.0.0.1")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{
-		ReadHeaderTimeout: 5 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert.TLS}},
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/descriptor" || r.URL.Query().Get("ticket") != "tkt-9f8e7d" {
-				http.Error(w, "no such ticket", http.StatusForbidden)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(desc)
-		}),
-	}
-	go srv.ServeTLS(ln, "", "")
-	t.Cleanup(func() { srv.Close() })
-	return "https://" + ln.Addr().String()
+	return "https://" + startNamedOrigin(t, ca.Issue(t, "127.0.0.1"), desc)
 }
 
 // writeConfig writes the user's whitelist (admitting the origin, so no
@@ -133,6 +112,16 @@ func startOrigin(t *testing.T, ca *peers.CA, desc map[string]any) string {
 // for an input field when the host is on its command line, and the Hercules
 // logo screen has none, hence Connect() in the script.
 func writeConfig(t *testing.T, home, origin string) {
+	t.Helper()
+	s3270 := peers.RequireBinary(t, "s3270")
+	script := strings.ReplaceAll(peers.S3270Script("127.0.0.1:{port}"), "\n", `\n`)
+	writeUserConfig(t, home, origin, fmt.Sprintf("[profile.s3270-script]\ncommand = [\"/bin/sh\", \"-c\", %q]\n",
+		fmt.Sprintf("printf '%s' | %s", script, s3270)))
+}
+
+// writeUserConfig writes, under home's config/trustlaunch, a user list
+// admitting origin (so there is no prompt) and profiles as profiles.toml.
+func writeUserConfig(t *testing.T, home, origin, profiles string) {
 	t.Helper()
 	dir := filepath.Join(home, "config", "trustlaunch")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -142,10 +131,6 @@ func writeConfig(t *testing.T, home, origin string) {
 	if err := os.WriteFile(filepath.Join(dir, "whitelist.txt"), []byte(u.Host+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s3270 := peers.RequireBinary(t, "s3270")
-	script := strings.ReplaceAll(peers.S3270Script("127.0.0.1:{port}"), "\n", `\n`)
-	profiles := fmt.Sprintf("[profile.s3270-script]\ncommand = [\"/bin/sh\", \"-c\", %q]\n",
-		fmt.Sprintf("printf '%s' | %s", script, s3270))
 	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
 		t.Fatal(err)
 	}

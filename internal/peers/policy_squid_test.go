@@ -181,20 +181,9 @@ func policyAdminDir(t *testing.T) string {
 // back, then exits, which ends the launch.
 func writeEchoProfile(t *testing.T, home, origin string) {
 	t.Helper()
-	dir := filepath.Join(home, "config", "trustlaunch")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(origin)
-	if err := os.WriteFile(filepath.Join(dir, "whitelist.txt"), []byte(u.Host+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bash := peers.RequireBinary(t, "bash")
 	script := `exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'policy-ok\n' >&3 && IFS= read -r -t 20 line <&3 && echo "echoed: $line"`
-	profiles := fmt.Sprintf("[profile.echo-check]\ncommand = [%q, \"-c\", %q]\n", bash, script)
-	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeUserConfig(t, home, origin, fmt.Sprintf("[profile.echo-check]\ncommand = [%q, \"-c\", %q]\n", bash, script))
 }
 
 // countingRelay forwards loopback connections to Squid and counts them.

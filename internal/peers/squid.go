@@ -244,8 +244,12 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 // SIGTERM goes to Squid alone, not its group: the token helpers would get
 // it too, and a Squid that sees its helpers die before it handles its own
 // SIGTERM aborts without cleaning up.
-func (s *Squid) Stop() {
-	p := s.Process
+func (s *Squid) Stop() { stopSquid(s.Process) }
+
+// stopSquid is Squid.Stop for any Squid process of this package: SIGTERM
+// to Squid alone, at most squidStopGrace for it to exit, then the rest of
+// its group.
+func stopSquid(p *Process) {
 	select {
 	case <-p.exited:
 	default:
@@ -265,17 +269,18 @@ func (s *Squid) Token(t testing.TB, dest string) string {
 }
 
 // AccessLog returns the content of Squid's access.log.
-func (s *Squid) AccessLog() string {
-	data, _ := os.ReadFile(filepath.Join(s.Dir, "access.log"))
+func (s *Squid) AccessLog() string { return readLog(s.Dir, "access.log") }
+
+// readLog returns the content of a log file that a Squid writes in dir, ""
+// when there is none yet.
+func readLog(dir, name string) string {
+	data, _ := os.ReadFile(filepath.Join(dir, name))
 	return string(data)
 }
 
 // CacheLog returns the content of Squid's cache.log, where its helpers'
 // stderr goes too.
-func (s *Squid) CacheLog() string {
-	data, _ := os.ReadFile(filepath.Join(s.Dir, "cache.log"))
-	return string(data)
-}
+func (s *Squid) CacheLog() string { return readLog(s.Dir, "cache.log") }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago. Only
 // peers with no better way use it (see the package documentation).

@@ -9,10 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"text/template"
-	"time"
 )
 
 // OutboundSquidOptions configures StartOutboundSquid.
@@ -142,22 +140,7 @@ func StartOutboundSquid(t testing.TB, opts OutboundSquidOptions) *OutboundSquid 
 }
 
 // Stop shuts the Squid down in order (see Squid.Stop) and waits for it.
-func (s *OutboundSquid) Stop() {
-	p := s.Process
-	select {
-	case <-p.exited:
-	default:
-		syscall.Kill(p.PID, syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(squidStopGrace):
-		}
-	}
-	p.Stop()
-}
+func (s *OutboundSquid) Stop() { stopSquid(s.Process) }
 
 // AccessLog returns the content of the Squid's access.log.
-func (s *OutboundSquid) AccessLog() string {
-	data, _ := os.ReadFile(filepath.Join(s.Dir, "access.log"))
-	return string(data)
-}
+func (s *OutboundSquid) AccessLog() string { return readLog(s.Dir, "access.log") }
