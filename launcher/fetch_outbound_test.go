@@ -30,41 +30,27 @@ func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarde
 		t.Fatal(err)
 	}
 	f := &connectForwarder{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				req, err := http.ReadRequest(br)
-				if err != nil || req.Method != http.MethodConnect {
-					return
-				}
-				f.mu.Lock()
-				f.targets = append(f.targets, req.Host)
-				f.mu.Unlock()
-				host, port, _ := net.SplitHostPort(req.Host)
-				up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
-				if err != nil {
-					io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-					return
-				}
-				defer up.Close()
-				io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-				go func() { io.Copy(up, br); up.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, up)
-			}()
+	serveEach(t, ln, func(c net.Conn) {
+		defer c.Close()
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil || req.Method != http.MethodConnect {
+			return
 		}
-	}()
+		f.mu.Lock()
+		f.targets = append(f.targets, req.Host)
+		f.mu.Unlock()
+		host, port, _ := net.SplitHostPort(req.Host)
+		up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
+		if err != nil {
+			io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
+			return
+		}
+		defer up.Close()
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+		go func() { io.Copy(up, br); up.(*net.TCPConn).CloseWrite() }()
+		io.Copy(c, up)
+	})
 	return f
 }
 

@@ -730,6 +730,15 @@ func newRawOrigin(t *testing.T, respond func(rawRequest) string, names ...string
 		t.Fatal(err)
 	}
 	o := &rawOrigin{port: ln.Addr().(*net.TCPAddr).Port, pool: ca.Pool(), reqs: make(chan rawRequest, 16)}
+	serveEach(t, ln, func(c net.Conn) { o.serve(c.(*tls.Conn), respond) })
+	return o
+}
+
+// serveEach accepts connections on ln and runs handle on each in a
+// goroutine of its own, until the test ends; then it closes ln and waits
+// for every handle to return. handle closes its connection.
+func serveEach(t testing.TB, ln net.Listener, handle func(net.Conn)) {
+	t.Helper()
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
@@ -738,10 +747,9 @@ func newRawOrigin(t *testing.T, respond func(rawRequest) string, names ...string
 			if err != nil {
 				return
 			}
-			wg.Go(func() { o.serve(c.(*tls.Conn), respond) })
+			wg.Go(func() { handle(c) })
 		}
 	})
-	return o
 }
 
 func (o *rawOrigin) serve(c *tls.Conn, respond func(rawRequest) string) {
