@@ -103,22 +103,6 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mkdir -p .cache
 
-# goreleaser is installed from source (no Debian package; its own downloads
-# come from GitHub, which a CI machine may not reach): the slowest step of a
-# fresh run, 140 s of both CPUs compiling its dependencies. It starts now, in
-# the background at the lowest CPU priority (nice 19: the tests keep the CPUs
-# whenever they want them), so it uses what the tests leave idle; the
-# packages step at the end waits for it. A warm run finds it installed.
-# set -m gives it a process group of its own (killed with it on exit), in
-# this session: a new session (setsid) would be a new scheduler autogroup,
-# which gets an equal share of the CPUs whatever its nice value.
-goreleaser_log=.cache/goreleaser-install.log
-set -m
-nice -n 19 scripts/test-packages.sh --tool >"$goreleaser_log" 2>&1 </dev/null &
-goreleaser_pid=$!
-set +m
-trap 'kill -- -"$goreleaser_pid" 2>/dev/null || true' EXIT
-
 root_skips_file=.cache/test-root-skips.txt # in .gitignore; each run rewrites it
 : >"$root_skips_file"
 
@@ -276,12 +260,6 @@ done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/fu
 rm -f "$fuzz_log"
 
 step "goreleaser check, snapshot package build, .deb install test"
-if ! wait "$goreleaser_pid"; then
-	cat "$goreleaser_log" >&2
-	echo "test.sh: installing goreleaser failed (its log is above, and in $goreleaser_log)" >&2
-	exit 1
-fi
-tail -n 1 "$goreleaser_log"
 # Installs the .deb with dpkg only as root with CI set; see the script.
 scripts/test-packages.sh
 

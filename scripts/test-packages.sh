@@ -9,11 +9,6 @@
 #                                         and purges it (needs root)
 #   scripts/test-packages.sh --all-targets   build every target of
 #                                         goreleaser.yaml (slow: ~6 min on 2 cores)
-#   scripts/test-packages.sh --tool       only install the pinned goreleaser in
-#                                         .cache/bin and compile what the
-#                                         snapshot build compiles, then exit
-#                                         (test.sh runs this in the background
-#                                         from its start)
 #
 # Installing changes the machine, so it happens only as root and only when CI
 # is set or --install is given; a developer's plain run never touches dpkg.
@@ -31,12 +26,10 @@ SECONDS=0
 
 install=false
 all_targets=false
-tool_only=false
 for arg in "$@"; do
 	case $arg in
 	--install) install=true ;;
 	--all-targets) all_targets=true ;;
-	--tool) tool_only=true ;;
 	-h | --help)
 		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
 		exit 0
@@ -47,7 +40,7 @@ for arg in "$@"; do
 		;;
 	esac
 done
-if [ -n "${CI:-}" ] && [ "$(id -u)" -eq 0 ] && ! $tool_only; then
+if [ -n "${CI:-}" ] && [ "$(id -u)" -eq 0 ]; then
 	install=true
 fi
 
@@ -77,13 +70,6 @@ if ! "$gobin/goreleaser" --version 2>/dev/null | grep -q "${GORELEASER_VERSION#v
 	GOBIN="$gobin" go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
 fi
 goreleaser() { "$gobin/goreleaser" "$@"; }
-if $tool_only; then
-	# The snapshot's build flags (goreleaser.yaml's builds): with the packages
-	# compiled here, goreleaser's own build of them only links.
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -o /dev/null ./cmd/trustlaunch
-	echo "test-packages.sh: goreleaser $GORELEASER_VERSION installed in .cache/bin in ${SECONDS}s"
-	exit 0
-fi
 
 step "goreleaser check"
 goreleaser check
