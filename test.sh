@@ -102,7 +102,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "test.sh: run as root (sudo ./test.sh, as CI does) for everything."
 fi
 mkdir -p .cache
-
 root_skips_file=.cache/test-root-skips.txt # in .gitignore; each run rewrites it
 : >"$root_skips_file"
 
