@@ -44,9 +44,11 @@ func build(t testing.TB, pkg, out string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, pkg)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", out, pkg)
 	// Plain build: the race detector and coverage of the test binary are not
-	// wanted in a program the tests run, and CGO is not needed.
+	// wanted in a program the tests run, and CGO is not needed. CGO_ENABLED=0
+	// and -trimpath are how the release is built (goreleaser.yaml), and how
+	// test.sh vets and builds first, so the dependencies are compiled once.
 	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)

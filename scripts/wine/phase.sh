@@ -28,7 +28,9 @@ wine_dir=$(mktemp -d)
 export TRUSTLAUNCH_WINE="$wine_dir/wine"
 trap 'scripts/wine/prefix --stop "$TRUSTLAUNCH_WINE"; rm -rf "$wine_dir"' EXIT
 scripts/wine/prefix "$TRUSTLAUNCH_WINE"
-run() { GOOS=windows GOARCH=amd64 go test -count=1 -timeout "$@"; }
+# -trimpath and CGO_ENABLED=0, as test.sh vets and builds for Windows (and
+# goreleaser builds the release): the dependencies are compiled once.
+run() { CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go test -trimpath -count=1 -timeout "$@"; }
 exec_wine=(-exec "$PWD/scripts/wine/exec")
 run 4m -tags wineprefix -skip '^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$' \
 	"${exec_wine[@]}" "$@"
