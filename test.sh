@@ -201,6 +201,7 @@ WINDOWS_PACKAGES=(
 	./cmd/trustlaunch/ # its unsafe-admin cases run the release way
 	./whitelist/
 )
+step "the Windows phase: scripts/wine/phase.sh"
 # The MSI test builds trustlaunch.exe's Windows resources with go-winres:
 # built here, where the module proxy can be reached.
 packaging/windows/winres.sh --tool

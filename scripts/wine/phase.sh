@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (at %ds of the Windows phase)\n' "$*" "$SECONDS"; }
 
 if [ $# -eq 0 ]; then
 	echo "scripts/wine/phase.sh: usage: scripts/wine/phase.sh PACKAGE..." >&2
@@ -53,3 +53,4 @@ step "MSI: build, sign, install, upgrade, downgrade, uninstall under Wine"
 # About 20 s; --mutants (about 40 s more) shows the test failing on broken
 # packages.
 scripts/test-msi.sh --mutants
+step "Windows phase passed"
