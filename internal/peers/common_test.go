@@ -57,16 +57,38 @@ func websockifyConnector(t testing.TB, ws *peers.Websockify, dest string, tweak 
 }
 
 // serve runs c.Serve on a fresh loopback listener until the test ends and
-// returns the listener's address. Log lines go to the test log.
+// returns the listener's address. Each local connection gets a tunnel
+// dialed when it arrives.
 func serve(t testing.TB, c *connector.Connector) string {
+	t.Helper()
+	return servePreDialed(t, c, nil)
+}
+
+// serveLikeLaunch dials the tunnel first and serves it to the first local
+// connection, as a launch does (launcher.Launch, connector.ServePreDialed):
+// a host that speaks first has its opening bytes waiting when the emulator
+// connects.
+func serveLikeLaunch(t testing.TB, c *connector.Connector) string {
+	t.Helper()
+	first, err := c.Dial(t.Context())
+	if err != nil {
+		t.Fatalf("dial the tunnel: %v", err)
+	}
+	return servePreDialed(t, c, first)
+}
+
+func servePreDialed(t testing.TB, c *connector.Connector, first net.Conn) string {
 	t.Helper()
 	ln, err := connector.Listen("", false)
 	if err != nil {
+		if first != nil {
+			first.Close()
+		}
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Serve(ctx, ln) }()
+	go func() { done <- c.ServePreDialed(ctx, ln, first) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

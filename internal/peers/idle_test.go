@@ -27,7 +27,13 @@ func TestIdleSessionSurvivesSquidReadTimeout(t *testing.T) {
 	const readTimeout, idle = 3, 10
 	h := peers.StartHercules(t, peers.HerculesOptions{})
 	sq := peers.StartSquid(t, peers.SquidOptions{ExtraConfig: []string{"read_timeout " + strconv.Itoa(readTimeout) + " seconds"}})
-	addr := serve(t, squidConnector(t, sq, h.Addr))
+	// The tunnel is dialed before s3270 starts, as in a launch. Dialed
+	// after s3270 connects (serve), it took over a second on a loaded
+	// machine, s3270's first NOP then reached Hercules before its answer to
+	// Hercules' IAC DO TERMINAL-TYPE, and Hercules, which compares each
+	// negotiation reply byte for byte, closed the connection (Squid's
+	// access.log: 42 bytes to the client, its 39-byte 200 line and those 3).
+	addr := serveLikeLaunch(t, squidConnector(t, sq, h.Addr))
 	dir := t.TempDir()
 	ps, err := launcher.LoadProfiles(launcher.ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: filepath.Join(dir, "user.toml")})
 	if err != nil {
