@@ -67,21 +67,11 @@ func (c *rawTCP) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	op := &c.rd
-	op.mu.Lock()
-	defer op.mu.Unlock()
-	op.p, op.n, op.errno = p, 0, 0
-	err := c.rc.Read(op.fn)
-	op.p = nil // not kept while idle
-	switch {
-	case err != nil:
-		return 0, c.opError("read", err)
-	case op.errno != 0:
-		return 0, c.opError("read", os.NewSyscallError("read", op.errno))
-	case op.n == 0:
+	n, err := c.do(&c.rd, p)
+	if err == nil && n == 0 {
 		return 0, io.EOF
 	}
-	return op.n, nil
+	return n, err
 }
 
 // read is one read(2) into c.rd.p; false asks the RawConn to wait in the
@@ -96,7 +86,11 @@ func (c *rawTCP) read(fd uintptr) bool {
 		case unix.EAGAIN:
 			return false
 		}
-		op.n, op.errno = int(r), e
+		if e != 0 {
+			op.errno = e
+		} else {
+			op.n = int(r)
+		}
 		return true
 	}
 }
@@ -105,17 +99,27 @@ func (c *rawTCP) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	op := &c.wr
+	return c.do(&c.wr, p)
+}
+
+// do makes one Read or Write of p through the RawConn, with op (c.rd or
+// c.wr) holding the call's buffer and result: the count done (for a write
+// that failed part way, what was written) and the error as net's.
+func (c *rawTCP) do(op *rawOp, p []byte) (int, error) {
+	name, call := "read", c.rc.Read
+	if op == &c.wr {
+		name, call = "write", c.rc.Write
+	}
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.p, op.n, op.errno = p, 0, 0
-	err := c.rc.Write(op.fn)
-	op.p = nil
+	err := call(op.fn)
+	op.p = nil // not kept while idle
 	switch {
 	case err != nil:
-		return op.n, c.opError("write", err)
+		return op.n, c.opError(name, err)
 	case op.errno != 0:
-		return op.n, c.opError("write", os.NewSyscallError("write", op.errno))
+		return op.n, c.opError(name, os.NewSyscallError(name, op.errno))
 	}
 	return op.n, nil
 }
