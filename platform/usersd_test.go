@@ -41,6 +41,22 @@ func readSDCases(t *testing.T, file string) []sdCase {
 	return cases
 }
 
+// checkSDProblem checks a rule's problem text got for label against want:
+// "ok" for none, else a text the problem must contain. It reports whether
+// the check passed.
+func checkSDProblem(t *testing.T, label, got, want string) bool {
+	t.Helper()
+	switch {
+	case want == "ok" && got != "":
+		t.Errorf("%s: %q, want it to pass", label, got)
+	case want != "ok" && !strings.Contains(got, want):
+		t.Errorf("%s: %q, want %q", label, got, want)
+	default:
+		return true
+	}
+	return false
+}
+
 // TestUserSDRule runs the Windows user-file rule (issue 10: owner is the
 // user, no other non-admin principal may write) on security descriptors
 // that Windows' SDDL parser built, on every OS.
@@ -52,13 +68,7 @@ func TestUserSDRule(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseSD(%s): %v", c.sddl, err)
 			}
-			got := userSDProblem(info, testUserSID, name)
-			switch {
-			case c.want == "ok" && got != "":
-				t.Errorf("%s: %q, want it to pass", c.sddl, got)
-			case c.want != "ok" && !strings.Contains(got, c.want):
-				t.Errorf("%s: %q, want %q", c.sddl, got, c.want)
-			}
+			checkSDProblem(t, c.sddl, userSDProblem(info, testUserSID, name), c.want)
 		})
 	}
 }
