@@ -38,7 +38,8 @@ DEBIAN_PACKAGES=(
 	firefox-esr       # the same test in Firefox, with an enterprise policies.json
 	xvfb              # an X server for it
 	xterm             # the terminal window a browser launch of c3270 runs in
-	wine64            # runs the Windows test binaries (scripts/wine/)
+	wine64            # the Windows loader and wineserver (scripts/wine/)
+	wine              # wineboot, which makes the prefix (scripts/wine/prefix); only a recommend of wine64
 	gcc-mingw-w64-x86-64 # builds the test-only bcryptprimitives.dll Wine 8.0 lacks
 	msitools          # msiinfo, msiextract: read the MSI in scripts/test-msi.sh
 	wixl              # builds the MSI (scripts/msi.sh)
