@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The test command (README.md, "Set up"). It installs what the tests need and
-# runs every check CI runs: formatting, vet and build for linux, darwin and
-# windows, the architecture guards, all tests with -race (the real-peer tests
-# included), the Windows tests under Wine, each fuzz target briefly, and
-# goreleaser check.
+# The test command (README.md, "Set up"). It installs what the tests need,
+# checks that every program the tests run comes from a package it installs,
+# and runs every check CI runs, in phases:
 #
-#   ./test.sh            everything
-#   FUZZTIME=30s ./test.sh   fuzz longer (default 10s per target)
+#   lint      formatting, vet and build for linux, darwin and windows
+#   unit      all tests with -race: unit, real-peer and browser tests and the
+#             architecture guards
+#   windows   the Windows build's tests, a link opened through the Windows
+#             shell and the MSI, under Wine (scripts/wine/phase.sh)
+#   fuzz      each fuzz target briefly
+#   packages  goreleaser check, a snapshot .deb, installed and removed
+#
+#   ./test.sh                everything, in that order (what CI runs)
+#   ./test.sh unit windows   only those phases (the install step always runs)
+#   FUZZTIME=30s ./test.sh fuzz   fuzz longer (default 10s per target)
 #
 # Some tests need root (CI runs as root, and there nothing is left out). Run
 # by another user, test.sh says first which ones, runs the rest, and ends
@@ -46,7 +53,18 @@ DEBIAN_PACKAGES=(
 	osslsigncode      # signs and verifies the EXE and MSI
 	iproute2          # ip: brings up the loopback of the Windows phase's network namespace
 	util-linux        # unshare: makes that namespace
+	proxytunnel       # the C peer of the connector (scripts/bench-proxytunnel.sh)
+	openssl           # makes the test certificates of scripts/wine/test-open.sh and Squid's password file
+	git               # git ls-files (gofmt's file list); goreleaser reads the commit
+	gcc               # cgo, which go test -race needs
+	mawk              # awk, in test.sh and the scripts (not Essential)
+	apt               # apt-cache, which the install check asks
 )
+# Every program the tests and scripts run is recorded, with its package, in
+# internal/debpkg (TestEveryProgramRecorded derives them from the source and
+# fails on one left out); the install check below fails when one of them
+# would not be on a fresh machine that has only these packages and what
+# they depend on.
 
 # Each step says when it starts, in seconds since test.sh did: the time of
 # each phase can be read from the log of any run.
@@ -69,7 +87,19 @@ install_packages() {
 	fi
 }
 
+PHASES=(lint unit windows fuzz packages)
+if [ $# -eq 0 ]; then
+	set -- "${PHASES[@]}"
+fi
+for p in "$@"; do
+	[[ " ${PHASES[*]} " == *" $p "* ]] || { echo "test.sh: unknown phase $p; phases: ${PHASES[*]}" >&2; exit 2; }
+done
+PHASE_LIST=" $* "
+wants() { [[ "$PHASE_LIST" == *" $1 "* ]]; }
+
 install_packages
+step "install check: the programs the tests run come from DEBIAN_PACKAGES"
+go run ./internal/testsh programs "${DEBIAN_PACKAGES[@]}"
 
 # Without root: which tests need it, said first. ROOT_PACKAGES are left out
 # of go test; the tests that create users, root-owned files or chown skip
@@ -106,73 +136,44 @@ mkdir -p .cache
 root_skips_file=.cache/test-root-skips.txt # in .gitignore; each run rewrites it
 : >"$root_skips_file"
 
-# run_tests runs go test -race over every package, or without root over all
-# but ROOT_PACKAGES, printing what go test prints without -v (the output of
-# failed tests and the package lines), and writes the tests that skipped
-# for want of root to $root_skips_file (python3, which websockify needs
-# anyway, reads go test -json).
-run_tests() {
+# phase_unit runs go test -race over every package, or without root over
+# all but ROOT_PACKAGES, printing what go test prints without -v (the output
+# of failed tests and the package lines), and writes the tests that skipped
+# for want of root to $root_skips_file (internal/testsh reads go test -json).
+phase_unit() {
+	step "go test -race ./..."
 	if $is_root; then
 		go test -race -count=1 -timeout 20m ./...
 		return
 	fi
 	local pkgs
 	pkgs=$(go list ./... | grep -v -x -F "$(go list "${ROOT_PACKAGES[@]}")")
+	go build -o .cache/testsh ./internal/testsh
 	# shellcheck disable=SC2086 # one package per word
-	go test -race -count=1 -timeout 20m -json $pkgs | python3 -c '
-import json, re, sys
-out = {}  # (package, test) -> its output lines
-skips = []
-root = re.compile(r"\broot\b")
-for line in sys.stdin:
-    try:
-        ev = json.loads(line)
-    except ValueError:
-        sys.stdout.write(line)  # a build error is not JSON
-        continue
-    key = (ev.get("Package", ""), ev.get("Test", ""))
-    act = ev.get("Action")
-    if act == "output":
-        text = ev["Output"]
-        if key[1]:
-            out.setdefault(key, []).append(text)
-        elif not text.startswith(("=== ", "PASS\n")):
-            sys.stdout.write(text)
-    elif act == "fail" and key[1]:
-        sys.stdout.write("".join(out.pop(key, [])))
-    elif act == "skip" and key[1]:
-        lines = out.pop(key, [])
-        if any(root.search(l) for l in lines if not l.startswith(("=== ", "--- "))):
-            skips.append(key[0] + " " + key[1])
-    elif act == "pass" and key[1]:
-        out.pop(key, None)
-    sys.stdout.flush()
-with open(sys.argv[1], "w") as f:
-    f.write("".join(s + "\n" for s in skips))
-' "$root_skips_file"
+	go test -race -count=1 -timeout 20m -json $pkgs | .cache/testsh gotest "$root_skips_file"
 }
 
-step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$unformatted" ]; then
-	echo "gofmt would change:" >&2
-	echo "$unformatted" >&2
-	exit 1
-fi
-
-# Vetted and built as goreleaser.yaml builds the release (CGO_ENABLED=0,
-# -trimpath). The later builds with the same flags then find their
-# dependencies compiled: the snapshot package build, the tests' builds of
-# trustlaunch (internal/peers), and on Windows the phase's tests and its
-# trustlaunch.exe.
-for os in linux darwin windows; do
-	step "go vet and build, GOOS=$os"
-	CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go vet -trimpath ./...
-	CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go build -trimpath -o /dev/null ./cmd/trustlaunch
-done
-
-step "go test -race ./..."
-run_tests
+phase_lint() {
+	step "gofmt"
+	local unformatted
+	unformatted=$(gofmt -l $(git ls-files '*.go'))
+	if [ -n "$unformatted" ]; then
+		echo "gofmt would change:" >&2
+		echo "$unformatted" >&2
+		exit 1
+	fi
+	# Vetted and built as goreleaser.yaml builds the release (CGO_ENABLED=0,
+	# -trimpath). The later builds with the same flags then find their
+	# dependencies compiled: the snapshot package build, the tests' builds of
+	# trustlaunch (internal/peers), and on Windows the phase's tests and its
+	# trustlaunch.exe.
+	local os
+	for os in linux darwin windows; do
+		step "go vet and build, GOOS=$os"
+		CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go vet -trimpath ./...
+		CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go build -trimpath -o /dev/null ./cmd/trustlaunch
+	done
+}
 
 # The Windows phase (scripts/wine/phase.sh): the Windows build's tests,
 # a trustlaunch:// link opened through the Windows shell, and the MSI, all
@@ -189,49 +190,48 @@ run_tests
 # container without CAP_SYS_ADMIN, a kernel without unprivileged user
 # namespaces), the TIME_WAIT sockets drain first (at most 70 s) and the
 # phase runs on the host.
-WINDOWS_PACKAGES=(
-	./internal/testtmp/
-	./internal/safetext/
-	./internal/peers/hs256/
-	./internal/peers/squidtoken/
-	./tui/
-	./platform/
-	./connector/
-	./launcher/
-	./internal/archtest/ # builds; its go-list checks are !windows (they run on Linux)
-	./cmd/trustlaunch/ # its unsafe-admin cases run the release way
-	./whitelist/
-)
-step "the Windows phase: scripts/wine/phase.sh"
-# The MSI test builds trustlaunch.exe's Windows resources with go-winres:
-# built here, where the module proxy can be reached.
-packaging/windows/winres.sh --tool
-wine_pkgs=("${WINDOWS_PACKAGES[@]}")
-if ! $is_root; then
-	wine_pkgs=()
-	for p in "${WINDOWS_PACKAGES[@]}"; do
-		[[ " ${WINE_ROOT_PACKAGES[*]} " == *" $p "* ]] || wine_pkgs+=("$p")
-	done
-	echo "test.sh: not root: ${WINE_ROOT_PACKAGES[*]} left out of the Windows tests (see the top)"
-fi
-# unshare: as root, a network namespace; otherwise a user namespace too
-# (-r, where the kernel allows unprivileged ones), in which this user is
-# root and may bring the loopback up.
-netns=(--net)
-$is_root || netns=(--map-root-user --net)
-if unshare "${netns[@]}" true 2>/dev/null; then
-	unshare "${netns[@]}" -- sh -c 'ip link set lo up && exec "$@"' sh scripts/wine/phase.sh "${wine_pkgs[@]}"
-else
-	echo "test.sh: no network namespace can be made here (unshare ${netns[*]} failed): the Windows phase runs on the host, after the TIME_WAIT sockets drain"
-	time_wait() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "06"' | wc -l; }
-	for _ in $(seq 70); do
-		[ "$(time_wait)" -lt 2000 ] && break
-		sleep 1
-	done
-	scripts/wine/phase.sh "${wine_pkgs[@]}"
-fi
+phase_windows() {
+	step "the Windows phase: scripts/wine/phase.sh"
+	# Every package with test files for Windows runs there, derived rather
+	# than listed, so a new one cannot be left out. internal/archtest's
+	# go-list checks are !windows (they run on Linux) but the package builds.
+	local wine_pkgs=() p
+	while read -r p; do
+		if ! $is_root && [[ " ${WINE_ROOT_PACKAGES[*]} " == *" $p "* ]]; then
+			continue
+		fi
+		wine_pkgs+=("$p")
+	done < <(windows_test_packages)
+	$is_root || echo "test.sh: not root: ${WINE_ROOT_PACKAGES[*]} left out of the Windows tests (see the top)"
+	# The MSI test builds trustlaunch.exe's Windows resources with go-winres:
+	# built here, where the module proxy can be reached.
+	packaging/windows/winres.sh --tool
+	# unshare: as root, a network namespace; otherwise a user namespace too
+	# (-r, where the kernel allows unprivileged ones), in which this user is
+	# root and may bring the loopback up.
+	local netns=(--net)
+	$is_root || netns=(--map-root-user --net)
+	if unshare "${netns[@]}" true 2>/dev/null; then
+		unshare "${netns[@]}" -- sh -c 'ip link set lo up && exec "$@"' sh scripts/wine/phase.sh "${wine_pkgs[@]}"
+	else
+		echo "test.sh: no network namespace can be made here (unshare ${netns[*]} failed): the Windows phase runs on the host, after the TIME_WAIT sockets drain"
+		time_wait() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "06"' | wc -l; }
+		for _ in $(seq 70); do
+			[ "$(time_wait)" -lt 2000 ] && break
+			sleep 1
+		done
+		scripts/wine/phase.sh "${wine_pkgs[@]}"
+	fi
+}
 
-step "fuzz targets, $FUZZTIME each"
+# windows_test_packages prints ./DIR/ for each package that has test files
+# when built for Windows.
+windows_test_packages() {
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go list -tags wineprefix \
+		-f '{{if or .TestGoFiles .XTestGoFiles}}{{.Dir}}{{end}}' ./... |
+		sed "s|^$PWD|.|; s|\$|/|"
+}
+
 # Go 1.26's fuzzing coordinator can report the end of -fuzztime itself as a
 # failure, "context deadline exceeded" with no failing input, when a worker
 # is slow to stop on a loaded machine (golang/go#75804, fixed in Go 1.27).
@@ -240,6 +240,27 @@ step "fuzz targets, $FUZZTIME each"
 # fails the run. It is frequent here: in the last 4 CI runs of 11 targets
 # it hit FuzzParseSemver, FuzzTN3270Host and FuzzSanitize, once each (about
 # one target in 15), so fewer retries would still fail a run now and then.
+phase_fuzz() {
+	step "fuzz targets, $FUZZTIME each"
+	local fuzz_log file fn pkg corpus before run
+	fuzz_log=$(mktemp)
+	while IFS=: read -r file fn; do
+		pkg=$(dirname "$file")
+		printf -- '--> fuzz %s in %s\n' "$fn" "$pkg"
+		corpus=$(dirname "$file")/testdata/fuzz/$fn
+		before=$(inputs "$corpus")
+		for run in 1 2 3 4 5; do
+			fuzz_once "$pkg" "$fn" "$fuzz_log" && break
+			if [ "$run" -lt 5 ] && [ "$(inputs "$corpus")" = "$before" ] &&
+				grep -A1 -- "^--- FAIL: $fn " "$fuzz_log" | grep -qx '    context deadline exceeded'; then
+				printf -- '--> fuzz %s: the coordinator stopped with "context deadline exceeded" and no failing input (golang/go#75804); again\n' "$fn"
+				continue
+			fi
+			exit 1
+		done
+	done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/func //' | sort)
+	rm -f "$fuzz_log"
+}
 fuzz_once() { # pkg fn log
 	go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1" 2>&1 | tee "$3"
 	return "${PIPESTATUS[0]}"
@@ -247,30 +268,19 @@ fuzz_once() { # pkg fn log
 inputs() { # how many inputs a target's testdata/fuzz directory holds
 	if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi
 }
-fuzz_log=$(mktemp)
-while IFS=: read -r file fn; do
-	pkg=$(dirname "$file")
-	printf -- '--> fuzz %s in %s\n' "$fn" "$pkg"
-	corpus=$(dirname "$file")/testdata/fuzz/$fn
-	before=$(inputs "$corpus")
-	for run in 1 2 3 4 5; do
-		fuzz_once "$pkg" "$fn" "$fuzz_log" && break
-		if [ "$run" -lt 5 ] && [ "$(inputs "$corpus")" = "$before" ] &&
-			grep -A1 -- "^--- FAIL: $fn " "$fuzz_log" | grep -qx '    context deadline exceeded'; then
-			printf -- '--> fuzz %s: the coordinator stopped with "context deadline exceeded" and no failing input (golang/go#75804); again\n' "$fn"
-			continue
-		fi
-		exit 1
-	done
-done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/func //' | sort)
-rm -f "$fuzz_log"
 
-step "goreleaser check, snapshot package build, .deb install test"
-# Installs the .deb with dpkg only as root with CI set; see the script.
-scripts/test-packages.sh
+phase_packages() {
+	step "goreleaser check, snapshot package build, .deb install test"
+	# Installs the .deb with dpkg only as root with CI set; see the script.
+	scripts/test-packages.sh
+}
 
-step "all checks passed in $((SECONDS / 60))m$((SECONDS % 60))s"
-if ! $is_root; then
+for phase in "$@"; do
+	"phase_$phase"
+done
+
+step "$* passed in $((SECONDS / 60))m$((SECONDS % 60))s"
+if ! $is_root && wants unit; then
 	n=$(grep -c . "$root_skips_file" || true)
 	sed 's/^/test.sh: skipped without root: /' "$root_skips_file"
 	echo "test.sh: not run without root: $n tests that skipped for it, ${#ROOT_PACKAGES[@]} package (${ROOT_PACKAGES[*]}), ${#WINE_ROOT_PACKAGES[@]} package under Wine (${WINE_ROOT_PACKAGES[*]} with -tags wineprefix), the .deb install test"

@@ -455,7 +455,7 @@ func TestSecretHoldersNotDumpable(t *testing.T) {
 // emulator's /proc entries. The test makes its own process non-dumpable with
 // protectMemory for the moment it starts the child, and restores it.
 func TestEmulatorStartsDumpable(t *testing.T) {
-	python, err := exec.LookPath("python3")
+	python, err := exec.LookPath("/usr/bin/python3")
 	if err != nil {
 		t.Fatalf("python3 is required (Debian package python3, installed with python3-jwcrypto): %v", err)
 	}

@@ -67,8 +67,10 @@
 //
 // # Adding a peer
 //
-// A new peer follows StartWebsockify or StartHercules: add its binary and
-// Debian package to debianPackages, take an Options struct with a
+// A new peer follows StartWebsockify or StartHercules: record its binary
+// and Debian package in internal/debpkg and the package in test.sh's
+// DEBIAN_PACKAGES (the install check and TestEveryProgramRecorded fail
+// otherwise), take an Options struct with a
 // StartTimeout, write its configuration into t.TempDir(), start it with
 // startProcess (process group, captured output, teardown, dump on failure),
 // and return only once it is ready — by a line it prints (waitLine), a

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/debpkg"
 )
 
 // DefaultStartTimeout bounds how long a peer may take to report that it is
@@ -35,30 +37,18 @@ const logTail = 64 << 10
 // peer's directory has all of it.
 const logKeep = 1 << 20
 
-// debianPackages maps each binary the harness runs to the Debian package that
-// provides it, for the failure message of RequireBinary.
-var debianPackages = map[string]string{
-	"squid":       "squid-openssl",
-	"websockify":  "websockify",
-	"nginx":       "nginx",
-	"stunnel4":    "stunnel4",
-	"s3270":       "s3270",
-	"hercules":    "hercules",
-	"proxytunnel": "proxytunnel",
-	"go":          "golang (or a Go toolchain on PATH)",
-	// The real-browser test (internal/browsertest).
-	"chromium":                "chromium",
-	"Xvfb":                    "xvfb",
-	"xdg-open":                "xdg-utils",
-	"xdg-mime":                "xdg-utils",
-	"update-desktop-database": "desktop-file-utils",
-}
-
 // RequireBinary returns the path of the named program, or fails the test
 // naming the Debian package that provides it. Tests depend on real peers in
-// CI, so a missing one is a failure, not a skip.
+// CI, so a missing one is a failure, not a skip. The program must be
+// recorded in internal/debpkg, whose record test.sh's install check reads:
+// a peer that is not recorded there would not be installed on a fresh
+// machine, so using one fails at once.
 func RequireBinary(t testing.TB, name string) string {
 	t.Helper()
+	pkg, ok := debpkg.Programs[name]
+	if !ok {
+		t.Fatalf("RequireBinary(%q): the program is not recorded in internal/debpkg; record it with its Debian package and add that package to test.sh's DEBIAN_PACKAGES", name)
+	}
 	path, err := exec.LookPath(name)
 	if err != nil {
 		// Debian installs squid in /usr/sbin, which is not on the PATH
@@ -67,10 +57,6 @@ func RequireBinary(t testing.TB, name string) string {
 			if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
 				return p
 			}
-		}
-		pkg := debianPackages[name]
-		if pkg == "" {
-			pkg = "the package providing " + name
 		}
 		t.Fatalf("%s not found on PATH: install Debian package %s (apt-get install %s)", name, pkg, pkg)
 	}

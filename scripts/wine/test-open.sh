@@ -42,7 +42,7 @@
 #   TRUSTLAUNCH_OPEN_EXE=FILE   tests FILE instead of building the test build
 #                               (how a broken build is shown to fail it)
 #
-# Needs: go, openssl, python3, wine64, gcc-mingw-w64-x86-64. About 10 s.
+# Needs: go, openssl, Debian's /usr/bin/python3, wine64, gcc-mingw-w64-x86-64. About 10 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 me=scripts/wine/test-open.sh
@@ -52,7 +52,7 @@ case ${1:-} in
 -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 *) echo "$me: unknown argument $1 (see --help)" >&2; exit 2 ;;
 esac
-for tool in openssl python3; do
+for tool in openssl /usr/bin/python3; do
 	command -v "$tool" >/dev/null || { echo "$me: $tool not found: apt-get install $tool" >&2; exit 1; }
 done
 
@@ -115,7 +115,7 @@ cat >"$work/descriptor.json" <<'EOF'
  "token": "tok-wine-shell-test-9f2c"}
 EOF
 : >"$work/requests"
-exec {portal_out}< <(exec timeout 300 python3 scripts/wine/portal.py "$work/portal.crt" "$work/portal.key" "$work/descriptor.json" "$work/requests")
+exec {portal_out}< <(exec timeout 300 /usr/bin/python3 scripts/wine/portal.py "$work/portal.crt" "$work/portal.key" "$work/descriptor.json" "$work/requests")
 portal_pid=$!
 read -r -t 20 -u "$portal_out" port || fail "the portal did not start"
 origin=https://127.0.0.1:$port
