@@ -17,7 +17,6 @@
 //     duplicate and case-variant fields are errors naming their path.
 //   - AuditLog writes JSON lines without the token or the ticket, rotated at
 //     10 MiB.
-//   - StartDemo is the embedded portal, proxy and host of `trustlaunch demo`.
 //
 // Nothing from a descriptor becomes a command line except through a profile
 // defined on this machine; text from the network is sanitized before a

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -92,12 +93,12 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("demo: %v", err)
 		return exitFailure
 	}
-	demo, err := launcher.StartDemo(launcher.DemoOptions{TN3270: plan.tn3270, Signer: signer})
+	world, err := demo.Start(demo.Options{TN3270: plan.tn3270, Signer: signer})
 	if err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
 	}
-	defer demo.Close()
+	defer world.Close()
 
 	if o.paths.user == "" {
 		dir, err := os.MkdirTemp("", "trustlaunch-demo-")
@@ -114,23 +115,23 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	}
 	fmt.Fprintf(s.stderr, "trustlaunch demo: %s.\n", plan.why)
 	fmt.Fprintf(s.stderr, "trustlaunch demo: portal, proxy and host are running on 127.0.0.1.\n")
-	fmt.Fprintf(s.stderr, "trustlaunch demo: the browser would now run: trustlaunch open -- '%s'\n\n", "trustlaunch://launch?url="+url.QueryEscape(demo.LaunchURL))
+	fmt.Fprintf(s.stderr, "trustlaunch demo: the browser would now run: trustlaunch open -- '%s'\n\n", "trustlaunch://launch?url="+url.QueryEscape(world.LaunchURL))
 
 	prompter := newPrompter(s, o)
 	if yes {
 		prompter = answerPrompter{whitelist.AnswerYes}
 	}
-	policy, done, err := demoPolicy(s, demo)
+	policy, done, err := demoPolicy(s, world)
 	if err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
 	}
 	defer done()
 	return runLaunch(ctx, s, launchSetup{
-		target:   demo.LaunchURL,
+		target:   world.LaunchURL,
 		paths:    o.paths,
 		prompter: prompter,
-		fetch:    launcher.FetchOptions{RootCAs: demo.OriginCA},
+		fetch:    launcher.FetchOptions{RootCAs: world.OriginCA},
 		plain:    o.noTUI,
 		policy:   policy,
 	})

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
-	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
 // The demo as a new user meets it, in a real 80x24 terminal (tmux, with the
@@ -56,12 +56,12 @@ func TestDemoC3270InTmux(t *testing.T) {
 	})
 	tm.keys("y")
 	screen := tm.waitFor("the 3270 screen", 30*time.Second, func(s string) bool {
-		return strings.Contains(s, launcher.DemoTitle) && strings.Contains(s, "Type here ===>")
+		return strings.Contains(s, demo.Title) && strings.Contains(s, "Type here ===>")
 	})
 	// The cursor is in the field (the host's Insert Cursor order).
 	tm.keys("-l", "hello demo")
 	tm.keys("Enter")
-	want := launcher.DemoAnswer("hello demo")
+	want := demo.Answer("hello demo")
 	screen = tm.waitFor("the host's answer", 20*time.Second, func(s string) bool { return strings.Contains(s, want) })
 	// Log lines of the tunnel are held while c3270 draws the screen (issue 10).
 	if strings.Contains(screen, "trustlaunch:") {
@@ -77,7 +77,7 @@ func TestDemoC3270InTmux(t *testing.T) {
 
 	log := auditRecords(t, bin, tm)
 	for _, w := range []string{`"decision":"launched"`, `"step":"launched"`, `"whitelist":"prompt-yes"`,
-		`"session":"` + launcher.DemoSessionTN3270 + `"`, `"exit_status":0`} {
+		`"session":"` + demo.SessionTN3270 + `"`, `"exit_status":0`} {
 		if !strings.Contains(log, w) {
 			t.Errorf("audit record lacks %s:\n%s", w, log)
 		}
@@ -119,7 +119,7 @@ func TestDemoFallbackWithoutC3270(t *testing.T) {
 	if got := tm.exitStatus(20 * time.Second); got != 0 {
 		t.Fatalf("demo exited %d, want 0; screen:\n%s", got, tm.screen())
 	}
-	if log := auditRecords(t, bin, tm); !strings.Contains(log, `"session":"`+launcher.DemoSessionRaw+`"`) {
+	if log := auditRecords(t, bin, tm); !strings.Contains(log, `"session":"`+demo.SessionRaw+`"`) {
 		t.Errorf("audit record is not the raw session's:\n%s", log)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -283,18 +284,18 @@ func (ls launchSetup) policySource() launcher.PolicySource {
 }
 
 // demoPolicy gives the demo a policy of its own, in a temporary directory,
-// that pins the key the demo's portal signs with (issue 13): the launch
+// that pins the key the demo's portal signs with: the launch
 // then shows "signed by trustlaunch demo". done removes the directory.
-func demoPolicy(s *stdio, demo *launcher.Demo) (*launcher.PolicySource, func(), error) {
+func demoPolicy(s *stdio, world *demo.World) (*launcher.PolicySource, func(), error) {
 	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := demo.DemoPolicy(dir)
+	src, err := world.Policy(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	fmt.Fprintf(s.stderr, "trustlaunch demo: the portal signs its descriptor; the demo's own policy (%s) pins its key as %q.\n", src.Path, launcher.DemoPublisher)
+	fmt.Fprintf(s.stderr, "trustlaunch demo: the portal signs its descriptor; the demo's own policy (%s) pins its key as %q.\n", src.Path, demo.Publisher)
 	return &src, func() { os.RemoveAll(dir) }, nil
 }

@@ -32,6 +32,8 @@ var forbidden = map[string][]string{
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/testuser": {"*"},
+	"internal/debpkg":   {"*"},
+	"internal/demo":     {"cmd/trustlaunch", "tui"},
 }
 
 func TestImportDirection(t *testing.T) {
@@ -65,6 +67,78 @@ func TestImportDirection(t *testing.T) {
 	}
 	if checked < 3 {
 		t.Fatalf("checked only %d packages; is the module path right?", checked)
+	}
+}
+
+// testSupport are the packages that exist for tests; the binary must not
+// contain them. proxytest, the in-process reference proxies, is allowed in
+// exactly one package of the binary: internal/demo, the world of
+// `trustlaunch demo`.
+var testSupport = []string{"connector/proxytest", "internal/peers", "internal/testtmp", "internal/testuser", "internal/debpkg", "internal/testsh", "internal/browsertest"}
+
+// testSupportImports returns one line for each import of a test-support
+// package by a package of the binary. lines are go list's
+// "importpath: import import ..." for the binary's dependencies.
+func testSupportImports(lines []string) []string {
+	var bad []string
+	for _, line := range lines {
+		path, imports, _ := strings.Cut(line, ":")
+		pkg, ours := strings.CutPrefix(path, module+"/")
+		if !ours {
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			rel, ours := strings.CutPrefix(imp, module+"/")
+			if !ours {
+				continue
+			}
+			for _, ts := range testSupport {
+				if rel != ts && !strings.HasPrefix(rel, ts+"/") {
+					continue
+				}
+				if ts == "connector/proxytest" && pkg == "internal/demo" {
+					continue
+				}
+				bad = append(bad, pkg+" imports "+rel)
+			}
+		}
+	}
+	return bad
+}
+
+// TestBinaryHasNoTestSupport: of the packages trustlaunch is built from, on
+// every OS it is released for, only internal/demo imports
+// connector/proxytest, and none imports the other test-support packages.
+func TestBinaryHasNoTestSupport(t *testing.T) {
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}:{{join .Imports \" \"}}", module+"/cmd/trustlaunch")
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list (GOOS=%s): %v\n%s", goos, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if !strings.Contains(string(out), module+"/internal/demo:") {
+			t.Fatalf("GOOS=%s: internal/demo is not among the binary's packages; is the module path right?", goos)
+		}
+		for _, b := range testSupportImports(lines) {
+			t.Errorf("GOOS=%s: %s, a test-support package (only internal/demo may import connector/proxytest)", goos, b)
+		}
+	}
+}
+
+// TestTestSupportRuleCanFail feeds the rule the tree as it was before the
+// demo left launcher/.
+func TestTestSupportRuleCanFail(t *testing.T) {
+	lines := []string{
+		module + "/launcher:" + module + "/connector " + module + "/connector/proxytest",
+		module + "/internal/demo:" + module + "/connector/proxytest " + module + "/launcher",
+		module + "/cmd/trustlaunch:" + module + "/internal/testtmp",
+	}
+	got := testSupportImports(lines)
+	want := []string{"launcher imports connector/proxytest", "cmd/trustlaunch imports internal/testtmp"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("testSupportImports = %q, want %q", got, want)
 	}
 }
 

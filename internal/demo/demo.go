@@ -1,4 +1,4 @@
-package launcher
+package demo
 
 import (
 	"bufio"
@@ -19,15 +19,15 @@ import (
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
 
-// Demo is the embedded world of `trustlaunch demo`: an HTTPS origin that
+// World is the embedded world of `trustlaunch demo`: an HTTPS origin that
 // serves a launch descriptor, a CONNECT proxy over TLS that checks the
 // session token, and a small host behind it, all on 127.0.0.1. The launch
 // itself then runs the real flow against them.
-type Demo struct {
+type World struct {
 	LaunchURL string         // the descriptor URL on the origin
 	OriginCA  *x509.CertPool // trusts the origin's certificate
 
-	opts   DemoOptions
+	opts   Options
 	proxy  *proxytest.Proxy
 	origin *http.Server
 	hostLn net.Listener
@@ -36,27 +36,27 @@ type Demo struct {
 	conns  map[net.Conn]struct{} // host connections, closed by Close
 }
 
-// DemoOptions chooses the demo's host and the profile its descriptor names.
-type DemoOptions struct {
+// Options chooses the demo's host and the profile its descriptor names.
+type Options struct {
 	// TN3270 makes the host a TN3270 application with a formatted screen
 	// (demo_tn3270.go) and the descriptor name the c3270 profile. Without
 	// it the host answers lines in upper case and the descriptor names the
 	// raw profile, which relays the terminal as it is.
 	TN3270 bool
 	// Signer, when set, signs the descriptor the origin serves
-	// (application/jose); see DemoPolicy (jws_demo.go).
+	// (application/jose); see Policy (jws_demo.go).
 	Signer crypto.Signer
 }
 
 // The demo descriptor's session names, one per kind of host.
 const (
-	DemoSessionTN3270 = "trustlaunch demo (TN3270)"
-	DemoSessionRaw    = "trustlaunch demo (raw terminal)"
+	SessionTN3270 = "trustlaunch demo (TN3270)"
+	SessionRaw    = "trustlaunch demo (raw terminal)"
 )
 
-// StartDemo starts the origin, the proxy and the host. Close stops them.
-func StartDemo(opts DemoOptions) (*Demo, error) {
-	d := &Demo{opts: opts}
+// Start starts the origin, the proxy and the host. Close stops them.
+func Start(opts Options) (*World, error) {
+	d := &World{opts: opts}
 	ok := false
 	defer func() {
 		if !ok {
@@ -84,9 +84,9 @@ func StartDemo(opts DemoOptions) (*Demo, error) {
 		return nil, fmt.Errorf("demo origin: %w", err)
 	}
 	hostAddr := d.hostLn.Addr().(*net.TCPAddr)
-	session, profile := DemoSessionRaw, "raw"
+	session, profile := SessionRaw, "raw"
 	if opts.TN3270 {
-		session, profile = DemoSessionTN3270, "c3270"
+		session, profile = SessionTN3270, "c3270"
 	}
 	desc := map[string]any{
 		"version": 1,
@@ -124,8 +124,8 @@ func StartDemo(opts DemoOptions) (*Demo, error) {
 	return d, nil
 }
 
-// Close stops everything StartDemo started.
-func (d *Demo) Close() {
+// Close stops everything Start started.
+func (d *World) Close() {
 	if d.origin != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		d.origin.Shutdown(ctx)
@@ -145,13 +145,13 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 }
 
-// DemoBanner is the line host's greeting.
-const DemoBanner = "Welcome to the trustlaunch demo host, reached through the security proxy.\n" +
+// Banner is the line host's greeting.
+const Banner = "Welcome to the trustlaunch demo host, reached through the security proxy.\n" +
 	"Type a line and it comes back in upper case; end with Ctrl-D.\n"
 
 // serveHost serves each connection with the TN3270 application or the line
 // host, until the client ends.
-func (d *Demo) serveHost() {
+func (d *World) serveHost() {
 	defer d.wg.Done()
 	for {
 		c, err := d.hostLn.Accept()
@@ -184,7 +184,7 @@ func (d *Demo) serveHost() {
 
 // serveLines answers each line in upper case until the client ends.
 func serveLines(c net.Conn) {
-	fmt.Fprint(c, DemoBanner)
+	fmt.Fprint(c, Banner)
 	sc := bufio.NewScanner(c)
 	for sc.Scan() {
 		fmt.Fprintf(c, "host: %s\n", strings.ToUpper(sc.Text()))

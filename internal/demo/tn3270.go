@@ -1,4 +1,4 @@
-package launcher
+package demo
 
 import (
 	"bufio"
@@ -161,15 +161,15 @@ const (
 	inputLen           = 40
 )
 
-// DemoTitle is the first line of the demo host's 3270 screen.
-const DemoTitle = "trustlaunch demo host (TN3270)"
+// Title is the first line of the demo host's 3270 screen.
+const Title = "trustlaunch demo host (TN3270)"
 
 // demoScreen is the whole screen, with the answer to the last Enter.
 func demoScreen(answer string) []byte {
 	s := &screen{}
 	s.b.WriteByte(cmdEraseWrite)
 	s.b.WriteByte(wccRestoreReset)
-	s.at(1, 1).field(attrProtected | attrBright).text(DemoTitle)
+	s.at(1, 1).field(attrProtected | attrBright).text(Title)
 	s.at(3, 1).field(attrProtected).text("This screen came from a 3270 host on 127.0.0.1, through the security")
 	s.at(4, 1).text("proxy's TLS tunnel, to the c3270 profile that trustlaunch started.")
 	s.at(inputRow, 1).field(attrProtected | attrBright).text("Type here ===>")
@@ -193,8 +193,8 @@ func goodbyeScreen() []byte {
 	return s.b.Bytes()
 }
 
-// DemoAnswer is the host's answer to text typed into the field.
-func DemoAnswer(typed string) string {
+// Answer is the host's answer to text typed into the field.
+func Answer(typed string) string {
 	if typed == "" {
 		return "Host: the field was empty; type something and press Enter."
 	}
@@ -445,7 +445,7 @@ func serveTN3270(c net.Conn) error {
 			return nil
 		case aidEnter:
 			// The field's data starts one position after its attribute.
-			answer = DemoAnswer(strings.TrimSpace(fromEBCDIC(in.fields[inputRow*screenCols+inputCol+1])))
+			answer = Answer(strings.TrimSpace(fromEBCDIC(in.fields[inputRow*screenCols+inputCol+1])))
 		case aidClear:
 		default:
 			answer = "Host: that key does nothing here; press Enter to send, PF3 to end."

@@ -1,4 +1,4 @@
-package launcher
+package demo
 
 import (
 	"crypto"
@@ -9,51 +9,53 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
-// DemoPublisher is the publisher name of the demo's own policy: a launch of
+// Publisher is the publisher name of the demo's own policy: a launch of
 // the demo shows "signed by trustlaunch demo".
-const DemoPublisher = "trustlaunch demo"
+const Publisher = "trustlaunch demo"
 
 // serveSignedDescriptor answers with desc signed by key, as a portal that
 // signs per launch would: iat now, exp two minutes later.
 func serveSignedDescriptor(w http.ResponseWriter, desc map[string]any, key crypto.Signer) {
 	body, err := json.Marshal(desc)
 	if err == nil {
-		body, err = SignDescriptor(body, key, time.Now(), 2*time.Minute)
+		body, err = launcher.SignDescriptor(body, key, time.Now(), 2*time.Minute)
 	}
 	if err != nil {
 		http.Error(w, "cannot sign the descriptor", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", JWSContentType)
+	w.Header().Set("Content-Type", launcher.JWSContentType)
 	w.Write(body)
 }
 
-// DemoPolicy writes, in dir, the demo's own admin policy: signatures
-// required, DemoOptions.Signer's key pinned as DemoPublisher for the
+// Policy writes, in dir, the demo's own admin policy: signatures
+// required, Options.Signer's key pinned as Publisher for the
 // demo's origin, and only the demo's proxy and host allowed. It returns
 // the policy as a launch uses it. The file is the demo's, in its own
 // temporary directory, so it is parsed without the admin ownership check
 // (which a temporary directory never passes); the machine's policy does
 // not apply to the demo's world on 127.0.0.1.
-func (d *Demo) DemoPolicy(dir string) (PolicySource, error) {
+func (d *World) Policy(dir string) (launcher.PolicySource, error) {
 	if d.opts.Signer == nil {
-		return PolicySource{}, fmt.Errorf("the demo was started without a signing key")
+		return launcher.PolicySource{}, fmt.Errorf("the demo was started without a signing key")
 	}
-	pub, err := MarshalPublicKeyPEM(d.opts.Signer.Public())
+	pub, err := launcher.MarshalPublicKeyPEM(d.opts.Signer.Public())
 	if err != nil {
-		return PolicySource{}, err
+		return launcher.PolicySource{}, err
 	}
 	text := fmt.Sprintf("# The demo's own policy (trustlaunch demo).\nrequire_signed = true\n\n[[proxies]]\naddress = %q\n\n[[destinations]]\naddress = %q\n\n[[publishers]]\nname = %q\nkey = \"\"\"\n%s\"\"\"\norigins = [\"127.0.0.1\"]\n",
-		d.proxy.Addr, d.hostLn.Addr().(*net.TCPAddr).String(), DemoPublisher, pub)
+		d.proxy.Addr, d.hostLn.Addr().(*net.TCPAddr).String(), Publisher, pub)
 	path := filepath.Join(dir, "policy.toml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		return PolicySource{}, fmt.Errorf("demo policy: %w", err)
+		return launcher.PolicySource{}, fmt.Errorf("demo policy: %w", err)
 	}
-	p, probs := ParsePolicy(path, []byte(text))
+	p, probs := launcher.ParsePolicy(path, []byte(text))
 	if len(probs) > 0 {
-		return PolicySource{}, &PolicyFileError{Path: path, Problems: probs}
+		return launcher.PolicySource{}, &launcher.PolicyFileError{Path: path, Problems: probs}
 	}
-	return PolicySource{Path: path, Policy: p}, nil
+	return launcher.PolicySource{Path: path, Policy: p}, nil
 }

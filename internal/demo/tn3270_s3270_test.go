@@ -1,6 +1,6 @@
 //go:build !windows
 
-package launcher
+package demo
 
 import (
 	"bufio"
@@ -91,7 +91,7 @@ func (s *s3270) try(action string) ([]string, bool) {
 // emulator: the negotiation succeeds, the screen has its title and input
 // field, Enter brings the answer, PF3 ends the session.
 func TestDemoTN3270WithS3270(t *testing.T) {
-	d, err := StartDemo(DemoOptions{TN3270: true})
+	d, err := Start(Options{TN3270: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestDemoTN3270WithS3270(t *testing.T) {
 	s.do("Connect(" + d.hostLn.Addr().String() + ")")
 	s.do("Wait(10,InputField)")
 	screen := strings.Join(s.do("Ascii()"), "\n")
-	if !strings.Contains(screen, DemoTitle) || !strings.Contains(screen, "Type here ===>") {
+	if !strings.Contains(screen, Title) || !strings.Contains(screen, "Type here ===>") {
 		t.Fatalf("first screen:\n%s", screen)
 	}
 	// The cursor is in the input field (IC), so typing goes there.
@@ -110,8 +110,8 @@ func TestDemoTN3270WithS3270(t *testing.T) {
 	s.do("Enter()")
 	s.do("Wait(10,Unlock)")
 	screen = strings.Join(s.do("Ascii()"), "\n")
-	if !strings.Contains(screen, DemoAnswer("hello demo")) {
-		t.Fatalf("no answer %q on the screen after Enter:\n%s", DemoAnswer("hello demo"), screen)
+	if !strings.Contains(screen, Answer("hello demo")) {
+		t.Fatalf("no answer %q on the screen after Enter:\n%s", Answer("hello demo"), screen)
 	}
 	// The field is protected after its 40 positions: a longer string
 	// stops there (s3270 reports the keyboard lock as an error).
