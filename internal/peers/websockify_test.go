@@ -28,7 +28,7 @@ func TestWebsockifyBulk64MiB(t *testing.T) {
 // frame, so the connector must not send one too early.
 func TestWebsockifySendThenEOF(t *testing.T) {
 	t.Parallel()
-	const size = 50_000_000
+	const size = 64 << 20
 	ws := peers.StartWebsockify(t, peers.WebsockifyOptions{})
 	sink := peers.StartSink(t, peers.SinkOptions{})
 	addr := serve(t, websockifyConnector(t, ws, sink.Addr))
