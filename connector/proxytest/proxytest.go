@@ -80,7 +80,8 @@ type Proxy struct {
 	// message or ping read, one buffer passed to the destination) take at
 	// least this long: websockify's Python loop on a busy host. The
 	// proxy's TCP stack still acknowledges the client's bytes at once, so
-	// acknowledged bytes wait unread.
+	// acknowledged bytes wait unread. Keep it well under the 5 s the
+	// WebSocket library allows for answering a ping.
 	LoopDelay time.Duration
 
 	kind   kind
@@ -475,9 +476,8 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		Subprotocols: []string{"binary"},
 		// websockify answers a ping in the pass of its loop that reads
 		// it: the pong waits until the loop takes the ping (see
-		// relayWebSocket). A wait longer than the library's 5 s bound
-		// on a control frame answers anyway, still after every earlier
-		// frame was queued.
+		// relayWebSocket). The library gives the answer 5 s; a loop
+		// that takes longer fails the read.
 		OnPingReceived: func(ctx context.Context, _ []byte) bool {
 			taken := make(chan struct{})
 			select {
