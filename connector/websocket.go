@@ -267,7 +267,9 @@ const pongRTTs = 2
 //     SIOCOUTQ 0; unknown elsewhere, where the pong covers it).
 //   - quiet: the tunnel carried no data either way for this long, time
 //     for a destination that takes its data slowly; a peer still sending
-//     is a live session.
+//     is a live session. Pings and pongs do not count: they are the
+//     connector's own probes, and websockify answers them however full
+//     its queue is.
 //   - pongRTTs: this many round trips of the ping have passed since its
 //     pong: a proxy that was slow to read the ping (a busy host, which
 //     also passes its queue on slowly) gets that much longer.
