@@ -430,61 +430,115 @@ func TestHalfClose(t *testing.T) {
 	}
 }
 
-// TestWebSocketEOFKeepsData: websockify drops queued data when it reads a
-// close frame. After a large transfer and the local EOF, every byte must
-// still reach the destination. The proxy holds the destination until all
-// bytes arrived, so a close sent right after the last byte would lose most
-// of them: the control subtest shows that it does.
+// TestWebSocketEOFKeepsData: websockify drops what it still queues for
+// the destination when it reads a close frame. After a transfer and the
+// local EOF, every byte must still reach the destination through
+// proxytest's model of websockify (a queue in memory, one buffer passed on
+// per pass of its loop, a pong when the loop reads the ping, the queue
+// dropped on a close frame).
+//
+// "linger" sends 32 MiB with the default rule; it loses data on a starved
+// host (nice -n 15 beside busy loops) when the rule closes on a quiet,
+// acknowledged tunnel alone. The "rule" subtests make the model slow on
+// purpose and drop conditions of the rule: each rule without the pong, or
+// without the wait after it, loses data where the connector's rule keeps it.
 func TestWebSocketEOFKeepsData(t *testing.T) {
-	const n = 32 << 20
-	want := sumOf(3, n)
-	run := func(t *testing.T, closeAtOnce bool) (int64, [32]byte) {
-		type result struct {
-			n   int64
-			sum [32]byte
-		}
-		got := make(chan result, 1)
-		dest := newDestination(t, func(c net.Conn) {
-			h := sha256.New()
-			m, _ := io.Copy(h, c) // until the proxy closes the destination
-			got <- result{m, [32]byte(h.Sum(nil))}
-		})
-		p := newProxy(t, TransportWebSocket, dest.addr, func(p *proxytest.Proxy) { p.HoldDestinationUntil = n })
-		cfg := config(p, TransportWebSocket, dest.addr)
-		cfg.WebSocketQuiet = 1 * time.Second
-		tun, err := mustNew(t, cfg).Dial(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.CopyN(tun, newPattern(3), n); err != nil {
-			t.Fatal(err)
-		}
-		if closeAtOnce {
-			tun.Close()
-		} else {
-			if err := tun.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
-				t.Fatal(err)
-			}
-			_ = tun.SetReadDeadline(time.Now().Add(time.Minute))
-			if _, err := io.Copy(io.Discard, tun); err != nil {
-				t.Errorf("reading until the tunnel closes: %v", err)
-			}
-			tun.Close()
-		}
-		r := <-got
-		return r.n, r.sum
-	}
 	t.Run("linger", func(t *testing.T) {
-		m, sum := run(t, false)
-		if m != n || sum != want {
-			t.Errorf("destination received %d of %d bytes (SHA-256 match %v)", m, n, sum == want)
+		const n = 32 << 20
+		m, sum := sendThenEOF(t, n, time.Second, nil, nil)
+		t.Logf("destination received %d of %d bytes", m, n)
+		if m != n || sum != sumOf(3, n) {
+			t.Errorf("destination received %d of %d bytes (SHA-256 match %v)", m, n, sum == sumOf(3, n))
 		}
 	})
-	t.Run("control: close at once loses data", func(t *testing.T) {
-		if m, _ := run(t, true); m == n {
-			t.Errorf("the proxy kept every byte despite an immediate close: it does not model websockify, and the linger test proves nothing")
-		}
+	// Each pass of the model takes a second, far longer than the
+	// connector takes to decide, even starved: the proxy's TCP stack
+	// acknowledges the two 32 KiB messages at once, and the model reads
+	// one a second.
+	const (
+		n     = 64 << 10
+		pass  = time.Second
+		quiet = 100 * time.Millisecond
+	)
+	busy := func(p *proxytest.Proxy) { p.LoopDelay = pass }
+	held := func(p *proxytest.Proxy) { p.LoopDelay = pass; p.HoldDestinationUntil = n }
+	for _, tc := range []struct {
+		name  string
+		proxy func(*proxytest.Proxy)
+		rule  *closeRule // nil: the connector's own
+		keeps bool
+	}{
+		// The close frame goes out once the last byte is acknowledged,
+		// behind bytes the proxy has not read: the last message is still
+		// queued when the proxy reads the close. The pong comes in the
+		// pass after the last message, which passes that message on.
+		{"busy proxy/quiet and acked", busy, &closeRule{acked: true, quiet: quiet}, false},
+		{"busy proxy/the connector's rule", busy, nil, true},
+		// The destination takes nothing until the last byte arrived:
+		// everything is queued at the pong, and the proxy passes it on
+		// one buffer per pass, as slowly as it read it.
+		{"held destination/pong", held, &closeRule{pong: true}, false},
+		{"held destination/pong, quiet and acked", held, &closeRule{pong: true, acked: true, quiet: quiet}, false},
+		{"held destination/the connector's rule", held, nil, true},
+	} {
+		t.Run("rule/"+tc.name, func(t *testing.T) {
+			t.Parallel() // each waits for the model's slow passes
+			m, sum := sendThenEOF(t, n, quiet, tc.proxy, tc.rule)
+			kept := m == n && sum == sumOf(3, n)
+			t.Logf("destination received %d of %d bytes", m, n)
+			if kept != tc.keeps {
+				t.Errorf("destination received %d of %d bytes (SHA-256 match %v), want all: %v", m, n, sum == sumOf(3, n), tc.keeps)
+			}
+		})
+	}
+}
+
+// sendThenEOF sends n bytes of newPattern(3) through a WebSocket tunnel to
+// a destination that hashes what it reads, then ends the sending direction
+// (CloseWrite) and reads until the tunnel closes. It returns what the
+// destination received. rule, when not nil, replaces the close rule.
+func sendThenEOF(t *testing.T, n int64, quiet time.Duration, proxy func(*proxytest.Proxy), rule *closeRule) (int64, [32]byte) {
+	t.Helper()
+	type result struct {
+		n   int64
+		sum [32]byte
+	}
+	got := make(chan result, 1)
+	dest := newDestination(t, func(c net.Conn) {
+		h := sha256.New()
+		m, _ := io.Copy(h, c) // until the proxy closes the destination
+		got <- result{m, [32]byte(h.Sum(nil))}
 	})
+	p := newProxy(t, TransportWebSocket, dest.addr, proxy)
+	cfg := config(p, TransportWebSocket, dest.addr)
+	cfg.WebSocketQuiet = quiet
+	tun, err := mustNew(t, cfg).Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	if rule != nil {
+		tun.(*tunnelConn).Conn.(*wsConn).rule = *rule
+	}
+	if _, err := io.CopyN(tun, newPattern(3), n); err != nil {
+		t.Fatal(err)
+	}
+	if err := tun.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	// The default linger timeout (30 s) bounds the wait.
+	_ = tun.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := io.Copy(io.Discard, tun); err != nil {
+		t.Errorf("reading until the tunnel closes: %v", err)
+	}
+	tun.Close()
+	select {
+	case r := <-got:
+		return r.n, r.sum
+	case <-time.After(time.Minute):
+		t.Fatal("the destination did not see the end of the stream")
+	}
+	return 0, [32]byte{}
 }
 
 // TestWebSocketHandshake checks the request websockify sees, and the

@@ -65,13 +65,28 @@
 //
 // [TransportWebSocket] dials wss://proxy/path?token=<token> with the single
 // subprotocol "binary" and carries the stream in binary messages, as
-// websockify's token plugins expect. WebSocket has no half-close, and
-// websockify drops the data it still queues for the destination as soon as
-// it reads a close frame. So after the local side's EOF the connector sends
-// no close frame at once: it keeps relaying the peer's data and closes only
-// when the peer closes, or when the tunnel has been quiet for
-// Config.WebSocketQuiet with everything it wrote acknowledged by the proxy's
-// TCP stack (Linux SIOCOUTQ), or after Config.WebSocketLinger at most.
+// websockify's token plugins expect.
+//
+// WebSocket has no half-close, and websockify 0.10 reads the client's
+// frames into a queue in memory, passes one buffer of it to the destination
+// per pass of its loop, answers a ping in the pass that reads it, and drops
+// the queue when it reads a close frame. So after the local side's EOF the
+// connector sends no close frame at once: it keeps relaying the peer's data
+// and closes when the peer closes, or when all of these hold: the proxy
+// answered a ping sent behind the last data (so it has read every frame),
+// its TCP stack acknowledged every byte (Linux SIOCOUTQ), the tunnel
+// carried no data for Config.WebSocketQuiet, and twice the ping's round
+// trip has passed since its pong (a busy proxy, slow to read, is as slow to
+// pass its queue on). Config.WebSocketLinger bounds the wait; a proxy that
+// answers no ping is closed then.
+//
+// What that cannot promise: nothing a client can observe shows websockify's
+// queue. A destination that takes its data more slowly than that wait
+// allows (it stalls, or its host is busier than the proxy's) still loses
+// what websockify holds when the close frame arrives. Only a destination
+// that closes the session itself, or a proxy that flushes its queue on a
+// close frame, guarantees that the bytes sent before the local EOF are
+// delivered.
 //
 // # Local end
 //

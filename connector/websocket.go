@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -60,15 +61,16 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	nc := websocket.NetConn(context.Background(), wc, websocket.MessageBinary)
 	w := &wsConn{
 		Conn:   nc,
+		ws:     wc,
 		raw:    raw,
 		tok:    c.cfg.Token,
-		quiet:  c.cfg.WebSocketQuiet,
+		rule:   closeRule{pong: true, acked: true, quiet: c.cfg.WebSocketQuiet, pongRTTs: pongRTTs},
 		linger: c.cfg.WebSocketLinger,
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
 	w.touch()
-	go w.keepAlive(wc, c.cfg.WebSocketPing)
+	go w.keepAlive(c.cfg.WebSocketPing)
 	return w, nil
 }
 
@@ -79,7 +81,7 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 // upstream) sees the ping, and the pong websockify answers with, as
 // traffic; TCP keepalive would not count. A ping that gets no pong is not
 // an error here: a dead peer shows up as a failed read of the relay.
-func (w *wsConn) keepAlive(wc *websocket.Conn, interval time.Duration) {
+func (w *wsConn) keepAlive(interval time.Duration) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	lastPing := time.Now()
@@ -102,7 +104,7 @@ func (w *wsConn) keepAlive(wc *websocket.Conn, interval time.Duration) {
 		lastPing = time.Now()
 		w.pings.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), interval)
-		_ = wc.Ping(ctx)
+		_ = w.ws.Ping(ctx)
 		cancel()
 		t.Reset(max(interval-time.Since(lastPing), 0))
 	}
@@ -211,25 +213,27 @@ func (w *watchConn) firstLine() string {
 
 // wsConn is the tunnel of the WebSocket transport.
 //
-// WebSocket has no half-close, and websockify 0.10 (do_proxy) raises on a
-// client close frame and drops what it still queues for the destination.
-// So CloseWrite, the local side's EOF, sends nothing: the tunnel keeps
-// delivering the peer's data, and a background linger closes the WebSocket
-// only when one of these holds:
+// WebSocket has no half-close, and websockify 0.10 (do_proxy) reads the
+// client's frames into a queue in memory, passes one queued buffer to the
+// destination per pass of its loop, and drops the queue when it reads a
+// close frame. So CloseWrite, the local side's EOF, sends nothing: the
+// tunnel keeps delivering the peer's data, and a background linger closes
+// the WebSocket only when one of these holds:
 //   - the peer closed (websockify sends close 1000 when the destination
 //     closes): nothing is left to deliver;
-//   - nothing was read or written for the quiet period and the proxy's TCP
-//     stack acknowledged every byte written (Linux SIOCOUTQ is 0): the
-//     proxy had the data long enough to pass it on;
+//   - rule holds (see closeRule): the proxy has read every frame, and has
+//     had time to pass the last of them on;
 //   - the linger timeout passed, so a silent peer cannot hold the tunnel.
 //
 // Close after CloseWrite waits for that linger, so Relay's teardown does not
 // cut it short; Close without CloseWrite closes at once.
 type wsConn struct {
-	net.Conn               // websocket.NetConn
-	raw           net.Conn // the TCP connection under TLS
-	tok           Token    // scrubbed from the proxy's close reasons
-	quiet, linger time.Duration
+	net.Conn                 // websocket.NetConn
+	ws       *websocket.Conn // for pings
+	raw      net.Conn        // the TCP connection under TLS
+	tok      Token           // scrubbed from the proxy's close reasons
+	rule     closeRule
+	linger   time.Duration
 
 	last       atomic.Int64 // unix nanoseconds of the last read or write
 	pings      atomic.Int64 // pings sent (keepAlive), for tests
@@ -241,6 +245,43 @@ type wsConn struct {
 	closeOnce  sync.Once
 	closeErr   error
 	done       chan struct{} // closed when the WebSocket is closed
+}
+
+// pongRTTs is how many round trips of the EOF ping the linger waits after
+// its pong (closeRule.pongRTTs).
+const pongRTTs = 2
+
+// closeRule says when the tunnel may send its close frame after the local
+// EOF, so that a proxy that drops what it still queues on a close frame
+// (websockify 0.10) has passed everything on. All of its conditions must
+// hold:
+//   - pong: the proxy answered a ping sent after the last data frame.
+//     websockify answers a ping in the pass of its loop that reads it, so
+//     it has read every earlier frame into its queue, and in that same
+//     pass it passes the queue's head to the destination when the
+//     destination keeps up. Neither the quiet period nor the TCP
+//     acknowledgement proves that: on a busy proxy acknowledged bytes wait
+//     unread, and a close frame behind them ends the tunnel before the
+//     last of them leaves the queue.
+//   - acked: the proxy's TCP stack acknowledged every byte (Linux
+//     SIOCOUTQ 0; unknown elsewhere, where the pong covers it).
+//   - quiet: the tunnel carried no data either way for this long, time
+//     for a destination that takes its data slowly; a peer still sending
+//     is a live session. Pings and pongs do not count: they are the
+//     connector's own probes, and websockify answers them however full
+//     its queue is.
+//   - pongRTTs: this many round trips of the ping have passed since its
+//     pong: a proxy that was slow to read the ping (a busy host, which
+//     also passes its queue on slowly) gets that much longer.
+//
+// A destination that takes nothing for longer than that still loses what
+// the proxy queues: nothing the client can observe shows websockify's
+// queue (see the package documentation). The tests drop one condition at
+// a time (TestWebSocketEOFKeepsData).
+type closeRule struct {
+	pong, acked bool
+	quiet       time.Duration
+	pongRTTs    int
 }
 
 func (w *wsConn) touch() { w.last.Store(time.Now().UnixNano()) }
@@ -301,31 +342,81 @@ func (w *wsConn) CloseWrite() error {
 
 func (w *wsConn) lingerThenClose() {
 	deadline := time.Now().Add(w.linger)
-	step := min(w.quiet/4, 100*time.Millisecond)
-	t := time.NewTimer(step)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	// The ping is sent now, behind every data frame: CloseWrite comes
+	// after the last Write.
+	pong := make(chan answer, 1)
+	if w.rule.pong {
+		go func() {
+			sent := time.Now()
+			if w.ws.Ping(ctx) == nil {
+				now := time.Now()
+				pong <- answer{now, now.Sub(sent)}
+			}
+		}()
+	}
+	var got *answer
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		now := time.Now()
-		idle := now.Sub(time.Unix(0, w.last.Load()))
-		if !now.Before(deadline) {
+		wait := w.untilClose(now, got)
+		if wait <= 0 || !now.Before(deadline) {
 			break
 		}
-		if idle >= w.quiet {
-			if n, ok := unsentBytes(w.raw); !ok || n == 0 {
-				break
-			}
-		}
-		t.Reset(step)
+		t.Reset(min(wait, deadline.Sub(now)))
 		select {
-		case <-w.stop:
 		case <-w.done:
 			return
+		case <-w.stop:
+			w.closeNow()
+			return
+		case a := <-pong:
+			got = &a
 		case <-t.C:
-			continue
 		}
-		break
 	}
 	w.closeNow()
+}
+
+// ackPoll is how often the linger reads SIOCOUTQ once everything else
+// holds: the kernel does not say when it changes.
+const ackPoll = 20 * time.Millisecond
+
+// untilClose returns how long, from now, w.rule keeps the tunnel open: 0
+// when it allows the close. pong is the answer to the EOF ping, nil until
+// it came.
+func (w *wsConn) untilClose(now time.Time, pong *answer) time.Duration {
+	ready := time.Unix(0, w.last.Load()).Add(w.rule.quiet)
+	if w.rule.pong {
+		if pong == nil {
+			return time.Duration(math.MaxInt64) // the pong ends the wait
+		}
+		ready = later(ready, pong.at.Add(time.Duration(w.rule.pongRTTs)*pong.rtt))
+	}
+	if now.Before(ready) {
+		return ready.Sub(now)
+	}
+	if w.rule.acked {
+		if n, ok := unsentBytes(w.raw); ok && n > 0 {
+			return ackPoll
+		}
+	}
+	return 0
+}
+
+// answer is a pong: when it came, and the round trip of its ping.
+type answer struct {
+	at  time.Time
+	rtt time.Duration
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func (w *wsConn) closeNow() error {

@@ -72,10 +72,17 @@ type Proxy struct {
 	// the destination and closes the destination. NewWebSocketProxy sets it.
 	DropOnClose bool
 	// HoldDestinationUntil makes the WebSocket proxy write nothing to the
-	// destination until it has received that many bytes from the client (or
-	// the client went away): a slow destination, so that data is still
+	// destination until it has received that many bytes from the client: a
+	// destination that takes nothing for a while, so that data is still
 	// queued when the client's last bytes arrive.
 	HoldDestinationUntil int64
+	// LoopDelay makes each pass of the WebSocket proxy's loop (one client
+	// message or ping read, one buffer passed to the destination) take at
+	// least this long: websockify's Python loop on a busy host. The
+	// proxy's TCP stack still acknowledges the client's bytes at once, so
+	// acknowledged bytes wait unread. Keep it well under the 5 s the
+	// WebSocket library allows for answering a ping.
+	LoopDelay time.Duration
 
 	kind   kind
 	ctx    context.Context
@@ -464,7 +471,26 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.record(func() { p.targets = append(p.targets, p.Target) })
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"binary"}})
+	events := make(chan clientEvent)
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{"binary"},
+		// websockify answers a ping in the pass of its loop that reads
+		// it: the pong waits until the loop takes the ping (see
+		// relayWebSocket). The library gives the answer 5 s; a loop
+		// that takes longer fails the read.
+		OnPingReceived: func(ctx context.Context, _ []byte) bool {
+			taken := make(chan struct{})
+			select {
+			case events <- clientEvent{ping: taken}:
+				select {
+				case <-taken:
+				case <-ctx.Done():
+				}
+			case <-ctx.Done():
+			}
+			return true
+		},
+	})
 	if err != nil {
 		return
 	}
@@ -474,108 +500,174 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusInternalError, "Failed to connect to downstream server")
 		return
 	}
-	p.relayWebSocket(c, dest)
+	p.relayWebSocket(c, dest, events)
 }
 
-// relayWebSocket relays like websockify's do_proxy: client messages are
-// queued for the destination; a close frame from the client ends
-// everything, dropping the queue when DropOnClose; the destination's EOF
-// closes the WebSocket with 1000 "Target closed".
-func (p *Proxy) relayWebSocket(c *websocket.Conn, dest net.Conn) {
-	ctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-	defer dest.Close()
-	defer c.CloseNow()
+// clientEvent is what one pass of the WebSocket proxy's loop reads from
+// the client: a message, a ping (closed once the pass took it), or the end.
+type clientEvent struct {
+	data []byte
+	ping chan struct{}
+	err  error
+}
 
-	var (
-		mu       sync.Mutex
-		queue    [][]byte
-		received int64
-		ended    bool // the client closed or failed
-		drop     bool // drop the queue
-	)
-	wake := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
+// always is ready at once, for a select case that is on or off.
+var always = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// relayWebSocket relays as websockify 0.10's do_proxy (websocketproxy.py)
+// does, so that what a client sees of the proxy (TCP acknowledgements,
+// pongs) and what the proxy keeps or drops at the end are websockify's:
+//
+//   - the client's messages go to a queue in memory, read whenever the
+//     client sends, however slowly the destination takes them;
+//   - each pass of the loop reads at most one client message or ping, and
+//     passes at most one queued buffer to the destination, only when the
+//     destination took the previous one (websockify selects on the
+//     target's writability, then sends one buffer);
+//   - a ping is answered in the pass that reads it: a pong proves that every
+//     earlier message is in the queue, not that it reached the destination;
+//   - a close frame from the client ends the tunnel at once: the queue is
+//     dropped (DropOnClose; websockify raises CClose) and the destination
+//     closed, keeping only what was already written to it;
+//   - the destination's EOF closes the WebSocket with 1000 "Target closed".
+//
+// LoopDelay stretches every pass, and HoldDestinationUntil keeps the
+// destination from taking anything, to model a busy proxy and a slow
+// destination.
+func (p *Proxy) relayWebSocket(c *websocket.Conn, dest net.Conn, events chan clientEvent) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	writes := make(chan []byte)
+	written := make(chan error, 1)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	// Client -> queue.
-	go func() {
-		defer wg.Done()
+	// The client's messages, one at a time: the next one, and the pings
+	// before it, are read only once the loop took this one.
+	wg.Go(func() {
 		for {
 			_, data, err := c.Read(ctx)
-			mu.Lock()
+			select {
+			case events <- clientEvent{data: data, err: err}:
+			case <-ctx.Done():
+				return
+			}
 			if err != nil {
-				ended = true
-				drop = p.DropOnClose || websocket.CloseStatus(err) == -1
-				mu.Unlock()
-				signal()
-				return
-			}
-			queue = append(queue, data)
-			received += int64(len(data))
-			mu.Unlock()
-			signal()
-		}
-	}()
-	// Queue -> destination.
-	go func() {
-		defer wg.Done()
-		for {
-			mu.Lock()
-			hold := !ended && received < p.HoldDestinationUntil
-			if drop {
-				mu.Unlock()
-				dest.Close()
-				return
-			}
-			if len(queue) == 0 || hold {
-				done := ended && len(queue) == 0
-				mu.Unlock()
-				if done {
-					if cw, ok := dest.(interface{ CloseWrite() error }); ok {
-						_ = cw.CloseWrite()
-					}
-					return
-				}
-				select {
-				case <-wake:
-				case <-ctx.Done():
-					return
-				}
-				continue
-			}
-			data := queue[0]
-			queue = queue[1:]
-			mu.Unlock()
-			if _, err := dest.Write(data); err != nil {
-				cancel()
 				return
 			}
 		}
-	}()
+	})
+	// The destination's send, one buffer at a time.
+	wg.Go(func() {
+		for data := range writes {
+			_, err := dest.Write(data)
+			written <- err
+		}
+	})
 	// Destination -> client.
-	buf := make([]byte, 64<<10)
+	wg.Go(func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := dest.Read(buf)
+			if n > 0 {
+				if werr := c.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					c.Close(websocket.StatusNormalClosure, "Target closed")
+				}
+				return
+			}
+		}
+	})
+
+	var (
+		queue    [][]byte
+		received int64
+		writing  bool // the destination has not taken the last buffer yet
+		drop     bool
+		delay    *time.Timer
+	)
+	if p.LoopDelay > 0 {
+		delay = time.NewTimer(p.LoopDelay)
+		defer delay.Stop()
+	}
+loop:
 	for {
-		n, err := dest.Read(buf)
-		if n > 0 {
-			if werr := c.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
+		select {
+		case err := <-written:
+			writing = false
+			if err != nil {
+				drop = true
+				break loop
+			}
+		default:
+		}
+		writable := len(queue) > 0 && !writing && received >= p.HoldDestinationUntil
+		var ready <-chan struct{}
+		if writable {
+			ready = always
+		}
+		// One pass: whatever the client sent first, as websockify reads
+		// and writes in the same pass; else wait for the client, or pass
+		// a buffer on.
+		var ev clientEvent
+		select {
+		case ev = <-events:
+		default:
+			select {
+			case ev = <-events:
+			case <-ready:
+			case err := <-written:
+				writing = false
+				if err != nil {
+					drop = true
+					break loop
+				}
+				continue // websockify's send returned: not a pass
+			case <-ctx.Done():
+				drop = true
+				break loop
+			}
+		}
+		switch {
+		case ev.err != nil:
+			drop = p.DropOnClose || websocket.CloseStatus(ev.err) == -1
+			break loop
+		case ev.ping != nil:
+			close(ev.ping)
+		case ev.data != nil:
+			queue = append(queue, ev.data)
+			received += int64(len(ev.data))
+		}
+		if writable {
+			writes <- queue[0]
+			queue = queue[1:]
+			writing = true
+		}
+		if delay != nil {
+			<-delay.C
+			delay.Reset(p.LoopDelay)
+		}
+	}
+	if writing && <-written != nil {
+		drop = true
+	}
+	if !drop {
+		// A proxy that flushes on close.
+		for _, data := range queue {
+			if _, err := dest.Write(data); err != nil {
 				break
 			}
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				c.Close(websocket.StatusNormalClosure, "Target closed")
-			}
-			break
-		}
 	}
-	cancel()
+	close(writes)
+	// websockify: tsock.shutdown(SHUT_RDWR); tsock.close(). What the
+	// destination's TCP stack holds is still delivered.
+	if cw, ok := dest.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 	dest.Close()
+	cancel()
 	c.CloseNow()
 	wg.Wait()
 }

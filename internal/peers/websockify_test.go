@@ -22,13 +22,16 @@ func TestWebsockifyBulk64MiB(t *testing.T) {
 	exchange64MiB(t, func(dest string) *connector.Connector { return websockifyConnector(t, ws, dest) }, 3, 4)
 }
 
-// TestWebsockifySendThenEOF sends 50 MB, then EOF (a TCP half-close from the
-// local client), and checks that all 50 MB reach the destination: websockify
-// drops what it still queues for the destination when it reads a close
-// frame, so the connector must not send one too early.
+// TestWebsockifySendThenEOF sends 64 MiB, then EOF (a TCP half-close from
+// the local client), and checks that all of it reaches the destination:
+// websockify drops what it still queues for the destination when it reads a
+// close frame, so the connector must not send one too early. On a starved
+// host (nice -n 15 beside busy loops, websockify included) a close sent once
+// the tunnel is quiet and acknowledged, without the pong, loses the last
+// message.
 func TestWebsockifySendThenEOF(t *testing.T) {
 	t.Parallel()
-	const size = 50_000_000
+	const size = 64 << 20
 	ws := peers.StartWebsockify(t, peers.WebsockifyOptions{})
 	sink := peers.StartSink(t, peers.SinkOptions{})
 	addr := serve(t, websockifyConnector(t, ws, sink.Addr))
@@ -58,7 +61,7 @@ func TestWebsockifySendThenEOF(t *testing.T) {
 	if err != nil {
 		t.Fatalf("destination result: %v", err)
 	}
-	t.Logf("destination saw EOF %v after the last byte was written", time.Since(sent).Round(time.Millisecond))
+	t.Logf("destination received %d of %d bytes, saw EOF %v after the last byte was written", res.Received, size, time.Since(sent).Round(time.Millisecond))
 	if res.Err != nil || res.Received != size || res.SHA256 != peers.PatternSum(5, size) {
 		t.Errorf("destination received %d bytes (want %d), digest match %v, err %v",
 			res.Received, size, res.SHA256 == peers.PatternSum(5, size), res.Err)
