@@ -23,11 +23,11 @@ import (
 // the directory's check and the file's open, for tests that swap the file
 // there.
 //
-// The file is not looked at before it is opened, as ReadRegularFile does:
+// Unlike ReadRegularFile, it does not look at the file before opening it:
 // O_NOFOLLOW refuses a link in open(2) itself, O_NONBLOCK opens a FIFO
-// without waiting, and a device node, the one thing whose open could do
-// something, can only be made by root, and in a directory that passed,
-// nobody else could have put one.
+// without waiting, and a device node, the one kind of file whose open can
+// do something, only root can make, and only the user (or root) can put
+// anything in a directory that passed.
 func openUserFile(path string, beforeOpen func()) (*os.File, error) {
 	uid := os.Geteuid()
 	dir := filepath.Dir(path)

@@ -55,8 +55,8 @@ Examples:
 // maxTokenBytes caps what is read from a token file or standard input.
 const maxTokenBytes = 16 << 10
 
-// maxCABytes caps a --ca bundle; real bundles are a few KiB, the system's
-// own a few hundred.
+// maxCABytes caps a --ca bundle: a private CA's is a few KiB, a copy of
+// the system's whole bundle a few hundred.
 const maxCABytes = 4 << 20
 
 type connectOptions struct {
