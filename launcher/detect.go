@@ -319,8 +319,14 @@ func claimDetect(ctx context.Context, path, origin string, now time.Time) (bool,
 	defer lock.Unlock()
 
 	st := detectState{Last: map[string]int64{}}
-	data, err := readRegularFile(path, maxDetectStateBytes)
+	// Read under the rule of every file in the user's directories
+	// (platform.ReadUserFile). A file that fails it limits nothing: it is
+	// replaced below, which MkdirPrivate's directory lets only this user do.
+	data, err := platform.ReadUserFile(path, maxDetectStateBytes)
+	var unsafe *platform.UnsafeFileError
+	var refused *platform.RefusedFileError
 	switch {
+	case errors.As(err, &unsafe), errors.As(err, &refused):
 	case err == nil:
 		var old detectState
 		if json.Unmarshal(data, &old) == nil {

@@ -5,10 +5,11 @@
 //     else (DESIGN.md, "Launch URL and descriptor").
 //   - Launch runs the whole flow: the whitelist decision (package whitelist),
 //     FetchDescriptor from the decided origin over HTTPS, the emulator
-//     profile (LoadProfiles: built-ins, then the admin's, then the user's —
-//     a descriptor only names one), the tunnel (package connector) with the
-//     first connection dialed ahead, the emulator in its own process group,
-//     teardown, and an AuditLog record. It refuses at once where the
+//     profile (LoadProfiles: built-ins, then the admin's, then the user's
+//     if no one else could have written it — a descriptor only names one),
+//     the tunnel (package connector) with the first connection dialed
+//     ahead, the emulator in its own process group, teardown, and an
+//     AuditLog record. It refuses at once where the
 //     connector cannot check who connects to the local end (macOS).
 //   - RunRecordingStatus runs an emulator inside the terminal window a
 //     browser launch opens for it and hands its exit status back, which

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -583,7 +582,7 @@ func (f *fetcher) roots() (*x509.CertPool, error) {
 // parses only in part would trust less than the administrator meant,
 // silently.
 func readCAFile(path string) ([]*x509.Certificate, error) {
-	data, err := readRegularFile(path, maxCAFileBytes)
+	data, err := platform.ReadRegularFile(path, maxCAFileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil // removed after the check: as if it never existed
@@ -816,31 +815,6 @@ func RedactURL(raw string) string {
 	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
 	return safetext.Excerpt(u.String(), 300)
-}
-
-// readRegularFile reads at most limit bytes of a regular file; a FIFO or
-// device could block the launch or never end.
-func readRegularFile(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s", path, sizeName(limit))
-	}
-	return data, nil
 }
 
 // sizeName writes a byte count the way the limits are documented.

@@ -208,7 +208,7 @@ func loadPolicy(path string, check func(string) error) PolicySource {
 // ReadPolicyFile reads and parses the policy at path with no ownership
 // check, for `trustlaunch policy check` and `descriptor verify`.
 func ReadPolicyFile(path string) (*Policy, []PolicyProblem, error) {
-	data, err := readRegularFile(path, maxPolicyFileBytes)
+	data, err := platform.ReadRegularFile(path, maxPolicyFileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, err

@@ -202,7 +202,7 @@ type ProfileOptions struct {
 	// empty. It must pass platform.CheckAdminFile.
 	AdminFile string
 	// UserFile is the user's profiles file, DefaultUserProfilesFile() when
-	// empty.
+	// empty. It is read only if it passes platform.CheckUserFile's rule.
 	UserFile string
 
 	// checkAdmin replaces platform.CheckAdminFile in tests.
@@ -249,7 +249,11 @@ func (e *ProfileFileError) Error() string {
 //
 // An admin file that fails platform.CheckAdminFile is an error, never
 // skipped: its profiles are commands the machine runs on a server's word.
-// A missing file is fine.
+// A user file that fails platform.CheckUserFile (another user owns it or
+// can write it or its directory, or it is a symlink) is ignored as a
+// whole, with a warning that names it and the fix, as the user whitelist
+// is: its commands would run as this user, without a prompt, from any
+// listed portal's descriptor that names them. A missing file is fine.
 //
 // Precedence: an administrator's profile wins over a user's of the same
 // name, which is ignored with a warning, so that an administrator can pin
@@ -287,9 +291,12 @@ func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
 			return ps, nil
 		}
 	}
-	user, err := loadProfileFile(userPath, adminPath)
+	user, warning, err := loadUserProfiles(userPath, adminPath)
 	if err != nil {
 		return nil, err
+	}
+	if warning != "" {
+		ps.Warnings = append(ps.Warnings, warning)
 	}
 	for _, p := range user {
 		if src, ok := adminNames[p.Name]; ok {
@@ -308,7 +315,39 @@ func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error
 		}
 		return nil, fmt.Errorf("admin profiles: %w", err)
 	}
-	return loadProfileFile(path, "")
+	data, err := platform.ReadRegularFile(path, maxProfileFileBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil // removed after the check: as if it never existed
+		}
+		return nil, fmt.Errorf("profiles: %w", err)
+	}
+	return parseProfileFile(path, data, "")
+}
+
+// loadUserProfiles reads the user's profiles.toml at path through
+// platform.ReadUserFile, which applies CheckUserFile's rule to the file it
+// reads. A file that fails the rule yields no profiles and a warning for
+// LoadProfiles; a missing one, nothing. adminFile is the administrator's
+// profiles.toml, for parseProfileFile.
+func loadUserProfiles(path, adminFile string) (ps []*Profile, warning string, err error) {
+	data, err := platform.ReadUserFile(path, maxProfileFileBytes)
+	var unsafe *platform.UnsafeFileError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "", nil
+	case errors.As(err, &unsafe) && unsafe.Missing:
+		// No file in a directory others could write: nothing to ignore
+		// (the user whitelist's warning names the directory), and a file
+		// planted there later is refused as this one would be.
+		return nil, "", nil
+	case errors.As(err, &unsafe):
+		return nil, fmt.Sprintf("ignoring your profiles file, so only the built-in and the administrator's profiles can be used: %v; fix: %s", err, unsafe.Fix), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("profiles: %w", err)
+	}
+	ps, err = parseProfileFile(path, data, adminFile)
+	return ps, "", err
 }
 
 // Names returns the names of all profiles, sorted.
@@ -532,7 +571,7 @@ func checkArgv(argv []string) error {
 	return nil
 }
 
-// loadProfileFile reads one profiles.toml; a missing file has no profiles.
+// parseProfileFile parses data, the content of the profiles.toml at path.
 // adminFile is "" for the administrator's file, and for a user's the
 // administrator's path, which the error about listen_port names.
 //
@@ -541,14 +580,7 @@ func checkArgv(argv []string) error {
 // errors raised while decoding a key: decoding each key on its own, through
 // a probe, gives every message its FILE:LINE. MetaData.Undecoded is checked
 // at the end as a second lock against keys the walk did not visit.
-func loadProfileFile(path, adminFile string) ([]*Profile, error) {
-	data, err := readRegularFile(path, maxProfileFileBytes)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("profiles: %w", err)
-	}
+func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, error) {
 	fail := func(line int, profile, format string, args ...any) error {
 		return &ProfileFileError{Path: path, Line: line, Profile: profile, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -589,7 +621,7 @@ func loadProfileFile(path, adminFile string) ([]*Profile, error) {
 }
 
 // decodeProfile decodes the table [profile.NAME]; adminFile as in
-// loadProfileFile.
+// parseProfileFile.
 //
 // listen_port is refused in a user's file. A fixed port is one resource
 // for the whole machine, not the user's: every user of a terminal server

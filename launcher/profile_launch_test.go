@@ -59,3 +59,39 @@ func TestLaunchListenPort(t *testing.T) {
 		t.Errorf("audit: %+v %v", recs, err)
 	}
 }
+
+// TestLaunchIgnoresUnsafeUserProfiles runs the launch of the finding: the
+// user's profiles.toml defines the descriptor's profile, but others can
+// write it. The launch warns, naming the file and the fix, and stops at the
+// profile step as for a profile that is not defined; the file's command
+// never runs. With the fix applied the same launch runs it.
+func TestLaunchIgnoresUnsafeUserProfiles(t *testing.T) {
+	w := newWorld(t, "connect")
+	if err := os.Chmod(w.profiles, 0o606); err != nil {
+		t.Fatal(err)
+	}
+	var out, logs syncBuffer
+	opts, _ := w.options(t, "fake", strings.NewReader(""), &out)
+	opts.Logf = func(format string, args ...any) { fmt.Fprintf(&logs, format+"\n", args...) }
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	res := Launch(ctx, opts)
+	if res.Step != StepProfile || res.Err == nil || !strings.Contains(res.Err.Error(), `unknown profile "fake"`) {
+		t.Fatalf("Launch: step %s err %v, want step %s and an unknown profile", res.Step, res.Err, StepProfile)
+	}
+	if out.String() != "" {
+		t.Errorf("the ignored file's emulator ran: %q", out.String())
+	}
+	want := "ignoring your profiles file, so only the built-in and the administrator's profiles can be used: " + w.profiles + ": writable by others; fix: chmod go-w " + w.profiles
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("log %q lacks %q", logs.String(), want)
+	}
+
+	if err := os.Chmod(w.profiles, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = syncBuffer{}
+	if res := Launch(ctx, opts); res.Err != nil || res.ExitStatus != 7 {
+		t.Fatalf("Launch after chmod go-w: step %s err %v status %d", res.Step, res.Err, res.ExitStatus)
+	}
+}

@@ -19,7 +19,12 @@
 // The user's own files are updated under Lock, with WriteFileAtomic, inside a
 // directory made by MkdirPrivate, so concurrent launches lose no update and a
 // crash never leaves a torn file. CheckUserFile is the one rule, for reader
-// and writer alike, that no one but the user could have written them.
+// and writer alike, that no one but the user could have written them, and
+// ReadUserFile reads them under it, checking the very file it reads.
+//
+// Every other file that a user or an administrator names is read with
+// ReadRegularFile: capped, and refusing a named pipe or a device before
+// it is opened, so that no read waits for a writer that never comes.
 //
 // This package imports nothing else from trustlaunch, never prints and never
 // exits; it reports everything as errors.

@@ -11,12 +11,69 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// checkUserFile is CheckUserFile on Unix.
-func checkUserFile(path string) error {
+// openUserFile is CheckUserFile's rule on Unix, applied to what it opens:
+// the directory is opened (following a symlink to it) and checked through
+// its descriptor, then the file is opened relative to that descriptor
+// with O_NOFOLLOW and O_NONBLOCK and checked through its own, so what is
+// returned is the file that passed. beforeOpen, when not nil, runs between
+// the directory's check and the file's open, for tests that swap the file
+// there.
+//
+// Unlike ReadRegularFile, it does not look at the file before opening it:
+// O_NOFOLLOW refuses a link in open(2) itself, O_NONBLOCK opens a FIFO
+// without waiting, and a device node, the one kind of file whose open can
+// do something, only root can make, and only the user (or root) can put
+// anything in a directory that passed.
+func openUserFile(path string, beforeOpen func()) (*os.File, error) {
 	uid := os.Geteuid()
 	dir := filepath.Dir(path)
+	d, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, userDirOpenError(path, dir, uid, err)
+	}
+	defer d.Close()
+	fi, err := d.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if what, fix := userNodeProblem(dir, fi, uid, true); what != "" {
+		return nil, &UnsafeFileError{Path: path, Reason: "directory " + dir + " is " + what, Fix: fix}
+	}
+	if beforeOpen != nil {
+		beforeOpen()
+	}
+	fd, err := unix.Openat(int(d.Fd()), filepath.Base(path), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ELOOP {
+		return nil, userNotRegular(path, fs.ModeSymlink)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, userNotRegular(path, fi.Mode())
+	}
+	if what, fix := userNodeProblem(path, fi, uid, false); what != "" {
+		f.Close()
+		return nil, &UnsafeFileError{Path: path, Reason: what, Fix: fix}
+	}
+	return f, nil
+}
+
+// userDirOpenError explains why the directory of a user file could not be
+// opened: looked at by path, it is missing, not a directory, or fails the
+// rule; otherwise (no read permission on a directory of one's own) the
+// open's error stands.
+func userDirOpenError(path, dir string, uid int, openErr error) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
@@ -28,18 +85,14 @@ func checkUserFile(path string) error {
 	if what, fix := userNodeProblem(dir, fi, uid, true); what != "" {
 		return &UnsafeFileError{Path: path, Reason: "directory " + dir + " is " + what, Fix: fix}
 	}
-	fi, err = os.Lstat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return &UnsafeFileError{Path: path, Reason: describeType(fi.Mode()) + ", not a regular file (trustlaunch reads and rewrites only a regular file here)",
-			Fix: "replace " + shellQuote(path) + " with a regular file: cp -L " + shellQuote(path) + " " + shellQuote(path+".new") + " && mv -f " + shellQuote(path+".new") + " " + shellQuote(path)}
-	}
-	if what, fix := userNodeProblem(path, fi, uid, false); what != "" {
-		return &UnsafeFileError{Path: path, Reason: what, Fix: fix}
-	}
-	return nil
+	return openErr
+}
+
+// userNotRegular is the verdict on a user file of mode m that is not a
+// regular file.
+func userNotRegular(path string, m fs.FileMode) error {
+	return &UnsafeFileError{Path: path, Reason: describeType(m) + ", not a regular file (trustlaunch reads and rewrites only a regular file here)",
+		Fix: "replace " + shellQuote(path) + " with a regular file: cp -L " + shellQuote(path) + " " + shellQuote(path+".new") + " && mv -f " + shellQuote(path+".new") + " " + shellQuote(path)}
 }
 
 // userNodeProblem says what is wrong with one object under the user rule:

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -35,23 +33,23 @@ func LoadAdmin(path string) Source {
 }
 
 // LoadUser reads the user list at path. A missing file is not an error.
-// The file is read only under the writer's rule, platform.CheckUserFile: a
-// list that another user owns or can write, or whose directory they own or
-// can write, is returned as Source.Err (an *platform.UnsafeFileError) and
-// not read, so whatever it says admits nothing and the prompt decides
-// (issue 10). The caller warns with the error and its Fix.
+// The file is read only under the writer's rule, through
+// platform.ReadUserFile, which checks the very file it reads: a list that
+// another user owns or can write, or whose directory they own or can
+// write, or a symlink, is returned as Source.Err (an
+// *platform.UnsafeFileError) and not read, so whatever it says admits
+// nothing and the prompt decides (issue 10). The caller warns with the
+// error and its Fix.
 func LoadUser(path string) Source {
 	src := Source{Path: path}
-	if err := platform.CheckUserFile(path); err != nil {
+	data, err := readFile(path, platform.ReadUserFile)
+	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			src.Err = err
 		}
 		return src
 	}
-	src.List, src.Problems, src.Err = load(path)
-	if errors.Is(src.Err, fs.ErrNotExist) {
-		src.Err = nil
-	}
+	src.List, src.Problems, src.Err = Parse(path, data)
 	return src
 }
 
@@ -59,43 +57,27 @@ func LoadUser(path string) Source {
 // `whitelist check`.
 func ReadFile(path string) (*List, []Problem, error) { return load(path) }
 
+// load reads and parses a list that a user or an administrator names; the
+// admin list is checked (CheckAdminFile) before.
 func load(path string) (*List, []Problem, error) {
-	data, err := readCapped(path)
+	data, err := readFile(path, platform.ReadRegularFile)
 	if err != nil {
 		return nil, nil, err
 	}
 	return Parse(path, data)
 }
 
-// readCapped reads at most MaxFileSize bytes, refusing larger files and
-// anything that is not a regular file (a FIFO would block the launch).
-func readCapped(path string) ([]byte, error) {
-	// Check before opening too: opening a FIFO blocks until a writer comes.
-	if st, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
-		return nil, &FormatError{Path: path, Msg: "not a regular file"}
+// readFile reads at most MaxFileSize bytes of path with read, one of
+// platform's readers, which refuse anything that is not a regular file (a
+// FIFO would block the launch). What they refuse for its kind or size is a
+// *FormatError, as every other reason a list cannot be used.
+func readFile(path string, read func(string, int64) ([]byte, error)) ([]byte, error) {
+	data, err := read(path, MaxFileSize)
+	var re *platform.RefusedFileError
+	if errors.As(err, &re) {
+		return nil, &FormatError{Path: path, Msg: re.Reason}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &FormatError{Path: path, Msg: "not a regular file"}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, &FormatError{Path: path, Msg: fmt.Sprintf("file is larger than %d MiB", MaxFileSize>>20)}
-	}
-	return data, nil
+	return data, err
 }
 
 // AddToUserList adds e to the user list at path unless an entry already
@@ -166,10 +148,7 @@ func updateUserList(ctx context.Context, path string, change func(l *List, text 
 
 	// The reader's rule (LoadUser): never rewrite, and so re-bless, entries
 	// that someone else could have written.
-	if err := platform.CheckUserFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return false, fmt.Errorf("refusing to rewrite %s: %w", path, err)
-	}
-	data, err := readCapped(path)
+	data, err := readFile(path, platform.ReadUserFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("refusing to rewrite %s: %w", path, err)
 	}

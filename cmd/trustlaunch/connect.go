@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -56,6 +55,10 @@ Examples:
 // maxTokenBytes caps what is read from a token file or standard input.
 const maxTokenBytes = 16 << 10
 
+// maxCABytes caps a --ca bundle: a private CA's is a few KiB, a copy of
+// the system's whole bundle a few hundred.
+const maxCABytes = 4 << 20
+
 type connectOptions struct {
 	proxy, transport, path, to     string
 	ca, serverName, tlsMin, tlsMax string
@@ -93,7 +96,7 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 		s.hintf("run \"trustlaunch connect --help\"")
 		return exitUsage
 	}
-	cfg, code, ok := o.config(s)
+	cfg, code, ok := o.config(ctx, s)
 	if !ok {
 		return code
 	}
@@ -101,7 +104,11 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("connect: --stdio needs the token from --token-file or TRUSTLAUNCH_TOKEN: standard input carries the tunnel")
 		return exitUsage
 	}
-	tok, err := readToken(s, o.tokenFile)
+	tok, err := readToken(ctx, s, o.tokenFile)
+	if ctx.Err() != nil {
+		s.errorf("connect: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		s.errorf("connect: %v", err)
 		s.hintf("give the token with --token-file FILE, the TRUSTLAUNCH_TOKEN environment variable, or on standard input")
@@ -171,7 +178,7 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 }
 
 // config turns the flags into a connector.Config (without the token).
-func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
+func (o *connectOptions) config(ctx context.Context, s *stdio) (connector.Config, int, bool) {
 	var cfg connector.Config
 	switch {
 	case o.proxy == "":
@@ -218,7 +225,11 @@ func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
 		return cfg, exitUsage, false
 	}
 	if o.ca != "" {
-		pool, err := loadCA(o.ca)
+		pool, err := loadCA(ctx, o.ca)
+		if ctx.Err() != nil {
+			s.errorf("connect: interrupted")
+			return cfg, exitInterrupted, false
+		}
 		if err != nil {
 			s.errorf("connect: --ca: %v", err)
 			return cfg, exitUsage, false
@@ -229,8 +240,8 @@ func (o *connectOptions) config(s *stdio) (connector.Config, int, bool) {
 }
 
 // loadCA reads a PEM bundle; it must hold at least one certificate.
-func loadCA(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+func loadCA(ctx context.Context, path string) (*x509.CertPool, error) {
+	data, err := readNamedFile(ctx, path, maxCABytes)
 	if err != nil {
 		return nil, err
 	}
@@ -244,18 +255,13 @@ func loadCA(path string) (*x509.CertPool, error) {
 // readToken takes the token from the file, else TRUSTLAUNCH_TOKEN, else
 // standard input when it is not a terminal. One trailing newline (LF or
 // CRLF) is removed, as editors and echo add one.
-func readToken(s *stdio, file string) (connector.Token, error) {
+func readToken(ctx context.Context, s *stdio, file string) (connector.Token, error) {
 	var raw []byte
 	switch {
 	case file != "":
-		f, err := os.Open(file)
-		if err != nil {
+		var err error
+		if raw, err = readNamedFile(ctx, file, maxTokenBytes); err != nil {
 			return connector.Token{}, fmt.Errorf("token file: %w", err)
-		}
-		defer f.Close()
-		raw, err = io.ReadAll(io.LimitReader(f, maxTokenBytes+1))
-		if err != nil {
-			return connector.Token{}, fmt.Errorf("token file %s: %w", file, err)
 		}
 	case s.getenv("TRUSTLAUNCH_TOKEN") != "":
 		raw = []byte(s.getenv("TRUSTLAUNCH_TOKEN"))
@@ -269,7 +275,7 @@ func readToken(s *stdio, file string) (connector.Token, error) {
 			return connector.Token{}, errors.New("no token given")
 		}
 		var err error
-		raw, err = io.ReadAll(io.LimitReader(s.stdin, maxTokenBytes+1))
+		raw, err = readInput(ctx, s.stdin, maxTokenBytes)
 		if err != nil {
 			return connector.Token{}, fmt.Errorf("reading the token from standard input: %w", err)
 		}

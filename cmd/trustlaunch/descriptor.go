@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -59,9 +58,9 @@ func cmdDescriptor(ctx context.Context, s *stdio, args []string) int {
 	case "keygen":
 		return descKeygen(s, args[1:])
 	case "sign":
-		return descSign(s, args[1:])
+		return descSign(ctx, s, args[1:])
 	case "verify":
-		return descVerify(s, args[1:])
+		return descVerify(ctx, s, args[1:])
 	}
 	s.errorf("descriptor: unknown subcommand %s", safetext.Quote(args[0]))
 	s.hintf("run \"trustlaunch descriptor --help\"")
@@ -154,8 +153,15 @@ func writePrivateFile(path string, data []byte) error {
 	return nil
 }
 
-func readStdin(s *stdio) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(s.stdin, maxStdinDescriptor+1))
+// maxKeyFile bounds a private key file (descriptor sign --key): a PEM key
+// is a few hundred bytes.
+const maxKeyFile = 64 << 10
+
+func readStdin(ctx context.Context, s *stdio) ([]byte, error) {
+	data, err := readInput(ctx, s.stdin, maxStdinDescriptor)
+	if ctx.Err() != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read stdin: %w", err)
 	}
@@ -165,7 +171,7 @@ func readStdin(s *stdio) ([]byte, error) {
 	return data, nil
 }
 
-func descSign(s *stdio, args []string) int {
+func descSign(ctx context.Context, s *stdio, args []string) int {
 	fs := newFlagSet("descriptor sign", descriptorUsage, s)
 	keyFile := fs.String("key", "", "the publisher's private key, from descriptor keygen (required)")
 	ttl := fs.Duration("ttl", 120*time.Second, "how long the signed descriptor is valid, at most 300s")
@@ -176,7 +182,11 @@ func descSign(s *stdio, args []string) int {
 		s.errorf("descriptor sign: want --key FILE and the descriptor on stdin")
 		return exitUsage
 	}
-	pem, err := os.ReadFile(*keyFile)
+	pem, err := readNamedFile(ctx, *keyFile, maxKeyFile)
+	if ctx.Err() != nil {
+		s.errorf("descriptor sign: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		s.errorf("descriptor sign: %v", err)
 		return exitFailure
@@ -186,7 +196,11 @@ func descSign(s *stdio, args []string) int {
 		s.errorf("descriptor sign: %s: %v", *keyFile, err)
 		return exitFailure
 	}
-	data, err := readStdin(s)
+	data, err := readStdin(ctx, s)
+	if ctx.Err() != nil {
+		s.errorf("descriptor sign: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		s.errorf("descriptor sign: %v", err)
 		return exitFailure
@@ -200,7 +214,7 @@ func descSign(s *stdio, args []string) int {
 	return exitOK
 }
 
-func descVerify(s *stdio, args []string) int {
+func descVerify(ctx context.Context, s *stdio, args []string) int {
 	flags := newFlagSet("descriptor verify", descriptorUsage, s)
 	policyPath := flags.String("admin-policy", "", "check against this policy instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
 	originURL := flags.String("origin", "", "the URL the descriptor came from, for publishers bound to origins")
@@ -218,8 +232,11 @@ func descVerify(s *stdio, args []string) int {
 	}
 	// Read without the ownership check: verify decides no launch, and an
 	// administrator checks a draft policy before pushing it.
-	pol, probs, err := launcher.ReadPolicyFile(path)
+	pol, probs, err := readPolicy(ctx, path)
 	switch {
+	case ctx.Err() != nil:
+		s.errorf("descriptor verify: interrupted")
+		return exitInterrupted
 	case errors.Is(err, fs.ErrNotExist):
 		pol = nil
 	case err != nil:
@@ -242,7 +259,11 @@ func descVerify(s *stdio, args []string) int {
 	if *at != 0 {
 		now = time.Unix(*at, 0)
 	}
-	data, err := readStdin(s)
+	data, err := readStdin(ctx, s)
+	if ctx.Err() != nil {
+		s.errorf("descriptor verify: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		s.errorf("descriptor verify: %v", err)
 		return exitFailure

@@ -75,6 +75,8 @@ func (r binDirRemover) Run() int {
 //	                     only (Windows has no mode bits: it fails there)
 //	concat DST FILE...   write the FILES one after another to DST (exec cat
 //	                     is not on Windows)
+//	mkfifo FILE          make a named pipe FILE; Unix only (Windows file
+//	                     systems hold none: it fails there)
 //
 // Conditions:
 //
@@ -186,6 +188,12 @@ func TestScripts(t *testing.T) {
 				if got := uint64(fi.Mode().Perm()); (got == want) == neg {
 					ts.Fatalf("%s has mode %o, want %o", args[1], got, want)
 				}
+			},
+			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: mkfifo FILE")
+				}
+				ts.Check(mkfifo(ts.MkAbs(args[0])))
 			},
 			"concat": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {

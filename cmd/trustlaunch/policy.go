@@ -34,7 +34,7 @@ Example:
   trustlaunch policy check ./policy.toml
 `
 
-func cmdPolicy(_ context.Context, s *stdio, args []string) int {
+func cmdPolicy(ctx context.Context, s *stdio, args []string) int {
 	help := fmt.Sprintf(policyUsage, platform.AdminPolicyPath())
 	if len(args) == 0 {
 		fmt.Fprint(s.stderr, help)
@@ -58,7 +58,11 @@ func cmdPolicy(_ context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
-	p, probs, err := launcher.ReadPolicyFile(path)
+	p, probs, err := readPolicy(ctx, path)
+	if ctx.Err() != nil {
+		s.errorf("policy check: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		s.errorf("policy check: %v", err)
 		return exitFailure
@@ -74,6 +78,20 @@ func cmdPolicy(_ context.Context, s *stdio, args []string) int {
 		fmt.Fprintf(s.stdout, "  publisher %s: %s kid %s\n", safetext.Quote(pub.Name), pub.Alg, pub.KeyID)
 	}
 	return exitOK
+}
+
+// readPolicy is launcher.ReadPolicyFile, given up when ctx ends (see
+// interruptible).
+func readPolicy(ctx context.Context, path string) (*launcher.Policy, []launcher.PolicyProblem, error) {
+	type read struct {
+		p     *launcher.Policy
+		probs []launcher.PolicyProblem
+	}
+	r, err := interruptible(ctx, func() (read, error) {
+		p, probs, err := launcher.ReadPolicyFile(path)
+		return read{p, probs}, err
+	})
+	return r.p, r.probs, err
 }
 
 // showPolicy prints where the admin policy is and what it says, for

@@ -263,9 +263,21 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	return exitOK
 }
 
-func wlCheck(_ context.Context, s *stdio, _ *listPaths, args []string) int {
+func wlCheck(ctx context.Context, s *stdio, _ *listPaths, args []string) int {
 	path := args[0]
-	l, probs, err := whitelist.ReadFile(path)
+	type read struct {
+		l     *whitelist.List
+		probs []whitelist.Problem
+	}
+	r, err := interruptible(ctx, func() (read, error) {
+		l, probs, err := whitelist.ReadFile(path)
+		return read{l, probs}, err
+	})
+	l, probs := r.l, r.probs
+	if ctx.Err() != nil {
+		s.errorf("whitelist check: interrupted")
+		return exitInterrupted
+	}
 	if err != nil {
 		var fe *whitelist.FormatError
 		var pe *fs.PathError
