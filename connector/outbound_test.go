@@ -192,9 +192,21 @@ func TestOutboundTunnel(t *testing.T) {
 	}
 }
 
+// The outbound proxy's credentials of the tests that check they never
+// show: the password in the URL is percent-encoded, as a user writes it.
+const (
+	outboundUser     = "alice"
+	outboundPass     = "Corp-Pr0xy/Pa55w0rd!Spring"
+	outboundUserinfo = "alice:Corp-Pr0xy%2FPa55w0rd%21Spring"
+)
+
+// outboundBasic is the Basic credential of outboundUser and outboundPass.
+var outboundBasic = base64.StdEncoding.EncodeToString([]byte(outboundUser + ":" + outboundPass))
+
 // TestOutboundBadAnswers: an outbound proxy that refuses or answers
-// garbage gives one line naming the outbound proxy, and the token was
-// never sent to it.
+// garbage gives one line naming the outbound proxy, with the status code
+// and its standard phrase, not the proxy's reason, and no spelling of its
+// credentials; the token was never sent to it.
 func TestOutboundBadAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer, userinfo string
@@ -206,6 +218,11 @@ func TestOutboundBadAnswers(t *testing.T) {
 		{"403", "HTTP/1.1 403 Forbidden\r\n\r\n", "", []string{"refused CONNECT to the security proxy", "403 Forbidden"}},
 		{"503", "HTTP/1.1 503 Service Unavailable\r\n\r\n", "", []string{"could not reach the security proxy"}},
 		{"closed", "", "", []string{"closed the connection without answering CONNECT"}},
+		// A refusal that echoes the password or the Basic credential in
+		// another case than it was sent.
+		{"403 echoing the password in lower case", "HTTP/1.1 403 denied " + strings.ToLower(outboundUser+":"+outboundPass) + "\r\n\r\n", outboundUserinfo, []string{"refused CONNECT to the security proxy", "(403 Forbidden)"}},
+		{"502 echoing the Basic credential in lower case", "HTTP/1.1 502 bad " + strings.ToLower(outboundBasic) + "\r\n\r\n", outboundUserinfo, []string{"could not reach the security proxy", "(502 Bad Gateway)"}},
+		{"garbage echoing the Basic credential in upper case", "SSH-2.0-" + strings.ToUpper(outboundBasic) + "\r\n", outboundUserinfo, []string{"not HTTP", "SSH-2.0-[redacted]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ob := newFakeOutbound(t, func(f *fakeOutbound) {
@@ -232,9 +249,15 @@ func TestOutboundBadAnswers(t *testing.T) {
 			if strings.ContainsAny(msg, "\r\n") {
 				t.Errorf("error %q is more than one line", msg)
 			}
-			for _, secret := range []string{testToken, "hunter2", base64.StdEncoding.EncodeToString([]byte("alice:hunter2"))} {
-				if strings.Contains(msg, secret) || strings.Contains(se.Hint, secret) {
-					t.Errorf("error or hint shows %q: %q (hint %q)", secret, msg, se.Hint)
+			for _, secret := range []string{testToken, "hunter2", base64.StdEncoding.EncodeToString([]byte("alice:hunter2")), outboundPass, outboundBasic} {
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(secret)) || strings.Contains(strings.ToLower(se.Hint), strings.ToLower(secret)) {
+					t.Errorf("error or hint shows %q in some case: %q (hint %q)", secret, msg, se.Hint)
+				}
+			}
+			for i := 0; i+16 <= len(outboundBasic); i++ {
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(outboundBasic[i:i+16])) {
+					t.Errorf("error %q shows a run of the Basic credential", msg)
+					break
 				}
 			}
 			if bytes.Contains(ob.receivedBytes(), []byte(testToken)) {

@@ -69,6 +69,7 @@ func spellings(secret string) map[string]string {
 		"escaped twice":                      url.QueryEscape(url.QueryEscape(secret)),
 		"path escaped":                       url.PathEscape(secret),
 		"form decoded":                       strings.ReplaceAll(secret, "+", " "),
+		"form decoded and %41 decoded":       strings.ReplaceAll(strings.ReplaceAll(secret, "+", " "), "%41", "A"),
 		"Go quoted":                          strconv.Quote(secret),
 		"JSON":                               string(must(json.Marshal(secret))),
 		"JSON, every byte \\u-escaped":       jsonEscapeAll(secret),
