@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -72,6 +73,11 @@ type DetectOptions struct {
 	StatePath string
 	Audit     *AuditLog        // nil: no audit record (tests only)
 	Now       func() time.Time // the clock of the rate limit; time.Now when nil
+	// Secrets is the run's registry of secrets (Options.Secrets): the
+	// detect URL's query (the portal's one-time id) and the outbound
+	// proxy's credentials are added to it, and the error and the audit
+	// record scrubbed with it. Nil: a registry of the detection's own.
+	Secrets *redact.Set
 }
 
 // DetectResult is the outcome of a detection.
@@ -125,12 +131,12 @@ type DetectError struct {
 	URL string
 	Err error
 
-	secrets []string
+	secrets *redact.Set
 }
 
 // Error returns "detect: post to URL: cause", one line.
 func (e *DetectError) Error() string {
-	return scrub("detect: post to "+e.URL+": "+safetext.Inert(e.Err.Error()), e.secrets)
+	return e.secrets.Scrub("detect: post to " + e.URL + ": " + safetext.Inert(e.Err.Error()))
 }
 
 // Unwrap returns Err.
@@ -177,6 +183,11 @@ type detectReport struct {
 func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 	start := time.Now()
 	res := &DetectResult{}
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = &redact.Set{}
+	}
+	secrets.AddQuery(opts.URL)
 	rec := AuditRecord{DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
@@ -197,7 +208,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 			rec.Error = msg
 		}
 		if opts.Audit != nil {
-			_ = opts.Audit.AppendAfter(ctx, rec) // the answer was given or refused either way
+			_ = opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)) // the answer was given or refused either way
 		}
 	}()
 
@@ -250,7 +261,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		return res
 	}
 	fo := opts.Fetch
-	fo.URL, fo.Origin = opts.URL, d.Origin
+	fo.URL, fo.Origin, fo.Secrets = opts.URL, d.Origin, secrets
 	if err := postDetect(ctx, fo, body); err != nil {
 		res.Err = err
 		return res
@@ -262,8 +273,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 // postDetect sends body to fo.URL as the descriptor fetch would send its
 // GET, and accepts any 2xx answer. Errors are *DetectError.
 func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
-	f := &fetcher{opts: fo, shown: RedactURL(fo.URL)}
-	f.addSecrets(fo.URL)
+	f := newFetcher(fo)
 	fail := func(err error) error {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("interrupted: %w", cerr)
@@ -291,7 +301,7 @@ func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
 		return fail(&StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, detectAnswerExcerpt)})
 	}
 	return nil

@@ -15,12 +15,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -94,6 +94,11 @@ type FetchOptions struct {
 	// min_version is checked against (checkMinVersion); "" is a build
 	// without a version, refused by any min_version.
 	ClientVersion string
+	// Secrets is the run's registry of secrets (redact.Set): the fetch
+	// adds the query of the URL and of every redirect (the ticket) and
+	// the outbound proxy's credentials, and scrubs every error text with
+	// it. Nil: a registry of the fetch's own.
+	Secrets *redact.Set
 
 	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
 	// directories are under /tmp and can never pass the real check.
@@ -115,7 +120,7 @@ type FetchError struct {
 	URL  string
 	Err  error
 
-	secrets []string // query values seen on the way, scrubbed from Error as a second lock
+	secrets *redact.Set // the fetch's secrets (FetchOptions.Secrets), scrubbed from Error as a second lock
 }
 
 // Error returns "fetch descriptor URL: cause" for the fetch step and
@@ -130,7 +135,7 @@ func (e *FetchError) Error() string {
 	} else {
 		msg = cause + " (from " + e.URL + ")"
 	}
-	return scrub(msg, e.secrets)
+	return e.secrets.Scrub(msg)
 }
 
 // Unwrap returns Err.
@@ -298,8 +303,7 @@ func (e *ContentTypeError) Error() string {
 // (HTTPS_PROXY, NO_PROXY) are used, as the browser that showed the portal
 // would; TLS is verified end to end through them.
 func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error) {
-	f := &fetcher{opts: opts, shown: RedactURL(opts.URL)}
-	f.addSecrets(opts.URL)
+	f := newFetcher(opts)
 	d, err := f.fetch(ctx)
 	if err == nil {
 		if err = checkMinVersion(d, opts.ClientVersion); err != nil {
@@ -328,7 +332,7 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 			// quotes; scrub it here, where the secrets are known, so that
 			// the error is clean for whoever unwraps it.
 			fe.Step = de.Step
-			fe.Err = &DescriptorError{Step: de.Step, Field: scrub(de.Field, f.secrets), msg: scrub(de.msg, f.secrets)}
+			fe.Err = &DescriptorError{Step: de.Step, Field: f.secrets.Scrub(de.Field), msg: f.secrets.Scrub(de.msg)}
 		}
 		return nil, fe
 	}
@@ -338,8 +342,19 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 type fetcher struct {
 	opts     FetchOptions
 	shown    string
-	secrets  []string
+	secrets  *redact.Set
 	outbound *connector.OutboundProxy // the setting newClient took, for transportErr
+}
+
+// newFetcher starts a request to opts.URL: the URL shown in messages, and
+// the registry of secrets with the URL's query in it.
+func newFetcher(opts FetchOptions) *fetcher {
+	f := &fetcher{opts: opts, shown: RedactURL(opts.URL), secrets: opts.Secrets}
+	if f.secrets == nil {
+		f.secrets = &redact.Set{}
+	}
+	f.secrets.AddQuery(opts.URL)
+	return f
 }
 
 func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
@@ -431,6 +446,7 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		}
 	}
 	f.outbound = outbound
+	outbound.AddTo(f.secrets)
 	tr := &http.Transport{
 		Proxy:                  outbound.HTTPProxy,
 		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
@@ -656,7 +672,7 @@ func isRedirect(code int) bool {
 // redirectTarget resolves a Location header against cur and checks that it
 // stays on https and on the trusted origin.
 func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
-	f.addSecrets(loc)
+	f.secrets.AddQuery(loc)
 	if loc == "" {
 		return nil, &RedirectError{Reason: "the answer has no Location header"}
 	}
@@ -692,9 +708,10 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		}
 		// Error pages often repeat the request URL: scrub the ticket before
 		// cutting, so that no part of it survives the cut.
-		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
 		return nil, false, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
 	}
+
 	if resp.ContentLength > maxBytes {
 		return nil, false, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
 	}
@@ -756,45 +773,6 @@ func originReason(err error) string {
 		return "not https"
 	}
 	return "invalid URL"
-}
-
-// addSecrets remembers the query and fragment of a URL seen during the
-// fetch, and each of their values, to scrub from error text.
-func (f *fetcher) addSecrets(raw string) {
-	_, rest, ok := strings.Cut(raw, "?")
-	if !ok {
-		_, rest, ok = strings.Cut(raw, "#")
-	}
-	if !ok || rest == "" {
-		return
-	}
-	f.secrets = append(f.secrets, rest)
-	if un, err := url.QueryUnescape(rest); err == nil && un != rest {
-		f.secrets = append(f.secrets, un)
-	}
-	for part := range strings.SplitSeq(strings.ReplaceAll(rest, "#", "&"), "&") {
-		_, v, _ := strings.Cut(part, "=")
-		if un, err := url.QueryUnescape(v); err == nil {
-			v = un
-		}
-		// Short values ("1", "en") are not secrets and would scrub words.
-		if len(v) >= 6 {
-			f.secrets = append(f.secrets, v)
-		}
-	}
-}
-
-// scrub replaces every secret in s with "[redacted]", longest first so
-// that a value inside a longer query goes with it.
-func scrub(s string, secrets []string) string {
-	sorted := slices.Clone(secrets)
-	slices.SortStableFunc(sorted, func(a, b string) int { return len(b) - len(a) })
-	for _, sec := range sorted {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
 }
 
 // RedactURL returns raw without user info, query and fragment, sanitized,

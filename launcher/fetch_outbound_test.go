@@ -3,6 +3,7 @@ package launcher
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -156,5 +157,51 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 	}
 	if o.hits.Load() != 0 {
 		t.Errorf("the portal was asked %d times", o.hits.Load())
+	}
+}
+
+// TestFetchOutboundRefusalHoldsNoCredentials: an outbound proxy that
+// refuses the fetch's CONNECT with a reason echoing its credentials in
+// another case (the password, the Basic credential) is named by the status
+// code and its standard phrase; neither the error nor the run's registry
+// lets a spelling of them through.
+func TestFetchOutboundRefusalHoldsNoCredentials(t *testing.T) {
+	const user, pass = "alice", "Corp-Pr0xy/Pa55w0rd!Spring"
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	for _, tc := range []struct{ answer, want string }{
+		{"HTTP/1.1 403 denied " + strings.ToLower(user+":"+pass) + "\r\n\r\n", "(403 Forbidden)"},
+		{"HTTP/1.1 502 bad credential " + strings.ToLower(basic) + "\r\n\r\n", "(502 Bad Gateway)"},
+		{"HTTP/1.1 407 " + strings.ToUpper(pass) + "\r\n\r\n", "407 authentication required: the user name or password was refused"},
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveEach(t, ln, func(c net.Conn) {
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				io.WriteString(c, tc.answer)
+			}
+		})
+		o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+		o.byName(t, "example.com")
+		ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://alice:Corp-Pr0xy%2FPa55w0rd%21Spring@"+ln.Addr().String(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.opts.Outbound = ob
+		_, err = FetchDescriptor(t.Context(), o.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("fetch through a refusing outbound proxy: %v; want %q in it", err, tc.want)
+		}
+		msg := strings.ToLower(err.Error())
+		for _, secret := range []string{pass, basic} {
+			if strings.Contains(msg, strings.ToLower(secret)) {
+				t.Errorf("error %q shows %q in some case", err, secret)
+			}
+		}
+		if run, ok := base64RunIn(msg, pass); ok {
+			t.Errorf("error %q shows the run %q of the password's base64", err, run)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -111,18 +112,38 @@ func mustFail(t *testing.T, o *origin, step string, want ...string) *FetchError 
 }
 
 // checkNoSecrets fails if the error text, or any error in its chain, shows
-// the ticket or a raw control character.
+// the ticket in any case or a run of its base64, or a raw control
+// character.
 func checkNoSecrets(t *testing.T, err error) {
 	t.Helper()
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		msg := e.Error()
-		if strings.Contains(msg, ticket) || strings.Contains(msg, "ticket=") {
+		if strings.Contains(strings.ToLower(msg), strings.ToLower(ticket)) || strings.Contains(msg, "ticket=") {
 			t.Errorf("error text shows the ticket: %q", msg)
+		}
+		if run, ok := base64RunIn(msg, ticket); ok {
+			t.Errorf("error text shows the run %q of the ticket's base64: %q", run, msg)
 		}
 		if strings.ContainsAny(msg, "\x1b\r\n\x00") {
 			t.Errorf("error text carries a control character: %q", msg)
 		}
 	}
+}
+
+// base64RunIn finds in s, in any case, a run of 16 characters of the
+// base64 of secret at any of the three byte alignments (leaving out the
+// characters that hold the bytes around it).
+func base64RunIn(s, secret string) (string, bool) {
+	ls := strings.ToLower(s)
+	for k := range 3 {
+		enc := strings.ToLower(strings.TrimRight(base64.StdEncoding.EncodeToString([]byte("{p:"[:k]+secret+`"}`)), "="))
+		for i := 4; i+16 <= len(enc)-4; i++ {
+			if strings.Contains(ls, enc[i:i+16]) {
+				return enc[i : i+16], true
+			}
+		}
+	}
+	return "", false
 }
 
 func TestFetchGood(t *testing.T) {
@@ -298,6 +319,15 @@ func TestFetchRefusals(t *testing.T) {
 			},
 			step: StepDescriptorFetch,
 			want: []string{"server answered 403 Forbidden", "ticket [redacted] expired for /d/1?[redacted]"},
+		},
+		{
+			name: "403 page echoing the ticket in other spellings",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				tk := r.URL.Query().Get("ticket")
+				http.Error(w, "ticket "+strings.ToLower(tk)+" or "+base64.StdEncoding.EncodeToString([]byte("ticket="+tk))+" or "+url.QueryEscape(strings.ToUpper(tk))+" expired", http.StatusForbidden)
+			},
+			step: StepDescriptorFetch,
+			want: []string{"server answered 403 Forbidden", `"ticket [redacted] or [redacted] or [redacted] expired"`},
 		},
 		{
 			name:    "404 gets a hint",

@@ -196,6 +196,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	held := &heldLog{print: s.logf}
 	defer held.release()
 	opts := launcher.Options{
+		Secrets:   s.registry(),
 		LaunchURL: ls.target,
 		Admin:     admin,
 		User:      user,
@@ -272,7 +273,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		if h := hintFor(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
-		notifyIfNoTerminal(ctx, res.Err.Error())
+		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
 		if res.Step == launcher.StepPolicy {
 			// The admin policy refused the descriptor, or cannot be used
 			// and so stops every launch, as an unusable admin list does.
