@@ -88,15 +88,21 @@ func UserAgent(version string) string {
 	return "trustlaunch/" + version
 }
 
-// userAgent is Config.UserAgent, or UserAgent("") when that is empty or
-// could not stand in a header unchanged (the CONNECT request is written
-// as text: a line break would add a header).
-func (c *Connector) userAgent() string {
-	if ua := c.cfg.UserAgent; ua != "" && httpguts.ValidHeaderFieldValue(ua) && !strings.ContainsAny(ua, "\r\n") {
+// HeaderUserAgent is the one rule for the User-Agent header of every
+// request trustlaunch makes (both transports, the CONNECT to an outbound
+// proxy, the descriptor fetch and the detection POST): ua, or
+// UserAgent("") when ua is empty or could not stand in a header unchanged
+// (the CONNECT request is written as text: a line break would add a
+// header).
+func HeaderUserAgent(ua string) string {
+	if ua != "" && httpguts.ValidHeaderFieldValue(ua) && !strings.ContainsAny(ua, "\r\n") {
 		return ua
 	}
 	return UserAgent("")
 }
+
+// userAgent is Config.UserAgent under HeaderUserAgent's rule.
+func (c *Connector) userAgent() string { return HeaderUserAgent(c.cfg.UserAgent) }
 
 // connectTunnel sends the CONNECT request on an established TLS connection
 // and reads the answer.

@@ -188,6 +188,12 @@ func TestOutboundTunnel(t *testing.T) {
 			if !bytes.HasPrefix(seen, []byte("CONNECT proxy.test:"+port+" HTTP/1.1\r\n")) {
 				t.Errorf("the outbound proxy got %q, want a CONNECT to the security proxy", seen[:min(len(seen), 80)])
 			}
+			ob.mu.Lock()
+			ua := ob.requests[0].Header.Get("User-Agent")
+			ob.mu.Unlock()
+			if want := HeaderUserAgent(cfg.UserAgent); ua != want {
+				t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q, the fetch's and the tunnel's", ua, want)
+			}
 		})
 	}
 }

@@ -75,8 +75,10 @@ type FetchOptions struct {
 	// MaxBytes bounds the descriptor body; DefaultMaxDescriptorBytes when
 	// zero.
 	MaxBytes int64
-	// UserAgent is sent as User-Agent, connector.UserAgent("") when empty; the CLI
-	// passes "trustlaunch/VERSION".
+	// UserAgent is the User-Agent of every request to the portal and of
+	// a CONNECT to an outbound proxy, under connector.HeaderUserAgent's
+	// rule (connector.UserAgent("") when empty); the CLI passes
+	// "trustlaunch/VERSION", and Launch gives the tunnel the same.
 	UserAgent string
 	// Resolver resolves the origin's host; net.DefaultResolver when nil.
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
@@ -183,6 +185,8 @@ func (e *FetchError) Hint() string {
 		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the launch link must point at the descriptor on that server"
 	case errors.As(err, &size):
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
+	case errors.As(err, &ct) && ct.Encoding != "":
+		return "the portal compressed the launch descriptor although trustlaunch did not ask for it: tell the portal's administrator"
 	case errors.As(err, &ct):
 		return "the link may point at the wrong page, or your portal session ended: log in to the portal again and start the session from there"
 	case errors.As(err, &ver):
@@ -272,13 +276,17 @@ func (e *SizeError) Error() string {
 	return "the descriptor is larger than the limit of " + sizeName(e.Limit)
 }
 
-// ContentTypeError is a 200 answer that is not application/json.
+// ContentTypeError is a 200 answer that is not application/json, or that
+// is encoded (compressed), which trustlaunch never asks for.
 type ContentTypeError struct {
-	Type string // the media type sent, sanitized; "" when none
+	Type     string // the media type sent, sanitized; "" when none
+	Encoding string // the Content-Encoding sent, quoted and sanitized; "" when none
 }
 
 func (e *ContentTypeError) Error() string {
 	switch {
+	case e.Encoding != "":
+		return "the server sent the descriptor with Content-Encoding " + e.Encoding + ", which trustlaunch does not ask for; want it unencoded"
 	case e.Type == "":
 		return "the server sent no Content-Type; want application/json"
 	case e.Type == "text/html":
@@ -447,6 +455,7 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 	}
 	f.outbound = outbound
 	outbound.AddTo(f.secrets)
+	ua := f.userAgent()
 	tr := &http.Transport{
 		Proxy:                  outbound.HTTPProxy,
 		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
@@ -454,6 +463,15 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,
 		MaxResponseHeaderBytes: 64 << 10,
+		// No "Accept-Encoding: gzip", which net/http would add and undo
+		// on its own: a descriptor is a few KiB, and a compressed answer
+		// that holds the token beside anything an attacker can put in it
+		// (a session name, an echoed query) tells its length, and with it
+		// the token, to whoever sees the ciphertext (BREACH).
+		DisableCompression: true,
+		// The CONNECT to an outbound proxy names trustlaunch as the
+		// tunnel's does, not as net/http's "Go-http-client/1.1".
+		ProxyConnectHeader: http.Header{"User-Agent": {ua}},
 		// A refusal by the outbound proxy reads as the tunnel's does and
 		// is typed (connector.StepOutbound), instead of net/http's bare
 		// reason phrase ("Proxy Authentication Required") that names
@@ -631,13 +649,14 @@ func (f *fetcher) do(ctx context.Context, client *http.Client, method string, u 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json, "+JWSContentType)
-	ua := f.opts.UserAgent
-	if ua == "" {
-		ua = connector.UserAgent("")
-	}
-	req.Header.Set("User-Agent", ua)
+	req.Header.Set("User-Agent", f.userAgent())
 	return client.Do(req)
 }
+
+// userAgent is the User-Agent of every request to a portal and of the
+// CONNECT to an outbound proxy: FetchOptions.UserAgent, the value the
+// launch gives the tunnel too, under the connector's rule for a header.
+func (f *fetcher) userAgent() string { return connector.HeaderUserAgent(f.opts.UserAgent) }
 
 // transportErr unwraps the *url.Error of net/http, whose text contains the
 // full URL and so the ticket, and names a timeout or cancellation plainly.
@@ -711,7 +730,9 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
 		return nil, false, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
 	}
-
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, false, &ContentTypeError{Encoding: safetext.QuoteExcerpt(ce, 40)}
+	}
 	if resp.ContentLength > maxBytes {
 		return nil, false, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
 	}

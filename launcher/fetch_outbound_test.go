@@ -17,11 +17,13 @@ import (
 )
 
 // connectForwarder is a minimal outbound HTTP proxy: CONNECT only, names
-// resolved from its own table. It records the CONNECT targets.
+// resolved from its own table. It records the CONNECT targets and the
+// User-Agent of each CONNECT.
 type connectForwarder struct {
 	addr    string
 	mu      sync.Mutex
 	targets []string
+	agents  []string
 }
 
 func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarder {
@@ -40,6 +42,7 @@ func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarde
 		}
 		f.mu.Lock()
 		f.targets = append(f.targets, req.Host)
+		f.agents = append(f.agents, req.Header.Get("User-Agent"))
 		f.mu.Unlock()
 		host, port, _ := net.SplitHostPort(req.Host)
 		up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
@@ -91,6 +94,10 @@ func TestFetchThroughOutboundProxy(t *testing.T) {
 	}
 	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
 		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	}
+	// The CONNECT names trustlaunch, as the tunnel's CONNECT does.
+	if len(fw.agents) != 1 || fw.agents[0] != o.opts.UserAgent {
+		t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q", fw.agents, o.opts.UserAgent)
 	}
 
 	// Direct ("none"): the name does not resolve.

@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -160,6 +161,10 @@ func TestFetchGood(t *testing.T) {
 			http.Error(w, "ticket", http.StatusForbidden)
 		case r.Header.Get("Cookie") != "" || r.Header.Get("Referer") != "":
 			http.Error(w, "cookie or referer", http.StatusBadRequest)
+		case r.Header.Get("Accept-Encoding") != "":
+			// A compressed answer holding the token would tell its
+			// length to whoever sees the ciphertext (BREACH).
+			http.Error(w, "accept-encoding "+r.Header.Get("Accept-Encoding"), http.StatusBadRequest)
 		default:
 			serveJSON(good)(w, r)
 		}
@@ -328,6 +333,18 @@ func TestFetchRefusals(t *testing.T) {
 			},
 			step: StepDescriptorFetch,
 			want: []string{"server answered 403 Forbidden", `"ticket [redacted] or [redacted] or [redacted] expired"`},
+		},
+		{
+			name: "gzip-encoded descriptor",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				zw := gzip.NewWriter(w)
+				zw.Write(good)
+				zw.Close()
+			},
+			step: StepDescriptorFetch,
+			want: []string{`Content-Encoding "gzip", which trustlaunch does not ask for`},
 		},
 		{
 			name:    "404 gets a hint",
