@@ -34,8 +34,9 @@ The exit status is the emulator's once it ran.
 
 A portal's installation check, trustlaunch://detect?url=<https URL>, runs
 step 1 without a prompt and, only when the admin list or your user list
-names the server, POSTs this version, OS and architecture to that URL
-(at most once per server per 10 s); any other server gets nothing.
+names the server and the URL's path is /.well-known/trustlaunch/detect,
+POSTs this version, OS and architecture to that URL (at most once per host
+per 10 s, whatever the port); any other server gets nothing.
 
 Examples:
   trustlaunch open -- 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
