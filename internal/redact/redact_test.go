@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -391,5 +392,28 @@ func BenchmarkScrub(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = s.Scrub(msg)
+	}
+}
+
+// BenchmarkFirstScrub: a new registry's first Scrub, which indexes the
+// secrets: a launch pays it once, on its first message, for a token of
+// 1 KiB (a JWT) or of 16 KiB (the largest a descriptor may carry).
+func BenchmarkFirstScrub(b *testing.B) {
+	for _, n := range []int{1 << 10, 16 << 10} {
+		raw := make([]byte, n*3/4)
+		rng := rand.New(rand.NewPCG(1, uint64(n)))
+		for i := range raw {
+			raw[i] = byte(rng.Uint32())
+		}
+		tok := base64.RawURLEncoding.EncodeToString(raw)
+		b.Run(fmt.Sprintf("token %d KiB", n>>10), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var s Set
+				s.Add(tok)
+				s.Add(password)
+				_ = s.Scrub("407 Proxy Authentication Required")
+			}
+		})
 	}
 }
