@@ -24,6 +24,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 )
 
 // verbs is every way a test prints a value.
@@ -176,36 +177,9 @@ func TestTokenNeverInOutput(t *testing.T) {
 // "/" and "=" of base64, "." of a JWT, "%" and a backslash and a quote.
 const spellToken = `eyJhbGciOiJFUzI1NiJ9.ab+cd/EF=gh%41ij\kl"mnOPqrSTuv+wx/yz0123456789`
 
-// tokenRunIn finds in s, case-insensitively, a run of 16 characters of tok
-// as they are or with "+" as a space.
-func tokenRunIn(s, tok string) (string, bool) {
-	ls := strings.ToLower(s)
-	lt := strings.ToLower(tok)
-	for i := 0; i+16 <= len(lt); i++ {
-		w := lt[i : i+16]
-		if strings.Contains(ls, w) || strings.Contains(ls, strings.ReplaceAll(w, "+", " ")) {
-			return w, true
-		}
-	}
-	return "", false
-}
-
-func jsonEscapeAll(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		fmt.Fprintf(&b, `\u%04x`, s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+// tokenRunIn finds in s a run of 16 characters of a spelling of tok
+// (redacttest.Leak: any case, escaped, base64 at any alignment).
+func tokenRunIn(s, tok string) (string, bool) { return redacttest.Leak(s, tok) }
 
 // scriptedProxy is a TLS server on loopback that reads one HTTP request
 // per connection, records its header, and answers with fixed bytes, for
@@ -300,14 +274,6 @@ func TestRefusalShowsStatusOnly(t *testing.T) {
 				}
 				if run, ok := tokenRunIn(msg, spellToken); ok {
 					t.Errorf("error %q carries the token run %q", msg, run)
-				}
-				for k := range 3 {
-					enc := strings.ToLower(base64.StdEncoding.EncodeToString([]byte("{t:"[:k] + spellToken)))
-					for i := 4; i+16 <= len(enc)-4; i++ {
-						if strings.Contains(strings.ToLower(msg), enc[i:i+16]) {
-							t.Fatalf("error %q carries a run of the token's base64 at alignment %d: %q", msg, k, enc[i:i+16])
-						}
-					}
 				}
 				if n := utf8.RuneCountInString(msg); n > 160 {
 					t.Errorf("error is %d runes long, want a short reason: %q", n, msg)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 )
 
 // The secrets a launch holds, each with the characters that encodings
@@ -50,13 +52,6 @@ func jsonEscapeAll(s string) string {
 	return b.String()
 }
 
-// encodedAt is the base64 (or base64url) of secret between other bytes,
-// with k (0, 1 or 2) bytes before it: how a secret inside a longer encoded
-// message (a Basic credential, a JWS payload) looks.
-func encodedAt(enc *base64.Encoding, secret string, k int) string {
-	return enc.EncodeToString([]byte("{p:"[:k] + secret + `"}`))
-}
-
 // spellings are the forms a test plants, by name, for one secret.
 func spellings(secret string) map[string]string {
 	sp := map[string]string{
@@ -81,10 +76,10 @@ func spellings(secret string) map[string]string {
 		"base64, query escaped":              url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(secret))),
 	}
 	for k := range 3 {
-		sp[fmt.Sprintf("base64 at alignment %d", k)] = encodedAt(base64.StdEncoding, secret, k)
-		sp[fmt.Sprintf("base64 at alignment %d, upper case", k)] = strings.ToUpper(encodedAt(base64.StdEncoding, secret, k))
-		sp[fmt.Sprintf("base64url at alignment %d", k)] = encodedAt(base64.RawURLEncoding, secret, k)
-		sp[fmt.Sprintf("base64url at alignment %d, lower case", k)] = strings.ToLower(encodedAt(base64.RawURLEncoding, secret, k))
+		sp[fmt.Sprintf("base64 at alignment %d", k)] = redacttest.EncodedAt(base64.StdEncoding, secret, k)
+		sp[fmt.Sprintf("base64 at alignment %d, upper case", k)] = strings.ToUpper(redacttest.EncodedAt(base64.StdEncoding, secret, k))
+		sp[fmt.Sprintf("base64url at alignment %d", k)] = redacttest.EncodedAt(base64.RawURLEncoding, secret, k)
+		sp[fmt.Sprintf("base64url at alignment %d, lower case", k)] = strings.ToLower(redacttest.EncodedAt(base64.RawURLEncoding, secret, k))
 	}
 	// Cuts down to MinRun characters: of the secret, then spelled; and of
 	// its encodings at each alignment (past the characters that hold the
@@ -98,9 +93,9 @@ func spellings(secret string) map[string]string {
 		sp["MinRun cut, "+at.name+", upper case"] = strings.ToUpper(cut)
 		sp["MinRun cut, "+at.name+", every byte escaped"] = lowerPct(cut)
 		for k := range 3 {
-			sp[fmt.Sprintf("MinRun cut, %s, base64 at alignment %d", at.name, k)] = encodedAt(base64.StdEncoding, cut, k)
-			sp[fmt.Sprintf("MinRun cut, %s, base64url at alignment %d, lower case", at.name, k)] = strings.ToLower(encodedAt(base64.RawURLEncoding, cut, k))
-			inner := innerOf(encodedAt(base64.StdEncoding, secret, k))
+			sp[fmt.Sprintf("MinRun cut, %s, base64 at alignment %d", at.name, k)] = redacttest.EncodedAt(base64.StdEncoding, cut, k)
+			sp[fmt.Sprintf("MinRun cut, %s, base64url at alignment %d, lower case", at.name, k)] = strings.ToLower(redacttest.EncodedAt(base64.RawURLEncoding, cut, k))
+			inner := redacttest.Inner(redacttest.EncodedAt(base64.StdEncoding, secret, k))
 			if at.start < 0 {
 				sp[fmt.Sprintf("base64 at alignment %d, its last MinRun", k)] = inner[len(inner)-MinRun:]
 			} else {
@@ -110,14 +105,6 @@ func spellings(secret string) map[string]string {
 		}
 	}
 	return sp
-}
-
-// innerOf returns an encoding from encodedAt without its padding and the 4
-// characters at either end that can hold bits of the bytes around the
-// secret (2 bytes are 16 bits, over at most 4 characters of 6 bits).
-func innerOf(encoded string) string {
-	e := strings.TrimRight(encoded, "=")
-	return e[4 : len(e)-4]
 }
 
 // cutRun returns MinRun characters of secret from start (-1: its last),
@@ -144,26 +131,12 @@ func cutRun(secret string, start int) string {
 	return secret[start:i]
 }
 
-// leak finds in out a run of MinRun characters of secret or of one of its
-// encodings, as a reference independent of the Set's index: the spellings
-// are compared in lower case, with "-" and " " as "+" and "_" as "/", and
-// an encoding is cut to innerOf.
-func leak(out, secret string) (string, bool) {
-	norm := strings.NewReplacer("-", "+", " ", "+", "_", "/").Replace
-	o := norm(strings.ToLower(out))
-	candidates := []string{secret, url.QueryEscape(secret), lowerPct(secret)}
-	for k := range 3 {
-		candidates = append(candidates, innerOf(encodedAt(base64.StdEncoding, secret, k)))
+// TestReferenceRun: redacttest's reference check looks for cuts of the
+// length this package promises to catch.
+func TestReferenceRun(t *testing.T) {
+	if redacttest.Run != MinRun {
+		t.Fatalf("redacttest.Run = %d, MinRun = %d", redacttest.Run, MinRun)
 	}
-	for _, c := range candidates {
-		c = norm(strings.ToLower(c))
-		for i := 0; i+MinRun <= len(c); i++ {
-			if w := c[i : i+MinRun]; strings.Contains(o, w) {
-				return w, true
-			}
-		}
-	}
-	return "", false
 }
 
 // TestScrubPlantedSecrets plants each secret a launch holds (the session
@@ -183,7 +156,7 @@ func TestScrubPlantedSecrets(t *testing.T) {
 					t.Fatalf("Scrub(%q) = %q; want the text around the secret kept and the secret %s", in, got, Redacted)
 				}
 				for name, sec := range secrets {
-					if run, ok := leak(got, sec); ok {
+					if run, ok := redacttest.Leak(got, sec); ok {
 						t.Errorf("Scrub(%q) = %q keeps the run %q of the %s", in, got, run, name)
 					}
 				}
@@ -202,7 +175,7 @@ func TestScrubBasicCredential(t *testing.T) {
 	cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	for _, text := range []string{cred, strings.ToLower(cred), strings.ToUpper(cred), url.QueryEscape(cred)} {
 		got := s.Scrub("Proxy-Authorization: Basic " + text)
-		if run, ok := leak(got, password); ok {
+		if run, ok := redacttest.Leak(got, password); ok {
 			t.Errorf("Scrub(Basic %s) = %q keeps %q", text, got, run)
 		}
 	}
@@ -356,10 +329,10 @@ func FuzzScrub(f *testing.F) {
 			if k == 3 {
 				k, enc = 0, base64.RawURLEncoding
 			}
-			full := encodedAt(enc, sec, k)
+			full := redacttest.EncodedAt(enc, sec, k)
 			// A cut of the encoding, of at least MinRun characters of
 			// the secret's own (past the 4 of the bytes around it).
-			inner := innerOf(full)
+			inner := redacttest.Inner(full)
 			if len(inner) < MinRun {
 				return
 			}
@@ -367,7 +340,7 @@ func FuzzScrub(f *testing.F) {
 			planted = inner[a:]
 		}
 		out := s.Scrub(before + planted + after)
-		if run, ok := leak(out, sec); ok {
+		if run, ok := redacttest.Leak(out, sec); ok {
 			t.Fatalf("Scrub of %q in spelling %d left %q: %q", sec, spelling%8, run, out)
 		}
 	})
