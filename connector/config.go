@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -79,6 +80,12 @@ type Config struct {
 	DestPins []string
 	// Token is the session token. Required.
 	Token Token
+	// Secrets is the registry of every secret the run holds (the token,
+	// the outbound proxy's credentials, a launch's ticket): every text the
+	// connector builds from what a peer sent passes through its Scrub. New
+	// adds Token and Outbound's credentials to it. Nil: a registry of the
+	// Connector's own, with those two.
+	Secrets *redact.Set
 
 	// UserAgent is sent by both transports: UserAgent(VERSION); UserAgent("") when empty.
 	UserAgent string
@@ -160,6 +167,7 @@ type Connector struct {
 	tlsConf   *tls.Config // for the proxy; one session cache per trust configuration
 	destConf  *tls.Config // for the destination with EndToEndTLS, else nil
 	gate      dialGate    // Serve's dials while the proxy is unreachable (serve.go)
+	secrets   *redact.Set // Config.Secrets, or the Connector's own
 }
 
 // New validates cfg and returns a Connector. Errors name the offending field.
@@ -196,6 +204,12 @@ func New(cfg Config) (*Connector, error) {
 	if err := validToken(cfg.Token); err != nil {
 		return nil, err
 	}
+	c.secrets = cfg.Secrets
+	if c.secrets == nil {
+		c.secrets = &redact.Set{}
+	}
+	cfg.Token.AddTo(c.secrets)
+	cfg.Outbound.AddTo(c.secrets)
 	for _, d := range []struct {
 		name string
 		v    time.Duration

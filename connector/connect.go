@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -87,15 +88,21 @@ func UserAgent(version string) string {
 	return "trustlaunch/" + version
 }
 
-// userAgent is Config.UserAgent, or UserAgent("") when that is empty or
-// could not stand in a header unchanged (the CONNECT request is written
-// as text: a line break would add a header).
-func (c *Connector) userAgent() string {
-	if ua := c.cfg.UserAgent; ua != "" && httpguts.ValidHeaderFieldValue(ua) && !strings.ContainsAny(ua, "\r\n") {
+// HeaderUserAgent is the one rule for the User-Agent header of every
+// request trustlaunch makes (both transports, the CONNECT to an outbound
+// proxy, the descriptor fetch and the detection POST): ua, or
+// UserAgent("") when ua is empty or could not stand in a header unchanged
+// (the CONNECT request is written as text: a line break would add a
+// header).
+func HeaderUserAgent(ua string) string {
+	if ua != "" && httpguts.ValidHeaderFieldValue(ua) && !strings.ContainsAny(ua, "\r\n") {
 		return ua
 	}
 	return UserAgent("")
 }
+
+// userAgent is Config.UserAgent under HeaderUserAgent's rule.
+func (c *Connector) userAgent() string { return HeaderUserAgent(c.cfg.UserAgent) }
 
 // connectTunnel sends the CONNECT request on an established TLS connection
 // and reads the answer.
@@ -117,11 +124,11 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 	}
 	lim := &headerLimit{r: tc, n: maxResponseHeader, limited: true}
 	br := bufio.NewReaderSize(lim, 4096)
-	err := readConnectResponse(br, lim, c.cfg.ProxyAddr, dest, c.cfg.Token)
+	err := readConnectResponse(br, lim, c.cfg.ProxyAddr, dest, c.secrets)
 	undo()
 	if err != nil {
 		// A timeout or cancellation shows up as a read error: name it so.
-		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return c.withoutToken(err.(*StepError)) })
+		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError { return c.withoutSecrets(err.(*StepError)) })
 	}
 	lim.limited = false
 	return &connectConn{Conn: tc, br: br}, nil
@@ -130,20 +137,21 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 // readConnectResponse reads and judges the proxy's answer to CONNECT with
 // net/http. It returns nil for a 2xx answer, leaving in br every byte that
 // arrived behind the header; otherwise a *StepError. Its input is untrusted
-// (FuzzConnectResponse). A refusal shows the status code and a short
-// reason, or for an answer that is not HTTP the start of its first line,
-// never a header or the body; every spelling of the token is removed from
-// that text before it is cut or escaped, and from the whole message after.
-func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, tok Token) error {
-	se := judgeConnectResponse(br, lim, proxyAddr, dest, tok)
+// (FuzzConnectResponse). A refusal shows the status code and its standard
+// phrase (statusText), or for an answer that is not HTTP the start of its
+// first line, never the proxy's reason phrase, a header or the body; every
+// spelling of every secret of the run is removed from the text that is
+// shown before it is cut or escaped, and from the whole message after.
+func readConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, secrets *redact.Set) error {
+	se := judgeConnectResponse(br, lim, proxyAddr, dest, secrets)
 	if se == nil {
 		return nil
 	}
-	se.Err = redactToken(se.Err, tok)
+	se.Err = scrubErr(se.Err, secrets)
 	return se
 }
 
-func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, tok Token) *StepError {
+func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest string, secrets *redact.Set) *StepError {
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
 		fail := func(msg string) *StepError {
@@ -160,11 +168,11 @@ func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest st
 		}
 		var ne net.Error
 		if errors.As(err, &ne) {
-			return fail("reading the proxy's answer: " + proxyText(tok, trimSyscall(err), maxCause))
+			return fail("reading the proxy's answer: " + proxyText(secrets, trimSyscall(err), maxCause))
 		}
 		// net/http's message quotes the line it could not parse, which
 		// may be a header: show the first line only, as a status.
-		return fail(notHTTP(tok, lim.first.String()))
+		return fail(notHTTP(secrets, lim.first.String()))
 	}
 	// The body of a 2xx answer to CONNECT is the tunnel (RFC 9110 section
 	// 9.3.6: Content-Length and Transfer-Encoding are ignored); of any other
@@ -172,11 +180,11 @@ func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest st
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	return statusError(resp.StatusCode, statusText(tok, resp), proxyAddr, dest)
+	return statusError(resp.StatusCode, statusText(resp), proxyAddr, dest)
 }
 
 // statusError maps a refusing HTTP status to its step; status is the
-// answer's code and short reason, as statusText makes it.
+// answer's code and phrase, as statusText makes it.
 func statusError(code int, status, proxyAddr, dest string) *StepError {
 	switch code {
 	case http.StatusProxyAuthRequired, http.StatusUnauthorized:

@@ -63,7 +63,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 			tunnel.Close()
 			return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.Destination, err, func() *StepError {
 				// The proxy holds the token and can answer this handshake.
-				return c.withoutToken(tlsError(c.cfg.Destination, err, true))
+				return c.withoutSecrets(tlsError(c.cfg.Destination, err, true))
 			})
 		}
 		tunnel = &e2eConn{Conn: inner, tunnel: tunnel}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -228,37 +229,41 @@ func trimSyscall(err error) string {
 	return s
 }
 
-// Lengths of the proxy's text in a message: a refusal keeps its status
-// code and a short reason (DESIGN.md "Connector": errors name the step and
-// the likely cause), which leaves no room to quote a header, a body or a
+// Lengths of the proxy's text in a message, where a message must show
+// some (an answer that is not HTTP, a WebSocket close reason): enough to
+// recognize what answered, no room to quote a header, a body or a
 // credential at length.
 const (
-	maxReason = 48 // the reason phrase of a status line, or an unparsable first line
+	maxReason = 48 // a WebSocket close reason, or the start of an answer that is not HTTP
 	maxCause  = 80 // a library's or the system's text about a failure
 )
 
-// proxyText is the one way text from the proxy enters a message: every
-// spelling of the token removed (Token.scrub), then sanitized and cut to
-// max runes.
-func proxyText(tok Token, s string, max int) string {
-	return safetext.Excerpt(tok.scrub(s), max)
+// proxyText is the one way text from a proxy enters a message: every
+// spelling of every secret of the run removed (redact.Set.Scrub), then
+// sanitized and cut to max runes.
+func proxyText(secrets *redact.Set, s string, max int) string {
+	return safetext.Excerpt(secrets.Scrub(s), max)
 }
 
-// statusText returns an answer's status code and short reason,
-// "407 Proxy Authentication Required".
-func statusText(tok Token, resp *http.Response) string {
-	_, reason, _ := strings.Cut(resp.Status, " ")
-	if reason = strings.TrimSpace(reason); reason == "" {
-		return strconv.Itoa(resp.StatusCode)
+// statusText names a proxy's answer by its status code and the standard
+// phrase of that code, "407 Proxy Authentication Required" (just "499"
+// for a code without one). The reason phrase the proxy wrote is not shown:
+// it is the proxy's text, a refusal may quote the credential it refused in
+// any spelling, and the code already says which step failed and why
+// (DESIGN.md "Connector").
+func statusText(resp *http.Response) string {
+	if phrase := http.StatusText(resp.StatusCode); phrase != "" {
+		return strconv.Itoa(resp.StatusCode) + " " + phrase
 	}
-	return strconv.Itoa(resp.StatusCode) + " " + proxyText(tok, reason, maxReason)
+	return strconv.Itoa(resp.StatusCode)
 }
 
 // notHTTP describes an answer that is not HTTP by the start of its first
-// line.
-func notHTTP(tok Token, first string) string {
+// line, which tells an administrator what answered (an SSH or TLS
+// server, an HTML page), scrubbed of the run's secrets.
+func notHTTP(secrets *redact.Set, first string) string {
 	if first == "" {
 		return "the proxy's answer is not HTTP"
 	}
-	return "the proxy's answer is not HTTP (first line " + `"` + strings.ReplaceAll(proxyText(tok, first, maxReason), `"`, `\"`) + `")`
+	return "the proxy's answer is not HTTP (first line " + `"` + strings.ReplaceAll(proxyText(secrets, first, maxReason), `"`, `\"`) + `")`
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -67,8 +68,8 @@ func FuzzConnectResponse(f *testing.F) {
 		rng := rand.New(rand.NewPCG(uint64(spelling), uint64(cut)))
 		run := tok
 		if cut != 0 {
-			a := int(cut) % (len(tok) - minRun + 1)
-			n := minRun + int(cut>>8)%(len(tok)-a-minRun+1)
+			a := int(cut) % (len(tok) - redact.MinRun + 1)
+			n := redact.MinRun + int(cut>>8)%(len(tok)-a-redact.MinRun+1)
 			run = tok[a : a+n]
 		}
 		sp := spellings[int(spelling)%numSpellings]
@@ -80,7 +81,9 @@ func FuzzConnectResponse(f *testing.F) {
 
 		lim := &headerLimit{r: bytes.NewReader(data), n: maxResponseHeader, limited: true}
 		br := bufio.NewReaderSize(lim, 4096)
-		err := readConnectResponse(br, lim, "proxy.example.com:8443", "host:23", NewToken(tok))
+		secrets := &redact.Set{}
+		NewToken(tok).AddTo(secrets)
+		err := readConnectResponse(br, lim, "proxy.example.com:8443", "host:23", secrets)
 		if err != nil {
 			var se *StepError
 			if !errors.As(err, &se) {
@@ -100,8 +103,8 @@ func FuzzConnectResponse(f *testing.F) {
 				return strings.Contains(msg, s) || strings.Contains(msg, strings.ToLower(safetext.Sanitize(s)))
 			}
 			// The echo as it was sent, with its random choices.
-			for i := 0; i+minRun <= len(pieces); i++ {
-				if w := strings.Join(pieces[i:i+minRun], ""); leaks(w) {
+			for i := 0; i+redact.MinRun <= len(pieces); i++ {
+				if w := strings.Join(pieces[i:i+redact.MinRun], ""); leaks(w) {
 					t.Fatalf("error %q carries run %d of the echo %q (token %q)", se.Err, i, w, tok)
 				}
 			}
@@ -111,8 +114,8 @@ func FuzzConnectResponse(f *testing.F) {
 				for j := range tok {
 					spelled[j] = sp(tok[j], nil)
 				}
-				for i := 0; i+minRun <= len(tok); i++ {
-					if w := strings.Join(spelled[i:i+minRun], ""); leaks(w) {
+				for i := 0; i+redact.MinRun <= len(tok); i++ {
+					if w := strings.Join(spelled[i:i+redact.MinRun], ""); leaks(w) {
 						t.Fatalf("error %q carries run %d of the token in spelling %d: %q (token %q)", se.Err, i, k, w, tok)
 					}
 				}
@@ -145,14 +148,14 @@ func fuzzTokenFrom(b []byte) string {
 	if len(b) > 512 {
 		b = b[:512]
 	}
-	out := make([]byte, len(b), max(len(b), minRun))
+	out := make([]byte, len(b), max(len(b), redact.MinRun))
 	for i, c := range b {
 		if c <= ' ' || c >= 0x7f {
 			c = 0x21 + c%94
 		}
 		out[i] = c
 	}
-	for i := 0; len(out) < minRun; i++ {
+	for i := 0; len(out) < redact.MinRun; i++ {
 		out = append(out, filler[i])
 	}
 	return string(out)

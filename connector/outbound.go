@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/net/http/httpproxy"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -41,7 +42,7 @@ const (
 //
 // The proxy URL's user name and password, when present, are sent as Basic
 // credentials to the outbound proxy only; no message, log line or String
-// shows them.
+// shows them (AddTo registers them with the run's scrubber).
 type OutboundProxy struct {
 	source  string
 	proxy   *url.URL // http://[user:pass@]host:port; nil: direct
@@ -282,16 +283,10 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 	// RFC 9110 section 9.3.6 (CONNECT), RFC 7617 (Basic). Nothing of the
 	// session is in this request: only the security proxy's address.
 	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
-	var secrets []string
 	if ob.User != nil {
-		user := ob.User.Username()
 		pass, _ := ob.User.Password()
-		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+		cred := base64.StdEncoding.EncodeToString([]byte(ob.User.Username() + ":" + pass))
 		req += "Proxy-Authorization: Basic " + cred + "\r\n"
-		secrets = append(secrets, cred, user+":"+pass)
-		if pass != "" {
-			secrets = append(secrets, pass)
-		}
 	}
 	req += "User-Agent: " + c.userAgent() + "\r\n\r\n"
 	fail := func(status int, msg, hint string, err error) (net.Conn, error) {
@@ -302,14 +297,10 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 			msg = fmt.Sprintf("no answer to CONNECT within %v", c.cfg.HandshakeTimeout)
 			hint = "the outbound proxy accepted the connection but did not answer: check the outbound proxy setting (" + c.cfg.Outbound.source + ")"
 		}
-		for _, s := range secrets {
-			if s != "" {
-				msg = strings.ReplaceAll(msg, s, "[redacted]")
-			}
-		}
-		// The cause keeps only errors of our own making or of the
-		// system: none carries the credentials.
-		return nil, outboundError(addr, status, msg, hint, err)
+		// The message may quote the outbound proxy (the start of an
+		// answer that is not HTTP); the cause keeps only errors of our
+		// own making or of the system, which carry no secret.
+		return nil, outboundError(addr, status, c.secrets.Scrub(msg), hint, err)
 	}
 	if _, err := io.WriteString(conn, req); err != nil {
 		return fail(0, "sending CONNECT: "+trimSyscall(err), hintRelay, err)
@@ -328,11 +319,11 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 		case errors.As(err, &ne):
 			return fail(0, "reading the answer to CONNECT: "+safetext.Excerpt(trimSyscall(err), maxCause), fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
 		}
-		msg := strings.Replace(notHTTP(c.cfg.Token, lim.first.String()), "the proxy's answer", "the answer", 1)
+		msg := strings.Replace(notHTTP(c.secrets, lim.first.String()), "the proxy's answer", "the answer", 1)
 		return fail(0, msg, fmt.Sprintf(notProxy, c.cfg.Outbound.source), errors.New("not HTTP"))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg, hint := c.cfg.Outbound.refusal("the security proxy", target, statusText(c.cfg.Token, resp), resp.StatusCode)
+		msg, hint := c.cfg.Outbound.refusal("the security proxy", target, statusText(resp), resp.StatusCode)
 		return fail(resp.StatusCode, msg, hint, nil)
 	}
 	if br.Buffered() > 0 {
@@ -376,8 +367,9 @@ func (p *OutboundProxy) DialFailed(err error) *StepError {
 }
 
 // refusal words the outbound proxy's answer other than 2xx to a CONNECT to
-// target (what, e.g. "the security proxy"), with status its status line:
-// one wording for the tunnel and the descriptor fetch.
+// target (what, e.g. "the security proxy"), with status its code and
+// phrase (statusText): one wording for the tunnel and the descriptor
+// fetch.
 func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hint string) {
 	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
 	switch code {
@@ -402,8 +394,8 @@ func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hin
 // resp, other than 200, to a CONNECT to target made by net/http (the
 // descriptor fetch, the detection POST: http.Transport's
 // OnProxyConnectResponse), in the tunnel's words: "outbound proxy
-// HOST:PORT: 407 authentication required". Its text never holds the
-// proxy's credentials.
+// HOST:PORT: 407 authentication required". Its text holds nothing the
+// outbound proxy wrote: the status code and its standard phrase only.
 func (p *OutboundProxy) ConnectRefused(target string, resp *http.Response) *StepError {
 	addr := ""
 	if p != nil && p.proxy != nil {
@@ -411,14 +403,21 @@ func (p *OutboundProxy) ConnectRefused(target string, resp *http.Response) *Step
 	} else {
 		p = &OutboundProxy{proxy: &url.URL{}}
 	}
-	msg, hint := p.refusal("the portal", target, statusText(Token{}, resp), resp.StatusCode)
-	if u := p.proxy.User; u != nil {
-		pass, _ := u.Password()
-		for _, s := range []string{u.Username() + ":" + pass, pass} {
-			if s != "" {
-				msg = strings.ReplaceAll(msg, s, "[redacted]")
-			}
-		}
-	}
+	msg, hint := p.refusal("the portal", target, statusText(resp), resp.StatusCode)
 	return outboundError(addr, resp.StatusCode, msg, hint, nil)
+}
+
+// AddTo adds the setting's password, and its user name and password as
+// the Basic credential joins them, to secrets, the registry of what a run
+// must never show (redact.Set). The fetch and the tunnel both add it, so
+// that whichever talks to the outbound proxy first is covered.
+func (p *OutboundProxy) AddTo(secrets *redact.Set) {
+	if p == nil || p.proxy == nil || p.proxy.User == nil {
+		return
+	}
+	pass, _ := p.proxy.User.Password()
+	secrets.Add(pass)
+	if pass != "" {
+		secrets.Add(p.proxy.User.Username() + ":" + pass)
+	}
 }

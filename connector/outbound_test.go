@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 )
 
 // fakeOutbound is an in-process outbound (egress) HTTP proxy: it reads a
@@ -188,13 +190,31 @@ func TestOutboundTunnel(t *testing.T) {
 			if !bytes.HasPrefix(seen, []byte("CONNECT proxy.test:"+port+" HTTP/1.1\r\n")) {
 				t.Errorf("the outbound proxy got %q, want a CONNECT to the security proxy", seen[:min(len(seen), 80)])
 			}
+			ob.mu.Lock()
+			ua := ob.requests[0].Header.Get("User-Agent")
+			ob.mu.Unlock()
+			if want := HeaderUserAgent(cfg.UserAgent); ua != want {
+				t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q, the fetch's and the tunnel's", ua, want)
+			}
 		})
 	}
 }
 
+// The outbound proxy's credentials of the tests that check they never
+// show: the password in the URL is percent-encoded, as a user writes it.
+const (
+	outboundUser     = "alice"
+	outboundPass     = "Corp-Pr0xy/Pa55w0rd!Spring"
+	outboundUserinfo = "alice:Corp-Pr0xy%2FPa55w0rd%21Spring"
+)
+
+// outboundBasic is the Basic credential of outboundUser and outboundPass.
+var outboundBasic = base64.StdEncoding.EncodeToString([]byte(outboundUser + ":" + outboundPass))
+
 // TestOutboundBadAnswers: an outbound proxy that refuses or answers
-// garbage gives one line naming the outbound proxy, and the token was
-// never sent to it.
+// garbage gives one line naming the outbound proxy, with the status code
+// and its standard phrase, not the proxy's reason, and no spelling of its
+// credentials; the token was never sent to it.
 func TestOutboundBadAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name, answer, userinfo string
@@ -206,6 +226,11 @@ func TestOutboundBadAnswers(t *testing.T) {
 		{"403", "HTTP/1.1 403 Forbidden\r\n\r\n", "", []string{"refused CONNECT to the security proxy", "403 Forbidden"}},
 		{"503", "HTTP/1.1 503 Service Unavailable\r\n\r\n", "", []string{"could not reach the security proxy"}},
 		{"closed", "", "", []string{"closed the connection without answering CONNECT"}},
+		// A refusal that echoes the password or the Basic credential in
+		// another case than it was sent.
+		{"403 echoing the password in lower case", "HTTP/1.1 403 denied " + strings.ToLower(outboundUser+":"+outboundPass) + "\r\n\r\n", outboundUserinfo, []string{"refused CONNECT to the security proxy", "(403 Forbidden)"}},
+		{"502 echoing the Basic credential in lower case", "HTTP/1.1 502 bad " + strings.ToLower(outboundBasic) + "\r\n\r\n", outboundUserinfo, []string{"could not reach the security proxy", "(502 Bad Gateway)"}},
+		{"garbage echoing the Basic credential in upper case", "SSH-2.0-" + strings.ToUpper(outboundBasic) + "\r\n", outboundUserinfo, []string{"not HTTP", "SSH-2.0-[redacted]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ob := newFakeOutbound(t, func(f *fakeOutbound) {
@@ -232,9 +257,14 @@ func TestOutboundBadAnswers(t *testing.T) {
 			if strings.ContainsAny(msg, "\r\n") {
 				t.Errorf("error %q is more than one line", msg)
 			}
-			for _, secret := range []string{testToken, "hunter2", base64.StdEncoding.EncodeToString([]byte("alice:hunter2"))} {
-				if strings.Contains(msg, secret) || strings.Contains(se.Hint, secret) {
-					t.Errorf("error or hint shows %q: %q (hint %q)", secret, msg, se.Hint)
+			for _, secret := range []string{testToken, "hunter2", base64.StdEncoding.EncodeToString([]byte("alice:hunter2")), outboundPass, outboundBasic} {
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(secret)) || strings.Contains(strings.ToLower(se.Hint), strings.ToLower(secret)) {
+					t.Errorf("error or hint shows %q in some case: %q (hint %q)", secret, msg, se.Hint)
+				}
+			}
+			for _, secret := range []string{outboundPass, outboundUser + ":" + outboundPass} {
+				if run, ok := redacttest.Leak(msg, secret); ok {
+					t.Errorf("error %q shows the run %q of a spelling of %q", msg, run, secret)
 				}
 			}
 			if bytes.Contains(ob.receivedBytes(), []byte(testToken)) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +23,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/redact"
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 )
 
 // verbs is every way a test prints a value.
@@ -175,93 +177,9 @@ func TestTokenNeverInOutput(t *testing.T) {
 // "/" and "=" of base64, "." of a JWT, "%" and a backslash and a quote.
 const spellToken = `eyJhbGciOiJFUzI1NiJ9.ab+cd/EF=gh%41ij\kl"mnOPqrSTuv+wx/yz0123456789`
 
-// TestScrubSpellings: every spelling of the token, and every run of 16 or
-// more of its characters, is redacted from text; shorter runs and text
-// around them are kept.
-func TestScrubSpellings(t *testing.T) {
-	tok := NewToken(spellToken)
-	lowerPct := func(s string) string {
-		var b strings.Builder
-		for i := 0; i < len(s); i++ {
-			fmt.Fprintf(&b, "%%%02x", s[i])
-		}
-		return b.String()
-	}
-	cases := []struct{ name, text string }{
-		{"exact", spellToken},
-		{"upper case", strings.ToUpper(spellToken)},
-		{"lower case", strings.ToLower(spellToken)},
-		{"query escaped", url.QueryEscape(spellToken)},
-		{"query escaped, lower-case hex", strings.ToLower(url.QueryEscape(spellToken))},
-		{"every byte escaped, upper-case hex", strings.ToUpper(lowerPct(spellToken))},
-		{"every byte escaped, lower-case hex", lowerPct(spellToken)},
-		{"escaped twice", url.QueryEscape(url.QueryEscape(spellToken))},
-		{"path escaped", url.PathEscape(spellToken)},
-		{"form decoded", strings.ReplaceAll(spellToken, "+", " ")},
-		{"form decoded and %41 decoded", strings.ReplaceAll(strings.ReplaceAll(spellToken, "+", " "), "%41", "A")},
-		{"Go quoted", strconv.Quote(spellToken)},
-		{"JSON", string(must(json.Marshal(spellToken)))},
-		{"JSON, every character \\u-escaped", jsonEscapeAll(spellToken)},
-		{"base64url alphabet", strings.NewReplacer("+", "-", "/", "_").Replace(spellToken)},
-		{"first 16 characters", spellToken[:16]},
-		{"last 16 characters", spellToken[len(spellToken)-16:]},
-		{"16 from the middle, upper case", strings.ToUpper(spellToken[20:36])},
-		{"20 from the middle, lower-case escapes", lowerPct(spellToken[25:45])},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			text := "407 bad token <" + tc.text + "> from 10.0.0.1"
-			got := tok.scrub(text)
-			if !strings.HasPrefix(got, "407 bad token <") || !strings.HasSuffix(got, "> from 10.0.0.1") || !strings.Contains(got, "[redacted]") {
-				t.Fatalf("scrub(%q) = %q; want the text around the token kept and the token [redacted]", text, got)
-			}
-			if run, ok := tokenRunIn(got, spellToken); ok {
-				t.Errorf("scrub(%q) = %q keeps the run %q", text, got, run)
-			}
-		})
-	}
-	// Runs shorter than 16 characters are not the token: they stay.
-	short := "id " + spellToken[:15] + " and " + spellToken[30:45]
-	if got := tok.scrub(short); got != short {
-		t.Errorf("scrub(%q) = %q; want runs under 16 characters kept", short, got)
-	}
-	// A token shorter than 16 characters is redacted whole, in its spellings.
-	small := NewToken("s3cr+t/x")
-	if got := small.scrub("a S3CR%2bT%2Fx b s3cr t/x c"); got != "a [redacted] b [redacted] c" {
-		t.Errorf("short token: %q", got)
-	}
-}
-
-// tokenRunIn finds in s, case-insensitively, a run of 16 characters of tok
-// as they are or with "+" as a space.
-func tokenRunIn(s, tok string) (string, bool) {
-	ls := strings.ToLower(s)
-	lt := strings.ToLower(tok)
-	for i := 0; i+16 <= len(lt); i++ {
-		w := lt[i : i+16]
-		if strings.Contains(ls, w) || strings.Contains(ls, strings.ReplaceAll(w, "+", " ")) {
-			return w, true
-		}
-	}
-	return "", false
-}
-
-func jsonEscapeAll(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		fmt.Fprintf(&b, `\u%04x`, s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+// tokenRunIn finds in s a run of 16 characters of a spelling of tok
+// (redacttest.Leak: any case, escaped, base64 at any alignment).
+func tokenRunIn(s, tok string) (string, bool) { return redacttest.Leak(s, tok) }
 
 // scriptedProxy is a TLS server on loopback that reads one HTTP request
 // per connection, records its header, and answers with fixed bytes, for
@@ -308,11 +226,14 @@ func (p *scriptedProxy) config(tr Transport) Config {
 }
 
 // TestRefusalShowsStatusOnly: from a proxy's refusal the error keeps the
-// status code and a short reason, never a header or the body, and no
-// spelling of the token from any of them.
+// status code and its standard phrase, never the proxy's reason phrase, a
+// header or the body; where it must show the proxy's text (an answer that
+// is not HTTP), no spelling of the token survives, its base64 at any
+// alignment included.
 func TestRefusalShowsStatusOnly(t *testing.T) {
 	lowerEsc := strings.ToLower(url.QueryEscape(spellToken))
 	longReason := "Denied " + lowerEsc[:40] + " " + strings.Repeat("padding ", 10) + "TAILMARK"
+	b64 := func(k int) string { return base64.StdEncoding.EncodeToString([]byte("{t:"[:k] + spellToken + `"}`)) }
 	cases := []struct {
 		name   string
 		answer string
@@ -320,11 +241,14 @@ func TestRefusalShowsStatusOnly(t *testing.T) {
 		inText string
 	}{
 		{"407 with echoes in reason, header and body",
-			"HTTP/1.1 407 " + longReason + "\r\nX-Echo: HEADERMARK " + lowerEsc + "\r\nContent-Length: 90\r\n\r\nBODYMARK " + strings.ReplaceAll(spellToken, "+", " ") + strings.Repeat(".", 90),
-			StepProxyAuth, "407 Denied"},
-		{"403 quoting a cut token", "HTTP/1.1 403 no " + strings.ToUpper(spellToken[3:25]) + "\r\nContent-Length: 0\r\n\r\n", StepProxyPolicy, "403 no [redacted]"},
+			"HTTP/1.1 407 REASONMARK " + longReason + "\r\nX-Echo: HEADERMARK " + lowerEsc + "\r\nContent-Length: 90\r\n\r\nBODYMARK " + strings.ReplaceAll(spellToken, "+", " ") + strings.Repeat(".", 90),
+			StepProxyAuth, "(407 Proxy Authentication Required)"},
+		{"403 quoting a cut token", "HTTP/1.1 403 REASONMARK " + strings.ToUpper(spellToken[3:25]) + "\r\nContent-Length: 0\r\n\r\n", StepProxyPolicy, "(403 Forbidden)"},
+		{"403 quoting the token's base64", "HTTP/1.1 403 REASONMARK " + b64(0) + "\r\nContent-Length: 0\r\n\r\n", StepProxyPolicy, "(403 Forbidden)"},
 		{"malformed header line quoting the token", "HTTP/1.1 407 Denied\r\nHEADERMARK " + spellToken[:30] + "\r\n\r\n", StepProxyPolicy, ""},
 		{"not HTTP, quoting a cut token", "SSH-2.0-" + spellToken[10:40] + "\r\n\r\n", StepProxyPolicy, "not HTTP"},
+		{"not HTTP, quoting the token's base64 at alignment 1", "SSH-2.0-" + b64(1)[:40] + "\r\n\r\n", StepProxyPolicy, `(first line "SSH-2.0-e2[redacted]")`},
+		{"not HTTP, quoting the token's base64url at alignment 2, in lower case", "X " + strings.ToLower(base64.RawURLEncoding.EncodeToString([]byte("{t" + spellToken)))[:44] + "\r\n\r\n", StepProxyPolicy, `(first line "X e3r[redacted]")`},
 		{"101 with a bad Upgrade header", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: HEADERMARK-" + lowerEsc + "\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n", StepProxyPolicy, "101 Switching Protocols"},
 	}
 	for _, tr := range transports {
@@ -343,7 +267,7 @@ func TestRefusalShowsStatusOnly(t *testing.T) {
 				if !strings.Contains(msg, tc.inText) {
 					t.Errorf("error %q: want %q in it", msg, tc.inText)
 				}
-				for _, mark := range []string{"HEADERMARK", "BODYMARK", "TAILMARK", "padding padding padding padding"} {
+				for _, mark := range []string{"HEADERMARK", "BODYMARK", "TAILMARK", "REASONMARK", "padding"} {
 					if strings.Contains(msg, mark) {
 						t.Errorf("error %q shows %s: more than the status code and a short reason", msg, mark)
 					}
@@ -467,6 +391,33 @@ func TestEndToEndTLSErrorScrubbed(t *testing.T) {
 	for e := error(err); e != nil; e = errors.Unwrap(e) {
 		if run, ok := tokenRunIn(e.Error(), spellToken); ok {
 			t.Errorf("%T %q carries the token run %q", e, e.Error(), run)
+		}
+	}
+}
+
+// TestConfigSecrets: Config.Secrets is the run's one registry. New adds
+// the token and the outbound proxy's credentials to it, so that the
+// caller's messages are scrubbed of them too, and the connector scrubs
+// what a proxy sends of every secret in it, such as a launch's ticket.
+func TestConfigSecrets(t *testing.T) {
+	const ticket = "tk_7f3a9c2e41b8d605e9f1a2b3c4d5"
+	secrets := &redact.Set{}
+	secrets.AddQuery("https://portal.example.com/d/1?ticket=" + ticket)
+	p := newScriptedProxy(t, "SSH-2.0-"+strings.ToUpper(ticket)+"\r\n\r\n")
+	cfg := p.config(TransportConnect)
+	cfg.Secrets = secrets
+	ob, err := NewOutboundProxy(SourceFlag, "http://"+outboundUserinfo+"@127.0.0.1:1", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Outbound = ob // NO_PROXY names the scripted proxy: only its credentials count here
+	_, err = mustNew(t, cfg).Dial(t.Context())
+	if err == nil || !strings.Contains(err.Error(), `(first line "SSH-2.0-[redacted]")`) {
+		t.Fatalf("Dial: %v; want the ticket scrubbed from the first line", err)
+	}
+	for _, secret := range []string{spellToken, outboundPass, outboundBasic} {
+		if got := secrets.Scrub("x " + secret + " y"); got != "x [redacted] y" {
+			t.Errorf("after New, the caller's registry scrubs %q to %q", secret, got)
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 )
 
 // websocketTunnel runs the WebSocket upgrade on an established TLS
@@ -49,9 +51,9 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	if err != nil {
 		watch.Close()
 		if ctx.Err() != nil || hctx.Err() != nil {
-			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, redactToken(err, c.cfg.Token), nil)
+			return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, scrubErr(err, c.secrets), nil)
 		}
-		return nil, c.withoutToken(c.upgradeError(resp, watch, err))
+		return nil, c.withoutSecrets(c.upgradeError(resp, watch, err))
 	}
 	if p := wc.Subprotocol(); p != "binary" {
 		wc.CloseNow()
@@ -60,14 +62,14 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	}
 	nc := websocket.NetConn(context.Background(), wc, websocket.MessageBinary)
 	w := &wsConn{
-		Conn:   nc,
-		ws:     wc,
-		raw:    raw,
-		tok:    c.cfg.Token,
-		rule:   closeRule{pong: true, acked: true, quiet: c.cfg.WebSocketQuiet, pongRTTs: pongRTTs},
-		linger: c.cfg.WebSocketLinger,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		Conn:    nc,
+		ws:      wc,
+		raw:     raw,
+		secrets: c.secrets,
+		rule:    closeRule{pong: true, acked: true, quiet: c.cfg.WebSocketQuiet, pongRTTs: pongRTTs},
+		linger:  c.cfg.WebSocketLinger,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	w.touch()
 	go w.keepAlive(c.cfg.WebSocketPing)
@@ -111,20 +113,20 @@ func (w *wsConn) keepAlive(interval time.Duration) {
 }
 
 // upgradeError describes a failed WebSocket upgrade. Like a CONNECT
-// refusal it shows the status code and a short reason, or the first line
-// of an answer that is not HTTP, never a header or the body: the
+// refusal it shows the status code and its standard phrase, or the first
+// line of an answer that is not HTTP, never a header or the body: the
 // library's own text quotes header values (a bad Upgrade header) and the
 // request URL with the token.
 func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err error) *StepError {
-	addr, tok := c.cfg.ProxyAddr, c.cfg.Token
-	cause := redactToken(err, tok)
+	addr, secrets := c.cfg.ProxyAddr, c.secrets
+	cause := scrubErr(err, secrets)
 	hint := "the proxy did not complete the WebSocket upgrade: check the proxy address, path and transport, or ask your administrator"
 	switch {
 	case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
-		return statusError(resp.StatusCode, statusText(tok, resp), addr, c.cfg.Destination)
+		return statusError(resp.StatusCode, statusText(resp), addr, c.cfg.Destination)
 	case resp != nil:
 		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
-			Err: &describedError{msg: "the proxy answered " + statusText(tok, resp) + " but did not complete a valid WebSocket handshake", err: cause}}
+			Err: &describedError{msg: "the proxy answered " + statusText(resp) + " but did not complete a valid WebSocket handshake", err: cause}}
 	case watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
 		// websockify checks the token before the upgrade and, when it
 		// fails, closes the connection without an HTTP answer.
@@ -134,7 +136,7 @@ func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err erro
 		// net/http could not read the answer; its message quotes the
 		// line it failed on, which may be a header.
 		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
-			Err: &describedError{msg: notHTTP(tok, watch.firstLine()), err: cause}}
+			Err: &describedError{msg: notHTTP(secrets, watch.firstLine()), err: cause}}
 	}
 	// Nothing came back: the cause is local or the connection's (a reset,
 	// a failed write), named by its innermost error.
@@ -143,19 +145,21 @@ func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err erro
 		inner = e
 	}
 	return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
-		Err: &describedError{msg: "the WebSocket upgrade failed: " + proxyText(tok, trimSyscall(inner), maxCause), err: cause}}
+		Err: &describedError{msg: "the WebSocket upgrade failed: " + proxyText(secrets, trimSyscall(inner), maxCause), err: cause}}
 }
 
-// redactToken removes the token from an error of the HTTP client, whose
-// *url.Error quotes the request URL with its query, and so do the
-// fmt.Errorf wrappers of the WebSocket library, which copied its text. The
-// message is redacted, and the chain kept behind it starts at the first
-// error whose whole chain is free of the token (url.Error's cause, such as
-// io.EOF), so nothing that unwraps the result finds the token either.
-func redactToken(err error, t Token) error {
+// scrubErr removes the run's secrets from an error: the HTTP client's
+// *url.Error quotes the request URL with the token in its query, and so do
+// the fmt.Errorf wrappers of the WebSocket library, which copied its text;
+// a TLS error quotes names of a certificate that a proxy holding the token
+// chose. The message is scrubbed, and the chain kept behind it starts at
+// the first error whose whole chain is free of every secret (url.Error's
+// cause, such as io.EOF), so nothing that unwraps the result finds one
+// either.
+func scrubErr(err error, secrets *redact.Set) error {
 	has := func(e error) bool {
 		for ; e != nil; e = errors.Unwrap(e) {
-			if m := e.Error(); t.scrub(m) != m {
+			if m := e.Error(); secrets.Scrub(m) != m {
 				return true
 			}
 		}
@@ -171,15 +175,15 @@ func redactToken(err error, t Token) error {
 			break
 		}
 	}
-	return &describedError{msg: t.scrub(err.Error()), err: cause}
+	return &describedError{msg: secrets.Scrub(err.Error()), err: cause}
 }
 
-// withoutToken removes the token from the text of a refusal built from the
-// proxy's answer: a proxy may quote the credential it rejects in its status
-// line ("407 invalid token eyJ..."), which would put it on the screen and
-// in the audit log.
-func (c *Connector) withoutToken(se *StepError) *StepError {
-	se.Err = redactToken(se.Err, c.cfg.Token)
+// withoutSecrets removes the run's secrets from the text of a failure
+// built from what a proxy sent: the first line of an answer that is not
+// HTTP, a library's text that quotes the request, the names of a
+// certificate the proxy chose.
+func (c *Connector) withoutSecrets(se *StepError) *StepError {
+	se.Err = scrubErr(se.Err, c.secrets)
 	return se
 }
 
@@ -231,7 +235,7 @@ type wsConn struct {
 	net.Conn                 // websocket.NetConn
 	ws       *websocket.Conn // for pings
 	raw      net.Conn        // the TCP connection under TLS
-	tok      Token           // scrubbed from the proxy's close reasons
+	secrets  *redact.Set     // scrubbed from the proxy's close reasons
 	rule     closeRule
 	linger   time.Duration
 
@@ -314,16 +318,16 @@ func (w *wsConn) Write(p []byte) (int, error) {
 // another proxy may quote the token it refuses), and the library quotes it
 // whole. The error keeps the close status, and a websocket.CloseError with
 // the reason through proxyText stays in the chain for errors.As; any other
-// error loses every spelling of the token from its text.
+// error loses every spelling of the run's secrets from its text.
 func (w *wsConn) clean(err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) {
-		return redactToken(err, w.tok)
+		return scrubErr(err, w.secrets)
 	}
-	ce.Reason = proxyText(w.tok, ce.Reason, maxReason)
+	ce.Reason = proxyText(w.secrets, ce.Reason, maxReason)
 	msg := fmt.Sprintf("the proxy closed the WebSocket with status %d", int(ce.Code))
 	if ce.Reason != "" {
 		msg += " (" + ce.Reason + ")"

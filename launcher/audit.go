@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
@@ -54,6 +55,17 @@ type AuditRecord struct {
 	Duration      time.Duration // from start of the launch to the end
 	ExitStatus    *int          // the emulator's exit status; nil when none ran
 	Error         string        // why it failed, if it did
+}
+
+// withoutSecrets returns the record with every spelling of the run's
+// secrets (the token, the outbound proxy's credentials, the tickets seen)
+// scrubbed from its text fields: what Launch and Detect append. The
+// descriptor URL is left for line, which drops its query.
+func (r AuditRecord) withoutSecrets(secrets *redact.Set) AuditRecord {
+	for _, f := range []*string{&r.Origin, &r.Decision, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error} {
+		*f = secrets.Scrub(*f)
+	}
+	return r
 }
 
 // auditLine is the JSON form of a record, one per line.
@@ -99,19 +111,19 @@ func (r AuditRecord) MarshalJSON() ([]byte, error) {
 }
 
 // encode writes the record's JSON line, passing text fields through clean
-// (with a length bound) and the descriptor URL through redact, after
+// (with a length bound) and the descriptor URL through redactURL, after
 // scrubbing the URL's query values from every field.
-func (r AuditRecord) encode(clean func(s string, max int) string, redact func(string) string) ([]byte, error) {
-	var f fetcher
-	f.addSecrets(r.DescriptorURL)
-	c := func(s string, n int) string { return clean(scrub(s, f.secrets), n) }
+func (r AuditRecord) encode(clean func(s string, max int) string, redactURL func(string) string) ([]byte, error) {
+	var secrets redact.Set
+	secrets.AddQuery(r.DescriptorURL)
+	c := func(s string, n int) string { return clean(secrets.Scrub(s), n) }
 	l := auditLine{
 		Time:          r.Time.UTC().Format(time.RFC3339Nano),
 		Origin:        c(r.Origin, auditFieldRunes),
 		Decision:      c(r.Decision, auditFieldRunes),
 		Step:          c(r.Step, auditFieldRunes),
 		Whitelist:     c(r.Whitelist, auditFieldRunes),
-		DescriptorURL: c(redact(r.DescriptorURL), auditFieldRunes),
+		DescriptorURL: c(redactURL(r.DescriptorURL), auditFieldRunes),
 		Session:       c(r.Session, auditFieldRunes),
 		Proxy:         c(r.Proxy, auditFieldRunes),
 		Destination:   c(r.Destination, auditFieldRunes),

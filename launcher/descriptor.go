@@ -167,6 +167,11 @@ func DecodeDescriptor(data []byte) (*Descriptor, error) {
 	if w.MinVersion != nil {
 		d.MinVersion = *w.MinVersion
 	}
+	// One spelling of each host from here on, the one the admin policy
+	// decides on (whitelist.ParseOrigin's), so that the proxy is given
+	// exactly the host that was checked.
+	d.Proxy.Address = canonicalHostPort(d.Proxy.Address)
+	d.Destination.Host = canonicalHost(d.Destination.Host)
 	if d.Proxy.TLSMin == "" {
 		d.Proxy.TLSMin = TLSVersion12
 	}
@@ -441,8 +446,9 @@ func checkHostPort(field, addr string) error {
 // bytes each and 253 in all, with at most one trailing dot. A name whose
 // last label is a number must be a dotted-quad IPv4 address, as in the
 // whitelist's host pipeline: "0x7f.1" and "2130706433" mean 127.0.0.1 to
-// some resolvers and nothing to others. The host goes into HTTP request
-// lines and certificate checks, so nothing else is allowed.
+// some resolvers and nothing to others; and without a trailing dot. The
+// host goes into HTTP request lines and certificate checks, so nothing
+// else is allowed.
 func checkHost(field, host string) error {
 	if host == "" {
 		return fieldErr(field, "missing")
@@ -488,9 +494,35 @@ func checkHost(field, host string) error {
 			if a, err := netip.ParseAddr(name); err != nil || !a.Is4() {
 				return fieldErr(field, "%s is not a dotted-quad IPv4 address or a host name", q)
 			}
+			if name != host {
+				// "10.1.2.3." is a DNS name to a resolver that reads
+				// it as one, and the address 10.1.2.3 to the policy.
+				return fieldErr(field, "%s is an IPv4 address with a trailing dot, which a proxy may look up as a DNS name; leave the dot out", q)
+			}
 		}
 	}
 	return nil
+}
+
+// canonicalHost returns the spelling of a host that checkHost accepted
+// which the admin policy compares (whitelist.ParseOrigin's host, without
+// the brackets of IPv6): a name in lower case without its trailing dot, an
+// IP address as netip writes it (IPv6 compressed, in lower case, RFC 5952).
+func canonicalHost(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.String()
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// canonicalHostPort is canonicalHost for a host:port that checkHostPort
+// accepted.
+func canonicalHostPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // not reached: checkHostPort split it
+	}
+	return net.JoinHostPort(canonicalHost(host), port)
 }
 
 // checkPath checks a websocket path the way the connector will: it goes

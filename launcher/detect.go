@@ -8,11 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -21,23 +23,37 @@ import (
 // Steps of a detection (trustlaunch://detect), as DetectResult.Step and the
 // audit log name them, besides the whitelist.Step that refused the origin.
 const (
-	StepDetectRateLimit = "detect-rate-limit" // a detection for the origin was sent less than DetectInterval ago, or the state file failed
+	StepDetectPath      = "detect-path"       // the detect URL's path is not DetectPath
+	StepDetectRateLimit = "detect-rate-limit" // a detection for the host was sent less than DetectInterval ago, or the state file failed
 	StepDetectPost      = "detect-post"       // the POST to the detect URL
 )
 
+// DetectPath is the one path a detection POST goes to, on a listed
+// origin, with whatever query the portal gives it (its one-time id): a
+// well-known URI (RFC 8615), which the origin's operator reserves and
+// controls. Any page can fire a detect link to a listed server; were the
+// path free, it could aim the POST at another endpoint of that server
+// (/admin/delete?id=1), a request the server would see coming from a
+// trusted client.
+const DetectPath = "/.well-known/trustlaunch/detect"
+
 // DetectInterval is the least time between two detection POSTs to one
-// origin (issue 14): a page that fires detect links in a loop gets one
-// answer per interval, however many trustlaunch processes it starts.
+// host, on any port (issue 14): a page that fires detect links in a loop
+// gets one answer per interval, however many trustlaunch processes it
+// starts. The limit is per host, not per origin: a whitelist entry
+// without a port admits every port of its host, and each port is an
+// origin of its own, so a limit per origin would let a page reach up to
+// maxDetectStateHosts ports of one host per interval.
 const DetectInterval = 10 * time.Second
 
 // detectStateName is the rate-limit file in platform.UserStateDir.
 const detectStateName = "detect.json"
 
-// Bounds of the rate-limit file: it holds one time per origin seen in the
+// Bounds of the rate-limit file: it holds one time per host seen in the
 // last DetectInterval, so a few entries; a larger file is not ours.
 const (
-	maxDetectStateBytes   = 64 << 10
-	maxDetectStateOrigins = 256
+	maxDetectStateBytes = 64 << 10
+	maxDetectStateHosts = 256
 )
 
 // detectAnswerExcerpt is how much of an error answer to a detection the
@@ -72,20 +88,26 @@ type DetectOptions struct {
 	StatePath string
 	Audit     *AuditLog        // nil: no audit record (tests only)
 	Now       func() time.Time // the clock of the rate limit; time.Now when nil
+	// Secrets is the run's registry of secrets (Options.Secrets): the
+	// detect URL's query (the portal's one-time id) and the outbound
+	// proxy's credentials are added to it, and the error and the audit
+	// record scrubbed with it. Nil: a registry of the detection's own.
+	Secrets *redact.Set
 }
 
 // DetectResult is the outcome of a detection.
 type DetectResult struct {
 	Decision whitelist.Decision
 	// Step is the whitelist.Step that refused the origin,
-	// StepDetectRateLimit, or StepDetectPost.
+	// StepDetectPath, StepDetectRateLimit, or StepDetectPost.
 	Step string
 	Sent bool  // the portal answered the POST with 2xx
 	Err  error // why the detection failed (a *DetectError, or the state file's error); nil when refused or sent
 }
 
 // Refused reports whether nothing was sent because of policy: the origin
-// is not listed (or not https), or the rate limit.
+// is not listed (or not https), the path is not DetectPath, or the rate
+// limit.
 func (r *DetectResult) Refused() bool { return r.Err == nil && !r.Sent }
 
 // Message returns the one line to show for a refused or failed detection,
@@ -111,8 +133,11 @@ func (r *DetectResult) Message() string {
 	case whitelist.StepWouldPrompt:
 		return "detect: " + d.Origin.String() + " is in neither the administrator's whitelist nor yours; nothing was sent"
 	}
-	if r.Step == StepDetectRateLimit {
-		return fmt.Sprintf("detect: a detection answer went to %s less than %v ago; nothing was sent", d.Origin, DetectInterval)
+	switch r.Step {
+	case StepDetectPath:
+		return "detect: the detect URL's path must be " + DetectPath + " (trustlaunch answers a detection at that endpoint of a listed server only); nothing was sent"
+	case StepDetectRateLimit:
+		return fmt.Sprintf("detect: a detection answer went to %s, on this or another port, less than %v ago; nothing was sent", d.Origin.Host(), DetectInterval)
 	}
 	return "detect: refused at " + r.Step + "; nothing was sent"
 }
@@ -125,12 +150,12 @@ type DetectError struct {
 	URL string
 	Err error
 
-	secrets []string
+	secrets *redact.Set
 }
 
 // Error returns "detect: post to URL: cause", one line.
 func (e *DetectError) Error() string {
-	return scrub("detect: post to "+e.URL+": "+safetext.Inert(e.Err.Error()), e.secrets)
+	return e.secrets.Scrub("detect: post to " + e.URL + ": " + safetext.Inert(e.Err.Error()))
 }
 
 // Unwrap returns Err.
@@ -160,23 +185,29 @@ type detectReport struct {
 
 // Detect answers a portal's installation check, trustlaunch://detect?url=.
 // It runs the launch's trust decision without a prompt; only when the
-// admin list or the user list admits the detect URL's origin does it POST
-// {"version","os","arch","decision"} as JSON to exactly that URL, on the
-// decided origin, with the client, TLS rules, timeout and redirect rule of
-// the descriptor fetch (a redirect off the origin is refused before
-// anything is sent there). For any other origin it opens no connection at
-// all, so that an arbitrary page learns nothing about this machine: not
-// whether trustlaunch is installed, not which servers the user trusts.
+// admin list or the user list admits the detect URL's origin, and the
+// URL's path is DetectPath, does it POST {"version","os","arch","decision"}
+// as JSON to exactly that URL, on the decided origin, with the client, TLS
+// rules, timeout and redirect rule of the descriptor fetch (a redirect off
+// the origin is refused before anything is sent there). For any other
+// origin it opens no connection at all, so that an arbitrary page learns
+// nothing about this machine: not whether trustlaunch is installed, not
+// which servers the user trusts.
 //
-// At most one POST per origin per DetectInterval, counted from the
-// attempt, is sent, however many processes try (a locked state file under
-// the user's state directory).
+// At most one POST per host per DetectInterval, counted from the attempt,
+// is sent, however many processes try (a locked state file under the
+// user's state directory).
 //
 // The result is recorded in the audit log: decision "detected", "refused",
 // "rate-limited", "failed" or "interrupted".
 func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 	start := time.Now()
 	res := &DetectResult{}
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = &redact.Set{}
+	}
+	secrets.AddQuery(opts.URL)
 	rec := AuditRecord{DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
@@ -197,7 +228,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 			rec.Error = msg
 		}
 		if opts.Audit != nil {
-			_ = opts.Audit.AppendAfter(ctx, rec) // the answer was given or refused either way
+			_ = opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)) // the answer was given or refused either way
 		}
 	}()
 
@@ -212,7 +243,13 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		return res
 	}
 
-	// 2. The rate limit, claimed before the POST so that a failing one
+	// 2. The path: the one endpoint a detection answers at.
+	if !isDetectPath(opts.URL) {
+		res.Step = StepDetectPath
+		return res
+	}
+
+	// 3. The rate limit, claimed before the POST so that a failing one
 	// counts too.
 	now := time.Now
 	if opts.Now != nil {
@@ -227,7 +264,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		}
 		statePath = p
 	}
-	ok, err := claimDetect(ctx, statePath, d.Origin.String(), now())
+	ok, err := claimDetect(ctx, statePath, d.Origin.Host(), now())
 	if err != nil {
 		// Fail closed: without the state, the limit cannot be kept.
 		res.Step, res.Err = StepDetectRateLimit, fmt.Errorf("detect: rate-limit state: %w", err)
@@ -238,7 +275,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		return res
 	}
 
-	// 3. The POST.
+	// 4. The POST.
 	res.Step = StepDetectPost
 	version := opts.Version
 	if version == "" {
@@ -250,7 +287,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		return res
 	}
 	fo := opts.Fetch
-	fo.URL, fo.Origin = opts.URL, d.Origin
+	fo.URL, fo.Origin, fo.Secrets = opts.URL, d.Origin, secrets
 	if err := postDetect(ctx, fo, body); err != nil {
 		res.Err = err
 		return res
@@ -262,8 +299,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 // postDetect sends body to fo.URL as the descriptor fetch would send its
 // GET, and accepts any 2xx answer. Errors are *DetectError.
 func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
-	f := &fetcher{opts: fo, shown: RedactURL(fo.URL)}
-	f.addSecrets(fo.URL)
+	f := newFetcher(fo)
 	fail := func(err error) error {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("interrupted: %w", cerr)
@@ -291,24 +327,32 @@ func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
 		return fail(&StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, detectAnswerExcerpt)})
 	}
 	return nil
 }
 
-// detectState is the rate-limit file: when a detection POST to each origin
+// isDetectPath reports whether the path of the detect URL raw is exactly
+// DetectPath, as written: no other spelling of it (an escape, a dot
+// segment, a trailing slash), which a server might resolve elsewhere.
+func isDetectPath(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Path == DetectPath && (u.RawPath == "" || u.RawPath == DetectPath)
+}
+
+// detectState is the rate-limit file: when a detection POST to each host
 // was last attempted, in Unix milliseconds. It holds no URL, path or id.
 type detectState struct {
 	Last map[string]int64 `json:"last"`
 }
 
-// claimDetect reports whether a POST to origin may go out at now, and if so
+// claimDetect reports whether a POST to host may go out at now, and if so
 // records it, under the lock and with the atomic write of the user list
 // (platform.Lock, platform.WriteFileAtomic), so that concurrent detections
 // send one POST. A file that does not parse is replaced: it holds only
 // times, and a torn or foreign file must not stop detection for good.
-func claimDetect(ctx context.Context, path, origin string, now time.Time) (bool, error) {
+func claimDetect(ctx context.Context, path, host string, now time.Time) (bool, error) {
 	if err := platform.MkdirPrivate(filepath.Dir(path)); err != nil {
 		return false, err
 	}
@@ -342,15 +386,15 @@ func claimDetect(ctx context.Context, path, origin string, now time.Time) (bool,
 	default:
 		return false, err
 	}
-	if _, limited := st.Last[origin]; limited {
+	if _, limited := st.Last[host]; limited {
 		return false, nil
 	}
-	if len(st.Last) >= maxDetectStateOrigins {
-		// More origins within 10 s than any portal use makes: a page
+	if len(st.Last) >= maxDetectStateHosts {
+		// More hosts within 10 s than any portal use makes: a page
 		// cycling through hosts. Refuse rather than grow the file.
 		return false, nil
 	}
-	st.Last[origin] = now.UnixMilli()
+	st.Last[host] = now.UnixMilli()
 	out, err := json.Marshal(st)
 	if err != nil {
 		return false, err

@@ -62,7 +62,7 @@ func newDetect(t *testing.T, listed bool, h http.HandlerFunc) *detectSetup {
 		h(w, r)
 	})
 	dir := testtmp.Dir(t)
-	detectURL := s.portal.srv.URL + "/trustlaunch/detect?id=" + detectID
+	detectURL := s.portal.srv.URL + DetectPath + "?id=" + detectID
 	user := whitelist.Source{Path: filepath.Join(dir, "whitelist.txt")}
 	if listed {
 		l, _, err := whitelist.Parse(user.Path, []byte(strings.TrimPrefix(s.portal.srv.URL, "https://")+"\n"))
@@ -132,8 +132,8 @@ func TestDetectListedPosts(t *testing.T) {
 	}
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
-	if s.log.method != http.MethodPost || s.log.uri != "/trustlaunch/detect?id="+detectID {
-		t.Errorf("portal got %s %s, want POST /trustlaunch/detect?id=%s", s.log.method, s.log.uri, detectID)
+	if s.log.method != http.MethodPost || s.log.uri != DetectPath+"?id="+detectID {
+		t.Errorf("portal got %s %s, want POST %s?id=%s", s.log.method, s.log.uri, DetectPath, detectID)
 	}
 	if s.log.ctype != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", s.log.ctype)
@@ -341,7 +341,7 @@ func TestDetectRateLimit(t *testing.T) {
 		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
 	}
 	data, _ := os.ReadFile(s.opts.StatePath)
-	if strings.Contains(string(data), detectID) || strings.Contains(string(data), "/trustlaunch/detect") {
+	if strings.Contains(string(data), detectID) || strings.Contains(string(data), "trustlaunch/detect") {
 		t.Errorf("the state file holds more than origins and times: %s", data)
 	}
 }
@@ -394,7 +394,7 @@ func TestDetectStateFileGarbage(t *testing.T) {
 func TestDetectThroughOutboundProxy(t *testing.T) {
 	s := newDetect(t, false, nil)
 	_, port, _ := net.SplitHostPort(s.portal.srv.Listener.Addr().String())
-	s.opts.URL = "https://example.com:" + port + "/trustlaunch/detect?id=" + detectID
+	s.opts.URL = "https://example.com:" + port + DetectPath + "?id=" + detectID
 	l, _, err := whitelist.Parse("user", []byte("example.com:"+port+"\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -416,5 +416,84 @@ func TestDetectThroughOutboundProxy(t *testing.T) {
 	defer fw.mu.Unlock()
 	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
 		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	}
+}
+
+// TestDetectPathFixed: a detect URL of a listed origin whose path is not
+// DetectPath, as written, gets nothing sent: a page cannot aim the POST at
+// another endpoint of a trusted server. The origin sees no connection.
+func TestDetectPathFixed(t *testing.T) {
+	for _, path := range []string{
+		"/admin/delete?id=1",
+		"/trustlaunch/detect?id=" + detectID,
+		"/.well-known/trustlaunch/detect/?id=" + detectID,
+		"/.well-known/%74rustlaunch/detect?id=" + detectID,
+		"/.well-known/trustlaunch%2Fdetect?id=" + detectID,
+		"/.well-known/trustlaunch/detect/../../../admin/delete?id=1",
+		"/.WELL-KNOWN/trustlaunch/detect?id=" + detectID,
+		"",
+	} {
+		t.Run(path, func(t *testing.T) {
+			s := newDetect(t, true, nil)
+			s.opts.URL = s.portal.srv.URL + path
+			var conns atomic.Int32
+			s.portal.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+				if st == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			res := Detect(t.Context(), s.opts)
+			if res.Sent || res.Err != nil || !res.Refused() || res.Step != StepDetectPath {
+				t.Fatalf("Detect(%s) = %+v, want refused at %s", path, res, StepDetectPath)
+			}
+			if n := conns.Load(); n != 0 {
+				t.Errorf("the portal saw %d connections", n)
+			}
+			if msg := res.Message(); !strings.Contains(msg, DetectPath) {
+				t.Errorf("message %q does not name the path", msg)
+			}
+			checkNoID(t, res.Message())
+			if _, err := os.Stat(s.opts.StatePath); err == nil {
+				t.Errorf("a refused detect took the rate limit")
+			}
+			if rec := s.lastAudit(t); rec["decision"] != "refused" || rec["step"] != StepDetectPath {
+				t.Errorf("audit record %v, want refused at %s", rec, StepDetectPath)
+			}
+		})
+	}
+}
+
+// TestDetectRateLimitPerHost: the rate limit counts per host, whatever the
+// port: with a whitelist entry of the bare host (any port), a second
+// origin of the same host within DetectInterval gets nothing, not even a
+// connection; after the interval it gets its POST.
+func TestDetectRateLimitPerHost(t *testing.T) {
+	s := newDetect(t, false, nil)
+	l, _, err := whitelist.Parse("user", []byte("127.0.0.1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.opts.User = whitelist.Source{Path: "user", List: l}
+	other := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	s.opts.Fetch.RootCAs.AddCert(other.srv.Certificate())
+	if res := Detect(t.Context(), s.opts); !res.Sent {
+		t.Fatalf("first Detect = %+v, want sent", res)
+	}
+	second := s.opts
+	second.URL = other.srv.URL + DetectPath + "?id=" + detectID
+	s.now.Add(int64(DetectInterval - time.Second))
+	res := Detect(t.Context(), second)
+	if res.Sent || res.Err != nil || res.Step != StepDetectRateLimit {
+		t.Fatalf("Detect of another port of the host within %v = %+v, want refused at %s", DetectInterval, res, StepDetectRateLimit)
+	}
+	if n := other.hits.Load(); n != 0 {
+		t.Errorf("the other port got %d requests", n)
+	}
+	if msg := res.Message(); !strings.Contains(msg, "went to 127.0.0.1, on this or another port") {
+		t.Errorf("message %q does not name the host", msg)
+	}
+	s.now.Add(int64(time.Second))
+	if res := Detect(t.Context(), second); !res.Sent {
+		t.Fatalf("Detect of the other port after %v = %+v, want sent", DetectInterval, res)
 	}
 }

@@ -14,12 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -74,8 +74,10 @@ type FetchOptions struct {
 	// MaxBytes bounds the descriptor body; DefaultMaxDescriptorBytes when
 	// zero.
 	MaxBytes int64
-	// UserAgent is sent as User-Agent, connector.UserAgent("") when empty; the CLI
-	// passes "trustlaunch/VERSION".
+	// UserAgent is the User-Agent of every request to the portal and of
+	// a CONNECT to an outbound proxy, under connector.HeaderUserAgent's
+	// rule (connector.UserAgent("") when empty); the CLI passes
+	// "trustlaunch/VERSION", and Launch gives the tunnel the same.
 	UserAgent string
 	// Resolver resolves the origin's host; net.DefaultResolver when nil.
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
@@ -93,6 +95,11 @@ type FetchOptions struct {
 	// min_version is checked against (checkMinVersion); "" is a build
 	// without a version, refused by any min_version.
 	ClientVersion string
+	// Secrets is the run's registry of secrets (redact.Set): the fetch
+	// adds the query of the URL and of every redirect (the ticket) and
+	// the outbound proxy's credentials, and scrubs every error text with
+	// it. Nil: a registry of the fetch's own.
+	Secrets *redact.Set
 
 	// checkAdmin replaces platform.CheckAdminFile in tests, whose temporary
 	// directories are under /tmp and can never pass the real check.
@@ -114,7 +121,7 @@ type FetchError struct {
 	URL  string
 	Err  error
 
-	secrets []string // query values seen on the way, scrubbed from Error as a second lock
+	secrets *redact.Set // the fetch's secrets (FetchOptions.Secrets), scrubbed from Error as a second lock
 }
 
 // Error returns "fetch descriptor URL: cause" for the fetch step and
@@ -129,7 +136,7 @@ func (e *FetchError) Error() string {
 	} else {
 		msg = cause + " (from " + e.URL + ")"
 	}
-	return scrub(msg, e.secrets)
+	return e.secrets.Scrub(msg)
 }
 
 // Unwrap returns Err.
@@ -177,6 +184,8 @@ func (e *FetchError) Hint() string {
 		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the launch link must point at the descriptor on that server"
 	case errors.As(err, &size):
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
+	case errors.As(err, &ct) && ct.Encoding != "":
+		return "the portal compressed the launch descriptor although trustlaunch did not ask for it: tell the portal's administrator"
 	case errors.As(err, &ct):
 		return "the link may point at the wrong page, or your portal session ended: log in to the portal again and start the session from there"
 	case errors.As(err, &ver):
@@ -266,13 +275,17 @@ func (e *SizeError) Error() string {
 	return "the descriptor is larger than the limit of " + sizeName(e.Limit)
 }
 
-// ContentTypeError is a 200 answer that is not application/json.
+// ContentTypeError is a 200 answer that is not application/json, or that
+// is encoded (compressed), which trustlaunch never asks for.
 type ContentTypeError struct {
-	Type string // the media type sent, sanitized; "" when none
+	Type     string // the media type sent, sanitized; "" when none
+	Encoding string // the Content-Encoding sent, quoted and sanitized; "" when none
 }
 
 func (e *ContentTypeError) Error() string {
 	switch {
+	case e.Encoding != "":
+		return "the server sent the descriptor with Content-Encoding " + e.Encoding + ", which trustlaunch does not ask for; want it unencoded"
 	case e.Type == "":
 		return "the server sent no Content-Type; want application/json"
 	case e.Type == "text/html":
@@ -297,8 +310,7 @@ func (e *ContentTypeError) Error() string {
 // (HTTPS_PROXY, NO_PROXY) are used, as the browser that showed the portal
 // would; TLS is verified end to end through them.
 func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error) {
-	f := &fetcher{opts: opts, shown: RedactURL(opts.URL)}
-	f.addSecrets(opts.URL)
+	f := newFetcher(opts)
 	d, err := f.fetch(ctx)
 	if err == nil {
 		if err = checkMinVersion(d, opts.ClientVersion); err != nil {
@@ -327,7 +339,7 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 			// quotes; scrub it here, where the secrets are known, so that
 			// the error is clean for whoever unwraps it.
 			fe.Step = de.Step
-			fe.Err = &DescriptorError{Step: de.Step, Field: scrub(de.Field, f.secrets), msg: scrub(de.msg, f.secrets)}
+			fe.Err = &DescriptorError{Step: de.Step, Field: f.secrets.Scrub(de.Field), msg: f.secrets.Scrub(de.msg)}
 		}
 		return nil, fe
 	}
@@ -337,8 +349,19 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 type fetcher struct {
 	opts     FetchOptions
 	shown    string
-	secrets  []string
+	secrets  *redact.Set
 	outbound *connector.OutboundProxy // the setting newClient took, for transportErr
+}
+
+// newFetcher starts a request to opts.URL: the URL shown in messages, and
+// the registry of secrets with the URL's query in it.
+func newFetcher(opts FetchOptions) *fetcher {
+	f := &fetcher{opts: opts, shown: RedactURL(opts.URL), secrets: opts.Secrets}
+	if f.secrets == nil {
+		f.secrets = &redact.Set{}
+	}
+	f.secrets.AddQuery(opts.URL)
+	return f
 }
 
 func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
@@ -430,6 +453,8 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		}
 	}
 	f.outbound = outbound
+	outbound.AddTo(f.secrets)
+	ua := f.userAgent()
 	tr := &http.Transport{
 		Proxy:                  outbound.HTTPProxy,
 		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
@@ -437,6 +462,15 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,
 		MaxResponseHeaderBytes: 64 << 10,
+		// No "Accept-Encoding: gzip", which net/http would add and undo
+		// on its own: a descriptor is a few KiB, and a compressed answer
+		// that holds the token beside anything an attacker can put in it
+		// (a session name, an echoed query) tells its length, and with it
+		// the token, to whoever sees the ciphertext (BREACH).
+		DisableCompression: true,
+		// The CONNECT to an outbound proxy names trustlaunch as the
+		// tunnel's does, not as net/http's "Go-http-client/1.1".
+		ProxyConnectHeader: http.Header{"User-Agent": {ua}},
 		// A refusal by the outbound proxy reads as the tunnel's does and
 		// is typed (connector.StepOutbound), instead of net/http's bare
 		// reason phrase ("Proxy Authentication Required") that names
@@ -614,13 +648,14 @@ func (f *fetcher) do(ctx context.Context, client *http.Client, method string, u 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json, "+JWSContentType)
-	ua := f.opts.UserAgent
-	if ua == "" {
-		ua = connector.UserAgent("")
-	}
-	req.Header.Set("User-Agent", ua)
+	req.Header.Set("User-Agent", f.userAgent())
 	return client.Do(req)
 }
+
+// userAgent is the User-Agent of every request to a portal and of the
+// CONNECT to an outbound proxy: FetchOptions.UserAgent, the value the
+// launch gives the tunnel too, under the connector's rule for a header.
+func (f *fetcher) userAgent() string { return connector.HeaderUserAgent(f.opts.UserAgent) }
 
 // transportErr unwraps the *url.Error of net/http, whose text contains the
 // full URL and so the ticket, and names a timeout or cancellation plainly.
@@ -655,7 +690,7 @@ func isRedirect(code int) bool {
 // redirectTarget resolves a Location header against cur and checks that it
 // stays on https and on the trusted origin.
 func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
-	f.addSecrets(loc)
+	f.secrets.AddQuery(loc)
 	if loc == "" {
 		return nil, &RedirectError{Reason: "the answer has no Location header"}
 	}
@@ -691,8 +726,11 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 		}
 		// Error pages often repeat the request URL: scrub the ticket before
 		// cutting, so that no part of it survives the cut.
-		text := scrub(strings.TrimSpace(string(head)), f.secrets)
+		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
 		return nil, false, &StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, statusExcerptRunes)}
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, false, &ContentTypeError{Encoding: safetext.QuoteExcerpt(ce, 40)}
 	}
 	if resp.ContentLength > maxBytes {
 		return nil, false, &SizeError{Limit: maxBytes, Length: resp.ContentLength}
@@ -755,45 +793,6 @@ func originReason(err error) string {
 		return "not https"
 	}
 	return "invalid URL"
-}
-
-// addSecrets remembers the query and fragment of a URL seen during the
-// fetch, and each of their values, to scrub from error text.
-func (f *fetcher) addSecrets(raw string) {
-	_, rest, ok := strings.Cut(raw, "?")
-	if !ok {
-		_, rest, ok = strings.Cut(raw, "#")
-	}
-	if !ok || rest == "" {
-		return
-	}
-	f.secrets = append(f.secrets, rest)
-	if un, err := url.QueryUnescape(rest); err == nil && un != rest {
-		f.secrets = append(f.secrets, un)
-	}
-	for part := range strings.SplitSeq(strings.ReplaceAll(rest, "#", "&"), "&") {
-		_, v, _ := strings.Cut(part, "=")
-		if un, err := url.QueryUnescape(v); err == nil {
-			v = un
-		}
-		// Short values ("1", "en") are not secrets and would scrub words.
-		if len(v) >= 6 {
-			f.secrets = append(f.secrets, v)
-		}
-	}
-}
-
-// scrub replaces every secret in s with "[redacted]", longest first so
-// that a value inside a longer query goes with it.
-func scrub(s string, secrets []string) string {
-	sorted := slices.Clone(secrets)
-	slices.SortStableFunc(sorted, func(a, b string) int { return len(b) - len(a) })
-	for _, sec := range sorted {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
 }
 
 // RedactURL returns raw without user info, query and fragment, sanitized,

@@ -3,6 +3,7 @@ package launcher
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -12,15 +13,18 @@ import (
 	"testing"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
 // connectForwarder is a minimal outbound HTTP proxy: CONNECT only, names
-// resolved from its own table. It records the CONNECT targets.
+// resolved from its own table. It records the CONNECT targets and the
+// User-Agent of each CONNECT.
 type connectForwarder struct {
 	addr    string
 	mu      sync.Mutex
 	targets []string
+	agents  []string
 }
 
 func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarder {
@@ -39,6 +43,7 @@ func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarde
 		}
 		f.mu.Lock()
 		f.targets = append(f.targets, req.Host)
+		f.agents = append(f.agents, req.Header.Get("User-Agent"))
 		f.mu.Unlock()
 		host, port, _ := net.SplitHostPort(req.Host)
 		up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
@@ -90,6 +95,10 @@ func TestFetchThroughOutboundProxy(t *testing.T) {
 	}
 	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
 		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	}
+	// The CONNECT names trustlaunch, as the tunnel's CONNECT does.
+	if len(fw.agents) != 1 || fw.agents[0] != o.opts.UserAgent {
+		t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q", fw.agents, o.opts.UserAgent)
 	}
 
 	// Direct ("none"): the name does not resolve.
@@ -156,5 +165,47 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 	}
 	if o.hits.Load() != 0 {
 		t.Errorf("the portal was asked %d times", o.hits.Load())
+	}
+}
+
+// TestFetchOutboundRefusalHoldsNoCredentials: an outbound proxy that
+// refuses the fetch's CONNECT with a reason echoing its credentials in
+// another case (the password, the Basic credential) is named by the status
+// code and its standard phrase; neither the error nor the run's registry
+// lets a spelling of them through.
+func TestFetchOutboundRefusalHoldsNoCredentials(t *testing.T) {
+	const user, pass = "alice", "Corp-Pr0xy/Pa55w0rd!Spring"
+	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	for _, tc := range []struct{ answer, want string }{
+		{"HTTP/1.1 403 denied " + strings.ToLower(user+":"+pass) + "\r\n\r\n", "(403 Forbidden)"},
+		{"HTTP/1.1 502 bad credential " + strings.ToLower(basic) + "\r\n\r\n", "(502 Bad Gateway)"},
+		{"HTTP/1.1 407 " + strings.ToUpper(pass) + "\r\n\r\n", "407 authentication required: the user name or password was refused"},
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveEach(t, ln, func(c net.Conn) {
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				io.WriteString(c, tc.answer)
+			}
+		})
+		o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
+		o.byName(t, "example.com")
+		ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://alice:Corp-Pr0xy%2FPa55w0rd%21Spring@"+ln.Addr().String(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.opts.Outbound = ob
+		_, err = FetchDescriptor(t.Context(), o.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("fetch through a refusing outbound proxy: %v; want %q in it", err, tc.want)
+		}
+		for _, secret := range []string{pass, user + ":" + pass} {
+			if run, ok := redacttest.Leak(err.Error(), secret); ok {
+				t.Errorf("error %q shows the run %q of a spelling of %q", err, run, secret)
+			}
+		}
 	}
 }

@@ -2,9 +2,11 @@ package launcher
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -111,13 +114,16 @@ func mustFail(t *testing.T, o *origin, step string, want ...string) *FetchError 
 }
 
 // checkNoSecrets fails if the error text, or any error in its chain, shows
-// the ticket or a raw control character.
+// the ticket in any spelling (redacttest.Leak), or a raw control character.
 func checkNoSecrets(t *testing.T, err error) {
 	t.Helper()
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		msg := e.Error()
-		if strings.Contains(msg, ticket) || strings.Contains(msg, "ticket=") {
+		if strings.Contains(strings.ToLower(msg), strings.ToLower(ticket)) || strings.Contains(msg, "ticket=") {
 			t.Errorf("error text shows the ticket: %q", msg)
+		}
+		if run, ok := redacttest.Leak(msg, ticket); ok {
+			t.Errorf("error text shows the run %q of a spelling of the ticket: %q", run, msg)
 		}
 		if strings.ContainsAny(msg, "\x1b\r\n\x00") {
 			t.Errorf("error text carries a control character: %q", msg)
@@ -139,6 +145,10 @@ func TestFetchGood(t *testing.T) {
 			http.Error(w, "ticket", http.StatusForbidden)
 		case r.Header.Get("Cookie") != "" || r.Header.Get("Referer") != "":
 			http.Error(w, "cookie or referer", http.StatusBadRequest)
+		case r.Header.Get("Accept-Encoding") != "":
+			// A compressed answer holding the token would tell its
+			// length to whoever sees the ciphertext (BREACH).
+			http.Error(w, "accept-encoding "+r.Header.Get("Accept-Encoding"), http.StatusBadRequest)
 		default:
 			serveJSON(good)(w, r)
 		}
@@ -298,6 +308,27 @@ func TestFetchRefusals(t *testing.T) {
 			},
 			step: StepDescriptorFetch,
 			want: []string{"server answered 403 Forbidden", "ticket [redacted] expired for /d/1?[redacted]"},
+		},
+		{
+			name: "403 page echoing the ticket in other spellings",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				tk := r.URL.Query().Get("ticket")
+				http.Error(w, "ticket "+strings.ToLower(tk)+" or "+base64.StdEncoding.EncodeToString([]byte("ticket="+tk))+" or "+url.QueryEscape(strings.ToUpper(tk))+" expired", http.StatusForbidden)
+			},
+			step: StepDescriptorFetch,
+			want: []string{"server answered 403 Forbidden", `"ticket [redacted] or [redacted] or [redacted] expired"`},
+		},
+		{
+			name: "gzip-encoded descriptor",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				zw := gzip.NewWriter(w)
+				zw.Write(good)
+				zw.Close()
+			},
+			step: StepDescriptorFetch,
+			want: []string{`Content-Encoding "gzip", which trustlaunch does not ask for`},
 		},
 		{
 			name:    "404 gets a hint",

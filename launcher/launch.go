@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -39,9 +40,17 @@ type Options struct {
 	Policy    PolicySource     // the admin policy, from LoadPolicy; zero: none
 	Prompter  whitelist.Prompter
 
-	Fetch    FetchOptions   // URL and Origin are filled in by Launch
+	Fetch    FetchOptions   // URL, Origin and Secrets are filled in by Launch
 	Profiles ProfileOptions // where the admin and user profiles live
 	Audit    *AuditLog      // nil: no audit record (tests only)
+
+	// Secrets is the run's registry of secrets (redact.Set), the one
+	// scrubber of every text a launch writes: Launch adds the launch URL's
+	// query, the fetch the outbound proxy's credentials, Launch the token
+	// once the descriptor is decoded; the fetch's errors, the connector's
+	// and the audit record are scrubbed with it. The caller scrubs what it
+	// prints with the same registry. Nil: a registry of the launch's own.
+	Secrets *redact.Set
 
 	// Connector adjusts the connector configuration built from the
 	// descriptor (timeouts, FIPS, a resolver in tests); it may not be nil-
@@ -110,6 +119,11 @@ func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 func Launch(ctx context.Context, opts Options) *Result {
 	start := time.Now()
 	res := &Result{}
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = &redact.Set{}
+	}
+	secrets.AddQuery(opts.LaunchURL)
 	rec := AuditRecord{DescriptorURL: opts.LaunchURL}
 	defer func() {
 		rec.Duration = time.Since(start)
@@ -130,7 +144,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 			rec.Error = res.Decision.Message
 		}
 		if opts.Audit != nil {
-			if err := opts.Audit.AppendAfter(ctx, rec); err != nil {
+			if err := opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)); err != nil {
 				opts.logf("audit log: %v", err)
 			}
 		}
@@ -185,7 +199,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 
 	// 2. The descriptor, from the origin that was decided.
 	fo := opts.Fetch
-	fo.URL, fo.Origin = opts.LaunchURL, d.Origin
+	fo.URL, fo.Origin, fo.Secrets = opts.LaunchURL, d.Origin, secrets
 	fo.Policy = opts.Policy.Policy
 	desc, err := FetchDescriptor(ctx, fo)
 	if err != nil {
@@ -196,6 +210,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 		}
 		return fail(StepDescriptorFetch, err)
 	}
+	desc.Token.AddTo(secrets)
 	rec.Session = desc.Session
 	rec.Proxy = desc.Proxy.Address
 	rec.Destination = net.JoinHostPort(desc.Destination.Host, fmt.Sprint(desc.Destination.Port))
@@ -244,6 +259,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	}
 	grant.Apply(&cfg)
 	var up, down atomic.Int64
+	cfg.Secrets = secrets
 	cfg.Logf = opts.Logf
 	cfg.UserAgent = opts.Fetch.UserAgent // the tunnel names itself as the fetch did
 	// The emulator's tree: during `open`, a command profile admits only

@@ -597,25 +597,25 @@ func (p *Policy) Check(d *Descriptor) (PolicyGrant, error) {
 	}
 	addr := safetext.Quote(d.Proxy.Address)
 	if p.RestrictProxies {
-		o, err := whitelist.ParseOrigin("https://" + d.Proxy.Address + "/")
+		o, err := decidedOrigin(d.Proxy.Address)
 		rule, ok := -1, false
 		if err == nil {
 			rule, ok = bestMatch(len(p.Proxies), func(i int) whitelist.Entry { return p.Proxies[i].Entry }, o)
 		}
 		if !ok {
-			return g, p.refuse("proxy.address", d.Proxy.Address, "proxy.address %s is not a proxy the policy lists", addr)
+			return g, p.refuse("proxy.address", d.Proxy.Address, "proxy.address %s is not a proxy the policy lists%s", addr, spellingNote(err))
 		}
 		g.ProxyPins = p.Proxies[rule].Pins
 	}
 	dest := net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port))
 	if p.RestrictDestinations {
-		o, err := whitelist.ParseOrigin("https://" + dest + "/")
+		o, err := decidedOrigin(dest)
 		rule, ok := -1, false
 		if err == nil {
 			rule, ok = bestMatch(len(p.Destinations), func(i int) whitelist.Entry { return p.Destinations[i].Entry }, o)
 		}
 		if !ok {
-			return g, p.refuse("destination", dest, "destination %s is not a destination the policy lists", safetext.Quote(dest))
+			return g, p.refuse("destination", dest, "destination %s is not a destination the policy lists%s", safetext.Quote(dest), spellingNote(err))
 		}
 		g.Dest = &p.Destinations[rule]
 		if g.Dest.TLS && !d.Destination.TLS {
@@ -627,6 +627,38 @@ func (p *Policy) Check(d *Descriptor) (PolicyGrant, error) {
 		}
 	}
 	return g, nil
+}
+
+// errOtherSpelling is decidedOrigin's error for a host:port that the
+// policy would compare in another spelling than the one the connector is
+// given.
+var errOtherSpelling = errors.New("not in the spelling the policy compares")
+
+// decidedOrigin returns the origin the policy matches for a descriptor's
+// host:port, which must be spelled exactly as that origin is (a host
+// canonicalHost made): the connector is given the descriptor's spelling,
+// so the policy decides on that very spelling, never on one it folded
+// ("10.1.2.3." matching "10.1.2.3" while the proxy is asked for a DNS
+// name). DecodeDescriptor writes hosts so; a descriptor built another way
+// that is not is refused.
+func decidedOrigin(hostport string) (whitelist.Origin, error) {
+	o, err := whitelist.ParseOrigin("https://" + hostport + "/")
+	if err != nil {
+		return o, err
+	}
+	if o.HostPort() != hostport {
+		return whitelist.Origin{}, errOtherSpelling
+	}
+	return o, nil
+}
+
+// spellingNote adds to a refusal why decidedOrigin refused a host whose
+// spelling was not the policy's.
+func spellingNote(err error) string {
+	if errors.Is(err, errOtherSpelling) {
+		return " in this spelling (it must be in lower case, without a trailing dot)"
+	}
+	return ""
 }
 
 // bestMatch returns the entry that admits o, preferring one with o's port

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -38,6 +39,19 @@ type stdio struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// secrets is the process's registry of secrets (the session token,
+	// the outbound proxy's credentials, the launch URL's ticket): the
+	// launcher and the connector add what they learn, and every line
+	// written to stderr is scrubbed of them. Nil until registry is called.
+	secrets *redact.Set
+}
+
+// registry returns the process's registry of secrets, made on first use.
+func (s *stdio) registry() *redact.Set {
+	if s.secrets == nil {
+		s.secrets = &redact.Set{}
+	}
+	return s.secrets
 }
 
 // errorf prints "trustlaunch: error: ..." on stderr.
@@ -53,16 +67,20 @@ func (s *stdio) warnf(format string, args ...any) { s.line("warning", format, ar
 // "trustlaunch: ...", made inert as every line of ours is: parts of it
 // (addresses, status lines, library errors) come from the network.
 func (s *stdio) logf(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: %s\n", safetext.Inert(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(s.stderr, "trustlaunch: %s\n", s.clean(fmt.Sprintf(format, args...)))
 }
 
 // line prints one message line. Messages carry text from the network (a
-// certificate's names in a TLS error, a proxy's status line): whatever a
-// library left unsanitized is made inert here, the last stop before the
-// terminal.
+// certificate's names in a TLS error, the start of a proxy's answer):
+// whatever a library left unsanitized is made inert here, the last stop
+// before the terminal.
 func (s *stdio) line(kind, format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, safetext.Inert(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, s.clean(fmt.Sprintf(format, args...)))
 }
+
+// clean is the last lock on a line for stderr: every spelling of the
+// process's secrets scrubbed, then made inert.
+func (s *stdio) clean(msg string) string { return safetext.Inert(s.secrets.Scrub(msg)) }
 
 // command is one row of the subcommand table.
 type command struct {

@@ -115,6 +115,7 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	cfg.Token = tok
+	cfg.Secrets = s.registry() // New adds the token and the outbound credentials
 
 	var logMu sync.Mutex
 	cfg.Logf = func(format string, args ...any) {

@@ -20,6 +20,7 @@ import (
 func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, outbound *connector.OutboundProxy) int {
 	admin, user := loadLists(s, paths)
 	opts := launcher.DetectOptions{
+		Secrets: s.registry(),
 		URL:     target,
 		Admin:   admin,
 		User:    user,

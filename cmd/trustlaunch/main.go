@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/trustlaunch/trustlaunch/internal/redact"
 )
 
 func main() {
@@ -15,10 +17,11 @@ func main() {
 	// runProcess, not run: on Linux, open re-executes itself to take the
 	// launch URL out of its argv, which only a whole process can do.
 	code := runProcess(ctx, os.Args, &stdio{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		getenv: os.Getenv,
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		getenv:  os.Getenv,
+		secrets: &redact.Set{},
 	})
 	stop()
 	os.Exit(code)

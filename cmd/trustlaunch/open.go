@@ -34,8 +34,9 @@ The exit status is the emulator's once it ran.
 
 A portal's installation check, trustlaunch://detect?url=<https URL>, runs
 step 1 without a prompt and, only when the admin list or your user list
-names the server, POSTs this version, OS and architecture to that URL
-(at most once per server per 10 s); any other server gets nothing.
+names the server and the URL's path is /.well-known/trustlaunch/detect,
+POSTs this version, OS and architecture to that URL (at most once per host
+per 10 s, whatever the port); any other server gets nothing.
 
 Examples:
   trustlaunch open -- 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
@@ -196,6 +197,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	held := &heldLog{print: s.logf}
 	defer held.release()
 	opts := launcher.Options{
+		Secrets:   s.registry(),
 		LaunchURL: ls.target,
 		Admin:     admin,
 		User:      user,
@@ -272,7 +274,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		if h := hintFor(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
-		notifyIfNoTerminal(ctx, res.Err.Error())
+		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
 		if res.Step == launcher.StepPolicy {
 			// The admin policy refused the descriptor, or cannot be used
 			// and so stops every launch, as an unusable admin list does.

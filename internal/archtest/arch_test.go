@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"launcher":          {"cmd/trustlaunch"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
+	"internal/redact":   {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},

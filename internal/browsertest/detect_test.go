@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/internal/peers"
+	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
 // detectPageWait is how long the portal page polls its own server for a
@@ -72,15 +73,16 @@ func newDetectStore() *detectStore {
 	return &detectStore{reports: map[string]detectReport{}, posts: map[string]time.Time{}, shown: make(chan pageState, 16)}
 }
 
-// startDetectServer starts an HTTPS origin on 127.0.0.1 with cert.
-func startDetectServer(t *testing.T, cert *peers.ServerCert, store *detectStore, minVersion string) *detectServer {
+// startDetectServer starts an HTTPS origin on ip (a loopback address that
+// cert names) with cert. The detection POST goes to launcher.DetectPath.
+func startDetectServer(t *testing.T, ip string, cert *peers.ServerCert, store *detectStore, minVersion string) *detectServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &detectServer{origin: "https://" + ln.Addr().String(), minVersion: minVersion, store: store, mux: http.NewServeMux()}
-	s.mux.HandleFunc("POST /trustlaunch/detect", s.detect)
+	s.mux.HandleFunc("POST "+launcher.DetectPath, s.detect)
 	s.mux.HandleFunc("GET /trustlaunch/detect-status", s.status)
 	s.mux.HandleFunc("POST /page-state", s.pageState)
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -239,7 +241,7 @@ async function detect(name, detectOrigin) {
 	const out = document.getElementById("status-" + name);
 	const t0 = performance.now();
 	const id = crypto.randomUUID();
-	const detectURL = detectOrigin + "/trustlaunch/detect?id=" + encodeURIComponent(id);
+	const detectURL = detectOrigin + "/.well-known/trustlaunch/detect?id=" + encodeURIComponent(id);
 	const a = document.createElement("a");
 	a.href = "trustlaunch://detect?url=" + encodeURIComponent(detectURL);
 	document.body.appendChild(a);
@@ -324,12 +326,13 @@ func checkDetect(t *testing.T, c detectCase, st pageState, rec auditRecord, befo
 
 // TestChromiumDetectRoundTrip is the portal's installation check, end to
 // end: the page of docs/portal.md in Chromium under Xvfb makes an id,
-// opens trustlaunch://detect?url=<its server>/trustlaunch/detect?id=..,
+// opens trustlaunch://detect?url=<its server>/.well-known/trustlaunch/detect?id=..,
 // Chromium hands the link to xdg-open and the registered trustlaunch,
 // which POSTs its version to a listed origin, and the page, polling its
 // own server, shows the result. Three buttons: the portal itself (user
-// listed: "installed"); a second listed origin whose minimum version no
-// trustlaunch meets ("update needed"); and an origin in no list, which
+// listed: "installed"); a second listed origin, on another host (the rate
+// limit is per host), whose minimum version no trustlaunch meets ("update
+// needed"); and an origin in no list, which
 // must see no connection at all while the page gives up ("not installed
 // or blocked"). The round trip's time is logged.
 func TestChromiumDetectRoundTrip(t *testing.T) {
@@ -338,9 +341,9 @@ func TestChromiumDetectRoundTrip(t *testing.T) {
 	defer cancel()
 
 	store := newDetectStore()
-	portal := startDetectServer(t, w.leaf, store, "")
-	newer := startDetectServer(t, w.leaf, store, "999.0.0")
-	unlisted := startDetectServer(t, w.leaf, store, "")
+	portal := startDetectServer(t, "127.0.0.1", w.leaf, store, "")
+	newer := startDetectServer(t, "127.0.0.2", w.leaf, store, "999.0.0")
+	unlisted := startDetectServer(t, "127.0.0.1", w.leaf, store, "")
 	cases := []detectCase{
 		{name: "installed", target: portal, wantText: "installed", wantPost: true, wantDec: "detected", wantStep: "detect-post"},
 		{name: "update-needed", target: newer, wantText: "update needed", wantPost: true, wantDec: "detected", wantStep: "detect-post"},
@@ -375,7 +378,7 @@ func TestChromiumDetectRoundTrip(t *testing.T) {
 		before := c.target.conns.Load()
 		clicked := time.Now()
 		clickLink(t, ctx, tab, c.name)
-		rec := waitAudit(t, ctx, br, cdp, w.auditPath, i, c.target.origin+"/trustlaunch/detect")
+		rec := waitAudit(t, ctx, br, cdp, w.auditPath, i, c.target.origin+launcher.DetectPath)
 		st := store.waitShown(t, ctx, c.name, br.exited)
 		_, posted, ok := store.report(st.ID)
 		if c.wantPost && ok {

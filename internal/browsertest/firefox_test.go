@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/internal/peers"
+	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
 // firefoxPolicyFile is where Debian's firefox-esr reads enterprise
@@ -43,7 +44,7 @@ const (
 
 // world is the user's side of a browser test: a fresh home with the XDG
 // directories that register, xdg-open and trustlaunch read, the recording
-// stand-ins, the test CA and its certificate for 127.0.0.1, the built
+// stand-ins, the test CA and its certificate for 127.0.0.1 and 127.0.0.2, the built
 // trustlaunch, and (after start) Xvfb, the environment and the
 // registration.
 type world struct {
@@ -85,7 +86,7 @@ func newWorld(t *testing.T) *world {
 	w.auditPath = filepath.Join(w.xdg["XDG_STATE_HOME"], "trustlaunch", "audit.log")
 	w.fake = newFakeBin(t, filepath.Join(w.root, "fakebin"))
 	w.ca = peers.NewCA(t)
-	w.leaf = w.ca.Issue(t, "127.0.0.1")
+	w.leaf = w.ca.Issue(t, "127.0.0.1", "127.0.0.2") // the detection test's second host
 	return w
 }
 
@@ -237,7 +238,7 @@ func TestFirefoxLaunchesTrustlaunch(t *testing.T) {
 	proxy := startProxy(t)
 	portal := startOrigin(t, w.leaf)
 	store := newDetectStore()
-	detectPortal := startDetectServer(t, w.leaf, store, "")
+	detectPortal := startDetectServer(t, "127.0.0.1", w.leaf, store, "")
 
 	c := launchCase{name: "firefox-user-listed", server: portal, wantDecision: "launched", wantStep: "launched", wantWhitelist: "user-listed"}
 	c.ticket, c.token, c.path = randHex(t), "tok-"+randHex(t), "/descriptor/firefox"
@@ -289,7 +290,7 @@ func TestFirefoxLaunchesTrustlaunch(t *testing.T) {
 	started = time.Now()
 	ff = startFirefox(t, w, "detect", detectPortal.origin+"/")
 	br = &chromium{proc: ff}
-	rec = waitAudit(t, ctx, br, nil, w.auditPath, 1, detectPortal.origin+"/trustlaunch/detect")
+	rec = waitAudit(t, ctx, br, nil, w.auditPath, 1, detectPortal.origin+launcher.DetectPath)
 	st := store.waitShown(t, ctx, dc.name, ff.exited)
 	_, posted, _ := store.report(st.ID)
 	t.Logf("%s: the page showed %q %d ms after it opened the link (page's clock); the POST arrived %v after Firefox started",
