@@ -33,6 +33,9 @@ import (
 const jobHelperEnv = "TL_LAUNCHER_JOB_HELPER"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == recorderArg {
+		os.Exit(runTestRecorder())
+	}
 	switch role := os.Getenv(jobHelperEnv); role {
 	case "":
 		os.Exit(m.Run())
@@ -44,6 +47,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "launch":
 		os.Exit(jobLaunch())
+	case "console":
+		os.Exit(consoleEmulator())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", jobHelperEnv, role)
 		os.Exit(2)
