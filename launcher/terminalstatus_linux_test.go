@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -441,4 +442,63 @@ func TestRecorderWithoutChannel(t *testing.T) {
 	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the command ran: %v", err)
 	}
+}
+
+// TestLaunchInTerminalTampered: a report on the launch's report socket
+// from a program that is not the recorder, while the emulator runs in its
+// window, ends the launch: Launch fails at StepRecorder with ErrTampered,
+// the audit record says so, and the emulator and the tunnel are gone.
+func TestLaunchInTerminalTampered(t *testing.T) {
+	w := newWorld(t, "connect")
+	w.set("profile", "sleeper-tty")
+	os.WriteFile(w.profiles, []byte(fmt.Sprintf("[profile.sleeper-tty]\ncommand = [%q, \"-test.run=^$\", \"{port}\"]\nterminal = true\n", os.Args[0])), 0o600)
+	pr, pw := io.Pipe()
+	opts, audit := w.options(t, "sleep", strings.NewReader(""), pw)
+	opts.Window = &TerminalWindow{
+		Recorder: []string{os.Args[0], recorderArg},
+		Terminal: func() ([]string, bool, error) { return shWindow(false), false, nil },
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	done := make(chan *Result, 1)
+	go func() {
+		done <- Launch(ctx, opts)
+		pw.Close()
+	}()
+	pid, port := readStarted(t, pr) // the emulator has connected
+
+	recorder, err := parentOf(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", recorder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	i := slices.Index(args, "--socket")
+	if i < 0 {
+		t.Fatalf("the recorder's command line %q offers no report socket", args)
+	}
+	c, err := net.Dial("unixpacket", args[i+1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(msgReport))
+
+	var res *Result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		t.Fatal("the launch was not ended")
+	}
+	if res.Step != StepRecorder || !errors.Is(res.Err, ErrTampered) || !strings.Contains(res.Err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Errorf("Launch = %s, %v; want the tampering by this process at step %s", res.Step, res.Err, StepRecorder)
+	}
+	recs, err := audit.ReadRecent(1)
+	if err != nil || len(recs) != 1 || recs[0].Step != StepRecorder || recs[0].Decision != "failed" || recs[0].ExitStatus != nil {
+		t.Errorf("audit: %+v, %v; want a failed launch at step %s", recs, err, StepRecorder)
+	}
+	assertGone(t, pid, port)
 }
