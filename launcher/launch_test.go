@@ -131,6 +131,10 @@ func launchProcess() int {
 }
 
 func fakeEmulator(port string) int {
+	if os.Getenv("LAUNCH_TEST_STAMP") != "" {
+		// When it started, for BenchmarkLaunchToExecInWindow.
+		fmt.Printf("started=%d\n", time.Now().UnixNano())
+	}
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
 	if err != nil {
 		fmt.Println("dial:", err)
