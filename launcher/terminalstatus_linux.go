@@ -43,10 +43,10 @@ const recorderAnswerWait = 30 * time.Second
 // accepted recorder and its descendants are admitted to the tunnel
 // (admitted), and its exit status is read from its channel (finish).
 type recorderWatch struct {
-	want []string // the recorder's whole command line
-	exe  fileID   // the file want[0] names
-	pair *net.UnixConn
-	peer *os.File          // the window's end of pair, closed once the window has started
+	want []string          // the recorder's whole command line
+	exe  fileID            // the file want[0] names
+	pair *net.UnixConn     // the launch's end of the socketpair
+	peer *os.File          // the window's end, closed once the window has started
 	ln   *net.UnixListener // the report socket; nil when the terminal passes descriptors on
 	dir  string            // ln's private directory
 	end  func(error)       // ends the emulator's run
@@ -58,19 +58,13 @@ type recorderWatch struct {
 	mu        sync.Mutex
 	pid       int           // the accepted recorder, 0 before
 	start     string        // its start time (startTime)
+	pidfd     int           // a pidfd of it, or -1 (pinProcess)
 	conn      *net.UnixConn // its channel: pair, or its connection to ln
 	gone      bool          // its channel has ended: it has exited
 	status    int
 	hasStatus bool
 	err       error           // why the launch was ended, wrapping ErrTampered
 	conns     []*net.UnixConn // every channel, to close
-	result    recorderResult  // finish's, once it ran
-}
-
-type recorderResult struct {
-	status int
-	ok     bool
-	err    error
 }
 
 // fileID names a file by device and inode.
@@ -90,7 +84,7 @@ func prepareWindow(win *TerminalWindow, spec *emulatorSpec) (_ *recorderWatch, e
 	if err != nil {
 		return nil, err
 	}
-	w := &recorderWatch{exe: fileID{st.Dev, st.Ino}, accepted: make(chan struct{})}
+	w := &recorderWatch{exe: fileID{st.Dev, st.Ino}, accepted: make(chan struct{}), pidfd: -1}
 	defer func() {
 		if err != nil {
 			w.closeAll()
@@ -255,6 +249,7 @@ func (w *recorderWatch) message(c *net.UnixConn, pid int, msg string) {
 			return
 		}
 		w.pid, w.start, w.conn = pid, start, c
+		w.pidfd = pinProcess(pid, start)
 		if _, err := c.Write([]byte(msgAccepted)); err != nil {
 			w.gone = true // it has gone already; its descendants are not admitted
 		}
@@ -294,15 +289,44 @@ func (w *recorderWatch) tamper(err error) {
 // reused its PID.
 func (w *recorderWatch) admitted() (int, bool) {
 	w.mu.Lock()
-	pid, start, ok := w.pid, w.start, w.pid != 0 && !w.gone && w.err == nil
-	w.mu.Unlock()
-	if !ok {
+	defer w.mu.Unlock() // held while pidfd is polled: closeAll closes it
+	if w.pid == 0 || w.gone || w.err != nil {
 		return 0, false
+	}
+	if w.pidfd >= 0 {
+		// A pidfd becomes readable when its process has exited: one
+		// system call, where the start time is a read of /proc/PID/stat,
+		// which for a process of many threads costs tens of µs.
+		for {
+			n, err := unix.Poll([]unix.PollFd{{Fd: int32(w.pidfd), Events: unix.POLLIN}}, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n > 0 {
+				return 0, false
+			}
+			return w.pid, true
+		}
+	}
+	if st, err := startTime(w.pid); err != nil || st != w.start {
+		return 0, false
+	}
+	return w.pid, true
+}
+
+// pinProcess returns a pidfd of process pid once it is known to name the
+// process with this start time, or -1 (no pidfd_open before Linux 5.3):
+// admitted then compares the start time each time.
+func pinProcess(pid int, start string) int {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1
 	}
 	if st, err := startTime(pid); err != nil || st != start {
-		return 0, false
+		unix.Close(fd)
+		return -1
 	}
-	return pid, true
+	return fd
 }
 
 // finish is called once the window has closed: what the recorder sent
@@ -324,11 +348,11 @@ func (w *recorderWatch) finish() (status int, ok bool, err error) {
 		w.mu.Unlock()
 		w.readers.Wait()
 		w.closeAll()
-		w.mu.Lock()
-		w.result = recorderResult{w.status, w.hasStatus && w.err == nil, w.err}
-		w.mu.Unlock()
 	})
-	return w.result.status, w.result.ok, w.result.err
+	// Nothing changes them any more: every reader has returned.
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status, w.hasStatus && w.err == nil, w.err
 }
 
 // closeAll releases the channels and the report socket's directory.
@@ -346,6 +370,10 @@ func (w *recorderWatch) closeAll() {
 	}
 	if w.dir != "" {
 		os.RemoveAll(w.dir)
+	}
+	if w.pidfd >= 0 {
+		unix.Close(w.pidfd)
+		w.pidfd = -1
 	}
 }
 
