@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkLaunchToExecInWindow is BenchmarkLaunchToExec for a launch in a
@@ -82,6 +84,29 @@ func BenchmarkPeerCheck(b *testing.B) {
 		emu := startReportedRecorder(b, tree)
 		benchAdmit(b, tree, emu)
 	})
+}
+
+// BenchmarkRecorderCheck measures what the launch does once per launch
+// when a report arrives: the check of the sender (its executable, command
+// line and start time) and the pidfd that follows it, here on a recorder
+// of this test binary, many threads like trustlaunch's.
+func BenchmarkRecorderCheck(b *testing.B) {
+	tree := newEmulatorTree(false)
+	startReportedRecorder(b, tree)
+	w := tree.recorder.Load()
+	w.mu.Lock()
+	pid, want, exe := w.pid, w.want, w.exe
+	w.mu.Unlock()
+	b.ReportAllocs()
+	for b.Loop() {
+		start, err := checkRecorderProcess(pid, want, exe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if fd := pinProcess(pid, start); fd >= 0 {
+			unix.Close(fd)
+		}
+	}
 }
 
 // startReportedRecorder runs a recorder that reports itself to tree's launch and
