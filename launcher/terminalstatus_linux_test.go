@@ -297,37 +297,32 @@ func (c *watchCase) send(msg string) string {
 // or a first report that fails that check, ends the launch as tampered
 // with; the exit status comes only from the accepted recorder.
 func TestRecorderWatch(t *testing.T) {
-	t.Run("inherited descriptor", func(t *testing.T) {
-		c := newWatchCase(t, true)
-		if slices.Contains(c.spec.argv, "--socket") {
-			t.Errorf("a report socket was offered to a terminal that passes descriptors on: %q", c.spec.argv)
-		}
-		r := c.start(true, "")
-		c.accepted(r)
-		io.WriteString(r.stdin, "go\n")
-		if st := r.exit(t); st != 5 {
-			t.Errorf("the recorder exited %d, want its command's 5; stderr: %s", st, r.stderr.String())
-		}
-		if st, ok, err := c.w.finish(); st != 5 || !ok || err != nil {
-			t.Errorf("finish = %d, %v, %v; want 5 from the recorder", st, ok, err)
-		}
-		if _, ok := c.w.admitted(); ok {
-			t.Error("the recorder is still admitted after it exited")
-		}
-	})
-
-	t.Run("report socket", func(t *testing.T) {
-		c := newWatchCase(t, false)
-		r := c.start(false, "")
-		c.accepted(r)
-		io.WriteString(r.stdin, "go\n")
-		if st := r.exit(t); st != 5 {
-			t.Errorf("the recorder exited %d, want its command's 5; stderr: %s", st, r.stderr.String())
-		}
-		if st, ok, err := c.w.finish(); st != 5 || !ok || err != nil {
-			t.Errorf("finish = %d, %v, %v; want 5 from the recorder", st, ok, err)
-		}
-	})
+	for _, tc := range []struct {
+		name           string
+		inherits, pass bool // what the terminal is said to do, and does
+	}{
+		{"inherited descriptor", true, true},
+		{"report socket", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newWatchCase(t, tc.inherits)
+			if tc.inherits && slices.Contains(c.spec.argv, "--socket") {
+				t.Errorf("a report socket was offered to a terminal that passes descriptors on: %q", c.spec.argv)
+			}
+			r := c.start(tc.pass, "")
+			c.accepted(r)
+			io.WriteString(r.stdin, "go\n")
+			if st := r.exit(t); st != 5 {
+				t.Errorf("the recorder exited %d, want its command's 5; stderr: %s", st, r.stderr.String())
+			}
+			if st, ok, err := c.w.finish(); st != 5 || !ok || err != nil {
+				t.Errorf("finish = %d, %v, %v; want 5 from the recorder", st, ok, err)
+			}
+			if _, ok := c.w.admitted(); ok {
+				t.Error("the recorder is still admitted after it exited")
+			}
+		})
+	}
 
 	t.Run("another program reports first", func(t *testing.T) {
 		c := newWatchCase(t, false)

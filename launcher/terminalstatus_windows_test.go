@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows"
-
-	"github.com/trustlaunch/trustlaunch/connector"
-	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
 
 // consoleEmulator is the "console" helper role: the emulator inside the
@@ -58,55 +55,15 @@ func consoleEmulator() int {
 // tunnel, and there is nothing it could report or write to claim the
 // recorder's place or its status.
 func TestRecorderConsoleWindow(t *testing.T) {
-	dest, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dest.Close()
-	go func() {
-		for {
-			c, err := dest.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "echo: %s", line)
-			}()
-		}
-	}()
-	proxy := proxytest.NewConnectProxy()
-	defer proxy.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
 	tree := newEmulatorTree(false)
-	conn, err := connector.New(connector.Config{
-		ProxyAddr:    proxy.Addr,
-		Transport:    connector.TransportConnect,
-		RootCAs:      proxy.RootCAs(),
-		Destination:  dest.Addr().String(),
-		Token:        connector.NewToken("tl-test-token-0b5e7d13c4"),
-		AdmitProcess: tree.admit,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := connector.Listen("", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tun := startJobTunnel(t, ctx, tree)
 	control, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer control.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- conn.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
 
 	self, err := os.Executable()
 	if err != nil {
@@ -122,7 +79,7 @@ func TestRecorderConsoleWindow(t *testing.T) {
 	spec := emulatorSpec{
 		argv: []string{self},
 		env: append(CleanEnv(os.Environ()), jobHelperEnv+"=console",
-			"TL_JOB_CONNECT="+ln.Addr().String(), "TL_CONSOLE_CONTROL="+control.Addr().String()),
+			"TL_JOB_CONNECT="+tun.addr, "TL_CONSOLE_CONTROL="+control.Addr().String()),
 		stdin:   inR,
 		stdout:  &testWriter{t: t},
 		stderr:  &testWriter{t: t},
@@ -193,7 +150,7 @@ func TestRecorderConsoleWindow(t *testing.T) {
 	if err := tree.admit(os.Getpid()); err == nil {
 		t.Errorf("this process (%d), outside the job, was admitted", os.Getpid())
 	}
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", tun.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +178,7 @@ func TestRecorderConsoleWindow(t *testing.T) {
 		t.Fatal("the window did not end")
 	}
 	assertAllGone(t, "console window", hs, parent, pid)
-	if n := len(proxy.Targets()); n != 1 {
+	if n := len(tun.proxy.Targets()); n != 1 {
 		t.Errorf("the proxy saw %d tunnels, want the emulator's only", n)
 	}
 }
