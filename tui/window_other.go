@@ -57,8 +57,9 @@ func windowCommands(env environ, argv []string, _ string) ([]windowCmd, []string
 // with the flags that stop them handing the window to a server process.
 // x-terminal-emulator is left out: which terminal it is, and so whether it
 // waits, depends on the machine. inherits is set only where a test has shown
-// that the command gets the terminal's descriptors (xterm; VTE terminals
-// close them, gnome-terminal runs it from its server).
+// that the command gets the terminal's descriptors (xterm); of the others,
+// gnome-terminal runs the command from its server, and the rest are not
+// known to pass them on (VTE spawns with the descriptors it is given).
 var foregroundTerminals = []struct {
 	name     string
 	args     []string
