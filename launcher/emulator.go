@@ -21,6 +21,11 @@ type emulatorSpec struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	started        func(g *processGroup) // when not nil, called once the emulator runs
+	// extraFiles are handed to the emulator as descriptors 3, 4, ... (Unix)
+	// and closed here once it has started.
+	extraFiles []*os.File
+	// newConsole gives the emulator a console window of its own (Windows).
+	newConsole bool
 }
 
 // runEmulator runs the emulator in a process group of its own and waits for
@@ -39,8 +44,13 @@ func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
 		cmd.Env = CleanEnv(os.Environ())
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.stdin, spec.stdout, spec.stderr
-	grp := newProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	cmd.ExtraFiles = spec.extraFiles
+	grp := newProcessGroup(cmd, spec.newConsole)
+	err := cmd.Start()
+	for _, f := range spec.extraFiles {
+		f.Close() // the emulator's now, or no one's
+	}
+	if err != nil {
 		return 0, fmt.Errorf("start %s: %w", spec.argv[0], err)
 	}
 	if err := grp.started(); err != nil {
@@ -57,7 +67,6 @@ func runEmulator(ctx context.Context, spec emulatorSpec) (int, error) {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
-	var err error
 	select {
 	case err = <-waited:
 	case <-ctx.Done():

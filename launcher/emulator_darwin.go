@@ -24,8 +24,6 @@ func (t *emulatorTree) admit(int) error { return errNoAdmitCheck }
 
 func (t *emulatorTree) roots() []int { return nil }
 
-func startTime(int) (string, error) { return "", errNoAdmitCheck }
-
 func becomeSubreaper() error { return errors.New("no child subreaper on darwin") }
 
 func endDescendants() {}

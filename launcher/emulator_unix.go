@@ -20,7 +20,8 @@ type processGroup struct {
 	tty *os.File // the terminal handed to the emulator, or nil
 }
 
-func newProcessGroup(cmd *exec.Cmd) *processGroup {
+// newConsole is for Windows; prepareWindow never asks for it here.
+func newProcessGroup(cmd *exec.Cmd, _ bool) *processGroup {
 	g := &processGroup{cmd: cmd}
 	attr := &syscall.SysProcAttr{Setpgid: true}
 	if f, ok := cmd.Stdin.(*os.File); ok && isTerminal(f) {

@@ -28,8 +28,14 @@ type processGroup struct {
 	job *jobObject // nil once finished
 }
 
-func newProcessGroup(cmd *exec.Cmd) *processGroup {
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.CREATE_SUSPENDED}
+// With newConsole it also gets a console window of its own
+// (CREATE_NEW_CONSOLE), for a launch without a terminal (prepareWindow).
+func newProcessGroup(cmd *exec.Cmd, newConsole bool) *processGroup {
+	flags := uint32(windows.CREATE_NEW_PROCESS_GROUP | windows.CREATE_SUSPENDED)
+	if newConsole {
+		flags |= windows.CREATE_NEW_CONSOLE
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: flags}
 	g := &processGroup{cmd: cmd}
 	g.job, g.err = newJobObject()
 	return g
@@ -134,13 +140,6 @@ func (t *emulatorTree) admit(pid int) error {
 
 // roots is unused on Windows: the TCP table names the owning process.
 func (t *emulatorTree) roots() []int { return nil }
-
-// startTime is for the Linux recorder report (terminalstatus.go). On
-// Windows a recorder started through the emulator's command is in its job
-// anyway, and one started elsewhere is refused.
-func startTime(int) (string, error) {
-	return "", errors.New("no recorder report on windows: the emulator's job object decides")
-}
 
 func becomeSubreaper() error { return errors.New("no child subreaper on windows") }
 

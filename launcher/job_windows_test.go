@@ -33,6 +33,9 @@ import (
 const jobHelperEnv = "TL_LAUNCHER_JOB_HELPER"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == recorderArg {
+		os.Exit(runTestRecorder())
+	}
 	switch role := os.Getenv(jobHelperEnv); role {
 	case "":
 		os.Exit(m.Run())
@@ -44,6 +47,8 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "launch":
 		os.Exit(jobLaunch())
+	case "console":
+		os.Exit(consoleEmulator())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", jobHelperEnv, role)
 		os.Exit(2)
@@ -409,64 +414,12 @@ func TestEmulatorJobAdmit(t *testing.T) {
 // connection of this process (same user, outside the job, as a browser
 // page would be) is refused: the proxy sees one tunnel only.
 func TestEmulatorJobTunnel(t *testing.T) {
-	dest, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dest.Close()
-	go func() {
-		for {
-			c, err := dest.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprintf(c, "echo: %s", line)
-			}()
-		}
-	}()
-	proxy := proxytest.NewConnectProxy()
-	defer proxy.Close()
-
-	tree := newEmulatorTree(false)
-	logs := make(chan string, 64)
-	conn, err := connector.New(connector.Config{
-		ProxyAddr:    proxy.Addr,
-		Transport:    connector.TransportConnect,
-		RootCAs:      proxy.RootCAs(),
-		Destination:  dest.Addr().String(),
-		Token:        connector.NewToken("tl-test-token-5d81c2a7e9"),
-		AdmitProcess: tree.admit,
-		Logf: func(format string, args ...any) {
-			select {
-			case logs <- fmt.Sprintf(format, args...):
-			default:
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := connector.Listen("", false)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- conn.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		select {
-		case <-served:
-		case <-time.After(20 * time.Second):
-			t.Error("Serve did not return within 20 s of its context's end")
-		}
-	}()
+	tree := newEmulatorTree(false)
+	tun := startJobTunnel(t, ctx, tree)
 
-	r := startEmulatorRun(t, ctx, tree, "TL_JOB_CONNECT="+ln.Addr().String())
+	r := startEmulatorRun(t, ctx, tree, "TL_JOB_CONNECT="+tun.addr)
 	line, err := readLine(r.lines, 30*time.Second)
 	if err != nil {
 		t.Fatalf("the emulator's exchange: %v", err)
@@ -475,7 +428,7 @@ func TestEmulatorJobTunnel(t *testing.T) {
 		t.Errorf("the emulator got %s, want %s", line, want)
 	}
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", tun.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,17 +446,83 @@ func TestEmulatorJobTunnel(t *testing.T) {
 	var seen []string
 	for refused := false; !refused; {
 		select {
-		case l := <-logs:
+		case l := <-tun.logs:
 			seen = append(seen, l)
 			refused = strings.Contains(l, "refused") && strings.Contains(l, "not by the emulator") && strings.Contains(l, fmt.Sprint(os.Getpid()))
 		case <-time.After(20 * time.Second):
 			t.Fatalf("no log line refusing this process's connection (%d) in:\n%s", os.Getpid(), strings.Join(seen, "\n"))
 		}
 	}
-	if n := len(proxy.Targets()); n != 1 {
+	if n := len(tun.proxy.Targets()); n != 1 {
 		t.Errorf("the proxy saw %d tunnels, want the emulator's only", n)
 	}
 	fmt.Fprintln(r.stdin, "exit 0")
 	r.wait(t)
 	assertAllGone(t, "tunnel", r.handles, r.emulator, r.grandchild)
+}
+
+// jobTunnel is a launch's tunnel as the job tests use it: a destination
+// that answers a line with "echo: LINE", a CONNECT proxy, and a connector
+// serving a local end (addr) that admits the processes of tree; logs gets
+// the connector's log lines. It serves until ctx ends.
+type jobTunnel struct {
+	addr  string
+	proxy *proxytest.Proxy
+	logs  chan string
+}
+
+func startJobTunnel(t *testing.T, ctx context.Context, tree *emulatorTree) *jobTunnel {
+	t.Helper()
+	dest, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dest.Close() })
+	go func() {
+		for {
+			c, err := dest.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				fmt.Fprintf(c, "echo: %s", line)
+			}()
+		}
+	}()
+	tun := &jobTunnel{proxy: proxytest.NewConnectProxy(), logs: make(chan string, 64)}
+	t.Cleanup(tun.proxy.Close)
+	conn, err := connector.New(connector.Config{
+		ProxyAddr:    tun.proxy.Addr,
+		Transport:    connector.TransportConnect,
+		RootCAs:      tun.proxy.RootCAs(),
+		Destination:  dest.Addr().String(),
+		Token:        connector.NewToken("tl-test-token-5d81c2a7e9"),
+		AdmitProcess: tree.admit,
+		Logf: func(format string, args ...any) {
+			select {
+			case tun.logs <- fmt.Sprintf(format, args...):
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := connector.Listen("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun.addr = ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- conn.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		select {
+		case <-served:
+		case <-time.After(20 * time.Second):
+			t.Error("Serve did not return within 20 s of its context's end")
+		}
+	})
+	return tun
 }

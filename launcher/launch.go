@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -67,13 +65,10 @@ type Options struct {
 	// one the "none" profile is refused: it would wait for a Ctrl-C that
 	// nobody can type, holding the tunnel open.
 	Interactive bool
-	// InTerminal wraps an emulator command line so that it runs in a new
-	// terminal window, for a profile that needs a terminal when the launch
-	// has none. The wrapper must stay in the foreground until the emulator
-	// exits, and should run it through the recorder (RunRecordingStatus)
-	// writing to statusFile, since the window's own exit status is not the
-	// emulator's. Nil: such a launch fails with a clear message.
-	InTerminal func(argv []string, statusFile string) ([]string, error)
+	// Window runs the emulator in a terminal window of its own, through the
+	// recorder (RunRecorder), for a profile that needs a terminal when the
+	// launch has none. Nil: such a launch fails with a clear message.
+	Window *TerminalWindow
 
 	// Subreaper (Linux) makes this process a child subreaper while the
 	// emulator runs and, at teardown, ends every descendant left: a
@@ -341,25 +336,31 @@ func Launch(ctx context.Context, opts Options) *Result {
 			opts.status(Event{Step: "emulator", Err: err})
 			return fail(StepEmulator, err)
 		}
-		var statusFile string // where the recorder in a terminal window writes the status
+		spec := emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.running}
+		runCtx := ctx
+		var recorder *recorderWatch // the recorder in a terminal window, where it reports itself
 		if prof.Terminal && !opts.Interactive {
-			if opts.InTerminal == nil {
+			if opts.Window == nil {
 				err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", prof.Name)
 			} else {
-				var dir string
-				if dir, err = os.MkdirTemp("", "trustlaunch-status-"); err == nil { // mode 0700
-					defer os.RemoveAll(dir)
-					statusFile = filepath.Join(dir, "status")
-					tree.recorderDir.Store(&dir)
-					argv, err = opts.InTerminal(argv, statusFile)
-				}
+				recorder, err = prepareWindow(opts.Window, &spec)
 			}
 			if err != nil {
 				opts.status(Event{Step: "emulator", Err: err})
 				return fail(StepEmulator, err)
 			}
 		}
-		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(argv[0]), prof.Name)})
+		if recorder != nil {
+			// Whoever else claims to be the recorder ends the launch:
+			// the window's run first, then (below) the launch.
+			var endRun context.CancelCauseFunc
+			runCtx, endRun = context.WithCancelCause(ctx)
+			defer endRun(nil)
+			defer recorder.finish()
+			recorder.serve(endRun)
+			tree.recorder.Store(recorder)
+		}
+		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(spec.argv[0]), prof.Name)})
 		if opts.Subreaper {
 			if err := becomeSubreaper(); err != nil {
 				return fail(StepEmulator, fmt.Errorf("become the subreaper of the emulator's processes: %w", err))
@@ -369,16 +370,20 @@ func Launch(ctx context.Context, opts Options) *Result {
 			// nothing is left to connect while they end.
 			defer endDescendants()
 		}
-		status, err = runEmulator(ctx, emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.running})
+		status, err = runEmulator(runCtx, spec)
+		if recorder != nil {
+			st, ok, terr := recorder.finish()
+			switch {
+			case terr != nil:
+				return fail(StepRecorder, terr)
+			case ok:
+				status = st
+			case err == nil:
+				opts.logf("the emulator's exit status is unknown (its recorder handed none back): reporting the terminal window's, %d", status)
+			}
+		}
 		if err != nil {
 			return fail(StepEmulator, err)
-		}
-		if statusFile != "" {
-			if st, err := readStatusFile(statusFile); err == nil {
-				status = st
-			} else {
-				opts.logf("the emulator's exit status is unknown (%v): reporting the terminal window's, %d", err, status)
-			}
 		}
 	case ProfileRaw:
 		opts.status(Event{Step: "emulator", OK: true, Detail: "this terminal (profile raw)"})
@@ -400,10 +405,10 @@ func Launch(ctx context.Context, opts Options) *Result {
 // reported itself, and their descendants. admit and roots are per OS
 // (emulator_linux.go); Windows refuses for now.
 type emulatorTree struct {
-	emulator    atomic.Int64                 // the emulator's pid once started, else 0
-	group       atomic.Pointer[processGroup] // the emulator's group (Windows: its Job Object), set with emulator
-	recorderDir atomic.Pointer[string]       // the launch's status directory, when a recorder runs
-	reaper      bool                         // this process is the subreaper of the tree
+	emulator atomic.Int64                  // the emulator's pid once started, else 0
+	group    atomic.Pointer[processGroup]  // the emulator's group (Windows: its Job Object), set with emulator
+	recorder atomic.Pointer[recorderWatch] // the recorder in a terminal window, when one reports itself
+	reaper   bool                          // this process is the subreaper of the tree
 
 	// ready is closed once the emulator's pid is known (or its start
 	// failed). An emulator connects as soon as it runs, which can be before
@@ -450,8 +455,8 @@ func (t *emulatorTree) ids() map[int]bool {
 	if p := t.emulatorPID(); p > 0 {
 		ids[p] = true
 	}
-	if dir := t.recorderDir.Load(); dir != nil {
-		if p, ok := readRecorder(*dir); ok {
+	if r := t.recorder.Load(); r != nil {
+		if p, ok := r.admitted(); ok {
 			ids[p] = true
 		}
 	}

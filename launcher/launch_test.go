@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -43,10 +42,8 @@ const launchToken = "tl-launch-token-5d1e8b2c9a"
 const emulatorRoleEnv = "LAUNCH_TEST_EMULATOR"
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 3 && os.Args[1] == recorderArg {
-		// The recorder in a terminal window, as `trustlaunch __in-terminal`.
-		status, _ := RunRecordingStatus(os.Args[3:], os.Args[2], os.Stdin, os.Stdout, os.Stderr)
-		os.Exit(status)
+	if len(os.Args) > 1 && os.Args[1] == recorderArg {
+		os.Exit(runTestRecorder())
 	}
 	switch os.Getenv(emulatorRoleEnv) {
 	case "":
@@ -134,6 +131,10 @@ func launchProcess() int {
 }
 
 func fakeEmulator(port string) int {
+	if os.Getenv("LAUNCH_TEST_STAMP") != "" {
+		// When it started, for BenchmarkLaunchToExecInWindow.
+		fmt.Printf("started=%d\n", time.Now().UnixNano())
+	}
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
 	if err != nil {
 		fmt.Println("dial:", err)
@@ -334,116 +335,6 @@ func TestLaunchEndToEnd(t *testing.T) {
 			}
 			assertNoSecrets(t, audit.Path())
 		})
-	}
-}
-
-// recorderArg makes this test binary the recorder (see TestMain).
-const recorderArg = "__record"
-
-// TestLaunchInTerminal checks that a profile marked terminal = true runs
-// through Options.InTerminal when the launch has no terminal (a browser
-// started it), that the emulator's exit status comes back through the
-// recorder although the window exits 0, and that the launch is refused
-// when there is no way to open a window.
-func TestLaunchInTerminal(t *testing.T) {
-	w := newWorld(t, "connect")
-	w.set("profile", "fake-tty")
-	os.WriteFile(w.profiles, []byte(fmt.Sprintf("[profile.fake-tty]\ncommand = [%q, \"-test.run=^$\", \"{port}\"]\nterminal = true\n", os.Args[0])), 0o600)
-
-	// window stands in for "xterm -e ARGV": it marks the environment, runs
-	// its command and exits 0 whatever the command returned.
-	window := func(argv ...string) []string {
-		return append([]string{"/usr/bin/env", "LAUNCH_TEST_IN_TERMINAL=yes", "/bin/sh", "-c", `"$@"; exit 0`, "sh"}, argv...)
-	}
-	var out syncBuffer
-	opts, _ := w.options(t, "fake", strings.NewReader(""), &out)
-	var wrapped []string
-	var statusDir string
-	opts.InTerminal = func(argv []string, statusFile string) ([]string, error) {
-		wrapped, statusDir = argv, filepath.Dir(statusFile)
-		if fi, err := os.Stat(statusDir); err != nil || fi.Mode().Perm() != 0o700 {
-			t.Errorf("status directory %s: %v, %v; want a private directory", statusDir, fi.Mode(), err)
-		}
-		return window(append([]string{os.Args[0], recorderArg, statusFile}, argv...)...), nil
-	}
-	res := Launch(t.Context(), opts)
-	if res.Err != nil || res.ExitStatus != 7 {
-		t.Fatalf("Launch through a recorder: %+v, want the emulator's status 7", res)
-	}
-	if len(wrapped) == 0 || wrapped[0] != os.Args[0] || !strings.Contains(out.String(), `in-terminal="yes"`) {
-		t.Errorf("not run through InTerminal: wrapped %q, output %q", wrapped, out.String())
-	}
-	if _, err := os.Stat(statusDir); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("status directory left behind: %v", err)
-	}
-
-	// A window without the recorder: the status is the window's, and the
-	// log says that the emulator's is unknown.
-	var logs syncBuffer
-	opts, _ = w.options(t, "fake", strings.NewReader(""), io.Discard)
-	opts.Logf = func(format string, args ...any) { fmt.Fprintf(&logs, format+"\n", args...) }
-	opts.InTerminal = func(argv []string, _ string) ([]string, error) { return window(argv...), nil }
-	if res := Launch(t.Context(), opts); res.Err != nil || res.ExitStatus != 0 || !strings.Contains(logs.String(), "exit status is unknown") {
-		t.Errorf("without a recorder: %+v, log %q", res, logs.String())
-	}
-
-	opts, _ = w.options(t, "fake", strings.NewReader(""), io.Discard)
-	opts.InTerminal = func([]string, string) ([]string, error) { return nil, errors.New("no terminal program installed") }
-	if res := Launch(t.Context(), opts); res.Step != StepEmulator || !strings.Contains(fmt.Sprint(res.Err), "no terminal program") {
-		t.Errorf("without a terminal window: %s %v", res.Step, res.Err)
-	}
-	opts.Interactive = true // with a terminal, the profile runs as it is
-	opts.Stdout = &out
-	if res := Launch(t.Context(), opts); res.Err != nil || res.ExitStatus != 7 {
-		t.Errorf("interactive: %+v", res)
-	}
-}
-
-// TestRunRecordingStatus runs the recorder on commands that exit, are
-// killed, or cannot start, and reads back what it wrote.
-func TestRunRecordingStatus(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		argv    []string
-		status  int
-		wantErr bool
-	}{
-		{"exit 0", []string{"/bin/sh", "-c", "exit 0"}, 0, false},
-		{"exit 5", []string{"/bin/sh", "-c", "exit 5"}, 5, false},
-		{"killed by SIGTERM", []string{"/bin/sh", "-c", "kill -TERM $$"}, 128 + 15, false},
-		{"cannot start", []string{"/nonexistent-trustlaunch-test/c3270"}, 127, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			file := filepath.Join(testtmp.Dir(t), "status")
-			status, err := RunRecordingStatus(tc.argv, file, nil, io.Discard, io.Discard)
-			if status != tc.status || (err != nil) != tc.wantErr {
-				t.Fatalf("RunRecordingStatus = %d, %v; want %d (error %v)", status, err, tc.status, tc.wantErr)
-			}
-			if got, err := readStatusFile(file); err != nil || got != tc.status {
-				t.Errorf("status file: %d, %v; want %d", got, err, tc.status)
-			}
-			if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
-				t.Errorf("status file mode %v, %v; want 0600", fi.Mode(), err)
-			}
-		})
-	}
-}
-
-func TestReadStatusFile(t *testing.T) {
-	for _, tc := range []struct {
-		content string
-		status  int
-		ok      bool
-	}{
-		{"0\n", 0, true}, {"7\n", 7, true}, {"255\n", 255, true},
-		{"7", 0, false}, {"256\n", 0, false}, {"-1\n", 0, false}, {"7\n7\n", 0, false}, {" 7\n", 0, false}, {"", 0, false},
-	} {
-		file := filepath.Join(testtmp.Dir(t), "status")
-		os.WriteFile(file, []byte(tc.content), 0o600)
-		status, err := readStatusFile(file)
-		if status != tc.status || (err == nil) != tc.ok {
-			t.Errorf("readStatusFile(%q) = %d, %v", tc.content, status, err)
-		}
 	}
 }
 

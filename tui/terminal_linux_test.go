@@ -10,7 +10,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
-func TestTerminalCommand(t *testing.T) {
+func TestFindTerminal(t *testing.T) {
 	bin := testtmp.Dir(t)
 	fake := func(name string) string {
 		p := filepath.Join(bin, name)
@@ -22,30 +22,31 @@ func TestTerminalCommand(t *testing.T) {
 	konsole := fake("konsole")
 	xterm := fake("xterm")
 	mine := fake("my-term")
-	argv := []string{"/usr/bin/c3270", "127.0.0.1:4000"}
 	tests := []struct {
 		name string
 		env  []string
-		want []string
+		want Terminal
 		err  error
 	}{
-		{"first installed, told to stay", []string{"PATH=" + bin, "DISPLAY=:5"}, append([]string{konsole, "--nofork", "-e"}, argv...), nil},
-		{"$TERMINAL first", []string{"PATH=" + bin, "DISPLAY=:5", "TERMINAL=my-term"}, append([]string{mine, "-e"}, argv...), nil},
-		{"wayland", []string{"PATH=" + bin, "WAYLAND_DISPLAY=wayland-0"}, append([]string{konsole, "--nofork", "-e"}, argv...), nil},
-		{"no display", []string{"PATH=" + bin}, nil, ErrNoTerminalWindow},
-		{"none installed", []string{"PATH=" + testtmp.Dir(t), "DISPLAY=:5"}, nil, ErrNoTerminalWindow},
+		{"first installed, told to stay", []string{"PATH=" + bin, "DISPLAY=:5"}, Terminal{Argv: []string{konsole, "--nofork", "-e"}}, nil},
+		{"$TERMINAL first", []string{"PATH=" + bin, "DISPLAY=:5", "TERMINAL=my-term"}, Terminal{Argv: []string{mine, "-e"}}, nil},
+		{"$TERMINAL xterm", []string{"PATH=" + bin, "DISPLAY=:5", "TERMINAL=xterm"}, Terminal{Argv: []string{xterm, "-e"}, Inherits: true}, nil},
+		{"$TERMINAL a path to xterm", []string{"PATH=" + bin, "DISPLAY=:5", "TERMINAL=" + xterm}, Terminal{Argv: []string{xterm, "-e"}}, nil},
+		{"wayland", []string{"PATH=" + bin, "WAYLAND_DISPLAY=wayland-0"}, Terminal{Argv: []string{konsole, "--nofork", "-e"}}, nil},
+		{"no display", []string{"PATH=" + bin}, Terminal{}, ErrNoTerminalWindow},
+		{"none installed", []string{"PATH=" + testtmp.Dir(t), "DISPLAY=:5"}, Terminal{}, ErrNoTerminalWindow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := TerminalCommand(tt.env, argv)
-			if !errors.Is(err, tt.err) || !slices.Equal(got, tt.want) {
-				t.Errorf("TerminalCommand = %q, %v; want %q, %v", got, err, tt.want, tt.err)
+			got, err := FindTerminal(tt.env)
+			if !errors.Is(err, tt.err) || !slices.Equal(got.Argv, tt.want.Argv) || got.Inherits != tt.want.Inherits {
+				t.Errorf("FindTerminal = %+v, %v; want %+v, %v", got, err, tt.want, tt.err)
 			}
 		})
 	}
 	os.Remove(konsole)
-	got, err := TerminalCommand([]string{"PATH=" + bin, "DISPLAY=:5"}, argv)
-	if err != nil || got[0] != xterm {
-		t.Errorf("fallback to xterm: %q, %v", got, err)
+	got, err := FindTerminal([]string{"PATH=" + bin, "DISPLAY=:5"})
+	if err != nil || !slices.Equal(got.Argv, []string{xterm, "-e"}) || !got.Inherits {
+		t.Errorf("fallback to xterm: %+v, %v; want it, passing descriptors on", got, err)
 	}
 }

@@ -38,9 +38,9 @@ func windowCommands(env environ, argv []string, dir string) ([]windowCmd, []stri
 	return cmds, skipped
 }
 
-// terminalCommand is not available on macOS: Terminal.app runs a command
-// through open(1), which returns at once, so the launch could not follow the
+// findTerminal finds none on macOS: Terminal.app runs a command through
+// open(1), which returns at once, so the launch could not follow the
 // emulator. Use a profile whose emulator opens its own window.
-func terminalCommand(environ, []string) ([]string, error) {
-	return nil, fmt.Errorf("%w: not supported on macOS; use a profile whose emulator opens its own window", ErrNoTerminalWindow)
+func findTerminal(environ) (Terminal, error) {
+	return Terminal{}, fmt.Errorf("%w: not supported on macOS; use a profile whose emulator opens its own window", ErrNoTerminalWindow)
 }

@@ -56,36 +56,46 @@ func windowCommands(env environ, argv []string, _ string) ([]windowCmd, []string
 // foregroundTerminals run a command in a window and stay until it exits,
 // with the flags that stop them handing the window to a server process.
 // x-terminal-emulator is left out: which terminal it is, and so whether it
-// waits, depends on the machine.
+// waits, depends on the machine. inherits is set only where a test has shown
+// that the command gets the terminal's descriptors (xterm); of the others,
+// gnome-terminal runs the command from its server, and the rest are not
+// known to pass them on (VTE spawns with the descriptors it is given).
 var foregroundTerminals = []struct {
-	name string
-	args []string
+	name     string
+	args     []string
+	inherits bool
 }{
-	{"gnome-terminal", []string{"--wait", "--"}},
-	{"konsole", []string{"--nofork", "-e"}},
-	{"xfce4-terminal", []string{"--disable-server", "-x"}},
-	{"mate-terminal", []string{"--disable-factory", "-x"}},
-	{"alacritty", []string{"-e"}},
-	{"xterm", []string{"-e"}},
+	{"gnome-terminal", []string{"--wait", "--"}, false},
+	{"konsole", []string{"--nofork", "-e"}, false},
+	{"xfce4-terminal", []string{"--disable-server", "-x"}, false},
+	{"mate-terminal", []string{"--disable-factory", "-x"}, false},
+	{"alacritty", []string{"-e"}, false},
+	{"xterm", []string{"-e"}, true},
 }
 
-func terminalCommand(env environ, argv []string) ([]string, error) {
+func findTerminal(env environ) (Terminal, error) {
 	if env.get("DISPLAY") == "" && env.get("WAYLAND_DISPLAY") == "" {
-		return nil, fmt.Errorf("%w: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)", ErrNoTerminalWindow)
+		return Terminal{}, fmt.Errorf("%w: no graphical session (DISPLAY and WAYLAND_DISPLAY are unset)", ErrNoTerminalWindow)
 	}
 	pathEnv := env.get("PATH")
 	if t := env.get("TERMINAL"); t != "" {
-		// $TERMINAL names a program; its users rely on "-e".
+		// $TERMINAL names a program; its users rely on "-e". It may be a
+		// wrapper around any terminal, so only the name of one known to
+		// pass descriptors on counts as that terminal.
 		if p, err := lookPath(t, pathEnv); err == nil {
-			return append([]string{p, "-e"}, argv...), nil
+			inherits := false
+			for _, f := range foregroundTerminals {
+				inherits = inherits || (f.name == t && f.inherits)
+			}
+			return Terminal{Argv: []string{p, "-e"}, Inherits: inherits}, nil
 		}
 	}
 	var names []string
 	for _, t := range foregroundTerminals {
 		if p, err := lookPath(t.name, pathEnv); err == nil {
-			return append(append([]string{p}, t.args...), argv...), nil
+			return Terminal{Argv: append([]string{p}, t.args...), Inherits: t.inherits}, nil
 		}
 		names = append(names, t.name)
 	}
-	return nil, fmt.Errorf("%w: none of $TERMINAL, %v is installed", ErrNoTerminalWindow, names)
+	return Terminal{}, fmt.Errorf("%w: none of $TERMINAL, %v is installed", ErrNoTerminalWindow, names)
 }

@@ -71,9 +71,8 @@ func executableNames(path string) []string {
 	return []string{path, path + ".exe"}
 }
 
-// terminalCommand is not available on Windows yet: console programs get a
-// console of their own when started without one. Use a profile whose
-// emulator opens its own window (wc3270 does).
-func terminalCommand(environ, []string) ([]string, error) {
-	return nil, fmt.Errorf("%w: not supported on Windows; use a profile whose emulator opens its own window", ErrNoTerminalWindow)
+// findTerminal finds none on Windows: a launch without a console gives
+// its emulator a console window of its own (launcher.TerminalWindow).
+func findTerminal(environ) (Terminal, error) {
+	return Terminal{}, fmt.Errorf("%w: on Windows a launch opens a console window itself", ErrNoTerminalWindow)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -10,27 +11,35 @@ import (
 
 // inTerminalCommand is the hidden subcommand that `open` runs in the
 // terminal window it opens for an emulator when a browser started the
-// launch: `trustlaunch __in-terminal STATUSFILE -- ARGV...` runs the
-// emulator and records its exit status for the launch, which the window
-// itself does not report (launcher.RunRecordingStatus). Nobody types it.
+// launch: `trustlaunch __in-terminal ARGS -- ARGV...` reports itself to the
+// launch, runs the emulator and hands its exit status back, which the
+// window itself does not report (launcher.RunRecorder). Nobody types it.
 const inTerminalCommand = "__in-terminal"
 
-// inTerminal is open's launcher.Options.InTerminal: the recorder around
-// argv, in a terminal window.
-func inTerminal(argv []string, statusFile string) ([]string, error) {
+// terminalWindow is open's launcher.Options.Window: the recorder is this
+// executable's __in-terminal, in the terminal tui.FindTerminal chooses.
+// Nil when this executable cannot be found: such a launch then fails.
+func terminalWindow() *launcher.TerminalWindow {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	return tui.TerminalCommand(os.Environ(), append([]string{exe, inTerminalCommand, statusFile, "--"}, argv...))
+	return &launcher.TerminalWindow{
+		Recorder: []string{exe, inTerminalCommand},
+		Terminal: func() ([]string, bool, error) {
+			t, err := tui.FindTerminal(os.Environ())
+			return t.Argv, t.Inherits, err
+		},
+	}
 }
 
 func cmdInTerminal(_ context.Context, s *stdio, args []string) int {
-	if len(args) < 3 || args[1] != "--" {
-		s.errorf("usage: trustlaunch %s STATUSFILE -- COMMAND [ARG...]", inTerminalCommand)
+	status, err := launcher.RunRecorder(args, s.stdin, s.stdout, s.stderr)
+	if errors.Is(err, launcher.ErrRecorderUsage) {
+		s.errorf("%v", err)
+		s.errorf("usage: trustlaunch %s [--fd N --inode N] [--socket PATH] -- COMMAND [ARG...] (run by open, not by hand)", inTerminalCommand)
 		return exitUsage
 	}
-	status, err := launcher.RunRecordingStatus(args[2:], args[0], s.stdin, s.stdout, s.stderr)
 	if err != nil {
 		s.errorf("%v", err)
 	}

@@ -211,7 +211,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		// A browser starts the handler with stdin on /dev/null; a terminal
 		// emulator then gets a terminal window of its own.
 		Interactive: isTerminal(s.stdin),
-		InTerminal:  inTerminal,
+		Window:      terminalWindow(),
 		Logf:        held.logf,
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
 	}
