@@ -278,8 +278,9 @@ const pongRTTs = 2
 //
 // A destination that takes nothing for longer than that still loses what
 // the proxy queues: nothing the client can observe shows websockify's
-// queue (see the package documentation). TestWebSocketEOFKeepsData drops
-// conditions one by one and shows each of them keeping data.
+// queue (see the package documentation). TestWebSocketEOFKeepsData shows
+// a rule without the pong, or without the wait after it, losing data that
+// this rule keeps.
 type closeRule struct {
 	pong, acked bool
 	quiet       time.Duration
