@@ -276,12 +276,15 @@ const pongRTTs = 2
 //     its queue is.
 //   - pongRTTs: this many round trips of the ping have passed since its
 //     pong: a proxy that was slow to read the ping (a busy host, which
-//     also passes its queue on slowly) gets that much longer.
+//     also passes its queue on slowly) gets that much longer. The round
+//     trip also counts the data still in flight at the EOF, so a slow
+//     link with much of it waits longer too, within the linger timeout.
 //
 // A destination that takes nothing for longer than that still loses what
 // the proxy queues: nothing the client can observe shows websockify's
-// queue (see the package documentation). The tests drop one condition at
-// a time (TestWebSocketEOFKeepsData).
+// queue (see the package documentation). TestWebSocketEOFKeepsData shows
+// a rule without the pong, or without the wait after it, losing data that
+// this rule keeps.
 type closeRule struct {
 	pong, acked bool
 	quiet       time.Duration
