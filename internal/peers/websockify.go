@@ -48,7 +48,7 @@ type Websockify struct {
 func StartWebsockify(t testing.TB, opts WebsockifyOptions) *Websockify {
 	t.Helper()
 	bin := RequireBinary(t, "websockify")
-	requireJWCrypto(t, bin)
+	python := requireJWCrypto(t, bin)
 	w := &Websockify{Cert: defaultServerCert(t, opts.Cert), Key: opts.Key, Dir: t.TempDir()}
 	if w.Key == nil {
 		w.Key = NewTokenKey(t)
@@ -81,7 +81,14 @@ func StartWebsockify(t testing.TB, opts WebsockifyOptions) *Websockify {
 	if opts.Verbose {
 		args = append(args, "-v")
 	}
-	cmd := exec.Command(bin, args...)
+	// websockify runs as it is installed, with jwcrypto imported first:
+	// JWTTokenApi imports it inside lookup, that is in the process forked
+	// for each connection, so every WebSocket handshake paid for importing
+	// jwcrypto and the cryptography modules under it. On a busy machine
+	// that took over 3 s, and nginx (proxy_read_timeout 3 s in its test)
+	// answered 504 before websockify answered the upgrade. Imported once
+	// here, each forked child has it; what websockify checks is unchanged.
+	cmd := exec.Command(python, append([]string{"-c", websockifyPreload, bin}, args...)...)
 	cmd.Dir = w.Dir
 	cmd.Stdin = lnFile
 	// Python buffers stdout when it is not a terminal; websockify logs to
@@ -109,10 +116,18 @@ func (w *Websockify) Token(t testing.TB, dest string) string {
 	return w.Key.Token(t, dest)
 }
 
+// websockifyPreload is the Python that runs websockify's own script
+// (sys.argv[1]) after importing what its JWT token plugin needs.
+const websockifyPreload = `import runpy, sys
+import jwcrypto.jwt
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+`
+
 // requireJWCrypto fails the test unless the Python that runs websockify can
 // import jwcrypto: JWTTokenApi imports it only when the first token arrives,
-// and would then reject every token.
-func requireJWCrypto(t testing.TB, websockify string) {
+// and would then reject every token. It returns that Python.
+func requireJWCrypto(t testing.TB, websockify string) string {
 	t.Helper()
 	python := "python3"
 	if f, err := os.Open(websockify); err == nil {
@@ -129,4 +144,5 @@ func requireJWCrypto(t testing.TB, websockify string) {
 		t.Fatalf("websockify's %s cannot import jwcrypto: install Debian package python3-jwcrypto (apt-get install python3-jwcrypto): %v\n%s",
 			python, err, bytes.TrimSpace(out))
 	}
+	return python
 }
