@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testadmin"
@@ -197,4 +198,37 @@ func TestPolicyCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// The policy is the key lookup of a signed descriptor.
+var _ descriptor.Publishers = (*Policy)(nil)
+
+// TestPolicyVerifiesSigned: a parsed policy's publishers verify a
+// descriptor signed with their key and name the publisher; a key it does not
+// list is refused naming the policy file; a nil *Policy, no policy, trusts
+// no key and says so rather than failing on the nil.
+func TestPolicyVerifiesSigned(t *testing.T) {
+	key, _ := descriptor.GenerateKey("EdDSA")
+	other, _ := descriptor.GenerateKey("ES256")
+	p := mustPolicy(t, publisherTOML(t, "Payroll portal", key))
+	now := time.Unix(1_900_000_000, 0)
+	payload := []byte(`{"version":1,"session":"Payroll","profile":"c3270","proxy":{"address":"proxy.example.com:8443","transport":"connect"},"destination":{"host":"mainframe.example.com","port":23},"token":"tok-7f3a9c"}`)
+	sign := func(k crypto.Signer) []byte {
+		out, err := descriptor.Sign(payload, k, now, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	d, err := descriptor.VerifySigned(sign(key), descriptor.VerifyOptions{Publishers: p, Now: now})
+	if err != nil || d.Publisher != "Payroll portal" {
+		t.Fatalf("VerifySigned with the listed key = %v, %v", d, err)
+	}
+	if _, err := descriptor.VerifySigned(sign(other), descriptor.VerifyOptions{Publishers: p, Now: now}); err == nil || !strings.Contains(err.Error(), "the admin policy policy.toml names no publisher") {
+		t.Errorf("VerifySigned with an unlisted key: %v", err)
+	}
+	var none *Policy
+	if _, err := descriptor.VerifySigned(sign(key), descriptor.VerifyOptions{Publishers: none, Now: now}); err == nil || !strings.Contains(err.Error(), "there is no admin policy") {
+		t.Errorf("VerifySigned with a nil *Policy: %v", err)
+	}
 }
