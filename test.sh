@@ -116,6 +116,7 @@ ROOT_PACKAGES=(
 # LOGON and every such test is refused. The release-way run of the unsafe
 # cases below still runs.
 WINE_ROOT_PACKAGES=(
+	./descriptor/ # the fetch tests' admin CA bundle, an absent path under /
 	./launcher/
 )
 is_root=true

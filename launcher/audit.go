@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -42,7 +43,7 @@ type AuditRecord struct {
 	Time          time.Time     // when the launch ended; Append uses the current time when zero
 	Origin        string        // the origin decided on, https://host[:port]
 	Decision      string        // e.g. "launched", "refused", "failed", "interrupted"
-	Step          string        // the step that decided or failed: a whitelist.Step, StepDescriptorFetch, ...
+	Step          string        // the step that decided or failed: a whitelist.Step, descriptor.StepFetch, ...
 	Whitelist     string        // the whitelist step that admitted or refused the origin (admin-listed, user-listed, prompt-yes, ...)
 	DescriptorURL string        // written without user info, query and fragment
 	Session       string        // the descriptor's session name
@@ -97,7 +98,7 @@ func (r AuditRecord) line(now time.Time) ([]byte, error) {
 	if r.Time.IsZero() {
 		r.Time = now
 	}
-	return r.encode(func(s string, n int) string { return safetext.Excerpt(s, n) }, RedactURL)
+	return r.encode(func(s string, n int) string { return safetext.Excerpt(s, n) }, descriptor.RedactURL)
 }
 
 // MarshalJSON encodes the record in the form of the log, for

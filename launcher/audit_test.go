@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
@@ -149,17 +150,23 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 			t.Errorf("AuditRecord has a field %s", f.Name)
 		}
 	}
-	d, err := DecodeDescriptor(readFile(t, "testdata/descriptors/ok-full.json"))
+	// The descriptor package's seed with every field set.
+	fullJSON, err := os.ReadFile(filepath.Join("..", "descriptor", "testdata", "descriptors", "ok-full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := descriptor.Decode(fullJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const tok = "TOKEN-SECRET-FULL"
+	const ticket = "TICKET-SECRET-7f3a9c"
 	full := "https://portal.example.com/d/1?ticket=" + ticket + "&user=u#" + ticket
 	l := newTestAudit(t, 0)
 	rec := AuditRecord{
 		Origin:        "https://portal.example.com",
 		Decision:      "failed",
-		Step:          StepDescriptorFetch,
+		Step:          descriptor.StepFetch,
 		DescriptorURL: full,
 		Session:       d.Session + " " + d.String(),
 		Proxy:         d.Proxy.Address,

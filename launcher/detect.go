@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -79,7 +77,7 @@ type DetectOptions struct {
 	// Fetch holds the roots, admin CA bundle, timeout, User-Agent and
 	// resolver of the request, the same as the descriptor fetch's; URL and
 	// Origin are filled in by Detect from its decision.
-	Fetch FetchOptions
+	Fetch descriptor.FetchOptions
 	// Version is this trustlaunch's version, sent as "version"; "devel"
 	// when empty.
 	Version string
@@ -125,7 +123,7 @@ func (r *DetectResult) Message() string {
 	case whitelist.StepNotHTTPS:
 		return "detect: the detect URL does not begin with https://, so its server cannot be verified; nothing was sent"
 	case whitelist.StepInvalidOrigin:
-		return "detect: the detect URL's server is not acceptable: " + originReason(d.Err) + "; nothing was sent"
+		return "detect: the detect URL's server is not acceptable: " + whitelist.OriginReason(d.Err) + "; nothing was sent"
 	case whitelist.StepAdminFileUnsafe:
 		return "detect: the administrator's whitelist cannot be used (" + d.Err.Error() + "); nothing was sent"
 	case whitelist.StepAdminOnlyRefused:
@@ -144,7 +142,7 @@ func (r *DetectResult) Message() string {
 
 // DetectError is a detection POST that failed. URL is the detect URL
 // without its query and fragment; Err is the cause, of the types a
-// FetchError has (a *StatusError, *RedirectError, a TLS or network error, a
+// descriptor.FetchError has (a *descriptor.StatusError, *descriptor.RedirectError, a TLS or network error, a
 // timeout).
 type DetectError struct {
 	URL string
@@ -163,15 +161,15 @@ func (e *DetectError) Unwrap() error { return e.Err }
 
 // Hint returns advice that fits the cause, or "".
 func (e *DetectError) Hint() string {
-	var st *StatusError
-	var re *RedirectError
+	var st *descriptor.StatusError
+	var re *descriptor.RedirectError
 	switch {
 	case errors.As(e.Err, &st):
 		return "the portal did not take trustlaunch's detection answer; tell the portal's administrator"
 	case errors.As(e.Err, &re):
 		return "trustlaunch answers a detection only at the server of the detect link, following redirects on that server only: tell the portal's administrator"
 	}
-	return (&FetchError{Step: StepDescriptorFetch, Err: e.Err}).Hint()
+	return (&descriptor.FetchError{Step: descriptor.StepFetch, Err: e.Err}).Hint()
 }
 
 // detectReport is the body of the POST (issue 14): what a portal needs to
@@ -297,38 +295,14 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 }
 
 // postDetect sends body to fo.URL as the descriptor fetch would send its
-// GET, and accepts any 2xx answer. Errors are *DetectError.
-func postDetect(ctx context.Context, fo FetchOptions, body []byte) error {
-	f := newFetcher(fo)
-	fail := func(err error) error {
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			err = fmt.Errorf("interrupted: %w", cerr)
-		}
-		return &DetectError{URL: f.shown, Err: err, secrets: f.secrets}
+// GET (descriptor.Post), and accepts any 2xx answer. Errors are
+// *DetectError.
+func postDetect(ctx context.Context, fo descriptor.FetchOptions, body []byte) error {
+	if fo.Secrets == nil {
+		fo.Secrets = &redact.Set{}
 	}
-	start, err := f.startURL()
-	if err != nil {
-		return fail(err)
-	}
-	timeout := f.timeout()
-	client, err := f.newClient(timeout)
-	if err != nil {
-		return fail(err)
-	}
-	defer client.CloseIdleConnections()
-	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
-	defer cancel()
-
-	resp, err := f.send(ctx, client, http.MethodPost, start, body)
-	if err != nil {
-		return fail(err)
-	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	_ = resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
-		return fail(&StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, detectAnswerExcerpt)})
+	if err := descriptor.Post(ctx, fo, body, detectAnswerExcerpt); err != nil {
+		return &DetectError{URL: descriptor.RedactURL(fo.URL), Err: err, secrets: fo.Secrets}
 	}
 	return nil
 }

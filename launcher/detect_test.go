@@ -2,11 +2,14 @@ package launcher
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -24,6 +29,36 @@ import (
 // detectID is the portal's one-time id in the detect URL: it identifies the
 // page that asked, so no error or log may show it.
 const detectID = "DETECT-ID-SECRET-91b2"
+
+// origin is an HTTPS test portal with the fetch options that reach it.
+type origin struct {
+	srv  *httptest.Server
+	opts descriptor.FetchOptions
+	hits atomic.Int32
+}
+
+// newOrigin starts an HTTPS server running h on loopback, with options that
+// trust its certificate and no admin CA bundle.
+func newOrigin(t *testing.T, h http.HandlerFunc) *origin {
+	t.Helper()
+	o := &origin{}
+	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.hits.Add(1)
+		h(w, r)
+	}))
+	// Refused handshakes are what some tests want; keep them out of the output.
+	o.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	o.srv.StartTLS()
+	t.Cleanup(o.srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(o.srv.Certificate())
+	org, err := whitelist.ParseOrigin(o.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.opts = descriptor.FetchOptions{URL: o.srv.URL + "/", Origin: org, RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem", Timeout: 10 * time.Second, UserAgent: "trustlaunch/test"}
+	return o
+}
 
 // portalLog records what a test portal received.
 type portalLog struct {
@@ -403,8 +438,8 @@ func TestDetectThroughOutboundProxy(t *testing.T) {
 	s.opts.Fetch.Resolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
 		return nil, errors.New("no DNS in this test")
 	}}
-	fw := newConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
-	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.addr, "")
+	fw := testnet.NewConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
+	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.Addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,10 +447,8 @@ func TestDetectThroughOutboundProxy(t *testing.T) {
 	if res := Detect(t.Context(), s.opts); !res.Sent {
 		t.Fatalf("Detect through the outbound proxy = %+v", res)
 	}
-	fw.mu.Lock()
-	defer fw.mu.Unlock()
-	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
-		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	if len(fw.Targets()) != 1 || fw.Targets()[0] != "example.com:"+port {
+		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.Targets(), port)
 	}
 }
 

@@ -4,7 +4,8 @@
 //   - ParseLaunchURL reads the link: trustlaunch://launch?url=..., nothing
 //     else (DESIGN.md, "Launch URL and descriptor").
 //   - Launch runs the whole flow: the whitelist decision (package whitelist),
-//     FetchDescriptor from the decided origin over HTTPS, the emulator
+//     the admin policy (package policy), descriptor.Fetch from the decided
+//     origin over HTTPS and the policy's check of it, the emulator
 //     profile (LoadProfiles: built-ins, then the admin's, then the user's
 //     if no one else could have written it — a descriptor only names one),
 //     the tunnel (package connector) with the first connection dialed
@@ -14,8 +15,8 @@
 //   - RunRecordingStatus runs an emulator inside the terminal window a
 //     browser launch opens for it and hands its exit status back, which
 //     the window itself does not (`trustlaunch __in-terminal`).
-//   - DecodeDescriptor is the strict descriptor v1 decoder: unknown,
-//     duplicate and case-variant fields are errors naming their path.
+//   - Detect answers a portal's detection link with a POST of what this
+//     trustlaunch is, under the same whitelist decision as a launch.
 //   - AuditLog writes JSON lines without the token or the ticket, rotated at
 //     10 MiB.
 //

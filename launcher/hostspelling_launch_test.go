@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/policy"
 )
 
 // TestLaunchConnectsToDecidedHost: a descriptor naming "LOCALHOST." gets
@@ -14,10 +16,10 @@ import (
 // "localhost:PORT", the host the policy decided on.
 func TestLaunchConnectsToDecidedHost(t *testing.T) {
 	w := newWorld(t, "connect")
-	port := destOf(w.descriptor)["port"]
-	destOf(w.descriptor)["host"] = "LOCALHOST."
+	port := w.descriptor["destination"].(map[string]any)["port"]
+	w.descriptor["destination"].(map[string]any)["host"] = "LOCALHOST."
 	opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
-	opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[destinations]]\naddress = \"localhost:%v\"\n", port))}
+	opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[destinations]]\naddress = \"localhost:%v\"\n", port))}
 	Launch(t.Context(), opts)
 	targets := w.proxy.Targets()
 	if len(targets) == 0 {

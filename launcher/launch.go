@@ -14,14 +14,16 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
 // Steps of a launch after the whitelist decision, as shown on the status
 // screen and recorded in the audit log. The decision's own steps are
-// whitelist.Step values; the descriptor's are StepDescriptorFetch and the
+// whitelist.Step values; the descriptor's are descriptor.StepFetch and the
 // other descriptor steps; the tunnel's are connector.Step values.
 const (
 	StepProfile  = "profile"  // the descriptor's profile is not defined here
@@ -35,12 +37,12 @@ type Options struct {
 	LaunchURL string           // the descriptor URL, from ParseLaunchURL
 	Admin     whitelist.Source // the admin list, from whitelist.LoadAdmin
 	User      whitelist.Source // the user list, from whitelist.LoadUser
-	Policy    PolicySource     // the admin policy, from LoadPolicy; zero: none
+	Policy    policy.Source    // the admin policy, from policy.Load; zero: none
 	Prompter  whitelist.Prompter
 
-	Fetch    FetchOptions   // URL, Origin and Secrets are filled in by Launch
-	Profiles ProfileOptions // where the admin and user profiles live
-	Audit    *AuditLog      // nil: no audit record (tests only)
+	Fetch    descriptor.FetchOptions // URL, Origin and Secrets are filled in by Launch
+	Profiles ProfileOptions          // where the admin and user profiles live
+	Audit    *AuditLog               // nil: no audit record (tests only)
 
 	// Secrets is the run's registry of secrets (redact.Set), the one
 	// scrubber of every text a launch writes: Launch adds the launch URL's
@@ -160,7 +162,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// asked: a policy the machine cannot read may be the one that forbids
 	// this launch.
 	if opts.Policy.Err != nil {
-		res.Step = StepPolicy
+		res.Step = policy.Step
 		res.Err = opts.Policy.Err
 		return res
 	}
@@ -195,15 +197,17 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// 2. The descriptor, from the origin that was decided.
 	fo := opts.Fetch
 	fo.URL, fo.Origin, fo.Secrets = opts.LaunchURL, d.Origin, secrets
-	fo.Policy = opts.Policy.Policy
-	desc, err := FetchDescriptor(ctx, fo)
+	if opts.Policy.Policy != nil {
+		fo.Publishers = opts.Policy.Policy // else none: a signed descriptor is refused
+	}
+	desc, err := descriptor.Fetch(ctx, fo)
 	if err != nil {
 		opts.status(Event{Step: "descriptor", Err: err})
-		var fe *FetchError
+		var fe *descriptor.FetchError
 		if errors.As(err, &fe) {
 			return fail(fe.Step, err)
 		}
-		return fail(StepDescriptorFetch, err)
+		return fail(descriptor.StepFetch, err)
 	}
 	desc.Token.AddTo(secrets)
 	rec.Session = desc.Session
@@ -221,11 +225,11 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// refused descriptor's token is never sent.
 	grant, err := opts.Policy.Policy.Check(desc)
 	if err != nil {
-		opts.status(Event{Step: StepPolicy, Err: err})
-		return fail(StepPolicy, err)
+		opts.status(Event{Step: policy.Step, Err: err})
+		return fail(policy.Step, err)
 	}
 	if opts.Policy.Policy != nil {
-		opts.status(Event{Step: StepPolicy, OK: true, Detail: "allowed by " + opts.Policy.Path})
+		opts.status(Event{Step: policy.Step, OK: true, Detail: "allowed by " + opts.Policy.Path})
 	}
 
 	// 3. The profile, before any connection, so a bad name fails early.
@@ -250,7 +254,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	// dialed ahead so the emulator's first connection does not wait.
 	cfg, err := desc.ConnectorConfig()
 	if err != nil {
-		return fail(StepDescriptorValidate, err)
+		return fail(descriptor.StepValidate, err)
 	}
 	grant.Apply(&cfg)
 	var up, down atomic.Int64
@@ -278,7 +282,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	conn, err := connector.New(cfg)
 	if err != nil {
 		opts.status(Event{Step: "proxy", Err: err})
-		return fail(StepDescriptorValidate, err)
+		return fail(descriptor.StepValidate, err)
 	}
 	first, err := conn.Dial(ctx)
 	if err != nil {

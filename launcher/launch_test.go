@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -112,7 +114,7 @@ func launchProcess() int {
 		LaunchURL: os.Getenv("LAUNCH_TEST_URL"),
 		Admin:     whitelist.Source{Path: "/nonexistent-trustlaunch-test/whitelist.txt"},
 		User:      whitelist.LoadUser(os.Getenv("LAUNCH_TEST_USERLIST")),
-		Fetch:     FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
+		Fetch:     descriptor.FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
 		Profiles:  ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: os.Getenv("LAUNCH_TEST_PROFILES")},
 		Stdin:     strings.NewReader(""),
 		Stdout:    os.Stdout,
@@ -165,7 +167,7 @@ func startHost(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveEach(t, ln, func(c net.Conn) {
+	testnet.ServeEach(t, ln, func(c net.Conn) {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(30 * time.Second))
 		fmt.Fprintf(c, "HELLO from host\n")
@@ -262,7 +264,7 @@ func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Wr
 		LaunchURL: w.launchURL,
 		Admin:     whitelist.Source{Path: "/nonexistent-trustlaunch-test/whitelist.txt"},
 		User:      whitelist.LoadUser(w.userList),
-		Fetch:     FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
+		Fetch:     descriptor.FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
 		Profiles:  ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: w.profiles},
 		Audit:     audit,
 		Stdin:     stdin,
@@ -364,12 +366,12 @@ func TestLaunchRefusedDescriptors(t *testing.T) {
 		step      string
 		errHas    string
 	}{
-		{"unknown field", "extra", 1, StepDescriptorDecode, `unknown field "extra"`},
-		{"profile with slash", "profile", "../bin/sh", StepDescriptorValidate, "profile"},
-		{"profile with dotdot", "profile", "..", StepDescriptorValidate, "profile"},
+		{"unknown field", "extra", 1, descriptor.StepDecode, `unknown field "extra"`},
+		{"profile with slash", "profile", "../bin/sh", descriptor.StepValidate, "profile"},
+		{"profile with dotdot", "profile", "..", descriptor.StepValidate, "profile"},
 		{"unknown profile", "profile", "nonesuch", StepProfile, "nonesuch"},
-		{"missing token", "token", "", StepDescriptorValidate, "token"},
-		{"version 2", "version", 2, StepDescriptorValidate, "version"},
+		{"missing token", "token", "", descriptor.StepValidate, "token"},
+		{"version 2", "version", 2, descriptor.StepValidate, "version"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,7 +408,7 @@ func TestLaunchRefusedDescriptors(t *testing.T) {
 		w := newWorld(t, "connect")
 		w.set("proxy", map[string]any{"address": w.proxy.Addr, "transport": "connect", "tls_min": "1.0"})
 		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
-		if res := Launch(t.Context(), opts); res.Step != StepDescriptorValidate || !strings.Contains(fmt.Sprint(res.Err), "tls_min") {
+		if res := Launch(t.Context(), opts); res.Step != descriptor.StepValidate || !strings.Contains(fmt.Sprint(res.Err), "tls_min") {
 			t.Fatalf("%s %v", res.Step, res.Err)
 		}
 	})

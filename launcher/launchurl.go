@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -180,7 +181,7 @@ func checkURLChars(u string) error {
 				bad = `a "%" that is not followed by two hex digits`
 			}
 		case r < utf8.RuneSelf:
-			if !isURLByte(byte(r)) {
+			if !descriptor.IsURLByte(byte(r)) {
 				bad = describeURLChar(r)
 			}
 		case r <= 0x9f, r >= 0xfdd0 && r <= 0xfdef, r&0xfffe == 0xfffe:
@@ -192,16 +193,6 @@ func checkURLChars(u string) error {
 		i += size
 	}
 	return nil
-}
-
-// isURLByte reports whether an ASCII byte may stand in a URL unencoded:
-// RFC 3986 unreserved, gen-delims and sub-delims ("%" is checked apart).
-func isURLByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0
 }
 
 func isHexDigit(c byte) bool {

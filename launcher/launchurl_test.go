@@ -15,6 +15,7 @@ func TestParseLaunchURL(t *testing.T) {
 		{"canonical", "trustlaunch://launch?url=" + enc, "https://portal.example.com/d/1?ticket=a&x=b", ""},
 		{"upper case scheme", "TrustLaunch://LAUNCH?url=" + enc, "https://portal.example.com/d/1?ticket=a&x=b", ""},
 		{"slash before query", "trustlaunch://launch/?url=" + enc, "https://portal.example.com/d/1?ticket=a&x=b", ""},
+		{"plus in the query", "trustlaunch://launch?url=https://portal4.test/d?ticket=AB+CD/EF==", "https://portal4.test/d?ticket=AB+CD/EF==", ""},
 		{"http inside is passed on", "trustlaunch://launch?url=http%3A%2F%2Fa.example%2F", "http://a.example/", ""},
 		{"duplicate url keys", "trustlaunch://launch?url=" + enc + "&url=https%3A%2F%2Fevil.example%2F", "", "more than once"},
 		{"semicolon separator", "trustlaunch://launch?url=" + enc + ";url=x", "", `";"`},

@@ -17,8 +17,35 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
+	"github.com/trustlaunch/trustlaunch/policy"
 )
+
+// mustPolicy parses a policy file's text (package policy's own tests check
+// the parser).
+func mustPolicy(t testing.TB, text string) *policy.Policy {
+	t.Helper()
+	p, probs := policy.Parse("policy.toml", []byte(text))
+	if len(probs) > 0 {
+		t.Fatalf("policy problems: %v", probs)
+	}
+	return p
+}
+
+// publisherTOML is a [[publishers]] table for the key.
+func publisherTOML(t testing.TB, name string, key crypto.Signer, origins ...string) string {
+	t.Helper()
+	pub, err := descriptor.MarshalPublicKeyPEM(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fmt.Sprintf("[[publishers]]\nname = %q\nkey = \"\"\"\n%s\"\"\"\n", name, pub)
+	if len(origins) > 0 {
+		s += fmt.Sprintf("origins = [%q]\n", strings.Join(origins, `", "`))
+	}
+	return s
+}
 
 // countingListener counts the connections a test proxy accepts, so a test
 // can show that a refused launch never reached the proxy at all.
@@ -37,7 +64,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 
 // TestLaunchPolicyRefused checks the policy step of a launch: a listed
 // origin whose descriptor names a proxy or destination the policy does not
-// list is refused at StepPolicy with a message naming the field, the value
+// list is refused at policy.Step with a message naming the field, the value
 // and the file, and the proxy never sees a connection, let alone the token.
 func TestLaunchPolicyRefused(t *testing.T) {
 	tests := []struct {
@@ -49,24 +76,24 @@ func TestLaunchPolicyRefused(t *testing.T) {
 	}{
 		{"unlisted proxy", func(w *world) string {
 			return "[[proxies]]\naddress = \"proxy.example.com:8443\"\n"
-		}, nil, StepPolicy, []string{"proxy.address", "is not a proxy the policy lists", "policy.toml"}},
+		}, nil, policy.Step, []string{"proxy.address", "is not a proxy the policy lists", "policy.toml"}},
 		{"unlisted destination", func(w *world) string {
 			return fmt.Sprintf("[[proxies]]\naddress = %q\n[[destinations]]\naddress = \"mainframe.example.com:23\"\n", w.proxy.Addr)
-		}, nil, StepPolicy, []string{"destination", "is not a destination the policy lists"}},
+		}, nil, policy.Step, []string{"destination", "is not a destination the policy lists"}},
 		{"destination without required tls", func(w *world) string {
 			d := w.descriptor["destination"].(map[string]any)
 			return fmt.Sprintf("[[destinations]]\naddress = \"%s:%d\"\ntls = true\n", d["host"], d["port"])
-		}, nil, StepPolicy, []string{"destination.tls", "requires end-to-end TLS"}},
+		}, nil, policy.Step, []string{"destination.tls", "requires end-to-end TLS"}},
 		{"unsigned under require_signed", func(w *world) string {
-			key, _ := GenerateKey("")
+			key, _ := descriptor.GenerateKey("")
 			return "require_signed = true\n" + publisherTOML(t, "p", key)
-		}, nil, StepPolicy, []string{"not signed", "require_signed"}},
+		}, nil, policy.Step, []string{"not signed", "require_signed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, "connect")
 			opts, audit := w.options(t, "fake", strings.NewReader(""), io.Discard)
-			opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, tt.policy(w))}
+			opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, tt.policy(w))}
 			res := Launch(t.Context(), opts)
 			if res.Step != tt.step || res.Err == nil {
 				t.Fatalf("step %s err %v; want %s", res.Step, res.Err, tt.step)
@@ -83,7 +110,7 @@ func TestLaunchPolicyRefused(t *testing.T) {
 				t.Errorf("the proxy received %d tokens", n)
 			}
 			recs, _ := audit.ReadRecent(1)
-			if len(recs) != 1 || recs[0].Step != StepPolicy || recs[0].Decision != "failed" {
+			if len(recs) != 1 || recs[0].Step != policy.Step || recs[0].Decision != "failed" {
 				t.Errorf("audit %+v", recs)
 			}
 			assertNoSecrets(t, audit.Path())
@@ -92,11 +119,11 @@ func TestLaunchPolicyRefused(t *testing.T) {
 	t.Run("unusable policy stops before the decision", func(t *testing.T) {
 		w := newWorld(t, "connect")
 		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
-		opts.Policy = LoadPolicy(filepath.Join(testtmp.Dir(t), "policy.toml"))
+		opts.Policy = policy.Load(filepath.Join(testtmp.Dir(t), "policy.toml"))
 		os.WriteFile(opts.Policy.Path, nil, 0o644)
-		opts.Policy = LoadPolicy(opts.Policy.Path)
+		opts.Policy = policy.Load(opts.Policy.Path)
 		res := Launch(t.Context(), opts)
-		if res.Step != StepPolicy || res.Err == nil || !res.Decision.Origin.IsZero() {
+		if res.Step != policy.Step || res.Err == nil || !res.Decision.Origin.IsZero() {
 			t.Fatalf("step %s err %v decision %+v", res.Step, res.Err, res.Decision)
 		}
 		if n := w.accepts.n.Load(); n != 0 {
@@ -119,7 +146,7 @@ func TestLaunchPolicyPins(t *testing.T) {
 		w.descriptor["proxy"].(map[string]any)["pins"] = descPins
 		w.mu.Unlock()
 		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
-		opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[proxies]]\naddress = %q\npins = [%q]\n", w.proxy.Addr, policyPin))}
+		opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[proxies]]\naddress = %q\npins = [%q]\n", w.proxy.Addr, policyPin))}
 		return Launch(t.Context(), opts)
 	}
 	if res := run(t, right, []string{right}); res.Err != nil || res.Step != StepLaunched {
@@ -145,25 +172,25 @@ func TestLaunchPolicyPins(t *testing.T) {
 // status line and the audit log name the publisher. A descriptor signed by
 // a key the policy does not name is refused before any connection.
 func TestLaunchSigned(t *testing.T) {
-	key, _ := GenerateKey("EdDSA")
-	other, _ := GenerateKey("EdDSA")
+	key, _ := descriptor.GenerateKey("EdDSA")
+	other, _ := descriptor.GenerateKey("EdDSA")
 	for _, tt := range []struct {
 		name   string
 		signer crypto.Signer
 		step   string
-	}{{"pinned publisher", key, StepLaunched}, {"unknown publisher", other, StepDescriptorSignature}} {
+	}{{"pinned publisher", key, StepLaunched}, {"unknown publisher", other, descriptor.StepSignature}} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, "connect")
 			w.sign = func(body []byte) []byte {
-				out, err := SignDescriptor(body, tt.signer, time.Now(), time.Minute)
+				out, err := descriptor.Sign(body, tt.signer, time.Now(), time.Minute)
 				if err != nil {
 					panic(err)
 				}
 				return out
 			}
 			opts, audit := w.options(t, "fake", strings.NewReader(""), io.Discard)
-			policy := fmt.Sprintf("require_signed = true\n[[proxies]]\naddress = %q\n", w.proxy.Addr) + publisherTOML(t, "trustlaunch test portal", key, "127.0.0.1")
-			opts.Policy = PolicySource{Path: "policy.toml", Policy: mustPolicy(t, policy)}
+			polText := fmt.Sprintf("require_signed = true\n[[proxies]]\naddress = %q\n", w.proxy.Addr) + publisherTOML(t, "trustlaunch test portal", key, "127.0.0.1")
+			opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, polText)}
 			var details []string
 			opts.Status = func(e Event) { details = append(details, e.Step+": "+e.Detail) }
 			res := Launch(t.Context(), opts)

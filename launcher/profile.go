@@ -17,7 +17,9 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/internal/tomlpos"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -595,7 +597,7 @@ func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, e
 	}
 	for _, key := range slices.Sorted(maps.Keys(root)) {
 		if key != "profile" {
-			return nil, fail(firstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", safetext.QuoteExcerpt(key, 60))
+			return nil, fail(tomlpos.FirstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	prim, ok := root["profile"]
@@ -603,8 +605,8 @@ func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, e
 		return nil, nil
 	}
 	var tables map[string]toml.Primitive
-	if !isTable(&md, prim) || md.PrimitiveDecode(prim, &tables) != nil {
-		return nil, fail(lineOf(&md, prim), "", "profile must be tables, as in [profile.NAME]")
+	if !tomlpos.IsTable(&md, prim) || md.PrimitiveDecode(prim, &tables) != nil {
+		return nil, fail(tomlpos.Line(&md, prim), "", "profile must be tables, as in [profile.NAME]")
 	}
 	var out []*Profile
 	for _, name := range slices.Sorted(maps.Keys(tables)) {
@@ -631,29 +633,29 @@ func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, e
 // local port an attacker can know in advance and try to hold; the
 // administrator who chooses it is the one who can keep it free.
 func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, adminFile string) (*Profile, error) {
-	line := firstLine(md, prim)
+	line := tomlpos.FirstLine(md, prim)
 	fail := func(line int, format string, args ...any) error {
 		return &ProfileFileError{Path: path, Line: line, Profile: name, Msg: fmt.Sprintf(format, args...)}
 	}
-	if problem := profileNameProblem(name); problem != "" {
+	if problem := descriptor.ProfileNameProblem(name); problem != "" {
 		return nil, &ProfileFileError{Path: path, Line: line, Msg: "invalid profile name: " + problem}
 	}
 	if name == "raw" || name == "none" {
 		return nil, fail(line, "is built in and runs no command; it cannot be redefined")
 	}
 	var keys map[string]toml.Primitive
-	if !isTable(md, prim) || md.PrimitiveDecode(prim, &keys) != nil {
+	if !tomlpos.IsTable(md, prim) || md.PrimitiveDecode(prim, &keys) != nil {
 		return nil, fail(line, "must be a table with a command, as in [profile.%s]", name)
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if k != "command" && k != "terminal" && k != "listen_port" {
-			return nil, fail(firstLine(md, keys[k]), "unknown key %s; a profile has command, terminal and (admin only) listen_port", safetext.QuoteExcerpt(k, 60))
+			return nil, fail(tomlpos.FirstLine(md, keys[k]), "unknown key %s; a profile has command, terminal and (admin only) listen_port", safetext.QuoteExcerpt(k, 60))
 		}
 	}
 	var listenPort int
 	var listenSource string
 	if lp, ok := keys["listen_port"]; ok {
-		lpLine := lineOf(md, lp)
+		lpLine := tomlpos.Line(md, lp)
 		if adminFile != "" {
 			return nil, fail(lpLine, "listen_port is allowed only in the administrator's profiles.toml (%s): a fixed port is shared by every user of this machine", adminFile)
 		}
@@ -669,14 +671,14 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, ad
 	var terminal bool
 	if tp, ok := keys["terminal"]; ok {
 		if err := md.PrimitiveDecode(tp, &terminal); err != nil {
-			return nil, fail(lineOf(md, tp), "terminal must be true or false")
+			return nil, fail(tomlpos.Line(md, tp), "terminal must be true or false")
 		}
 	}
 	cmdPrim, ok := keys["command"]
 	if !ok {
 		return nil, fail(line, "no command; want command = [\"program\", \"{host}:{port}\"]")
 	}
-	cmdLine := lineOf(md, cmdPrim)
+	cmdLine := tomlpos.Line(md, cmdPrim)
 	var argv []string
 	if err := md.PrimitiveDecode(cmdPrim, &argv); err != nil {
 		return nil, fail(cmdLine, "command must be an array of strings")
@@ -685,54 +687,4 @@ func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, ad
 		return nil, fail(cmdLine, "%s", err)
 	}
 	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line), Terminal: terminal, ListenPort: listenPort, listenSource: listenSource}, nil
-}
-
-// isTable reports whether a value is a TOML table. PrimitiveDecode into a
-// map cannot tell: it decodes a number or an array of tables as an empty
-// map, silently.
-func isTable(md *toml.MetaData, prim toml.Primitive) bool {
-	var v any
-	if err := md.PrimitiveDecode(prim, &v); err != nil {
-		return false
-	}
-	_, ok := v.(map[string]any)
-	return ok
-}
-
-// lineProbe fails on purpose, so that the TOML library reports the position
-// of the key being decoded.
-type lineProbe struct{}
-
-var errLineProbe = errors.New("line probe")
-
-func (lineProbe) UnmarshalTOML(any) error { return errLineProbe }
-
-// lineOf returns the line where a key's value was defined, or 0 when the
-// library does not know (a table implied by a dotted key).
-func lineOf(md *toml.MetaData, prim toml.Primitive) int {
-	var pe toml.ParseError
-	if err := md.PrimitiveDecode(prim, &lineProbe{}); errors.As(err, &pe) {
-		return pe.Position.Line
-	}
-	return 0
-}
-
-// firstLine is lineOf, but for a table that the library has no position for
-// (one implied by [a.b] or a.b = ...) it returns the first line of its
-// contents.
-func firstLine(md *toml.MetaData, prim toml.Primitive) int {
-	if line := lineOf(md, prim); line > 0 || !isTable(md, prim) {
-		return line
-	}
-	var children map[string]toml.Primitive
-	if md.PrimitiveDecode(prim, &children) != nil {
-		return 0
-	}
-	first := 0
-	for _, c := range children {
-		if l := firstLine(md, c); l > 0 && (first == 0 || l < first) {
-			first = l
-		}
-	}
-	return first
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/trustlaunch/trustlaunch/internal/testadmin"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
@@ -391,7 +392,7 @@ command = ["telnet", "{host}", "{port}"]
 
 func TestUnsafeAdminProfiles(t *testing.T) {
 	// The real check: a user's temporary file.
-	requireRealAdminCheck(t)
+	testadmin.RequireRealCheck(t)
 	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.x]\ncommand = [\"x\"]\n")
 	_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles})
 	var ue *platform.UnsafeFileError

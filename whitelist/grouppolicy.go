@@ -3,7 +3,7 @@ package whitelist
 import "strconv"
 
 // NewList builds a list from entries given somewhere other than a file:
-// Windows Group Policy's Servers list, merged by launcher.MergeAdmin. path
+// Windows Group Policy's Servers list, merged by policy.MergeAdmin. path
 // names the source in messages; duplicates are dropped as Parse drops them.
 func NewList(path string, adminOnly bool, entries []Entry) *List {
 	l := &List{Path: path, AdminOnly: adminOnly, byHost: make(map[string]hostRule, len(entries)), Entries: make([]Entry, 0, len(entries))}

@@ -85,6 +85,19 @@ func (e *OriginError) Error() string {
 	return fmt.Sprintf("invalid origin %s: %s", safetext.QuoteExcerpt(originPart(e.Input), 120), e.Reason)
 }
 
+// OriginReason returns why ParseOrigin refused a URL without the input,
+// which is the whole URL and so the ticket.
+func OriginReason(err error) string {
+	var oe *OriginError
+	if errors.As(err, &oe) {
+		return oe.Reason
+	}
+	if errors.Is(err, ErrNotHTTPS) {
+		return "not https"
+	}
+	return "invalid URL"
+}
+
 // originPart is the part of a URL up to its path, query or fragment: enough
 // to say which server was refused, and never the query, which holds the
 // single-use ticket.

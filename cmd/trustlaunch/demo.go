@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/demo"
-	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -88,7 +88,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	plan := planDemo(raw, isTerminal(s.stdin))
-	signer, err := launcher.GenerateKey("")
+	signer, err := descriptor.GenerateKey("")
 	if err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
@@ -131,7 +131,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		target:   world.LaunchURL,
 		paths:    o.paths,
 		prompter: prompter,
-		fetch:    launcher.FetchOptions{RootCAs: world.OriginCA},
+		fetch:    descriptor.FetchOptions{RootCAs: world.OriginCA},
 		plain:    o.noTUI,
 		policy:   policy,
 	})

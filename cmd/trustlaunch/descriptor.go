@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
-	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -79,17 +80,17 @@ func descKeygen(s *stdio, args []string) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
-	key, err := launcher.GenerateKey(*alg)
+	key, err := descriptor.GenerateKey(*alg)
 	if err != nil {
 		s.errorf("descriptor keygen: %v", err)
 		return exitUsage
 	}
-	priv, err := launcher.MarshalPrivateKeyPEM(key)
+	priv, err := descriptor.MarshalPrivateKeyPEM(key)
 	if err != nil {
 		s.errorf("descriptor keygen: %v", err)
 		return exitFailure
 	}
-	pub, err := launcher.MarshalPublicKeyPEM(key.Public())
+	pub, err := descriptor.MarshalPublicKeyPEM(key.Public())
 	if err != nil {
 		s.errorf("descriptor keygen: %v", err)
 		return exitFailure
@@ -103,7 +104,7 @@ func descKeygen(s *stdio, args []string) int {
 		s.errorf("descriptor keygen: %v", err)
 		return exitFailure
 	}
-	kid, _ := launcher.KeyID(key.Public())
+	kid, _ := descriptor.KeyID(key.Public())
 	n := *name
 	if n == "" {
 		n = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -191,7 +192,7 @@ func descSign(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("descriptor sign: %v", err)
 		return exitFailure
 	}
-	key, err := launcher.ParsePrivateKeyPEM(pem)
+	key, err := descriptor.ParsePrivateKeyPEM(pem)
 	if err != nil {
 		s.errorf("descriptor sign: %s: %v", *keyFile, err)
 		return exitFailure
@@ -205,7 +206,7 @@ func descSign(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("descriptor sign: %v", err)
 		return exitFailure
 	}
-	out, err := launcher.SignDescriptor(data, key, time.Now(), *ttl)
+	out, err := descriptor.Sign(data, key, time.Now(), *ttl)
 	if err != nil {
 		s.errorf("descriptor sign: %v", err)
 		return exitFailure
@@ -269,11 +270,15 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		return exitFailure
 	}
 	trimmed := strings.TrimSpace(string(data))
-	var d *launcher.Descriptor
+	var d *descriptor.Descriptor
 	if strings.HasPrefix(trimmed, "{") {
-		d, err = launcher.DecodeDescriptor([]byte(trimmed))
+		d, err = descriptor.Decode([]byte(trimmed))
 	} else {
-		d, err = launcher.VerifySigned(data, launcher.VerifyOptions{Policy: pol, Origin: origin, Now: now})
+		o := descriptor.VerifyOptions{Origin: origin, Now: now}
+		if pol != nil {
+			o.Publishers = pol // else none: a signed descriptor is refused
+		}
+		d, err = descriptor.VerifySigned(data, o)
 	}
 	if err != nil {
 		s.errorf("descriptor verify: %v", err)
@@ -297,17 +302,17 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 
 // policySource returns the admin policy of a launch: the demo's own, or the
 // file at paths.policy under the ownership check.
-func (ls launchSetup) policySource() launcher.PolicySource {
+func (ls launchSetup) policySource() policy.Source {
 	if ls.policy != nil {
 		return *ls.policy
 	}
-	return launcher.LoadPolicy(ls.paths.policy)
+	return policy.Load(ls.paths.policy)
 }
 
 // demoPolicy gives the demo a policy of its own, in a temporary directory,
 // that pins the key the demo's portal signs with: the launch
 // then shows "signed by trustlaunch demo". done removes the directory.
-func demoPolicy(s *stdio, world *demo.World) (*launcher.PolicySource, func(), error) {
+func demoPolicy(s *stdio, world *demo.World) (*policy.Source, func(), error) {
 	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
 	if err != nil {
 		return nil, nil, err

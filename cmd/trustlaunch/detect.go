@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
@@ -25,7 +26,7 @@ func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, o
 		Admin:   admin,
 		User:    user,
 		Version: versionString(),
-		Fetch:   launcher.FetchOptions{UserAgent: connector.UserAgent(versionString()), Outbound: outbound},
+		Fetch:   descriptor.FetchOptions{UserAgent: connector.UserAgent(versionString()), Outbound: outbound},
 	}
 	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
 		s.warnf("no audit log: %v", err)

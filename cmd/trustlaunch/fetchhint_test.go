@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 )
 
 // TestHintForFetch: open prints the hint the fetch failure's cause calls
@@ -15,7 +15,7 @@ import (
 // after a refused redirect or a DNS failure.
 func TestHintForFetch(t *testing.T) {
 	fetchErr := func(err error) error {
-		return &launcher.FetchError{Step: launcher.StepDescriptorFetch, URL: "https://portal.example.com/d", Err: err}
+		return &descriptor.FetchError{Step: descriptor.StepFetch, URL: "https://portal.example.com/d", Err: err}
 	}
 	tests := []struct {
 		name string
@@ -23,7 +23,7 @@ func TestHintForFetch(t *testing.T) {
 		want string
 	}{
 		{"unknown authority", fetchErr(x509.UnknownAuthorityError{}), "private CA"},
-		{"redirect refused", fetchErr(&launcher.RedirectError{To: "https://elsewhere.example/d", Reason: "it leaves the trusted origin"}), "redirects only"},
+		{"redirect refused", fetchErr(&descriptor.RedirectError{To: "https://elsewhere.example/d", Reason: "it leaves the trusted origin"}), "redirects only"},
 		{"DNS", fetchErr(&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "portal.example.com", IsNotFound: true}}), "does not resolve"},
 		{"connect", fetchErr(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), "could not connect"},
 	}

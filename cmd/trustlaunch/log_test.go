@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/launcher"
 )
@@ -49,7 +50,7 @@ func logRecords() []launcher.AuditRecord {
 			Proxy: "proxy.example.com:8443", Destination: "mainframe:23", Duration: 95 * time.Second, ExitStatus: &zero},
 		{Time: t0.Add(time.Hour), Origin: "https://evil.example", Decision: "refused", Step: "prompt-no",
 			Session: "\x1b[2Jfake\ttab", Error: "user said no"},
-		{Time: t0.Add(2 * time.Hour), Origin: "https://portal.example.com", Decision: "failed", Step: launcher.StepDescriptorFetch,
+		{Time: t0.Add(2 * time.Hour), Origin: "https://portal.example.com", Decision: "failed", Step: descriptor.StepFetch,
 			Error: "fetch descriptor https://portal.example.com/d/2: server answered 410 Gone", ExitStatus: &one, Duration: 300 * time.Millisecond},
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/tui"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -182,9 +184,9 @@ type launchSetup struct {
 	target   string
 	paths    *listPaths
 	prompter whitelist.Prompter
-	fetch    launcher.FetchOptions  // UserAgent is set here
-	plain    bool                   // --no-tui: status as plain lines too
-	policy   *launcher.PolicySource // the demo's own policy; nil: load paths.policy
+	fetch    descriptor.FetchOptions // UserAgent is set here
+	plain    bool                    // --no-tui: status as plain lines too
+	policy   *policy.Source          // the demo's own policy; nil: load paths.policy
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
 	// nil: the fetch reads the environment, the tunnel goes direct.
 	outbound *connector.OutboundProxy
@@ -275,7 +277,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			s.hintf("%s", h)
 		}
 		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
-		if res.Step == launcher.StepPolicy {
+		if res.Step == policy.Step {
 			// The admin policy refused the descriptor, or cannot be used
 			// and so stops every launch, as an unusable admin list does.
 			return exitRefused
@@ -295,11 +297,11 @@ func isTerminal(stream any) bool {
 // hintFor returns the advice a typed error carries, if any.
 func hintFor(err error) string {
 	var se *connector.StepError
-	var st *launcher.StatusError
+	var st *descriptor.StatusError
 	var un *platform.UnsafeFileError
-	var pe *launcher.PolicyError
-	var pf *launcher.PolicyFileError
-	var ge *launcher.GroupPolicyError
+	var pe *policy.Error
+	var pf *policy.FileError
+	var ge *policy.GPError
 	switch {
 	case errors.As(err, &pe):
 		return pe.Hint()
@@ -314,7 +316,7 @@ func hintFor(err error) string {
 	case errors.As(err, &un):
 		return un.Fix
 	}
-	var fe *launcher.FetchError
+	var fe *descriptor.FetchError
 	if errors.As(err, &fe) {
 		// Chosen by the type of the cause: the private CA only for a
 		// certificate of an unknown authority.

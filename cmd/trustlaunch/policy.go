@@ -7,8 +7,8 @@ import (
 	"io/fs"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
-	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -80,15 +80,15 @@ func cmdPolicy(ctx context.Context, s *stdio, args []string) int {
 	return exitOK
 }
 
-// readPolicy is launcher.ReadPolicyFile, given up when ctx ends (see
+// readPolicy is policy.ReadFile, given up when ctx ends (see
 // interruptible).
-func readPolicy(ctx context.Context, path string) (*launcher.Policy, []launcher.PolicyProblem, error) {
+func readPolicy(ctx context.Context, path string) (*policy.Policy, []policy.Problem, error) {
 	type read struct {
-		p     *launcher.Policy
-		probs []launcher.PolicyProblem
+		p     *policy.Policy
+		probs []policy.Problem
 	}
 	r, err := interruptible(ctx, func() (read, error) {
-		p, probs, err := launcher.ReadPolicyFile(path)
+		p, probs, err := policy.ReadFile(path)
 		return read{p, probs}, err
 	})
 	return r.p, r.probs, err
@@ -99,7 +99,7 @@ func readPolicy(ctx context.Context, path string) (*launcher.Policy, []launcher.
 // exists but cannot be used, which stops every launch.
 func showPolicy(s *stdio, path string) bool {
 	fmt.Fprintf(s.stdout, "admin policy: %s\n", path)
-	src := launcher.LoadPolicy(path)
+	src := policy.Load(path)
 	switch {
 	case src.Err != nil:
 		state := checkedState(src.Err, "does not exist, but the directories above it are not safe")
@@ -154,13 +154,13 @@ func showPolicy(s *stdio, path string) bool {
 func showGroupPolicy(s *stdio) bool {
 	fmt.Fprintf(s.stdout, "group policy: %s\n", platform.GroupPolicyPath)
 	gp, err := platform.ReadGroupPolicy()
-	var set launcher.GroupPolicySettings
+	var set policy.GPSettings
 	if err == nil {
-		set, err = launcher.ParseGroupPolicy(gp)
+		set, err = policy.ParseGP(gp)
 	}
 	if err != nil {
 		fmt.Fprintf(s.stdout, "  unusable, so every launch stops: %v\n", err)
-		var ge *launcher.GroupPolicyError
+		var ge *policy.GPError
 		if errors.As(err, &ge) {
 			fmt.Fprintf(s.stdout, "  fix: %s\n", ge.Hint())
 		}
@@ -186,12 +186,12 @@ func showGroupPolicy(s *stdio) bool {
 		has       bool
 		what, rep string
 	}{
-		{set.HasAdminOnly, launcher.GPAllowAdminListOnly + ": " + mode, "the admin list's first line"},
-		{set.HasServers, fmt.Sprintf("%s: %d entries", launcher.GPServers, len(set.Servers)), "the admin list's entries"},
-		{set.HasRequireSigned, launcher.GPRequireSigned + ": signature " + signed, "require_signed of the admin policy"},
-		{set.HasProxies, fmt.Sprintf("%s: %d entries", launcher.GPProxies, len(set.Proxies)), "[[proxies]] of the admin policy"},
-		{set.HasDestinations, fmt.Sprintf("%s: %d entries", launcher.GPDestinations, len(set.Destinations)), "[[destinations]] of the admin policy"},
-		{set.HasPublishers, fmt.Sprintf("%s: %d entries", launcher.GPPublishers, len(set.Publishers)), "[[publishers]] of the admin policy"},
+		{set.HasAdminOnly, policy.GPAllowAdminListOnly + ": " + mode, "the admin list's first line"},
+		{set.HasServers, fmt.Sprintf("%s: %d entries", policy.GPServers, len(set.Servers)), "the admin list's entries"},
+		{set.HasRequireSigned, policy.GPRequireSigned + ": signature " + signed, "require_signed of the admin policy"},
+		{set.HasProxies, fmt.Sprintf("%s: %d entries", policy.GPProxies, len(set.Proxies)), "[[proxies]] of the admin policy"},
+		{set.HasDestinations, fmt.Sprintf("%s: %d entries", policy.GPDestinations, len(set.Destinations)), "[[destinations]] of the admin policy"},
+		{set.HasPublishers, fmt.Sprintf("%s: %d entries", policy.GPPublishers, len(set.Publishers)), "[[publishers]] of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)
@@ -202,8 +202,8 @@ func showGroupPolicy(s *stdio) bool {
 
 // policyFix is the remedy for an unusable policy.
 func policyFix(err error) string {
-	var pe *launcher.PolicyFileError
-	var ge *launcher.GroupPolicyError
+	var pe *policy.FileError
+	var ge *policy.GPError
 	switch {
 	case errors.As(err, &pe):
 		return pe.Hint()

@@ -12,6 +12,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -187,7 +188,7 @@ func checkedState(err error, missing string) string {
 // unsafe-file error carries, or what to do about a list we may not read.
 func fixFor(err error) string {
 	var u *platform.UnsafeFileError
-	var ge *launcher.GroupPolicyError
+	var ge *policy.GPError
 	switch {
 	case errors.As(err, &u):
 		return u.Fix
@@ -204,7 +205,7 @@ func fixFor(err error) string {
 // one line that names the file, what is wrong and the fix; the admin list's
 // error is the caller's, since it stops the launch.
 func loadLists(s *stdio, p *listPaths) (admin, user whitelist.Source) {
-	admin = launcher.LoadAdmin(p.admin) // the file, with Group Policy's settings in place of its own
+	admin = policy.LoadAdmin(p.admin) // the file, with Group Policy's settings in place of its own
 	user = whitelist.LoadUser(p.user)
 	if user.Err != nil {
 		fix := fixFor(user.Err)

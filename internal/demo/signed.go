@@ -10,7 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/policy"
 )
 
 // Publisher is the publisher name of the demo's own policy: a launch of
@@ -22,13 +23,13 @@ const Publisher = "trustlaunch demo"
 func serveSignedDescriptor(w http.ResponseWriter, desc map[string]any, key crypto.Signer) {
 	body, err := json.Marshal(desc)
 	if err == nil {
-		body, err = launcher.SignDescriptor(body, key, time.Now(), 2*time.Minute)
+		body, err = descriptor.Sign(body, key, time.Now(), 2*time.Minute)
 	}
 	if err != nil {
 		http.Error(w, "cannot sign the descriptor", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", launcher.JWSContentType)
+	w.Header().Set("Content-Type", descriptor.JWSContentType)
 	w.Write(body)
 }
 
@@ -39,23 +40,23 @@ func serveSignedDescriptor(w http.ResponseWriter, desc map[string]any, key crypt
 // temporary directory, so it is parsed without the admin ownership check
 // (which a temporary directory never passes); the machine's policy does
 // not apply to the demo's world on 127.0.0.1.
-func (d *World) Policy(dir string) (launcher.PolicySource, error) {
+func (d *World) Policy(dir string) (policy.Source, error) {
 	if d.opts.Signer == nil {
-		return launcher.PolicySource{}, fmt.Errorf("the demo was started without a signing key")
+		return policy.Source{}, fmt.Errorf("the demo was started without a signing key")
 	}
-	pub, err := launcher.MarshalPublicKeyPEM(d.opts.Signer.Public())
+	pub, err := descriptor.MarshalPublicKeyPEM(d.opts.Signer.Public())
 	if err != nil {
-		return launcher.PolicySource{}, err
+		return policy.Source{}, err
 	}
 	text := fmt.Sprintf("# The demo's own policy (trustlaunch demo).\nrequire_signed = true\n\n[[proxies]]\naddress = %q\n\n[[destinations]]\naddress = %q\n\n[[publishers]]\nname = %q\nkey = \"\"\"\n%s\"\"\"\norigins = [\"127.0.0.1\"]\n",
 		d.proxy.Addr, d.hostLn.Addr().(*net.TCPAddr).String(), Publisher, pub)
 	path := filepath.Join(dir, "policy.toml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		return launcher.PolicySource{}, fmt.Errorf("demo policy: %w", err)
+		return policy.Source{}, fmt.Errorf("demo policy: %w", err)
 	}
-	p, probs := launcher.ParsePolicy(path, []byte(text))
+	p, probs := policy.Parse(path, []byte(text))
 	if len(probs) > 0 {
-		return launcher.PolicySource{}, &launcher.PolicyFileError{Path: path, Problems: probs}
+		return policy.Source{}, &policy.FileError{Path: path, Problems: probs}
 	}
-	return launcher.PolicySource{Path: path, Policy: p}, nil
+	return policy.Source{Path: path, Policy: p}, nil
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
-	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -56,7 +56,7 @@ func TestFetchThroughOutboundSquid(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			d, err := launcher.FetchDescriptor(ctx, launcher.FetchOptions{
+			d, err := descriptor.Fetch(ctx, descriptor.FetchOptions{
 				URL: descURL, Origin: origin, RootCAs: ca.Pool, Outbound: ob,
 				ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem", Timeout: 20 * time.Second,
 			})
@@ -69,9 +69,9 @@ func TestFetchThroughOutboundSquid(t *testing.T) {
 				}
 				return
 			}
-			var fe *launcher.FetchError
-			if !errors.As(err, &fe) || fe.Step != launcher.StepDescriptorFetch {
-				t.Fatalf("err = %v (%T), want a FetchError of step %s", err, err, launcher.StepDescriptorFetch)
+			var fe *descriptor.FetchError
+			if !errors.As(err, &fe) || fe.Step != descriptor.StepFetch {
+				t.Fatalf("err = %v (%T), want a FetchError of step %s", err, err, descriptor.StepFetch)
 			}
 			var se *connector.StepError
 			if !errors.As(err, &se) || se.Step != connector.StepOutbound || se.Addr != out.Addr {

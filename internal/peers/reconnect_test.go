@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -109,7 +110,7 @@ func TestProxyRestartedUnderLiveLaunch(t *testing.T) {
 			LaunchURL: origin + "/descriptor?ticket=tkt-9f8e7d",
 			Admin:     whitelist.LoadAdmin("/nonexistent-trustlaunch-test/whitelist.txt"),
 			User:      whitelist.LoadUser(userList),
-			Fetch:     launcher.FetchOptions{RootCAs: originCA.Pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
+			Fetch:     descriptor.FetchOptions{RootCAs: originCA.Pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
 			Profiles:  launcher.ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: filepath.Join(dir, "profiles.toml")},
 			Audit:     audit,
 			Connector: func(cfg *connector.Config) {

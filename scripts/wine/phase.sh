@@ -35,9 +35,12 @@ exec_wine=(-exec "$PWD/scripts/wine/exec")
 run 4m -tags wineprefix -skip '^(TestWriteFileAtomicRefusesNonRegularTarget|TestRegisterExecutable)$' \
 	"${exec_wine[@]}" "$@"
 run 2m -run '^TestAdminFileWinePrefixOwner$' "${exec_wine[@]}" ./platform/
-# The launcher's unsafe-admin-file cases, which the tagged build cannot show
-# (launcher/admincheck_test.go), the release way.
-run 2m -run '^(TestFetchRefusals|TestLoadPolicy|TestUnsafeAdminProfiles)$/^unsafe' "${exec_wine[@]}" ./launcher/
+# The unsafe-admin-file cases of the CA bundle, the policy and the
+# profiles, which the tagged build cannot show (internal/testadmin), the
+# release way.
+run 2m -run '^TestFetchRefusals$/^unsafe' "${exec_wine[@]}" ./descriptor/
+run 2m -run '^TestLoadPolicy$/^unsafe' "${exec_wine[@]}" ./policy/
+run 2m -run '^TestUnsafeAdminProfiles$' "${exec_wine[@]}" ./launcher/
 # The same for the CLI: explain, paths and show on an admin list or policy
 # the user could write ([realadmincheck] in cmd/trustlaunch's scripts).
 run 2m -run '^TestUnsafeAdminFilesCLI$' "${exec_wine[@]}" ./cmd/trustlaunch/

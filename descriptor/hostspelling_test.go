@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"errors"
@@ -19,8 +19,8 @@ func TestDescriptorIPTrailingDot(t *testing.T) {
 		{"proxy.address", func(m map[string]any) { proxyOf(m)["address"] = "10.1.2.3.:8443" }},
 		{"proxy.server_name", func(m map[string]any) { proxyOf(m)["server_name"] = "10.1.2.3." }},
 	} {
-		_, err := DecodeDescriptor(with(t, tc.edit))
-		var de *DescriptorError
+		_, err := Decode(with(t, tc.edit))
+		var de *Error
 		if !errors.As(err, &de) || de.Field != tc.field || !strings.Contains(err.Error(), "trailing dot") {
 			t.Errorf("%s with a trailing dot: %v; want a descriptor error naming the field and the dot", tc.field, err)
 		}
@@ -39,7 +39,7 @@ func TestDescriptorHostSpelling(t *testing.T) {
 		{"[2001:DB8:0:0::1]:443", "2001:DB8::0:17", "[2001:db8::1]:443", "2001:db8::17"},
 		{"10.1.2.3:8443", "mainframe", "10.1.2.3:8443", "mainframe"},
 	} {
-		d, err := DecodeDescriptor(with(t, func(m map[string]any) {
+		d, err := Decode(with(t, func(m map[string]any) {
 			proxyOf(m)["address"] = tc.proxy
 			destOf(m)["host"] = tc.dest
 		}))
@@ -55,40 +55,6 @@ func TestDescriptorHostSpelling(t *testing.T) {
 		}
 		if want := net.JoinHostPort(tc.wantDest, "23"); cfg.ProxyAddr != tc.wantProxy || cfg.Destination != want {
 			t.Errorf("%s, %s: the connector is given %s and %s; want %s and %s", tc.proxy, tc.dest, cfg.ProxyAddr, cfg.Destination, tc.wantProxy, want)
-		}
-	}
-}
-
-// TestPolicyDecidesOnTheGivenSpelling: Policy.Check matches the very
-// spelling the connector is given; a descriptor whose host is in a
-// spelling the policy would fold first (built without DecodeDescriptor)
-// is refused, not matched to the folded host.
-func TestPolicyDecidesOnTheGivenSpelling(t *testing.T) {
-	p := mustPolicy(t, "[[proxies]]\naddress = \"10.9.9.9:8443\"\n[[destinations]]\naddress = \"10.1.2.3:23\"\n[[destinations]]\naddress = \"mainframe\"\n")
-	d, err := DecodeDescriptor(with(t, func(m map[string]any) {
-		proxyOf(m)["address"] = "10.9.9.9:8443"
-		destOf(m)["host"] = "10.1.2.3"
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Check(d); err != nil {
-		t.Fatalf("Check of the listed spelling: %v", err)
-	}
-	for _, tc := range []struct {
-		field string
-		edit  func(d *Descriptor)
-	}{
-		{"destination", func(d *Descriptor) { d.Destination.Host = "10.1.2.3." }},
-		{"proxy.address", func(d *Descriptor) { d.Proxy.Address = "10.9.9.9.:8443" }},
-		{"destination", func(d *Descriptor) { d.Destination.Host = "MainFrame" }},
-	} {
-		bad := *d
-		tc.edit(&bad)
-		_, err := p.Check(&bad)
-		var pe *PolicyError
-		if !errors.As(err, &pe) || pe.Field != tc.field || !strings.Contains(err.Error(), "in this spelling") {
-			t.Errorf("Check of %s in another spelling: %v; want a refusal of the spelling", tc.field, err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"bufio"
@@ -9,55 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
+	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
-
-// connectForwarder is a minimal outbound HTTP proxy: CONNECT only, names
-// resolved from its own table. It records the CONNECT targets and the
-// User-Agent of each CONNECT.
-type connectForwarder struct {
-	addr    string
-	mu      sync.Mutex
-	targets []string
-	agents  []string
-}
-
-func newConnectForwarder(t *testing.T, hosts map[string]string) *connectForwarder {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &connectForwarder{addr: ln.Addr().String()}
-	serveEach(t, ln, func(c net.Conn) {
-		defer c.Close()
-		br := bufio.NewReader(c)
-		req, err := http.ReadRequest(br)
-		if err != nil || req.Method != http.MethodConnect {
-			return
-		}
-		f.mu.Lock()
-		f.targets = append(f.targets, req.Host)
-		f.agents = append(f.agents, req.Header.Get("User-Agent"))
-		f.mu.Unlock()
-		host, port, _ := net.SplitHostPort(req.Host)
-		up, err := net.Dial("tcp", net.JoinHostPort(hosts[host], port))
-		if err != nil {
-			io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-			return
-		}
-		defer up.Close()
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
-		go func() { io.Copy(up, br); up.(*net.TCPConn).CloseWrite() }()
-		io.Copy(c, up)
-	})
-	return f
-}
 
 // byName points the fetch at the origin's server under the name host,
 // which no resolver of this test knows (only an outbound proxy does), and
@@ -84,26 +42,26 @@ func (o *origin) byName(t *testing.T, host string) string {
 func TestFetchThroughOutboundProxy(t *testing.T) {
 	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
 	port := o.byName(t, "example.com")
-	fw := newConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
-	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.addr, "")
+	fw := testnet.NewConnectForwarder(t, map[string]string{"example.com": "127.0.0.1"})
+	ob, err := connector.NewOutboundProxy(connector.SourceFlag, "http://"+fw.Addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.opts.Outbound = ob
-	if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
+	if _, err := Fetch(t.Context(), o.opts); err != nil {
 		t.Fatalf("fetch through the outbound proxy: %v", err)
 	}
-	if len(fw.targets) != 1 || fw.targets[0] != "example.com:"+port {
-		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.targets, port)
+	if len(fw.Targets()) != 1 || fw.Targets()[0] != "example.com:"+port {
+		t.Errorf("the outbound proxy got CONNECT %q, want example.com:%s", fw.Targets(), port)
 	}
 	// The CONNECT names trustlaunch, as the tunnel's CONNECT does.
-	if len(fw.agents) != 1 || fw.agents[0] != o.opts.UserAgent {
-		t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q", fw.agents, o.opts.UserAgent)
+	if len(fw.Agents()) != 1 || fw.Agents()[0] != o.opts.UserAgent {
+		t.Errorf("the outbound proxy got a CONNECT with User-Agent %q, want %q", fw.Agents(), o.opts.UserAgent)
 	}
 
 	// Direct ("none"): the name does not resolve.
 	o.opts.Outbound = connector.DirectOutbound(connector.SourceFlag)
-	if _, err := FetchDescriptor(t.Context(), o.opts); err == nil {
+	if _, err := Fetch(t.Context(), o.opts); err == nil {
 		t.Errorf("a direct fetch of a name only the outbound proxy knows succeeded")
 	}
 }
@@ -114,7 +72,7 @@ func TestFetchThroughOutboundProxy(t *testing.T) {
 func TestFetchMalformedHTTPSProxy(t *testing.T) {
 	o := newOrigin(t, serveJSON(encode(t, goodDescriptor())))
 	t.Setenv("HTTPS_PROXY", "http://alice:hunter2@proxy.corp:notaport")
-	_, err := FetchDescriptor(t.Context(), o.opts)
+	_, err := Fetch(t.Context(), o.opts)
 	if err == nil || !strings.Contains(err.Error(), "outbound proxy setting: HTTPS_PROXY:") || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error %v, want one line naming HTTPS_PROXY without the password", err)
 	}
@@ -146,7 +104,7 @@ func TestFetchOutboundProxyUnreachable(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.opts.Outbound = ob
-		_, err = FetchDescriptor(t.Context(), o.opts)
+		_, err = Fetch(t.Context(), o.opts)
 		var fe *FetchError
 		if !errors.As(err, &fe) {
 			t.Fatalf("%s: error %v (%T), want a *FetchError", tc.proxy, err, err)
@@ -185,7 +143,7 @@ func TestFetchOutboundRefusalHoldsNoCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		serveEach(t, ln, func(c net.Conn) {
+		testnet.ServeEach(t, ln, func(c net.Conn) {
 			defer c.Close()
 			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
 				io.WriteString(c, tc.answer)
@@ -198,7 +156,7 @@ func TestFetchOutboundRefusalHoldsNoCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.opts.Outbound = ob
-		_, err = FetchDescriptor(t.Context(), o.opts)
+		_, err = Fetch(t.Context(), o.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("fetch through a refusing outbound proxy: %v; want %q in it", err, tc.want)
 		}

@@ -1,4 +1,4 @@
-package launcher
+package policy
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -84,10 +85,10 @@ func TestParseGroupPolicyMalformed(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseGroupPolicy(tc.gp)
-			var ge *GroupPolicyError
+			_, err := ParseGP(tc.gp)
+			var ge *GPError
 			if !errors.As(err, &ge) {
-				t.Fatalf("ParseGroupPolicy = %v, want a *GroupPolicyError", err)
+				t.Fatalf("ParseGP = %v, want a *GPError", err)
 			}
 			if !strings.Contains(ge.Value, tc.value) || !strings.Contains(err.Error(), tc.reason) {
 				t.Errorf("error %q: want it to name %s and say %q", err, tc.value, tc.reason)
@@ -184,13 +185,13 @@ func TestMergeAdmin(t *testing.T) {
 // launch, naming the key (fail closed), on every OS the merge runs on.
 func TestMergeAdminReadError(t *testing.T) {
 	admin := MergeAdmin(whitelist.Source{Path: "w.txt"}, platform.GroupPolicy{}, errors.New("Access is denied."))
-	var ge *GroupPolicyError
+	var ge *GPError
 	if !errors.As(admin.Err, &ge) || ge.Value != platform.GroupPolicyPath {
-		t.Fatalf("MergeAdmin with a read error: Err = %v, want a *GroupPolicyError naming %s", admin.Err, platform.GroupPolicyPath)
+		t.Fatalf("MergeAdmin with a read error: Err = %v, want a *GPError naming %s", admin.Err, platform.GroupPolicyPath)
 	}
-	pol := MergePolicy(PolicySource{Path: "p.toml"}, platform.GroupPolicy{}, errors.New("Access is denied."))
+	pol := Merge(Source{Path: "p.toml"}, platform.GroupPolicy{}, errors.New("Access is denied."))
 	if !errors.As(pol.Err, &ge) {
-		t.Fatalf("MergePolicy with a read error: Err = %v, want a *GroupPolicyError", pol.Err)
+		t.Fatalf("Merge with a read error: Err = %v, want a *GPError", pol.Err)
 	}
 }
 
@@ -199,7 +200,7 @@ func TestMergeAdminReadError(t *testing.T) {
 // place the refusing setting came from.
 func TestMergePolicy(t *testing.T) {
 	const file = "/etc/trustlaunch/policy.toml"
-	p, probs := ParsePolicy(file, []byte(`
+	p, probs := Parse(file, []byte(`
 [[proxies]]
 address = "file-proxy.example.com:8443"
 
@@ -209,15 +210,15 @@ address = "file-host.example.com:23"
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	filePol := PolicySource{Path: file, Policy: p}
-	desc := func(proxy, host string, port int) *Descriptor {
-		d := &Descriptor{}
+	filePol := Source{Path: file, Policy: p}
+	desc := func(proxy, host string, port int) *descriptor.Descriptor {
+		d := &descriptor.Descriptor{}
 		d.Proxy.Address, d.Destination.Host, d.Destination.Port = proxy, host, port
 		return d
 	}
 
 	t.Run("proxies replaced, destinations kept", func(t *testing.T) {
-		src := MergePolicy(filePol, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Proxies", gpSZ("1", "gp-proxy.example.com:8443"))}}, nil)
+		src := Merge(filePol, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Proxies", gpSZ("1", "gp-proxy.example.com:8443"))}}, nil)
 		if src.Err != nil {
 			t.Fatal(src.Err)
 		}
@@ -225,7 +226,7 @@ address = "file-host.example.com:23"
 			t.Errorf("Group Policy's proxy and the file's destination: %v", err)
 		}
 		_, err := src.Policy.Check(desc("file-proxy.example.com:8443", "file-host.example.com", 23))
-		var pe *PolicyError
+		var pe *Error
 		if !errors.As(err, &pe) || pe.Path != `HKLM\Software\Policies\trustlaunch\Proxies` || pe.Field != "proxy.address" {
 			t.Errorf("the file's proxy, replaced by Group Policy: %v, want a refusal naming the Proxies key", err)
 		}
@@ -234,18 +235,18 @@ address = "file-host.example.com:23"
 			t.Errorf("a destination the file does not list: %v, want a refusal naming %s", err, file)
 		}
 		if p.ProxiesFrom != "" || len(p.Proxies) != 1 || p.Proxies[0].Entry.Host != "file-proxy.example.com" {
-			t.Errorf("MergePolicy changed the file's policy: %+v", p)
+			t.Errorf("Merge changed the file's policy: %+v", p)
 		}
 	})
 
 	t.Run("destinations with tls and pins", func(t *testing.T) {
 		pin := "sha256/" + base64.StdEncoding.EncodeToString(make([]byte, 32))
-		src := MergePolicy(filePol, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Destinations", gpSZ("1", "mf.example.com:992 tls"), gpSZ("2", "pinned.example.com:992 "+pin))}}, nil)
+		src := Merge(filePol, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Destinations", gpSZ("1", "mf.example.com:992 tls"), gpSZ("2", "pinned.example.com:992 "+pin))}}, nil)
 		if src.Err != nil {
 			t.Fatal(src.Err)
 		}
 		_, err := src.Policy.Check(desc("file-proxy.example.com:8443", "mf.example.com", 992))
-		var pe *PolicyError
+		var pe *Error
 		if !errors.As(err, &pe) || pe.Field != "destination.tls" || !strings.Contains(err.Error(), "value 1") {
 			t.Errorf("without end-to-end TLS: %v, want a destination.tls refusal naming value 1", err)
 		}
@@ -258,13 +259,13 @@ address = "file-host.example.com:23"
 	})
 
 	t.Run("require signed from group policy needs a publisher", func(t *testing.T) {
-		src := MergePolicy(filePol, platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("RequireSigned", 1)}}, nil)
-		var ge *GroupPolicyError
+		src := Merge(filePol, platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("RequireSigned", 1)}}, nil)
+		var ge *GPError
 		if !errors.As(src.Err, &ge) || ge.Value != `HKLM\Software\Policies\trustlaunch\RequireSigned` {
 			t.Fatalf("RequireSigned=1 and no publisher: %v, want an error naming RequireSigned", src.Err)
 		}
 		key := testPublisherKey(t)
-		src = MergePolicy(filePol, platform.GroupPolicy{
+		src = Merge(filePol, platform.GroupPolicy{
 			Values:  []platform.RegistryValue{gpDWORD("RequireSigned", 1)},
 			Subkeys: []platform.RegistrySubkey{gpList("Publishers", gpSZ("Payroll portal", key+" portal.example.com"))},
 		}, nil)
@@ -277,7 +278,7 @@ address = "file-host.example.com:23"
 			t.Fatalf("merged policy: %+v", pol)
 		}
 		_, err := pol.Check(desc("file-proxy.example.com:8443", "file-host.example.com", 23))
-		var pe *PolicyError
+		var pe *Error
 		if !errors.As(err, &pe) || pe.Field != "signature" || pe.Path != `HKLM\Software\Policies\trustlaunch\RequireSigned` {
 			t.Errorf("unsigned descriptor: %v, want a signature refusal naming RequireSigned", err)
 		}
@@ -290,11 +291,11 @@ address = "file-host.example.com:23"
 		key := testPublisherKey(t)
 		der, _ := base64.StdEncoding.DecodeString(key)
 		pemKey := "-----BEGIN PUBLIC KEY-----\n" + base64.StdEncoding.EncodeToString(der) + "\n-----END PUBLIC KEY-----\n"
-		sp, probs := ParsePolicy(file, []byte("require_signed = true\n[[publishers]]\nname = \"P\"\nkey = \"\"\"\n"+pemKey+"\"\"\"\n"))
+		sp, probs := Parse(file, []byte("require_signed = true\n[[publishers]]\nname = \"P\"\nkey = \"\"\"\n"+pemKey+"\"\"\"\n"))
 		if len(probs) > 0 {
 			t.Fatal(probs)
 		}
-		src := MergePolicy(PolicySource{Path: file, Policy: sp}, platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("RequireSigned", 0)}}, nil)
+		src := Merge(Source{Path: file, Policy: sp}, platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("RequireSigned", 0)}}, nil)
 		if src.Err != nil || src.Policy.RequireSigned {
 			t.Fatalf("RequireSigned=0 over require_signed = true: %+v, %v", src.Policy, src.Err)
 		}
@@ -304,7 +305,7 @@ address = "file-host.example.com:23"
 	})
 
 	t.Run("no file", func(t *testing.T) {
-		src := MergePolicy(PolicySource{Path: file}, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Destinations", gpSZ("1", "mf.example.com"))}}, nil)
+		src := Merge(Source{Path: file}, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Destinations", gpSZ("1", "mf.example.com"))}}, nil)
 		if src.Err != nil || src.Policy == nil || src.Policy.Path != platform.GroupPolicyPath {
 			t.Fatalf("Group Policy without a file: %+v, %v", src.Policy, src.Err)
 		}
@@ -317,14 +318,14 @@ address = "file-host.example.com:23"
 	})
 
 	t.Run("unusable file stays fatal", func(t *testing.T) {
-		bad := PolicySource{Path: file, Err: errors.New("owned by uid 1000")}
-		if src := MergePolicy(bad, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Proxies", gpSZ("1", "p.example.com"))}}, nil); src.Err == nil {
+		bad := Source{Path: file, Err: errors.New("owned by uid 1000")}
+		if src := Merge(bad, platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Proxies", gpSZ("1", "p.example.com"))}}, nil); src.Err == nil {
 			t.Errorf("an unusable policy file was replaced by Group Policy")
 		}
 	})
 
 	t.Run("absent", func(t *testing.T) {
-		src := MergePolicy(filePol, platform.GroupPolicy{Absent: "no group policy on this OS"}, nil)
+		src := Merge(filePol, platform.GroupPolicy{Absent: "no group policy on this OS"}, nil)
 		if src.Policy != p || src.Err != nil {
 			t.Errorf("absent Group Policy changed the policy")
 		}
@@ -402,7 +403,7 @@ type adml struct {
 }
 
 // TestADMXMatchesCode: every policy trustlaunch.admx defines writes a value
-// (or list subkey) that ParseGroupPolicy reads, and every value and subkey
+// (or list subkey) that ParseGP reads, and every value and subkey
 // the code reads is defined by a policy; booleans write REG_DWORD 1/0 and
 // lists numbered REG_SZ values (or named ones for Publishers), as the
 // parser expects; and en-US/trustlaunch.adml defines every string and
@@ -478,7 +479,7 @@ func TestADMXMatchesCode(t *testing.T) {
 				t.Errorf("%s: a value policy must write %s\\%s and nothing else (key %s, %d lists)", where, base, p.ValueName, p.Key, len(p.Lists))
 			}
 			if p.Enabled == nil || p.Enabled.Decimal == nil || p.Enabled.Decimal.Value != "1" || p.Disabled == nil || p.Disabled.Decimal == nil || p.Disabled.Decimal.Value != "0" {
-				t.Errorf("%s: want enabledValue decimal 1 and disabledValue decimal 0 (REG_DWORD, what ParseGroupPolicy reads)", where)
+				t.Errorf("%s: want enabledValue decimal 1 and disabledValue decimal 0 (REG_DWORD, what ParseGP reads)", where)
 			}
 			values = append(values, p.ValueName)
 		case len(p.Lists) == 1:
@@ -508,8 +509,8 @@ func TestADMXMatchesCode(t *testing.T) {
 	}
 	slices.Sort(values)
 	slices.Sort(lists)
-	wantValues := slices.Sorted(slices.Values(GroupPolicyValueNames))
-	wantLists := slices.Sorted(slices.Values(GroupPolicyListKeys))
+	wantValues := slices.Sorted(slices.Values(GPValueNames))
+	wantLists := slices.Sorted(slices.Values(GPListKeys))
 	if !slices.Equal(values, wantValues) {
 		t.Errorf("the ADMX writes the values %v; the code reads %v", values, wantValues)
 	}
@@ -530,7 +531,7 @@ func TestADMXMatchesCode(t *testing.T) {
 		}
 		gp.Subkeys = append(gp.Subkeys, gpList(sub, val))
 	}
-	set, err := ParseGroupPolicy(gp)
+	set, err := ParseGP(gp)
 	if err != nil {
 		t.Fatalf("the values the ADMX writes do not parse: %v", err)
 	}

@@ -1,4 +1,4 @@
-package launcher
+package policy
 
 import (
 	"encoding/base64"
@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -30,32 +31,32 @@ const (
 	GPPublishers         = "Publishers"         // subkey: [[publishers]], value name = name, "BASE64-SPKI [ORIGIN ...]"
 )
 
-// GroupPolicyValueNames are the values of the key itself that the code
-// reads, GroupPolicyListKeys its subkeys (ADMX <list> elements).
+// GPValueNames are the values of the key itself that the code
+// reads, GPListKeys its subkeys (ADMX <list> elements).
 var (
-	GroupPolicyValueNames = []string{GPAllowAdminListOnly, GPRequireSigned}
-	GroupPolicyListKeys   = []string{GPServers, GPProxies, GPDestinations, GPPublishers}
+	GPValueNames = []string{GPAllowAdminListOnly, GPRequireSigned}
+	GPListKeys   = []string{GPServers, GPProxies, GPDestinations, GPPublishers}
 )
 
-// GroupPolicyError is Group Policy that cannot be used: a value that is
+// GPError is Group Policy that cannot be used: a value that is
 // malformed, of the wrong type or unknown, or a key that cannot be read.
 // Like an unsafe admin file it stops every launch: skipping a bad value
 // would quietly allow more than the administrator set.
-type GroupPolicyError struct {
+type GPError struct {
 	Value string // the registry value or key at fault
 	Msg   string // sanitized
 }
 
-func (e *GroupPolicyError) Error() string { return "group policy " + e.Value + ": " + e.Msg }
+func (e *GPError) Error() string { return "group policy " + e.Value + ": " + e.Msg }
 
 // Hint tells the user what to do.
-func (e *GroupPolicyError) Hint() string {
+func (e *GPError) Hint() string {
 	return "every launch stops until Group Policy is fixed: an administrator corrects or removes the value with the trustlaunch ADMX template (gpedit.msc, Intune) or reg.exe; trustlaunch whitelist paths shows what is read"
 }
 
-// GroupPolicySettings is Group Policy parsed: a Has* flag says the setting
+// GPSettings is Group Policy parsed: a Has* flag says the setting
 // is given, and then replaces the file's.
-type GroupPolicySettings struct {
+type GPSettings struct {
 	HasServers       bool
 	Servers          []whitelist.Entry // Line is the value's number
 	HasAdminOnly     bool
@@ -63,15 +64,15 @@ type GroupPolicySettings struct {
 	HasRequireSigned bool
 	RequireSigned    bool
 	HasProxies       bool
-	Proxies          []PolicyProxy
+	Proxies          []Proxy
 	HasDestinations  bool
-	Destinations     []PolicyDestination
+	Destinations     []Destination
 	HasPublishers    bool
-	Publishers       []Publisher
+	Publishers       []descriptor.Publisher
 }
 
 // Any reports whether Group Policy gives any setting.
-func (s *GroupPolicySettings) Any() bool {
+func (s *GPSettings) Any() bool {
 	return s.HasServers || s.HasAdminOnly || s.HasRequireSigned || s.HasProxies || s.HasDestinations || s.HasPublishers
 }
 
@@ -87,12 +88,12 @@ func GPValuePath(sub, name string) string {
 // GPListPath names a subkey of the policy key.
 func GPListPath(sub string) string { return platform.GroupPolicyPath + `\` + sub }
 
-// ParseGroupPolicy interprets what platform.ReadGroupPolicy read. Any
-// problem is a *GroupPolicyError naming the value; the settings are then
+// ParseGP interprets what platform.ReadGroupPolicy read. Any
+// problem is a *GPError naming the value; the settings are then
 // unusable as a whole. A list subkey with no values is not given (what the
 // Group Policy client leaves when a list policy is disabled).
-func ParseGroupPolicy(gp platform.GroupPolicy) (GroupPolicySettings, error) {
-	var s GroupPolicySettings
+func ParseGP(gp platform.GroupPolicy) (GPSettings, error) {
+	var s GPSettings
 	if gp.Absent != "" {
 		return s, nil
 	}
@@ -106,22 +107,22 @@ func ParseGroupPolicy(gp platform.GroupPolicy) (GroupPolicySettings, error) {
 			s.HasRequireSigned = true
 			s.RequireSigned, err = gpBool(v)
 		default:
-			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GroupPolicyValueNames, ", "), strings.Join(GroupPolicyListKeys, ", "))
+			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GPValueNames, ", "), strings.Join(GPListKeys, ", "))
 		}
 		if err != nil {
-			return GroupPolicySettings{}, &GroupPolicyError{Value: GPValuePath("", safetext.Sanitize(v.Name)), Msg: err.Error()}
+			return GPSettings{}, &GPError{Value: GPValuePath("", safetext.Sanitize(v.Name)), Msg: err.Error()}
 		}
 	}
 	for _, sk := range gp.Subkeys {
-		if !slices.Contains(GroupPolicyListKeys, sk.Name) {
-			return GroupPolicySettings{}, &GroupPolicyError{Value: GPListPath(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GroupPolicyListKeys, ", ")}
+		if !slices.Contains(GPListKeys, sk.Name) {
+			return GPSettings{}, &GPError{Value: GPListPath(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GPListKeys, ", ")}
 		}
 		if len(sk.Values) == 0 {
 			continue
 		}
 		for _, v := range sk.Values {
 			if err := s.listValue(sk.Name, v); err != nil {
-				return GroupPolicySettings{}, &GroupPolicyError{Value: GPValuePath(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error()}
+				return GPSettings{}, &GPError{Value: GPValuePath(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error()}
 			}
 		}
 		switch sk.Name {
@@ -135,7 +136,7 @@ func ParseGroupPolicy(gp platform.GroupPolicy) (GroupPolicySettings, error) {
 			s.HasPublishers = true
 		}
 	}
-	// require_signed with no publisher is checked by MergePolicy: the
+	// require_signed with no publisher is checked by Merge: the
 	// publishers may come from the file.
 	return s, nil
 }
@@ -154,7 +155,7 @@ func gpBool(v platform.RegistryValue) (bool, error) {
 }
 
 // listValue parses one entry of a list subkey into s.
-func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) error {
+func (s *GPSettings) listValue(sub string, v platform.RegistryValue) error {
 	if v.Type != platform.RegSZ {
 		return fmt.Errorf("is %s, want REG_SZ", platform.RegTypeName(v.Type))
 	}
@@ -183,7 +184,7 @@ func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) er
 	}
 	pins := func(tokens []string) ([]string, error) {
 		for _, p := range tokens {
-			if problem := pinProblem(p); problem != "" {
+			if problem := descriptor.PinProblem(p); problem != "" {
 				return nil, errors.New(problem)
 			}
 		}
@@ -208,13 +209,13 @@ func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) er
 		if err != nil {
 			return err
 		}
-		s.Proxies = append(s.Proxies, PolicyProxy{Entry: e, Pins: ps, Line: num, Src: src})
+		s.Proxies = append(s.Proxies, Proxy{Entry: e, Pins: ps, Line: num, Src: src})
 	case GPDestinations:
 		e, err := entry(fields[0])
 		if err != nil {
 			return err
 		}
-		d := PolicyDestination{Entry: e, Line: num, Src: src}
+		d := Destination{Entry: e, Line: num, Src: src}
 		var cas []string
 		for _, tok := range fields[1:] {
 			switch {
@@ -234,14 +235,9 @@ func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) er
 			}
 		}
 		if len(cas) > 0 {
-			certs, err := parseCAPEM(strings.Join(cas, ""))
+			certs, err := descriptor.ParseCAPEM(strings.Join(cas, ""))
 			if err != nil {
-				var de *DescriptorError
-				msg := err.Error()
-				if errors.As(err, &de) {
-					msg = strings.TrimPrefix(de.msg, "proxy.ca_pem: ")
-				}
-				return errors.New("ca= " + msg)
+				return errors.New("ca= " + err.Error())
 			}
 			d.CAPEM = strings.Join(cas, "")
 			d.roots = newPool(certs)
@@ -259,14 +255,14 @@ func (s *GroupPolicySettings) listValue(sub string, v platform.RegistryValue) er
 		if err != nil {
 			return errors.New("the data starts with the publisher key: the base64 of its DER SubjectPublicKeyInfo (the lines of trustlaunch descriptor keygen's FILE.pub between BEGIN and END)")
 		}
-		pub := Publisher{Name: name, Line: num, Src: src}
-		if pub.Key, pub.Alg, err = ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
+		pub := descriptor.Publisher{Name: name, Line: num, Src: src}
+		if pub.Key, pub.Alg, err = descriptor.ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
 			return err
 		}
-		if pub.KeyID, err = KeyID(pub.Key); err != nil {
+		if pub.KeyID, err = descriptor.KeyID(pub.Key); err != nil {
 			return err
 		}
-		if slices.ContainsFunc(s.Publishers, func(p Publisher) bool { return p.KeyID == pub.KeyID }) {
+		if slices.ContainsFunc(s.Publishers, func(p descriptor.Publisher) bool { return p.KeyID == pub.KeyID }) {
 			return errors.New("the same key is given to two publishers")
 		}
 		for _, o := range fields[1:] {
@@ -318,14 +314,14 @@ func MergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error) wh
 	return out
 }
 
-// MergePolicy returns the admin policy as a launch sees it: the file's
-// (from LoadPolicy's file step) with each setting Group Policy gives in
+// Merge returns the admin policy as a launch sees it: the file's
+// (from Load's file step) with each setting Group Policy gives in
 // place of the file's. The result must still make sense as a whole:
 // require_signed with no publisher from either place stops every launch.
-func MergePolicy(pol PolicySource, gp platform.GroupPolicy, gpErr error) PolicySource {
+func Merge(pol Source, gp platform.GroupPolicy, gpErr error) Source {
 	set, err := groupPolicySettings(gp, gpErr)
 	if err != nil {
-		return PolicySource{Path: pol.Path, Err: err}
+		return Source{Path: pol.Path, Err: err}
 	}
 	if pol.Err != nil || (!set.HasRequireSigned && !set.HasProxies && !set.HasDestinations && !set.HasPublishers) {
 		return pol
@@ -350,23 +346,23 @@ func MergePolicy(pol PolicySource, gp platform.GroupPolicy, gpErr error) PolicyS
 		p.Publishers, p.PublishersFrom = set.Publishers, GPListPath(GPPublishers)
 	}
 	if p.RequireSigned && len(p.Publishers) == 0 {
-		return PolicySource{Path: pol.Path, Err: &GroupPolicyError{
+		return Source{Path: pol.Path, Err: &GPError{
 			Value: p.source(p.RequireSignedFrom),
 			Msg:   "require a signature with no publisher in Group Policy or " + pol.Path + " refuses every descriptor; add the portal's publisher key",
 		}}
 	}
-	return PolicySource{Path: pol.Path, Policy: &p}
+	return Source{Path: pol.Path, Policy: &p}
 }
 
-func groupPolicySettings(gp platform.GroupPolicy, gpErr error) (GroupPolicySettings, error) {
+func groupPolicySettings(gp platform.GroupPolicy, gpErr error) (GPSettings, error) {
 	if gpErr != nil {
-		var ge *GroupPolicyError
+		var ge *GPError
 		if errors.As(gpErr, &ge) {
-			return GroupPolicySettings{}, gpErr
+			return GPSettings{}, gpErr
 		}
-		return GroupPolicySettings{}, &GroupPolicyError{Value: platform.GroupPolicyPath, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error())}
+		return GPSettings{}, &GPError{Value: platform.GroupPolicyPath, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error())}
 	}
-	return ParseGroupPolicy(gp)
+	return ParseGP(gp)
 }
 
 // LoadAdmin is whitelist.LoadAdmin with this machine's Group Policy merged

@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ func TestDescriptorMinVersionField(t *testing.T) {
 		{`""`, "", "min_version"},
 		{`140`, "", "min_version"},
 	} {
-		d, err := DecodeDescriptor(minimalWith(`,"min_version":` + tc.in))
+		d, err := Decode(minimalWith(`,"min_version":` + tc.in))
 		if tc.errHas != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
 				t.Errorf("min_version %s: %v, want an error naming %s", tc.in, err, tc.errHas)
@@ -89,10 +89,10 @@ func TestFetchMinVersionRefused(t *testing.T) {
 		w.Write(minimalWith(`,"min_version":"9.0.0"`))
 	})
 	o.opts.ClientVersion = "1.4.2"
-	d, err := FetchDescriptor(t.Context(), o.opts)
+	d, err := Fetch(t.Context(), o.opts)
 	var fe *FetchError
-	if d != nil || !errors.As(err, &fe) || fe.Step != StepDescriptorValidate {
-		t.Fatalf("FetchDescriptor = %v, %v; want a FetchError at %s", d, err, StepDescriptorValidate)
+	if d != nil || !errors.As(err, &fe) || fe.Step != StepValidate {
+		t.Fatalf("Fetch = %v, %v; want a FetchError at %s", d, err, StepValidate)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "9.0.0") || !strings.Contains(msg, "1.4.2") || strings.Contains(msg, ticket) || strings.Contains(msg, "TOKEN-SECRET") {
 		t.Errorf("error %q: want both versions, no ticket or token", msg)
@@ -101,8 +101,8 @@ func TestFetchMinVersionRefused(t *testing.T) {
 		t.Errorf("hint %q, want the upgrade hint", h)
 	}
 	o.opts.ClientVersion = "9.0.0"
-	if _, err := FetchDescriptor(t.Context(), o.opts); err != nil {
-		t.Errorf("FetchDescriptor with trustlaunch 9.0.0: %v", err)
+	if _, err := Fetch(t.Context(), o.opts); err != nil {
+		t.Errorf("Fetch with trustlaunch 9.0.0: %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package launcher
+package testadmin
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
-// requireRealAdminCheck is for the tests that need platform.CheckAdminFile
+// RequireRealCheck is for the tests that need platform.CheckAdminFile
 // to refuse a file this user just wrote in a temporary directory (on Unix:
 // below world-writable /tmp; on Windows: a file owned by a non-admin user).
 // One build does not refuse it: a Windows test binary built with -tags
@@ -21,7 +21,7 @@ import (
 // where the check refuses and they must pass. The probe is the check
 // itself, so a check that wrongly accepts user files in a release build
 // still fails those tests there.
-func requireRealAdminCheck(t *testing.T) {
+func RequireRealCheck(t *testing.T) {
 	t.Helper()
 	probe := filepath.Join(testtmp.Dir(t), "probe.txt")
 	if err := os.WriteFile(probe, []byte("x\n"), 0o644); err != nil {
@@ -35,9 +35,9 @@ func requireRealAdminCheck(t *testing.T) {
 	}
 }
 
-// unsafeAdminReason is what the admin-file check says of a user's
+// UnsafeReason is what the admin-file check says of a user's
 // temporary file: the Unix mode bits of /tmp, the owner on Windows.
-func unsafeAdminReason() string {
+func UnsafeReason() string {
 	if runtime.GOOS == "windows" {
 		return "owned by"
 	}

@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"crypto"
@@ -25,8 +25,49 @@ const jwsDescriptor = `{"version":1,"session":"Payroll","profile":"c3270","proxy
 type jwsFixture struct {
 	key, other crypto.Signer
 	pub        []crypto.Signer // the private keys of the policy's publishers, in order
-	policy     *Policy
+	policy     publisherList
 	origin     whitelist.Origin
+}
+
+// publisherList is the Publishers of these tests: the keys, without the
+// admin policy file around them (package policy parses that, and its tests
+// verify a signed descriptor against a parsed policy).
+type publisherList []Publisher
+
+func (l publisherList) Publisher(kid string) (*Publisher, bool) {
+	for i := range l {
+		if l[i].KeyID == kid {
+			return &l[i], true
+		}
+	}
+	return nil, false
+}
+
+func (l publisherList) PublishersSource() string { return "policy.toml" }
+
+// newPublisher makes the publisher a [[publishers]] table of the key would
+// be: the key goes through its PEM form, as an administrator gives it.
+func newPublisher(t testing.TB, name string, key crypto.Signer, origins ...string) Publisher {
+	t.Helper()
+	pemKey, err := MarshalPublicKeyPEM(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := Publisher{Name: name, Line: 1}
+	if pub.Key, pub.Alg, err = ParsePublicKeyPEM(pemKey); err != nil {
+		t.Fatal(err)
+	}
+	if pub.KeyID, err = KeyID(pub.Key); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range origins {
+		e, err := whitelist.ParseEntry(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub.Origins = append(pub.Origins, e)
+	}
+	return pub
 }
 
 func newJWSFixture(t testing.TB) *jwsFixture {
@@ -37,7 +78,7 @@ func newJWSFixture(t testing.TB) *jwsFixture {
 	p256, _ := GenerateKey("ES256")
 	bound, _ := GenerateKey("EdDSA")
 	f.pub = []crypto.Signer{f.key, p256, bound}
-	f.policy = mustPolicy(t, publisherTOML(t, "Payroll portal", f.key)+publisherTOML(t, "P-256 portal", p256)+publisherTOML(t, "Bound portal", bound, "portal.example.com"))
+	f.policy = publisherList{newPublisher(t, "Payroll portal", f.key), newPublisher(t, "P-256 portal", p256), newPublisher(t, "Bound portal", bound, "portal.example.com")}
 	var err error
 	if f.origin, err = whitelist.ParseOrigin("https://portal.example.com/"); err != nil {
 		t.Fatal(err)
@@ -47,7 +88,7 @@ func newJWSFixture(t testing.TB) *jwsFixture {
 
 func (f *jwsFixture) sign(t testing.TB, key crypto.Signer, payload string) string {
 	t.Helper()
-	out, err := SignDescriptor([]byte(payload), key, jwsNow, 120*time.Second)
+	out, err := Sign([]byte(payload), key, jwsNow, 120*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +114,7 @@ func TestVerifySigned(t *testing.T) {
 	parts := strings.Split(good, ".")
 	kid, _ := KeyID(f.key.Public())
 	hdr := func(h string) string { return b64(h) + "." + parts[1] + "." + parts[2] }
-	p256 := f.policy.Publishers[1]
+	p256 := f.policy[1]
 
 	// HS256 with the publisher's public key as the HMAC secret: the
 	// classic algorithm-confusion forgery.
@@ -122,7 +163,7 @@ func TestVerifySigned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := VerifyOptions{Policy: f.policy, Origin: f.origin, Now: tt.now}
+			o := VerifyOptions{Publishers: f.policy, Origin: f.origin, Now: tt.now}
 			if tt.origin != nil {
 				other, _ := whitelist.ParseOrigin("https://other.example.com/")
 				o.Origin = other
@@ -147,13 +188,13 @@ func TestVerifySigned(t *testing.T) {
 		})
 	}
 	t.Run("bound key from its origin", func(t *testing.T) {
-		d, err := VerifySigned([]byte(f.sign(t, f.pub[2], jwsDescriptor)), VerifyOptions{Policy: f.policy, Origin: f.origin, Now: jwsNow})
+		d, err := VerifySigned([]byte(f.sign(t, f.pub[2], jwsDescriptor)), VerifyOptions{Publishers: f.policy, Origin: f.origin, Now: jwsNow})
 		if err != nil || d.Publisher != "Bound portal" {
 			t.Fatalf("%v %+v", err, d)
 		}
 	})
 	t.Run("ES256", func(t *testing.T) {
-		d, err := VerifySigned([]byte(f.sign(t, f.pub[1], jwsDescriptor)), VerifyOptions{Policy: f.policy, Origin: f.origin, Now: jwsNow})
+		d, err := VerifySigned([]byte(f.sign(t, f.pub[1], jwsDescriptor)), VerifyOptions{Publishers: f.policy, Origin: f.origin, Now: jwsNow})
 		if err != nil || d.Publisher != "P-256 portal" {
 			t.Fatalf("%v %+v", err, d)
 		}
@@ -165,17 +206,17 @@ func TestVerifySigned(t *testing.T) {
 		}
 	})
 	t.Run("payload without iat and exp", func(t *testing.T) {
-		// Signed by hand, since SignDescriptor adds them.
+		// Signed by hand, since Sign adds them.
 		payload := b64(jwsDescriptor)
 		sig := ed25519.Sign(f.key.(ed25519.PrivateKey), []byte(parts[0]+"."+payload))
-		_, err := VerifySigned([]byte(parts[0]+"."+payload+"."+base64.RawURLEncoding.EncodeToString(sig)), VerifyOptions{Policy: f.policy, Now: jwsNow})
+		_, err := VerifySigned([]byte(parts[0]+"."+payload+"."+base64.RawURLEncoding.EncodeToString(sig)), VerifyOptions{Publishers: f.policy, Now: jwsNow})
 		if err == nil || !strings.Contains(err.Error(), "no iat") {
 			t.Fatal(err)
 		}
 	})
 	t.Run("lifetime over 300 s", func(t *testing.T) {
 		long := strings.Replace(jwsDescriptor, `"version":1`, fmt.Sprintf(`"version":1,"iat":%d,"exp":%d`, jwsNow.Unix(), jwsNow.Unix()+301), 1)
-		if _, err := SignDescriptor([]byte(long), f.key, jwsNow, time.Minute); err == nil || !strings.Contains(err.Error(), "more than 300 s") {
+		if _, err := Sign([]byte(long), f.key, jwsNow, time.Minute); err == nil || !strings.Contains(err.Error(), "more than 300 s") {
 			t.Fatal(err)
 		}
 	})
@@ -197,14 +238,14 @@ func FuzzVerifySigned(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := VerifySigned(data, VerifyOptions{Policy: fx.policy, Origin: fx.origin, Now: jwsNow})
+		d, err := VerifySigned(data, VerifyOptions{Publishers: fx.policy, Origin: fx.origin, Now: jwsNow})
 		if err != nil {
 			if d != nil {
 				t.Fatal("a descriptor with an error")
 			}
 			return
 		}
-		if _, ok := fx.policy.publisher(d.PublisherKeyID); !ok || d.Publisher == "" {
+		if _, ok := fx.policy.Publisher(d.PublisherKeyID); !ok || d.Publisher == "" {
 			t.Fatalf("accepted without a publisher: %+v", d)
 		}
 		if out := fmt.Sprintf("%v %+v %#v %s", d, d, d, d); strings.Contains(out, "tok-7f3a9c") {
@@ -221,7 +262,7 @@ func BenchmarkVerifySigned(b *testing.B) {
 		key := fx.pub[map[string]int{"EdDSA": 0, "ES256": 1}[alg]]
 		jws := []byte(fx.sign(b, key, jwsDescriptor))
 		b.Run("signed-"+alg, func(b *testing.B) {
-			o := VerifyOptions{Policy: fx.policy, Origin: fx.origin, Now: jwsNow}
+			o := VerifyOptions{Publishers: fx.policy, Origin: fx.origin, Now: jwsNow}
 			for b.Loop() {
 				if _, err := VerifySigned(jws, o); err != nil {
 					b.Fatal(err)
@@ -231,7 +272,7 @@ func BenchmarkVerifySigned(b *testing.B) {
 	}
 	b.Run("unsigned", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := DecodeDescriptor([]byte(jwsDescriptor)); err != nil {
+			if _, err := Decode([]byte(jwsDescriptor)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"bytes"
@@ -23,8 +23,8 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
-// DescriptorVersion is the only descriptor version this build reads.
-const DescriptorVersion = 1
+// Version is the only descriptor version this build reads.
+const Version = 1
 
 // Limits on descriptor fields (DESIGN.md "Launch URL and descriptor").
 const (
@@ -39,19 +39,19 @@ const (
 )
 
 // Descriptor is a decoded and validated launch descriptor, version 1. Only
-// DecodeDescriptor makes one that has passed every check; its fields are the
+// Decode makes one that has passed every check; its fields are the
 // JSON of DESIGN.md, with TLSMin and TLSMax filled in with their defaults.
 //
 // A Descriptor never prints its token: String, every fmt verb and
 // MarshalJSON show "[redacted]" or leave it out, because Token is a
 // connector.Token.
 type Descriptor struct {
-	Version     int                   `json:"version"`
-	Session     string                `json:"session"` // display only; show it through safetext
-	Profile     string                `json:"profile"` // a local profile name, never a command
-	Proxy       DescriptorProxy       `json:"proxy"`
-	Destination DescriptorDestination `json:"destination"`
-	Token       connector.Token       `json:"token"`
+	Version     int             `json:"version"`
+	Session     string          `json:"session"` // display only; show it through safetext
+	Profile     string          `json:"profile"` // a local profile name, never a command
+	Proxy       Proxy           `json:"proxy"`
+	Destination Destination     `json:"destination"`
+	Token       connector.Token `json:"token"`
 	// IssuedAt and Expires are the optional iat and exp, NumericDate
 	// seconds (required in a signed descriptor); 0 when absent.
 	IssuedAt int64 `json:"iat,omitempty"`
@@ -69,8 +69,8 @@ type Descriptor struct {
 	PublisherKeyID string `json:"-"`
 }
 
-// DescriptorProxy is the descriptor's "proxy" object.
-type DescriptorProxy struct {
+// Proxy is the descriptor's "proxy" object.
+type Proxy struct {
 	Address    string   `json:"address"`               // host:port
 	Transport  string   `json:"transport"`             // "connect" or "websocket"
 	Path       string   `json:"path,omitempty"`        // websocket only
@@ -81,8 +81,8 @@ type DescriptorProxy struct {
 	Pins       []string `json:"pins,omitempty"`        // "sha256/<base64 of the SPKI SHA-256>"
 }
 
-// DescriptorDestination is the descriptor's "destination" object.
-type DescriptorDestination struct {
+// Destination is the descriptor's "destination" object.
+type Destination struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
 	TLS  bool   `json:"tls"` // end-to-end TLS to the host inside the tunnel
@@ -90,45 +90,45 @@ type DescriptorDestination struct {
 
 // descriptorWire is what the JSON decodes into before validation. It holds
 // the token as a plain string only for as long as validation needs to look
-// at it; DecodeDescriptor moves it into a connector.Token and drops this.
+// at it; Decode moves it into a connector.Token and drops this.
 type descriptorWire struct {
-	Version     int                   `json:"version"`
-	Session     string                `json:"session"`
-	Profile     string                `json:"profile"`
-	Proxy       DescriptorProxy       `json:"proxy"`
-	Destination DescriptorDestination `json:"destination"`
-	Token       string                `json:"token"`
-	IssuedAt    *int64                `json:"iat"`
-	Exp         *int64                `json:"exp"`
-	MinVersion  *string               `json:"min_version"`
+	Version     int         `json:"version"`
+	Session     string      `json:"session"`
+	Profile     string      `json:"profile"`
+	Proxy       Proxy       `json:"proxy"`
+	Destination Destination `json:"destination"`
+	Token       string      `json:"token"`
+	IssuedAt    *int64      `json:"iat"`
+	Exp         *int64      `json:"exp"`
+	MinVersion  *string     `json:"min_version"`
 }
 
-// DescriptorError is a descriptor that could not be decoded or failed a
-// check. Step is StepDescriptorDecode (not JSON, an unknown or repeated
+// Error is a descriptor that could not be decoded or failed a
+// check. Step is StepDecode (not JSON, an unknown or repeated
 // field, a value of the wrong type, data after the object) or
-// StepDescriptorValidate (a field with a value that is not allowed). Field
+// StepValidate (a field with a value that is not allowed). Field
 // is the dotted JSON path of the field at fault ("proxy.tls_min",
 // "proxy.pins[1]"), empty when the fault is not in one field; for an
 // unknown field it is the name the server sent, raw, so sanitize it before
 // display. The message is sanitized and never contains the token.
-type DescriptorError struct {
+type Error struct {
 	Step  string
 	Field string
 	msg   string
 }
 
 // Error returns "descriptor: " and the reason, which names the field.
-func (e *DescriptorError) Error() string { return "descriptor: " + e.msg }
+func (e *Error) Error() string { return "descriptor: " + e.msg }
 
 func decodeErr(field, format string, args ...any) error {
-	return &DescriptorError{Step: StepDescriptorDecode, Field: field, msg: fmt.Sprintf(format, args...)}
+	return &Error{Step: StepDecode, Field: field, msg: fmt.Sprintf(format, args...)}
 }
 
 func fieldErr(field, format string, args ...any) error {
-	return &DescriptorError{Step: StepDescriptorValidate, Field: field, msg: field + ": " + fmt.Sprintf(format, args...)}
+	return &Error{Step: StepValidate, Field: field, msg: field + ": " + fmt.Sprintf(format, args...)}
 }
 
-// DecodeDescriptor decodes and validates a version 1 descriptor.
+// Decode decodes and validates a version 1 descriptor.
 //
 // Decoding is strict, because a launcher that guesses what a server meant
 // is one an attacker can steer: the input must be exactly one JSON object;
@@ -136,8 +136,8 @@ func fieldErr(field, format string, args ...any) error {
 // would match "Token" to "token" case-insensitively; here names must match
 // exactly), as is a field given twice (parsers disagree on which copy
 // wins); and every value must have its documented type and pass its check.
-// Errors are *DescriptorError.
-func DecodeDescriptor(data []byte) (*Descriptor, error) {
+// Errors are *Error.
+func Decode(data []byte) (*Descriptor, error) {
 	if err := checkFields(data); err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (d Descriptor) String() string {
 }
 
 // GoString is String for %#v.
-func (d Descriptor) GoString() string { return "launcher.Descriptor{" + d.String() + "}" }
+func (d Descriptor) GoString() string { return "descriptor.Descriptor{" + d.String() + "}" }
 
 // Format writes String (GoString for %#v) whatever the verb, so no verb or
 // flag can reach the fields by reflection.
@@ -267,15 +267,15 @@ func checkProfileName(field, name string) error {
 	if name == "" {
 		return fieldErr(field, "missing")
 	}
-	if problem := profileNameProblem(name); problem != "" {
+	if problem := ProfileNameProblem(name); problem != "" {
 		return fieldErr(field, "%s", problem)
 	}
 	return nil
 }
 
-// profileNameProblem says what is wrong with a profile name, or returns "".
+// ProfileNameProblem says what is wrong with a profile name, or returns "".
 // Descriptors and profiles.toml share it.
-func profileNameProblem(name string) string {
+func ProfileNameProblem(name string) string {
 	switch {
 	case strings.ContainsAny(name, `/\`):
 		return safetext.QuoteExcerpt(name, 80) + " contains a path separator; a profile is a name defined on this machine, not a path"
@@ -291,10 +291,10 @@ func profileNameProblem(name string) string {
 // first problem.
 func (w *descriptorWire) validate() error {
 	if w.Version == 0 {
-		return fieldErr("version", "missing; this trustlaunch reads version %d", DescriptorVersion)
+		return fieldErr("version", "missing; this trustlaunch reads version %d", Version)
 	}
-	if w.Version != DescriptorVersion {
-		return fieldErr("version", "%d is not supported; this trustlaunch reads version %d (a newer trustlaunch may read it)", w.Version, DescriptorVersion)
+	if w.Version != Version {
+		return fieldErr("version", "%d is not supported; this trustlaunch reads version %d (a newer trustlaunch may read it)", w.Version, Version)
 	}
 	if w.Session == "" {
 		return fieldErr("session", "missing")
@@ -322,13 +322,13 @@ func (w *descriptorWire) validate() error {
 	return checkToken(w.Token)
 }
 
-// MaxDescriptorLifetime is the most exp may be after iat (DESIGN.md,
+// MaxLifetime is the most exp may be after iat (DESIGN.md,
 // "Launch URL and descriptor"): a signed descriptor is a bearer of trust,
 // so it must not outlive the single-use ticket it was fetched with by much.
-const MaxDescriptorLifetime = 300
+const MaxLifetime = 300
 
 // checkTimes checks the shape of iat and exp: positive NumericDates, exp
-// after iat by at most MaxDescriptorLifetime seconds. Whether they hold now
+// after iat by at most MaxLifetime seconds. Whether they hold now
 // is checkValidity's question.
 func checkTimes(iat, exp *int64) error {
 	if iat != nil && *iat <= 0 {
@@ -341,14 +341,14 @@ func checkTimes(iat, exp *int64) error {
 		switch d := *exp - *iat; {
 		case d <= 0:
 			return fieldErr("exp", "%d is not after iat %d", *exp, *iat)
-		case d > MaxDescriptorLifetime:
-			return fieldErr("exp", "is %d s after iat, more than %d s", d, MaxDescriptorLifetime)
+		case d > MaxLifetime:
+			return fieldErr("exp", "is %d s after iat, more than %d s", d, MaxLifetime)
 		}
 	}
 	return nil
 }
 
-func (p *DescriptorProxy) validate() error {
+func (p *Proxy) validate() error {
 	if err := checkHostPort("proxy.address", p.Address); err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func (p *DescriptorProxy) validate() error {
 	return nil
 }
 
-func (d *DescriptorDestination) validate() error {
+func (d *Destination) validate() error {
 	if err := checkHost("destination.host", d.Host); err != nil {
 		return err
 	}
@@ -543,18 +543,29 @@ func checkPath(p string) error {
 	return nil
 }
 
-// parseCAPEM returns the certificates of a ca_pem value: one or more PEM
+// parseCAPEM is ParseCAPEM for the descriptor's proxy.ca_pem.
+func parseCAPEM(s string) ([]*x509.Certificate, error) {
+	certs, err := ParseCAPEM(s)
+	if err != nil {
+		return nil, fieldErr("proxy.ca_pem", "%s", err)
+	}
+	return certs, nil
+}
+
+// ParseCAPEM returns the certificates of a ca_pem value: one or more PEM
 // CERTIFICATE blocks and nothing else. A private key or stray text in the
 // field is refused rather than skipped: it means the server is
 // misconfigured, and a bundle that parses partly trusts less than intended.
-func parseCAPEM(s string) ([]*x509.Certificate, error) {
-	const field = "proxy.ca_pem"
+// The descriptor, the admin CA bundle and the admin policy's destinations
+// share it; the error is sanitized and names no field, which the caller
+// adds.
+func ParseCAPEM(s string) ([]*x509.Certificate, error) {
 	rest := []byte(s)
 	var certs []*x509.Certificate
 	for {
 		// pem.Decode skips any text before a block: refuse it instead.
 		if i := bytes.Index(rest, []byte("-----BEGIN")); i > 0 && len(bytes.TrimSpace(rest[:i])) > 0 {
-			return nil, fieldErr(field, "has text before certificate %d that is not a PEM certificate", len(certs)+1)
+			return nil, fmt.Errorf("has text before certificate %d that is not a PEM certificate", len(certs)+1)
 		}
 		block, r := pem.Decode(rest)
 		if block == nil {
@@ -562,20 +573,20 @@ func parseCAPEM(s string) ([]*x509.Certificate, error) {
 		}
 		n := len(certs) + 1
 		if block.Type != "CERTIFICATE" {
-			return nil, fieldErr(field, "PEM block %d is %s, want CERTIFICATE", n, safetext.QuoteExcerpt(block.Type, 40))
+			return nil, fmt.Errorf("PEM block %d is %s, want CERTIFICATE", n, safetext.QuoteExcerpt(block.Type, 40))
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fieldErr(field, "certificate %d does not parse: %s", n, safetext.Excerpt(err.Error(), 120))
+			return nil, fmt.Errorf("certificate %d does not parse: %s", n, safetext.Excerpt(err.Error(), 120))
 		}
 		certs = append(certs, c)
 		rest = r
 	}
 	if len(certs) == 0 {
-		return nil, fieldErr(field, "holds no PEM certificate")
+		return nil, errors.New("holds no PEM certificate")
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, fieldErr(field, "has text after certificate %d that is not a PEM certificate", len(certs))
+		return nil, fmt.Errorf("has text after certificate %d that is not a PEM certificate", len(certs))
 	}
 	return certs, nil
 }
@@ -583,15 +594,15 @@ func parseCAPEM(s string) ([]*x509.Certificate, error) {
 // checkPin checks one SPKI pin: "sha256/" and the standard base64 of 32
 // bytes.
 func checkPin(i int, pin string) error {
-	if problem := pinProblem(pin); problem != "" {
+	if problem := PinProblem(pin); problem != "" {
 		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s", problem)
 	}
 	return nil
 }
 
-// pinProblem says what is wrong with a SPKI pin, or returns "". The
+// PinProblem says what is wrong with a SPKI pin, or returns "". The
 // descriptor and the admin policy share it.
-func pinProblem(pin string) string {
+func PinProblem(pin string) string {
 	b64, ok := strings.CutPrefix(pin, connector.PinPrefix)
 	if !ok {
 		return safetext.QuoteExcerpt(pin, 80) + ": want sha256/BASE64"
@@ -732,7 +743,7 @@ func walkValue(dec *json.Decoder, path string, s *schema) error {
 	return nil
 }
 
-// jsonErr turns an encoding/json error into a *DescriptorError that names
+// jsonErr turns an encoding/json error into a *Error that names
 // the field for a type mismatch and the byte offset for a syntax error.
 func jsonErr(err error) error {
 	var se *json.SyntaxError

@@ -1,13 +1,7 @@
-package launcher
+package policy
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,25 +12,26 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/internal/tomlpos"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-// StepPolicy is the step at which a descriptor outside the admin policy is
+// Step is the step at which a descriptor outside the admin policy is
 // refused, and at which an admin policy that cannot be used stops a launch.
 // It comes after the descriptor is fetched and before any connection, so
 // the token is never sent to a proxy the policy does not name.
-const StepPolicy = "policy"
+const Step = "policy"
 
 // maxPolicyFileBytes bounds policy.toml; a real one is a few KiB.
 const maxPolicyFileBytes = 1 << 20
 
-// DefaultPolicyFile returns the admin policy's path, platform.AdminPolicyPath.
-func DefaultPolicyFile() string { return platform.AdminPolicyPath() }
+// DefaultFile returns the admin policy's path, platform.AdminPolicyPath.
+func DefaultFile() string { return platform.AdminPolicyPath() }
 
 // Policy is a parsed admin policy (DESIGN.md "Admin policy past the
 // origin"). A nil *Policy is no policy: today's behaviour, where the
@@ -48,14 +43,14 @@ type Policy struct {
 	// Proxies and Destinations restrict what a descriptor may name when
 	// RestrictProxies and RestrictDestinations are set (the file has the
 	// key).
-	Proxies              []PolicyProxy
+	Proxies              []Proxy
 	RestrictProxies      bool
-	Destinations         []PolicyDestination
+	Destinations         []Destination
 	RestrictDestinations bool
-	Publishers           []Publisher
+	Publishers           []descriptor.Publisher
 	// RequireSignedFrom, ProxiesFrom, DestinationsFrom and PublishersFrom
 	// name where a setting came from when it is not Path: the Group Policy
-	// value or key that replaced the file's (MergePolicy).
+	// value or key that replaced the file's (Merge).
 	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom string
 }
 
@@ -67,22 +62,28 @@ func (p *Policy) source(from string) string {
 	return p.Path
 }
 
-// PublishersSource names where the publishers came from, for messages.
-func (p *Policy) PublishersSource() string { return p.source(p.PublishersFrom) }
+// PublishersSource names where the publishers came from, for messages; ""
+// for a nil policy (descriptor.Publishers).
+func (p *Policy) PublishersSource() string {
+	if p == nil {
+		return ""
+	}
+	return p.source(p.PublishersFrom)
+}
 
-// PolicyProxy is one [[proxies]] table: a whitelist entry (host or
+// Proxy is one [[proxies]] table: a whitelist entry (host or
 // host:port, whitelist.ParseEntry) and the SPKI pins the proxy must present.
-type PolicyProxy struct {
+type Proxy struct {
 	Entry whitelist.Entry
 	Pins  []string
 	Line  int
 	Src   string // where it came from when not the file's line: a Group Policy value
 }
 
-// PolicyDestination is one [[destinations]] table: a whitelist entry,
+// Destination is one [[destinations]] table: a whitelist entry,
 // whether end-to-end TLS is required, and the pins or private CA the
 // destination's certificate must match (either implies TLS).
-type PolicyDestination struct {
+type Destination struct {
 	Entry whitelist.Entry
 	TLS   bool
 	Pins  []string
@@ -92,28 +93,16 @@ type PolicyDestination struct {
 	Src   string // where it came from when not the file's line: a Group Policy value
 }
 
-// Publisher is one [[publishers]] table: a named Ed25519 or ECDSA P-256
-// public key that may sign descriptors, optionally only for some origins.
-type Publisher struct {
-	Name    string
-	KeyID   string // the RFC 7638 JWK thumbprint (SHA-256, base64url) of Key: the JWS kid
-	Alg     string // "EdDSA" or "ES256", from the key's type
-	Key     crypto.PublicKey
-	Origins []whitelist.Entry // empty: any origin
-	Line    int
-	Src     string // where it came from when not the file's line: a Group Policy value
-}
-
-// PolicySource is the admin policy as a launch sees it.
-type PolicySource struct {
+// Source is the admin policy as a launch sees it.
+type Source struct {
 	Path   string
 	Policy *Policy // nil when the file does not exist
 	Err    error   // the file exists but cannot be used: every launch stops
 }
 
-// PolicyProblem is one thing wrong in a policy file. Line is 0 when the
+// Problem is one thing wrong in a policy file. Line is 0 when the
 // TOML decoder gives no position; Key then names the setting.
-type PolicyProblem struct {
+type Problem struct {
 	Line int
 	Key  string
 	Msg  string // sanitized
@@ -121,7 +110,7 @@ type PolicyProblem struct {
 
 // Format returns "FILE:LINE: message", or "FILE: key: message" without a
 // line, the form `trustlaunch policy check` prints.
-func (p PolicyProblem) Format(path string) string {
+func (p Problem) Format(path string) string {
 	if p.Line > 0 {
 		return path + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
 	}
@@ -131,15 +120,15 @@ func (p PolicyProblem) Format(path string) string {
 	return path + ": " + p.Msg
 }
 
-// PolicyFileError is a policy file with problems. At launch time any
+// FileError is a policy file with problems. At launch time any
 // problem stops every launch: skipping a bad require_signed or publisher
 // would quietly allow more than the administrator wrote.
-type PolicyFileError struct {
+type FileError struct {
 	Path     string
-	Problems []PolicyProblem
+	Problems []Problem
 }
 
-func (e *PolicyFileError) Error() string {
+func (e *FileError) Error() string {
 	msg := "admin policy " + e.Problems[0].Format(e.Path)
 	if n := len(e.Problems) - 1; n > 0 {
 		msg += fmt.Sprintf(" (and %d more problems)", n)
@@ -148,66 +137,66 @@ func (e *PolicyFileError) Error() string {
 }
 
 // Hint tells the user what to do.
-func (e *PolicyFileError) Hint() string {
+func (e *FileError) Hint() string {
 	return "every launch stops until the admin policy is fixed; an administrator can list its problems with: trustlaunch policy check " + e.Path
 }
 
-// PolicyError is a descriptor that the admin policy refuses: Field is the
+// Error is a descriptor that the admin policy refuses: Field is the
 // descriptor field at fault ("proxy.address", "destination", "signature"),
 // Value its value (sanitized), Path the policy file.
-type PolicyError struct {
+type Error struct {
 	Path  string
 	Field string
 	Value string
 	msg   string
 }
 
-func (e *PolicyError) Error() string {
+func (e *Error) Error() string {
 	return "admin policy " + e.Path + " refuses the descriptor: " + e.msg
 }
 
 // Hint tells the user what to do.
-func (e *PolicyError) Hint() string {
+func (e *Error) Hint() string {
 	return "your administrator's policy does not allow this session; nothing was sent to the proxy. Tell your administrator, quoting this message"
 }
 
-// LoadPolicy reads the admin policy at path under the admin file's
+// Load reads the admin policy at path under the admin file's
 // ownership rule (platform.CheckAdminFile). A missing file is no policy; a
 // file that is unsafe, unreadable or has any problem is Err, which stops
 // every launch (fail closed, as for the admin whitelist).
 //
-// On Windows, Group Policy settings replace the file's (MergePolicy); a
+// On Windows, Group Policy settings replace the file's (Merge); a
 // Group Policy that cannot be read or has a malformed value is Err too.
-func LoadPolicy(path string) PolicySource {
+func Load(path string) Source {
 	gp, err := platform.ReadGroupPolicy()
-	return MergePolicy(loadPolicy(path, platform.CheckAdminFile), gp, err)
+	return Merge(loadPolicy(path, platform.CheckAdminFile), gp, err)
 }
 
-func loadPolicy(path string, check func(string) error) PolicySource {
-	src := PolicySource{Path: path}
+func loadPolicy(path string, check func(string) error) Source {
+	src := Source{Path: path}
 	if err := check(path); err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			src.Err = fmt.Errorf("admin policy: %w", err)
 		}
 		return src
 	}
-	p, probs, err := ReadPolicyFile(path)
+	p, probs, err := ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Removed between the check and the read: as if it never existed.
 	case err != nil:
 		src.Err = err
 	case len(probs) > 0:
-		src.Err = &PolicyFileError{Path: path, Problems: probs}
+		src.Err = &FileError{Path: path, Problems: probs}
 	default:
 		src.Policy = p
 	}
 	return src
 }
 
-// ReadPolicyFile reads and parses the policy at path with no ownership
+// ReadFile reads and parses the policy at path with no ownership
 // check, for `trustlaunch policy check` and `descriptor verify`.
-func ReadPolicyFile(path string) (*Policy, []PolicyProblem, error) {
+func ReadFile(path string) (*Policy, []Problem, error) {
 	data, err := platform.ReadRegularFile(path, maxPolicyFileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -215,11 +204,11 @@ func ReadPolicyFile(path string) (*Policy, []PolicyProblem, error) {
 		}
 		return nil, nil, fmt.Errorf("admin policy: %w", err)
 	}
-	p, probs := ParsePolicy(path, data)
+	p, probs := Parse(path, data)
 	return p, probs, nil
 }
 
-// ParsePolicy parses a policy file:
+// Parse parses a policy file:
 //
 //	require_signed = true
 //
@@ -240,7 +229,7 @@ func ReadPolicyFile(path string) (*Policy, []PolicyProblem, error) {
 //
 // It returns every problem found, each with its line where the TOML
 // library knows it. The Policy is complete only when there are none.
-func ParsePolicy(path string, data []byte) (*Policy, []PolicyProblem) {
+func Parse(path string, data []byte) (*Policy, []Problem) {
 	pp := &policyParser{pol: &Policy{Path: path}}
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	var root map[string]toml.Primitive
@@ -260,7 +249,7 @@ func ParsePolicy(path string, data []byte) (*Policy, []PolicyProblem) {
 		switch key {
 		case "require_signed":
 			if err := md.PrimitiveDecode(prim, &pp.pol.RequireSigned); err != nil {
-				pp.add(lineOf(&md, prim), key, "require_signed must be true or false")
+				pp.add(tomlpos.Line(&md, prim), key, "require_signed must be true or false")
 			}
 		case "proxies":
 			pp.pol.RestrictProxies = true
@@ -277,20 +266,20 @@ func ParsePolicy(path string, data []byte) (*Policy, []PolicyProblem) {
 				pp.publisher(t)
 			}
 		default:
-			pp.add(firstLine(&md, prim), key, "unknown key %s; a policy has require_signed, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
-		pp.add(lineOf(&md, root["require_signed"]), "require_signed", "require_signed = true with no [[publishers]] refuses every descriptor; add the portal's publisher key")
+		pp.add(tomlpos.Line(&md, root["require_signed"]), "require_signed", "require_signed = true with no [[publishers]] refuses every descriptor; add the portal's publisher key")
 	}
-	slices.SortStableFunc(pp.probs, func(a, b PolicyProblem) int { return a.Line - b.Line })
+	slices.SortStableFunc(pp.probs, func(a, b Problem) int { return a.Line - b.Line })
 	return pp.pol, pp.probs
 }
 
 type policyParser struct {
 	md    *toml.MetaData
 	pol   *Policy
-	probs []PolicyProblem
+	probs []Problem
 }
 
 // policyTable is one [[name]] table with the line it starts on (the first
@@ -302,26 +291,26 @@ type policyTable struct {
 }
 
 func (pp *policyParser) add(line int, key, format string, args ...any) {
-	pp.probs = append(pp.probs, PolicyProblem{Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	pp.probs = append(pp.probs, Problem{Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
 // tables decodes an array of tables, reporting a value of another shape.
 func (pp *policyParser) tables(name string, prim toml.Primitive) []policyTable {
 	var arr []toml.Primitive
 	if err := pp.md.PrimitiveDecode(prim, &arr); err != nil {
-		pp.add(firstLine(pp.md, prim), name, "%s must be tables, as in [[%s]]", name, name)
+		pp.add(tomlpos.FirstLine(pp.md, prim), name, "%s must be tables, as in [[%s]]", name, name)
 		return nil
 	}
 	var out []policyTable
 	for i, el := range arr {
 		var keys map[string]toml.Primitive
-		if !isTable(pp.md, el) || pp.md.PrimitiveDecode(el, &keys) != nil {
-			pp.add(lineOf(pp.md, prim), fmt.Sprintf("%s[%d]", name, i), "%s must be tables, as in [[%s]]", name, name)
+		if !tomlpos.IsTable(pp.md, el) || pp.md.PrimitiveDecode(el, &keys) != nil {
+			pp.add(tomlpos.Line(pp.md, prim), fmt.Sprintf("%s[%d]", name, i), "%s must be tables, as in [[%s]]", name, name)
 			continue
 		}
 		t := policyTable{name: name, keys: keys}
 		for _, k := range keys {
-			if l := lineOf(pp.md, k); l > 0 && (t.line == 0 || l < t.line) {
+			if l := tomlpos.Line(pp.md, k); l > 0 && (t.line == 0 || l < t.line) {
 				t.line = l
 			}
 		}
@@ -342,7 +331,7 @@ func (pp *policyParser) known(t policyTable, allowed ...string) {
 // line returns the line of key k of t, or the table's when unknown.
 func (pp *policyParser) line(t policyTable, k string) int {
 	if prim, ok := t.keys[k]; ok {
-		if l := lineOf(pp.md, prim); l > 0 {
+		if l := tomlpos.Line(pp.md, prim); l > 0 {
 			return l
 		}
 	}
@@ -392,7 +381,7 @@ func (pp *policyParser) entry(t policyTable, k, s string) (whitelist.Entry, bool
 func (pp *policyParser) pins(t policyTable) []string {
 	pins := pp.strs(t, "pins")
 	for _, p := range pins {
-		if problem := pinProblem(p); problem != "" {
+		if problem := descriptor.PinProblem(p); problem != "" {
 			pp.add(pp.line(t, "pins"), t.name+".pins", "%s", problem)
 		}
 	}
@@ -407,13 +396,13 @@ func (pp *policyParser) proxy(t policyTable) {
 		return
 	}
 	if e, ok := pp.entry(t, "address", addr); ok {
-		pp.pol.Proxies = append(pp.pol.Proxies, PolicyProxy{Entry: e, Pins: pins, Line: t.line})
+		pp.pol.Proxies = append(pp.pol.Proxies, Proxy{Entry: e, Pins: pins, Line: t.line})
 	}
 }
 
 func (pp *policyParser) destination(t policyTable) {
 	pp.known(t, "address", "tls", "pins", "ca_pem")
-	d := PolicyDestination{Line: t.line}
+	d := Destination{Line: t.line}
 	addr, ok := pp.str(t, "address", true)
 	if ok {
 		d.Entry, ok = pp.entry(t, "address", addr)
@@ -425,14 +414,9 @@ func (pp *policyParser) destination(t policyTable) {
 	}
 	d.Pins = pp.pins(t)
 	if ca, has := pp.str(t, "ca_pem", false); has {
-		certs, err := parseCAPEM(ca)
+		certs, err := descriptor.ParseCAPEM(ca)
 		if err != nil {
-			var de *DescriptorError
-			msg := err.Error()
-			if errors.As(err, &de) {
-				msg = strings.TrimPrefix(de.msg, "proxy.ca_pem: ")
-			}
-			pp.add(pp.line(t, "ca_pem"), "destinations.ca_pem", "ca_pem %s", msg)
+			pp.add(pp.line(t, "ca_pem"), "destinations.ca_pem", "ca_pem %s", err)
 		} else {
 			d.CAPEM, d.roots = ca, newPool(certs)
 		}
@@ -456,22 +440,22 @@ func (pp *policyParser) publisher(t policyTable) {
 		case strings.TrimSpace(name) == "" || len(name) > 100 || safetext.Sanitize(name) != name:
 			pp.add(pp.line(t, "name"), "publishers.name", "name %s must be 1 to 100 printable characters", safetext.QuoteExcerpt(name, 60))
 			nameOK = false
-		case slices.ContainsFunc(pp.pol.Publishers, func(p Publisher) bool { return p.Name == name }):
+		case slices.ContainsFunc(pp.pol.Publishers, func(p descriptor.Publisher) bool { return p.Name == name }):
 			pp.add(pp.line(t, "name"), "publishers.name", "publisher %s is named twice", safetext.Quote(name))
 			nameOK = false
 		}
 	}
 	keyPEM, keyOK := pp.str(t, "key", true)
-	var pub Publisher
+	var pub descriptor.Publisher
 	if keyOK {
 		var err error
-		if pub.Key, pub.Alg, err = ParsePublicKeyPEM([]byte(keyPEM)); err != nil {
+		if pub.Key, pub.Alg, err = descriptor.ParsePublicKeyPEM([]byte(keyPEM)); err != nil {
 			pp.add(pp.line(t, "key"), "publishers.key", "%v", err)
 			keyOK = false
-		} else if pub.KeyID, err = KeyID(pub.Key); err != nil {
+		} else if pub.KeyID, err = descriptor.KeyID(pub.Key); err != nil {
 			pp.add(pp.line(t, "key"), "publishers.key", "%v", err)
 			keyOK = false
-		} else if slices.ContainsFunc(pp.pol.Publishers, func(p Publisher) bool { return p.KeyID == pub.KeyID }) {
+		} else if slices.ContainsFunc(pp.pol.Publishers, func(p descriptor.Publisher) bool { return p.KeyID == pub.KeyID }) {
 			pp.add(pp.line(t, "key"), "publishers.key", "the same key is given to two publishers")
 			keyOK = false
 		}
@@ -496,47 +480,9 @@ func newPool(certs []*x509.Certificate) *x509.CertPool {
 	return pool
 }
 
-// ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX SubjectPublicKeyInfo)
-// holding an Ed25519 or ECDSA P-256 key, and returns the JWS algorithm that
-// key signs with: EdDSA or ES256, the only two trustlaunch accepts.
-func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, string, error) {
-	block, rest := pem.Decode(data)
-	if block == nil || len(strings.TrimSpace(string(rest))) > 0 {
-		return nil, "", errors.New("key must be one PEM block, -----BEGIN PUBLIC KEY----- (what trustlaunch descriptor keygen writes to FILE.pub)")
-	}
-	if block.Type != "PUBLIC KEY" {
-		return nil, "", fmt.Errorf("key is a PEM %s, want PUBLIC KEY", safetext.QuoteExcerpt(block.Type, 40))
-	}
-	key, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, "", fmt.Errorf("key does not parse: %s", safetext.Excerpt(err.Error(), 120))
-	}
-	switch k := key.(type) {
-	case ed25519.PublicKey:
-		return k, string(jose.EdDSA), nil
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return k, string(jose.ES256), nil
-		}
-		return nil, "", fmt.Errorf("key is ECDSA on %s; want P-256 (ES256) or Ed25519", k.Curve.Params().Name)
-	}
-	return nil, "", fmt.Errorf("key is %T; want Ed25519 or ECDSA P-256", key)
-}
-
-// KeyID returns the kid of a publisher key: its RFC 7638 JWK thumbprint
-// with SHA-256, base64url without padding. A thumbprint names exactly one
-// key, so a portal and an administrator need agree on nothing but the key.
-func KeyID(pub crypto.PublicKey) (string, error) {
-	jwk := jose.JSONWebKey{Key: pub}
-	sum, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return "", fmt.Errorf("key thumbprint: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(sum), nil
-}
-
-// publisher returns the publisher whose key has the kid.
-func (p *Policy) publisher(kid string) (*Publisher, bool) {
+// Publisher returns the publisher whose key has the kid; none for a nil
+// policy (descriptor.Publishers).
+func (p *Policy) Publisher(kid string) (*descriptor.Publisher, bool) {
 	if p == nil {
 		return nil, false
 	}
@@ -548,16 +494,16 @@ func (p *Policy) publisher(kid string) (*Publisher, bool) {
 	return nil, false
 }
 
-// PolicyGrant is what the policy adds to a descriptor it allows: the
+// Grant is what the policy adds to a descriptor it allows: the
 // admin's pins for the proxy, and TLS, pins and roots for the destination.
-type PolicyGrant struct {
+type Grant struct {
 	ProxyPins []string
-	Dest      *PolicyDestination
+	Dest      *Destination
 }
 
 // Apply adds the grant to a connector configuration built from the
 // descriptor.
-func (g PolicyGrant) Apply(cfg *connector.Config) {
+func (g Grant) Apply(cfg *connector.Config) {
 	cfg.PolicyPins = slices.Clone(g.ProxyPins)
 	if g.Dest != nil {
 		cfg.DestPins = slices.Clone(g.Dest.Pins)
@@ -567,7 +513,7 @@ func (g PolicyGrant) Apply(cfg *connector.Config) {
 	}
 }
 
-// refuse names, as the PolicyError's Path, where the setting that refuses
+// refuse names, as the Error's Path, where the setting that refuses
 // came from: the policy file or the Group Policy value that replaced it.
 func (p *Policy) refuse(field, value, format string, args ...any) error {
 	from := p.Path
@@ -579,16 +525,16 @@ func (p *Policy) refuse(field, value, format string, args ...any) error {
 	case strings.HasPrefix(field, "destination"):
 		from = p.source(p.DestinationsFrom)
 	}
-	return &PolicyError{Path: from, Field: field, Value: value, msg: fmt.Sprintf(format, args...)}
+	return &Error{Path: from, Field: field, Value: value, msg: fmt.Sprintf(format, args...)}
 }
 
 // Check decides whether the policy allows a descriptor: it must be signed
 // when require_signed says so, and name a listed proxy and destination,
 // with end-to-end TLS where the destination's entry requires it. A nil
-// policy allows everything. Errors are *PolicyError, naming the field, the
+// policy allows everything. Errors are *Error, naming the field, the
 // value and the policy file.
-func (p *Policy) Check(d *Descriptor) (PolicyGrant, error) {
-	var g PolicyGrant
+func (p *Policy) Check(d *descriptor.Descriptor) (Grant, error) {
+	var g Grant
 	if p == nil {
 		return g, nil
 	}
@@ -639,7 +585,7 @@ var errOtherSpelling = errors.New("not in the spelling the policy compares")
 // canonicalHost made): the connector is given the descriptor's spelling,
 // so the policy decides on that very spelling, never on one it folded
 // ("10.1.2.3." matching "10.1.2.3" while the proxy is asked for a DNS
-// name). DecodeDescriptor writes hosts so; a descriptor built another way
+// name). descriptor.Decode writes hosts so; a descriptor built another way
 // that is not is refused.
 func decidedOrigin(hostport string) (whitelist.Origin, error) {
 	o, err := whitelist.ParseOrigin("https://" + hostport + "/")

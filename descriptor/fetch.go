@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"bytes"
@@ -26,19 +26,19 @@ import (
 )
 
 // The steps of getting a descriptor, as FetchError.Step and
-// DescriptorError.Step name them. The values are stable: they appear in the
+// Error.Step name them. The values are stable: they appear in the
 // audit log and on the status screen.
 const (
-	StepDescriptorFetch    = "descriptor-fetch"    // the HTTPS request, redirects, status, size, content type
-	StepDescriptorDecode   = "descriptor-decode"   // not JSON, unknown field, wrong type, trailing data
-	StepDescriptorValidate = "descriptor-validate" // a field's value is not allowed
+	StepFetch    = "descriptor-fetch"    // the HTTPS request, redirects, status, size, content type
+	StepDecode   = "descriptor-decode"   // not JSON, unknown field, wrong type, trailing data
+	StepValidate = "descriptor-validate" // a field's value is not allowed
 )
 
 // Defaults of FetchOptions (issue 5, "Descriptor fetch").
 const (
-	DefaultFetchTimeout       = 15 * time.Second
-	DefaultMaxDescriptorBytes = 64 << 10
-	MaxRedirects              = 3
+	DefaultFetchTimeout = 15 * time.Second
+	DefaultMaxBytes     = 64 << 10
+	MaxRedirects        = 3
 )
 
 // maxCAFileBytes bounds the admin CA bundle; real bundles are a few KiB.
@@ -47,18 +47,18 @@ const maxCAFileBytes = 1 << 20
 // statusExcerptRunes is how much of an error page a FetchError shows.
 const statusExcerptRunes = 160
 
-// DefaultCAFile returns the admin CA bundle that FetchDescriptor trusts in
+// DefaultCAFile returns the admin CA bundle that Fetch trusts in
 // addition to the system roots: ca.pem in platform.AdminDir, for example
 // /etc/trustlaunch/ca.pem.
 func DefaultCAFile() string { return filepath.Join(platform.AdminDir(), "ca.pem") }
 
-// FetchOptions configures FetchDescriptor.
+// FetchOptions configures Fetch.
 type FetchOptions struct {
 	// URL is the descriptor URL, the one whose origin the whitelist
 	// decided. Required.
 	URL string
 	// Origin is the origin the whitelist decision admitted
-	// (whitelist.Decision.Origin). FetchDescriptor refuses a URL whose own
+	// (whitelist.Decision.Origin). Fetch refuses a URL whose own
 	// origin differs, and every redirect away from it. Required.
 	Origin whitelist.Origin
 	// RootCAs are the roots to verify the server with; nil means the
@@ -71,7 +71,7 @@ type FetchOptions struct {
 	// Timeout bounds the whole fetch, redirects and body included;
 	// DefaultFetchTimeout when zero.
 	Timeout time.Duration
-	// MaxBytes bounds the descriptor body; DefaultMaxDescriptorBytes when
+	// MaxBytes bounds the descriptor body; DefaultMaxBytes when
 	// zero.
 	MaxBytes int64
 	// UserAgent is the User-Agent of every request to the portal and of
@@ -86,9 +86,10 @@ type FetchOptions struct {
 	// (issue 14); nil: connector.OutboundFromEnvironment (HTTPS_PROXY,
 	// NO_PROXY), and a malformed value is an error.
 	Outbound *connector.OutboundProxy
-	// Policy is the admin policy, whose publisher keys verify a signed
-	// descriptor (application/jose); nil: a signed descriptor is refused.
-	Policy *Policy
+	// Publishers are the keys that verify a signed descriptor
+	// (application/jose): the admin policy's; nil: a signed descriptor is
+	// refused.
+	Publishers Publishers
 	// Now is the time iat and exp are checked against; time.Now when zero.
 	Now time.Time
 	// ClientVersion is this trustlaunch's version, which a descriptor's
@@ -106,11 +107,11 @@ type FetchOptions struct {
 	checkAdmin func(path string) error
 }
 
-// FetchError is a failed FetchDescriptor. Step is one of
-// StepDescriptorFetch, StepDescriptorDecode and StepDescriptorValidate; URL
+// FetchError is a failed Fetch. Step is one of
+// StepFetch, StepDecode and StepValidate; URL
 // is the descriptor URL without its query and fragment, which carry the
 // single-use ticket. Err is the cause: a *StatusError, *RedirectError,
-// *SizeError, *ContentTypeError, *DescriptorError,
+// *SizeError, *ContentTypeError, *Error,
 // *platform.UnsafeFileError, a TLS or network error, or an error wrapping
 // context.DeadlineExceeded (timeout) or context.Canceled. Hint chooses
 // advice from these types.
@@ -131,7 +132,7 @@ func (e *FetchError) Error() string {
 	// DNS names, which Go accepts with control characters in them.
 	cause := safetext.Inert(e.Err.Error())
 	var msg string
-	if e.Step == StepDescriptorFetch {
+	if e.Step == StepFetch {
 		msg = "fetch descriptor " + e.URL + ": " + cause
 	} else {
 		msg = cause + " (from " + e.URL + ")"
@@ -156,7 +157,7 @@ func (e *FetchError) Hint() string {
 		re   *RedirectError
 		size *SizeError
 		ct   *ContentTypeError
-		de   *DescriptorError
+		de   *Error
 		sig  *SignatureError
 		ver  *VersionError
 		unk  x509.UnknownAuthorityError
@@ -192,7 +193,7 @@ func (e *FetchError) Hint() string {
 		return ver.Hint()
 	case errors.As(err, &sig):
 		return "the portal's launch descriptor is signed, and its signature is not one your administrator's policy accepts: tell the portal's administrator (an expired descriptor: start the session again)"
-	case errors.As(err, &de) && de.Step == StepDescriptorDecode:
+	case errors.As(err, &de) && de.Step == StepDecode:
 		return "the portal's answer is not a launch descriptor this trustlaunch reads: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &de):
 		return "the portal's launch descriptor is not one trustlaunch accepts: tell the portal's administrator"
@@ -249,7 +250,7 @@ func (e *StatusError) Hint() string {
 	return "the portal's answer is not a launch descriptor; tell the portal's administrator"
 }
 
-// RedirectError is a redirect FetchDescriptor refused to follow.
+// RedirectError is a redirect Fetch refused to follow.
 type RedirectError struct {
 	To     string // where it led, without query and fragment, sanitized; "" when unknown
 	Reason string
@@ -294,7 +295,7 @@ func (e *ContentTypeError) Error() string {
 	return "the server sent " + e.Type + ", not application/json"
 }
 
-// FetchDescriptor downloads, decodes and validates the launch descriptor at
+// Fetch downloads, decodes and validates the launch descriptor at
 // opts.URL, which must be the URL whose origin the whitelist decided
 // (DESIGN.md: "fetched only after trust is decided").
 //
@@ -309,7 +310,7 @@ func (e *ContentTypeError) Error() string {
 // Errors are *FetchError. HTTPS proxies from the environment
 // (HTTPS_PROXY, NO_PROXY) are used, as the browser that showed the portal
 // would; TLS is verified end to end through them.
-func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error) {
+func Fetch(ctx context.Context, opts FetchOptions) (*Descriptor, error) {
 	f := newFetcher(opts)
 	d, err := f.fetch(ctx)
 	if err == nil {
@@ -324,26 +325,67 @@ func FetchDescriptor(ctx context.Context, opts FetchOptions) (*Descriptor, error
 		d, err = nil, cerr
 	}
 	if err != nil {
-		fe := &FetchError{Step: StepDescriptorFetch, URL: f.shown, Err: err, secrets: f.secrets}
-		var de *DescriptorError
+		fe := &FetchError{Step: StepFetch, URL: f.shown, Err: err, secrets: f.secrets}
+		var de *Error
 		var se *SignatureError
 		var ve *VersionError
 		if errors.As(err, &se) {
-			fe.Step = StepDescriptorSignature
+			fe.Step = StepSignature
 		}
 		if errors.As(err, &ve) {
-			fe.Step = StepDescriptorValidate
+			fe.Step = StepValidate
 		}
 		if errors.As(err, &de) {
 			// A descriptor may echo the ticket into a field that an error
 			// quotes; scrub it here, where the secrets are known, so that
 			// the error is clean for whoever unwraps it.
 			fe.Step = de.Step
-			fe.Err = &DescriptorError{Step: de.Step, Field: f.secrets.Scrub(de.Field), msg: f.secrets.Scrub(de.msg)}
+			fe.Err = &Error{Step: de.Step, Field: f.secrets.Scrub(de.Field), msg: f.secrets.Scrub(de.msg)}
 		}
 		return nil, fe
 	}
 	return d, nil
+}
+
+// Post sends body to opts.URL with POST as Fetch sends its GET: from the
+// same origin check, with the same roots, outbound proxy, redirect rules
+// and timeout. Any 2xx answer is success; another status is a *StatusError
+// whose excerpt, at most excerptRunes, is scrubbed of opts.Secrets, to which
+// the URL's query is added. The errors do not name the URL: the caller says
+// what was posted where (launcher's detection is the user).
+func Post(ctx context.Context, opts FetchOptions, body []byte, excerptRunes int) error {
+	f := newFetcher(opts)
+	fail := func(err error) error {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("interrupted: %w", cerr)
+		}
+		return err
+	}
+	start, err := f.startURL()
+	if err != nil {
+		return fail(err)
+	}
+	timeout := f.timeout()
+	client, err := f.newClient(timeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer client.CloseIdleConnections()
+	timeoutErr := fmt.Errorf("no complete answer within %v: %w", timeout, context.DeadlineExceeded)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutErr)
+	defer cancel()
+
+	resp, err := f.send(ctx, client, http.MethodPost, start, body)
+	if err != nil {
+		return fail(err)
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		text := f.secrets.Scrub(strings.TrimSpace(string(head)))
+		return fail(&StatusError{Code: resp.StatusCode, Excerpt: safetext.Excerpt(text, excerptRunes)})
+	}
+	return nil
 }
 
 type fetcher struct {
@@ -373,7 +415,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 	timeout := f.timeout()
 	maxBytes := o.MaxBytes
 	if maxBytes <= 0 {
-		maxBytes = DefaultMaxDescriptorBytes
+		maxBytes = DefaultMaxBytes
 	}
 	client, err := f.newClient(timeout)
 	if err != nil {
@@ -394,9 +436,9 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 		return nil, err
 	}
 	if signed {
-		return VerifySigned(body, VerifyOptions{Policy: o.Policy, Origin: o.Origin, Now: o.Now})
+		return VerifySigned(body, VerifyOptions{Publishers: o.Publishers, Origin: o.Origin, Now: o.Now})
 	}
-	d, err := DecodeDescriptor(body)
+	d, err := Decode(body)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +462,7 @@ func (f *fetcher) startURL() (*url.URL, error) {
 	}
 	got, err := whitelist.ParseOrigin(o.URL)
 	if err != nil {
-		return nil, fmt.Errorf("the URL's origin is not valid: %s", originReason(err))
+		return nil, fmt.Errorf("the URL's origin is not valid: %s", whitelist.OriginReason(err))
 	}
 	if got != o.Origin {
 		return nil, fmt.Errorf("the URL's origin %s is not the origin that was trusted, %s", got, o.Origin)
@@ -558,6 +600,18 @@ func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
 	return &url.URL{Scheme: "https", Host: host, Path: path, RawPath: raw, RawQuery: escapeNonURL(u.RawQuery)}
 }
 
+// IsURLByte reports whether an ASCII byte may stand in a URL unencoded:
+// RFC 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
+// fetch sends these as they are and percent-encodes the rest; the launch URL
+// check (package launcher) refuses the others with the same set.
+func IsURLByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0
+}
+
 // escapeNonURL percent-encodes the bytes of s that cannot stand in a URL
 // (non-ASCII, controls, space, and the ASCII that RFC 3986 does not allow),
 // leaving everything else, escapes included, as it is.
@@ -566,7 +620,7 @@ func escapeNonURL(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' || c < utf8.RuneSelf && isURLByte(c) {
+		if c == '%' || c < utf8.RuneSelf && IsURLByte(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -623,14 +677,10 @@ func readCAFile(path string) ([]*x509.Certificate, error) {
 		}
 		return nil, fmt.Errorf("admin CA bundle: %w", err)
 	}
-	certs, err := parseCAPEM(string(data))
+	certs, err := ParseCAPEM(string(data))
 	if err != nil {
-		var de *DescriptorError
-		if errors.As(err, &de) {
-			// Same parser as ca_pem; name the file instead of the field.
-			return nil, fmt.Errorf("admin CA bundle %s: %s", path, strings.TrimPrefix(de.msg, "proxy.ca_pem: "))
-		}
-		return nil, fmt.Errorf("admin CA bundle %s: %w", path, err)
+		// Same parser as ca_pem; the file, not a field, is named.
+		return nil, fmt.Errorf("admin CA bundle %s: %s", path, err)
 	}
 	return certs, nil
 }
@@ -704,7 +754,7 @@ func (f *fetcher) redirectTarget(cur *url.URL, loc string) (*url.URL, error) {
 	}
 	got, err := whitelist.ParseOrigin(next.String())
 	if err != nil {
-		return nil, &RedirectError{To: to, Reason: "invalid host: " + originReason(err)}
+		return nil, &RedirectError{To: to, Reason: "invalid host: " + whitelist.OriginReason(err)}
 	}
 	if got != f.opts.Origin {
 		return nil, &RedirectError{To: to, Reason: "it leaves the trusted origin " + f.opts.Origin.String()}
@@ -780,19 +830,6 @@ func checkContentType(ct string) (signed bool, err error) {
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	_ = resp.Body.Close()
-}
-
-// originReason returns why ParseOrigin refused a URL without the input,
-// which is the whole URL and so the ticket.
-func originReason(err error) string {
-	var oe *whitelist.OriginError
-	if errors.As(err, &oe) {
-		return oe.Reason
-	}
-	if errors.Is(err, whitelist.ErrNotHTTPS) {
-		return "not https"
-	}
-	return "invalid URL"
 }
 
 // RedactURL returns raw without user info, query and fragment, sanitized,

@@ -1,4 +1,4 @@
-package launcher
+package descriptor
 
 import (
 	"bytes"
@@ -42,15 +42,15 @@ const (
 	// ClockSkew is how far the local clock may be from the portal's.
 	ClockSkew = 60 * time.Second
 	// maxJWSBytes bounds a signed descriptor before it is parsed.
-	maxJWSBytes = DefaultMaxDescriptorBytes * 2
+	maxJWSBytes = DefaultMaxBytes * 2
 )
 
 // allowedAlgs are the only JWS algorithms a signed descriptor may use.
 var allowedAlgs = []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256}
 
-// StepDescriptorSignature is the step at which a signed descriptor whose
+// StepSignature is the step at which a signed descriptor whose
 // signature the admin policy does not accept is refused.
-const StepDescriptorSignature = "descriptor-signature"
+const StepSignature = "descriptor-signature"
 
 // SignatureError is a signed descriptor that was refused: not a compact
 // JWS, an algorithm other than EdDSA and ES256, a kid that names no
@@ -69,9 +69,9 @@ func sigErr(kid, format string, args ...any) error {
 
 // VerifyOptions configure VerifySigned.
 type VerifyOptions struct {
-	// Policy holds the publisher keys; nil refuses every signed descriptor,
-	// since no key is trusted.
-	Policy *Policy
+	// Publishers holds the publisher keys (the admin policy); nil refuses
+	// every signed descriptor, since no key is trusted.
+	Publishers Publishers
 	// Origin is the origin the descriptor was fetched from; a publisher
 	// bound to origins signs only for those. Zero: an origin-bound key
 	// refuses.
@@ -86,7 +86,7 @@ type VerifyOptions struct {
 // or certificate), the kid naming a publisher of the policy with a key of
 // that alg, the signature, the payload as a strict descriptor v1 with iat
 // and exp, the times with ClockSkew, and the publisher's origin binding.
-// Errors are *SignatureError, or *DescriptorError for the payload.
+// Errors are *SignatureError, or *Error for the payload.
 func VerifySigned(data []byte, o VerifyOptions) (*Descriptor, error) {
 	if len(data) > maxJWSBytes {
 		return nil, sigErr("", "larger than %s", sizeName(maxJWSBytes))
@@ -129,11 +129,16 @@ func VerifySigned(data []byte, o VerifyOptions) (*Descriptor, error) {
 			return nil, sigErr(kid, "the header carries %s, which trustlaunch does not accept; the key comes from the admin policy", h.name)
 		}
 	}
-	pub, ok := o.Policy.publisher(hdr.Kid)
+	var pub *Publisher
+	ok, src := false, ""
+	if o.Publishers != nil {
+		pub, ok = o.Publishers.Publisher(hdr.Kid)
+		src = o.Publishers.PublishersSource()
+	}
 	if !ok {
 		where := "there is no admin policy"
-		if o.Policy != nil {
-			where = "the admin policy " + o.Policy.PublishersSource() + " names no publisher with this key"
+		if src != "" {
+			where = "the admin policy " + src + " names no publisher with this key"
 		}
 		return nil, sigErr(kid, "kid %s: %s", safetext.Quote(kid), where)
 	}
@@ -151,7 +156,7 @@ func VerifySigned(data []byte, o VerifyOptions) (*Descriptor, error) {
 	if err != nil {
 		return nil, sigErr(kid, "the signature does not verify with publisher %s's key (forged, or altered after signing)", safetext.Quote(pub.Name))
 	}
-	d, err := DecodeDescriptor(payload)
+	d, err := Decode(payload)
 	if err != nil {
 		return nil, err
 	}
@@ -245,16 +250,16 @@ func isAllowedAlg(alg string) bool {
 	return false
 }
 
-// SignDescriptor signs a descriptor as a publisher: payload is descriptor
-// JSON, checked with DecodeDescriptor first; iat and exp are set from now
+// Sign signs a descriptor as a publisher: payload is descriptor
+// JSON, checked with Decode first; iat and exp are set from now
 // and ttl unless the payload has them. It returns the compact JWS.
-func SignDescriptor(payload []byte, key crypto.Signer, now time.Time, ttl time.Duration) ([]byte, error) {
-	if ttl <= 0 || ttl > MaxDescriptorLifetime*time.Second {
-		return nil, fmt.Errorf("lifetime %v: want more than 0 and at most %d s", ttl, MaxDescriptorLifetime)
+func Sign(payload []byte, key crypto.Signer, now time.Time, ttl time.Duration) ([]byte, error) {
+	if ttl <= 0 || ttl > MaxLifetime*time.Second {
+		return nil, fmt.Errorf("lifetime %v: want more than 0 and at most %d s", ttl, MaxLifetime)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &obj); err != nil {
-		if _, err := DecodeDescriptor(payload); err != nil {
+		if _, err := Decode(payload); err != nil {
 			return nil, err
 		}
 		return nil, errors.New("descriptor: not a JSON object")
@@ -271,7 +276,7 @@ func SignDescriptor(payload []byte, key crypto.Signer, now time.Time, ttl time.D
 	if err != nil {
 		return nil, fmt.Errorf("descriptor: %w", err)
 	}
-	if _, err := DecodeDescriptor(body); err != nil {
+	if _, err := Decode(body); err != nil {
 		return nil, err
 	}
 	pub := key.Public()
@@ -358,4 +363,43 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 		}
 	}
 	return nil, fmt.Errorf("private key is %T; want Ed25519 or ECDSA P-256", k)
+}
+
+// ParsePublicKeyPEM parses a PEM "PUBLIC KEY" (PKIX SubjectPublicKeyInfo)
+// holding an Ed25519 or ECDSA P-256 key, and returns the JWS algorithm that
+// key signs with: EdDSA or ES256, the only two trustlaunch accepts.
+func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, string, error) {
+	block, rest := pem.Decode(data)
+	if block == nil || len(strings.TrimSpace(string(rest))) > 0 {
+		return nil, "", errors.New("key must be one PEM block, -----BEGIN PUBLIC KEY----- (what trustlaunch descriptor keygen writes to FILE.pub)")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, "", fmt.Errorf("key is a PEM %s, want PUBLIC KEY", safetext.QuoteExcerpt(block.Type, 40))
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, "", fmt.Errorf("key does not parse: %s", safetext.Excerpt(err.Error(), 120))
+	}
+	switch k := key.(type) {
+	case ed25519.PublicKey:
+		return k, string(jose.EdDSA), nil
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return k, string(jose.ES256), nil
+		}
+		return nil, "", fmt.Errorf("key is ECDSA on %s; want P-256 (ES256) or Ed25519", k.Curve.Params().Name)
+	}
+	return nil, "", fmt.Errorf("key is %T; want Ed25519 or ECDSA P-256", key)
+}
+
+// KeyID returns the kid of a publisher key: its RFC 7638 JWK thumbprint
+// with SHA-256, base64url without padding. A thumbprint names exactly one
+// key, so a portal and an administrator need agree on nothing but the key.
+func KeyID(pub crypto.PublicKey) (string, error) {
+	jwk := jose.JSONWebKey{Key: pub}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("key thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }

@@ -1,4 +1,4 @@
-package launcher
+package policy
 
 import (
 	"crypto"
@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/testadmin"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
@@ -16,7 +19,7 @@ import (
 // publisherTOML returns a [[publishers]] table for key.
 func publisherTOML(t testing.TB, name string, key crypto.Signer, origins ...string) string {
 	t.Helper()
-	pub, err := MarshalPublicKeyPEM(key.Public())
+	pub, err := descriptor.MarshalPublicKeyPEM(key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ func publisherTOML(t testing.TB, name string, key crypto.Signer, origins ...stri
 
 func mustPolicy(t testing.TB, text string) *Policy {
 	t.Helper()
-	p, probs := ParsePolicy("policy.toml", []byte(text))
+	p, probs := Parse("policy.toml", []byte(text))
 	if len(probs) > 0 {
 		t.Fatalf("policy problems: %v", probs)
 	}
@@ -37,7 +40,7 @@ func mustPolicy(t testing.TB, text string) *Policy {
 }
 
 func TestParsePolicy(t *testing.T) {
-	key, _ := GenerateKey("EdDSA")
+	key, _ := descriptor.GenerateKey("EdDSA")
 	p := mustPolicy(t, "\ufeff# comment\nrequire_signed = true\n\n[[proxies]]\naddress = \"Proxy.Example.com:8443\"\npins = [\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n\n[[destinations]]\naddress = \"mainframe.example.com\"\n\n[[destinations]]\naddress = \"mainframe.example.com:992\"\npins = [\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n\n"+
 		publisherTOML(t, "Payroll portal", key, "portal.example.com"))
 	if !p.RequireSigned || !p.RestrictProxies || len(p.Proxies) != 1 || p.Proxies[0].Entry.String() != "proxy.example.com:8443" || p.Proxies[0].Line != 5 {
@@ -46,7 +49,7 @@ func TestParsePolicy(t *testing.T) {
 	if len(p.Destinations) != 2 || p.Destinations[0].TLS || !p.Destinations[1].TLS {
 		t.Errorf("destinations %+v (pins imply tls)", p.Destinations)
 	}
-	kid, _ := KeyID(key.Public())
+	kid, _ := descriptor.KeyID(key.Public())
 	if len(p.Publishers) != 1 || p.Publishers[0].KeyID != kid || p.Publishers[0].Alg != "EdDSA" || p.Publishers[0].Origins[0].String() != "portal.example.com" {
 		t.Errorf("publishers %+v", p.Publishers)
 	}
@@ -80,7 +83,7 @@ func TestPolicyProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, probs := ParsePolicy("policy.toml", []byte(tt.text))
+			_, probs := Parse("policy.toml", []byte(tt.text))
 			var got []string
 			for _, p := range probs {
 				got = append(got, p.Format("policy.toml"))
@@ -92,14 +95,14 @@ func TestPolicyProblems(t *testing.T) {
 	}
 	t.Run("rsa key", func(t *testing.T) {
 		const rsaPub = "-----BEGIN PUBLIC KEY-----\nMFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMmXhkrcBqXe5S6WFkQ1PHj2Ia5LH6i9\nGQ7p3yqFD1cvA2gwwsZvRHy/e9DKiiRs7hXGDT6zjRDlgAGWu6gu4lMCAwEAAQ==\n-----END PUBLIC KEY-----\n"
-		_, probs := ParsePolicy("policy.toml", []byte("[[publishers]]\nname = \"x\"\nkey = \"\"\"\n"+rsaPub+"\"\"\"\n"))
+		_, probs := Parse("policy.toml", []byte("[[publishers]]\nname = \"x\"\nkey = \"\"\"\n"+rsaPub+"\"\"\"\n"))
 		if len(probs) != 1 || !strings.Contains(probs[0].Msg, "want Ed25519 or ECDSA P-256") {
 			t.Errorf("%v", probs)
 		}
 	})
 	t.Run("two publishers, one key", func(t *testing.T) {
-		key, _ := GenerateKey("ES256")
-		_, probs := ParsePolicy("policy.toml", []byte(publisherTOML(t, "a", key)+publisherTOML(t, "b", key)))
+		key, _ := descriptor.GenerateKey("ES256")
+		_, probs := Parse("policy.toml", []byte(publisherTOML(t, "a", key)+publisherTOML(t, "b", key)))
 		if len(probs) != 1 || !strings.Contains(probs[0].Msg, "same key") {
 			t.Errorf("%v", probs)
 		}
@@ -119,7 +122,7 @@ func TestLoadPolicy(t *testing.T) {
 		path := filepath.Join(dir, "bad.toml")
 		os.WriteFile(path, []byte("[[proxies]]\naddress = \"a..b\"\n"), 0o644)
 		src := loadPolicy(path, ok)
-		var pe *PolicyFileError
+		var pe *FileError
 		if !errors.As(src.Err, &pe) || !strings.Contains(src.Err.Error(), path+":2: ") || !strings.Contains(pe.Hint(), "trustlaunch policy check "+path) {
 			t.Fatalf("%v", src.Err)
 		}
@@ -128,10 +131,10 @@ func TestLoadPolicy(t *testing.T) {
 		// A temporary directory never passes the admin check (/tmp is
 		// writable by everyone; on Windows the file is the user's): the
 		// real check must refuse it.
-		requireRealAdminCheck(t)
+		testadmin.RequireRealCheck(t)
 		path := filepath.Join(dir, "policy.toml")
 		os.WriteFile(path, []byte("require_signed = false\n"), 0o644)
-		src := LoadPolicy(path)
+		src := Load(path)
 		var uf *platform.UnsafeFileError
 		if !errors.As(src.Err, &uf) || src.Policy != nil || !strings.Contains(src.Err.Error(), path) {
 			t.Fatalf("%+v", src)
@@ -143,12 +146,12 @@ func TestPolicyCheck(t *testing.T) {
 	const pin = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	p := mustPolicy(t, "[[proxies]]\naddress = \"proxy.example.com:8443\"\npins = [\""+pin+"\"]\n[[proxies]]\naddress = \"any-port.example.com\"\n"+
 		"[[destinations]]\naddress = \"mainframe.example.com\"\n[[destinations]]\naddress = \"mainframe.example.com:992\"\ntls = true\n")
-	desc := func(proxy, host string, port int, tls bool) *Descriptor {
-		return &Descriptor{Proxy: DescriptorProxy{Address: proxy}, Destination: DescriptorDestination{Host: host, Port: port, TLS: tls}}
+	desc := func(proxy, host string, port int, tls bool) *descriptor.Descriptor {
+		return &descriptor.Descriptor{Proxy: descriptor.Proxy{Address: proxy}, Destination: descriptor.Destination{Host: host, Port: port, TLS: tls}}
 	}
 	tests := []struct {
 		name  string
-		d     *Descriptor
+		d     *descriptor.Descriptor
 		field string // "" allowed
 		pins  bool
 	}{
@@ -159,14 +162,14 @@ func TestPolicyCheck(t *testing.T) {
 		{"proxy unlisted", desc("proxy.evil.example:8443", "mainframe.example.com", 23, false), "proxy.address", false},
 		{"destination unlisted", desc("proxy.example.com:8443", "db.example.com", 5432, false), "destination", false},
 		{"destination port rule wins over bare host", desc("proxy.example.com:8443", "mainframe.example.com", 992, false), "destination.tls", false},
-		// DecodeDescriptor writes hosts as canonicalHost does; a host in
-		// another case still matches through it.
-		{"destination with tls", desc("proxy.example.com:8443", canonicalHost("MAINFRAME.example.com"), 992, true), "", true},
+		// descriptor.Decode writes hosts in lower case, without a trailing
+		// dot: the spelling Check compares.
+		{"destination with tls", desc("proxy.example.com:8443", "mainframe.example.com", 992, true), "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := p.Check(tt.d)
-			var pe *PolicyError
+			var pe *Error
 			switch {
 			case tt.field == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -178,7 +181,7 @@ func TestPolicyCheck(t *testing.T) {
 		})
 	}
 	t.Run("require_signed", func(t *testing.T) {
-		key, _ := GenerateKey("")
+		key, _ := descriptor.GenerateKey("")
 		p := mustPolicy(t, "require_signed = true\n"+publisherTOML(t, "p", key))
 		d := desc("a.example.com:1", "b.example.com", 2, false)
 		if _, err := p.Check(d); err == nil || !strings.Contains(err.Error(), "not signed") {
@@ -195,4 +198,37 @@ func TestPolicyCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// The policy is the key lookup of a signed descriptor.
+var _ descriptor.Publishers = (*Policy)(nil)
+
+// TestPolicyVerifiesSigned: a parsed policy's publishers verify a
+// descriptor signed with their key and name the publisher; a key it does not
+// list is refused naming the policy file; a nil *Policy, no policy, trusts
+// no key and says so rather than failing on the nil.
+func TestPolicyVerifiesSigned(t *testing.T) {
+	key, _ := descriptor.GenerateKey("EdDSA")
+	other, _ := descriptor.GenerateKey("ES256")
+	p := mustPolicy(t, publisherTOML(t, "Payroll portal", key))
+	now := time.Unix(1_900_000_000, 0)
+	payload := []byte(`{"version":1,"session":"Payroll","profile":"c3270","proxy":{"address":"proxy.example.com:8443","transport":"connect"},"destination":{"host":"mainframe.example.com","port":23},"token":"tok-7f3a9c"}`)
+	sign := func(k crypto.Signer) []byte {
+		out, err := descriptor.Sign(payload, k, now, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	d, err := descriptor.VerifySigned(sign(key), descriptor.VerifyOptions{Publishers: p, Now: now})
+	if err != nil || d.Publisher != "Payroll portal" {
+		t.Fatalf("VerifySigned with the listed key = %v, %v", d, err)
+	}
+	if _, err := descriptor.VerifySigned(sign(other), descriptor.VerifyOptions{Publishers: p, Now: now}); err == nil || !strings.Contains(err.Error(), "the admin policy policy.toml names no publisher") {
+		t.Errorf("VerifySigned with an unlisted key: %v", err)
+	}
+	var none *Policy
+	if _, err := descriptor.VerifySigned(sign(key), descriptor.VerifyOptions{Publishers: none, Now: now}); err == nil || !strings.Contains(err.Error(), "there is no admin policy") {
+		t.Errorf("VerifySigned with a nil *Policy: %v", err)
+	}
 }
