@@ -271,9 +271,9 @@ type SizeError struct {
 
 func (e *SizeError) Error() string {
 	if e.Length >= 0 {
-		return fmt.Sprintf("the descriptor is %d bytes, more than the limit of %s", e.Length, sizeName(e.Limit))
+		return fmt.Sprintf("the descriptor is %d bytes, more than the limit of %s", e.Length, platform.SizeName(e.Limit))
 	}
-	return "the descriptor is larger than the limit of " + sizeName(e.Limit)
+	return "the descriptor is larger than the limit of " + platform.SizeName(e.Limit)
 }
 
 // ContentTypeError is a 200 answer that is not application/json, or that
@@ -851,15 +851,4 @@ func RedactURL(raw string) string {
 	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
 	return safetext.Excerpt(u.String(), 300)
-}
-
-// sizeName writes a byte count the way the limits are documented.
-func sizeName(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

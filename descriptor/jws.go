@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
@@ -89,7 +90,7 @@ type VerifyOptions struct {
 // Errors are *SignatureError, or *Error for the payload.
 func VerifySigned(data []byte, o VerifyOptions) (*Descriptor, error) {
 	if len(data) > maxJWSBytes {
-		return nil, sigErr("", "larger than %s", sizeName(maxJWSBytes))
+		return nil, sigErr("", "larger than %s", platform.SizeName(maxJWSBytes))
 	}
 	// A portal's template may end the body with a newline; nothing else
 	// may surround the three parts.

@@ -75,14 +75,14 @@ func readCapped(f *os.File, path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, &RefusedFileError{Path: path, Reason: "larger than " + sizeName(limit)}
+		return nil, &RefusedFileError{Path: path, Reason: "larger than " + SizeName(limit)}
 	}
 	return data, nil
 }
 
-// sizeName writes a byte count the way limits are documented: "4 MiB",
-// "16 KiB", "100 bytes".
-func sizeName(n int64) string {
+// SizeName writes a byte count the way the limits of files and downloads
+// are documented: "4 MiB", "16 KiB", "100 bytes".
+func SizeName(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
