@@ -3,6 +3,7 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -569,15 +570,24 @@ func TestInstallHint(t *testing.T) {
 }
 
 // freePort returns a loopback port that was free a moment ago.
+//
+// The port lies below the ephemeral ranges (32768 and up on Linux, 49152
+// on Windows): a port the kernel picks for :0 is one it also gives to
+// outgoing connections, and with the suite's packages running side by side
+// another test's connection took it between this check and the launch's
+// bind ("bind: address already in use" in TestLaunchListenPort).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	t.Fatal("no free port in 20000-31999 after 100 tries")
+	return 0
 }
 
 // TestListenPortAdmin: an administrator's profile fixes the local port, for
