@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
 func TestFilterGoTest(t *testing.T) {
@@ -25,7 +27,7 @@ func TestFilterGoTest(t *testing.T) {
 		`{"Action":"output","Package":"p","Output":"FAIL\tp\t0.01s\n"}`,
 		`{"Action":"fail","Package":"p"}`,
 	}, "\n")
-	skips := filepath.Join(t.TempDir(), "skips")
+	skips := filepath.Join(testtmp.Dir(t), "skips")
 	var out strings.Builder
 	failed, err := filterGoTest(strings.NewReader(in), &out, skips)
 	if err != nil {
