@@ -13,6 +13,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 )
 
 // delayRelay forwards TCP connections to target, delivering every chunk
@@ -171,7 +172,7 @@ func BenchmarkLaunchToExec(b *testing.B) {
 		opts, _ := w.options(b, "fake", strings.NewReader(""), io.Discard)
 		var execAt time.Time
 		opts.Status = func(e Event) {
-			if e.Step == "emulator" {
+			if e.Phase == phase.Emulator && e.State == phase.Done {
 				execAt = time.Now()
 			}
 		}

@@ -15,16 +15,18 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-// Steps of a launch after the whitelist decision, as shown on the status
-// screen and recorded in the audit log. The decision's own steps are
-// whitelist.Step values; the descriptor's are descriptor.StepFetch and the
-// other descriptor steps; the tunnel's are connector.Step values.
+// Steps of a launch after the whitelist decision, as recorded in the audit
+// log and in Result.Step: where inside its phase a launch ended. The
+// decision's own steps are whitelist.Step values; the descriptor's are
+// descriptor.StepFetch and the other descriptor steps; the tunnel's are
+// connector.Step values.
 const (
 	StepProfile  = "profile"  // the descriptor's profile is not defined here
 	StepListen   = "listen"   // the local end could not be opened, or not protected on this system
@@ -40,9 +42,22 @@ type Options struct {
 	Policy    policy.Source    // the admin policy, from policy.Load; zero: none
 	Prompter  whitelist.Prompter
 
-	Fetch    descriptor.FetchOptions // URL, Origin and Secrets are filled in by Launch
-	Profiles ProfileOptions          // where the admin and user profiles live
-	Audit    *AuditLog               // nil: no audit record (tests only)
+	// Fetch configures the descriptor fetch (CA roots, timeouts, the
+	// client version). Launch sets URL, Origin, Secrets, Publishers,
+	// UserAgent and Outbound itself.
+	Fetch    descriptor.FetchOptions
+	Profiles ProfileOptions // where the admin and user profiles live
+	Audit    *AuditLog      // nil: no audit record (tests only)
+
+	// UserAgent names trustlaunch to the portal, to an outbound proxy and
+	// to the security proxy: the fetch and every tunnel send the same,
+	// under connector.HeaderUserAgent's rule; connector.UserAgent("")
+	// when empty.
+	UserAgent string
+	// Outbound is the outbound-proxy setting of the fetch and of every
+	// tunnel; nil: the environment's (HTTPS_PROXY, NO_PROXY), read once
+	// for both, and a malformed value ends the launch.
+	Outbound *connector.OutboundProxy
 
 	// Secrets is the run's registry of secrets (redact.Set), the one
 	// scrubber of every text a launch writes: Launch adds the launch URL's
@@ -53,8 +68,7 @@ type Options struct {
 	Secrets *redact.Set
 
 	// Connector adjusts the connector configuration built from the
-	// descriptor (timeouts, FIPS, a resolver in tests); it may not be nil-
-	// checked by callers: Launch skips it when nil.
+	// descriptor (timeouts, FIPS, a resolver in tests); nil: none.
 	Connector func(*connector.Config)
 
 	// The terminal: the emulator inherits it; the raw profile relays it.
@@ -80,27 +94,31 @@ type Options struct {
 	// (`open`): the teardown kills and reaps every child of the process.
 	Subreaper bool
 
-	// Status receives progress for the status screen; nil: none.
+	// Status receives the launch's progress, phase by phase, for the
+	// status screen; nil: none.
 	Status func(Event)
 	// Logf receives the connector's log lines; nil: none.
 	Logf func(format string, args ...any)
 }
 
-// Event is one line of progress: a step that succeeded (OK, with Detail)
-// or failed (Err).
+// Event is one change on the status screen: a phase under way
+// (phase.Running), one that succeeded (phase.Done, with Detail), or one that
+// failed (phase.Failed, with Err). The whitelist phase is never reported
+// under way: the trust prompt owns the terminal then.
 type Event struct {
-	Step   string // whitelist, descriptor, proxy, emulator
-	OK     bool
-	Detail string // sanitized
-	Err    error
+	Phase  phase.Phase
+	State  phase.State
+	Detail string // Done: what was found, sanitized
+	Err    error  // Failed: why
 }
 
 // Result is the outcome of a launch.
 type Result struct {
 	Decision   whitelist.Decision
-	Step       string // the step that ended the launch
-	ExitStatus int    // the emulator's exit status, when Step is StepLaunched
-	Err        error  // why the launch failed; nil when refused or launched
+	Phase      phase.Phase // the phase that ended the launch
+	Step       string      // the step that ended the launch, inside Phase
+	ExitStatus int         // the emulator's exit status, when Step is StepLaunched
+	Err        error       // why the launch failed; nil when refused or launched
 	Added      *whitelist.Entry
 	AddErr     error // Always could not be recorded (the launch went on)
 }
@@ -108,300 +126,436 @@ type Result struct {
 // Refused reports whether policy or the user stopped the launch.
 func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 
-// Launch runs a whole launch: decide, record an Always answer, fetch the
-// descriptor, resolve the profile, open the local end, dial the first tunnel
-// ahead, start the emulator, relay until it exits, tear everything down and
-// write the audit record. Nothing of the descriptor becomes a command line
-// except through a profile defined on this machine.
+// Launch runs a whole launch, one step after the other (the methods of
+// launch below, in this order):
+//
+//	precheck        refuse what no answer could make safe
+//	decide          the whitelist decision; an Always answer recorded
+//	fetch           the descriptor, from the origin that was decided
+//	checkPolicy     the admin policy allows the descriptor
+//	resolveProfile  the local profile the descriptor names
+//	openTunnel      the connector, the first tunnel dialed ahead, the local end
+//	emulate         the emulator, until it exits
+//
+// then teardown, whichever step ended it, and the audit record. Nothing of
+// the descriptor becomes a command line except through a profile defined
+// on this machine.
 func Launch(ctx context.Context, opts Options) *Result {
-	start := time.Now()
-	res := &Result{}
-	secrets := opts.Secrets
-	if secrets == nil {
-		secrets = &redact.Set{}
+	l := newLaunch(opts)
+	defer l.record(ctx) // last: it holds what teardown counted
+	defer l.teardown()
+	for _, step := range []func(context.Context) *ending{
+		l.precheck, l.decide, l.fetch, l.checkPolicy, l.resolveProfile, l.openTunnel, l.emulate,
+	} {
+		if e := step(ctx); e != nil {
+			l.end(e)
+			break
+		}
 	}
-	secrets.AddQuery(opts.LaunchURL)
-	rec := AuditRecord{DescriptorURL: opts.LaunchURL}
-	defer func() {
-		rec.Duration = time.Since(start)
-		rec.Step = res.Step
-		switch {
-		case ctx.Err() != nil:
-			rec.Decision = "interrupted"
-		case res.Refused():
-			rec.Decision = "refused"
-		case res.Err != nil:
-			rec.Decision = "failed"
-		default:
-			rec.Decision = "launched"
-		}
-		if res.Err != nil {
-			rec.Error = res.Err.Error()
-		} else if res.Refused() {
-			rec.Error = res.Decision.Message
-		}
-		if opts.Audit != nil {
-			if err := opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)); err != nil {
-				opts.logf("audit log: %v", err)
-			}
-		}
-	}()
+	return l.res
+}
 
-	// 0. The local end admits only this user's connections, where the
-	// system lets the connector check that. Elsewhere any local user could
-	// ride the tunnel and the token it carries: launch nothing (fail
-	// closed), before anyone is asked or anything is fetched.
+// launch is the state one Launch carries from step to step.
+type launch struct {
+	opts    Options
+	start   time.Time
+	res     *Result
+	rec     AuditRecord
+	secrets *redact.Set
+
+	outbound *connector.OutboundProxy // opts.Outbound, or the environment's
+	desc     *descriptor.Descriptor
+	grant    policy.Grant
+	prof     *Profile
+	tree     *emulatorTree
+
+	// The tunnel, once open: the connector serves the local end on port
+	// until stopServe; first is the tunnel dialed ahead until the
+	// connector takes it.
+	conn      *connector.Connector
+	port      int
+	first     net.Conn
+	stopServe context.CancelFunc
+	serving   sync.WaitGroup
+	up, down  atomic.Int64
+
+	recorder *recorderWatch // the recorder in a terminal window, when one runs
+	reaping  bool           // this process is the emulator tree's subreaper
+}
+
+func newLaunch(opts Options) *launch {
+	l := &launch{opts: opts, start: time.Now(), res: &Result{}, secrets: opts.Secrets, tree: newEmulatorTree(opts.Subreaper)}
+	if l.secrets == nil {
+		l.secrets = &redact.Set{}
+	}
+	l.secrets.AddQuery(opts.LaunchURL)
+	l.rec.DescriptorURL = opts.LaunchURL
+	return l
+}
+
+// ending is why a launch stopped before its emulator ran: the phase and
+// the step, and the error (nil when the whitelist refused: the caller shows
+// the decision's message).
+type ending struct {
+	phase phase.Phase
+	step  string
+	err   error
+}
+
+func failed(p phase.Phase, step string, err error) *ending { return &ending{p, step, err} }
+
+// end is the one way a launch stops early: the result (and with it the
+// audit record) takes the phase and step, and a failure is shown on the
+// status screen.
+func (l *launch) end(e *ending) {
+	l.res.Phase, l.res.Step, l.res.Err = e.phase, e.step, e.err
+	if e.err != nil {
+		l.opts.status(Event{Phase: e.phase, State: phase.Failed, Err: e.err})
+	}
+}
+
+func (l *launch) begin(p phase.Phase) { l.opts.status(Event{Phase: p, State: phase.Running}) }
+
+func (l *launch) done(p phase.Phase, detail string) {
+	l.opts.status(Event{Phase: p, State: phase.Done, Detail: detail})
+}
+
+// precheck refuses, before anyone is asked or anything is fetched, what no
+// answer and no descriptor could make safe (fail closed).
+func (l *launch) precheck(context.Context) *ending {
+	// The local end admits only this user's connections, where the system
+	// lets the connector check that. Elsewhere any local user could ride
+	// the tunnel and the token it carries.
 	if !connector.PeerCheckAvailable() {
-		res.Step = StepListen
-		res.Err = fmt.Errorf("launching is not supported on %s: trustlaunch cannot check which user connects to the local end of the tunnel", runtime.GOOS)
-		return res
+		return failed(phase.Proxy, StepListen, fmt.Errorf("launching is not supported on %s: trustlaunch cannot check which user connects to the local end of the tunnel", runtime.GOOS))
 	}
-
-	// 0b. An admin policy that exists but cannot be used stops every
-	// launch (fail closed, like an unsafe admin list), before anyone is
-	// asked: a policy the machine cannot read may be the one that forbids
-	// this launch.
-	if opts.Policy.Err != nil {
-		res.Step = policy.Step
-		res.Err = opts.Policy.Err
-		return res
+	// An admin policy that exists but cannot be used stops every launch,
+	// like an unsafe admin list: a policy the machine cannot read may be
+	// the one that forbids this launch.
+	if l.opts.Policy.Err != nil {
+		return failed(phase.Policy, policy.Step, l.opts.Policy.Err)
 	}
+	return nil
+}
 
-	// 1. The whitelist decision.
-	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: opts.LaunchURL, Admin: opts.Admin, User: opts.User, Prompter: opts.Prompter})
-	res.Decision = d
-	res.Step = string(d.Step)
-	rec.Whitelist = string(d.Step)
+// decide asks the whitelist, and the user when the lists do not decide,
+// and records an Always answer in the user list.
+func (l *launch) decide(ctx context.Context) *ending {
+	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: l.opts.LaunchURL, Admin: l.opts.Admin, User: l.opts.User, Prompter: l.opts.Prompter})
+	l.res.Decision = d
+	l.rec.Whitelist = string(d.Step)
 	if !d.Origin.IsZero() {
-		rec.Origin = d.Origin.String()
+		l.rec.Origin = d.Origin.String()
 	}
 	if !d.Proceed {
-		return res // the caller shows d.Message
+		return &ending{phase: phase.Whitelist, step: string(d.Step)}
 	}
-	opts.status(Event{Step: "whitelist", OK: true, Detail: fmt.Sprintf("%s (%s)", d.Origin, d.Step)})
-	if d.Step == whitelist.StepPromptAlways && opts.User.Path != "" {
+	l.done(phase.Whitelist, fmt.Sprintf("%s (%s)", d.Origin, d.Step))
+	if d.Step == whitelist.StepPromptAlways && l.opts.User.Path != "" {
 		e := whitelist.EntryFor(d.Origin)
-		if _, err := whitelist.AddToUserList(ctx, opts.User.Path, e); err != nil {
+		if _, err := whitelist.AddToUserList(ctx, l.opts.User.Path, e); err != nil {
 			// Always includes "proceed": failing to remember only means the
 			// user is asked again next time.
-			res.AddErr = err
+			l.res.AddErr = err
 		} else {
-			res.Added = &e
+			l.res.Added = &e
 		}
 	}
-	fail := func(step string, err error) *Result {
-		res.Step, res.Err = step, err
-		return res
-	}
+	return nil
+}
 
-	// 2. The descriptor, from the origin that was decided.
-	fo := opts.Fetch
-	fo.URL, fo.Origin, fo.Secrets = opts.LaunchURL, d.Origin, secrets
-	if opts.Policy.Policy != nil {
-		fo.Publishers = opts.Policy.Policy // else none: a signed descriptor is refused
+// fetch gets the descriptor from the origin that was decided, through the
+// outbound proxy the tunnel will take too.
+func (l *launch) fetch(ctx context.Context) *ending {
+	l.begin(phase.Descriptor)
+	l.outbound = l.opts.Outbound
+	if l.outbound == nil {
+		ob, err := connector.OutboundFromEnvironment(nil)
+		if err != nil {
+			return failed(phase.Descriptor, descriptor.StepFetch, fmt.Errorf("outbound proxy: %w", err))
+		}
+		l.outbound = ob
+	}
+	fo := l.opts.Fetch
+	fo.URL, fo.Origin, fo.Secrets = l.opts.LaunchURL, l.res.Decision.Origin, l.secrets
+	fo.UserAgent, fo.Outbound = l.opts.UserAgent, l.outbound
+	if l.opts.Policy.Policy != nil {
+		fo.Publishers = l.opts.Policy.Policy // else none: a signed descriptor is refused
 	}
 	desc, err := descriptor.Fetch(ctx, fo)
 	if err != nil {
-		opts.status(Event{Step: "descriptor", Err: err})
+		step := descriptor.StepFetch
 		var fe *descriptor.FetchError
 		if errors.As(err, &fe) {
-			return fail(fe.Step, err)
+			step = fe.Step
 		}
-		return fail(descriptor.StepFetch, err)
+		return failed(phase.Descriptor, step, err)
 	}
-	desc.Token.AddTo(secrets)
-	rec.Session = desc.Session
-	rec.Proxy = desc.Proxy.Address
-	rec.Destination = net.JoinHostPort(desc.Destination.Host, fmt.Sprint(desc.Destination.Port))
-	rec.Publisher = desc.Publisher
-	detail := fmt.Sprintf("%s: %s via %s", safetext.Sanitize(desc.Session), safetext.Sanitize(rec.Destination), safetext.Sanitize(desc.Proxy.Address))
+	desc.Token.AddTo(l.secrets)
+	l.desc = desc
+	l.rec.Session = desc.Session
+	l.rec.Proxy = desc.Proxy.Address
+	l.rec.Destination = net.JoinHostPort(desc.Destination.Host, fmt.Sprint(desc.Destination.Port))
+	l.rec.Publisher = desc.Publisher
+	detail := fmt.Sprintf("%s: %s via %s", safetext.Sanitize(desc.Session), safetext.Sanitize(l.rec.Destination), safetext.Sanitize(desc.Proxy.Address))
 	if desc.Publisher != "" {
 		detail += ", signed by " + desc.Publisher
 	}
-	opts.status(Event{Step: "descriptor", OK: true, Detail: detail})
+	l.done(phase.Descriptor, detail)
+	return nil
+}
 
-	// 2b. The admin policy: which proxies and destinations a descriptor may
-	// name, and whether it must be signed. Before any connection, so a
-	// refused descriptor's token is never sent.
-	grant, err := opts.Policy.Policy.Check(desc)
+// checkPolicy asks the admin policy which proxies and destinations the
+// descriptor may name, and whether it must be signed: before any
+// connection, so a refused descriptor's token is never sent.
+func (l *launch) checkPolicy(context.Context) *ending {
+	p := l.opts.Policy.Policy
+	if p != nil {
+		l.begin(phase.Policy)
+	}
+	grant, err := p.Check(l.desc) // a nil policy allows what the descriptor names
 	if err != nil {
-		opts.status(Event{Step: policy.Step, Err: err})
-		return fail(policy.Step, err)
+		return failed(phase.Policy, policy.Step, err)
 	}
-	if opts.Policy.Policy != nil {
-		opts.status(Event{Step: policy.Step, OK: true, Detail: "allowed by " + opts.Policy.Path})
+	l.grant = grant
+	if p != nil {
+		l.done(phase.Policy, "allowed by "+l.opts.Policy.Path)
 	}
+	return nil
+}
 
-	// 3. The profile, before any connection, so a bad name fails early.
-	profiles, err := LoadProfiles(opts.Profiles)
+// resolveProfile finds the local profile the descriptor names, before any
+// connection, so a bad name fails early. It is the emulator's phase; the
+// status screen shows it only when it fails.
+func (l *launch) resolveProfile(context.Context) *ending {
+	profiles, err := LoadProfiles(l.opts.Profiles)
 	if err != nil {
-		opts.status(Event{Step: "emulator", Err: err})
-		return fail(StepProfile, err)
+		return failed(phase.Emulator, StepProfile, err)
 	}
 	for _, w := range profiles.Warnings {
-		opts.logf("%s", w)
+		l.opts.logf("%s", w)
 	}
-	prof, err := profiles.Resolve(desc.Profile)
-	if err == nil && prof.Kind == ProfileNone && !opts.Interactive {
+	prof, err := profiles.Resolve(l.desc.Profile)
+	if err == nil && prof.Kind == ProfileNone && !l.opts.Interactive {
 		err = fmt.Errorf("profile %q waits for Ctrl-C on a terminal, and this launch has none (started by a browser?); ask your administrator for a profile that runs an emulator", prof.Name)
 	}
 	if err != nil {
-		opts.status(Event{Step: "emulator", Err: err})
-		return fail(StepProfile, err)
+		return failed(phase.Emulator, StepProfile, err)
 	}
+	l.prof = prof
+	return nil
+}
 
-	// 4. The tunnel: the connector, the local end, and the first tunnel
-	// dialed ahead so the emulator's first connection does not wait.
-	cfg, err := desc.ConnectorConfig()
+// openTunnel builds the connector from the descriptor and the policy's
+// grant, dials the first tunnel ahead so the emulator's first connection
+// does not wait, and serves the local end.
+func (l *launch) openTunnel(ctx context.Context) *ending {
+	l.begin(phase.Proxy)
+	cfg, err := l.desc.ConnectorConfig()
 	if err != nil {
-		return fail(descriptor.StepValidate, err)
+		return failed(phase.Proxy, descriptor.StepValidate, err)
 	}
-	grant.Apply(&cfg)
-	var up, down atomic.Int64
-	cfg.Secrets = secrets
-	cfg.Logf = opts.Logf
-	cfg.UserAgent = opts.Fetch.UserAgent // the tunnel names itself as the fetch did
-	// The emulator's tree: during `open`, a command profile admits only
-	// the connections of the emulator it starts and its descendants (a
-	// browser page of the same user scanning 127.0.0.1 is refused). The
-	// raw profile connects from this process, and the none profile from an
-	// emulator the user starts: both keep the same-user rule.
-	tree := newEmulatorTree(opts.Subreaper)
-	defer tree.settle() // a start that failed ends the wait of early checks
-	if prof.Kind == ProfileCommand {
-		cfg.AdmitProcess = tree.admit
-		cfg.ProcessRoots = tree.roots
+	l.grant.Apply(&cfg)
+	cfg.Secrets, cfg.Logf = l.secrets, l.opts.Logf
+	cfg.UserAgent, cfg.Outbound = l.opts.UserAgent, l.outbound
+	// During `open`, a command profile admits only the connections of the
+	// emulator it starts and its descendants (a browser page of the same
+	// user scanning 127.0.0.1 is refused). The raw profile connects from
+	// this process, and the none profile from an emulator the user starts:
+	// both keep the same-user rule.
+	if l.prof.Kind == ProfileCommand {
+		cfg.AdmitProcess, cfg.ProcessRoots = l.tree.admit, l.tree.roots
 	}
 	cfg.OnTunnelDone = func(sent, received int64, _ error) {
-		up.Add(sent)
-		down.Add(received)
+		l.up.Add(sent)
+		l.down.Add(received)
 	}
-	if opts.Connector != nil {
-		opts.Connector(&cfg)
+	if l.opts.Connector != nil {
+		l.opts.Connector(&cfg)
 	}
 	conn, err := connector.New(cfg)
 	if err != nil {
-		opts.status(Event{Step: "proxy", Err: err})
-		return fail(descriptor.StepValidate, err)
+		return failed(phase.Proxy, descriptor.StepValidate, err)
 	}
-	first, err := conn.Dial(ctx)
-	if err != nil {
-		opts.status(Event{Step: "proxy", Err: err})
+	if l.first, err = conn.Dial(ctx); err != nil {
+		step := connector.StepTCP
 		var se *connector.StepError
 		if errors.As(err, &se) {
-			return fail(string(se.Step), err)
+			step = se.Step
 		}
-		return fail(string(connector.StepTCP), err)
+		return failed(phase.Proxy, string(step), err)
 	}
-	if st, ok := connector.ProxyTLS(first); ok {
-		opts.status(Event{Step: "proxy", OK: true, Detail: fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))})
-	}
-	ln, err := prof.Listen() // 127.0.0.1, a free port or the admin profile's listen_port
+	ln, err := l.prof.Listen() // 127.0.0.1, a free port or the admin profile's listen_port
 	if err != nil {
-		first.Close()
-		return fail(StepListen, err)
+		return failed(phase.Proxy, StepListen, err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-
-	serveCtx, stopServe := context.WithCancel(ctx)
-	var serveWG sync.WaitGroup
-	serveWG.Add(1)
-	go func() {
-		defer serveWG.Done()
+	l.conn, l.port = conn, ln.Addr().(*net.TCPAddr).Port
+	first := l.first
+	l.first = nil // the connector's now
+	serveCtx, stop := context.WithCancel(ctx)
+	l.stopServe = stop
+	l.serving.Go(func() {
 		if err := conn.ServePreDialed(serveCtx, ln, first); err != nil {
-			opts.logf("serve: %v", err)
+			l.opts.logf("serve: %v", err)
 		}
-	}()
-	// Teardown, in order: stop accepting and end every relay, wait for them.
-	defer func() {
-		stopServe()
-		serveWG.Wait()
-		rec.BytesUp, rec.BytesDown = up.Load(), down.Load()
-		// Told once the session is over: the emulator owned the screen
-		// while the tunnel came back, and this is the last line the held
-		// log prints after it exits (issue 14).
-		if n := conn.Tunnels() - 1; n > 0 {
-			rec.Reconnects = n
-			times := "times"
-			if n == 1 {
-				times = "time"
-			}
-			opts.logf("tunnel reopened %d %s during the session, each time with the same session token, to %s through %s",
-				n, times, safetext.Sanitize(rec.Destination), safetext.Sanitize(rec.Proxy))
-		}
-	}()
+	})
+	if st, ok := connector.ProxyTLS(first); ok {
+		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+	}
+	return nil
+}
 
-	// 5. The emulator.
+// emulate runs what the profile says: an emulator (command), a relay of
+// this terminal (raw), or nothing while the user's own emulator connects
+// (none). Its exit status is the launch's result.
+func (l *launch) emulate(ctx context.Context) *ending {
 	var status int
-	switch prof.Kind {
+	switch l.prof.Kind {
 	case ProfileCommand:
-		argv, err := prof.Command("127.0.0.1", port, desc.Session)
-		if err != nil {
-			opts.status(Event{Step: "emulator", Err: err})
-			return fail(StepEmulator, err)
-		}
-		spec := emulatorSpec{argv: argv, env: opts.Env, stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, started: tree.running}
-		runCtx := ctx
-		var recorder *recorderWatch // the recorder in a terminal window, where it reports itself
-		if prof.Terminal && !opts.Interactive {
-			if opts.Window == nil {
-				err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", prof.Name)
-			} else {
-				recorder, err = prepareWindow(opts.Window, &spec)
-			}
-			if err != nil {
-				opts.status(Event{Step: "emulator", Err: err})
-				return fail(StepEmulator, err)
-			}
-		}
-		if recorder != nil {
-			// Whoever else claims to be the recorder ends the launch:
-			// the window's run first, then (below) the launch.
-			var endRun context.CancelCauseFunc
-			runCtx, endRun = context.WithCancelCause(ctx)
-			defer endRun(nil)
-			defer recorder.finish()
-			recorder.serve(endRun)
-			tree.recorder.Store(recorder)
-		}
-		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("%s (profile %s)", safetext.Sanitize(spec.argv[0]), prof.Name)})
-		if opts.Subreaper {
-			if err := becomeSubreaper(); err != nil {
-				return fail(StepEmulator, fmt.Errorf("become the subreaper of the emulator's processes: %w", err))
-			}
-			// Runs before the relays are stopped (deferred later, runs
-			// earlier): nothing of the emulator's outlives the launch, and
-			// nothing is left to connect while they end.
-			defer endDescendants()
-		}
-		status, err = runEmulator(runCtx, spec)
-		if recorder != nil {
-			st, ok, terr := recorder.finish()
-			switch {
-			case terr != nil:
-				return fail(StepRecorder, terr)
-			case ok:
-				status = st
-			case err == nil:
-				opts.logf("the emulator's exit status is unknown (its recorder handed none back): reporting the terminal window's, %d", status)
-			}
-		}
-		if err != nil {
-			return fail(StepEmulator, err)
+		var e *ending
+		if status, e = l.runCommand(ctx); e != nil {
+			return e
 		}
 	case ProfileRaw:
-		opts.status(Event{Step: "emulator", OK: true, Detail: "this terminal (profile raw)"})
-		if err := relayTerminal(ctx, ln.Addr().String(), opts.Stdin, opts.Stdout); err != nil && ctx.Err() == nil {
-			return fail(StepEmulator, err)
+		l.done(phase.Emulator, "this terminal (profile raw)")
+		if err := relayTerminal(ctx, fmt.Sprintf("127.0.0.1:%d", l.port), l.opts.Stdin, l.opts.Stdout); err != nil && ctx.Err() == nil {
+			return failed(phase.Emulator, StepEmulator, err)
 		}
 	case ProfileNone:
-		opts.status(Event{Step: "emulator", OK: true, Detail: fmt.Sprintf("none: connect your emulator to 127.0.0.1:%d; Ctrl-C ends the session", port)})
-		fmt.Fprintf(opts.Stdout, "listening on 127.0.0.1:%d\n", port)
+		l.done(phase.Emulator, fmt.Sprintf("none: connect your emulator to 127.0.0.1:%d; Ctrl-C ends the session", l.port))
+		fmt.Fprintf(l.opts.Stdout, "listening on 127.0.0.1:%d\n", l.port)
 		<-ctx.Done()
 	}
-	res.Step, res.ExitStatus = StepLaunched, status
-	rec.ExitStatus = &status
-	return res
+	l.res.Phase, l.res.Step, l.res.ExitStatus = phase.Emulator, StepLaunched, status
+	l.rec.ExitStatus = &status
+	return nil
+}
+
+// runCommand starts the profile's emulator, in a terminal window through
+// the recorder when it needs a terminal the launch lacks, and waits for it.
+func (l *launch) runCommand(ctx context.Context) (int, *ending) {
+	argv, err := l.prof.Command("127.0.0.1", l.port, l.desc.Session)
+	if err != nil {
+		return 0, failed(phase.Emulator, StepEmulator, err)
+	}
+	spec := emulatorSpec{argv: argv, env: l.opts.Env, stdin: l.opts.Stdin, stdout: l.opts.Stdout, stderr: l.opts.Stderr, started: l.tree.running}
+	if l.prof.Terminal && !l.opts.Interactive {
+		if l.opts.Window == nil {
+			err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", l.prof.Name)
+		} else {
+			l.recorder, err = prepareWindow(l.opts.Window, &spec)
+		}
+		if err != nil {
+			return 0, failed(phase.Emulator, StepEmulator, err)
+		}
+	}
+	runCtx := ctx
+	if l.recorder != nil {
+		// Whoever else claims to be the recorder ends the window's run,
+		// and (below) the launch.
+		var endRun context.CancelCauseFunc
+		runCtx, endRun = context.WithCancelCause(ctx)
+		defer endRun(nil)
+		l.recorder.serve(endRun)
+		l.tree.recorder.Store(l.recorder)
+	}
+	l.done(phase.Emulator, fmt.Sprintf("%s (profile %s)", safetext.Sanitize(spec.argv[0]), l.prof.Name))
+	if l.opts.Subreaper {
+		if err := becomeSubreaper(); err != nil {
+			return 0, failed(phase.Emulator, StepEmulator, fmt.Errorf("become the subreaper of the emulator's processes: %w", err))
+		}
+		l.reaping = true
+	}
+	status, err := runEmulator(runCtx, spec)
+	if l.recorder != nil {
+		st, ok, terr := l.recorder.finish()
+		switch {
+		case terr != nil:
+			return 0, failed(phase.Emulator, StepRecorder, terr)
+		case ok:
+			status = st
+		case err == nil:
+			l.opts.logf("the emulator's exit status is unknown (its recorder handed none back): reporting the terminal window's, %d", status)
+		}
+	}
+	if err != nil {
+		return 0, failed(phase.Emulator, StepEmulator, err)
+	}
+	return status, nil
+}
+
+// teardown ends what the steps started, whichever step ended the launch,
+// in this order:
+//
+//  1. every process the emulator left (as the Linux subreaper): nothing of
+//     the emulator's outlives the launch, or connects while the relays end;
+//  2. the watch on a terminal window's recorder;
+//  3. the local end and every relay, waited for; their byte counts and the
+//     tunnels reopened go to the audit record;
+//  4. the first tunnel, when it was dialed and never served;
+//  5. peer checks still waiting for an emulator that never started.
+func (l *launch) teardown() {
+	if l.reaping {
+		endDescendants()
+	}
+	if l.recorder != nil {
+		l.recorder.finish()
+	}
+	if l.stopServe != nil {
+		l.stopServe()
+		l.serving.Wait()
+		l.recordTunnels()
+	}
+	if l.first != nil {
+		l.first.Close()
+	}
+	l.tree.settle()
+}
+
+// recordTunnels puts the tunnel's byte counts in the audit record and tells
+// how often the tunnel was reopened: once the session is over, since the
+// emulator owned the screen while the tunnel came back, and this is the
+// last line the held log prints after it exits.
+func (l *launch) recordTunnels() {
+	l.rec.BytesUp, l.rec.BytesDown = l.up.Load(), l.down.Load()
+	n := l.conn.Tunnels() - 1
+	if n <= 0 {
+		return
+	}
+	l.rec.Reconnects = n
+	times := "times"
+	if n == 1 {
+		times = "time"
+	}
+	l.opts.logf("tunnel reopened %d %s during the session, each time with the same session token, to %s through %s",
+		n, times, safetext.Sanitize(l.rec.Destination), safetext.Sanitize(l.rec.Proxy))
+}
+
+// record appends the launch's audit record, scrubbed of the run's secrets.
+func (l *launch) record(ctx context.Context) {
+	res, rec := l.res, l.rec
+	rec.Duration = time.Since(l.start)
+	rec.Step = res.Step
+	switch {
+	case ctx.Err() != nil:
+		rec.Decision = "interrupted"
+	case res.Refused():
+		rec.Decision = "refused"
+	case res.Err != nil:
+		rec.Decision = "failed"
+	default:
+		rec.Decision = "launched"
+	}
+	if res.Err != nil {
+		rec.Error = res.Err.Error()
+	} else if res.Refused() {
+		rec.Error = res.Decision.Message
+	}
+	if l.opts.Audit != nil {
+		if err := l.opts.Audit.AppendAfter(ctx, rec.withoutSecrets(l.secrets)); err != nil {
+			l.opts.logf("audit log: %v", err)
+		}
+	}
 }
 
 // emulatorTree is who may use the tunnel during a launch with a command

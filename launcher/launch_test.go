@@ -29,6 +29,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -318,10 +319,12 @@ func TestLaunchEndToEnd(t *testing.T) {
 			}
 			var steps []string
 			for _, e := range events {
-				if !e.OK {
+				switch e.State {
+				case phase.Done:
+					steps = append(steps, string(e.Phase))
+				case phase.Failed:
 					t.Errorf("event %+v", e)
 				}
-				steps = append(steps, e.Step)
 			}
 			if strings.Join(steps, ",") != "whitelist,descriptor,proxy,emulator" {
 				t.Errorf("status steps %v", steps)

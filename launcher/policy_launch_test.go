@@ -18,6 +18,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/policy"
 )
@@ -192,7 +193,11 @@ func TestLaunchSigned(t *testing.T) {
 			polText := fmt.Sprintf("require_signed = true\n[[proxies]]\naddress = %q\n", w.proxy.Addr) + publisherTOML(t, "trustlaunch test portal", key, "127.0.0.1")
 			opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, polText)}
 			var details []string
-			opts.Status = func(e Event) { details = append(details, e.Step+": "+e.Detail) }
+			opts.Status = func(e Event) {
+				if e.State == phase.Done {
+					details = append(details, string(e.Phase)+": "+e.Detail)
+				}
+			}
 			res := Launch(t.Context(), opts)
 			if res.Step != tt.step {
 				t.Fatalf("step %s err %v, want %s", res.Step, res.Err, tt.step)

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -20,8 +21,8 @@ type StatusOptions struct {
 	NoColor bool
 }
 
-// Status shows a launch's progress while it connects: each finished step
-// with an [ok] marker, the step under way as [....], and a failed one as
+// Status shows a launch's progress while it connects: each finished phase
+// with an [ok] marker, the phase under way as [....], and a failed one as
 // [failed] (text markers, so colour carries no meaning alone). The caller
 // prints the error itself. The live screen draws inline, without taking the
 // keyboard; Close ends it and gives the terminal back, which must happen
@@ -36,16 +37,15 @@ type Status struct {
 
 // statusModel is the live screen.
 type statusModel struct {
-	lines  []string // finished steps, rendered
-	failed bool
-	width  int
+	lines   []string    // finished phases, rendered
+	running phase.Phase // the phase under way, "" when none
+	failed  bool        // running failed
+	width   int
 }
 
 type lineMsg string
-type closeMsg struct{ failed bool }
-
-// pending lists the steps in launch order, for the "..." line.
-var pending = []string{"whitelist", "descriptor", "proxy", "emulator"}
+type runningMsg phase.Phase
+type closeMsg struct{ failed phase.Phase } // "": closed after success
 
 // NewStatus starts the status screen on opts.Out.
 func NewStatus(opts StatusOptions) *Status {
@@ -70,14 +70,22 @@ func NewStatus(opts StatusOptions) *Status {
 	return s
 }
 
-// Done shows a step that succeeded. detail is already sanitized
+// Begin shows p as the phase under way (the live screen only: the plain
+// output has a line for each phase that ended).
+func (s *Status) Begin(p phase.Phase) {
+	if !s.plain {
+		s.prog.Send(runningMsg(p))
+	}
+}
+
+// Done shows a phase that succeeded. detail is already sanitized
 // (launcher.Event.Detail is built with safetext), so it is not escaped
 // again here: a second Sanitize would double every backslash and show
 // "\\x1b" where "\x1b" was meant. It still goes through safetext.Inert, which
 // leaves those escapes alone but would catch a control character that a
 // caller forgot, so nothing reaches the terminal raw.
-func (s *Status) Done(step, detail string) {
-	line := doneLine(step, detail)
+func (s *Status) Done(p phase.Phase, detail string) {
+	line := doneLine(p, detail)
 	if s.plain {
 		fmt.Fprintln(s.out, line)
 		return
@@ -86,24 +94,25 @@ func (s *Status) Done(step, detail string) {
 }
 
 // doneLine is the line Done draws, on the plain output and the live screen.
-func doneLine(step, detail string) string {
-	return "trustlaunch: [ok] " + safetext.Inert(step+": "+detail)
+func doneLine(p phase.Phase, detail string) string {
+	return "trustlaunch: [ok] " + safetext.Inert(string(p)+": "+detail)
 }
 
-// Fail marks the step under way as failed and ends the screen.
-func (s *Status) Fail(step string) {
+// Fail shows p as failed and ends the screen.
+func (s *Status) Fail(p phase.Phase) {
 	if s.plain {
-		fmt.Fprintf(s.out, "trustlaunch: [failed] %s\n", step)
+		fmt.Fprintf(s.out, "trustlaunch: [failed] %s\n", p)
 		return
 	}
-	s.stop(true)
+	s.stop(p)
 }
 
 // Close ends the live screen, leaving its last frame, and returns when the
 // terminal is back in its normal state.
-func (s *Status) Close() { s.stop(false) }
+func (s *Status) Close() { s.stop("") }
 
-func (s *Status) stop(failed bool) {
+// stop ends the live screen, showing failed as the phase that failed.
+func (s *Status) stop(failed phase.Phase) {
 	s.once.Do(func() {
 		if s.prog != nil {
 			s.prog.Send(closeMsg{failed})
@@ -120,8 +129,12 @@ func (m statusModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width = msg.Width
 	case lineMsg:
 		m.lines = append(m.lines, string(msg))
+		m.running = ""
+	case runningMsg:
+		m.running = phase.Phase(msg)
 	case closeMsg:
-		m.failed = msg.failed
+		// Closed: the failed phase, or nothing under way any more.
+		m.running, m.failed = msg.failed, msg.failed != ""
 		return m, tea.Quit
 	}
 	return m, nil
@@ -137,12 +150,12 @@ func (m statusModel) View() tea.View {
 		// Wrap rather than let the renderer cut a long line at the edge.
 		b.WriteString(ansi.Hardwrap(l, width, true) + "\n")
 	}
-	if n := len(m.lines); n < len(pending) {
+	if m.running != "" {
 		mark := "...."
 		if m.failed {
 			mark = "failed"
 		}
-		fmt.Fprintf(&b, "trustlaunch: [%s] %s\n", mark, pending[n])
+		fmt.Fprintf(&b, "trustlaunch: [%s] %s\n", mark, m.running)
 	}
 	return tea.NewView(b.String())
 }

@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -29,6 +30,7 @@ func TestStatusModel(t *testing.T) {
 	var m tea.Model = statusModel{}
 	m, _ = m.Update(tea.WindowSizeMsg{Width: 40, Height: 24})
 	m, _ = m.Update(lineMsg("trustlaunch: [ok] whitelist: https://a-rather-long-host-name.example.com (user-listed)"))
+	m, _ = m.Update(runningMsg(phase.Descriptor))
 	view := m.View().Content
 	if !strings.Contains(view, "[....] descriptor") {
 		t.Errorf("no pending step:\n%s", view)
@@ -41,9 +43,47 @@ func TestStatusModel(t *testing.T) {
 	if !strings.Contains(strings.ReplaceAll(view, "\n", ""), "a-rather-long-host-name.example.com") {
 		t.Errorf("host was cut:\n%s", view)
 	}
-	m, cmd := m.Update(closeMsg{failed: true})
+	m, cmd := m.Update(closeMsg{failed: phase.Descriptor})
 	if cmd == nil || !strings.Contains(m.View().Content, "[failed] descriptor") {
 		t.Errorf("close: %v\n%s", cmd, m.View().Content)
+	}
+}
+
+// TestStatusShowsTheFailedPhase: the live screen marks the phase that
+// failed, whichever lines came before it. It once guessed the phase from
+// the number of lines drawn, and an admin policy's extra line, or a
+// failure that came before its phase had a line, moved the guess.
+func TestStatusShowsTheFailedPhase(t *testing.T) {
+	for _, tc := range []struct {
+		done   []phase.Phase
+		failed phase.Phase
+	}{
+		{nil, phase.Policy},
+		{[]phase.Phase{phase.Whitelist, phase.Descriptor, phase.Policy}, phase.Proxy},
+		{[]phase.Phase{phase.Whitelist, phase.Descriptor}, phase.Emulator},
+		{[]phase.Phase{phase.Whitelist}, phase.Descriptor},
+	} {
+		var m tea.Model = statusModel{}
+		for _, p := range tc.done {
+			m, _ = m.Update(runningMsg(p))
+			m, _ = m.Update(lineMsg(doneLine(p, "ok")))
+		}
+		m, _ = m.Update(closeMsg{failed: tc.failed})
+		view := m.View().Content
+		if want := "[failed] " + string(tc.failed) + "\n"; !strings.HasSuffix(view, want) {
+			t.Errorf("after %v, failing %s shows:\n%s", tc.done, tc.failed, view)
+		}
+		if strings.Count(view, "[failed]") != 1 || strings.Contains(view, "[....]") {
+			t.Errorf("after %v, failing %s: one [failed] line and nothing pending expected:\n%s", tc.done, tc.failed, view)
+		}
+	}
+	// Closed after success: nothing is left under way.
+	var m tea.Model = statusModel{}
+	m, _ = m.Update(runningMsg(phase.Emulator))
+	m, _ = m.Update(lineMsg(doneLine(phase.Emulator, "c3270")))
+	m, _ = m.Update(closeMsg{})
+	if v := m.View().Content; strings.Contains(v, "[....]") || strings.Contains(v, "[failed]") {
+		t.Errorf("closed after success:\n%s", v)
 	}
 }
 

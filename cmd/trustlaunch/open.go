@@ -12,6 +12,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
@@ -184,11 +185,11 @@ type launchSetup struct {
 	target   string
 	paths    *listPaths
 	prompter whitelist.Prompter
-	fetch    descriptor.FetchOptions // UserAgent is set here
-	plain    bool                    // --no-tui: status as plain lines too
-	policy   *policy.Source          // the demo's own policy; nil: load paths.policy
+	fetch    descriptor.FetchOptions
+	plain    bool           // --no-tui: status as plain lines too
+	policy   *policy.Source // the demo's own policy; nil: load paths.policy
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
-	// nil: the fetch reads the environment, the tunnel goes direct.
+	// nil: both take the environment's (launcher.Options.Outbound).
 	outbound *connector.OutboundProxy
 }
 
@@ -215,32 +216,32 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Interactive: isTerminal(s.stdin),
 		Window:      terminalWindow(),
 		Logf:        held.logf,
-		Subreaper:   true, // this process runs one launch: end what the emulator leaves (issue 10)
+		Subreaper:   true, // this process runs one launch: end what the emulator leaves
+		UserAgent:   connector.UserAgent(versionString()),
+		Outbound:    ls.outbound,
 	}
-	opts.Fetch.UserAgent = connector.UserAgent(versionString()) // the tunnel sends it too
-	opts.Fetch.ClientVersion = versionString()                  // a descriptor's min_version is checked against it
-	if ls.outbound != nil {
-		opts.Fetch.Outbound = ls.outbound
-		opts.Connector = func(c *connector.Config) { c.Outbound = ls.outbound }
-	}
-	// The status screen starts with the first step after the decision, so it
-	// never draws over the trust prompt, and ends before the emulator starts.
+	opts.Fetch.ClientVersion = versionString() // a descriptor's min_version is checked against it
+	// The status screen starts with the first event, which comes after the
+	// decision, so it never draws over the trust prompt (or is a failure
+	// before anyone was asked), and ends before the emulator starts.
 	var status *tui.Status
 	opts.Status = func(e launcher.Event) {
 		if status == nil {
 			status = tui.NewStatus(tui.StatusOptions{Out: s.stderr, Plain: ls.plain || !isTerminal(s.stderr), NoColor: s.getenv("NO_COLOR") != ""})
 		}
-		switch {
-		case !e.OK:
-			status.Fail(e.Step)
-		case e.Step == "emulator":
-			status.Done(e.Step, e.Detail)
-			status.Close()
-			if isTerminal(s.stderr) {
-				held.hold() // the emulator draws on this terminal now
+		switch e.State {
+		case phase.Running:
+			status.Begin(e.Phase)
+		case phase.Failed:
+			status.Fail(e.Phase)
+		case phase.Done:
+			status.Done(e.Phase, e.Detail)
+			if e.Phase == phase.Emulator {
+				status.Close()
+				if isTerminal(s.stderr) {
+					held.hold() // the emulator draws on this terminal now
+				}
 			}
-		default:
-			status.Done(e.Step, e.Detail)
 		}
 	}
 	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
