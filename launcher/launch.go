@@ -134,7 +134,8 @@ func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 //	fetch           the descriptor, from the origin that was decided
 //	checkPolicy     the admin policy allows the descriptor
 //	resolveProfile  the local profile the descriptor names
-//	openTunnel      the connector, the first tunnel dialed ahead, the local end
+//	prepareLocal    the local end, the emulator's program, its terminal window
+//	openTunnel      the connector, and the first tunnel dialed ahead
 //	emulate         the emulator, until it exits
 //
 // then teardown, whichever step ended it, and the audit record. Nothing of
@@ -145,7 +146,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 	defer l.record(ctx) // last: it holds what teardown counted
 	defer l.teardown()
 	for _, step := range []func(context.Context) *ending{
-		l.precheck, l.decide, l.fetch, l.checkPolicy, l.resolveProfile, l.openTunnel, l.emulate,
+		l.precheck, l.decide, l.fetch, l.checkPolicy, l.resolveProfile, l.prepareLocal, l.openTunnel, l.emulate,
 	} {
 		if e := step(ctx); e != nil {
 			l.end(e)
@@ -169,11 +170,16 @@ type launch struct {
 	prof     *Profile
 	tree     *emulatorTree
 
-	// The tunnel, once open: the connector serves the local end on port
-	// until stopServe; first is the tunnel dialed ahead until the
-	// connector takes it.
+	// What prepareLocal opened: the local end, on port, until the
+	// connector serves it; the emulator to run (a command profile).
+	ln   net.Listener
+	port int
+	spec emulatorSpec
+
+	// The tunnel, once open: the connector serves the local end until
+	// stopServe; first is the tunnel dialed ahead until the connector
+	// takes it.
 	conn      *connector.Connector
-	port      int
 	first     net.Conn
 	stopServe context.CancelFunc
 	serving   sync.WaitGroup
@@ -346,6 +352,39 @@ func (l *launch) resolveProfile(context.Context) *ending {
 	return nil
 }
 
+// prepareLocal opens and checks what is on this machine before the proxy
+// sees the token, which the portal issued for one use: the local end (a
+// fixed listen_port may be taken), the emulator's program (it may not be
+// installed) and the terminal window it needs (there may be none). A
+// problem found here costs the user a fix and a click, not a trip back to
+// the portal for a new ticket.
+func (l *launch) prepareLocal(context.Context) *ending {
+	ln, err := l.prof.Listen() // 127.0.0.1, a free port or the admin profile's listen_port
+	if err != nil {
+		return failed(phase.Proxy, StepListen, err)
+	}
+	l.ln, l.port = ln, ln.Addr().(*net.TCPAddr).Port
+	if l.prof.Kind != ProfileCommand {
+		return nil
+	}
+	argv, err := l.prof.Command("127.0.0.1", l.port, l.desc.Session)
+	if err != nil {
+		return failed(phase.Emulator, StepEmulator, err)
+	}
+	l.spec = emulatorSpec{argv: argv, env: l.opts.Env, stdin: l.opts.Stdin, stdout: l.opts.Stdout, stderr: l.opts.Stderr, started: l.tree.running}
+	if l.prof.Terminal && !l.opts.Interactive {
+		if l.opts.Window == nil {
+			err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", l.prof.Name)
+		} else {
+			l.recorder, err = prepareWindow(l.opts.Window, &l.spec)
+		}
+		if err != nil {
+			return failed(phase.Emulator, StepEmulator, err)
+		}
+	}
+	return nil
+}
+
 // openTunnel builds the connector from the descriptor and the policy's
 // grant, dials the first tunnel ahead so the emulator's first connection
 // does not wait, and serves the local end.
@@ -385,13 +424,9 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 		}
 		return failed(phase.Proxy, string(step), err)
 	}
-	ln, err := l.prof.Listen() // 127.0.0.1, a free port or the admin profile's listen_port
-	if err != nil {
-		return failed(phase.Proxy, StepListen, err)
-	}
-	l.conn, l.port = conn, ln.Addr().(*net.TCPAddr).Port
-	first := l.first
-	l.first = nil // the connector's now
+	l.conn = conn
+	ln, first := l.ln, l.first
+	l.ln, l.first = nil, nil // the connector's now
 	serveCtx, stop := context.WithCancel(ctx)
 	l.stopServe = stop
 	l.serving.Go(func() {
@@ -431,24 +466,11 @@ func (l *launch) emulate(ctx context.Context) *ending {
 	return nil
 }
 
-// runCommand starts the profile's emulator, in a terminal window through
-// the recorder when it needs a terminal the launch lacks, and waits for it.
+// runCommand starts the emulator prepareLocal found, in a terminal window
+// through the recorder when it needs a terminal the launch lacks, and waits
+// for it.
 func (l *launch) runCommand(ctx context.Context) (int, *ending) {
-	argv, err := l.prof.Command("127.0.0.1", l.port, l.desc.Session)
-	if err != nil {
-		return 0, failed(phase.Emulator, StepEmulator, err)
-	}
-	spec := emulatorSpec{argv: argv, env: l.opts.Env, stdin: l.opts.Stdin, stdout: l.opts.Stdout, stderr: l.opts.Stderr, started: l.tree.running}
-	if l.prof.Terminal && !l.opts.Interactive {
-		if l.opts.Window == nil {
-			err = fmt.Errorf("profile %q runs in a terminal, and this launch has none", l.prof.Name)
-		} else {
-			l.recorder, err = prepareWindow(l.opts.Window, &spec)
-		}
-		if err != nil {
-			return 0, failed(phase.Emulator, StepEmulator, err)
-		}
-	}
+	spec := l.spec
 	runCtx := ctx
 	if l.recorder != nil {
 		// Whoever else claims to be the recorder ends the window's run,
@@ -492,7 +514,8 @@ func (l *launch) runCommand(ctx context.Context) (int, *ending) {
 //  2. the watch on a terminal window's recorder;
 //  3. the local end and every relay, waited for; their byte counts and the
 //     tunnels reopened go to the audit record;
-//  4. the first tunnel, when it was dialed and never served;
+//  4. the local end and the first tunnel, when they were opened and never
+//     served;
 //  5. peer checks still waiting for an emulator that never started.
 func (l *launch) teardown() {
 	if l.reaping {
@@ -505,6 +528,9 @@ func (l *launch) teardown() {
 		l.stopServe()
 		l.serving.Wait()
 		l.recordTunnels()
+	}
+	if l.ln != nil {
+		l.ln.Close()
 	}
 	if l.first != nil {
 		l.first.Close()

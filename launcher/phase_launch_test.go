@@ -27,6 +27,12 @@ import (
 // audit record name the same step; and no emulator runs. The connector's
 // configuration and the local end once failed without any line on the
 // status screen, each step's failure having been reported by hand.
+//
+// It also checks that every problem found on this machine (a taken
+// listen_port, an emulator that is not installed, no terminal window to run
+// it in) is found before the proxy sees a connection: the token is for one
+// use, and the user could fix those and click again. Only the "proxy" case
+// reaches the proxy; the missing emulator once came after "token accepted".
 func TestEachStepFailureShown(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -71,6 +77,23 @@ func TestEachStepFailureShown(t *testing.T) {
 			opts.Profiles.UserFile = writeFile(t, testtmp.Dir(t), "profiles.toml", fmt.Sprintf("[profile.tty]\ncommand = [%q, \"{port}\"]\nterminal = true\n", os.Args[0]))
 			w.set("profile", "tty")
 		}, phase.Emulator, StepEmulator},
+		{"no terminal program", func(t *testing.T, w *world, opts *Options) {
+			opts.Profiles.UserFile = writeFile(t, testtmp.Dir(t), "profiles.toml", fmt.Sprintf("[profile.tty]\ncommand = [%q, \"{port}\"]\nterminal = true\n", os.Args[0]))
+			w.set("profile", "tty")
+			opts.Window = &TerminalWindow{
+				Recorder: []string{os.Args[0], recorderArg},
+				Terminal: func() ([]string, bool, error) { return nil, false, errors.New("no terminal emulator found: install xterm") },
+			}
+		}, phase.Emulator, StepEmulator},
+		{"proxy after a window was prepared", func(t *testing.T, w *world, opts *Options) {
+			opts.Profiles.UserFile = writeFile(t, testtmp.Dir(t), "profiles.toml", fmt.Sprintf("[profile.tty]\ncommand = [%q, \"{port}\"]\nterminal = true\n", os.Args[0]))
+			w.set("profile", "tty")
+			opts.Window = &TerminalWindow{
+				Recorder: []string{os.Args[0], recorderArg},
+				Terminal: func() ([]string, bool, error) { return []string{"/bin/false"}, false, nil },
+			}
+			w.proxy.Status = 403
+		}, phase.Proxy, string(connector.StepProxyPolicy)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, "connect")
@@ -111,6 +134,10 @@ func TestEachStepFailureShown(t *testing.T) {
 			}
 			if out.String() != "" {
 				t.Errorf("an emulator ran: %q", out.String())
+			}
+			reached := tc.phase == phase.Proxy && tc.step != StepListen && tc.name != "connector"
+			if n := w.accepts.n.Load(); (n > 0) != reached {
+				t.Errorf("the proxy accepted %d connections; want some: %v", n, reached)
 			}
 			recs, err := audit.ReadRecent(1)
 			if err != nil || len(recs) != 1 || recs[0].Decision != "failed" || recs[0].Step != tc.step {

@@ -333,9 +333,14 @@ func pinProcess(pid int, start string) int {
 // before it exited is queued on its channel by then. It stops taking
 // reports, reads what is queued, closes everything, and returns the
 // recorder's exit status (ok false: none came) or why the launch was
-// ended. Later calls return the same.
+// ended. Later calls return the same. A watch that was prepared and never
+// served (the launch ended before the window opened) is only closed.
 func (w *recorderWatch) finish() (status int, ok bool, err error) {
 	w.once.Do(func() {
+		if w.end == nil {
+			w.closeAll()
+			return
+		}
 		if w.ln != nil {
 			w.ln.Close()
 		}
