@@ -82,7 +82,9 @@ func TestEachStepFailureShown(t *testing.T) {
 			w.set("profile", "tty")
 			opts.Window = &TerminalWindow{
 				Recorder: []string{os.Args[0], recorderArg},
-				Terminal: func() ([]string, bool, error) { return nil, false, errors.New("no terminal emulator found: install xterm") },
+				Terminal: func() ([]string, bool, error) {
+					return nil, false, errors.New("no terminal emulator found: install xterm")
+				},
 			}
 		}, phase.Emulator, StepEmulator},
 		{"proxy after a window was prepared", func(t *testing.T, w *world, opts *Options) {
