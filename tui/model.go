@@ -56,6 +56,9 @@ func defaultKeys() keyMap {
 const (
 	helpLine    = "a Always   y Yes   n/q/Esc No   Tab/Left/Right move   Enter choose"
 	helpUnarmed = "n/q/Esc No   (a, y, Tab and Enter are enabled in a moment)"
+	// helpAlways replaces helpLine while Always has the focus: Always is
+	// the one answer that outlives this launch, so it takes Enter too.
+	helpAlways = "Enter: trust this server from now on (it is added to your whitelist)   any other key: back"
 )
 
 // tickMsg drives the countdown; armMsg enables the keys that can say yes;
@@ -80,6 +83,12 @@ type model struct {
 	height int
 
 	focus choice
+	// confirming is set when the key a put the focus on Always: Enter then
+	// answers Always, and any key that is not an answer or a move puts the
+	// focus back on No. A permanent answer takes two deliberate keys, so
+	// a shell command typed into the wrong window ("clear" + Enter: the
+	// a of clear) answers nothing permanent.
+	confirming bool
 	// armed is false for armDelay after the prompt appears. Until then only
 	// the keys that answer No work: a terminal window that pops up while the
 	// user is typing elsewhere takes the keyboard focus, and a stray "y" or
@@ -163,18 +172,20 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case !m.armed:
 			// Ignored: see model.armed.
 		case slices.Contains(m.keys.Always, k):
-			return m.finish(whitelist.AnswerAlways, nil)
+			m.focus, m.confirming = choiceAlways, true
 		case slices.Contains(m.keys.Yes, k):
 			return m.finish(whitelist.AnswerYes, nil)
 		// The focus stops at the ends rather than wrapping: one Tab from
 		// the default No must not land on Always, the most permissive
 		// answer.
 		case slices.Contains(m.keys.Prev, k):
-			m.focus = max(m.focus-1, choiceAlways)
+			m.focus, m.confirming = max(m.focus-1, choiceAlways), false
 		case slices.Contains(m.keys.Next, k):
-			m.focus = min(m.focus+1, choiceNo)
+			m.focus, m.confirming = min(m.focus+1, choiceNo), false
 		case slices.Contains(m.keys.Choose, k):
 			return m.finish(m.focus.answer(), nil)
+		case m.confirming:
+			m.focus, m.confirming = choiceNo, false
 		}
 	}
 	return m, nil
@@ -215,7 +226,10 @@ func (m model) render() string {
 	}
 	lines = append(lines, b.String(), "")
 	help := helpUnarmed
-	if m.armed {
+	switch {
+	case m.armed && m.focus == choiceAlways:
+		help = helpAlways
+	case m.armed:
 		help = helpLine
 	}
 	lines = append(lines, wrap(m.width, indent, indent, ours(help, m.st.help))...)

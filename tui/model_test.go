@@ -88,8 +88,14 @@ func TestModelKeys(t *testing.T) {
 		want    whitelist.Answer
 		wantErr error
 	}{
-		{"a", whitelist.AnswerAlways, nil},
-		{"A", whitelist.AnswerAlways, nil},
+		{"a enter", whitelist.AnswerAlways, nil},
+		{"A enter", whitelist.AnswerAlways, nil},
+		{"a a enter", whitelist.AnswerAlways, nil},
+		{"a y", whitelist.AnswerYes, nil},
+		{"a n", whitelist.AnswerNo, nil},
+		{"a r enter", whitelist.AnswerNo, nil}, // any other key goes back to No
+		{"c l e a r enter", whitelist.AnswerNo, nil},
+		{"a right enter", whitelist.AnswerYes, nil}, // a move from Always, then Enter
 		{"y", whitelist.AnswerYes, nil},
 		{"Y", whitelist.AnswerYes, nil},
 		{"n", whitelist.AnswerNo, nil},
@@ -180,9 +186,31 @@ func TestModelIgnoresKeysUntilArmed(t *testing.T) {
 	if !strings.Contains(m.render(), "Enter choose") {
 		t.Errorf("armed help line missing:\n%s", m.render())
 	}
-	m, _ = send(t, m, key(t, "a"))
+	m, _ = send(t, m, key(t, "a"), key(t, "enter"))
 	if !m.done || m.answer != whitelist.AnswerAlways {
-		t.Errorf("a after arming: done=%v answer=%v", m.done, m.answer)
+		t.Errorf("a and Enter after arming: done=%v answer=%v", m.done, m.answer)
+	}
+}
+
+// TestModelAlwaysTakesTwoKeys: a answers nothing by itself; it puts the
+// focus on Always and says what Enter would do, and a key that is not an
+// answer goes back to No. Typing "clear" into the prompt once answered
+// Always at its a.
+func TestModelAlwaysTakesTwoKeys(t *testing.T) {
+	m, cmd := send(t, armedModel(), key(t, "c"), key(t, "l"), key(t, "e"), key(t, "a"))
+	if m.done || cmd != nil || m.focus != choiceAlways {
+		t.Fatalf("after \"clea\": done=%v focus=%v", m.done, m.focus)
+	}
+	if v := m.render(); !strings.Contains(v, "> [Always]") || !strings.Contains(v, "trust this server from now on") {
+		t.Errorf("a does not show what Enter would do:\n%s", v)
+	}
+	m, _ = send(t, m, key(t, "r"))
+	if m.done || m.focus != choiceNo || strings.Contains(m.render(), "from now on") {
+		t.Fatalf("after \"clear\": done=%v focus=%v\n%s", m.done, m.focus, m.render())
+	}
+	m, _ = send(t, m, key(t, "enter"))
+	if !m.done || m.answer != whitelist.AnswerNo {
+		t.Errorf("\"clear\" and Enter answered %v, want No", m.answer)
 	}
 }
 

@@ -133,6 +133,9 @@ func (p *prompter) tui(ctx context.Context, t *tty, d details) (a whitelist.Answ
 		st = monoStyles()
 		popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))
 	}
+	// What was typed before the question appeared was meant for another
+	// window; the arming delay covers what comes after, until it is read.
+	_ = discardTypeahead(t.in)
 	m := newModel(d, st, time.Now(), p.opts.Timeout, p.opts.ArmDelay)
 	prog := tea.NewProgram(m, popts...)
 	ran := make(chan struct{})

@@ -153,7 +153,8 @@ func TestPTYTUI(t *testing.T) {
 		want       whitelist.Answer
 		wantErr    error
 	}{
-		{"a", "a", whitelist.AnswerAlways, nil},
+		{"a enter", "a\r", whitelist.AnswerAlways, nil},
+		{"clear enter", "clear\r", whitelist.AnswerNo, nil},
 		{"y", "y", whitelist.AnswerYes, nil},
 		{"n", "n", whitelist.AnswerNo, nil},
 		{"enter", "\r", whitelist.AnswerNo, nil},

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,17 +154,24 @@ func TestPromptInTerminal(t *testing.T) {
 				step    string
 				written bool
 			}{
-				{"a is always", []string{"a"}, "60s", exitFailure, "(prompt-always)", true},
+				{"a and enter is always", []string{"a", "Enter"}, "60s", exitFailure, "(prompt-always)", true},
+				// A shell command typed into the prompt's window: the a of
+				// clear once answered Always.
+				{"clear and enter is nothing permanent", []string{"clear", "Enter"}, "3s", exitRefused, "you answered No", false},
 				{"y is yes", []string{"y"}, "60s", exitFailure, "(prompt-yes)", false},
 				{"n is no", []string{"n"}, "60s", exitRefused, "you answered No", false},
 				{"enter without a move is no", []string{"Enter"}, "60s", exitRefused, "you answered No", false},
 				{"timeout is no", nil, "2s", exitRefused, "no answer", false},
 			}
 			if mode.name == "plain" {
-				// The plain prompter reads a line.
+				// The plain prompter reads a line, and takes a whole word:
+				// "clear" is not an answer, and it times out.
 				for i := range cases {
 					if len(cases[i].keys) == 1 && cases[i].keys[0] != "Enter" {
 						cases[i].keys = append(cases[i].keys, "Enter")
+					}
+					if slices.Equal(cases[i].keys, []string{"clear", "Enter"}) {
+						cases[i].step = "no answer"
 					}
 				}
 			}
