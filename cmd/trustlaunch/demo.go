@@ -113,9 +113,11 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("demo: %v", err)
 		return exitFailure
 	}
+	// Short lines: with the trust prompt under them they fit 80x24, so
+	// nothing has scrolled away when the question appears.
 	fmt.Fprintf(s.stderr, "trustlaunch demo: %s.\n", plan.why)
-	fmt.Fprintf(s.stderr, "trustlaunch demo: portal, proxy and host are running on 127.0.0.1.\n")
-	fmt.Fprintf(s.stderr, "trustlaunch demo: the browser would now run: trustlaunch open -- '%s'\n\n", "trustlaunch://launch?url="+url.QueryEscape(world.LaunchURL))
+	fmt.Fprintf(s.stderr, "trustlaunch demo: portal, proxy and host run on 127.0.0.1; a browser would run\n")
+	fmt.Fprintf(s.stderr, "  trustlaunch open -- '%s'\n", "trustlaunch://launch?url="+url.QueryEscape(world.LaunchURL))
 
 	prompter := newPrompter(s, o)
 	if yes {

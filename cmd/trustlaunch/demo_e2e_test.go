@@ -123,3 +123,34 @@ func TestDemoFallbackWithoutC3270(t *testing.T) {
 		t.Errorf("audit record is not the raw session's:\n%s", log)
 	}
 }
+
+// TestDemoPromptFits80x24: the demo's first lines (what it runs, and the
+// link a browser would pass) stay on an 80x24 screen with the trust prompt
+// under them, with c3270 and without it (the longer explanation). They
+// once scrolled away before the prompt could be read.
+func TestDemoPromptFits80x24(t *testing.T) {
+	bin := buildBinary(t)
+	for _, tc := range []struct {
+		name  string
+		path  string
+		first string
+	}{
+		{"c3270", os.Getenv("PATH"), "trustlaunch demo: c3270 is installed"},
+		{"no c3270", testtmp.Dir(t), "trustlaunch demo: c3270 is not installed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color"},
+				"/usr/bin/env", "PATH="+tc.path, bin, "demo", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt")
+			screen := tm.waitFor("the armed trust prompt", 30*time.Second, func(s string) bool {
+				return strings.Contains(s, "Enter choose") && strings.Contains(s, "No answer means No")
+			})
+			if !strings.HasPrefix(strings.TrimLeft(screen, "\n"), tc.first) || !strings.Contains(screen, "trustlaunch open --") {
+				t.Errorf("the demo's first lines scrolled off the 80x24 screen (want it to start %q):\n%s", tc.first, screen)
+			}
+			tm.keys("n")
+			if got := tm.exitStatus(20 * time.Second); got != exitRefused {
+				t.Fatalf("demo exited %d after No, want %d; screen:\n%s", got, exitRefused, tm.screen())
+			}
+		})
+	}
+}
