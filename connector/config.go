@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"crypto/fips140"
 	"crypto/sha256"
 	"crypto/tls"
@@ -189,13 +190,10 @@ func New(cfg Config) (*Connector, error) {
 			return nil, errors.New("path is for the websocket transport only")
 		}
 	case TransportWebSocket:
-		c.path = cfg.Path
-		if c.path == "" {
-			c.path = "/"
+		if err := CheckPath(cfg.Path); err != nil {
+			return nil, fmt.Errorf("websocket path %s %w", safetext.QuoteExcerpt(cfg.Path, 120), err)
 		}
-		if err := validPath(c.path); err != nil {
-			return nil, err
-		}
+		c.path = cmp.Or(cfg.Path, "/")
 	case "":
 		return nil, errors.New("transport is missing (connect or websocket)")
 	default:
@@ -218,7 +216,7 @@ func New(cfg Config) (*Connector, error) {
 			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
 	}
-	minV, maxV, err := versions(cfg.TLSMin, cfg.TLSMax)
+	minV, maxV, err := TLSVersions(cfg.TLSMin, cfg.TLSMax)
 	if err != nil {
 		return nil, err
 	}
@@ -293,8 +291,18 @@ func curvePreferences() []tls.CurveID {
 	return []tls.CurveID{tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 }
 
-// ParseTLSVersion parses "1.2" or "1.3" (the descriptor's and the CLI's
-// spelling) into a tls.Version constant. Older versions are refused.
+// The TLS versions trustlaunch speaks to a proxy (DESIGN.md, Connector):
+// 1.2 and 1.3, which are also the defaults of Config's TLSMin and TLSMax.
+const (
+	MinTLSVersion = tls.VersionTLS12
+	MaxTLSVersion = tls.VersionTLS13
+)
+
+// ParseTLSVersion parses "1.2" or "1.3", the spelling of the descriptor
+// and of the CLI, into a tls.Version constant; FormatTLSVersion is its
+// inverse. Older versions are refused with their own message, since
+// asking for one is a configuration to fix, not a typo. The error names
+// no field or flag: the caller adds its own.
 func ParseTLSVersion(s string) (uint16, error) {
 	switch s {
 	case "1.2":
@@ -302,25 +310,41 @@ func ParseTLSVersion(s string) (uint16, error) {
 	case "1.3":
 		return tls.VersionTLS13, nil
 	case "1.0", "1.1":
-		return 0, fmt.Errorf("TLS %s is older than 1.2, the oldest version trustlaunch allows", s)
+		return 0, fmt.Errorf("TLS %s is older than 1.2, the oldest version trustlaunch allows; use 1.2 or 1.3", s)
 	}
-	return 0, fmt.Errorf("invalid TLS version %s (want 1.2 or 1.3)", safetext.Quote(s))
+	return 0, fmt.Errorf("%s is not allowed; use 1.2 or 1.3", safetext.QuoteExcerpt(s, 40))
 }
 
-func versions(minV, maxV uint16) (uint16, uint16, error) {
+// FormatTLSVersion spells a tls.Version constant as ParseTLSVersion reads
+// it ("1.2", "1.3"), and any other as crypto/tls names it.
+func FormatTLSVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// TLSVersions checks a minimum and a maximum TLS version, zero meaning
+// MinTLSVersion and MaxTLSVersion, and returns them with the zeros filled
+// in: each must be 1.2 or 1.3, and the minimum not above the maximum. New
+// and the descriptor apply it.
+func TLSVersions(minV, maxV uint16) (uint16, uint16, error) {
 	if minV == 0 {
-		minV = tls.VersionTLS12
+		minV = MinTLSVersion
 	}
 	if maxV == 0 {
-		maxV = tls.VersionTLS13
+		maxV = MaxTLSVersion
 	}
 	for _, v := range []uint16{minV, maxV} {
 		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return 0, 0, fmt.Errorf("TLS version %s is not allowed (want TLS 1.2 or 1.3)", tls.VersionName(v))
+			return 0, 0, fmt.Errorf("%s is not allowed; use TLS 1.2 or 1.3", tls.VersionName(v))
 		}
 	}
 	if minV > maxV {
-		return 0, 0, fmt.Errorf("minimum TLS version %s is above the maximum %s", tls.VersionName(minV), tls.VersionName(maxV))
+		return 0, 0, fmt.Errorf("minimum TLS version %s is above the maximum %s", FormatTLSVersion(minV), FormatTLSVersion(maxV))
 	}
 	return minV, maxV, nil
 }
@@ -365,13 +389,23 @@ func validHost(what, host string) error {
 	return nil
 }
 
-func validPath(p string) error {
+// CheckPath checks a WebSocket request path; "" stands for "/". It must
+// start with "/" and hold only visible ASCII other than "?", "#", "%" and
+// "\": the path goes into the request line through url.URL, which would
+// percent-encode the first three rather than send them as written, and
+// servers disagree on whether "\" is a "/". So the path the proxy sees is
+// the one the descriptor or the command line wrote. The error names no
+// field and shows no value: the caller adds both.
+func CheckPath(p string) error {
+	if p == "" {
+		return nil
+	}
 	if !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("websocket path %s must start with /", safetext.Quote(p))
+		return errors.New("must start with /")
 	}
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\' {
-			return fmt.Errorf("websocket path %s has a character that is not allowed (controls, spaces, ?, #, %%, \\)", safetext.Quote(p))
+		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%\`, c) >= 0 {
+			return errors.New(`has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %, \)`)
 		}
 	}
 	return nil
@@ -388,20 +422,34 @@ func SPKIPin(cert *x509.Certificate) string {
 	return PinPrefix + base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// ParsePin checks one SPKI pin, PinPrefix and the standard base64 of a
+// SHA-256 digest, and returns it in canonical form. It is the one pin
+// rule: New applies it to every pin of a Config, the descriptor to its
+// proxy.pins, the admin policy to its own. The error names neither the
+// field nor the value, which each caller adds as suits it: the descriptor
+// and the policy quote the value, since it came from a server or a file
+// where seeing it helps; New names the pin by its position, since a value
+// mis-pasted on a command line could be a secret.
+func ParsePin(pin string) (string, error) {
+	b64, ok := strings.CutPrefix(pin, PinPrefix)
+	if !ok {
+		return "", errors.New("does not start with " + PinPrefix)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != sha256.Size {
+		return "", errors.New("is not " + PinPrefix + " and the base64 of a 32-byte SHA-256 digest")
+	}
+	return PinPrefix + base64.StdEncoding.EncodeToString(raw), nil
+}
+
 func parsePins(pins []string) (map[string]bool, error) {
 	set := make(map[string]bool, len(pins))
-	// An invalid pin is named by its position, not quoted: a mis-pasted
-	// value could be a secret.
 	for i, p := range pins {
-		b64, ok := strings.CutPrefix(p, PinPrefix)
-		if !ok {
-			return nil, fmt.Errorf("pin %d of %d: want sha256/BASE64", i+1, len(pins))
+		pin, err := ParsePin(p)
+		if err != nil {
+			return nil, fmt.Errorf("pin %d of %d %w", i+1, len(pins), err)
 		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(raw) != sha256.Size {
-			return nil, fmt.Errorf("pin %d of %d: not sha256/ and the base64 of a 32-byte SHA-256 digest", i+1, len(pins))
-		}
-		set[PinPrefix+base64.StdEncoding.EncodeToString(raw)] = true
+		set[pin] = true
 	}
 	return set, nil
 }

@@ -2,9 +2,7 @@ package descriptor
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -26,17 +24,10 @@ import (
 // Version is the only descriptor version this build reads.
 const Version = 1
 
-// Limits on descriptor fields (DESIGN.md "Launch URL and descriptor").
-const (
-	MaxSessionRunes = 200      // session is a display name
-	MaxTokenBytes   = 16 << 10 // what fits an HTTP header on common proxies
-)
-
-// TLS versions as the descriptor spells them, and the defaults.
-const (
-	TLSVersion12 = "1.2"
-	TLSVersion13 = "1.3"
-)
+// MaxSessionRunes bounds the session, a display name (DESIGN.md "Launch
+// URL and descriptor"). The token's bound is connector.MaxTokenBytes, which
+// the connector applies too.
+const MaxSessionRunes = 200
 
 // Descriptor is a decoded and validated launch descriptor, version 1. Only
 // Decode makes one that has passed every check; its fields are the
@@ -75,7 +66,7 @@ type Proxy struct {
 	Transport  string   `json:"transport"`             // "connect" or "websocket"
 	Path       string   `json:"path,omitempty"`        // websocket only
 	ServerName string   `json:"server_name,omitempty"` // SNI and certificate name; the address's host when empty
-	TLSMin     string   `json:"tls_min,omitempty"`     // "1.2" or "1.3"; "1.2" after decoding when absent
+	TLSMin     string   `json:"tls_min,omitempty"`     // "1.2" or "1.3" (connector.ParseTLSVersion); "1.2" after decoding when absent
 	TLSMax     string   `json:"tls_max,omitempty"`     // "1.2" or "1.3"; "1.3" after decoding when absent
 	CAPEM      string   `json:"ca_pem,omitempty"`      // when present, the only roots trusted for the proxy
 	Pins       []string `json:"pins,omitempty"`        // "sha256/<base64 of the SPKI SHA-256>"
@@ -173,10 +164,10 @@ func Decode(data []byte) (*Descriptor, error) {
 	d.Proxy.Address = canonicalHostPort(d.Proxy.Address)
 	d.Destination.Host = canonicalHost(d.Destination.Host)
 	if d.Proxy.TLSMin == "" {
-		d.Proxy.TLSMin = TLSVersion12
+		d.Proxy.TLSMin = connector.FormatTLSVersion(connector.MinTLSVersion)
 	}
 	if d.Proxy.TLSMax == "" {
-		d.Proxy.TLSMax = TLSVersion13
+		d.Proxy.TLSMax = connector.FormatTLSVersion(connector.MaxTLSVersion)
 	}
 	if len(d.Proxy.Pins) == 0 {
 		d.Proxy.Pins = nil // "pins": [] and no pins are the same thing
@@ -199,10 +190,10 @@ func (d *Descriptor) ConnectorConfig() (connector.Config, error) {
 		Token:       d.Token,
 	}
 	var err error
-	if cfg.TLSMin, err = parseTLSVersion("proxy.tls_min", d.Proxy.TLSMin, TLSVersion12); err != nil {
+	if cfg.TLSMin, err = parseTLSVersion("proxy.tls_min", d.Proxy.TLSMin, connector.MinTLSVersion); err != nil {
 		return connector.Config{}, err
 	}
-	if cfg.TLSMax, err = parseTLSVersion("proxy.tls_max", d.Proxy.TLSMax, TLSVersion13); err != nil {
+	if cfg.TLSMax, err = parseTLSVersion("proxy.tls_max", d.Proxy.TLSMax, connector.MaxTLSVersion); err != nil {
 		return connector.Config{}, err
 	}
 	if d.Proxy.CAPEM != "" {
@@ -371,16 +362,16 @@ func (p *Proxy) validate() error {
 			return err
 		}
 	}
-	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin, TLSVersion12)
+	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin, connector.MinTLSVersion)
 	if err != nil {
 		return err
 	}
-	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax, TLSVersion13)
+	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax, connector.MaxTLSVersion)
 	if err != nil {
 		return err
 	}
-	if minV > maxV {
-		return fieldErr("proxy.tls_min", "%s is above tls_max %s", p.TLSMin, p.TLSMax)
+	if _, _, err := connector.TLSVersions(minV, maxV); err != nil {
+		return fieldErr("proxy.tls_min", "%v", err)
 	}
 	if p.CAPEM != "" {
 		if _, err := parseCAPEM(p.CAPEM); err != nil {
@@ -408,19 +399,15 @@ func (d *Destination) validate() error {
 	return nil
 }
 
-// parseTLSVersion maps "1.2" and "1.3" to their tls constants; an empty
-// value takes def. Older versions get their own message, since a server
-// asking for them is a configuration to fix, not a typo.
-func parseTLSVersion(field, v, def string) (uint16, error) {
+// parseTLSVersion is connector.ParseTLSVersion for the descriptor's field;
+// an empty value takes def.
+func parseTLSVersion(field, v string, def uint16) (uint16, error) {
 	if v == "" {
-		v = def
+		return def, nil
 	}
 	n, err := connector.ParseTLSVersion(v)
-	switch {
-	case err != nil && (v == "1.0" || v == "1.1"):
-		return 0, fieldErr(field, "%v: the server must allow %s or %s", err, TLSVersion12, TLSVersion13)
-	case err != nil:
-		return 0, fieldErr(field, "%s is not allowed; use %s or %s", safetext.Quote(v), TLSVersion12, TLSVersion13)
+	if err != nil {
+		return 0, fieldErr(field, "%v", err)
 	}
 	return n, nil
 }
@@ -525,20 +512,11 @@ func canonicalHostPort(addr string) string {
 	return net.JoinHostPort(canonicalHost(host), port)
 }
 
-// checkPath checks a websocket path the way the connector will: it goes
-// into a request line, so it must start with "/" and hold no spaces,
-// controls, "?", "#", "%" or "\".
+// checkPath is connector.CheckPath, the one WebSocket path rule, for the
+// descriptor's proxy.path.
 func checkPath(p string) error {
-	if p == "" {
-		return nil // the connector uses "/"
-	}
-	if !strings.HasPrefix(p, "/") {
-		return fieldErr("proxy.path", "%s must start with /", safetext.QuoteExcerpt(p, 120))
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%\`, c) >= 0 {
-			return fieldErr("proxy.path", "%s has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %%, \\)", safetext.QuoteExcerpt(p, 120))
-		}
+	if err := connector.CheckPath(p); err != nil {
+		return fieldErr("proxy.path", "%s %v", safetext.QuoteExcerpt(p, 120), err)
 	}
 	return nil
 }
@@ -591,43 +569,20 @@ func ParseCAPEM(s string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// checkPin checks one SPKI pin: "sha256/" and the standard base64 of 32
-// bytes.
+// checkPin is connector.ParsePin, the one pin rule, for the descriptor's
+// proxy.pins[i].
 func checkPin(i int, pin string) error {
-	if problem := PinProblem(pin); problem != "" {
-		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s", problem)
+	if _, err := connector.ParsePin(pin); err != nil {
+		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s %v", safetext.QuoteExcerpt(pin, 80), err)
 	}
 	return nil
 }
 
-// PinProblem says what is wrong with a SPKI pin, or returns "". The
-// descriptor and the admin policy share it.
-func PinProblem(pin string) string {
-	b64, ok := strings.CutPrefix(pin, connector.PinPrefix)
-	if !ok {
-		return safetext.QuoteExcerpt(pin, 80) + ": want sha256/BASE64"
-	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) != sha256.Size {
-		return safetext.QuoteExcerpt(pin, 80) + " is not sha256/ and the base64 of a 32-byte SHA-256 digest"
-	}
-	return ""
-}
-
-// checkToken checks the token without ever showing it: present, at most
-// MaxTokenBytes, and visible ASCII only, since it travels in an HTTP header
-// or a URL query (RFC 9110 field-value; RFC 6750's b64token is a subset).
+// checkToken is connector.CheckToken, the one token rule, for the
+// descriptor's token field. The error never shows the token.
 func checkToken(t string) error {
-	if t == "" {
-		return fieldErr("token", "missing")
-	}
-	if len(t) > MaxTokenBytes {
-		return fieldErr("token", "%d bytes long, more than %d", len(t), MaxTokenBytes)
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c <= ' ' || c >= 0x7f {
-			return fieldErr("token", "has a character other than visible ASCII at byte %d", i)
-		}
+	if err := connector.CheckToken(t); err != nil {
+		return fieldErr("token", "%v", err)
 	}
 	return nil
 }

@@ -131,13 +131,13 @@ func TestDecodeDescriptor(t *testing.T) {
 			proxyOf(m)["path"] = "/ws?token=x"
 		}), StepValidate, "proxy.path", "not allowed"},
 		{"server name with space", with(t, func(m map[string]any) { proxyOf(m)["server_name"] = "a b" }), StepValidate, "proxy.server_name", "not allowed"},
-		{"tls_min 1.0", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" }), StepValidate, "proxy.tls_min", `descriptor: proxy.tls_min: TLS 1.0 is older than 1.2, the oldest version trustlaunch allows: the server must allow 1.2 or 1.3`},
+		{"tls_min 1.0", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" }), StepValidate, "proxy.tls_min", `descriptor: proxy.tls_min: TLS 1.0 is older than 1.2, the oldest version trustlaunch allows; use 1.2 or 1.3`},
 		{"tls_max 1.1", with(t, func(m map[string]any) { proxyOf(m)["tls_max"] = "1.1" }), StepValidate, "proxy.tls_max", "TLS 1.1 is older than 1.2"},
 		{"tls_min 1.4", with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.4" }), StepValidate, "proxy.tls_min", `"1.4" is not allowed; use 1.2 or 1.3`},
 		{"tls_min above tls_max", with(t, func(m map[string]any) {
 			proxyOf(m)["tls_min"] = "1.3"
 			proxyOf(m)["tls_max"] = "1.2"
-		}), StepValidate, "proxy.tls_min", "above tls_max"},
+		}), StepValidate, "proxy.tls_min", "proxy.tls_min: minimum TLS version 1.3 is above the maximum 1.2"},
 		{"ca_pem not pem", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = "hello" }), StepValidate, "proxy.ca_pem", "no PEM certificate"},
 		{"ca_pem bad certificate", with(t, func(m map[string]any) {
 			proxyOf(m)["ca_pem"] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
@@ -149,7 +149,7 @@ func TestDecodeDescriptor(t *testing.T) {
 		{"ca_pem leading text", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = "junk\n" + caPEM }), StepValidate, "proxy.ca_pem", "text before certificate 1"},
 		{"ca_pem text between certificates", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = caPEM + "junk\n" + caPEM }), StepValidate, "proxy.ca_pem", "text before certificate 2"},
 		{"ca_pem blank lines around", with(t, func(m map[string]any) { proxyOf(m)["ca_pem"] = "\n\n" + caPEM + "\n\n" + caPEM + "\n" }), "", "", ""},
-		{"pin without prefix", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{"Vj7eiZSAl7ORB3lLVXoVEIEpVuam/bQog/HDsEW5/fY="} }), StepValidate, "proxy.pins[0]", "want sha256/BASE64"},
+		{"pin without prefix", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{"Vj7eiZSAl7ORB3lLVXoVEIEpVuam/bQog/HDsEW5/fY="} }), StepValidate, "proxy.pins[0]", `proxy.pins[0]: "Vj7eiZSAl7ORB3lLVXoVEIEpVuam/bQog/HDsEW5/fY=" does not start with sha256/`},
 		{"pin short", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{testPin, "sha256/AAAA"} }), StepValidate, "proxy.pins[1]", "32-byte"},
 		{"pin not base64", with(t, func(m map[string]any) { proxyOf(m)["pins"] = []string{"sha256/!!!"} }), StepValidate, "proxy.pins[0]", "32-byte"},
 		{"destination missing", with(t, func(m map[string]any) { delete(m, "destination") }), StepValidate, "destination.host", "destination.host: missing"},

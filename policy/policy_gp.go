@@ -184,8 +184,8 @@ func (s *GPSettings) listValue(sub string, v platform.RegistryValue) error {
 	}
 	pins := func(tokens []string) ([]string, error) {
 		for _, p := range tokens {
-			if problem := descriptor.PinProblem(p); problem != "" {
-				return nil, errors.New(problem)
+			if err := checkPin(p); err != nil {
+				return nil, err
 			}
 		}
 		return tokens, nil

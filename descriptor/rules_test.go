@@ -1,0 +1,113 @@
+package descriptor
+
+import (
+	"crypto/tls"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
+)
+
+// TestSharedRules: the token, pin, WebSocket path and TLS version rules are
+// the connector's, and the descriptor only adds its field name (and the
+// value, where it may be shown): for each input the descriptor's error is
+// "descriptor: FIELD: " and the connector's, and a value one accepts the
+// other accepts.
+func TestSharedRules(t *testing.T) {
+	type rule struct {
+		field string
+		quote bool                      // the descriptor shows the value before the rule's error
+		check func(string) error        // the connector's rule
+		set   func(map[string]any, any) // puts the value in the descriptor
+	}
+	token := rule{"token", false, connector.CheckToken, func(m map[string]any, v any) { m["token"] = v }}
+	pin := rule{"proxy.pins[0]", true, func(s string) error { _, err := connector.ParsePin(s); return err },
+		func(m map[string]any, v any) { proxyOf(m)["pins"] = []any{v} }}
+	path := rule{"proxy.path", true, connector.CheckPath, func(m map[string]any, v any) {
+		proxyOf(m)["transport"] = "websocket"
+		proxyOf(m)["path"] = v
+	}}
+	tlsMax := rule{"proxy.tls_max", false, func(s string) error { _, err := connector.ParseTLSVersion(s); return err },
+		func(m map[string]any, v any) { proxyOf(m)["tls_max"] = v }}
+	for _, tc := range []struct {
+		rule  rule
+		value string
+	}{
+		{token, "a"},
+		{token, strings.Repeat("T", connector.MaxTokenBytes)},
+		{token, strings.Repeat("T", connector.MaxTokenBytes+1)},
+		{token, "TOKEN SECRET"},
+		{token, "TOKEN\x7f"},
+		{pin, testPin},
+		{pin, "Vj7eiZSAl7ORB3lLVXoVEIEpVuam/bQog/HDsEW5/fY="},
+		{pin, "sha1/abc"},
+		{pin, "sha256/AAAA"},
+		{pin, "sha256/!!!"},
+		{path, "/websockify"},
+		{path, "/"},
+		{path, "ws"},
+		{path, "/a b"},
+		{path, "/a?token=x"},
+		{path, "/%41"},
+		{path, `/a\b`},
+		{path, "/é"},
+		{tlsMax, "1.2"},
+		{tlsMax, "1.3"},
+		{tlsMax, "1.1"},
+		{tlsMax, "1.4"},
+		{tlsMax, "TLS1.3"},
+	} {
+		r := tc.rule
+		name := r.field + " " + safetext.QuoteExcerpt(tc.value, 40)
+		_, err := Decode(with(t, func(m map[string]any) { r.set(m, tc.value) }))
+		ruleErr := r.check(tc.value)
+		if ruleErr == nil {
+			if err != nil {
+				t.Errorf("%s: the connector's rule accepts it, the descriptor refuses it: %v", name, err)
+			}
+			continue
+		}
+		want := "descriptor: " + r.field + ": " + ruleErr.Error()
+		if r.quote {
+			want = "descriptor: " + r.field + ": " + safetext.QuoteExcerpt(tc.value, 120) + " " + ruleErr.Error()
+		}
+		var de *Error
+		if !errors.As(err, &de) || de.Field != r.field || err.Error() != want {
+			t.Errorf("%s: descriptor error %v; want %q", name, err, want)
+		}
+	}
+}
+
+// TestSharedRulesInConnector: New applies the same rules, naming the
+// setting instead of the descriptor's field, and never quoting a pin or a
+// token (a value mis-pasted on a command line could be a secret).
+func TestSharedRulesInConnector(t *testing.T) {
+	good := func() connector.Config {
+		return connector.Config{ProxyAddr: "proxy.example.com:8443", Transport: connector.TransportConnect,
+			Destination: "mainframe.example.com:23", Token: connector.NewToken(testToken)}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*connector.Config)
+		want string
+	}{
+		{"token", func(c *connector.Config) { c.Token = connector.NewToken("TOKEN SECRET") }, "token: " + connector.CheckToken("TOKEN SECRET").Error()},
+		{"empty token", func(c *connector.Config) { c.Token = connector.Token{} }, "token: " + connector.CheckToken("").Error()},
+		{"pin", func(c *connector.Config) { c.Pins = []string{testPin, "sha256/AAAA"} }, "pin 2 of 2 is not sha256/ and the base64 of a 32-byte SHA-256 digest"},
+		{"path", func(c *connector.Config) { c.Transport, c.Path = connector.TransportWebSocket, "ws" }, `websocket path "ws" ` + connector.CheckPath("ws").Error()},
+		{"TLS order", func(c *connector.Config) { c.TLSMin, c.TLSMax = tls.VersionTLS13, tls.VersionTLS12 }, "minimum TLS version 1.3 is above the maximum 1.2"},
+		{"TLS 1.1", func(c *connector.Config) { c.TLSMin = tls.VersionTLS11 }, "TLS 1.1 is not allowed; use TLS 1.2 or 1.3"},
+	} {
+		cfg := good()
+		tc.edit(&cfg)
+		_, err := connector.New(cfg)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: New: %v; want %q", tc.name, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "AAAA")) {
+			t.Errorf("%s: New's error shows the value: %v", tc.name, err)
+		}
+	}
+}
