@@ -368,8 +368,11 @@ func splitHostPort(what, addr string) (host, port string, err error) {
 }
 
 // validHost refuses what could change an HTTP request line or a URL:
-// empty names, controls, spaces, and URL delimiters. Names are otherwise
-// left to DNS and to the proxy's policy.
+// empty names, controls, spaces, non-ASCII, URL delimiters and IPv6 zones.
+// Names are otherwise left to DNS and to the proxy's policy. It is the
+// floor for every host a Config or the outbound proxy setting names; a
+// descriptor's hosts pass a stricter rule first, the admin policy's
+// (see checkHost in package descriptor for why there are two).
 func validHost(what, host string) error {
 	if host == "" {
 		return fmt.Errorf("%s has an empty host", what)

@@ -433,9 +433,22 @@ func checkHostPort(field, addr string) error {
 // bytes each and 253 in all, with at most one trailing dot. A name whose
 // last label is a number must be a dotted-quad IPv4 address, as in the
 // whitelist's host pipeline: "0x7f.1" and "2130706433" mean 127.0.0.1 to
-// some resolvers and nothing to others; and without a trailing dot. The
-// host goes into HTTP request lines and certificate checks, so nothing
-// else is allowed.
+// some resolvers and nothing to others; and without a trailing dot.
+//
+// There are two host rules, on purpose, and this is the strict one. The
+// connector's (connector.New) is the floor that every tunnel's hosts pass,
+// whoever gave them: nothing that could change the request line, the
+// Host header, the WebSocket URL or the SNI; names are left to the
+// resolver. That is enough for `trustlaunch connect`, whose hosts the
+// local user types as for ssh or curl, and for the outbound proxy
+// setting. A descriptor's hosts come from the network, and the admin
+// policy decides on them (whitelist.ParseOrigin's spelling), so each must
+// mean one thing to the policy and to the proxy's resolver: a spelling
+// that resolvers read differently, a trailing dot after an IPv4 address,
+// an over-long or empty label, a character outside letters, digits, "-"
+// and "_", or a port with a leading zero (checkHostPort) is refused here,
+// though the connector would take it. Every host this rule accepts passes the connector's
+// (FuzzDecodeDescriptor); TestHostRules pins the difference.
 func checkHost(field, host string) error {
 	if host == "" {
 		return fieldErr(field, "missing")

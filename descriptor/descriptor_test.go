@@ -404,8 +404,14 @@ func FuzzDecodeDescriptor(f *testing.F) {
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("round trip differs:\n%#v\n%#v", *d, *d2)
 		}
-		if _, err := d.ConnectorConfig(); err != nil {
+		// A validated descriptor passes the connector's checks too: its
+		// host rule is the looser one (checkHost), the others are shared.
+		cfg, err := d.ConnectorConfig()
+		if err != nil {
 			t.Fatalf("ConnectorConfig of an accepted descriptor: %v", err)
+		}
+		if _, err := connector.New(cfg); err != nil {
+			t.Fatalf("connector.New refuses an accepted descriptor: %v", err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package descriptor
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 
@@ -108,6 +109,58 @@ func TestSharedRulesInConnector(t *testing.T) {
 		}
 		if err != nil && (strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "AAAA")) {
 			t.Errorf("%s: New's error shows the value: %v", tc.name, err)
+		}
+	}
+}
+
+// TestHostRules pins the difference between the two host rules (see
+// checkHost): the descriptor refuses the spellings that resolvers or the
+// admin policy read differently, which the connector, whose rule only
+// keeps the request intact, accepts; both refuse what would change the
+// request.
+func TestHostRules(t *testing.T) {
+	newConnector := func(dest string) error {
+		_, err := connector.New(connector.Config{ProxyAddr: "proxy.example.com:8443", Transport: connector.TransportConnect,
+			Destination: dest, Token: connector.NewToken(testToken)})
+		return err
+	}
+	for _, tc := range []struct {
+		host, port string
+		connector  bool // the connector accepts it
+		descriptor bool // the descriptor accepts it
+	}{
+		{"mainframe.example.com", "23", true, true},
+		{"host_01.example.com", "23", true, true},
+		{"10.1.2.3", "23", true, true},
+		{"2001:db8::17", "23", true, true},
+		{"MainFrame.Example.com.", "23", true, true}, // one spelling after Decode: mainframe.example.com
+		// Ambiguous to resolvers or to the policy: the descriptor only.
+		{"0x7f.1", "23", true, false},
+		{"2130706433", "23", true, false},
+		{"0177.0.0.1", "23", true, false},
+		{"10.1.2.3.", "23", true, false},
+		{"a..b", "23", true, false},
+		{strings.Repeat("a", 64) + ".example.com", "23", true, false},
+		{"*.example.com", "23", true, false},
+		{"a+b.example.com", "23", true, false},
+		{"mainframe.example.com", "023", true, false},
+		// What would change the request: both.
+		{"a b", "23", false, false},
+		{"a/b", "23", false, false},
+		{"a@b", "23", false, false},
+		{"a\r\nX-Evil: 1", "23", false, false},
+		{"bücher.example", "23", false, false},
+		{"fe80::1%eth0", "23", false, false},
+	} {
+		name := safetext.Quote(tc.host + " port " + tc.port)
+		if err := newConnector(net.JoinHostPort(tc.host, tc.port)); (err == nil) != tc.connector {
+			t.Errorf("%s: connector.New: %v; want accepted=%v", name, err, tc.connector)
+		}
+		// The proxy's address carries the port: a JSON number has no
+		// leading zero.
+		_, err := Decode(with(t, func(m map[string]any) { proxyOf(m)["address"] = net.JoinHostPort(tc.host, tc.port) }))
+		if (err == nil) != tc.descriptor {
+			t.Errorf("%s: Decode: %v; want accepted=%v", name, err, tc.descriptor)
 		}
 	}
 }
