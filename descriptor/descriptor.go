@@ -58,6 +58,17 @@ type Descriptor struct {
 	// are never read from the descriptor's JSON.
 	Publisher      string `json:"-"`
 	PublisherKeyID string `json:"-"`
+
+	// tls holds the proxy's TLS settings as Decode parsed them, so that
+	// ConnectorConfig has nothing left to parse or check; nil in a
+	// Descriptor that Decode did not make.
+	tls *proxyTLS
+}
+
+// proxyTLS is the parsed form of the proxy's tls_min, tls_max and ca_pem.
+type proxyTLS struct {
+	min, max uint16
+	roots    []*x509.Certificate // ca_pem's certificates; nil without ca_pem
 }
 
 // Proxy is the descriptor's "proxy" object.
@@ -92,6 +103,8 @@ type descriptorWire struct {
 	IssuedAt    *int64      `json:"iat"`
 	Exp         *int64      `json:"exp"`
 	MinVersion  *string     `json:"min_version"`
+
+	tls *proxyTLS // what validate parsed from Proxy
 }
 
 // Error is a descriptor that could not be decoded or failed a
@@ -148,6 +161,7 @@ func Decode(data []byte) (*Descriptor, error) {
 		Proxy:       w.Proxy,
 		Destination: w.Destination,
 		Token:       connector.NewToken(w.Token),
+		tls:         w.tls,
 	}
 	if w.IssuedAt != nil {
 		d.IssuedAt = *w.IssuedAt
@@ -163,12 +177,10 @@ func Decode(data []byte) (*Descriptor, error) {
 	// exactly the host that was checked.
 	d.Proxy.Address = canonicalHostPort(d.Proxy.Address)
 	d.Destination.Host = canonicalHost(d.Destination.Host)
-	if d.Proxy.TLSMin == "" {
-		d.Proxy.TLSMin = connector.FormatTLSVersion(connector.MinTLSVersion)
-	}
-	if d.Proxy.TLSMax == "" {
-		d.Proxy.TLSMax = connector.FormatTLSVersion(connector.MaxTLSVersion)
-	}
+	// The versions as parsed, defaults filled in, for String and the
+	// policy to show.
+	d.Proxy.TLSMin = connector.FormatTLSVersion(d.tls.min)
+	d.Proxy.TLSMax = connector.FormatTLSVersion(d.tls.max)
 	if len(d.Proxy.Pins) == 0 {
 		d.Proxy.Pins = nil // "pins": [] and no pins are the same thing
 	}
@@ -178,7 +190,12 @@ func Decode(data []byte) (*Descriptor, error) {
 // ConnectorConfig returns the connector settings the descriptor asks for:
 // proxy, transport, TLS versions, roots from ca_pem, pins, destination,
 // end-to-end TLS and the token. The caller adds timeouts, FIPS and logging.
-func (d *Descriptor) ConnectorConfig() (connector.Config, error) {
+//
+// It cannot fail: Decode parsed and checked every setting, and
+// connector.New accepts whatever Decode does (FuzzDecodeDescriptor). A
+// Descriptor that Decode did not make has had nothing checked: its
+// configuration trusts no root at all, so it opens no tunnel.
+func (d *Descriptor) ConnectorConfig() connector.Config {
 	cfg := connector.Config{
 		ProxyAddr:   d.Proxy.Address,
 		Transport:   connector.Transport(d.Proxy.Transport),
@@ -189,24 +206,18 @@ func (d *Descriptor) ConnectorConfig() (connector.Config, error) {
 		EndToEndTLS: d.Destination.TLS,
 		Token:       d.Token,
 	}
-	var err error
-	if cfg.TLSMin, err = parseTLSVersion("proxy.tls_min", d.Proxy.TLSMin, connector.MinTLSVersion); err != nil {
-		return connector.Config{}, err
+	if d.tls == nil {
+		cfg.RootCAs = x509.NewCertPool() // fail closed
+		return cfg
 	}
-	if cfg.TLSMax, err = parseTLSVersion("proxy.tls_max", d.Proxy.TLSMax, connector.MaxTLSVersion); err != nil {
-		return connector.Config{}, err
-	}
-	if d.Proxy.CAPEM != "" {
-		certs, err := parseCAPEM(d.Proxy.CAPEM)
-		if err != nil {
-			return connector.Config{}, err
-		}
+	cfg.TLSMin, cfg.TLSMax = d.tls.min, d.tls.max
+	if d.tls.roots != nil {
 		cfg.RootCAs = x509.NewCertPool()
-		for _, c := range certs {
+		for _, c := range d.tls.roots {
 			cfg.RootCAs.AddCert(c)
 		}
 	}
-	return cfg, nil
+	return cfg
 }
 
 // String describes the descriptor on one line for messages and logs, with
@@ -279,7 +290,8 @@ func ProfileNameProblem(name string) string {
 }
 
 // validate checks every field, in the order of DESIGN.md, and returns the
-// first problem.
+// first problem. It keeps what it parsed of the proxy's TLS settings in
+// w.tls.
 func (w *descriptorWire) validate() error {
 	if w.Version == 0 {
 		return fieldErr("version", "missing; this trustlaunch reads version %d", Version)
@@ -296,7 +308,8 @@ func (w *descriptorWire) validate() error {
 	if err := checkProfileName("profile", w.Profile); err != nil {
 		return err
 	}
-	if err := w.Proxy.validate(); err != nil {
+	var err error
+	if w.tls, err = w.Proxy.validate(); err != nil {
 		return err
 	}
 	if err := w.Destination.validate(); err != nil {
@@ -339,51 +352,62 @@ func checkTimes(iat, exp *int64) error {
 	return nil
 }
 
-func (p *Proxy) validate() error {
+// validate checks the proxy object and returns its TLS settings parsed.
+func (p *Proxy) validate() (*proxyTLS, error) {
 	if err := checkHostPort("proxy.address", p.Address); err != nil {
-		return err
+		return nil, err
 	}
 	switch p.Transport {
 	case string(connector.TransportConnect):
 		if p.Path != "" {
-			return fieldErr("proxy.path", "is for the websocket transport only; leave it out with connect")
+			return nil, fieldErr("proxy.path", "is for the websocket transport only; leave it out with connect")
 		}
 	case string(connector.TransportWebSocket):
 		if err := checkPath(p.Path); err != nil {
-			return err
+			return nil, err
 		}
 	case "":
-		return fieldErr("proxy.transport", "missing (connect or websocket)")
+		return nil, fieldErr("proxy.transport", "missing (connect or websocket)")
 	default:
-		return fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", safetext.QuoteExcerpt(p.Transport, 40))
+		return nil, fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", safetext.QuoteExcerpt(p.Transport, 40))
 	}
 	if p.ServerName != "" {
 		if err := checkHost("proxy.server_name", p.ServerName); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin, connector.MinTLSVersion)
+	t, err := p.parseTLS()
 	if err != nil {
-		return err
-	}
-	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax, connector.MaxTLSVersion)
-	if err != nil {
-		return err
-	}
-	if _, _, err := connector.TLSVersions(minV, maxV); err != nil {
-		return fieldErr("proxy.tls_min", "%v", err)
-	}
-	if p.CAPEM != "" {
-		if _, err := parseCAPEM(p.CAPEM); err != nil {
-			return err
-		}
+		return nil, err
 	}
 	for i, pin := range p.Pins {
 		if err := checkPin(i, pin); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return t, nil
+}
+
+// parseTLS parses tls_min and tls_max (connector.TLSVersions' rule, the
+// defaults where absent) and ca_pem.
+func (p *Proxy) parseTLS() (*proxyTLS, error) {
+	var t proxyTLS
+	var err error
+	if t.min, err = parseTLSVersion("proxy.tls_min", p.TLSMin, connector.MinTLSVersion); err != nil {
+		return nil, err
+	}
+	if t.max, err = parseTLSVersion("proxy.tls_max", p.TLSMax, connector.MaxTLSVersion); err != nil {
+		return nil, err
+	}
+	if _, _, err := connector.TLSVersions(t.min, t.max); err != nil {
+		return nil, fieldErr("proxy.tls_min", "%v", err)
+	}
+	if p.CAPEM != "" {
+		if t.roots, err = parseCAPEM(p.CAPEM); err != nil {
+			return nil, err
+		}
+	}
+	return &t, nil
 }
 
 func (d *Destination) validate() error {

@@ -251,10 +251,7 @@ func TestDescriptorFull(t *testing.T) {
 	if d.Token.IsZero() {
 		t.Error("token not carried over")
 	}
-	cfg, err := d.ConnectorConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := d.ConnectorConfig()
 	if cfg.ProxyAddr != "proxy.example.com:8443" || cfg.Transport != connector.TransportConnect ||
 		cfg.Destination != "mainframe.example.com:23" || cfg.TLSMin != tls.VersionTLS12 || cfg.TLSMax != tls.VersionTLS13 ||
 		cfg.RootCAs == nil || len(cfg.Pins) != 1 || cfg.ServerName != "proxy.example.com" || cfg.EndToEndTLS {
@@ -268,10 +265,7 @@ func TestDescriptorFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err = ws.ConnectorConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg = ws.ConnectorConfig()
 	if cfg.Destination != "[2001:db8::23]:23" || cfg.TLSMin != tls.VersionTLS13 || !cfg.EndToEndTLS || cfg.Path != "/websockify" {
 		t.Errorf("ConnectorConfig = %+v", cfg)
 	}
@@ -304,10 +298,7 @@ func TestDescriptorTokenReachesProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := d.ConnectorConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := d.ConnectorConfig()
 	cfg.RootCAs = p.RootCAs()
 	c, err := connector.New(cfg)
 	if err != nil {
@@ -406,11 +397,7 @@ func FuzzDecodeDescriptor(f *testing.F) {
 		}
 		// A validated descriptor passes the connector's checks too: its
 		// host rule is the looser one (checkHost), the others are shared.
-		cfg, err := d.ConnectorConfig()
-		if err != nil {
-			t.Fatalf("ConnectorConfig of an accepted descriptor: %v", err)
-		}
-		if _, err := connector.New(cfg); err != nil {
+		if _, err := connector.New(d.ConnectorConfig()); err != nil {
 			t.Fatalf("connector.New refuses an accepted descriptor: %v", err)
 		}
 	})

@@ -2,6 +2,7 @@ package descriptor
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"strings"
@@ -162,5 +163,55 @@ func TestHostRules(t *testing.T) {
 		if (err == nil) != tc.descriptor {
 			t.Errorf("%s: Decode: %v; want accepted=%v", name, err, tc.descriptor)
 		}
+	}
+}
+
+// TestConnectorConfigParsedAtDecode: Decode parses the proxy's TLS
+// settings once, and ConnectorConfig hands over what it parsed: the
+// versions, with their defaults, and exactly ca_pem's certificates as the
+// roots. A Descriptor that Decode did not make trusts no root.
+func TestConnectorConfigParsedAtDecode(t *testing.T) {
+	caPEM := readCAFromTestdata(t)
+	certs, err := ParseCAPEM(caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := x509.NewCertPool()
+	for _, c := range certs {
+		want.AddCert(c)
+	}
+	for _, tc := range []struct {
+		name     string
+		edit     func(map[string]any)
+		min, max uint16
+		roots    *x509.CertPool
+	}{
+		{"defaults", func(map[string]any) {}, tls.VersionTLS12, tls.VersionTLS13, nil},
+		{"1.3 only", func(m map[string]any) { proxyOf(m)["tls_min"] = "1.3" }, tls.VersionTLS13, tls.VersionTLS13, nil},
+		{"1.2 only", func(m map[string]any) { proxyOf(m)["tls_max"] = "1.2" }, tls.VersionTLS12, tls.VersionTLS12, nil},
+		{"ca_pem", func(m map[string]any) { proxyOf(m)["ca_pem"] = caPEM }, tls.VersionTLS12, tls.VersionTLS13, want},
+	} {
+		d, err := Decode(with(t, tc.edit))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		cfg := d.ConnectorConfig()
+		if cfg.TLSMin != tc.min || cfg.TLSMax != tc.max {
+			t.Errorf("%s: TLS %x-%x, want %x-%x", tc.name, cfg.TLSMin, cfg.TLSMax, tc.min, tc.max)
+		}
+		if (cfg.RootCAs == nil) != (tc.roots == nil) || (tc.roots != nil && !cfg.RootCAs.Equal(tc.roots)) {
+			t.Errorf("%s: roots %v, want %v", tc.name, cfg.RootCAs, tc.roots)
+		}
+		if d.Proxy.TLSMin != connector.FormatTLSVersion(tc.min) || d.Proxy.TLSMax != connector.FormatTLSVersion(tc.max) {
+			t.Errorf("%s: shows TLS %s-%s", tc.name, d.Proxy.TLSMin, d.Proxy.TLSMax)
+		}
+	}
+
+	var made Descriptor // not by Decode, with a ca_pem that was never checked
+	made.Proxy = Proxy{Address: "proxy.example.com:8443", Transport: "connect", CAPEM: caPEM}
+	made.Destination = Destination{Host: "mainframe.example.com", Port: 23}
+	made.Token = connector.NewToken(testToken)
+	if cfg := made.ConnectorConfig(); cfg.RootCAs == nil || !cfg.RootCAs.Equal(x509.NewCertPool()) {
+		t.Errorf("a Descriptor not made by Decode: roots %v, want an empty pool (trust nothing)", cfg.RootCAs)
 	}
 }

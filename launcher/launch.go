@@ -252,10 +252,7 @@ func Launch(ctx context.Context, opts Options) *Result {
 
 	// 4. The tunnel: the connector, the local end, and the first tunnel
 	// dialed ahead so the emulator's first connection does not wait.
-	cfg, err := desc.ConnectorConfig()
-	if err != nil {
-		return fail(descriptor.StepValidate, err)
-	}
+	cfg := desc.ConnectorConfig()
 	grant.Apply(&cfg)
 	var up, down atomic.Int64
 	cfg.Secrets = secrets
