@@ -177,27 +177,8 @@ func New(cfg Config) (*Connector, error) {
 		return nil, ErrFIPSUnavailable
 	}
 	c := &Connector{cfg: cfg}
-	var err error
-	if c.proxyHost, c.proxyPort, err = splitHostPort("proxy address", cfg.ProxyAddr); err != nil {
+	if err := c.checkEndpoints(); err != nil {
 		return nil, err
-	}
-	if c.destHost, _, err = splitHostPort("destination", cfg.Destination); err != nil {
-		return nil, err
-	}
-	switch cfg.Transport {
-	case TransportConnect:
-		if cfg.Path != "" {
-			return nil, errors.New("path is for the websocket transport only")
-		}
-	case TransportWebSocket:
-		if err := CheckPath(cfg.Path); err != nil {
-			return nil, fmt.Errorf("websocket path %s %w", safetext.QuoteExcerpt(cfg.Path, 120), err)
-		}
-		c.path = cmp.Or(cfg.Path, "/")
-	case "":
-		return nil, errors.New("transport is missing (connect or websocket)")
-	default:
-		return nil, fmt.Errorf("unknown transport %s (want connect or websocket)", safetext.Quote(string(cfg.Transport)))
 	}
 	if err := validToken(cfg.Token); err != nil {
 		return nil, err
@@ -208,27 +189,86 @@ func New(cfg Config) (*Connector, error) {
 	}
 	cfg.Token.AddTo(c.secrets)
 	cfg.Outbound.AddTo(c.secrets)
+	if err := checkDurations(cfg); err != nil {
+		return nil, err
+	}
+	if err := c.buildTLS(); err != nil {
+		return nil, err
+	}
+	c.cfg.fillDefaults()
+	return c, nil
+}
+
+// checkEndpoints checks the proxy's address, the destination, the
+// transport and its path, and keeps what the transports need of them.
+func (c *Connector) checkEndpoints() error {
+	var err error
+	if c.proxyHost, c.proxyPort, err = splitHostPort("proxy address", c.cfg.ProxyAddr); err != nil {
+		return err
+	}
+	if c.destHost, _, err = splitHostPort("destination", c.cfg.Destination); err != nil {
+		return err
+	}
+	switch c.cfg.Transport {
+	case TransportConnect:
+		if c.cfg.Path != "" {
+			return errors.New("path is for the websocket transport only")
+		}
+	case TransportWebSocket:
+		if err := CheckPath(c.cfg.Path); err != nil {
+			return fmt.Errorf("websocket path %s %w", safetext.QuoteExcerpt(c.cfg.Path, 120), err)
+		}
+		c.path = cmp.Or(c.cfg.Path, "/")
+	case "":
+		return errors.New("transport is missing (connect or websocket)")
+	default:
+		return fmt.Errorf("unknown transport %s (want connect or websocket)", safetext.Quote(string(c.cfg.Transport)))
+	}
+	return nil
+}
+
+// checkDurations refuses a negative duration; zero means the default.
+func checkDurations(cfg Config) error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}, {"refusal log interval", cfg.RefusalLogInterval}, {"websocket ping interval", cfg.WebSocketPing}} {
 		if d.v < 0 {
-			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
+			return fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
 	}
+	return nil
+}
+
+// buildTLS checks the TLS settings (versions, pins, server name, the
+// destination's roots and pins) and builds the tls.Configs for the proxy
+// and, with EndToEndTLS, for the destination.
+func (c *Connector) buildTLS() error {
+	cfg := &c.cfg
 	minV, maxV, err := TLSVersions(cfg.TLSMin, cfg.TLSMax)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pins, err := parsePins(cfg.Pins)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	serverName := cfg.ServerName
 	if serverName == "" {
 		serverName = c.proxyHost
 	} else if err := validHost("server name", serverName); err != nil {
-		return nil, err
+		return err
+	}
+	policyPins, err := parsePins(cfg.PolicyPins)
+	if err != nil {
+		return fmt.Errorf("policy %w", err)
+	}
+	destPins, err := parsePins(cfg.DestPins)
+	if err != nil {
+		return fmt.Errorf("destination %w", err)
+	}
+	if !cfg.EndToEndTLS && (cfg.DestRootCAs != nil || len(destPins) > 0) {
+		return errors.New("destination roots or pins given without end-to-end TLS")
 	}
 	c.tlsConf = &tls.Config{
 		ServerName:         serverName,
@@ -237,16 +277,8 @@ func New(cfg Config) (*Connector, error) {
 		MaxVersion:         maxV,
 		CurvePreferences:   curvePreferences(),
 		ClientSessionCache: tls.NewLRUClientSessionCache(16),
+		VerifyConnection:   allPins(pins, policyPins),
 	}
-	policyPins, err := parsePins(cfg.PolicyPins)
-	if err != nil {
-		return nil, fmt.Errorf("policy %w", err)
-	}
-	destPins, err := parsePins(cfg.DestPins)
-	if err != nil {
-		return nil, fmt.Errorf("destination %w", err)
-	}
-	c.tlsConf.VerifyConnection = allPins(pins, policyPins)
 	if cfg.EndToEndTLS {
 		c.destConf = &tls.Config{
 			ServerName:         c.destHost,
@@ -256,31 +288,31 @@ func New(cfg Config) (*Connector, error) {
 			ClientSessionCache: tls.NewLRUClientSessionCache(16),
 			VerifyConnection:   allPins(destPins),
 		}
-	} else if cfg.DestRootCAs != nil || len(destPins) > 0 {
-		return nil, errors.New("destination roots or pins given without end-to-end TLS")
 	}
-	if c.cfg.DialTimeout == 0 {
-		c.cfg.DialTimeout = DefaultDialTimeout
+	return nil
+}
+
+// fillDefaults gives the zero durations and the nil resolver their
+// defaults.
+func (cfg *Config) fillDefaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.DialTimeout, DefaultDialTimeout},
+		{&cfg.HandshakeTimeout, DefaultHandshakeTimeout},
+		{&cfg.WebSocketQuiet, DefaultWebSocketQuiet},
+		{&cfg.WebSocketLinger, DefaultWebSocketLinger},
+		{&cfg.WebSocketPing, DefaultWebSocketPing},
+		{&cfg.RefusalLogInterval, DefaultRefusalLogInterval},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
-	if c.cfg.HandshakeTimeout == 0 {
-		c.cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
 	}
-	if c.cfg.WebSocketQuiet == 0 {
-		c.cfg.WebSocketQuiet = DefaultWebSocketQuiet
-	}
-	if c.cfg.WebSocketLinger == 0 {
-		c.cfg.WebSocketLinger = DefaultWebSocketLinger
-	}
-	if c.cfg.WebSocketPing == 0 {
-		c.cfg.WebSocketPing = DefaultWebSocketPing
-	}
-	if c.cfg.RefusalLogInterval == 0 {
-		c.cfg.RefusalLogInterval = DefaultRefusalLogInterval
-	}
-	if c.cfg.Resolver == nil {
-		c.cfg.Resolver = net.DefaultResolver
-	}
-	return c, nil
 }
 
 // curvePreferences is the set of key exchanges offered; see the package
