@@ -178,7 +178,7 @@ func Decode(data []byte) (*Descriptor, error) {
 	d.Proxy.Address = canonicalHostPort(d.Proxy.Address)
 	d.Destination.Host = canonicalHost(d.Destination.Host)
 	// The versions as parsed, defaults filled in, for String and the
-	// policy to show.
+	// JSON to show.
 	d.Proxy.TLSMin = connector.FormatTLSVersion(d.tls.min)
 	d.Proxy.TLSMax = connector.FormatTLSVersion(d.tls.max)
 	if len(d.Proxy.Pins) == 0 {
@@ -388,18 +388,19 @@ func (p *Proxy) validate() (*proxyTLS, error) {
 	return t, nil
 }
 
-// parseTLS parses tls_min and tls_max (connector.TLSVersions' rule, the
-// defaults where absent) and ca_pem.
+// parseTLS parses tls_min and tls_max (connector.TLSVersions' rule, which
+// gives the defaults where they are absent) and ca_pem.
 func (p *Proxy) parseTLS() (*proxyTLS, error) {
+	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin)
+	if err != nil {
+		return nil, err
+	}
+	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax)
+	if err != nil {
+		return nil, err
+	}
 	var t proxyTLS
-	var err error
-	if t.min, err = parseTLSVersion("proxy.tls_min", p.TLSMin, connector.MinTLSVersion); err != nil {
-		return nil, err
-	}
-	if t.max, err = parseTLSVersion("proxy.tls_max", p.TLSMax, connector.MaxTLSVersion); err != nil {
-		return nil, err
-	}
-	if _, _, err := connector.TLSVersions(t.min, t.max); err != nil {
+	if t.min, t.max, err = connector.TLSVersions(minV, maxV); err != nil {
 		return nil, fieldErr("proxy.tls_min", "%v", err)
 	}
 	if p.CAPEM != "" {
@@ -424,10 +425,10 @@ func (d *Destination) validate() error {
 }
 
 // parseTLSVersion is connector.ParseTLSVersion for the descriptor's field;
-// an empty value takes def.
-func parseTLSVersion(field, v string, def uint16) (uint16, error) {
+// an absent value is 0, the default.
+func parseTLSVersion(field, v string) (uint16, error) {
 	if v == "" {
-		return def, nil
+		return 0, nil
 	}
 	n, err := connector.ParseTLSVersion(v)
 	if err != nil {
@@ -471,8 +472,9 @@ func checkHostPort(field, addr string) error {
 // that resolvers read differently, a trailing dot after an IPv4 address,
 // an over-long or empty label, a character outside letters, digits, "-"
 // and "_", or a port with a leading zero (checkHostPort) is refused here,
-// though the connector would take it. Every host this rule accepts passes the connector's
-// (FuzzDecodeDescriptor); TestHostRules pins the difference.
+// though the connector would take it. Every host this rule accepts passes
+// the connector's (FuzzDecodeDescriptor); TestHostRules pins the
+// difference.
 func checkHost(field, host string) error {
 	if host == "" {
 		return fieldErr(field, "missing")
