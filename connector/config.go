@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"cmp"
 	"crypto/fips140"
 	"crypto/sha256"
 	"crypto/tls"
@@ -176,30 +177,8 @@ func New(cfg Config) (*Connector, error) {
 		return nil, ErrFIPSUnavailable
 	}
 	c := &Connector{cfg: cfg}
-	var err error
-	if c.proxyHost, c.proxyPort, err = splitHostPort("proxy address", cfg.ProxyAddr); err != nil {
+	if err := c.checkEndpoints(); err != nil {
 		return nil, err
-	}
-	if c.destHost, _, err = splitHostPort("destination", cfg.Destination); err != nil {
-		return nil, err
-	}
-	switch cfg.Transport {
-	case TransportConnect:
-		if cfg.Path != "" {
-			return nil, errors.New("path is for the websocket transport only")
-		}
-	case TransportWebSocket:
-		c.path = cfg.Path
-		if c.path == "" {
-			c.path = "/"
-		}
-		if err := validPath(c.path); err != nil {
-			return nil, err
-		}
-	case "":
-		return nil, errors.New("transport is missing (connect or websocket)")
-	default:
-		return nil, fmt.Errorf("unknown transport %s (want connect or websocket)", safetext.Quote(string(cfg.Transport)))
 	}
 	if err := validToken(cfg.Token); err != nil {
 		return nil, err
@@ -210,27 +189,86 @@ func New(cfg Config) (*Connector, error) {
 	}
 	cfg.Token.AddTo(c.secrets)
 	cfg.Outbound.AddTo(c.secrets)
+	if err := checkDurations(cfg); err != nil {
+		return nil, err
+	}
+	if err := c.buildTLS(); err != nil {
+		return nil, err
+	}
+	c.cfg.fillDefaults()
+	return c, nil
+}
+
+// checkEndpoints checks the proxy's address, the destination, the
+// transport and its path, and keeps what the transports need of them.
+func (c *Connector) checkEndpoints() error {
+	var err error
+	if c.proxyHost, c.proxyPort, err = splitHostPort("proxy address", c.cfg.ProxyAddr); err != nil {
+		return err
+	}
+	if c.destHost, _, err = splitHostPort("destination", c.cfg.Destination); err != nil {
+		return err
+	}
+	switch c.cfg.Transport {
+	case TransportConnect:
+		if c.cfg.Path != "" {
+			return errors.New("path is for the websocket transport only")
+		}
+	case TransportWebSocket:
+		if err := CheckPath(c.cfg.Path); err != nil {
+			return fmt.Errorf("websocket path %s %w", safetext.QuoteExcerpt(c.cfg.Path, 120), err)
+		}
+		c.path = cmp.Or(c.cfg.Path, "/")
+	case "":
+		return errors.New("transport is missing (connect or websocket)")
+	default:
+		return fmt.Errorf("unknown transport %s (want connect or websocket)", safetext.Quote(string(c.cfg.Transport)))
+	}
+	return nil
+}
+
+// checkDurations refuses a negative duration; zero means the default.
+func checkDurations(cfg Config) error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"dial timeout", cfg.DialTimeout}, {"handshake timeout", cfg.HandshakeTimeout}, {"websocket quiet period", cfg.WebSocketQuiet}, {"websocket linger", cfg.WebSocketLinger}, {"refusal log interval", cfg.RefusalLogInterval}, {"websocket ping interval", cfg.WebSocketPing}} {
 		if d.v < 0 {
-			return nil, fmt.Errorf("%s %v is negative", d.name, d.v)
+			return fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
 	}
-	minV, maxV, err := versions(cfg.TLSMin, cfg.TLSMax)
+	return nil
+}
+
+// buildTLS checks the TLS settings (versions, pins, server name, the
+// destination's roots and pins) and builds the tls.Configs for the proxy
+// and, with EndToEndTLS, for the destination.
+func (c *Connector) buildTLS() error {
+	cfg := &c.cfg
+	minV, maxV, err := TLSVersions(cfg.TLSMin, cfg.TLSMax)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pins, err := parsePins(cfg.Pins)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	serverName := cfg.ServerName
 	if serverName == "" {
 		serverName = c.proxyHost
 	} else if err := validHost("server name", serverName); err != nil {
-		return nil, err
+		return err
+	}
+	policyPins, err := parsePins(cfg.PolicyPins)
+	if err != nil {
+		return fmt.Errorf("policy %w", err)
+	}
+	destPins, err := parsePins(cfg.DestPins)
+	if err != nil {
+		return fmt.Errorf("destination %w", err)
+	}
+	if !cfg.EndToEndTLS && (cfg.DestRootCAs != nil || len(destPins) > 0) {
+		return errors.New("destination roots or pins given without end-to-end TLS")
 	}
 	c.tlsConf = &tls.Config{
 		ServerName:         serverName,
@@ -239,16 +277,8 @@ func New(cfg Config) (*Connector, error) {
 		MaxVersion:         maxV,
 		CurvePreferences:   curvePreferences(),
 		ClientSessionCache: tls.NewLRUClientSessionCache(16),
+		VerifyConnection:   allPins(pins, policyPins),
 	}
-	policyPins, err := parsePins(cfg.PolicyPins)
-	if err != nil {
-		return nil, fmt.Errorf("policy %w", err)
-	}
-	destPins, err := parsePins(cfg.DestPins)
-	if err != nil {
-		return nil, fmt.Errorf("destination %w", err)
-	}
-	c.tlsConf.VerifyConnection = allPins(pins, policyPins)
 	if cfg.EndToEndTLS {
 		c.destConf = &tls.Config{
 			ServerName:         c.destHost,
@@ -258,31 +288,31 @@ func New(cfg Config) (*Connector, error) {
 			ClientSessionCache: tls.NewLRUClientSessionCache(16),
 			VerifyConnection:   allPins(destPins),
 		}
-	} else if cfg.DestRootCAs != nil || len(destPins) > 0 {
-		return nil, errors.New("destination roots or pins given without end-to-end TLS")
 	}
-	if c.cfg.DialTimeout == 0 {
-		c.cfg.DialTimeout = DefaultDialTimeout
+	return nil
+}
+
+// fillDefaults gives the zero durations and the nil resolver their
+// defaults.
+func (cfg *Config) fillDefaults() {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.DialTimeout, DefaultDialTimeout},
+		{&cfg.HandshakeTimeout, DefaultHandshakeTimeout},
+		{&cfg.WebSocketQuiet, DefaultWebSocketQuiet},
+		{&cfg.WebSocketLinger, DefaultWebSocketLinger},
+		{&cfg.WebSocketPing, DefaultWebSocketPing},
+		{&cfg.RefusalLogInterval, DefaultRefusalLogInterval},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
-	if c.cfg.HandshakeTimeout == 0 {
-		c.cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
 	}
-	if c.cfg.WebSocketQuiet == 0 {
-		c.cfg.WebSocketQuiet = DefaultWebSocketQuiet
-	}
-	if c.cfg.WebSocketLinger == 0 {
-		c.cfg.WebSocketLinger = DefaultWebSocketLinger
-	}
-	if c.cfg.WebSocketPing == 0 {
-		c.cfg.WebSocketPing = DefaultWebSocketPing
-	}
-	if c.cfg.RefusalLogInterval == 0 {
-		c.cfg.RefusalLogInterval = DefaultRefusalLogInterval
-	}
-	if c.cfg.Resolver == nil {
-		c.cfg.Resolver = net.DefaultResolver
-	}
-	return c, nil
 }
 
 // curvePreferences is the set of key exchanges offered; see the package
@@ -293,8 +323,18 @@ func curvePreferences() []tls.CurveID {
 	return []tls.CurveID{tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 }
 
-// ParseTLSVersion parses "1.2" or "1.3" (the descriptor's and the CLI's
-// spelling) into a tls.Version constant. Older versions are refused.
+// The TLS versions trustlaunch speaks to a proxy (DESIGN.md, Connector):
+// 1.2 and 1.3, which are also the defaults of Config's TLSMin and TLSMax.
+const (
+	MinTLSVersion = tls.VersionTLS12
+	MaxTLSVersion = tls.VersionTLS13
+)
+
+// ParseTLSVersion parses "1.2" or "1.3", the spelling of the descriptor
+// and of the CLI, into a tls.Version constant; FormatTLSVersion is its
+// inverse. Older versions are refused with their own message, since
+// asking for one is a configuration to fix, not a typo. The error names
+// no field or flag: the caller adds its own.
 func ParseTLSVersion(s string) (uint16, error) {
 	switch s {
 	case "1.2":
@@ -302,25 +342,41 @@ func ParseTLSVersion(s string) (uint16, error) {
 	case "1.3":
 		return tls.VersionTLS13, nil
 	case "1.0", "1.1":
-		return 0, fmt.Errorf("TLS %s is older than 1.2, the oldest version trustlaunch allows", s)
+		return 0, fmt.Errorf("TLS %s is older than 1.2, the oldest version trustlaunch allows; use 1.2 or 1.3", s)
 	}
-	return 0, fmt.Errorf("invalid TLS version %s (want 1.2 or 1.3)", safetext.Quote(s))
+	return 0, fmt.Errorf("%s is not allowed; use 1.2 or 1.3", safetext.QuoteExcerpt(s, 40))
 }
 
-func versions(minV, maxV uint16) (uint16, uint16, error) {
+// FormatTLSVersion spells a tls.Version constant as ParseTLSVersion reads
+// it ("1.2", "1.3"), and any other as crypto/tls names it.
+func FormatTLSVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS12:
+		return "1.2"
+	case tls.VersionTLS13:
+		return "1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// TLSVersions checks a minimum and a maximum TLS version, zero meaning
+// MinTLSVersion and MaxTLSVersion, and returns them with the zeros filled
+// in: each must be 1.2 or 1.3, and the minimum not above the maximum. New
+// and the descriptor apply it.
+func TLSVersions(minV, maxV uint16) (uint16, uint16, error) {
 	if minV == 0 {
-		minV = tls.VersionTLS12
+		minV = MinTLSVersion
 	}
 	if maxV == 0 {
-		maxV = tls.VersionTLS13
+		maxV = MaxTLSVersion
 	}
 	for _, v := range []uint16{minV, maxV} {
 		if v != tls.VersionTLS12 && v != tls.VersionTLS13 {
-			return 0, 0, fmt.Errorf("TLS version %s is not allowed (want TLS 1.2 or 1.3)", tls.VersionName(v))
+			return 0, 0, fmt.Errorf("%s is not allowed; use TLS 1.2 or 1.3", tls.VersionName(v))
 		}
 	}
 	if minV > maxV {
-		return 0, 0, fmt.Errorf("minimum TLS version %s is above the maximum %s", tls.VersionName(minV), tls.VersionName(maxV))
+		return 0, 0, fmt.Errorf("minimum TLS version %s is above the maximum %s", FormatTLSVersion(minV), FormatTLSVersion(maxV))
 	}
 	return minV, maxV, nil
 }
@@ -344,8 +400,11 @@ func splitHostPort(what, addr string) (host, port string, err error) {
 }
 
 // validHost refuses what could change an HTTP request line or a URL:
-// empty names, controls, spaces, and URL delimiters. Names are otherwise
-// left to DNS and to the proxy's policy.
+// empty names, controls, spaces, non-ASCII, URL delimiters and IPv6 zones.
+// Names are otherwise left to DNS and to the proxy's policy. It is the
+// floor for every host a Config or the outbound proxy setting names; a
+// descriptor's hosts pass a stricter rule first, the admin policy's
+// (see checkHost in package descriptor for why there are two).
 func validHost(what, host string) error {
 	if host == "" {
 		return fmt.Errorf("%s has an empty host", what)
@@ -365,13 +424,23 @@ func validHost(what, host string) error {
 	return nil
 }
 
-func validPath(p string) error {
+// CheckPath checks a WebSocket request path; "" stands for "/". It must
+// start with "/" and hold only visible ASCII other than "?", "#", "%" and
+// "\": the path goes into the request line through url.URL, which would
+// percent-encode the first three rather than send them as written, and
+// servers disagree on whether "\" is a "/". So the path the proxy sees is
+// the one the descriptor or the command line wrote. The error names no
+// field and shows no value: the caller adds both.
+func CheckPath(p string) error {
+	if p == "" {
+		return nil
+	}
 	if !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("websocket path %s must start with /", safetext.Quote(p))
+		return errors.New("must start with /")
 	}
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '%' || c == '\\' {
-			return fmt.Errorf("websocket path %s has a character that is not allowed (controls, spaces, ?, #, %%, \\)", safetext.Quote(p))
+		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%\`, c) >= 0 {
+			return errors.New(`has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %, \)`)
 		}
 	}
 	return nil
@@ -388,20 +457,34 @@ func SPKIPin(cert *x509.Certificate) string {
 	return PinPrefix + base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// ParsePin checks one SPKI pin, PinPrefix and the standard base64 of a
+// SHA-256 digest, and returns it in canonical form. It is the one pin
+// rule: New applies it to every pin of a Config, the descriptor to its
+// proxy.pins, the admin policy to its own. The error names neither the
+// field nor the value, which each caller adds as suits it: the descriptor
+// and the policy quote the value, since it came from a server or a file
+// where seeing it helps; New names the pin by its position, since a value
+// mis-pasted on a command line could be a secret.
+func ParsePin(pin string) (string, error) {
+	b64, ok := strings.CutPrefix(pin, PinPrefix)
+	if !ok {
+		return "", errors.New("does not start with " + PinPrefix)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != sha256.Size {
+		return "", errors.New("is not " + PinPrefix + " and the base64 of a 32-byte SHA-256 digest")
+	}
+	return PinPrefix + base64.StdEncoding.EncodeToString(raw), nil
+}
+
 func parsePins(pins []string) (map[string]bool, error) {
 	set := make(map[string]bool, len(pins))
-	// An invalid pin is named by its position, not quoted: a mis-pasted
-	// value could be a secret.
 	for i, p := range pins {
-		b64, ok := strings.CutPrefix(p, PinPrefix)
-		if !ok {
-			return nil, fmt.Errorf("pin %d of %d: want sha256/BASE64", i+1, len(pins))
+		pin, err := ParsePin(p)
+		if err != nil {
+			return nil, fmt.Errorf("pin %d of %d %w", i+1, len(pins), err)
 		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(raw) != sha256.Size {
-			return nil, fmt.Errorf("pin %d of %d: not sha256/ and the base64 of a 32-byte SHA-256 digest", i+1, len(pins))
-		}
-		set[PinPrefix+base64.StdEncoding.EncodeToString(raw)] = true
+		set[pin] = true
 	}
 	return set, nil
 }

@@ -112,12 +112,12 @@ func TestNewValidation(t *testing.T) {
 		{"path with connect", func(c *Config) { c.Path = "/x" }, "websocket transport only"},
 		{"relative path", func(c *Config) { c.Transport, c.Path = TransportWebSocket, "x" }, "must start with /"},
 		{"query in path", func(c *Config) { c.Transport, c.Path = TransportWebSocket, "/x?token=y" }, "not allowed"},
-		{"no token", func(c *Config) { c.Token = Token{} }, "token is empty"},
+		{"no token", func(c *Config) { c.Token = Token{} }, "token: missing"},
 		{"token with newline", func(c *Config) { c.Token = NewToken("a\nb") }, "visible ASCII"},
 		{"TLS 1.1 minimum", func(c *Config) { c.TLSMin = tls.VersionTLS11 }, "not allowed"},
 		{"TLS 1.0 maximum", func(c *Config) { c.TLSMax = tls.VersionTLS10 }, "not allowed"},
 		{"min above max", func(c *Config) { c.TLSMin, c.TLSMax = tls.VersionTLS13, tls.VersionTLS12 }, "above the maximum"},
-		{"pin without prefix", func(c *Config) { c.Pins = []string{"AAAA"} }, "want sha256/BASE64"},
+		{"pin without prefix", func(c *Config) { c.Pins = []string{"AAAA"} }, "pin 1 of 1 does not start with sha256/"},
 		{"pin of wrong size", func(c *Config) { c.Pins = []string{"sha256/AAAA"} }, "32-byte"},
 		{"negative timeout", func(c *Config) { c.DialTimeout = -1 }, "negative"},
 		{"dest roots without e2e", func(c *Config) { c.DestRootCAs = proxytest.NewCA("x").Pool() }, "without end-to-end"},
@@ -149,6 +149,9 @@ func TestParseTLSVersion(t *testing.T) {
 		got, err := ParseTLSVersion(in)
 		if got != want || (want == 0) != (err != nil) {
 			t.Errorf("ParseTLSVersion(%q) = %v, %v", in, got, err)
+		}
+		if err == nil && FormatTLSVersion(got) != in {
+			t.Errorf("FormatTLSVersion(ParseTLSVersion(%q)) = %q", in, FormatTLSVersion(got))
 		}
 	}
 }

@@ -81,21 +81,36 @@ func (t *Token) UnmarshalText(text []byte) error {
 // LogValue makes log/slog print "[redacted]".
 func (t Token) LogValue() slog.Value { return slog.StringValue(redacted) }
 
-// validToken checks that the token can travel in an HTTP header and a URL
-// query without changing the request: visible ASCII only (RFC 9110
-// field-value, RFC 6750 b64token is a subset). The error never shows it.
-func validToken(t Token) error {
-	s := t.reveal()
+// MaxTokenBytes is the longest session token trustlaunch carries, a bound
+// on what a descriptor or a token file can make it send in one HTTP
+// header or request line. The descriptor, the connector and the CLI's
+// token input share it.
+const MaxTokenBytes = 16 << 10
+
+// CheckToken checks that a token can travel in an HTTP header and a URL
+// query without changing the request: 1 to MaxTokenBytes bytes of visible
+// ASCII (RFC 9110 field-value; RFC 6750's b64token is a subset). It is the
+// one token rule: the descriptor and New apply it, each adding its own
+// name for the token to the error, which never shows the token.
+func CheckToken(s string) error {
 	if s == "" {
-		return errors.New("token is empty")
+		return errors.New("missing")
 	}
-	if len(s) > 16<<10 {
-		return fmt.Errorf("token is %d bytes long, more than 16 KiB", len(s))
+	if len(s) > MaxTokenBytes {
+		return fmt.Errorf("%d bytes long, more than %d (16 KiB)", len(s), MaxTokenBytes)
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("token has a character other than visible ASCII at byte %d", i)
+			return fmt.Errorf("has a character other than visible ASCII at byte %d", i)
 		}
+	}
+	return nil
+}
+
+// validToken is CheckToken for a Config's token.
+func validToken(t Token) error {
+	if err := CheckToken(t.reveal()); err != nil {
+		return fmt.Errorf("token: %w", err)
 	}
 	return nil
 }

@@ -421,3 +421,31 @@ func TestConfigSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckToken: the token rule, at its edges. The error never holds the
+// token.
+func TestCheckToken(t *testing.T) {
+	for _, tc := range []struct {
+		name, token, want string // want "" for accepted
+	}{
+		{"empty", "", "missing"},
+		{"one byte", "x", ""},
+		{"at the limit", strings.Repeat("A", MaxTokenBytes), ""},
+		{"over the limit", strings.Repeat("A", MaxTokenBytes+1), "16385 bytes long, more than 16384 (16 KiB)"},
+		{"space", "SECRET SECRET", "visible ASCII at byte 6"},
+		{"CRLF", "SECRET\r\nX-Evil: 1", "visible ASCII at byte 6"},
+		{"DEL", "SECRET\x7f", "visible ASCII at byte 6"},
+		{"non-ASCII", "SECRETé", "visible ASCII at byte 6"},
+		{"every visible character", "!\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~", ""},
+	} {
+		err := CheckToken(tc.token)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v; want an error with %q", tc.name, err, tc.want)
+		case err != nil && strings.Contains(err.Error(), "SECRET"):
+			t.Errorf("%s: the error shows the token: %v", tc.name, err)
+		}
+	}
+}

@@ -2,9 +2,7 @@ package descriptor
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -26,17 +24,10 @@ import (
 // Version is the only descriptor version this build reads.
 const Version = 1
 
-// Limits on descriptor fields (DESIGN.md "Launch URL and descriptor").
-const (
-	MaxSessionRunes = 200      // session is a display name
-	MaxTokenBytes   = 16 << 10 // what fits an HTTP header on common proxies
-)
-
-// TLS versions as the descriptor spells them, and the defaults.
-const (
-	TLSVersion12 = "1.2"
-	TLSVersion13 = "1.3"
-)
+// MaxSessionRunes bounds the session, a display name (DESIGN.md "Launch
+// URL and descriptor"). The token's bound is connector.MaxTokenBytes, which
+// the connector applies too.
+const MaxSessionRunes = 200
 
 // Descriptor is a decoded and validated launch descriptor, version 1. Only
 // Decode makes one that has passed every check; its fields are the
@@ -67,6 +58,17 @@ type Descriptor struct {
 	// are never read from the descriptor's JSON.
 	Publisher      string `json:"-"`
 	PublisherKeyID string `json:"-"`
+
+	// tls holds the proxy's TLS settings as Decode parsed them, so that
+	// ConnectorConfig has nothing left to parse or check; nil in a
+	// Descriptor that Decode did not make.
+	tls *proxyTLS
+}
+
+// proxyTLS is the parsed form of the proxy's tls_min, tls_max and ca_pem.
+type proxyTLS struct {
+	min, max uint16
+	roots    []*x509.Certificate // ca_pem's certificates; nil without ca_pem
 }
 
 // Proxy is the descriptor's "proxy" object.
@@ -75,7 +77,7 @@ type Proxy struct {
 	Transport  string   `json:"transport"`             // "connect" or "websocket"
 	Path       string   `json:"path,omitempty"`        // websocket only
 	ServerName string   `json:"server_name,omitempty"` // SNI and certificate name; the address's host when empty
-	TLSMin     string   `json:"tls_min,omitempty"`     // "1.2" or "1.3"; "1.2" after decoding when absent
+	TLSMin     string   `json:"tls_min,omitempty"`     // "1.2" or "1.3" (connector.ParseTLSVersion); "1.2" after decoding when absent
 	TLSMax     string   `json:"tls_max,omitempty"`     // "1.2" or "1.3"; "1.3" after decoding when absent
 	CAPEM      string   `json:"ca_pem,omitempty"`      // when present, the only roots trusted for the proxy
 	Pins       []string `json:"pins,omitempty"`        // "sha256/<base64 of the SPKI SHA-256>"
@@ -101,6 +103,8 @@ type descriptorWire struct {
 	IssuedAt    *int64      `json:"iat"`
 	Exp         *int64      `json:"exp"`
 	MinVersion  *string     `json:"min_version"`
+
+	tls *proxyTLS // what validate parsed from Proxy
 }
 
 // Error is a descriptor that could not be decoded or failed a
@@ -157,6 +161,7 @@ func Decode(data []byte) (*Descriptor, error) {
 		Proxy:       w.Proxy,
 		Destination: w.Destination,
 		Token:       connector.NewToken(w.Token),
+		tls:         w.tls,
 	}
 	if w.IssuedAt != nil {
 		d.IssuedAt = *w.IssuedAt
@@ -172,12 +177,10 @@ func Decode(data []byte) (*Descriptor, error) {
 	// exactly the host that was checked.
 	d.Proxy.Address = canonicalHostPort(d.Proxy.Address)
 	d.Destination.Host = canonicalHost(d.Destination.Host)
-	if d.Proxy.TLSMin == "" {
-		d.Proxy.TLSMin = TLSVersion12
-	}
-	if d.Proxy.TLSMax == "" {
-		d.Proxy.TLSMax = TLSVersion13
-	}
+	// The versions as parsed, defaults filled in, for String and the
+	// JSON to show.
+	d.Proxy.TLSMin = connector.FormatTLSVersion(d.tls.min)
+	d.Proxy.TLSMax = connector.FormatTLSVersion(d.tls.max)
 	if len(d.Proxy.Pins) == 0 {
 		d.Proxy.Pins = nil // "pins": [] and no pins are the same thing
 	}
@@ -187,7 +190,12 @@ func Decode(data []byte) (*Descriptor, error) {
 // ConnectorConfig returns the connector settings the descriptor asks for:
 // proxy, transport, TLS versions, roots from ca_pem, pins, destination,
 // end-to-end TLS and the token. The caller adds timeouts, FIPS and logging.
-func (d *Descriptor) ConnectorConfig() (connector.Config, error) {
+//
+// It cannot fail: Decode parsed and checked every setting, and
+// connector.New accepts whatever Decode does (FuzzDecodeDescriptor). A
+// Descriptor that Decode did not make has had nothing checked: its
+// configuration trusts no root at all, so it opens no tunnel.
+func (d *Descriptor) ConnectorConfig() connector.Config {
 	cfg := connector.Config{
 		ProxyAddr:   d.Proxy.Address,
 		Transport:   connector.Transport(d.Proxy.Transport),
@@ -198,24 +206,18 @@ func (d *Descriptor) ConnectorConfig() (connector.Config, error) {
 		EndToEndTLS: d.Destination.TLS,
 		Token:       d.Token,
 	}
-	var err error
-	if cfg.TLSMin, err = parseTLSVersion("proxy.tls_min", d.Proxy.TLSMin, TLSVersion12); err != nil {
-		return connector.Config{}, err
+	if d.tls == nil {
+		cfg.RootCAs = x509.NewCertPool() // fail closed
+		return cfg
 	}
-	if cfg.TLSMax, err = parseTLSVersion("proxy.tls_max", d.Proxy.TLSMax, TLSVersion13); err != nil {
-		return connector.Config{}, err
-	}
-	if d.Proxy.CAPEM != "" {
-		certs, err := parseCAPEM(d.Proxy.CAPEM)
-		if err != nil {
-			return connector.Config{}, err
-		}
+	cfg.TLSMin, cfg.TLSMax = d.tls.min, d.tls.max
+	if d.tls.roots != nil {
 		cfg.RootCAs = x509.NewCertPool()
-		for _, c := range certs {
+		for _, c := range d.tls.roots {
 			cfg.RootCAs.AddCert(c)
 		}
 	}
-	return cfg, nil
+	return cfg
 }
 
 // String describes the descriptor on one line for messages and logs, with
@@ -288,7 +290,8 @@ func ProfileNameProblem(name string) string {
 }
 
 // validate checks every field, in the order of DESIGN.md, and returns the
-// first problem.
+// first problem. It keeps what it parsed of the proxy's TLS settings in
+// w.tls.
 func (w *descriptorWire) validate() error {
 	if w.Version == 0 {
 		return fieldErr("version", "missing; this trustlaunch reads version %d", Version)
@@ -305,7 +308,8 @@ func (w *descriptorWire) validate() error {
 	if err := checkProfileName("profile", w.Profile); err != nil {
 		return err
 	}
-	if err := w.Proxy.validate(); err != nil {
+	var err error
+	if w.tls, err = w.Proxy.validate(); err != nil {
 		return err
 	}
 	if err := w.Destination.validate(); err != nil {
@@ -315,8 +319,8 @@ func (w *descriptorWire) validate() error {
 		return err
 	}
 	if w.MinVersion != nil {
-		if _, ok := parseSemver(*w.MinVersion); !ok || strings.ContainsAny(*w.MinVersion, "-+") {
-			return fieldErr("min_version", "%s is not a release version MAJOR.MINOR.PATCH (such as \"1.4.0\")", safetext.QuoteExcerpt(*w.MinVersion, 40))
+		if err := checkMinVersionField(*w.MinVersion); err != nil {
+			return err
 		}
 	}
 	return checkToken(w.Token)
@@ -348,51 +352,63 @@ func checkTimes(iat, exp *int64) error {
 	return nil
 }
 
-func (p *Proxy) validate() error {
+// validate checks the proxy object and returns its TLS settings parsed.
+func (p *Proxy) validate() (*proxyTLS, error) {
 	if err := checkHostPort("proxy.address", p.Address); err != nil {
-		return err
+		return nil, err
 	}
 	switch p.Transport {
 	case string(connector.TransportConnect):
 		if p.Path != "" {
-			return fieldErr("proxy.path", "is for the websocket transport only; leave it out with connect")
+			return nil, fieldErr("proxy.path", "is for the websocket transport only; leave it out with connect")
 		}
 	case string(connector.TransportWebSocket):
 		if err := checkPath(p.Path); err != nil {
-			return err
+			return nil, err
 		}
 	case "":
-		return fieldErr("proxy.transport", "missing (connect or websocket)")
+		return nil, fieldErr("proxy.transport", "missing (connect or websocket)")
 	default:
-		return fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", safetext.QuoteExcerpt(p.Transport, 40))
+		return nil, fieldErr("proxy.transport", "%s is not a transport; use connect or websocket", safetext.QuoteExcerpt(p.Transport, 40))
 	}
 	if p.ServerName != "" {
 		if err := checkHost("proxy.server_name", p.ServerName); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin, TLSVersion12)
+	t, err := p.parseTLS()
 	if err != nil {
-		return err
-	}
-	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax, TLSVersion13)
-	if err != nil {
-		return err
-	}
-	if minV > maxV {
-		return fieldErr("proxy.tls_min", "%s is above tls_max %s", p.TLSMin, p.TLSMax)
-	}
-	if p.CAPEM != "" {
-		if _, err := parseCAPEM(p.CAPEM); err != nil {
-			return err
-		}
+		return nil, err
 	}
 	for i, pin := range p.Pins {
 		if err := checkPin(i, pin); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return t, nil
+}
+
+// parseTLS parses tls_min and tls_max (connector.TLSVersions' rule, which
+// gives the defaults where they are absent) and ca_pem.
+func (p *Proxy) parseTLS() (*proxyTLS, error) {
+	minV, err := parseTLSVersion("proxy.tls_min", p.TLSMin)
+	if err != nil {
+		return nil, err
+	}
+	maxV, err := parseTLSVersion("proxy.tls_max", p.TLSMax)
+	if err != nil {
+		return nil, err
+	}
+	var t proxyTLS
+	if t.min, t.max, err = connector.TLSVersions(minV, maxV); err != nil {
+		return nil, fieldErr("proxy.tls_min", "%v", err)
+	}
+	if p.CAPEM != "" {
+		if t.roots, err = parseCAPEM(p.CAPEM); err != nil {
+			return nil, err
+		}
+	}
+	return &t, nil
 }
 
 func (d *Destination) validate() error {
@@ -408,19 +424,15 @@ func (d *Destination) validate() error {
 	return nil
 }
 
-// parseTLSVersion maps "1.2" and "1.3" to their tls constants; an empty
-// value takes def. Older versions get their own message, since a server
-// asking for them is a configuration to fix, not a typo.
-func parseTLSVersion(field, v, def string) (uint16, error) {
+// parseTLSVersion is connector.ParseTLSVersion for the descriptor's field;
+// an absent value is 0, the default.
+func parseTLSVersion(field, v string) (uint16, error) {
 	if v == "" {
-		v = def
+		return 0, nil
 	}
 	n, err := connector.ParseTLSVersion(v)
-	switch {
-	case err != nil && (v == "1.0" || v == "1.1"):
-		return 0, fieldErr(field, "%v: the server must allow %s or %s", err, TLSVersion12, TLSVersion13)
-	case err != nil:
-		return 0, fieldErr(field, "%s is not allowed; use %s or %s", safetext.Quote(v), TLSVersion12, TLSVersion13)
+	if err != nil {
+		return 0, fieldErr(field, "%v", err)
 	}
 	return n, nil
 }
@@ -446,9 +458,23 @@ func checkHostPort(field, addr string) error {
 // bytes each and 253 in all, with at most one trailing dot. A name whose
 // last label is a number must be a dotted-quad IPv4 address, as in the
 // whitelist's host pipeline: "0x7f.1" and "2130706433" mean 127.0.0.1 to
-// some resolvers and nothing to others; and without a trailing dot. The
-// host goes into HTTP request lines and certificate checks, so nothing
-// else is allowed.
+// some resolvers and nothing to others; and without a trailing dot.
+//
+// There are two host rules, on purpose, and this is the strict one. The
+// connector's (connector.New) is the floor that every tunnel's hosts pass,
+// whoever gave them: nothing that could change the request line, the
+// Host header, the WebSocket URL or the SNI; names are left to the
+// resolver. That is enough for `trustlaunch connect`, whose hosts the
+// local user types as for ssh or curl, and for the outbound proxy
+// setting. A descriptor's hosts come from the network, and the admin
+// policy decides on them (whitelist.ParseOrigin's spelling), so each must
+// mean one thing to the policy and to the proxy's resolver: a spelling
+// that resolvers read differently, a trailing dot after an IPv4 address,
+// an over-long or empty label, a character outside letters, digits, "-"
+// and "_", or a port with a leading zero (checkHostPort) is refused here,
+// though the connector would take it. Every host this rule accepts passes
+// the connector's (FuzzDecodeDescriptor); TestHostRules pins the
+// difference.
 func checkHost(field, host string) error {
 	if host == "" {
 		return fieldErr(field, "missing")
@@ -525,20 +551,11 @@ func canonicalHostPort(addr string) string {
 	return net.JoinHostPort(canonicalHost(host), port)
 }
 
-// checkPath checks a websocket path the way the connector will: it goes
-// into a request line, so it must start with "/" and hold no spaces,
-// controls, "?", "#", "%" or "\".
+// checkPath is connector.CheckPath, the one WebSocket path rule, for the
+// descriptor's proxy.path.
 func checkPath(p string) error {
-	if p == "" {
-		return nil // the connector uses "/"
-	}
-	if !strings.HasPrefix(p, "/") {
-		return fieldErr("proxy.path", "%s must start with /", safetext.QuoteExcerpt(p, 120))
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%\`, c) >= 0 {
-			return fieldErr("proxy.path", "%s has a character that is not allowed (controls, spaces, non-ASCII, ?, #, %%, \\)", safetext.QuoteExcerpt(p, 120))
-		}
+	if err := connector.CheckPath(p); err != nil {
+		return fieldErr("proxy.path", "%s %v", safetext.QuoteExcerpt(p, 120), err)
 	}
 	return nil
 }
@@ -591,43 +608,20 @@ func ParseCAPEM(s string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// checkPin checks one SPKI pin: "sha256/" and the standard base64 of 32
-// bytes.
+// checkPin is connector.ParsePin, the one pin rule, for the descriptor's
+// proxy.pins[i].
 func checkPin(i int, pin string) error {
-	if problem := PinProblem(pin); problem != "" {
-		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s", problem)
+	if _, err := connector.ParsePin(pin); err != nil {
+		return fieldErr(fmt.Sprintf("proxy.pins[%d]", i), "%s %v", safetext.QuoteExcerpt(pin, 80), err)
 	}
 	return nil
 }
 
-// PinProblem says what is wrong with a SPKI pin, or returns "". The
-// descriptor and the admin policy share it.
-func PinProblem(pin string) string {
-	b64, ok := strings.CutPrefix(pin, connector.PinPrefix)
-	if !ok {
-		return safetext.QuoteExcerpt(pin, 80) + ": want sha256/BASE64"
-	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) != sha256.Size {
-		return safetext.QuoteExcerpt(pin, 80) + " is not sha256/ and the base64 of a 32-byte SHA-256 digest"
-	}
-	return ""
-}
-
-// checkToken checks the token without ever showing it: present, at most
-// MaxTokenBytes, and visible ASCII only, since it travels in an HTTP header
-// or a URL query (RFC 9110 field-value; RFC 6750's b64token is a subset).
+// checkToken is connector.CheckToken, the one token rule, for the
+// descriptor's token field. The error never shows the token.
 func checkToken(t string) error {
-	if t == "" {
-		return fieldErr("token", "missing")
-	}
-	if len(t) > MaxTokenBytes {
-		return fieldErr("token", "%d bytes long, more than %d", len(t), MaxTokenBytes)
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; c <= ' ' || c >= 0x7f {
-			return fieldErr("token", "has a character other than visible ASCII at byte %d", i)
-		}
+	if err := connector.CheckToken(t); err != nil {
+		return fieldErr("token", "%v", err)
 	}
 	return nil
 }
@@ -778,186 +772,4 @@ func jsonKind(t reflect.Type) string {
 		return jsonKind(t.Elem())
 	}
 	return t.String()
-}
-
-// quoteExcerpt is safetext.Excerpt in double quotes, for naming a value
-// from the network that may be long: "a\x1b[2J…".
-
-// VersionError is a descriptor whose min_version is newer than this
-// trustlaunch, or a build with no version that cannot say (issue 14).
-type VersionError struct {
-	Need string // min_version, as the descriptor gave it (checked: digits and dots)
-	Have string // this trustlaunch's version, sanitized
-}
-
-func (e *VersionError) Error() string {
-	if _, ok := parseSemver(e.Have); !ok {
-		return fmt.Sprintf("descriptor: min_version: this descriptor needs trustlaunch %s or later, and this trustlaunch is a build without a release version (%s), so it cannot tell", e.Need, e.Have)
-	}
-	return fmt.Sprintf("descriptor: min_version: this descriptor needs trustlaunch %s or later; this is %s", e.Need, e.Have)
-}
-
-// Hint tells the user what to do.
-func (e *VersionError) Hint() string {
-	return "upgrade trustlaunch to " + strings.TrimPrefix(e.Need, "v") + " or later (your administrator or the portal's download page has it), then start the session again"
-}
-
-// checkMinVersion refuses a descriptor whose min_version is newer than
-// client, this trustlaunch's version, compared by semantic versioning
-// (semver.org 2.0.0, section 11: numbers compared as numbers, a
-// pre-release older than its release, build metadata ignored), so a
-// goreleaser snapshot "1.4.2-SNAPSHOT-…" and a Go pseudo-version
-// "v1.4.2-0.2025…" come before 1.4.2. A build without a release version
-// ("devel", from a source tree without -ldflags) is refused whenever
-// min_version is set: nothing says how old its source is, and the portal
-// asked for a version it knows (fail closed). No min_version: no check.
-func checkMinVersion(d *Descriptor, client string) error {
-	if d.MinVersion == "" {
-		return nil
-	}
-	need, ok := parseSemver(d.MinVersion)
-	if !ok {
-		return fieldErr("min_version", "%s is not a release version", safetext.QuoteExcerpt(d.MinVersion, 40)) // not reached: validate checked it
-	}
-	have, ok := parseSemver(client)
-	if !ok || compareSemver(have, need) < 0 {
-		return &VersionError{Need: d.MinVersion, Have: safetext.Excerpt(cmpOr(client, "unknown"), 60)}
-	}
-	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// semver is a parsed semantic version: the three numbers and the
-// pre-release identifiers.
-type semver struct {
-	num [3]uint64
-	pre []string
-}
-
-// parseSemver parses [v]MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD] strictly:
-// no leading zeros, no empty identifiers, at most 64 bytes.
-func parseSemver(s string) (semver, bool) {
-	var v semver
-	s = strings.TrimPrefix(s, "v")
-	if s == "" || len(s) > 64 {
-		return v, false
-	}
-	if i := strings.IndexByte(s, '+'); i >= 0 {
-		if !validIdents(s[i+1:], false) {
-			return v, false
-		}
-		s = s[:i]
-	}
-	if i := strings.IndexByte(s, '-'); i >= 0 {
-		if !validIdents(s[i+1:], true) {
-			return v, false
-		}
-		v.pre = strings.Split(s[i+1:], ".")
-		s = s[:i]
-	}
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return v, false
-	}
-	for i, p := range parts {
-		n, ok := semverNumber(p)
-		if !ok {
-			return v, false
-		}
-		v.num[i] = n
-	}
-	return v, true
-}
-
-// validIdents checks dot-separated identifiers of [0-9A-Za-z-]; numeric
-// pre-release identifiers may not have leading zeros.
-func validIdents(s string, pre bool) bool {
-	if s == "" {
-		return false
-	}
-	for id := range strings.SplitSeq(s, ".") {
-		if id == "" {
-			return false
-		}
-		numeric := true
-		for _, c := range id {
-			switch {
-			case '0' <= c && c <= '9':
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '-':
-				numeric = false
-			default:
-				return false
-			}
-		}
-		if pre && numeric && len(id) > 1 && id[0] == '0' {
-			return false
-		}
-	}
-	return true
-}
-
-// semverNumber parses a version number: digits, no leading zero, fits 9 digits.
-func semverNumber(p string) (uint64, bool) {
-	if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(p, 10, 64)
-	return n, err == nil
-}
-
-// compareSemver returns -1, 0 or +1 as a is older than, equal to or newer
-// than b (semver.org 2.0.0, section 11).
-func compareSemver(a, b semver) int {
-	for i := range a.num {
-		if a.num[i] != b.num[i] {
-			if a.num[i] < b.num[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case len(a.pre) == 0 && len(b.pre) == 0:
-		return 0
-	case len(a.pre) == 0:
-		return 1 // a release is newer than its pre-releases
-	case len(b.pre) == 0:
-		return -1
-	}
-	for i := 0; i < len(a.pre) && i < len(b.pre); i++ {
-		x, y := a.pre[i], b.pre[i]
-		if x == y {
-			continue
-		}
-		xn, xerr := strconv.ParseUint(x, 10, 64)
-		yn, yerr := strconv.ParseUint(y, 10, 64)
-		switch {
-		case xerr == nil && yerr == nil:
-			if xn < yn {
-				return -1
-			}
-			return 1
-		case xerr == nil:
-			return -1 // numeric identifiers are older than alphanumeric ones
-		case yerr == nil:
-			return 1
-		case x < y:
-			return -1
-		default:
-			return 1
-		}
-	}
-	switch {
-	case len(a.pre) < len(b.pre):
-		return -1
-	case len(a.pre) > len(b.pre):
-		return 1
-	}
-	return 0
 }

@@ -381,7 +381,7 @@ func TestFetchRefusals(t *testing.T) {
 			name:    "tls_min 1.0",
 			handler: serveJSON(with(t, func(m map[string]any) { proxyOf(m)["tls_min"] = "1.0" })),
 			step:    StepValidate,
-			want:    []string{`descriptor: proxy.tls_min: TLS 1.0 is older than 1.2, the oldest version trustlaunch allows: the server must allow 1.2 or 1.3 (from https://127.0.0.1:`},
+			want:    []string{`descriptor: proxy.tls_min: TLS 1.0 is older than 1.2, the oldest version trustlaunch allows; use 1.2 or 1.3 (from https://127.0.0.1:`},
 		},
 		{
 			name:    "missing token",

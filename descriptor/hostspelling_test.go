@@ -49,10 +49,7 @@ func TestDescriptorHostSpelling(t *testing.T) {
 		if d.Proxy.Address != tc.wantProxy || d.Destination.Host != tc.wantDest {
 			t.Errorf("%s, %s: decoded as %s, %s; want %s, %s", tc.proxy, tc.dest, d.Proxy.Address, d.Destination.Host, tc.wantProxy, tc.wantDest)
 		}
-		cfg, err := d.ConnectorConfig()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := d.ConnectorConfig()
 		if want := net.JoinHostPort(tc.wantDest, "23"); cfg.ProxyAddr != tc.wantProxy || cfg.Destination != want {
 			t.Errorf("%s, %s: the connector is given %s and %s; want %s and %s", tc.proxy, tc.dest, cfg.ProxyAddr, cfg.Destination, tc.wantProxy, want)
 		}

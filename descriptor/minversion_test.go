@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/semver"
 )
 
 // minimalWith is the minimal descriptor with extra JSON members added.
@@ -21,6 +23,10 @@ func TestDescriptorMinVersionField(t *testing.T) {
 		{`"1.4.0"`, "1.4.0", ""},
 		{`"v2.0.10"`, "v2.0.10", ""},
 		{`"1.4"`, "", "min_version"},
+		{`"v1.4"`, "", "min_version"}, // x/mod/semver's shorthand for v1.4.0: refused
+		{`"v1"`, "", "min_version"},
+		{`"1.4.0+build.7"`, "", "min_version"},
+		{`"1.4.1234567890"`, "", "min_version"},
 		{`"01.4.0"`, "", "min_version"},
 		{`"1.4.0-rc.1"`, "", "min_version"},
 		{`"latest"`, "", "min_version"},
@@ -65,7 +71,14 @@ func TestCheckMinVersion(t *testing.T) {
 		{"1.4.2-SNAPSHOT-abcdef", "1.4.2", false},               // goreleaser --snapshot
 		{"devel", "0.0.1", false},
 		{"", "0.0.1", false},
-		{"1.4", "1.4.0", false}, // not a version: refused, not guessed
+		{"1.4", "1.4.0", false},  // not a version: refused, not guessed
+		{"v1.4", "1.4.0", false}, // x/mod/semver's shorthand for v1.4.0: refused all the same
+		{"v2", "1.4.0", false},
+		{"V1.4.2", "1.4.0", false},
+		{"1.4.2-01", "1.4.0", false},                 // a numeric pre-release identifier with a leading zero
+		{"1.4.2-rc..1", "1.4.0", false},              // an empty identifier
+		{"99999999999999999999.0.0", "1.0.0", false}, // over 9 digits
+		{"v" + strings.Repeat("1", 9) + ".0.0", "1.0.0", true},
 	} {
 		d := &Descriptor{MinVersion: tc.min}
 		err := checkMinVersion(d, tc.client)
@@ -107,10 +120,11 @@ func TestFetchMinVersionRefused(t *testing.T) {
 }
 
 // FuzzParseSemver: min_version comes from the network. An accepted version
-// compares equal to itself, its order is antisymmetric, and a "v" prefix
-// changes nothing.
+// compares equal to itself, its order is antisymmetric, a "v" prefix
+// changes nothing, and it is one that golang.org/x/mod/semver reads in
+// full: three numbers, never the shorthands the package also takes.
 func FuzzParseSemver(f *testing.F) {
-	for _, s := range []string{"1.4.2", "v1.4.2-rc.1+b.7", "1.4.2-0.20250301-abc", "01.2.3", "1.2.3-", "1.2.3-01"} {
+	for _, s := range []string{"1.4.2", "v1.4.2-rc.1+b.7", "1.4.2-0.20250301-abc", "01.2.3", "1.2.3-", "1.2.3-01", "v1", "v1.2", "1.2+b"} {
 		f.Add(s, "1.4.2")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -118,16 +132,19 @@ func FuzzParseSemver(f *testing.F) {
 		if !okA {
 			return
 		}
-		if compareSemver(va, va) != 0 {
+		if !semver.IsValid(va) || strings.Count(strings.SplitN(strings.SplitN(va, "+", 2)[0], "-", 2)[0], ".") != 2 {
+			t.Fatalf("%q accepted as %q, which is not a full MAJOR.MINOR.PATCH version", a, va)
+		}
+		if semver.Compare(va, va) != 0 {
 			t.Fatalf("%q does not equal itself", a)
 		}
 		if !strings.HasPrefix(a, "v") {
-			if vv, ok := parseSemver("v" + a); ok && compareSemver(va, vv) != 0 {
+			if vv, ok := parseSemver("v" + a); !ok || semver.Compare(va, vv) != 0 {
 				t.Fatalf("v%s differs from %s", a, a)
 			}
 		}
 		vb, okB := parseSemver(b)
-		if okB && compareSemver(va, vb) != -compareSemver(vb, va) {
+		if okB && semver.Compare(va, vb) != -semver.Compare(vb, va) {
 			t.Fatalf("order of %q and %q is not antisymmetric", a, b)
 		}
 	})

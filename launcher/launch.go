@@ -390,10 +390,7 @@ func (l *launch) prepareLocal(context.Context) *ending {
 // does not wait, and serves the local end.
 func (l *launch) openTunnel(ctx context.Context) *ending {
 	l.begin(phase.Proxy)
-	cfg, err := l.desc.ConnectorConfig()
-	if err != nil {
-		return failed(phase.Proxy, descriptor.StepValidate, err)
-	}
+	cfg := l.desc.ConnectorConfig()
 	l.grant.Apply(&cfg)
 	cfg.Secrets, cfg.Logf = l.secrets, l.opts.Logf
 	cfg.UserAgent, cfg.Outbound = l.opts.UserAgent, l.outbound

@@ -381,8 +381,8 @@ func (pp *policyParser) entry(t policyTable, k, s string) (whitelist.Entry, bool
 func (pp *policyParser) pins(t policyTable) []string {
 	pins := pp.strs(t, "pins")
 	for _, p := range pins {
-		if problem := descriptor.PinProblem(p); problem != "" {
-			pp.add(pp.line(t, "pins"), t.name+".pins", "%s", problem)
+		if err := checkPin(p); err != nil {
+			pp.add(pp.line(t, "pins"), t.name+".pins", "%v", err)
 		}
 	}
 	return pins
@@ -470,6 +470,16 @@ func (pp *policyParser) publisher(t policyTable) {
 		pub.Name, pub.Line = name, t.line
 		pp.pol.Publishers = append(pp.pol.Publishers, pub)
 	}
+}
+
+// checkPin is connector.ParsePin, the one pin rule, for a pin of the
+// policy file or of Group Policy; the error quotes the pin, as the
+// administrator wrote it.
+func checkPin(pin string) error {
+	if _, err := connector.ParsePin(pin); err != nil {
+		return fmt.Errorf("%s %w", safetext.QuoteExcerpt(pin, 80), err)
+	}
+	return nil
 }
 
 func newPool(certs []*x509.Certificate) *x509.CertPool {

@@ -159,8 +159,7 @@ func (s *GPSettings) listValue(sub string, v platform.RegistryValue) error {
 	if v.Type != platform.RegSZ {
 		return fmt.Errorf("is %s, want REG_SZ", platform.RegTypeName(v.Type))
 	}
-	src := GPValuePath(sub, v.Name)
-	num := 0
+	e := gpEntry{src: GPValuePath(sub, v.Name), name: v.Name, fields: strings.Fields(v.String)}
 	if sub != GPPublishers {
 		// The template's lists number their values 1, 2, ... (valuePrefix
 		// ""); the number is the entry's position in messages.
@@ -168,113 +167,142 @@ func (s *GPSettings) listValue(sub string, v platform.RegistryValue) error {
 		if err != nil || n < 1 || strconv.Itoa(n) != v.Name {
 			return errors.New("value names in this list are 1, 2, 3, ... (what the template writes)")
 		}
-		num = n
+		e.num = n
 	}
-	fields := strings.Fields(v.String)
-	if len(fields) == 0 {
+	if len(e.fields) == 0 {
 		return errors.New("is empty")
-	}
-	entry := func(text string) (whitelist.Entry, error) {
-		e, err := whitelist.ParseEntry(text)
-		if err != nil {
-			return whitelist.Entry{}, errors.New(safetext.Sanitize(err.Error()))
-		}
-		e.Line = num
-		return e, nil
-	}
-	pins := func(tokens []string) ([]string, error) {
-		for _, p := range tokens {
-			if problem := descriptor.PinProblem(p); problem != "" {
-				return nil, errors.New(problem)
-			}
-		}
-		return tokens, nil
 	}
 	switch sub {
 	case GPServers:
-		if len(fields) != 1 {
-			return fmt.Errorf("holds %d entries; give one host or host:port a value", len(fields))
-		}
-		e, err := entry(fields[0])
-		if err != nil {
-			return err
-		}
-		s.Servers = append(s.Servers, e)
+		return s.server(e)
 	case GPProxies:
-		e, err := entry(fields[0])
-		if err != nil {
-			return err
-		}
-		ps, err := pins(fields[1:])
-		if err != nil {
-			return err
-		}
-		s.Proxies = append(s.Proxies, Proxy{Entry: e, Pins: ps, Line: num, Src: src})
+		return s.proxy(e)
 	case GPDestinations:
-		e, err := entry(fields[0])
-		if err != nil {
-			return err
-		}
-		d := Destination{Entry: e, Line: num, Src: src}
-		var cas []string
-		for _, tok := range fields[1:] {
-			switch {
-			case tok == "tls":
-				d.TLS = true
-			case strings.HasPrefix(tok, "ca="):
-				der, err := base64.StdEncoding.DecodeString(tok[len("ca="):])
-				if err != nil {
-					return fmt.Errorf("%s is not ca= and the base64 of a DER certificate", safetext.QuoteExcerpt(tok, 40))
-				}
-				cas = append(cas, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-			default:
-				if _, err := pins([]string{tok}); err != nil {
-					return fmt.Errorf("%v (a destination takes tls, sha256/PIN and ca=BASE64-DER after its address)", err)
-				}
-				d.Pins = append(d.Pins, tok)
-			}
-		}
-		if len(cas) > 0 {
-			certs, err := descriptor.ParseCAPEM(strings.Join(cas, ""))
-			if err != nil {
-				return errors.New("ca= " + err.Error())
-			}
-			d.CAPEM = strings.Join(cas, "")
-			d.roots = newPool(certs)
-		}
-		if len(d.Pins) > 0 || d.CAPEM != "" {
-			d.TLS = true // as in the file: pins or a CA mean end-to-end TLS
-		}
-		s.Destinations = append(s.Destinations, d)
+		return s.destination(e)
 	case GPPublishers:
-		name := v.Name
-		if strings.TrimSpace(name) == "" || len(name) > 100 || safetext.Sanitize(name) != name {
-			return errors.New("the value name is the publisher's name: 1 to 100 printable characters")
-		}
-		der, err := base64.StdEncoding.DecodeString(fields[0])
-		if err != nil {
-			return errors.New("the data starts with the publisher key: the base64 of its DER SubjectPublicKeyInfo (the lines of trustlaunch descriptor keygen's FILE.pub between BEGIN and END)")
-		}
-		pub := descriptor.Publisher{Name: name, Line: num, Src: src}
-		if pub.Key, pub.Alg, err = descriptor.ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
-			return err
-		}
-		if pub.KeyID, err = descriptor.KeyID(pub.Key); err != nil {
-			return err
-		}
-		if slices.ContainsFunc(s.Publishers, func(p descriptor.Publisher) bool { return p.KeyID == pub.KeyID }) {
-			return errors.New("the same key is given to two publishers")
-		}
-		for _, o := range fields[1:] {
-			e, err := entry(o)
-			if err != nil {
-				return err
-			}
-			e.Line = 0
-			pub.Origins = append(pub.Origins, e)
-		}
-		s.Publishers = append(s.Publishers, pub)
+		return s.publisher(e)
 	}
+	return nil // not reached: ParseGP checked the subkey's name
+}
+
+// gpEntry is one value of a list subkey: its data split on white space,
+// the value's name and number, and where it is, for messages.
+type gpEntry struct {
+	src    string   // GPValuePath of the value
+	name   string   // the value's name
+	num    int      // its number (1, 2, ...), 0 for Publishers
+	fields []string // the data, at least one field
+}
+
+// address parses an address with the whitelist's entry parser, as the
+// policy file does, numbered as the value is.
+func (e gpEntry) address(text string) (whitelist.Entry, error) {
+	w, err := whitelist.ParseEntry(text)
+	if err != nil {
+		return whitelist.Entry{}, errors.New(safetext.Sanitize(err.Error()))
+	}
+	w.Line = e.num
+	return w, nil
+}
+
+// server: "HOST[:PORT]", one a value.
+func (s *GPSettings) server(e gpEntry) error {
+	if len(e.fields) != 1 {
+		return fmt.Errorf("holds %d entries; give one host or host:port a value", len(e.fields))
+	}
+	w, err := e.address(e.fields[0])
+	if err != nil {
+		return err
+	}
+	s.Servers = append(s.Servers, w)
+	return nil
+}
+
+// proxy: "ADDRESS [sha256/PIN ...]".
+func (s *GPSettings) proxy(e gpEntry) error {
+	w, err := e.address(e.fields[0])
+	if err != nil {
+		return err
+	}
+	pins := e.fields[1:]
+	for _, p := range pins {
+		if err := checkPin(p); err != nil {
+			return err
+		}
+	}
+	s.Proxies = append(s.Proxies, Proxy{Entry: w, Pins: pins, Line: e.num, Src: e.src})
+	return nil
+}
+
+// destination: "ADDRESS [tls] [sha256/PIN ...] [ca=BASE64-DER ...]".
+func (s *GPSettings) destination(e gpEntry) error {
+	w, err := e.address(e.fields[0])
+	if err != nil {
+		return err
+	}
+	d := Destination{Entry: w, Line: e.num, Src: e.src}
+	var cas []string
+	for _, tok := range e.fields[1:] {
+		switch {
+		case tok == "tls":
+			d.TLS = true
+		case strings.HasPrefix(tok, "ca="):
+			der, err := base64.StdEncoding.DecodeString(tok[len("ca="):])
+			if err != nil {
+				return fmt.Errorf("%s is not ca= and the base64 of a DER certificate", safetext.QuoteExcerpt(tok, 40))
+			}
+			cas = append(cas, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+		default:
+			if err := checkPin(tok); err != nil {
+				return fmt.Errorf("%v (a destination takes tls, sha256/PIN and ca=BASE64-DER after its address)", err)
+			}
+			d.Pins = append(d.Pins, tok)
+		}
+	}
+	if len(cas) > 0 {
+		certs, err := descriptor.ParseCAPEM(strings.Join(cas, ""))
+		if err != nil {
+			return errors.New("ca= " + err.Error())
+		}
+		d.CAPEM = strings.Join(cas, "")
+		d.roots = newPool(certs)
+	}
+	if len(d.Pins) > 0 || d.CAPEM != "" {
+		d.TLS = true // as in the file: pins or a CA mean end-to-end TLS
+	}
+	s.Destinations = append(s.Destinations, d)
+	return nil
+}
+
+// publisher: the value's name is the publisher's; the data is
+// "BASE64-SPKI [ORIGIN ...]".
+func (s *GPSettings) publisher(e gpEntry) error {
+	if strings.TrimSpace(e.name) == "" || len(e.name) > 100 || safetext.Sanitize(e.name) != e.name {
+		return errors.New("the value name is the publisher's name: 1 to 100 printable characters")
+	}
+	der, err := base64.StdEncoding.DecodeString(e.fields[0])
+	if err != nil {
+		return errors.New("the data starts with the publisher key: the base64 of its DER SubjectPublicKeyInfo (the lines of trustlaunch descriptor keygen's FILE.pub between BEGIN and END)")
+	}
+	pub := descriptor.Publisher{Name: e.name, Line: e.num, Src: e.src}
+	if pub.Key, pub.Alg, err = descriptor.ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil {
+		return err
+	}
+	if pub.KeyID, err = descriptor.KeyID(pub.Key); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(s.Publishers, func(p descriptor.Publisher) bool { return p.KeyID == pub.KeyID }) {
+		return errors.New("the same key is given to two publishers")
+	}
+	for _, o := range e.fields[1:] {
+		w, err := e.address(o)
+		if err != nil {
+			return err
+		}
+		w.Line = 0
+		pub.Origins = append(pub.Origins, w)
+	}
+	s.Publishers = append(s.Publishers, pub)
 	return nil
 }
 

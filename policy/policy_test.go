@@ -72,7 +72,7 @@ func TestPolicyProblems(t *testing.T) {
 		{"proxy wildcard", "[[proxies]]\naddress = \"*.example.com\"\n", "policy.toml:2: \"*.example.com\": wildcards are not supported"},
 		{"proxy without address", "[[proxies]]\npins = []\n", "policy.toml:2: [[proxies]] has no address"},
 		{"unknown proxy key", "[[proxies]]\naddress = \"p.example.com\"\nport = 8443\n", `policy.toml:3: unknown key "port" in [[proxies]]`},
-		{"bad pin", "[[proxies]]\naddress = \"p.example.com\"\npins = [\"sha1/abc\"]\n", `policy.toml:3: "sha1/abc": want sha256/BASE64`},
+		{"bad pin", "[[proxies]]\naddress = \"p.example.com\"\npins = [\"sha1/abc\"]\n", `policy.toml:3: "sha1/abc" does not start with sha256/`},
 		{"short pin", "[[destinations]]\naddress = \"h.example.com\"\npins = [\"sha256/AAAA\"]\n", "policy.toml:3: \"sha256/AAAA\" is not sha256/ and the base64 of a 32-byte SHA-256 digest"},
 		{"pins with tls false", "[[destinations]]\naddress = \"h.example.com\"\ntls = false\npins = [\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n", "policy.toml:3: pins and ca_pem check the destination's certificate, which needs tls = true"},
 		{"bad ca", "[[destinations]]\naddress = \"h.example.com\"\nca_pem = \"not pem\"\n", "policy.toml:3: ca_pem holds no PEM certificate"},

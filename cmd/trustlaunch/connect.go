@@ -53,7 +53,7 @@ Examples:
 `
 
 // maxTokenBytes caps what is read from a token file or standard input.
-const maxTokenBytes = 16 << 10
+const maxTokenBytes = connector.MaxTokenBytes
 
 // maxCABytes caps a --ca bundle: a private CA's is a few KiB, a copy of
 // the system's whole bundle a few hundred.

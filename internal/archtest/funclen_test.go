@@ -31,8 +31,6 @@ const (
 var longFuncs = map[string]int{
 	"connector/proxytest/proxytest.go:Proxy.relayWebSocket": 137,
 	"whitelist/decide.go:Decide":                            135,
-	"policy/policy_gp.go:GPSettings.listValue":              122,
-	"connector/config.go:New":                               113,
 	"cmd/trustlaunch/connect.go:cmdConnect":                 108,
 	"platform/register_windows.go:checkRegistration":        105,
 	"internal/peers/squid.go:StartSquid":                    101,
