@@ -631,22 +631,28 @@ func escapeNonURL(s string) string {
 	return b.String()
 }
 
-// roots returns opts.RootCAs or the system roots, plus the admin bundle.
-func (f *fetcher) roots() (*x509.CertPool, error) {
+func (f *fetcher) roots() (*x509.CertPool, error) { return f.opts.Roots() }
+
+// Roots returns the roots the fetch verifies the portal with: RootCAs or
+// the system roots, plus the admin CA bundle (ExtraCAFile). The
+// administrator's bundle extends what this machine trusts, so a launch
+// gives the same roots to the security proxy and to an end-to-end TLS host
+// wherever the descriptor names no roots of its own (proxy.ca_pem).
+func (o FetchOptions) Roots() (*x509.CertPool, error) {
 	var pool *x509.CertPool
-	if f.opts.RootCAs != nil {
-		pool = f.opts.RootCAs.Clone()
+	if o.RootCAs != nil {
+		pool = o.RootCAs.Clone()
 	} else {
 		var err error
 		if pool, err = x509.SystemCertPool(); err != nil {
 			return nil, fmt.Errorf("load the system's root certificates: %w", err)
 		}
 	}
-	path := f.opts.ExtraCAFile
+	path := o.ExtraCAFile
 	if path == "" {
 		path = DefaultCAFile()
 	}
-	check := f.opts.checkAdmin
+	check := o.checkAdmin
 	if check == nil {
 		check = platform.CheckAdminFile
 	}

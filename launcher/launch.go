@@ -165,6 +165,7 @@ type launch struct {
 	secrets *redact.Set
 
 	outbound *connector.OutboundProxy // opts.Outbound, or the environment's
+	fetched  descriptor.FetchOptions  // what the descriptor was fetched with
 	desc     *descriptor.Descriptor
 	grant    policy.Grant
 	prof     *Profile
@@ -288,6 +289,7 @@ func (l *launch) fetch(ctx context.Context) *ending {
 	if l.opts.Policy.Policy != nil {
 		fo.Publishers = l.opts.Policy.Policy // else none: a signed descriptor is refused
 	}
+	l.fetched = fo
 	desc, err := descriptor.Fetch(ctx, fo)
 	if err != nil {
 		step := descriptor.StepFetch
@@ -391,6 +393,9 @@ func (l *launch) prepareLocal(context.Context) *ending {
 func (l *launch) openTunnel(ctx context.Context) *ending {
 	l.begin(phase.Proxy)
 	cfg := l.desc.ConnectorConfig()
+	if e := l.trustMachineRoots(&cfg); e != nil {
+		return e
+	}
 	l.grant.Apply(&cfg)
 	cfg.Secrets, cfg.Logf = l.secrets, l.opts.Logf
 	cfg.UserAgent, cfg.Outbound = l.opts.UserAgent, l.outbound
@@ -433,6 +438,30 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 	})
 	if st, ok := connector.ProxyTLS(first); ok {
 		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+	}
+	return nil
+}
+
+// trustMachineRoots gives the proxy, and an end-to-end TLS destination,
+// the roots the portal was verified with (this machine's, plus the admin CA
+// bundle) where the descriptor names none of its own: the administrator
+// decides what this machine trusts, for every connection trustlaunch
+// makes. A descriptor's proxy.ca_pem still replaces them for the proxy.
+func (l *launch) trustMachineRoots(cfg *connector.Config) *ending {
+	needProxy := cfg.RootCAs == nil
+	needDest := cfg.EndToEndTLS && cfg.DestRootCAs == nil
+	if !needProxy && !needDest {
+		return nil
+	}
+	roots, err := l.fetched.Roots()
+	if err != nil {
+		return failed(phase.Proxy, string(connector.StepTLS), err)
+	}
+	if needProxy {
+		cfg.RootCAs = roots
+	}
+	if needDest {
+		cfg.DestRootCAs = roots
 	}
 	return nil
 }
