@@ -297,7 +297,7 @@ func (e *ContentTypeError) Error() string {
 
 // Fetch downloads, decodes and validates the launch descriptor at
 // opts.URL, which must be the URL whose origin the whitelist decided
-// (DESIGN.md: "fetched only after trust is decided").
+// (docs/design.md "The descriptor": fetched only after the decision).
 //
 // It sends one GET over HTTPS (TLS 1.2 or later, certificates verified
 // against the system roots or opts.RootCAs plus the admin CA bundle) with

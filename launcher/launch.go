@@ -668,7 +668,8 @@ func relayTerminal(ctx context.Context, addr string, in io.Reader, out io.Writer
 // token of `connect`), and what a browser exports to the handlers it starts
 // (Debian's Chromium wrapper exports its Google API keys and client secret),
 // plus any variable whose name says it holds a token, secret, password or
-// key. DESIGN.md: the token never reaches a child's environment.
+// key: the token never reaches a child's environment
+// (docs/design.md "Connector").
 func CleanEnv(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {

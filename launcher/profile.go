@@ -51,8 +51,8 @@ func (k ProfileKind) String() string {
 }
 
 // Profile is one emulator profile: how to start an emulator pointed at the
-// tunnel's local end. Profiles are defined on this machine only; a
-// descriptor can name one and nothing more (DESIGN.md).
+// tunnel's local end. Profiles are defined on this machine only; a descriptor
+// can name one and nothing more (docs/design.md "The descriptor").
 type Profile struct {
 	Name string
 	Kind ProfileKind

@@ -10,8 +10,9 @@ import (
 )
 
 // UnsafeFileError reports an admin file that someone other than an
-// administrator could have written or replaced. DESIGN.md makes this a hard
-// stop: the caller must refuse to launch, not fall back to prompting.
+// administrator could have written or replaced. It is a hard stop
+// (docs/design.md "Fail closed"): the caller must refuse to launch, not fall
+// back to prompting.
 type UnsafeFileError struct {
 	Path   string // the admin file that was checked, as the caller named it
 	Reason string // what is wrong; names the directory, symlink or symlink target at fault when it is not Path itself

@@ -1,8 +1,8 @@
-// Package tui asks the user whether to trust a server (DESIGN.md, decision
-// flow step 4): a Bubble Tea prompt with Always / Yes / No, a plain-text
-// prompt with the same text and semantics, and a launcher that asks in a new
-// terminal window when the process has no terminal at all. All three
-// implement whitelist.Prompter.
+// Package tui asks the user whether to trust a server
+// (docs/design.md "The decision flow", step 4): a Bubble Tea prompt with
+// Always / Yes / No, a plain-text prompt with the same text and semantics,
+// and a launcher that asks in a new terminal window when the process has no
+// terminal at all. All three implement whitelist.Prompter.
 //
 // The prompt is the moment an attacker most wants to fool, so:
 //

@@ -21,8 +21,8 @@ const (
 )
 
 // Keyword turns on Allow Admin List Only mode when the first line of the
-// admin list contains it, case-insensitively
-// (shared/seeds/trusted-server-list.txt). Blank lines before it do not
+// admin list contains it, case-insensitively, as in the trusted-server
+// list of Pulse Secure / Ivanti Connect Secure. Blank lines before it do not
 // count, and neither do comment-only lines: a configuration tool's header
 // ("# Managed by Ansible") above the keyword must not switch a list
 // meant to be admin-only to prompt mode. In those comments the keyword

@@ -113,7 +113,7 @@ func originPart(raw string) string {
 }
 
 // ErrNotHTTPS is wrapped by the error ParseOrigin returns for a URL whose scheme
-// is not https (DESIGN.md step 1).
+// is not https (docs/design.md "The decision flow", step 1).
 var ErrNotHTTPS = errors.New("not an https URL")
 
 func originErr(in, format string, args ...any) error {
@@ -121,8 +121,9 @@ func originErr(in, format string, args ...any) error {
 }
 
 // ParseOrigin returns the origin of an absolute https URL, following the host
-// pipeline of DESIGN.md exactly. It parses the authority itself rather than
-// trusting net/url, which applies none of the browser's host rules.
+// pipeline of docs/design.md "Origins and matching" exactly. It parses the
+// authority itself rather than trusting net/url, which applies none of the
+// browser's host rules.
 func ParseOrigin(rawURL string) (Origin, error) {
 	if len(rawURL) > maxURLLen {
 		return Origin{}, originErr(rawURL, "longer than %d bytes", maxURLLen)
@@ -239,8 +240,9 @@ func parsePort(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// normalizeHost runs the host pipeline of DESIGN.md ("Origins and matching")
-// and returns the ASCII host plus its Unicode form when that differs.
+// normalizeHost runs the host pipeline
+// (docs/design.md "Origins and matching") and returns the ASCII host plus its
+// Unicode form when that differs.
 func normalizeHost(host string) (ascii, uni string, err error) {
 	if host == "" {
 		return "", "", errors.New("empty host")

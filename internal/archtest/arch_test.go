@@ -80,7 +80,7 @@ func TestImportDirection(t *testing.T) {
 	}
 	bad, checked := forbiddenDeps(strings.Split(strings.TrimSpace(string(out)), "\n"))
 	for _, b := range bad {
-		t.Errorf("%s, which DESIGN.md forbids", b)
+		t.Errorf("%s, which docs/design.md \"Package layout\" forbids", b)
 	}
 	if checked < len(forbidden) {
 		t.Fatalf("checked only %d of the %d ruled packages; is the module path right, or is a ruled package gone?", checked, len(forbidden))
