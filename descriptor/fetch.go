@@ -34,7 +34,8 @@ const (
 	StepValidate = "descriptor-validate" // a field's value is not allowed
 )
 
-// Defaults of FetchOptions (issue 5, "Descriptor fetch").
+// Defaults of FetchOptions, as docs/descriptor.md "Serving it" promises
+// portals.
 const (
 	DefaultFetchTimeout = 15 * time.Second
 	DefaultMaxBytes     = 64 << 10
@@ -83,8 +84,8 @@ type FetchOptions struct {
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
 	Resolver *net.Resolver
 	// Outbound is the outbound-proxy setting, the one the tunnel uses too
-	// (issue 14); nil: connector.OutboundFromEnvironment (HTTPS_PROXY,
-	// NO_PROXY), and a malformed value is an error.
+	// (docs/design.md "Connector"); nil: connector.OutboundFromEnvironment
+	// (HTTPS_PROXY, NO_PROXY), and a malformed value is an error.
 	Outbound *connector.OutboundProxy
 	// Publishers are the keys that verify a signed descriptor
 	// (application/jose): the admin policy's; nil: a signed descriptor is
@@ -516,7 +517,7 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		// A refusal by the outbound proxy reads as the tunnel's does and
 		// is typed (connector.StepOutbound), instead of net/http's bare
 		// reason phrase ("Proxy Authentication Required") that names
-		// neither the proxy nor the fix (issue 14).
+		// neither the proxy nor the fix.
 		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, req *http.Request, resp *http.Response) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -805,9 +806,10 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 	return body, signed, nil
 }
 
-// checkContentType accepts application/json, with a UTF-8 charset if it
-// names one (RFC 8259: JSON between systems is UTF-8), and
-// application/jose, a signed descriptor (issue 13), which it reports.
+// checkContentType accepts application/json, with a UTF-8 charset if it names
+// one (RFC 8259: JSON between systems is UTF-8), and application/jose, a
+// signed descriptor (docs/descriptor.md "Signed descriptors"), which it
+// reports.
 func checkContentType(ct string) (signed bool, err error) {
 	if strings.TrimSpace(ct) == "" {
 		return false, &ContentTypeError{}

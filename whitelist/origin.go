@@ -359,14 +359,14 @@ func normalizeIPv6(host string) (string, string, error) {
 // which kind: "IPv4-mapped" (::ffff:a.b.c.d, RFC 4291 2.5.5.2) or
 // "IPv4-compatible" (::a.b.c.d, RFC 4291 2.5.5.1, deprecated), in any of
 // their spellings (dotted or hex, short or long). Such a host is neither
-// folded to the IPv4 address nor accepted as it is (issue 10): the stack
-// connects a mapped address to the IPv4 host, so "[::ffff:127.0.0.1]" and
-// "127.0.0.1" are one server under two names, and a list that names one
-// would not match the other. The unspecified address (::) and the loopback
-// (::1) also start with 96 zero bits but are IPv6's own addresses, not
-// spellings of 0.0.0.0 and 0.0.0.1, so they are kept. Other prefixes that
-// embed an IPv4 address (NAT64 64:ff9b::/96, ::ffff:0:0:0/96) name real
-// IPv6 destinations and are kept too.
+// folded to the IPv4 address nor accepted as it is: the stack connects a
+// mapped address to the IPv4 host, so "[::ffff:127.0.0.1]" and "127.0.0.1"
+// are one server under two names, and a list that names one would not match
+// the other. The unspecified address (::) and the loopback (::1) also start
+// with 96 zero bits but are IPv6's own addresses, not spellings of 0.0.0.0
+// and 0.0.0.1, so they are kept. Other prefixes that embed an IPv4 address
+// (NAT64 64:ff9b::/96, ::ffff:0:0:0/96) name real IPv6 destinations and are
+// kept too.
 func embeddedIPv4(addr netip.Addr) (v4 netip.Addr, kind string) {
 	if addr.Is4In6() {
 		return addr.Unmap(), "IPv4-mapped"

@@ -119,7 +119,7 @@ func TestImportRulesCanFail(t *testing.T) {
 }
 
 // maxLauncherLines bounds launcher/'s non-test, non-generated lines. After
-// the descriptor and the policy left it (issue 22) it held 3,791: the
+// the descriptor and the policy left it, it held 3,791: the
 // pipeline, profiles, emulators, audit and detection. 4,000 leaves room to
 // grow those a little and fails when a sixth job moves in; a feature that
 // needs more should first ask whether it belongs in a package of its own.
