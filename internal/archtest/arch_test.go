@@ -21,23 +21,26 @@ import (
 const module = "github.com/trustlaunch/trustlaunch"
 
 // forbidden maps a package to module packages it must never depend on,
-// directly or not. Imports point one way: cmd → launcher → {descriptor,
-// policy, whitelist, connector, tui, platform}; policy → descriptor (a
+// directly or not (docs/design.md "Package layout"). Imports point one way:
+// cmd → launcher → {descriptor, policy, whitelist, connector, platform};
+// cmd wires tui, and the launcher never imports it (it takes a
+// whitelist.Prompter and a Status callback); policy → descriptor (a
 // *policy.Policy is the descriptor.Publishers that verifies signatures, so
 // descriptor never needs the policy); tui may import whitelist; whitelist
-// and connector never import tui or launcher; platform imports nothing of
-// ours.
+// and connector never import tui or launcher; platform and the phase
+// vocabulary import nothing of ours.
 var forbidden = map[string][]string{
 	"whitelist":         {"tui", "launcher", "connector", "cmd/trustlaunch"},
 	"connector":         {"tui", "launcher", "whitelist", "cmd/trustlaunch"},
 	"tui":               {"launcher", "connector", "cmd/trustlaunch"},
-	"launcher":          {"cmd/trustlaunch"},
+	"launcher":          {"tui", "cmd/trustlaunch"},
 	"descriptor":        {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"policy":            {"launcher", "tui", "cmd/trustlaunch"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/redact":   {"*"},
 	"internal/tomlpos":  {"*"},
+	"internal/phase":    {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
@@ -90,7 +93,7 @@ func TestImportDirection(t *testing.T) {
 // TestImportRulesCanFail feeds the rules the arrows this layout forbids:
 // the descriptor reaching for the policy type to verify a signature, the
 // policy or the descriptor importing the launcher, through a dependency
-// as well.
+// as well, and the launcher drawing its own prompt.
 func TestImportRulesCanFail(t *testing.T) {
 	for _, tt := range []struct {
 		line, want string
@@ -101,6 +104,8 @@ func TestImportRulesCanFail(t *testing.T) {
 		{module + "/policy:" + module + "/descriptor " + module + "/launcher", "policy depends on launcher"},
 		{module + "/policy:" + module + "/cmd/trustlaunch", "policy depends on cmd/trustlaunch"},
 		{module + "/internal/tomlpos:" + module + "/internal/safetext", "internal/tomlpos depends on internal/safetext"},
+		{module + "/launcher:" + module + "/descriptor " + module + "/tui", "launcher depends on tui"},
+		{module + "/internal/phase:" + module + "/whitelist", "internal/phase depends on whitelist"},
 	} {
 		bad, _ := forbiddenDeps([]string{tt.line})
 		if len(bad) != 1 || bad[0] != tt.want {
