@@ -451,7 +451,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 
 // startURL checks that opts.URL is of the origin the whitelist decided and
 // returns it parsed. Every request to a portal starts here (the descriptor
-// fetch and the detection POST of detect.go).
+// fetch and the detection POST of launcher/detect.go).
 func (f *fetcher) startURL() (*url.URL, error) {
 	o := f.opts
 	if o.Origin.IsZero() {
@@ -580,7 +580,7 @@ func (f *fetcher) send(ctx context.Context, client *http.Client, method string, 
 // another host), keep a trailing dot the decision removed and so resolve an
 // absolute name, and keep the letter case. The TLS server name and Host
 // follow the URL's host, so both are the decided one. The path keeps its
-// escapes as they were written (decoded once, by ParseLaunchURL, never
+// escapes as they were written (decoded once, by launcher.ParseLink, never
 // again), and non-ASCII bytes in path and query are percent-encoded in
 // UTF-8, as browsers send them.
 func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
@@ -601,10 +601,11 @@ func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
 	return &url.URL{Scheme: "https", Host: host, Path: path, RawPath: raw, RawQuery: escapeNonURL(u.RawQuery)}
 }
 
-// IsURLByte reports whether an ASCII byte may stand in a URL unencoded:
-// RFC 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
-// fetch sends these as they are and percent-encodes the rest; the launch URL
-// check (package launcher) refuses the others with the same set.
+// IsURLByte reports whether an ASCII byte may stand in a URL unencoded: RFC
+// 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
+// fetch sends these as they are and percent-encodes the rest; the link's
+// check (launcher.ParseLink) refuses the others in the descriptor URL with
+// the same set.
 func IsURLByte(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':

@@ -560,8 +560,13 @@ func (l *launch) record(ctx context.Context) {
 
 // emulatorTree is who may use the tunnel during a launch with a command
 // profile: the emulator, the recorder in a terminal window once it has
-// reported itself, and their descendants. admit and roots are per OS
-// (emulator_linux.go); Windows refuses for now.
+// reported itself, and their descendants. admit and roots are per OS:
+// emulator_linux.go walks the connecting process's parents up to the
+// emulator or the recorder (roots are where the connector starts its
+// search for the socket's holder); emulator_windows.go admits a process of
+// the emulator's Job Object, which holds the recorder too, and needs no
+// roots, since the TCP table names the process; emulator_darwin.go refuses
+// every process, and Launch refuses to run on macOS before it is asked.
 type emulatorTree struct {
 	emulator atomic.Int64                  // the emulator's pid once started, else 0
 	group    atomic.Pointer[processGroup]  // the emulator's group (Windows: its Job Object), set with emulator

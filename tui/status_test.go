@@ -33,7 +33,7 @@ func TestStatusModel(t *testing.T) {
 	m, _ = m.Update(runningMsg(phase.Descriptor))
 	view := m.View().Content
 	if !strings.Contains(view, "[....] descriptor") {
-		t.Errorf("no pending step:\n%s", view)
+		t.Errorf("no phase under way:\n%s", view)
 	}
 	for _, line := range strings.Split(view, "\n") {
 		if len([]rune(line)) > 40 {
