@@ -183,7 +183,7 @@ func (e *FetchError) Hint() string {
 	case errors.As(err, &st):
 		return st.Hint()
 	case errors.As(err, &re):
-		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the launch link must point at the descriptor on that server"
+		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the descriptor URL in the link must name the descriptor on that server"
 	case errors.As(err, &size):
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &ct) && ct.Encoding != "":

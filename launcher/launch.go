@@ -59,12 +59,12 @@ type Options struct {
 	// for both, and a malformed value ends the launch.
 	Outbound *connector.OutboundProxy
 
-	// Secrets is the run's registry of secrets (redact.Set), the one
-	// scrubber of every text a launch writes: Launch adds the launch URL's
-	// query, the fetch the outbound proxy's credentials, Launch the token
-	// once the descriptor is decoded; the fetch's errors, the connector's
-	// and the audit record are scrubbed with it. The caller scrubs what it
-	// prints with the same registry. Nil: a registry of the launch's own.
+	// Secrets is the run's registry of secrets (redact.Set), the one scrubber
+	// of every text a launch writes: Launch adds the descriptor URL's query,
+	// the fetch the outbound proxy's credentials, Launch the token once the
+	// descriptor is decoded; the fetch's errors, the connector's and the audit
+	// record are scrubbed with it. The caller scrubs what it prints with the
+	// same registry. Nil: a registry of the launch's own.
 	Secrets *redact.Set
 
 	// Connector adjusts the connector configuration built from the

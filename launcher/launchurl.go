@@ -46,7 +46,7 @@ type LaunchURLError struct {
 	Reason string
 }
 
-func (e *LaunchURLError) Error() string { return "invalid launch URL: " + e.Reason }
+func (e *LaunchURLError) Error() string { return "invalid link: " + e.Reason }
 
 func launchErr(format string, args ...any) error {
 	return &LaunchURLError{Reason: fmt.Sprintf(format, args...)}

@@ -10,7 +10,7 @@
 //     timeout (60 s, counted down on screen), SIGINT, SIGTERM, SIGHUP, a
 //     closed terminal and any error answer No;
 //   - every string from the network (host, Unicode form, registrable domain,
-//     launch URL) is shown through internal/safetext, so escape sequences,
+//     descriptor URL) is shown through internal/safetext, so escape sequences,
 //     controls and bidi characters appear as visible escapes (\x1b, \u202e)
 //     and are never sent to the terminal; long hosts wrap and are never cut;
 //   - a host whose Unicode form differs from its ASCII form is shown in both,

@@ -107,7 +107,7 @@ func NewWindowPrompter(opts WindowOptions) whitelist.Prompter {
 
 // windowRequest is request.json.
 type windowRequest struct {
-	LaunchURL    string `json:"launch_url"` // without query and fragment: withoutQuery
+	LaunchURL    string `json:"launch_url"` // the descriptor URL without query and fragment: withoutQuery
 	UserListPath string `json:"user_list_path"`
 }
 

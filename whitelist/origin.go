@@ -18,7 +18,8 @@ import (
 // DefaultPort is the port of an https origin that names none.
 const DefaultPort = 443
 
-// maxURLLen bounds a URL handed to ParseOrigin; a launch URL is at most 8 KiB.
+// maxURLLen bounds a URL handed to ParseOrigin: a descriptor URL is shorter
+// than the link that carries it, which is at most 8 KiB.
 const maxURLLen = 8 << 10
 
 // Origin is a normalized https origin, https://host[:port]: the server a launch
