@@ -34,7 +34,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
 	defer cancel()
 	// The TLS records go through raw system calls (relay.RawIO), as the
-	// relay's local end does (BENCHMARKS.md, issue 15, round 2).
+	// relay's local end does (relay.RawIO says why).
 	tc := tls.Client(relay.RawIO(raw), c.tlsConf)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return nil, c.timeoutOr(ctx, hctx, StepTLS, c.cfg.ProxyAddr, err, func() *StepError {
@@ -166,7 +166,8 @@ func (c *Connector) dialHost(ctx context.Context, host, portStr string) (net.Con
 // balancers drop idle flows after minutes (AWS NLB 350 s, Azure LB 4 min
 // by default), so 30 s keeps the flow known to them. Keepalive does not
 // keep an HTTP proxy's tunnel open: Squid and nginx count bytes, which the
-// emulator's TELNET NOPs and the WebSocket pings provide (issue 14).
+// emulator's TELNET NOPs and the WebSocket pings provide
+// (docs/admin.md "Idle sessions").
 var KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3}
 
 // tunnelConn is the connection Dial returns: it reports read and write

@@ -1,7 +1,7 @@
 // Package connector opens the tunnel from a local emulator to a destination
 // host through the security proxy named in a launch descriptor: a TLS 1.2/1.3
 // connection to the proxy, the session token, a standard tunnelling
-// protocol, and a byte relay (DESIGN.md "Connector", issue 4).
+// protocol, and a byte relay (docs/design.md "Connector").
 //
 // # Use
 //

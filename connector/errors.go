@@ -250,7 +250,7 @@ func proxyText(secrets *redact.Set, s string, max int) string {
 // for a code without one). The reason phrase the proxy wrote is not shown:
 // it is the proxy's text, a refusal may quote the credential it refused in
 // any spelling, and the code already says which step failed and why
-// (DESIGN.md "Connector").
+// (docs/design.md "Connector").
 func statusText(resp *http.Response) string {
 	if phrase := http.StatusText(resp.StatusCode); phrase != "" {
 		return strconv.Itoa(resp.StatusCode) + " " + phrase

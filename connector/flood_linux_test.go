@@ -23,10 +23,11 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/testuser"
 )
 
-// Issue 10, "Refusals cannot flood": another local user loops connect/close
-// on the local end. These tests and BenchmarkSetupUnderFlood run the flood
-// from a real second user (created with useradd, removed afterwards): this
-// test binary, copied where that user can run it, in "flood" mode.
+// Refusals cannot flood: another local user loops connect/close on the local
+// end (BENCHMARKS.md "Refusals under a connect/close flood"). These tests and
+// BenchmarkSetupUnderFlood run the flood from a real second user (created
+// with useradd, removed afterwards): this test binary, copied where that user
+// can run it, in "flood" mode.
 //
 // Run the benchmark: go test -run '^$' -bench SetupUnderFlood -benchtime 400x -count 5 ./connector/
 
@@ -339,14 +340,13 @@ func floodRound(t testing.TB, ctx context.Context, bin string, u testuser.User, 
 	return quiet, flooded
 }
 
-// floodRatioLimit is the most TestRefusalFloodSetupTime accepts for the
-// p99 setup time under the flood over the p99 without. Issue 10's target
-// is 5; on the project's 2-CPU machine, where the flooding process takes
-// about one CPU and the proxy and the host of this test run in this
-// process, the ratio measures 6-10 (BENCHMARKS.md), so the test guards
-// against starvation (before the change, under -race, the legitimate
-// connection got no byte back in 10 s; the issue saw 1 s) rather than the
-// target, which BenchmarkSetupUnderFlood measures.
+// floodRatioLimit is the most TestRefusalFloodSetupTime accepts for the p99
+// setup time under the flood over the p99 without. The target is 5; on the
+// project's 2-CPU machine, where the flooding process takes about one CPU and
+// the proxy and the host of this test run in this process, the ratio measures
+// 6-10 (BENCHMARKS.md), so the test guards against starvation (before the
+// change, under -race, the legitimate connection got no byte back in 10 s)
+// rather than the target, which BenchmarkSetupUnderFlood measures.
 const floodRatioLimit = 20
 
 // TestRefusalFloodSetupTime: the legitimate connection's setup time at p99

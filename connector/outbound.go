@@ -21,7 +21,7 @@ import (
 )
 
 // StepOutbound is the step of the outbound (egress) proxy: reaching it, and
-// its answer to the CONNECT request for the security proxy (issue 14).
+// its answer to the CONNECT request for the security proxy.
 const StepOutbound Step = "outbound-proxy"
 
 // Sources of an outbound-proxy setting, as messages name them.
@@ -33,12 +33,11 @@ const (
 
 // OutboundProxy is the one outbound-proxy setting of trustlaunch: the
 // descriptor fetch (through HTTPProxy, for net/http) and the tunnel
-// (Config.Outbound) both ask it, so they never disagree about which
-// traffic goes through which proxy (issue 14). It is an explicit HTTP
-// proxy that answers CONNECT; NO_PROXY rules are read as
-// golang.org/x/net/http/httpproxy reads them (which never proxies
-// localhost or loopback addresses). The nil *OutboundProxy, and the
-// setting "none", connect directly.
+// (Config.Outbound) both ask it, so they never disagree about which traffic
+// goes through which proxy. It is an explicit HTTP proxy that answers
+// CONNECT; NO_PROXY rules are read as golang.org/x/net/http/httpproxy reads
+// them (which never proxies localhost or loopback addresses). The nil
+// *OutboundProxy, and the setting "none", connect directly.
 //
 // The proxy URL's user name and password, when present, are sent as Basic
 // credentials to the outbound proxy only; no message, log line or String

@@ -7,8 +7,8 @@ import (
 
 // TestProxyURLErrorsHoldNoCredentials: an unencoded "/", "?" or "#" in a
 // proxy password ends the URL's authority early, so what url.Parse calls the
-// host is the user name and the start of the password. No error may quote it
-// (review of issue 14).
+// host is the user name and the start of the password. No error may quote
+// it.
 func TestProxyURLErrorsHoldNoCredentials(t *testing.T) {
 	for _, raw := range []string{
 		"http://alice:9999?x@proxy.corp:3128",

@@ -37,12 +37,12 @@ func (e *PeerOwnerError) Error() string {
 }
 
 // PeerUnknownError is the error of a local connection whose owner cannot be
-// established: the system describes its client end as a socket that no
-// longer belongs to a process (Linux: a TIME_WAIT or FIN_WAIT2 orphan that
-// the kernel keeps as a timewait minisock, reported with uid 0 and inode 0).
-// Such a connection is refused even though its reported uid may equal ours
-// (issue 10: as root, uid 0 would pass), and a same-user client that
-// writes and closes at once may be refused too: that is failing closed.
+// established: the system describes its client end as a socket that no longer
+// belongs to a process (Linux: a TIME_WAIT or FIN_WAIT2 orphan that the
+// kernel keeps as a timewait minisock, reported with uid 0 and inode 0). Such
+// a connection is refused even though its reported uid may equal ours (as
+// root, uid 0 would pass), and a same-user client that writes and closes at
+// once may be refused too: that is failing closed.
 type PeerUnknownError struct {
 	Reason string // why the owner is unknown, e.g. "the client socket is closed (TIME_WAIT)"
 }

@@ -27,9 +27,9 @@ func init() {
 
 // BenchmarkLocalTunnelSetup measures what an emulator waits for: connect to
 // Serve's local end, the owner check, a new tunnel (TCP, TLS, CONNECT), and
-// one byte echoed back by the destination. "same-user" is the check before
-// issue 10; "emulator-only" adds the process admission, as `open` sets it
-// up: the only root is the emulator, a separate process that opens the
+// one byte echoed back by the destination. "same-user" is the same-user check
+// alone; "emulator-only" adds the process admission, as `open` sets it up:
+// the only root is the emulator, a separate process that opens the
 // connections (this test binary re-executed, asked for each connection on a
 // pipe), so the holder search reads that process's threads and descriptors,
 // not the test process's dozens.

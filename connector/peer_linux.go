@@ -30,7 +30,7 @@ const peerCheckAvailable = true
 // A socket with no inode is no longer held by any process (closed: a
 // TIME_WAIT or FIN_WAIT2 timewait minisock, reported as uid 0, or an
 // orphan still sending its FIN): its owner cannot be established, so it is
-// refused whatever uid the kernel reports (issue 10: as root, uid 0 passed).
+// refused whatever uid the kernel reports (as root, uid 0 would pass).
 //
 // With admit, the processes holding the inode are found (holders: with
 // roots, the first one in their tree) and each must be admitted.
@@ -411,14 +411,14 @@ func socketInfo(src, dst netip.AddrPort) (sk diagSocket, found bool, err error) 
 	}
 }
 
-// diagSockets keeps the sock_diag sockets of finished owner checks for
-// the next ones: a check then costs one send and one receive, instead of
-// also a socket, a bind, a setsockopt and a close, which under a
-// connect/close flood from another user are paid for every refused
-// connection (issue 10). It holds a few more than Serve runs checks at
-// once; any more are closed. A socket whose answer did not come is closed,
-// not kept; a late answer on a kept one is told apart by its sequence
-// number.
+// diagSockets keeps the sock_diag sockets of finished owner checks for the
+// next ones: a check then costs one send and one receive, instead of also a
+// socket, a bind, a setsockopt and a close, which under a connect/close flood
+// from another user are paid for every refused connection
+// (BENCHMARKS.md "Refusals under a connect/close flood"). It holds a few more
+// than Serve runs checks at once; any more are closed. A socket whose answer
+// did not come is closed, not kept; a late answer on a kept one is told apart
+// by its sequence number.
 var (
 	diagSockets = make(chan int, 2*maxPendingChecks)
 	diagSeq     atomic.Uint32

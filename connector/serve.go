@@ -45,7 +45,7 @@ func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 	// No keepalive on accept: Serve sets KeepAlive on a connection once it
 	// passed the owner check. Go's default (on, 15 s) is four setsockopt
 	// calls on every connection accepted, each refused one of a
-	// connect/close flood included (issue 10).
+	// connect/close flood included.
 	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{Enable: false}, KeepAlive: -1, Control: listenControl}
 	ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip.Unmap(), ap.Port()).String())
 	if err != nil {
@@ -131,9 +131,9 @@ func (c *Connector) ServePreDialed(ctx context.Context, ln net.Listener, first n
 			// closed its end (the connect/close loop) is refused here,
 			// without a goroutine or the check: the check would refuse it
 			// anyway, its socket being a kernel orphan whose owner is
-			// unknown (issue 10). A same-user client that half-closes at
-			// once is refused too while this lasts, which the issue accepts
-			// (fail closed). Anything else waits for a slot.
+			// unknown. A same-user client that half-closes at once is
+			// refused too while this lasts: that is failing closed
+			// (docs/design.md "Fail closed"). Anything else waits for a slot.
 			if clientClosed(conn) {
 				conn.Close()
 				refusals.record(PeerSource(errClosedUnderLoad), conn.RemoteAddr().String(), errClosedUnderLoad)
@@ -160,7 +160,8 @@ func (c *Connector) ServePreDialed(ctx context.Context, ln net.Listener, first n
 // few processes), so a few at once keep the CPUs busy. More only add
 // goroutines and threads that the legitimate connection's relay then
 // queues behind on every hop: with 256, its p99 setup time under a flood
-// was about 4x that with 4 (BENCHMARKS.md, issue 10).
+// was about 4x that with 4 (BENCHMARKS.md "Refusals under a connect/close
+// flood").
 const maxPendingChecks = 4
 
 // errClosedUnderLoad is the refusal of a connection whose client closed
@@ -188,7 +189,7 @@ func (c *Connector) handle(ctx context.Context, conn net.Conn, take func() net.C
 		// While the proxy is unreachable, a connection is closed at once
 		// rather than after a dial that would fail too: the emulator's own
 		// retry gets its answer quickly, and the proxy gets at most one
-		// dial per dialRetryInterval from this launch (issue 14).
+		// dial per dialRetryInterval from this launch.
 		if !c.gate.allow() {
 			conn.Close()
 			c.logf("tunnel for %s not opened: the proxy was unreachable less than %v ago; closed at once so the emulator retries", from, dialRetryInterval)
@@ -273,11 +274,11 @@ func (g *dialGate) opened() int {
 }
 
 // Tunnels returns how many tunnels Serve and ServePreDialed have opened for
-// local connections so far, the pre-dialed one included. Each one after
-// the first is the emulator connecting again (after a drop, or for a second
-// session window) with the launch's session token: the launcher reports
-// them when the session ends, since nothing may be drawn over a running
-// emulator (issue 10), and counts them in the audit record (issue 14).
+// local connections so far, the pre-dialed one included. Each one after the
+// first is the emulator connecting again (after a drop, or for a second
+// session window) with the launch's session token: the launcher reports them
+// when the session ends, since nothing may be drawn over a running emulator,
+// and counts them in the audit record.
 func (c *Connector) Tunnels() int {
 	c.gate.mu.Lock()
 	defer c.gate.mu.Unlock()

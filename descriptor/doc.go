@@ -1,6 +1,6 @@
 // Package descriptor is the launch descriptor: the JSON a portal serves for
-// one session (DESIGN.md, "Launch URL and descriptor"), how it is fetched,
-// and how a signed one is verified.
+// one session (docs/design.md "The descriptor"), how it is fetched, and how a
+// signed one is verified.
 //
 //   - Decode is the strict descriptor v1 decoder: unknown, duplicate and
 //     case-variant fields are errors naming their path, and every value is

@@ -34,7 +34,8 @@ const (
 	StepValidate = "descriptor-validate" // a field's value is not allowed
 )
 
-// Defaults of FetchOptions (issue 5, "Descriptor fetch").
+// Defaults of FetchOptions, as docs/descriptor.md "Serving it" promises
+// portals.
 const (
 	DefaultFetchTimeout = 15 * time.Second
 	DefaultMaxBytes     = 64 << 10
@@ -83,8 +84,8 @@ type FetchOptions struct {
 	// Through an HTTPS proxy from the environment, the proxy resolves it.
 	Resolver *net.Resolver
 	// Outbound is the outbound-proxy setting, the one the tunnel uses too
-	// (issue 14); nil: connector.OutboundFromEnvironment (HTTPS_PROXY,
-	// NO_PROXY), and a malformed value is an error.
+	// (docs/design.md "Connector"); nil: connector.OutboundFromEnvironment
+	// (HTTPS_PROXY, NO_PROXY), and a malformed value is an error.
 	Outbound *connector.OutboundProxy
 	// Publishers are the keys that verify a signed descriptor
 	// (application/jose): the admin policy's; nil: a signed descriptor is
@@ -182,7 +183,7 @@ func (e *FetchError) Hint() string {
 	case errors.As(err, &st):
 		return st.Hint()
 	case errors.As(err, &re):
-		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the launch link must point at the descriptor on that server"
+		return "trustlaunch follows redirects only to https pages of the trusted server, at most " + fmt.Sprint(MaxRedirects) + ": tell the portal's administrator that the descriptor URL in the link must name the descriptor on that server"
 	case errors.As(err, &size):
 		return "the portal sent more than a launch descriptor: the link may point at the wrong page; tell the portal's administrator"
 	case errors.As(err, &ct) && ct.Encoding != "":
@@ -297,7 +298,7 @@ func (e *ContentTypeError) Error() string {
 
 // Fetch downloads, decodes and validates the launch descriptor at
 // opts.URL, which must be the URL whose origin the whitelist decided
-// (DESIGN.md: "fetched only after trust is decided").
+// (docs/design.md "The descriptor": fetched only after the decision).
 //
 // It sends one GET over HTTPS (TLS 1.2 or later, certificates verified
 // against the system roots or opts.RootCAs plus the admin CA bundle) with
@@ -450,7 +451,7 @@ func (f *fetcher) fetch(ctx context.Context) (*Descriptor, error) {
 
 // startURL checks that opts.URL is of the origin the whitelist decided and
 // returns it parsed. Every request to a portal starts here (the descriptor
-// fetch and the detection POST of detect.go).
+// fetch and the detection POST of launcher/detect.go).
 func (f *fetcher) startURL() (*url.URL, error) {
 	o := f.opts
 	if o.Origin.IsZero() {
@@ -516,7 +517,7 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		// A refusal by the outbound proxy reads as the tunnel's does and
 		// is typed (connector.StepOutbound), instead of net/http's bare
 		// reason phrase ("Proxy Authentication Required") that names
-		// neither the proxy nor the fix (issue 14).
+		// neither the proxy nor the fix.
 		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, req *http.Request, resp *http.Response) error {
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -579,7 +580,7 @@ func (f *fetcher) send(ctx context.Context, client *http.Client, method string, 
 // another host), keep a trailing dot the decision removed and so resolve an
 // absolute name, and keep the letter case. The TLS server name and Host
 // follow the URL's host, so both are the decided one. The path keeps its
-// escapes as they were written (decoded once, by ParseLaunchURL, never
+// escapes as they were written (decoded once, by launcher.ParseLink, never
 // again), and non-ASCII bytes in path and query are percent-encoded in
 // UTF-8, as browsers send them.
 func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
@@ -600,10 +601,11 @@ func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
 	return &url.URL{Scheme: "https", Host: host, Path: path, RawPath: raw, RawQuery: escapeNonURL(u.RawQuery)}
 }
 
-// IsURLByte reports whether an ASCII byte may stand in a URL unencoded:
-// RFC 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
-// fetch sends these as they are and percent-encodes the rest; the launch URL
-// check (package launcher) refuses the others with the same set.
+// IsURLByte reports whether an ASCII byte may stand in a URL unencoded: RFC
+// 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
+// fetch sends these as they are and percent-encodes the rest; the link's
+// check (launcher.ParseLink) refuses the others in the descriptor URL with
+// the same set.
 func IsURLByte(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
@@ -811,9 +813,10 @@ func (f *fetcher) readBody(ctx context.Context, resp *http.Response, maxBytes in
 	return body, signed, nil
 }
 
-// checkContentType accepts application/json, with a UTF-8 charset if it
-// names one (RFC 8259: JSON between systems is UTF-8), and
-// application/jose, a signed descriptor (issue 13), which it reports.
+// checkContentType accepts application/json, with a UTF-8 charset if it names
+// one (RFC 8259: JSON between systems is UTF-8), and application/jose, a
+// signed descriptor (docs/descriptor.md "Signed descriptors"), which it
+// reports.
 func checkContentType(ct string) (signed bool, err error) {
 	if strings.TrimSpace(ct) == "" {
 		return false, &ContentTypeError{}

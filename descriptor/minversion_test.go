@@ -16,8 +16,8 @@ func minimalWith(extra string) []byte {
 }
 
 // TestDescriptorMinVersionField: min_version is part of descriptor v1
-// (DESIGN.md), a release version MAJOR.MINOR.PATCH; anything else is an
-// error naming the field.
+// (docs/design.md "The descriptor"), a release version MAJOR.MINOR.PATCH;
+// anything else is an error naming the field.
 func TestDescriptorMinVersionField(t *testing.T) {
 	for _, tc := range []struct{ in, want, errHas string }{
 		{`"1.4.0"`, "1.4.0", ""},

@@ -35,13 +35,13 @@ const (
 // trusted client.
 const DetectPath = "/.well-known/trustlaunch/detect"
 
-// DetectInterval is the least time between two detection POSTs to one
-// host, on any port (issue 14): a page that fires detect links in a loop
-// gets one answer per interval, however many trustlaunch processes it
-// starts. The limit is per host, not per origin: a whitelist entry
-// without a port admits every port of its host, and each port is an
-// origin of its own, so a limit per origin would let a page reach up to
-// maxDetectStateHosts ports of one host per interval.
+// DetectInterval is the least time between two detection POSTs to one host,
+// on any port: a page that fires detect links in a loop gets one answer per
+// interval, however many trustlaunch processes it starts. The limit is per
+// host, not per origin: a whitelist entry without a port admits every port of
+// its host, and each port is an origin of its own, so a limit per origin
+// would let a page reach up to maxDetectStateHosts ports of one host per
+// interval.
 const DetectInterval = 10 * time.Second
 
 // detectStateName is the rate-limit file in platform.UserStateDir.
@@ -172,8 +172,9 @@ func (e *DetectError) Hint() string {
 	return (&descriptor.FetchError{Step: descriptor.StepFetch, Err: e.Err}).Hint()
 }
 
-// detectReport is the body of the POST (issue 14): what a portal needs to
-// say "installed" or "update needed", and nothing else about this machine.
+// detectReport is the body of the POST (docs/portal.md "The server"): what a
+// portal needs to say "installed" or "update needed", and nothing else about
+// this machine.
 type detectReport struct {
 	Version  string `json:"version"`
 	OS       string `json:"os"`

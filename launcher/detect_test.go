@@ -425,7 +425,7 @@ func TestDetectStateFileGarbage(t *testing.T) {
 
 // TestDetectThroughOutboundProxy: the detection POST takes the outbound
 // proxy of FetchOptions.Outbound, the one setting of the fetch and the
-// tunnel (issue 14). The portal's name resolves only at the outbound proxy.
+// tunnel. The portal's name resolves only at the outbound proxy.
 func TestDetectThroughOutboundProxy(t *testing.T) {
 	s := newDetect(t, false, nil)
 	_, port, _ := net.SplitHostPort(s.portal.srv.Listener.Addr().String())

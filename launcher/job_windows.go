@@ -12,13 +12,13 @@ import (
 )
 
 // jobObject is the Job Object an emulator and everything it starts run in
-// (DESIGN.md, Windows; issue 11). Its one limit is kill-on-close: when the
-// last handle to the job closes (the launch tears down, or trustlaunch
-// itself is killed and the kernel closes its handles) every process in it
-// ends, a detached grandchild in its own process group included. Breakaway
-// is not allowed (no JOB_OBJECT_LIMIT_BREAKAWAY_OK nor
-// SILENT_BREAKAWAY_OK), so CREATE_BREAKAWAY_FROM_JOB fails in the
-// emulator's processes and a child cannot leave the job.
+// (docs/design.md "Windows"). Its one limit is kill-on-close: when the last
+// handle to the job closes (the launch tears down, or trustlaunch itself is
+// killed and the kernel closes its handles) every process in it ends, a
+// detached grandchild in its own process group included. Breakaway is not
+// allowed (no JOB_OBJECT_LIMIT_BREAKAWAY_OK nor SILENT_BREAKAWAY_OK), so
+// CREATE_BREAKAWAY_FROM_JOB fails in the emulator's processes and a child
+// cannot leave the job.
 //
 // The job is unnamed, so no other process can open it by name, and its
 // handle is not inheritable, so the emulator does not hold it (if it did,

@@ -22,7 +22,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 )
 
-// The Windows tests of the emulator's Job Object (issue 11, deliverable 3):
+// The Windows tests of the emulator's Job Object (docs/design.md "Windows"):
 // the test binary, re-run in a helper role, is the emulator; it starts a
 // detached grandchild (first asking to break away from the job) and then
 // exits, waits to be killed or connects to the tunnel. Afterwards every

@@ -59,12 +59,12 @@ type Options struct {
 	// for both, and a malformed value ends the launch.
 	Outbound *connector.OutboundProxy
 
-	// Secrets is the run's registry of secrets (redact.Set), the one
-	// scrubber of every text a launch writes: Launch adds the launch URL's
-	// query, the fetch the outbound proxy's credentials, Launch the token
-	// once the descriptor is decoded; the fetch's errors, the connector's
-	// and the audit record are scrubbed with it. The caller scrubs what it
-	// prints with the same registry. Nil: a registry of the launch's own.
+	// Secrets is the run's registry of secrets (redact.Set), the one scrubber
+	// of every text a launch writes: Launch adds the descriptor URL's query,
+	// the fetch the outbound proxy's credentials, Launch the token once the
+	// descriptor is decoded; the fetch's errors, the connector's and the audit
+	// record are scrubbed with it. The caller scrubs what it prints with the
+	// same registry. Nil: a registry of the launch's own.
 	Secrets *redact.Set
 
 	// Connector adjusts the connector configuration built from the
@@ -612,8 +612,13 @@ func (l *launch) record(ctx context.Context) {
 
 // emulatorTree is who may use the tunnel during a launch with a command
 // profile: the emulator, the recorder in a terminal window once it has
-// reported itself, and their descendants. admit and roots are per OS
-// (emulator_linux.go); Windows refuses for now.
+// reported itself, and their descendants. admit and roots are per OS:
+// emulator_linux.go walks the connecting process's parents up to the
+// emulator or the recorder (roots are where the connector starts its
+// search for the socket's holder); emulator_windows.go admits a process of
+// the emulator's Job Object, which holds the recorder too, and needs no
+// roots, since the TCP table names the process; emulator_darwin.go refuses
+// every process, and Launch refuses to run on macOS before it is asked.
 type emulatorTree struct {
 	emulator atomic.Int64                  // the emulator's pid once started, else 0
 	group    atomic.Pointer[processGroup]  // the emulator's group (Windows: its Job Object), set with emulator
@@ -720,7 +725,8 @@ func relayTerminal(ctx context.Context, addr string, in io.Reader, out io.Writer
 // token of `connect`), and what a browser exports to the handlers it starts
 // (Debian's Chromium wrapper exports its Google API keys and client secret),
 // plus any variable whose name says it holds a token, secret, password or
-// key. DESIGN.md: the token never reaches a child's environment.
+// key: the token never reaches a child's environment
+// (docs/design.md "Connector").
 func CleanEnv(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {

@@ -10,11 +10,11 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
-// MaxLaunchURLLen bounds the link the browser hands over (DESIGN.md, "Launch
-// URL and descriptor").
+// MaxLaunchURLLen bounds the link the browser hands over
+// (docs/design.md "The link and the descriptor URL").
 const MaxLaunchURLLen = 8 << 10
 
-// The accepted forms (DESIGN.md): trustlaunch://launch?url=... and
+// The accepted forms of a link: trustlaunch://launch?url=... and
 // trustlaunch://detect?url=..., nothing else. Both prefixes have the same
 // length, which the parser relies on.
 const (
@@ -46,7 +46,7 @@ type LaunchURLError struct {
 	Reason string
 }
 
-func (e *LaunchURLError) Error() string { return "invalid launch URL: " + e.Reason }
+func (e *LaunchURLError) Error() string { return "invalid link: " + e.Reason }
 
 func launchErr(format string, args ...any) error {
 	return &LaunchURLError{Reason: fmt.Sprintf(format, args...)}
@@ -69,12 +69,13 @@ func ParseLaunchURL(raw string) (string, error) {
 // ParseLink returns the action and the URL carried by a link of the form
 // trustlaunch://launch?url=<percent-encoded URL> or
 // trustlaunch://detect?url=<percent-encoded URL>, with the same rules for
-// both (DESIGN.md: "same parsing rules"). Anything else is an error:
-// another host or path, a fragment, a parameter other than url, url twice,
-// a ";" separator, or an escape that does not decode. A query that does not
-// parse cleanly is an error, never a partial result, because a handler that
-// guesses is a handler an attacker can steer. It does not check that the
-// descriptor URL is https: the whitelist decision does, as its first step.
+// both (docs/design.md "The link and the descriptor URL"). Anything else is
+// an error: another host or path, a fragment, a parameter other than url, url
+// twice, a ";" separator, or an escape that does not decode. A query that
+// does not parse cleanly is an error, never a partial result, because a
+// handler that guesses is a handler an attacker can steer. It does not check
+// that the descriptor URL is https: the whitelist decision does, as its first
+// step.
 //
 // The url value is percent-decoded once, and "+" stays "+": it is not a
 // form, and portals put base64 tickets there unencoded, whose "+" read as a

@@ -104,8 +104,8 @@ func FuzzParseLaunchURL(f *testing.F) {
 }
 
 // TestParseLink checks the second accepted form, trustlaunch://detect
-// (DESIGN.md "Launch URL and descriptor"): the same parsing rules as a
-// launch link, and a detect link is never taken for a launch.
+// (docs/design.md "The link and the descriptor URL"): the same parsing rules
+// as a launch link, and a detect link is never taken for a launch.
 func TestParseLink(t *testing.T) {
 	enc := url.QueryEscape("https://portal.example.com/detect?id=SECRET")
 	tests := []struct {

@@ -51,8 +51,8 @@ func (k ProfileKind) String() string {
 }
 
 // Profile is one emulator profile: how to start an emulator pointed at the
-// tunnel's local end. Profiles are defined on this machine only; a
-// descriptor can name one and nothing more (DESIGN.md).
+// tunnel's local end. Profiles are defined on this machine only; a descriptor
+// can name one and nothing more (docs/design.md "The descriptor").
 type Profile struct {
 	Name string
 	Kind ProfileKind
@@ -124,7 +124,7 @@ func builtinProfilesFor(goos string) map[string]*Profile {
 // Proxies cut idle tunnels by counting bytes (Squid's read_timeout,
 // 15 minutes by default, often set lower; firewalls and NAT after a few
 // minutes), and TCP keepalive carries none they count: a NOP a minute
-// keeps a screen left open over lunch alive for a few bytes (issue 14).
+// keeps a screen left open over lunch alive for a few bytes.
 // An administrator changes it by defining the profile in profiles.toml
 // with another value (docs/admin.md, "Idle sessions").
 const DefaultNOPSeconds = 60
@@ -465,14 +465,13 @@ func (p *Profile) Listen() (net.Listener, error) {
 const maxSessionArg = 80
 
 // sessionArg is the value of {session}: the descriptor's session name, a
-// string from the network, with only letters, digits, spaces and
-// ._-:,@+ kept and every other character (controls, quotes, the
-// metacharacters of shells and of cmd.exe, path separators) replaced by
-// "_", at most maxSessionArg characters, and a "_" in front of a leading
-// "-" or "+" so that it cannot become an option. "#", "(", ")", "[" and "]"
-// are replaced too (issue 10): a comment start and shell syntax, they could
-// cut or break a profile that, against the README, puts {session} inside an
-// "sh -c" string.
+// string from the network, with only letters, digits, spaces and ._-:,@+ kept
+// and every other character (controls, quotes, the metacharacters of shells
+// and of cmd.exe, path separators) replaced by "_", at most maxSessionArg
+// characters, and a "_" in front of a leading "-" or "+" so that it cannot
+// become an option. "#", "(", ")", "[" and "]" are replaced too: a comment
+// start and shell syntax, they could cut or break a profile that, against the
+// README, puts {session} inside an "sh -c" string.
 //
 // asciiOnly (Windows) keeps ASCII letters and digits only: Windows hands a
 // program that is not Unicode-aware its command line in the ANSI code

@@ -94,7 +94,7 @@ func TestBuiltinProfiles(t *testing.T) {
 		kind ProfileKind
 		argv []string
 	}
-	// The x3270 suite's programs send TELNET NOPs (issue 14).
+	// The x3270 suite's programs send TELNET NOPs (DefaultNOPSeconds).
 	suite := func(program string) test {
 		return test{program, ProfileCommand, []string{filepath.Join(bin, exeName(program)), "-xrm", program + ".nopSeconds: 60", "127.0.0.1:4321"}}
 	}
@@ -289,11 +289,11 @@ func TestSessionArgASCIIOnly(t *testing.T) {
 	}
 }
 
-// TestSessionArgCharacterSet: whatever the session name, {session} holds
-// only letters, digits, space and ._-:,@+ (issue 10, section 5): "#" starts
-// a comment and ()[] are syntax in a shell, so a value that kept them could
-// cut or break an admin's "sh -c" profile. Every rune of the BMP and a few
-// beyond goes through, alone and between letters.
+// TestSessionArgCharacterSet: whatever the session name, {session} holds only
+// letters, digits, space and ._-:,@+: "#" starts a comment and ()[] are
+// syntax in a shell, so a value that kept them could cut or break an admin's
+// "sh -c" profile. Every rune of the BMP and a few beyond goes through, alone
+// and between letters.
 func TestSessionArgCharacterSet(t *testing.T) {
 	allowed := func(r rune, asciiOnly bool) bool {
 		if asciiOnly && r > unicode.MaxASCII {
@@ -507,7 +507,7 @@ func TestProfileTerminal(t *testing.T) {
 
 // TestBuiltinProfilesWindows checks the Windows built-ins from any OS: the
 // x3270 suite's Windows programs, with the same TELNET NOP setting as their
-// Unix counterparts (issue 14), and no Unix-only program.
+// Unix counterparts, and no Unix-only program.
 func TestBuiltinProfilesWindows(t *testing.T) {
 	ps := builtinProfilesFor("windows")
 	tests := []struct {

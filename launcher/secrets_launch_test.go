@@ -36,7 +36,7 @@ func TestLaunchProxyRefusalKeepsTokenOut(t *testing.T) {
 }
 
 // TestLaunchRegistersSecrets: the registry a caller gives Launch holds,
-// once the launch has run, the launch URL's ticket and the session token,
+// once the launch has run, the descriptor URL's ticket and the session token,
 // so that what the caller prints is scrubbed of them too.
 func TestLaunchRegistersSecrets(t *testing.T) {
 	w := newWorld(t, "connect")

@@ -10,8 +10,9 @@ import (
 )
 
 // UnsafeFileError reports an admin file that someone other than an
-// administrator could have written or replaced. DESIGN.md makes this a hard
-// stop: the caller must refuse to launch, not fall back to prompting.
+// administrator could have written or replaced. It is a hard stop
+// (docs/design.md "Fail closed"): the caller must refuse to launch, not fall
+// back to prompting.
 type UnsafeFileError struct {
 	Path   string // the admin file that was checked, as the caller named it
 	Reason string // what is wrong; names the directory, symlink or symlink target at fault when it is not Path itself
@@ -227,8 +228,8 @@ func (c *adminCheck) inspect(p string, fi fs.FileInfo, role nodeRole) error {
 	if role != roleFile {
 		// The walk stops at the first unsafe directory or link, before it
 		// reaches the file, so ask the OS whether the file is there at all:
-		// only for the wording (issue 11: "exists but cannot be used" was
-		// shown for a file that did not exist). os.Stat follows links as
+		// only for the wording: "exists but cannot be used" would be wrong
+		// for a file that does not exist. os.Stat follows links as
 		// the later open would; any error but "not found" leaves Missing
 		// false, the wording this error always had.
 		if _, err := os.Stat(c.file); errors.Is(err, fs.ErrNotExist) {

@@ -1,8 +1,8 @@
 package platform
 
-// adminSDProblem applies the Windows admin-file rule (DESIGN.md: "on
-// Windows not writable by non-admin principals") to the parsed security
-// descriptor of one object on the way to an admin file: owned by
+// adminSDProblem applies the Windows admin-file rule (docs/design.md
+// "Whitelist files": not writable by non-admin principals) to the parsed
+// security descriptor of one object on the way to an admin file: owned by
 // Administrators, SYSTEM or TrustedInstaller, and no principal but those
 // and OWNER RIGHTS granted write, append, delete or permission-changing
 // access. It is pure Go so that it runs on every OS against descriptors

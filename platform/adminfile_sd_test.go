@@ -9,8 +9,8 @@ import (
 // object plays on the way to an admin file.
 var adminSDRoles = map[string]nodeRole{"file": roleFile, "dir": roleDir, "root": roleRootDir}
 
-// TestAdminSDRule runs the Windows admin-file rule (DESIGN.md: not writable
-// by non-admin principals; owner Administrators, SYSTEM or TrustedInstaller)
+// TestAdminSDRule runs the Windows admin-file rule (docs/design.md
+// "Whitelist files": not writable by non-admin principals; owner Administrators, SYSTEM or TrustedInstaller)
 // on security descriptors that Windows' SDDL parser built, on every OS:
 // Wine keeps no ACLs, so this is where the real ACL logic is tested.
 func TestAdminSDRule(t *testing.T) {

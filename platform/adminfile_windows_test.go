@@ -12,12 +12,12 @@ import (
 
 // TestAdminFileMissingWindows: a missing admin file below folders the user
 // owns (the test's temp folder; under Wine also C:\, which belongs to the
-// prefix's owner) is an unsafe-folder verdict that says the file is
-// missing (issue 11: `paths` and `explain` said it "exists"), and never
-// reads as "no admin file": that would turn AllowAdminListOnly off for
-// whoever can write the folder. In the wineprefix test build under Wine the
-// folders pass, and the same path is plainly missing. test.sh's untagged
-// run covers the release way.
+// prefix's owner) is an unsafe-folder verdict that says the file is missing
+// (not that it "exists", as `paths` and `explain` once said), and never reads
+// as "no admin file": that would turn AllowAdminListOnly off for whoever can
+// write the folder. In the wineprefix test build under Wine the folders pass,
+// and the same path is plainly missing. test.sh's untagged run covers the
+// release way.
 func TestAdminFileMissingWindows(t *testing.T) {
 	dir := testtmp.Dir(t)
 	existing := filepath.Join(dir, "whitelist.txt")

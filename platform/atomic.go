@@ -11,8 +11,8 @@ import (
 
 // WriteFileAtomic replaces path with data and permission bits perm so that
 // every reader, and the file system after a crash, sees either the old
-// content or the new one, never a mix (DESIGN.md: "a crash never leaves a
-// torn file").
+// content or the new one, never a mix (docs/design.md "Whitelist files": a
+// crash never leaves a torn file).
 //
 // It writes a temp file ".<name>.tmp-*" in the same directory (a rename is
 // atomic only within one file system), sets perm, writes, fsyncs and closes

@@ -11,7 +11,7 @@
 //
 // The admin paths are fixed per OS and never derived from environment
 // variables, because the admin whitelist decides what may launch without a
-// prompt (DESIGN.md, "Whitelist file format"): a user who could move it could
+// prompt (docs/design.md "Whitelist files"): a user who could move it could
 // whitelist any server. CheckAdminFile then makes sure that only an
 // administrator could have written the file, walking every directory on the
 // way to it as OpenSSH's safe_path does.

@@ -72,6 +72,6 @@ type GroupPolicy struct {
 // Windows a missing key is absence; any other error (a value that cannot be
 // read, a subkey that cannot be opened) is returned, and the caller stops
 // every launch with it: a policy the machine has but cannot read may be the
-// one that forbids the launch (DESIGN.md, fail closed). Outside Windows
+// one that forbids the launch (docs/design.md "Fail closed"). Outside Windows
 // there is no Group Policy, which is absence, not an error.
 func ReadGroupPolicy() (GroupPolicy, error) { return readGroupPolicy() }

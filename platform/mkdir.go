@@ -7,7 +7,8 @@ import (
 
 // MkdirPrivate creates dir and any missing parents, and makes sure dir is a
 // directory that belongs to the current user and that others cannot read or
-// write (DESIGN.md: the user list's directory is 0700).
+// write (docs/design.md "Whitelist files": the user list's directory is
+// 0700).
 //
 // On Unix new directories are created 0700; an existing dir owned by the
 // current user with other bits is chmodded to 0700, and one owned by someone

@@ -24,8 +24,9 @@ func AdminDir() string { return adminDir() }
 // AdminWhitelistPath returns the path of the admin whitelist inside AdminDir.
 func AdminWhitelistPath() string { return filepath.Join(AdminDir(), whitelistName) }
 
-// AdminPolicyPath returns the path of the admin policy (issue 13) inside
-// AdminDir, beside the admin whitelist and under the same ownership rule.
+// AdminPolicyPath returns the path of the admin policy
+// (docs/design.md "Admin policy") inside AdminDir, beside the admin
+// whitelist and under the same ownership rule.
 func AdminPolicyPath() string { return filepath.Join(AdminDir(), policyName) }
 
 // UserConfigDir returns the directory for the user's own trustlaunch

@@ -235,7 +235,8 @@ const (
 )
 
 // openArgs are the arguments after the executable in every registration:
-// the URL only after "--" and as the only argument (DESIGN.md, "Launch URL").
+// the link only after "--" and as the only argument (docs/design.md "The
+// link and the descriptor URL").
 var openArgs = []string{"open", "--"}
 
 // desktopReserved are the characters that force an Exec argument into

@@ -765,7 +765,7 @@ func TestRealXDGUtils(t *testing.T) {
 	}
 
 	// xdg-open's generic mode passes the link as one argument, however
-	// hostile; "open" then refuses anything that is not a launch URL.
+	// hostile; "open" then refuses anything that is not a well-formed link.
 	link := `trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1&x=$(touch /tmp/pwn);"a b"'c'` + "`id`"
 	t.Setenv("DISPLAY", ":0") // xdg-open's generic mode looks for handlers only with a display
 	if out, err := exec.CommandContext(ctx, "xdg-open", link).CombinedOutput(); err != nil {

@@ -12,7 +12,7 @@ import (
 // detection state), can only have been written by that user. It is the
 // one rule for those files: ReadUserFile applies it to every read, and the
 // whitelist's writer calls it (after MkdirPrivate) before rewriting, so
-// neither trusts a file the other would refuse (issue 10).
+// neither trusts a file the other would refuse.
 //
 // The directory holding path (a symlink to it is followed, as MkdirPrivate
 // follows it) and path itself, which must be a regular file and not a

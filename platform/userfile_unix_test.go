@@ -52,7 +52,7 @@ func TestCheckUserFileUnix(t *testing.T) {
 		t.Errorf("group-writable directory, existing file: Missing set")
 	}
 	// A missing list there is still an unsafe verdict (others could have
-	// removed or could plant it), worded as missing (issue 11).
+	// removed or could plant it), worded as missing.
 	if err := CheckUserFile(filepath.Join(dir, "missing.txt")); !errors.As(err, &u) || errors.Is(err, fs.ErrNotExist) || !u.Missing {
 		t.Errorf("missing file in a group-writable directory: %v (Missing %v), want an *UnsafeFileError with Missing", err, u != nil && u.Missing)
 	}

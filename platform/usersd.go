@@ -18,8 +18,9 @@ import (
 // adminfile_sd.go).
 
 // Well-known SIDs the rules trust: SYSTEM, Administrators and
-// TrustedInstaller can rewrite any file anyway (DESIGN.md trusts them with
-// the admin list); OWNER RIGHTS stands for the object's owner.
+// TrustedInstaller can rewrite any file anyway
+// (docs/design.md "Whitelist files" trusts them with the admin list); OWNER
+// RIGHTS stands for the object's owner.
 const (
 	sidLocalSystem    = "S-1-5-18"
 	sidAdministrators = "S-1-5-32-544"

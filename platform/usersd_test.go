@@ -57,8 +57,8 @@ func checkSDProblem(t *testing.T, label, got, want string) bool {
 	return false
 }
 
-// TestUserSDRule runs the Windows user-file rule (issue 10: owner is the
-// user, no other non-admin principal may write) on security descriptors
+// TestUserSDRule runs the Windows user-file rule (owner is the user, no
+// other non-admin principal may write) on security descriptors
 // that Windows' SDDL parser built, on every OS.
 func TestUserSDRule(t *testing.T) {
 	name := func(sid string) string { return sid }

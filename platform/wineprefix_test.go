@@ -9,7 +9,7 @@ import (
 
 // winePrefixInRelease fails when release configuration mentions the
 // wineprefix build tag, which relaxes the admin-file check under Wine and
-// must never reach a user (DESIGN.md, "Windows").
+// must never reach a user (docs/design.md "Windows").
 func winePrefixInRelease(name string, config []byte) error {
 	for i, line := range bytes.Split(config, []byte("\n")) {
 		if bytes.Contains(bytes.ToLower(line), []byte("wineprefix")) {

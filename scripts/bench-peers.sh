@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Bulk throughput through the real peers (issue 4), measured so that
-# ratios can be trusted on a shared, noisy machine: each implementation
-# runs in its own process (its own Squid and stunnel, none of them warmed
-# by another), the implementations take turns within each round, and the
-# ratios are taken per round, between runs minutes apart at most, before
-# the median is taken.
+# Bulk throughput through the real peers
+# (BENCHMARKS.md "Bulk throughput through the real peers"), measured so that
+# ratios can be trusted on a shared, noisy machine: each implementation runs
+# in its own process (its own Squid and stunnel, none of them warmed by
+# another), the implementations take turns within each round, and the ratios
+# are taken per round, between runs minutes apart at most, before the median
+# is taken.
 #
 #   scripts/bench-peers.sh [ROUNDS] [MIB_PER_RUN]    defaults: 8 300
 #

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The connector against proxytunnel (issue 15), through one real Squid per
-# run: each implementation runs in its own benchmark process with its own
-# Squid, the tunnel client in a child process with a cgroup v2 of its own
-# (CPU-seconds from cpu.stat), the implementations take turns within each
-# round (the order rotates each round), and ratios are taken per round
-# before the median and the interquartile range.
+# The connector against proxytunnel
+# (BENCHMARKS.md "Against proxytunnel, the peer of the same shape"), through
+# one real Squid per run: each implementation runs in its own benchmark
+# process with its own Squid, the tunnel client in a child process with a
+# cgroup v2 of its own (CPU-seconds from cpu.stat), the implementations take
+# turns within each round (the order rotates each round), and ratios are taken
+# per round before the median and the interquartile range.
 #
 #   scripts/bench-proxytunnel.sh [ROUNDS] [MIB]    defaults: 10 256
 #

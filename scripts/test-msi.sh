@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The MSI install test (issue 12), under Wine's msiexec, on this Linux
-# machine. It builds two test packages (0.9.0 and 1.0.0) the release way
-# (packaging/windows/winres.sh, scripts/msi.sh) but with the Windows test
-# tag wineprefix, so that the ownership checks accept the Wine prefix's
-# owner; signs both with a throwaway self-signed certificate and verifies
-# the signatures with osslsigncode; then, in a Wine prefix:
+# The MSI install test (README.md "Windows packages"), under Wine's msiexec,
+# on this Linux machine. It builds two test packages (0.9.0 and 1.0.0) the
+# release way (packaging/windows/winres.sh, scripts/msi.sh) but with the
+# Windows test tag wineprefix, so that the ownership checks accept the Wine
+# prefix's owner; signs both with a throwaway self-signed certificate and
+# verifies the signatures with osslsigncode; then, in a Wine prefix:
 #
 #   install 0.9.0 (msiexec /i /qn): the binary, every registry value of the
 #     handler, the version resource, `trustlaunch version`,

@@ -20,7 +20,7 @@ type details struct {
 	isIP      bool
 	port      uint16
 	entry     string // the whitelist entry Always writes
-	launchURL string
+	launchURL string // the descriptor URL, raw from the network
 	userList  string // the user whitelist path Always writes to
 }
 

@@ -1,8 +1,8 @@
-// Package tui asks the user whether to trust a server (DESIGN.md, decision
-// flow step 4): a Bubble Tea prompt with Always / Yes / No, a plain-text
-// prompt with the same text and semantics, and a launcher that asks in a new
-// terminal window when the process has no terminal at all. All three
-// implement whitelist.Prompter.
+// Package tui asks the user whether to trust a server
+// (docs/design.md "The decision flow", step 4): a Bubble Tea prompt with
+// Always / Yes / No, a plain-text prompt with the same text and semantics,
+// and a launcher that asks in a new terminal window when the process has no
+// terminal at all. All three implement whitelist.Prompter.
 //
 // The prompt is the moment an attacker most wants to fool, so:
 //
@@ -10,7 +10,7 @@
 //     timeout (60 s, counted down on screen), SIGINT, SIGTERM, SIGHUP, a
 //     closed terminal and any error answer No;
 //   - every string from the network (host, Unicode form, registrable domain,
-//     launch URL) is shown through internal/safetext, so escape sequences,
+//     descriptor URL) is shown through internal/safetext, so escape sequences,
 //     controls and bidi characters appear as visible escapes (\x1b, \u202e)
 //     and are never sent to the terminal; long hosts wrap and are never cut;
 //   - a host whose Unicode form differs from its ASCII form is shown in both,

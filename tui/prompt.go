@@ -72,10 +72,10 @@ func (o Options) withDefaults() Options {
 
 type prompter struct{ opts Options }
 
-// NewPrompter returns the trust prompt of DESIGN.md step 4 on the terminal
-// opts names. Its Prompt answers AnswerNo, with an error saying why, on a
-// timeout, Ctrl-C, SIGINT, SIGTERM, SIGHUP, a closed terminal, a cancelled
-// context, or when no terminal can be opened.
+// NewPrompter returns the trust prompt (docs/design.md "The decision flow",
+// step 4) on the terminal opts names. Its Prompt answers AnswerNo, with an
+// error saying why, on a timeout, Ctrl-C, SIGINT, SIGTERM, SIGHUP, a closed
+// terminal, a cancelled context, or when no terminal can be opened.
 func NewPrompter(opts Options) whitelist.Prompter {
 	return &prompter{opts: opts.withDefaults()}
 }

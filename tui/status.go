@@ -17,7 +17,7 @@ import (
 // StatusOptions configure NewStatus.
 type StatusOptions struct {
 	Out     io.Writer // where to draw: the terminal (stderr)
-	Plain   bool      // one line per step instead of the live screen
+	Plain   bool      // one line per phase that ended, instead of the live screen
 	NoColor bool
 }
 

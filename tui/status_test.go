@@ -33,7 +33,7 @@ func TestStatusModel(t *testing.T) {
 	m, _ = m.Update(runningMsg(phase.Descriptor))
 	view := m.View().Content
 	if !strings.Contains(view, "[....] descriptor") {
-		t.Errorf("no pending step:\n%s", view)
+		t.Errorf("no phase under way:\n%s", view)
 	}
 	for _, line := range strings.Split(view, "\n") {
 		if len([]rune(line)) > 40 {
@@ -88,8 +88,8 @@ func TestStatusShowsTheFailedPhase(t *testing.T) {
 }
 
 // TestStatusSanitizesOnce: Event.Detail arrives sanitized by the launcher, so
-// the status line must not escape it again (issue 10: "\\x1b" was shown
-// where "\x1b" was meant), while a control character that still slipped
+// the status line must not escape it again (that showed "\\x1b" where
+// "\x1b" was meant), while a control character that still slipped
 // through never reaches the terminal. Both the plain lines and the live
 // screen are checked.
 func TestStatusSanitizesOnce(t *testing.T) {

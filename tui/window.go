@@ -107,7 +107,7 @@ func NewWindowPrompter(opts WindowOptions) whitelist.Prompter {
 
 // windowRequest is request.json.
 type windowRequest struct {
-	LaunchURL    string `json:"launch_url"` // without query and fragment: withoutQuery
+	LaunchURL    string `json:"launch_url"` // the descriptor URL without query and fragment: withoutQuery
 	UserListPath string `json:"user_list_path"`
 }
 
@@ -190,13 +190,14 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 	return whitelist.AnswerNo, p.refuse(ctx, req, err)
 }
 
-// withoutQuery cuts a raw launch URL before its query and fragment, for
-// request.json: a portal puts the single-use ticket there (DESIGN.md, "The
-// decision flow"), and the file outlives the prompt if trustlaunch is killed.
-// The window needs only the origin and the path, and the prompt shows the
-// path with the query hidden as "?…": a bare "?" is kept so that it still
-// does. In the URL Standard the first "?" or "#", wherever it stands, ends
-// the authority or the path, so nothing after it is origin or path.
+// withoutQuery cuts a raw descriptor URL before its query and fragment, for
+// request.json: a portal puts the single-use ticket there
+// (docs/design.md "The decision flow"), and the file outlives the prompt if
+// trustlaunch is killed. The window needs only the origin and the path, and
+// the prompt shows the path with the query hidden as "?…": a bare "?" is kept
+// so that it still does. In the URL Standard the first "?" or "#", wherever
+// it stands, ends the authority or the path, so nothing after it is origin or
+// path.
 func withoutQuery(raw string) string {
 	i := strings.IndexAny(raw, "?#")
 	switch {

@@ -172,7 +172,7 @@ func TestWindowPrompterAnswers(t *testing.T) {
 				t.Errorf("$TERMINAL got %q, want -e first", args)
 			}
 			if strings.Contains(string(argv), "portal.example.com") {
-				t.Errorf("the launch URL reached the terminal's command line: %q", args)
+				t.Errorf("the descriptor URL reached the terminal's command line: %q", args)
 			}
 			dir := args[len(args)-1]
 			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -193,8 +193,8 @@ func TestWindowPrompterAnswers(t *testing.T) {
 }
 
 // TestWindowHandoffHoldsNoTicket checks request.json, which outlives the
-// prompt if trustlaunch is killed, as the window reads it: the launch URL is
-// cut before its query and fragment, where a portal puts the single-use
+// prompt if trustlaunch is killed, as the window reads it: the descriptor URL
+// is cut before its query and fragment, where a portal puts the single-use
 // ticket, and the window still shows "?…" after the path, as the terminal
 // prompt does.
 func TestWindowHandoffHoldsNoTicket(t *testing.T) {

@@ -37,7 +37,7 @@ func BenchmarkParse100k(b *testing.B) {
 	}
 }
 
-// BenchmarkDecide100k is one whole decision (parse the launch URL, look it up
+// BenchmarkDecide100k is one whole decision (parse the descriptor URL, look it up
 // in the admin list) against the 100,000-entry list.
 func BenchmarkDecide100k(b *testing.B) {
 	l, _, err := Parse("admin.txt", bigList())

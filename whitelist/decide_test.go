@@ -127,8 +127,8 @@ func TestAdminOnlyMessagePort(t *testing.T) {
 }
 
 // TestDecideAdminMissingInUnsafeDir: an admin list that does not exist in a
-// directory someone else could write (issue 11: under Wine C:\ belongs to
-// the user) is reported as missing, not as a file that "exists but cannot
+// directory someone else could write (under Wine C:\ belongs to the
+// user) is reported as missing, not as a file that "exists but cannot
 // be used", and still stops the launch: whoever can write the directory
 // could have removed the file.
 func TestDecideAdminMissingInUnsafeDir(t *testing.T) {

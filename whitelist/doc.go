@@ -1,10 +1,10 @@
 // Package whitelist decides whether a server may launch anything on this
 // machine: the trusted-server list of Pulse Secure / Ivanti Connect Secure,
-// made exact (shared/DESIGN.md, "The decision flow").
+// made exact (docs/design.md "The decision flow").
 //
-// ParseOrigin normalizes the launch URL's host through the pipeline of
-// DESIGN.md ("Origins and matching"); Parse reads a whitelist file; Decide runs
-// the flow as a pure function of (launch URL, admin list, user list,
+// ParseOrigin normalizes the descriptor URL's host through the pipeline of
+// docs/design.md "Origins and matching"; Parse reads a whitelist file; Decide
+// runs the flow as a pure function of (descriptor URL, admin list, user list,
 // Prompter); AddToUserList records an Always answer under a lock.
 //
 // Matching is exact on the normalized host, never by substring or suffix: an

@@ -59,7 +59,7 @@ func FuzzParseOrigin(f *testing.F) {
 			if !strings.HasSuffix(h, "]") {
 				t.Fatalf("bad IPv6 host %q", h)
 			}
-			// No IPv4 host gets in spelled as IPv6 (issue 10).
+			// No IPv4 host gets in spelled as IPv6.
 			if a, err := netip.ParseAddr(h[1 : len(h)-1]); err != nil || a.Is4In6() || ipv4Compatible(a) {
 				t.Fatalf("IPv6 host %q from %q is an IPv4 address in disguise (%v)", h, raw, err)
 			}

@@ -21,8 +21,8 @@ const (
 )
 
 // Keyword turns on Allow Admin List Only mode when the first line of the
-// admin list contains it, case-insensitively
-// (shared/seeds/trusted-server-list.txt). Blank lines before it do not
+// admin list contains it, case-insensitively, as in the trusted-server
+// list of Pulse Secure / Ivanti Connect Secure. Blank lines before it do not
 // count, and neither do comment-only lines: a configuration tool's header
 // ("# Managed by Ansible") above the keyword must not switch a list
 // meant to be admin-only to prompt mode. In those comments the keyword
@@ -234,7 +234,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 				// A misspelt keyword ("AllowAdminOnly") would otherwise
 				// run the list in prompt mode without a word, and its
 				// words would become host entries. Report it and read
-				// nothing from the line (issue 10).
+				// nothing from the line.
 				probs = append(probs, Problem{lineNo, fmt.Sprintf("%s looks like a misspelt %s, which it is not: the list stays in prompt mode and this line is not read as entries; write %s exactly (any case), or remove the line",
 					safetext.QuoteExcerpt(strings.TrimSpace(line), 80), Keyword, Keyword)})
 				continue

@@ -60,7 +60,7 @@ func TestParse(t *testing.T) {
 			[]string{"2: AllowAdminListOnly counts only at the top of the file"}},
 		{"keyword in first-line comment", []byte("# AllowAdminListOnly\na.example\n"), true, "2:a.example",
 			[]string{"1: AllowAdminListOnly inside a comment"}},
-		// Near-misses of the keyword on the first line (issue 10): reported,
+		// Near-misses of the keyword on the first line: reported,
 		// prompt mode, and the line is not read as entries.
 		{"near-miss AllowAdminOnly", []byte("AllowAdminOnly\na.example\n"), false, "2:a.example",
 			[]string{`1: "AllowAdminOnly" looks like a misspelt AllowAdminListOnly`}},

@@ -18,7 +18,8 @@ import (
 // DefaultPort is the port of an https origin that names none.
 const DefaultPort = 443
 
-// maxURLLen bounds a URL handed to ParseOrigin; a launch URL is at most 8 KiB.
+// maxURLLen bounds a URL handed to ParseOrigin: a descriptor URL is shorter
+// than the link that carries it, which is at most 8 KiB.
 const maxURLLen = 8 << 10
 
 // Origin is a normalized https origin, https://host[:port]: the server a launch
@@ -113,7 +114,7 @@ func originPart(raw string) string {
 }
 
 // ErrNotHTTPS is wrapped by the error ParseOrigin returns for a URL whose scheme
-// is not https (DESIGN.md step 1).
+// is not https (docs/design.md "The decision flow", step 1).
 var ErrNotHTTPS = errors.New("not an https URL")
 
 func originErr(in, format string, args ...any) error {
@@ -121,8 +122,9 @@ func originErr(in, format string, args ...any) error {
 }
 
 // ParseOrigin returns the origin of an absolute https URL, following the host
-// pipeline of DESIGN.md exactly. It parses the authority itself rather than
-// trusting net/url, which applies none of the browser's host rules.
+// pipeline of docs/design.md "Origins and matching" exactly. It parses the
+// authority itself rather than trusting net/url, which applies none of the
+// browser's host rules.
 func ParseOrigin(rawURL string) (Origin, error) {
 	if len(rawURL) > maxURLLen {
 		return Origin{}, originErr(rawURL, "longer than %d bytes", maxURLLen)
@@ -239,8 +241,9 @@ func parsePort(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// normalizeHost runs the host pipeline of DESIGN.md ("Origins and matching")
-// and returns the ASCII host plus its Unicode form when that differs.
+// normalizeHost runs the host pipeline
+// (docs/design.md "Origins and matching") and returns the ASCII host plus its
+// Unicode form when that differs.
 func normalizeHost(host string) (ascii, uni string, err error) {
 	if host == "" {
 		return "", "", errors.New("empty host")
@@ -357,14 +360,14 @@ func normalizeIPv6(host string) (string, string, error) {
 // which kind: "IPv4-mapped" (::ffff:a.b.c.d, RFC 4291 2.5.5.2) or
 // "IPv4-compatible" (::a.b.c.d, RFC 4291 2.5.5.1, deprecated), in any of
 // their spellings (dotted or hex, short or long). Such a host is neither
-// folded to the IPv4 address nor accepted as it is (issue 10): the stack
-// connects a mapped address to the IPv4 host, so "[::ffff:127.0.0.1]" and
-// "127.0.0.1" are one server under two names, and a list that names one
-// would not match the other. The unspecified address (::) and the loopback
-// (::1) also start with 96 zero bits but are IPv6's own addresses, not
-// spellings of 0.0.0.0 and 0.0.0.1, so they are kept. Other prefixes that
-// embed an IPv4 address (NAT64 64:ff9b::/96, ::ffff:0:0:0/96) name real
-// IPv6 destinations and are kept too.
+// folded to the IPv4 address nor accepted as it is: the stack connects a
+// mapped address to the IPv4 host, so "[::ffff:127.0.0.1]" and "127.0.0.1"
+// are one server under two names, and a list that names one would not match
+// the other. The unspecified address (::) and the loopback (::1) also start
+// with 96 zero bits but are IPv6's own addresses, not spellings of 0.0.0.0
+// and 0.0.0.1, so they are kept. Other prefixes that embed an IPv4 address
+// (NAT64 64:ff9b::/96, ::ffff:0:0:0/96) name real IPv6 destinations and are
+// kept too.
 func embeddedIPv4(addr netip.Addr) (v4 netip.Addr, kind string) {
 	if addr.Is4In6() {
 		return addr.Unmap(), "IPv4-mapped"

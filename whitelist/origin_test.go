@@ -64,7 +64,7 @@ var originCases = []struct {
 	{"ipv6 zone", "https://[fe80::1%25eth0]/", "", "zone"},
 	{"ipv6 unbracketed", "https://2001:db8::1/", "", "brackets"},
 	{"ipv6 bracketed ipv4", "https://[127.0.0.1]/", "", "not an IPv6"},
-	// IPv4 hosts spelled as IPv6 (issue 10): refused, not folded.
+	// IPv4 hosts spelled as IPv6: refused, not folded.
 	{"ipv4-mapped dotted", "https://[::ffff:127.0.0.1]/", "", "IPv4-mapped"},
 	{"ipv4-mapped hex", "https://[::ffff:7f00:1]/", "", "IPv4-mapped"},
 	{"ipv4-mapped long form", "https://[0:0:0:0:0:FFFF:7F00:0001]:8443/", "", "write 127.0.0.1"},

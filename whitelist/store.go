@@ -32,14 +32,13 @@ func LoadAdmin(path string) Source {
 	return src
 }
 
-// LoadUser reads the user list at path. A missing file is not an error.
-// The file is read only under the writer's rule, through
-// platform.ReadUserFile, which checks the very file it reads: a list that
-// another user owns or can write, or whose directory they own or can
-// write, or a symlink, is returned as Source.Err (an
-// *platform.UnsafeFileError) and not read, so whatever it says admits
-// nothing and the prompt decides (issue 10). The caller warns with the
-// error and its Fix.
+// LoadUser reads the user list at path. A missing file is not an error. The
+// file is read only under the writer's rule, through platform.ReadUserFile,
+// which checks the very file it reads: a list that another user owns or can
+// write, or whose directory they own or can write, or a symlink, is returned
+// as Source.Err (an *platform.UnsafeFileError) and not read, so whatever it
+// says admits nothing and the prompt decides (docs/design.md "Fail closed").
+// The caller warns with the error and its Fix.
 func LoadUser(path string) Source {
 	src := Source{Path: path}
 	data, err := readFile(path, platform.ReadUserFile)

@@ -137,7 +137,7 @@ func safeDir(t *testing.T) string {
 
 // TestUserListOthersCouldWriteIgnored checks, as root with a real second
 // user, that a user list which someone else owns or can write, or whose
-// directory they own or can write, is not read (issue 10): the launch asks
+// directory they own or can write, is not read: the launch asks
 // instead of admitting what it lists, the reason names the file and the
 // owner, and Always refuses to rewrite it (the writer's rule is the same).
 func TestUserListOthersCouldWriteIgnored(t *testing.T) {

@@ -32,7 +32,7 @@ func TestReadFIFORefused(t *testing.T) {
 	}
 }
 
-// assertPrivateList checks what the writer leaves on Unix (DESIGN.md):
+// assertPrivateList checks what the writer leaves on Unix (docs/design.md "Whitelist files"):
 // the list 0600, its directory 0700. The Windows counterpart is in
 // store_windows_test.go.
 func assertPrivateList(t *testing.T, path string) {

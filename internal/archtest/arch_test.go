@@ -21,23 +21,26 @@ import (
 const module = "github.com/trustlaunch/trustlaunch"
 
 // forbidden maps a package to module packages it must never depend on,
-// directly or not. Imports point one way: cmd → launcher → {descriptor,
-// policy, whitelist, connector, tui, platform}; policy → descriptor (a
+// directly or not (docs/design.md "Package layout"). Imports point one way:
+// cmd → launcher → {descriptor, policy, whitelist, connector, platform};
+// cmd wires tui, and the launcher never imports it (it takes a
+// whitelist.Prompter and a Status callback); policy → descriptor (a
 // *policy.Policy is the descriptor.Publishers that verifies signatures, so
 // descriptor never needs the policy); tui may import whitelist; whitelist
-// and connector never import tui or launcher; platform imports nothing of
-// ours.
+// and connector never import tui or launcher; platform and the phase
+// vocabulary import nothing of ours.
 var forbidden = map[string][]string{
 	"whitelist":         {"tui", "launcher", "connector", "cmd/trustlaunch"},
 	"connector":         {"tui", "launcher", "whitelist", "cmd/trustlaunch"},
 	"tui":               {"launcher", "connector", "cmd/trustlaunch"},
-	"launcher":          {"cmd/trustlaunch"},
+	"launcher":          {"tui", "cmd/trustlaunch"},
 	"descriptor":        {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"policy":            {"launcher", "tui", "cmd/trustlaunch"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/redact":   {"*"},
 	"internal/tomlpos":  {"*"},
+	"internal/phase":    {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
@@ -80,7 +83,7 @@ func TestImportDirection(t *testing.T) {
 	}
 	bad, checked := forbiddenDeps(strings.Split(strings.TrimSpace(string(out)), "\n"))
 	for _, b := range bad {
-		t.Errorf("%s, which DESIGN.md forbids", b)
+		t.Errorf("%s, which docs/design.md \"Package layout\" forbids", b)
 	}
 	if checked < len(forbidden) {
 		t.Fatalf("checked only %d of the %d ruled packages; is the module path right, or is a ruled package gone?", checked, len(forbidden))
@@ -90,7 +93,7 @@ func TestImportDirection(t *testing.T) {
 // TestImportRulesCanFail feeds the rules the arrows this layout forbids:
 // the descriptor reaching for the policy type to verify a signature, the
 // policy or the descriptor importing the launcher, through a dependency
-// as well.
+// as well, and the launcher drawing its own prompt.
 func TestImportRulesCanFail(t *testing.T) {
 	for _, tt := range []struct {
 		line, want string
@@ -101,6 +104,8 @@ func TestImportRulesCanFail(t *testing.T) {
 		{module + "/policy:" + module + "/descriptor " + module + "/launcher", "policy depends on launcher"},
 		{module + "/policy:" + module + "/cmd/trustlaunch", "policy depends on cmd/trustlaunch"},
 		{module + "/internal/tomlpos:" + module + "/internal/safetext", "internal/tomlpos depends on internal/safetext"},
+		{module + "/launcher:" + module + "/descriptor " + module + "/tui", "launcher depends on tui"},
+		{module + "/internal/phase:" + module + "/whitelist", "internal/phase depends on whitelist"},
 	} {
 		bad, _ := forbiddenDeps([]string{tt.line})
 		if len(bad) != 1 || bad[0] != tt.want {
@@ -119,7 +124,7 @@ func TestImportRulesCanFail(t *testing.T) {
 }
 
 // maxLauncherLines bounds launcher/'s non-test, non-generated lines. After
-// the descriptor and the policy left it (issue 22) it held 3,791: the
+// the descriptor and the policy left it, it held 3,791: the
 // pipeline, profiles, emulators, audit and detection. 4,000 leaves room to
 // grow those a little and fails when a sixth job moves in; a feature that
 // needs more should first ask whether it belongs in a package of its own.

@@ -60,16 +60,16 @@ exchange(b"` + `emulator-after-scan\n` + `")
 print("emulator done", flush=True)
 `
 
-// TestChromiumPortScanDuringLaunch is issue 10's browser test of "same user
-// is not enough": during a launch, a page in headless Chromium (the same
-// user as trustlaunch) POSTs to (fetch) and WebSocket-connects every port
-// within scanRadius of the tunnel's local end, while the emulator (a
-// scripted client from a local profile, started by the built
-// `trustlaunch open`) holds its tunnel open. Nothing of the page may get
-// through: the proxy sees no tunnel beyond the emulator's, the host no byte
-// beyond the emulator's, and the log refuses Chromium's connections as "not
-// the emulator". The emulator's connection is relayed before and after the
-// scan.
+// TestChromiumPortScanDuringLaunch is the browser test of "same user is not
+// enough" (README.md "Who may use a tunnel"): during a launch, a page in
+// headless Chromium (the same user as trustlaunch) POSTs to (fetch) and
+// WebSocket-connects every port within scanRadius of the tunnel's local end,
+// while the emulator (a scripted client from a local profile, started by the
+// built `trustlaunch open`) holds its tunnel open. Nothing of the page may
+// get through: the proxy sees no tunnel beyond the emulator's, the host no
+// byte beyond the emulator's, and the log refuses Chromium's connections as
+// "not the emulator". The emulator's connection is relayed before and after
+// the scan.
 //
 // The refusal line cannot name Chromium's process: the holder search walks
 // down from the emulator and never reaches the browser (by design, it reads

@@ -18,10 +18,11 @@ import (
 	"testing"
 )
 
-// Machine-wide paths the browser and the registered handler read. Neither
-// can be redirected: Chromium compiles its policy directory in, and the
-// browser runs "trustlaunch open -- URL" as registered, which reads the
-// fixed admin path (DESIGN.md: never derived from the environment).
+// Machine-wide paths the browser and the registered handler read. Neither can
+// be redirected: Chromium compiles its policy directory in, and the browser
+// runs "trustlaunch open -- URL" as registered, which reads the fixed admin
+// path (docs/design.md "Whitelist files": never derived from the
+// environment).
 const (
 	chromiumManagedPolicyDir = "/etc/chromium/policies/managed"
 	adminDir                 = "/etc/trustlaunch"

@@ -39,12 +39,12 @@ type World struct {
 // Options chooses the demo's host and the profile its descriptor names.
 type Options struct {
 	// TN3270 makes the host a TN3270 application with a formatted screen
-	// (demo_tn3270.go) and the descriptor name the c3270 profile. Without
+	// (tn3270.go) and the descriptor name the c3270 profile. Without
 	// it the host answers lines in upper case and the descriptor names the
 	// raw profile, which relays the terminal as it is.
 	TN3270 bool
 	// Signer, when set, signs the descriptor the origin serves
-	// (application/jose); see Policy (jws_demo.go).
+	// (application/jose); see World.Policy (signed.go).
 	Signer crypto.Signer
 }
 

@@ -2,8 +2,9 @@
 
 package peers_test
 
-// Benchmarks of issue 4 ("Performance"), measured side by side against real
-// peers. Run them (without -race) as BENCHMARKS.md gives, e.g.
+// Benchmarks of the connector (BENCHMARKS.md "Connector"), measured side by
+// side against real peers. Run them (without -race) as BENCHMARKS.md gives,
+// e.g.
 //
 //	go test -run '^$' -bench . -count 6 ./internal/peers/ | tee bench.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -col /impl bench.txt

@@ -2,9 +2,10 @@
 
 package peers_test
 
-// BenchmarkTunnel (issue 15): the connector against proxytunnel, the peer of
-// the same shape. Run it through scripts/bench-proxytunnel.sh, which takes
-// the implementations in turns, one process each, and reports medians of
+// BenchmarkTunnel: the connector against proxytunnel, the peer of the same
+// shape (BENCHMARKS.md "Against proxytunnel, the peer of the same shape").
+// Run it through scripts/bench-proxytunnel.sh, which takes the
+// implementations in turns, one process each, and reports medians of
 // per-round ratios.
 
 import (

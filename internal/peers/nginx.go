@@ -41,7 +41,7 @@ type NginxOptions struct {
 // 127.0.0.1 and proxies WebSocket upgrades to one upstream, the way
 // noVNC-style deployments put it in front of websockify. It cuts a
 // WebSocket connection on which the upstream sent nothing for ReadTimeout
-// (issue 14: the peer that does cut idle WebSocket connections).
+// (among the peers here, the one that does cut idle WebSocket connections).
 type Nginx struct {
 	Addr string // "127.0.0.1:PORT"
 	URL  string // "wss://127.0.0.1:PORT/"

@@ -14,13 +14,13 @@ import (
 )
 
 // TestOutboundWebsockify is TestOutboundSquid for the websocket transport
-// (issue 14 asks for both): the real outbound Squid (plain HTTP, CONNECT
-// only) in front of the real websockify with its JWT token plugin. The
-// security proxy is named secproxy.test, which only the outbound Squid
-// resolves (its hosts_file), so the tunnel can work only through it; the
-// "direct" case checks that, or the other cases would prove nothing. The
-// WebSocket upgrade, and with it the token, travels inside the TLS session
-// to websockify, so the outbound Squid never sees the token.
+// (both transports must cross an outbound proxy): the real outbound Squid
+// (plain HTTP, CONNECT only) in front of the real websockify with its JWT
+// token plugin. The security proxy is named secproxy.test, which only the
+// outbound Squid resolves (its hosts_file), so the tunnel can work only
+// through it; the "direct" case checks that, or the other cases would prove
+// nothing. The WebSocket upgrade, and with it the token, travels inside the
+// TLS session to websockify, so the outbound Squid never sees the token.
 func TestOutboundWebsockify(t *testing.T) {
 	t.Parallel()
 	ca := peers.NewCA(t)

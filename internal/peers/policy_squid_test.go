@@ -24,10 +24,11 @@ import (
 )
 
 // TestPolicyThroughSquid runs trustlaunch open against a real Squid with an
-// admin policy (issue 13): a listed origin whose descriptor names a proxy or
-// a destination the policy does not list is refused at the policy step, and
-// Squid never sees a connection; the same origin's descriptor that the policy
-// allows tunnels through the same Squid, so the refusals are not vacuous.
+// admin policy (docs/design.md "Admin policy"): a listed origin whose
+// descriptor names a proxy or a destination the policy does not list is
+// refused at the policy step, and Squid never sees a connection; the same
+// origin's descriptor that the policy allows tunnels through the same Squid,
+// so the refusals are not vacuous.
 //
 // Squid is reached only through two counting relays: "listed" (the proxy the
 // policy names) and "unlisted". A connection to either is a connection to

@@ -329,8 +329,9 @@ var jwtLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_
 
 // redactTokens hides session tokens in peer logs before they reach the test
 // log: websockify logs each request path with its token= parameter, and no
-// token, even a test one, should be printed (DESIGN.md, "Secrets never reach
-// text"). The files in the peer's directory keep the original.
+// token, even a test one, should be printed
+// (docs/design.md "Secrets and text from the network"). The files in the
+// peer's directory keep the original.
 func redactTokens(s string) string {
 	return jwtLike.ReplaceAllString(s, "[redacted]")
 }

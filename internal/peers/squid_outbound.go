@@ -27,7 +27,7 @@ type OutboundSquidOptions struct {
 }
 
 // OutboundSquid is a company's explicit outbound proxy: a plain-HTTP
-// http_port on 127.0.0.1 that allows CONNECT only (issue 14).
+// http_port on 127.0.0.1 that allows CONNECT only.
 type OutboundSquid struct {
 	Addr    string // 127.0.0.1:PORT of the http_port
 	Dir     string

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A trustlaunch:// link opened the way a browser on Windows opens it, end to
-# end under Wine (issue 11): the test build (-tags wineprefix, so that the
+# end under Wine: the test build (-tags wineprefix, so that the
 # admin-file and system-handler checks accept the prefix's owner) is put in
 # C:\Program Files\trustlaunch and registered with `register --system`
 # (HKLM: Wine's ShellExecute does not read HKCU\Software\Classes), and each

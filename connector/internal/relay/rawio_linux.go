@@ -17,15 +17,16 @@ import (
 // is a *net.TCPConn; any other connection is returned as it is.
 //
 // Why: net's Read and Write enter the system call through the scheduler
-// (entersyscall), and the first such entry after the process was idle
-// wakes the runtime's sysmon thread from its deep sleep (a futex wake),
-// which then polls every 20 µs again until the process is idle once more
-// (Go issue 18236). A tunnel in bulk is idle each time it catches up with
+// (entersyscall), and the first such entry after the process was idle wakes
+// the runtime's sysmon thread from its deep sleep (a futex wake), which then
+// polls every 20 µs again until the process is idle once more
+// (golang/go#18236). A tunnel in bulk is idle each time it catches up with
 // its peer, so this happened thousands of times a second; it was 11-12% of
-// the tunnel's CPU (BENCHMARKS.md, issue 15, round 2). A non-blocking
-// socket call returns in microseconds and never sleeps, so it needs
-// neither the P hand-off nor sysmon: RawSyscall is the documented way to
-// make a call without them.
+// the tunnel's CPU
+// (BENCHMARKS.md "Against proxytunnel, the peer of the same shape"). A
+// non-blocking socket call returns in microseconds and never sleeps, so it
+// needs neither the P hand-off nor sysmon: RawSyscall is the documented way
+// to make a call without them.
 //
 // Deadlines, Close, CloseWrite and the addresses are the TCP connection's;
 // errors are *net.OpError as net returns them (a timeout is
