@@ -33,6 +33,18 @@ func TestHelperWindowChild(t *testing.T) {
 	logDir := os.Getenv("TUI_TEST_LOG")
 	dir := flag.Arg(0)
 	switch mode {
+	case "message":
+		// The window's screen is a file, written before the window tells
+		// the waiting process it shows the message.
+		screen, err := os.OpenFile(filepath.Join(logDir, "shown"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer screen.Close()
+		if err := ServeMessage(t.Context(), dir, strings.NewReader("\n"), screen, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		return
 	case "forge", "garbage":
 		conn, err := net.Dial("unix", filepath.Join(dir, answerSock))
 		if err != nil {
