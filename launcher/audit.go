@@ -56,6 +56,11 @@ type AuditRecord struct {
 	Duration      time.Duration // from start of the launch to the end
 	ExitStatus    *int          // the emulator's exit status; nil when none ran
 	Error         string        // why it failed, if it did
+	// Told is how the user learned of a failure or a refusal: "terminal"
+	// (the launch had one), "notification", "window" (a window of its
+	// own), or "nobody: why"; "" for a launch that went ahead or was
+	// interrupted (tui.Told* name them).
+	Told string
 }
 
 // withoutSecrets returns the record with every spelling of the run's
@@ -63,7 +68,7 @@ type AuditRecord struct {
 // scrubbed from its text fields: what Launch and Detect append. The
 // descriptor URL is left for line, which drops its query.
 func (r AuditRecord) withoutSecrets(secrets *redact.Set) AuditRecord {
-	for _, f := range []*string{&r.Origin, &r.Decision, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error} {
+	for _, f := range []*string{&r.Origin, &r.Decision, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error, &r.Told} {
 		*f = secrets.Scrub(*f)
 	}
 	return r
@@ -87,6 +92,7 @@ type auditLine struct {
 	DurationMS    int64  `json:"duration_ms"`
 	ExitStatus    *int   `json:"exit_status"`
 	Error         string `json:"error"`
+	Told          string `json:"told,omitempty"`
 }
 
 // line returns the record as one JSON line ending in "\n", as Append
@@ -135,6 +141,7 @@ func (r AuditRecord) encode(clean func(s string, max int) string, redactURL func
 		DurationMS:    r.Duration.Milliseconds(),
 		ExitStatus:    r.ExitStatus,
 		Error:         c(r.Error, auditErrorRunes),
+		Told:          c(r.Told, auditFieldRunes),
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -179,6 +186,7 @@ func (l auditLine) record() (AuditRecord, error) {
 		Duration:      time.Duration(l.DurationMS) * time.Millisecond,
 		ExitStatus:    l.ExitStatus,
 		Error:         resanitize(l.Error),
+		Told:          resanitize(l.Told),
 	}, nil
 }
 

@@ -97,6 +97,12 @@ type Options struct {
 	// Status receives the launch's progress, phase by phase, for the
 	// status screen; nil: none.
 	Status func(Event)
+	// Tell shows the user why a launch failed or was refused, where the
+	// caller's stderr may have no reader (a browser started the handler),
+	// and returns how the user was told, for the audit record (Told).
+	// Called once, after teardown, for a launch that failed or was
+	// refused and not interrupted; nil: nobody is told here.
+	Tell func(ctx context.Context, res *Result) string
 	// Logf receives the connector's log lines; nil: none.
 	Logf func(format string, args ...any)
 }
@@ -602,6 +608,9 @@ func (l *launch) record(ctx context.Context) {
 		rec.Error = res.Err.Error()
 	} else if res.Refused() {
 		rec.Error = res.Decision.Message
+	}
+	if l.opts.Tell != nil && ctx.Err() == nil && (res.Err != nil || res.Refused()) {
+		rec.Told = l.opts.Tell(ctx, res)
 	}
 	if l.opts.Audit != nil {
 		if err := l.opts.Audit.AppendAfter(ctx, rec.withoutSecrets(l.secrets)); err != nil {

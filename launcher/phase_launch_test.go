@@ -109,9 +109,17 @@ func TestEachStepFailureShown(t *testing.T) {
 				defer mu.Unlock()
 				events = append(events, e)
 			}
+			var told []*Result
+			opts.Tell = func(_ context.Context, r *Result) string {
+				told = append(told, r)
+				return "window"
+			}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			res := Launch(ctx, opts)
+			if len(told) != 1 || told[0] != res {
+				t.Errorf("Tell called %d times, want once with the result", len(told))
+			}
 			if res.Err == nil || res.Phase != tc.phase || res.Step != tc.step {
 				t.Fatalf("Launch: phase %q step %q err %v, want phase %q step %q", res.Phase, res.Step, res.Err, tc.phase, tc.step)
 			}
@@ -142,7 +150,7 @@ func TestEachStepFailureShown(t *testing.T) {
 				t.Errorf("the proxy accepted %d connections; want some: %v", n, reached)
 			}
 			recs, err := audit.ReadRecent(1)
-			if err != nil || len(recs) != 1 || recs[0].Decision != "failed" || recs[0].Step != tc.step {
+			if err != nil || len(recs) != 1 || recs[0].Decision != "failed" || recs[0].Step != tc.step || recs[0].Told != "window" {
 				t.Errorf("audit: %+v %v", recs, err)
 			}
 		})
@@ -162,6 +170,10 @@ func TestLaunchPhasesInOrder(t *testing.T) {
 		}
 		var got []string
 		opts.Status = func(e Event) { got = append(got, fmt.Sprintf("%s:%s", e.Phase, e.State)) }
+		opts.Tell = func(context.Context, *Result) string {
+			t.Error("Tell called for a launch that went ahead")
+			return ""
+		}
 		if res := Launch(t.Context(), opts); res.Err != nil || res.Phase != phase.Emulator || res.Step != StepLaunched {
 			t.Fatalf("Launch: %+v", res)
 		}
