@@ -29,7 +29,7 @@ func TestMalformedLinkIsReported(t *testing.T) {
 	// The portal did not percent-encode the descriptor URL, so its "&"
 	// splits the link and the ticket's parameter reads as the link's own.
 	link := "trustlaunch://launch?url=https://portal.example.com/s/1?a=1&ticket=" + ticket
-	const wantErr = `open: invalid launch URL: unknown parameter "ticket"; only url is accepted`
+	const wantErr = `open: invalid link: unknown parameter "ticket"; only url is accepted`
 
 	for _, tc := range []struct {
 		name     string

@@ -151,6 +151,8 @@ func run(ctx context.Context, args []string, s *stdio) int {
 	switch args[0] {
 	case promptWindowCommand:
 		return cmdPromptWindow(ctx, s, args[1:])
+	case messageWindowCommand:
+		return cmdMessageWindow(ctx, s, args[1:])
 	case inTerminalCommand:
 		return cmdInTerminal(ctx, s, args[1:])
 	}

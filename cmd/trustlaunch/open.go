@@ -164,19 +164,20 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 
 // badLink reports a link that ParseLaunchURL refused, and returns the exit
 // code: on stderr, in the audit log (decision "failed" at
-// launcher.StepLaunchURL) and, without a terminal, as a desktop notification,
-// so that a launch a browser started does not fail unseen. err names what is
+// launcher.StepLaunchURL) and, without a terminal, as a desktop notification
+// or in a window (tellUser), so that a launch a browser started does not
+// fail unseen. err names what is
 // wrong and where, never the link's query, which holds the ticket.
 func badLink(ctx context.Context, s *stdio, err error) int {
 	s.errorf("open: %v", err)
+	told := tellUser(ctx, "trustlaunch: launch refused", "open: "+err.Error())
 	if audit, aerr := launcher.NewAuditLog(launcher.AuditOptions{}); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		if aerr := audit.AppendAfter(ctx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
+		if aerr := audit.AppendAfter(ctx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error(), Told: told}); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
 	}
-	notifyIfNoTerminal(ctx, err.Error())
 	return exitUsage
 }
 
@@ -221,6 +222,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Outbound:    ls.outbound,
 	}
 	opts.Fetch.ClientVersion = versionString() // a descriptor's min_version is checked against it
+	opts.Tell = tellLaunch(s)
 	// The status screen starts with the first event, which comes after the
 	// decision, so it never draws over the trust prompt (or is a failure
 	// before anyone was asked), and ends before the emulator starts.
@@ -270,14 +272,12 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
-		notifyIfNoTerminal(ctx, res.Decision.Message)
 		return exitRefused
 	case res.Err != nil:
 		s.errorf("%s: %v", res.Step, res.Err)
 		if h := hintFor(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
-		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
 		if res.Step == policy.Step {
 			// The admin policy refused the descriptor, or cannot be used
 			// and so stops every launch, as an unusable admin list does.
@@ -324,14 +324,4 @@ func hintFor(err error) string {
 		return fe.Hint()
 	}
 	return ""
-}
-
-// notifyIfNoTerminal shows msg as a desktop notification when trustlaunch runs
-// without a terminal (started by a browser), where nobody would read stderr.
-// The window prompter notifies about its own failures.
-func notifyIfNoTerminal(ctx context.Context, msg string) {
-	if tui.CheckTerminal("") == nil {
-		return
-	}
-	_ = tui.NotifySend(context.WithoutCancel(ctx), os.Environ(), "trustlaunch: launch refused", msg)
 }

@@ -238,7 +238,7 @@ func TestPromptHostileURL(t *testing.T) {
 		// The link is refused as it is read (issue 10): the message names
 		// the offending character and its position; it never repeats the
 		// path or the query (which holds the ticket).
-		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: open: invalid launch URL: the url parameter holds control character U+001B at character 29 `) ||
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: open: invalid link: the url parameter holds control character U+001B at character 29 `) ||
 			strings.Contains(lines[0], "portal.example.com/x") {
 			t.Errorf("want one error line naming the character and its position; screen:\n%s", screen)
 		}

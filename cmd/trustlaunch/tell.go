@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/tui"
+)
+
+// messageWindowCommand is the hidden subcommand that shows a message in a
+// terminal window that `open` started because it had no terminal and no
+// desktop notification could be shown (tellUser). Nobody types it.
+const messageWindowCommand = "__message-window"
+
+// tellUser makes sure a user who has no terminal (a browser started the
+// handler) learns why a launch failed or was refused: a desktop
+// notification, or else a window of its own. With a terminal, stderr has
+// said it already. It returns how the user was told, for the audit record
+// (tui.Told*, with the reasons after "nobody").
+func tellUser(ctx context.Context, title, text string) string {
+	if tui.CheckTerminal("") == nil {
+		return tui.ToldTerminal
+	}
+	opts := tui.WindowOptions{}
+	if exe, err := os.Executable(); err == nil {
+		opts.Command = func(handoff string) []string { return []string{exe, messageWindowCommand, "--", handoff} }
+	}
+	// The launch is over: a cancelled context would not stop the telling.
+	how, err := tui.TellWithoutTerminal(context.WithoutCancel(ctx), opts, title, text)
+	if err != nil {
+		return how + ": " + err.Error()
+	}
+	return how
+}
+
+// tellLaunch is launcher.Options.Tell for `open` and `demo`: the one line
+// stderr gets, and the hint under it, scrubbed of the run's secrets.
+func tellLaunch(s *stdio) func(context.Context, *launcher.Result) string {
+	return func(ctx context.Context, res *launcher.Result) string {
+		title, text := "trustlaunch: launch refused", res.Decision.Message
+		if res.Err != nil {
+			title = "trustlaunch: launch failed"
+			text = res.Step + ": " + res.Err.Error()
+			if h := hintFor(res.Err); h != "" {
+				text += "\n" + h
+			}
+		} else if fix := fixFor(res.Decision.Err); fix != "" {
+			text += "\n" + fix
+		}
+		return tellUser(ctx, title, s.secrets.Scrub(text))
+	}
+}
+
+// cmdMessageWindow is the far end of tellUser's window: it shows the
+// message on the window's terminal until Enter.
+func cmdMessageWindow(ctx context.Context, s *stdio, args []string) int {
+	fs := newFlagSet(messageWindowCommand, "internal: a message in a terminal window opened by trustlaunch open\n", s)
+	if code, ok := parseFlags(fs, args, s); !ok {
+		return code
+	}
+	if fs.ArgsLenAtDash() != 0 || fs.NArg() != 1 {
+		s.errorf("%s: want one hand-off directory after --", messageWindowCommand)
+		return exitUsage
+	}
+	if err := tui.ServeMessage(ctx, fs.Arg(0), s.stdin, s.stdout, 0); err != nil {
+		s.errorf("%s", strings.TrimSpace(err.Error()))
+		return exitFailure
+	}
+	return exitOK
+}
