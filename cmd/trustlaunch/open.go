@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/pflag"
@@ -47,8 +46,7 @@ Examples:
 
 // openOptions are the flags of `open`.
 type openOptions struct {
-	noTUI    bool
-	timeout  time.Duration
+	prompt   *promptFlags
 	paths    *listPaths
 	outbound string // --outbound-proxy
 }
@@ -65,9 +63,7 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 // the URL from a descriptor (openFDCommand), so both accept the same flags.
 func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) {
 	fs := newFlagSet(name, help, s)
-	o := &openOptions{}
-	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
-	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
+	o := &openOptions{prompt: addPromptFlags(fs)}
 	addOutboundFlag(fs, &o.outbound)
 	o.paths = addListFlags(fs)
 	return fs, o
@@ -130,11 +126,7 @@ func parseOpen(s *stdio, args []string) (o openOptions, raw string, code int, ok
 
 // check validates the flag values once parsed.
 func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
-	if o.timeout <= 0 {
-		s.errorf("%s: --prompt-timeout must be positive", cmd)
-		return exitUsage, false
-	}
-	return 0, true
+	return o.prompt.check(s, cmd)
 }
 
 // openURL validates the launch URL, wherever it came from (the command line,
@@ -158,7 +150,7 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		// and the tunnel (issue 14). Never prompts: detect.go.
 		return runDetect(ctx, s, o.paths, link.URL, outbound)
 	}
-	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI, outbound: outbound})
+	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o.prompt), plain: o.prompt.noTUI, outbound: outbound})
 }
 
 // badLink reports a link that ParseLaunchURL refused, and returns the exit
