@@ -298,8 +298,7 @@ func readToken(ctx context.Context, s *stdio, file string) (connector.Token, err
 // printConnectError prints a connector error and its hint.
 func printConnectError(s *stdio, err error) {
 	s.errorf("connect: %v", err)
-	var se *connector.StepError
-	if errors.As(err, &se) && se.Hint != "" {
-		s.hintf("%s", se.Hint)
+	if h := hintOf(err); h != "" {
+		s.hintf("%s", h)
 	}
 }

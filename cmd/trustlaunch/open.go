@@ -265,7 +265,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		return exitRefused
 	case res.Err != nil:
 		s.errorf("%s: %v", res.Step, res.Err)
-		if h := hintFor(res.Err); h != "" {
+		if h := hintOf(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
 		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
@@ -284,37 +284,6 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 func isTerminal(stream any) bool {
 	f, ok := stream.(*os.File)
 	return ok && xterm.IsTerminal(f.Fd())
-}
-
-// hintFor returns the advice a typed error carries, if any.
-func hintFor(err error) string {
-	var se *connector.StepError
-	var st *descriptor.StatusError
-	var un *platform.UnsafeFileError
-	var pe *policy.Error
-	var pf *policy.FileError
-	var ge *policy.GPError
-	switch {
-	case errors.As(err, &pe):
-		return pe.Hint()
-	case errors.As(err, &pf):
-		return pf.Hint()
-	case errors.As(err, &ge):
-		return ge.Hint()
-	case errors.As(err, &se):
-		return se.Hint
-	case errors.As(err, &st):
-		return st.Hint()
-	case errors.As(err, &un):
-		return un.Fix
-	}
-	var fe *descriptor.FetchError
-	if errors.As(err, &fe) {
-		// Chosen by the type of the cause: the private CA only for a
-		// certificate of an unknown authority.
-		return fe.Hint()
-	}
-	return ""
 }
 
 // notifyIfNoTerminal shows msg as a desktop notification when trustlaunch runs
