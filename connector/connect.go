@@ -119,7 +119,7 @@ func (c *Connector) connectTunnel(ctx, hctx context.Context, tc *tls.Conn) (net.
 	if _, err := io.WriteString(tc, req); err != nil {
 		undo()
 		return nil, c.timeoutOr(ctx, hctx, StepProxyPolicy, c.cfg.ProxyAddr, err, func() *StepError {
-			return &StepError{Step: StepProxyPolicy, Addr: c.cfg.ProxyAddr, Err: &describedError{msg: "sending the CONNECT request: " + trimSyscall(err), err: err}, Hint: hintRelay}
+			return &StepError{Step: StepProxyPolicy, Addr: c.cfg.ProxyAddr, Err: &describedError{msg: "sending the CONNECT request: " + trimSyscall(err), err: err}, hint: hintRelay}
 		})
 	}
 	lim := &headerLimit{r: tc, n: maxResponseHeader, limited: true}
@@ -156,7 +156,7 @@ func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest st
 	if err != nil {
 		fail := func(msg string) *StepError {
 			return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: &describedError{msg: msg, err: err},
-				Hint: "the proxy did not answer the CONNECT request as an HTTP proxy: check the proxy address and transport, or ask your administrator"}
+				hint: "the proxy did not answer the CONNECT request as an HTTP proxy: check the proxy address and transport, or ask your administrator"}
 		}
 		switch {
 		case errors.Is(err, errHeaderTooLong):
@@ -188,15 +188,15 @@ func judgeConnectResponse(br *bufio.Reader, lim *headerLimit, proxyAddr, dest st
 func statusError(code int, status, proxyAddr, dest string) *StepError {
 	switch code {
 	case http.StatusProxyAuthRequired, http.StatusUnauthorized:
-		return &StepError{Step: StepProxyAuth, Addr: proxyAddr, Err: errors.New("token rejected or expired (" + status + ")"), Hint: hintAuth}
+		return &StepError{Step: StepProxyAuth, Addr: proxyAddr, Err: errors.New("token rejected or expired (" + status + ")"), hint: hintAuth}
 	case http.StatusForbidden:
-		return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: errors.New("destination " + safetext.Quote(dest) + " refused by the proxy's policy (" + status + ")"), Hint: hintPolicy}
+		return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: errors.New("destination " + safetext.Quote(dest) + " refused by the proxy's policy (" + status + ")"), hint: hintPolicy}
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		// Squid 5.7 answers 503 when it cannot connect to the destination.
-		return &StepError{Step: StepUpstream, Addr: proxyAddr, Err: errors.New("the proxy could not reach " + safetext.Quote(dest) + " (" + status + ")"), Hint: hintUpstream}
+		return &StepError{Step: StepUpstream, Addr: proxyAddr, Err: errors.New("the proxy could not reach " + safetext.Quote(dest) + " (" + status + ")"), hint: hintUpstream}
 	}
 	return &StepError{Step: StepProxyPolicy, Addr: proxyAddr, Err: errors.New("unexpected answer from the proxy: " + status),
-		Hint: "the proxy refused the tunnel: ask your administrator"}
+		hint: "the proxy refused the tunnel: ask your administrator"}
 }
 
 // connectConn is the tunnel of the CONNECT transport: reads go through the

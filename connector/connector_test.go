@@ -152,7 +152,7 @@ func TestProxyKilledMidStream(t *testing.T) {
 				if !errors.As(err, &se) || se.Step != StepRelay {
 					t.Fatalf("Relay returned %v, want a relay StepError", err)
 				}
-				if se.Addr != p.Addr || se.Hint == "" {
+				if se.Addr != p.Addr || se.Hint() == "" {
 					t.Errorf("StepError %+v: want Addr %s and a hint", se, p.Addr)
 				}
 			case <-time.After(10 * time.Second):
@@ -212,8 +212,8 @@ func TestTLSRefused(t *testing.T) {
 				if !errors.As(err, &se) || se.Step != StepTLS {
 					t.Fatalf("Dial: %v; want a tls StepError", err)
 				}
-				if se.Hint != tc.wantHint {
-					t.Errorf("hint %q, want %q", se.Hint, tc.wantHint)
+				if se.Hint() != tc.wantHint {
+					t.Errorf("hint %q, want %q", se.Hint(), tc.wantHint)
 				}
 				if !strings.HasPrefix(err.Error(), "tls handshake with "+p.Addr+": ") || !strings.Contains(err.Error(), tc.wantMsg) {
 					t.Errorf("error %q: want %q after the step", err, tc.wantMsg)
@@ -330,8 +330,8 @@ func TestConnectStatus(t *testing.T) {
 			if !errors.As(err, &se) || se.Step != tc.want {
 				t.Fatalf("Dial: %v; want step %s", err, tc.want)
 			}
-			if !strings.Contains(err.Error(), tc.inText) || se.Hint == "" {
-				t.Errorf("error %q (hint %q): want %q in it and a hint", err, se.Hint, tc.inText)
+			if !strings.Contains(err.Error(), tc.inText) || se.Hint() == "" {
+				t.Errorf("error %q (hint %q): want %q in it and a hint", err, se.Hint(), tc.inText)
 			}
 			if strings.ContainsAny(err.Error(), "\x1b\u202e") || strings.Contains(err.Error(), "Tea") || strings.Contains(err.Error(), "Gone") || strings.Contains(err.Error(), "invalid token") {
 				t.Errorf("error %q carries the proxy's own reason phrase", err)
@@ -623,8 +623,8 @@ func TestEndToEndTLS(t *testing.T) {
 			cfg.DestRootCAs = proxytest.NewCA("not the destination's").Pool()
 			_, err = mustNew(t, cfg).Dial(t.Context())
 			se := &StepError{}
-			if !errors.As(err, &se) || se.Step != StepTLS || se.Addr != tlsDest.addr || !strings.Contains(se.Hint, "destination's certificate") {
-				t.Errorf("Dial with the wrong destination CA: %v (hint %q); want a tls StepError for %s about the destination", err, se.Hint, tlsDest.addr)
+			if !errors.As(err, &se) || se.Step != StepTLS || se.Addr != tlsDest.addr || !strings.Contains(se.Hint(), "destination's certificate") {
+				t.Errorf("Dial with the wrong destination CA: %v (hint %q); want a tls StepError for %s about the destination", err, se.Hint(), tlsDest.addr)
 			}
 		})
 	}
@@ -643,8 +643,8 @@ func TestEndToEndTLSNameHint(t *testing.T) {
 	cfg.EndToEndTLS, cfg.DestRootCAs = true, destCA.Pool()
 	_, err := mustNew(t, cfg).Dial(t.Context())
 	se := &StepError{}
-	if !errors.As(err, &se) || se.Step != StepTLS || !strings.Contains(se.Hint, "destination's certificate does not name") || strings.Contains(se.Hint, "proxy") {
-		t.Errorf("Dial to a destination with another name: %v (hint %q)", err, se.Hint)
+	if !errors.As(err, &se) || se.Step != StepTLS || !strings.Contains(se.Hint(), "destination's certificate does not name") || strings.Contains(se.Hint(), "proxy") {
+		t.Errorf("Dial to a destination with another name: %v (hint %q)", err, se.Hint())
 	}
 }
 

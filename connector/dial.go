@@ -92,7 +92,7 @@ func (c *Connector) timeoutOr(ctx, hctx context.Context, step Step, addr string,
 	if hctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return &StepError{Step: step, Addr: addr,
 			Err:  &describedError{msg: fmt.Sprintf("no answer within %v", c.cfg.HandshakeTimeout), err: context.DeadlineExceeded},
-			Hint: "the proxy accepted the connection but did not complete the exchange: check the proxy address, or ask your administrator"}
+			hint: "the proxy accepted the connection but did not complete the exchange: check the proxy address, or ask your administrator"}
 	}
 	if describe == nil {
 		return &StepError{Step: step, Addr: addr, Err: err}
@@ -182,7 +182,7 @@ func (t *tunnelConn) wrap(err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	return &StepError{Step: StepRelay, Addr: t.addr, Err: err, Hint: hintRelay}
+	return &StepError{Step: StepRelay, Addr: t.addr, Err: err, hint: hintRelay}
 }
 
 func (t *tunnelConn) Read(p []byte) (int, error) {

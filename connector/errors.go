@@ -30,8 +30,7 @@ const (
 
 // StepError is the error of every failed step. Use errors.As to find it and
 // switch on Step; Err is the cause (errors.Is and errors.As see through it)
-// and Hint, when not empty, is advice for the user without the
-// "hint:" prefix.
+// and Hint, when not empty, is advice for the user.
 //
 // Error reads like
 // "tls handshake with proxy.example.com:8443: certificate signed by unknown authority".
@@ -39,8 +38,13 @@ type StepError struct {
 	Step Step
 	Addr string // host:port the step talked to (the proxy, or the destination)
 	Err  error
-	Hint string
+
+	hint string // read through Hint, the method callers find advice by
 }
+
+// Hint returns advice for the user without the "hint:" prefix, or "" when
+// none is known (an interrupted step).
+func (e *StepError) Hint() string { return e.hint }
 
 // Error returns "<what> <addr>: <cause>".
 func (e *StepError) Error() string {
@@ -122,7 +126,7 @@ func tlsError(addr string, err error, destination bool) *StepError {
 			hint = "the destination's TLS settings do not match trustlaunch's (TLS 1.2 or 1.3): ask your administrator"
 		}
 	}
-	return &StepError{Step: StepTLS, Addr: addr, Err: &describedError{msg: msg, err: err}, Hint: hint}
+	return &StepError{Step: StepTLS, Addr: addr, Err: &describedError{msg: msg, err: err}, hint: hint}
 }
 
 // describeTLS chooses the message and hint for a handshake error. The
@@ -217,7 +221,7 @@ func netError(step Step, addr string, err error) *StepError {
 			err = &describedError{msg: trimSyscall(opErr.Err), err: err}
 		}
 	}
-	return &StepError{Step: step, Addr: addr, Err: err, Hint: hint}
+	return &StepError{Step: step, Addr: addr, Err: err, hint: hint}
 }
 
 // trimSyscall drops the "connect: " prefix of a *os.SyscallError.

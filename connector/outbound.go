@@ -253,7 +253,7 @@ func (e *OutboundError) Unwrap() error { return e.err }
 
 // outboundError builds the StepOutbound error for the outbound proxy at addr.
 func outboundError(addr string, status int, msg, hint string, err error) *StepError {
-	return &StepError{Step: StepOutbound, Addr: addr, Err: &OutboundError{Status: status, msg: msg, err: err}, Hint: hint}
+	return &StepError{Step: StepOutbound, Addr: addr, Err: &OutboundError{Status: status, msg: msg, err: err}, hint: hint}
 }
 
 // dialOutbound connects to the security proxy through the outbound proxy

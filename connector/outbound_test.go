@@ -258,8 +258,8 @@ func TestOutboundBadAnswers(t *testing.T) {
 				t.Errorf("error %q is more than one line", msg)
 			}
 			for _, secret := range []string{testToken, "hunter2", base64.StdEncoding.EncodeToString([]byte("alice:hunter2")), outboundPass, outboundBasic} {
-				if strings.Contains(strings.ToLower(msg), strings.ToLower(secret)) || strings.Contains(strings.ToLower(se.Hint), strings.ToLower(secret)) {
-					t.Errorf("error or hint shows %q in some case: %q (hint %q)", secret, msg, se.Hint)
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(secret)) || strings.Contains(strings.ToLower(se.Hint()), strings.ToLower(secret)) {
+					t.Errorf("error or hint shows %q in some case: %q (hint %q)", secret, msg, se.Hint())
 				}
 			}
 			for _, secret := range []string{outboundPass, outboundUser + ":" + outboundPass} {

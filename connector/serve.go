@@ -299,8 +299,8 @@ func (c *Connector) logf(format string, args ...any) {
 
 func (c *Connector) logError(what string, err error) {
 	var se *StepError
-	if errors.As(err, &se) && se.Hint != "" {
-		c.logf("%s: %v (hint: %s)", what, err, se.Hint)
+	if errors.As(err, &se) && se.Hint() != "" {
+		c.logf("%s: %v (hint: %s)", what, err, se.Hint())
 		return
 	}
 	c.logf("%s: %v", what, err)

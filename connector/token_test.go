@@ -99,7 +99,7 @@ func TestTokenNeverInOutput(t *testing.T) {
 		}
 		var se *StepError
 		if errors.As(err, &se) {
-			out = append(out, se.Hint)
+			out = append(out, se.Hint())
 		}
 	}
 	reject := func(p *proxytest.Proxy) { p.CheckToken = func(s string) bool { return s != testToken } }

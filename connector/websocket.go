@@ -58,7 +58,7 @@ func (c *Connector) websocketTunnel(ctx, hctx context.Context, tc *tls.Conn, raw
 	if p := wc.Subprotocol(); p != "binary" {
 		wc.CloseNow()
 		return nil, &StepError{Step: StepProxyPolicy, Addr: c.cfg.ProxyAddr, Err: errors.New("the proxy did not accept the \"binary\" subprotocol"),
-			Hint: "the proxy is not a websockify-compatible WebSocket proxy: check the transport, or ask your administrator"}
+			hint: "the proxy is not a websockify-compatible WebSocket proxy: check the transport, or ask your administrator"}
 	}
 	nc := websocket.NetConn(context.Background(), wc, websocket.MessageBinary)
 	w := &wsConn{
@@ -125,17 +125,17 @@ func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err erro
 	case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
 		return statusError(resp.StatusCode, statusText(resp), addr, c.cfg.Destination)
 	case resp != nil:
-		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+		return &StepError{Step: StepProxyPolicy, Addr: addr, hint: hint,
 			Err: &describedError{msg: "the proxy answered " + statusText(resp) + " but did not complete a valid WebSocket handshake", err: cause}}
 	case watch.readBytes.Load() == 0 && watch.readErr.Load() != nil:
 		// websockify checks the token before the upgrade and, when it
 		// fails, closes the connection without an HTTP answer.
-		return &StepError{Step: StepProxyAuth, Addr: addr, Hint: hintAuth,
+		return &StepError{Step: StepProxyAuth, Addr: addr, hint: hintAuth,
 			Err: &describedError{msg: "the proxy closed the connection before the WebSocket upgrade: token rejected, unknown or expired", err: cause}}
 	case watch.readBytes.Load() > 0:
 		// net/http could not read the answer; its message quotes the
 		// line it failed on, which may be a header.
-		return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+		return &StepError{Step: StepProxyPolicy, Addr: addr, hint: hint,
 			Err: &describedError{msg: notHTTP(secrets, watch.firstLine()), err: cause}}
 	}
 	// Nothing came back: the cause is local or the connection's (a reset,
@@ -144,7 +144,7 @@ func (c *Connector) upgradeError(resp *http.Response, watch *watchConn, err erro
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		inner = e
 	}
-	return &StepError{Step: StepProxyPolicy, Addr: addr, Hint: hint,
+	return &StepError{Step: StepProxyPolicy, Addr: addr, hint: hint,
 		Err: &describedError{msg: "the WebSocket upgrade failed: " + proxyText(secrets, trimSyscall(inner), maxCause), err: cause}}
 }
 

@@ -178,8 +178,8 @@ func (e *FetchError) Hint() string {
 		return "the portal did not answer in time: check the network connection (or VPN), then start the session again"
 	case errors.As(err, &uf):
 		return uf.Fix
-	case errors.As(err, &step) && step.Hint != "":
-		return step.Hint // the outbound proxy refused or was unreachable (connector.StepOutbound)
+	case errors.As(err, &step) && step.Hint() != "":
+		return step.Hint() // the outbound proxy refused or was unreachable (connector.StepOutbound)
 	case errors.As(err, &st):
 		return st.Hint()
 	case errors.As(err, &re):

@@ -30,6 +30,10 @@ type UnsafeFileError struct {
 // Error returns "<path>: <reason>".
 func (e *UnsafeFileError) Error() string { return e.Path + ": " + e.Reason }
 
+// Hint returns Fix, the advice callers find by a Hint method on any error
+// that carries one.
+func (e *UnsafeFileError) Hint() string { return e.Fix }
+
 // CheckAdminFile verifies that path, a file administrators push (the admin
 // whitelist, later a CA bundle or profiles), can only have been written by
 // an administrator.

@@ -100,6 +100,10 @@ type RegisterError struct {
 func (e *RegisterError) Error() string { return e.Err.Error() }
 func (e *RegisterError) Unwrap() error { return e.Err }
 
+// Hint returns Fix, the advice callers find by a Hint method on any error
+// that carries one.
+func (e *RegisterError) Hint() string { return e.Fix }
+
 // Errors that RegisterError wraps, for errors.Is. A missing tool (xdg-mime)
 // wraps exec.ErrNotFound; macOS wraps errors.ErrUnsupported.
 var (

@@ -62,139 +62,184 @@ func (d Decision) Refused() bool { return !d.Proceed && d.Step != StepWouldPromp
 // input and the prompter's answer; writing an Always answer to the user list
 // is the caller's job (AddToUserList), after the decision.
 func Decide(ctx context.Context, in Input) Decision {
-	var d Decision
 	// The trace is built only for `whitelist explain`: formatting it on every
 	// launch would cost more than the rest of the decision.
-	trace := in.Explain
-	stop := func(step Step, proceed bool, msg string, err error) Decision {
-		d.Step, d.Proceed, d.Message, d.Err = step, proceed, msg, err
-		if trace {
-			d.tracef("decision: %s", step)
-		}
-		return d
+	f := flow{in: in, trace: in.Explain}
+	// The steps in order; the first that decides ends the flow.
+	if f.httpsOrigin() || f.adminList() || f.userList() {
+		return f.d
 	}
+	f.ask(ctx) // always decides
+	return f.d
+}
 
-	// Step 1: https only.
-	o, err := ParseOrigin(in.LaunchURL)
-	if errors.Is(err, ErrNotHTTPS) {
-		if trace {
-			d.tracef("1. launch URL is not https: %v", err)
-		}
-		return stop(StepNotHTTPS, false, "Launch refused: the launch URL does not begin with https://, so its server cannot be verified.", err)
-	}
-	if err != nil {
-		if trace {
-			d.tracef("1. launch URL is https but its host is not acceptable: %v", err)
-		}
-		return stop(StepInvalidOrigin, false, "Launch refused: "+err.Error()+".", err)
-	}
-	d.Origin = o
-	if trace {
-		d.tracef("1. launch URL is https; origin %s", o)
-	}
+// flow is one run of Decide: its input and the decision so far. Each step
+// returns decided=true once the decision is made (stop), false to go on.
+type flow struct {
+	in    Input
+	trace bool // record Decision.Trace; every tracef sits behind it, so a launch does not box its arguments
+	d     Decision
+}
 
-	// Step 2: the admin list.
+// stop decides: the step that decided, whether the launch proceeds, the
+// sentence for the user and the underlying error.
+func (f *flow) stop(step Step, proceed bool, msg string, err error) (decided bool) {
+	f.d.Step, f.d.Proceed, f.d.Message, f.d.Err = step, proceed, msg, err
+	if f.trace {
+		f.d.tracef("decision: %s", step)
+	}
+	return true
+}
+
+// httpsOrigin is step 1: https only, and a host that normalizes. Its origin
+// is the server the rest of the flow trusts or not.
+func (f *flow) httpsOrigin() (decided bool) {
+	o, err := ParseOrigin(f.in.LaunchURL)
 	switch {
-	case in.Admin.Err != nil && adminMissing(in.Admin.Err):
+	case errors.Is(err, ErrNotHTTPS):
+		if f.trace {
+			f.d.tracef("1. launch URL is not https: %v", err)
+		}
+		return f.stop(StepNotHTTPS, false, "Launch refused: the launch URL does not begin with https://, so its server cannot be verified.", err)
+	case err != nil:
+		if f.trace {
+			f.d.tracef("1. launch URL is https but its host is not acceptable: %v", err)
+		}
+		return f.stop(StepInvalidOrigin, false, "Launch refused: "+err.Error()+".", err)
+	}
+	f.d.Origin = o
+	if f.trace {
+		f.d.tracef("1. launch URL is https; origin %s", o)
+	}
+	return false
+}
+
+// adminList is step 2: an admin list that cannot be used stops the launch;
+// a missing one is prompt mode; a usable one is looked up (adminEntries).
+func (f *flow) adminList() (decided bool) {
+	admin := &f.in.Admin
+	switch {
+	case admin.Err != nil && adminMissing(admin.Err):
 		// No file, but a directory above it that others could write: they
 		// could have removed it, so this stops the launch like an unsafe
 		// file does (DESIGN.md, fail closed); only the words differ.
-		if trace {
-			d.tracef("2. admin list %s does not exist, and its absence cannot be trusted: %v", in.Admin.Path, in.Admin.Err)
+		if f.trace {
+			f.d.tracef("2. admin list %s does not exist, and its absence cannot be trusted: %v", admin.Path, admin.Err)
 		}
-		return stop(StepAdminFileUnsafe, false, "Launch refused: the administrator's whitelist does not exist, but the directories above it are not safe, so it may have been removed: "+in.Admin.Err.Error()+".", in.Admin.Err)
-	case in.Admin.Err != nil:
-		if trace {
-			d.tracef("2. admin list %s exists but cannot be used: %v", in.Admin.Path, in.Admin.Err)
+		return f.stop(StepAdminFileUnsafe, false, "Launch refused: the administrator's whitelist does not exist, but the directories above it are not safe, so it may have been removed: "+admin.Err.Error()+".", admin.Err)
+	case admin.Err != nil:
+		if f.trace {
+			f.d.tracef("2. admin list %s exists but cannot be used: %v", admin.Path, admin.Err)
 		}
-		return stop(StepAdminFileUnsafe, false, "Launch refused: the administrator's whitelist cannot be used: "+in.Admin.Err.Error()+".", in.Admin.Err)
-	case in.Admin.List == nil:
-		if trace {
-			d.tracef("2. admin list %s does not exist; prompt mode", in.Admin.Path)
+		return f.stop(StepAdminFileUnsafe, false, "Launch refused: the administrator's whitelist cannot be used: "+admin.Err.Error()+".", admin.Err)
+	case admin.List == nil:
+		if f.trace {
+			f.d.tracef("2. admin list %s does not exist; prompt mode", admin.Path)
 		}
-	default:
-		mode := "prompt mode"
-		if in.Admin.List.AdminOnly {
-			mode = Keyword + " mode"
-		}
-		listPath := in.Admin.Path
-		if in.Admin.List.ModeFrom != "" {
-			mode += " from " + in.Admin.List.ModeFrom
-		}
-		if in.Admin.List.Registry {
-			listPath = in.Admin.List.Path // Group Policy's entries
-		}
-		if e, ok := in.Admin.List.Match(o); ok {
-			d.Matched = &e
-			if trace {
-				at := "line " + strconv.Itoa(e.Line)
-				if in.Admin.List.Registry {
-					at = "value " + strconv.Itoa(e.Line)
-				}
-				d.tracef("2. admin list %s (%s): %s %s admits %s", listPath, mode, at, e, o)
-			}
-			return stop(StepAdminListed, true, "", nil)
-		}
-		if in.Admin.List.AdminOnly {
-			if trace {
-				d.tracef("2. admin list %s (%s): %s is not listed", listPath, mode, o)
-			}
-			return stop(StepAdminOnlyRefused, false, AdminOnlyMessage(o), nil)
-		}
-		if trace {
-			d.tracef("2. admin list %s (%s): %s is not listed", listPath, mode, o)
-		}
+		return false
 	}
+	return f.adminEntries()
+}
 
-	// Step 3: the user list. An unusable user list only means we ask: asking
-	// is the safe direction, and Always will refuse to overwrite it.
+// adminEntries looks the origin up in a usable admin list: listed proceeds;
+// not listed refuses in admin-only mode and goes on to the user list in
+// prompt mode.
+func (f *flow) adminEntries() (decided bool) {
+	list := f.in.Admin.List
+	e, listed := list.Match(f.d.Origin)
+	if f.trace {
+		f.traceAdmin(e, listed)
+	}
 	switch {
-	case in.User.Err != nil:
-		if trace {
-			d.tracef("3. user list %s cannot be used (%v); ignoring it", in.User.Path, in.User.Err)
+	case listed:
+		f.d.Matched = &e
+		return f.stop(StepAdminListed, true, "", nil)
+	case list.AdminOnly:
+		return f.stop(StepAdminOnlyRefused, false, AdminOnlyMessage(f.d.Origin), nil)
+	}
+	return false
+}
+
+// traceAdmin records the admin list's answer, naming where its entries
+// came from (the file, or Group Policy's values) and its mode.
+func (f *flow) traceAdmin(e Entry, listed bool) {
+	list := f.in.Admin.List
+	mode := "prompt mode"
+	if list.AdminOnly {
+		mode = Keyword + " mode"
+	}
+	if list.ModeFrom != "" {
+		mode += " from " + list.ModeFrom
+	}
+	path, at := f.in.Admin.Path, "line"
+	if list.Registry {
+		path, at = list.Path, "value" // Group Policy's entries
+	}
+	if listed {
+		f.d.tracef("2. admin list %s (%s): %s %d %s admits %s", path, mode, at, e.Line, e, f.d.Origin)
+		return
+	}
+	f.d.tracef("2. admin list %s (%s): %s is not listed", path, mode, f.d.Origin)
+}
+
+// userList is step 3: the user's own list admits the origin, or the flow
+// goes on to ask. An unusable user list only means we ask: asking is the
+// safe direction, and Always will refuse to overwrite it.
+func (f *flow) userList() (decided bool) {
+	user := &f.in.User
+	switch {
+	case user.Err != nil:
+		if f.trace {
+			f.d.tracef("3. user list %s cannot be used (%v); ignoring it", user.Path, user.Err)
 		}
-	case in.User.List == nil:
-		if trace {
-			d.tracef("3. user list %s does not exist", in.User.Path)
+	case user.List == nil:
+		if f.trace {
+			f.d.tracef("3. user list %s does not exist", user.Path)
 		}
 	default:
-		if e, ok := in.User.List.Match(o); ok {
-			d.Matched = &e
-			if trace {
-				d.tracef("3. user list %s: line %d %s admits %s", in.User.Path, e.Line, e, o)
+		if e, ok := user.List.Match(f.d.Origin); ok {
+			f.d.Matched = &e
+			if f.trace {
+				f.d.tracef("3. user list %s: line %d %s admits %s", user.Path, e.Line, e, f.d.Origin)
 			}
-			return stop(StepUserListed, true, "", nil)
+			return f.stop(StepUserListed, true, "", nil)
 		}
-		if trace {
-			d.tracef("3. user list %s: %s is not listed", in.User.Path, o)
+		if f.trace {
+			f.d.tracef("3. user list %s: %s is not listed", user.Path, f.d.Origin)
 		}
 	}
+	return false
+}
 
-	// Step 4: ask.
-	if in.Prompter == nil {
-		if trace {
-			d.tracef("4. would ask the user: %q %s", Question, o)
+// ask is step 4: the prompter's answer decides, and every error of the
+// prompter is No. Without a prompter (`whitelist explain`) the flow ends
+// where it would ask.
+func (f *flow) ask(ctx context.Context) {
+	o := f.d.Origin
+	if f.in.Prompter == nil {
+		if f.trace {
+			f.d.tracef("4. would ask the user: %q %s", Question, o)
 		}
-		return stop(StepWouldPrompt, false, "", nil)
+		f.stop(StepWouldPrompt, false, "", nil)
+		return
 	}
-	ans, err := in.Prompter.Prompt(ctx, PromptRequest{Origin: o, LaunchURL: in.LaunchURL, UserListPath: in.User.Path})
+	ans, err := f.in.Prompter.Prompt(ctx, PromptRequest{Origin: o, LaunchURL: f.in.LaunchURL, UserListPath: f.in.User.Path})
 	if err != nil {
 		ans = AnswerNo // whatever the prompter returned, an error refuses
 	}
-	if trace {
-		d.tracef("4. asked the user: %s", ans)
+	if f.trace {
+		f.d.tracef("4. asked the user: %s", ans)
 	}
-	switch ans {
-	case AnswerAlways:
-		return stop(StepPromptAlways, true, "", nil)
-	case AnswerYes:
-		return stop(StepPromptYes, true, "", nil)
+	switch {
+	case ans == AnswerAlways:
+		f.stop(StepPromptAlways, true, "", nil)
+	case ans == AnswerYes:
+		f.stop(StepPromptYes, true, "", nil)
+	case err != nil:
+		f.stop(StepPromptNo, false, "Launch refused: the trust prompt got no answer ("+err.Error()+").", err)
+	default: // No, and any answer that is not Always or Yes
+		f.stop(StepPromptNo, false, "Launch refused: you answered No.", nil)
 	}
-	msg := "Launch refused: you answered No."
-	if err != nil {
-		msg = "Launch refused: the trust prompt got no answer (" + err.Error() + ")."
-	}
-	return stop(StepPromptNo, false, msg, err)
 }
 
 // adminMissing reports whether err is the admin-file check's verdict on a

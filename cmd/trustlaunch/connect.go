@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/spf13/pflag"
+
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
@@ -70,24 +72,7 @@ type connectOptions struct {
 }
 
 func cmdConnect(ctx context.Context, s *stdio, args []string) int {
-	fs := newFlagSet("connect", connectUsage, s)
-	var o connectOptions
-	fs.StringVar(&o.proxy, "proxy", "", "the security proxy, `HOST:PORT`")
-	fs.StringVar(&o.transport, "transport", "", "how to talk to the proxy: connect (HTTP CONNECT) or websocket (websockify)")
-	fs.StringVar(&o.path, "path", "", "WebSocket request `path` (websocket only; default /)")
-	fs.StringVar(&o.to, "to", "", "the destination the proxy connects to, `HOST:PORT`")
-	fs.StringVar(&o.ca, "ca", "", "PEM `FILE` of the CA certificates to trust for the proxy, instead of the system roots")
-	fs.StringSliceVar(&o.pins, "pin", nil, "`sha256/BASE64` of a public key the proxy's verified chain must contain (repeatable)")
-	fs.StringVar(&o.serverName, "server-name", "", "`NAME` to send as SNI and to verify in the proxy's certificate (default: the proxy host)")
-	fs.StringVar(&o.tlsMin, "tls-min", "1.2", "oldest TLS version to accept: 1.2 or 1.3")
-	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "newest TLS version to offer: 1.2 or 1.3")
-	fs.BoolVar(&o.e2e, "e2e-tls", false, "run TLS to the destination inside the tunnel (verified with the system roots)")
-	fs.StringVar(&o.listen, "listen", "", "local `ADDR` to listen on (default 127.0.0.1 with a free port)")
-	fs.BoolVar(&o.unsafeListen, "unsafe-listen", false, "allow a --listen address that is not loopback: other machines could use your session")
-	fs.BoolVar(&o.stdioMode, "stdio", false, "relay standard input and output through one tunnel instead of listening")
-	fs.StringVar(&o.tokenFile, "token-file", "", "read the session token from `FILE`")
-	addOutboundFlag(fs, &o.outbound)
-	fs.BoolVar(&o.fips, "fips", false, "refuse to run unless Go's FIPS 140-3 module is enabled (GODEBUG=fips140=on)")
+	fs, o := newConnectFlagSet(s)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
@@ -100,23 +85,9 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 	if !ok {
 		return code
 	}
-	if o.stdioMode && o.tokenFile == "" && s.getenv("TRUSTLAUNCH_TOKEN") == "" {
-		s.errorf("connect: --stdio needs the token from --token-file or TRUSTLAUNCH_TOKEN: standard input carries the tunnel")
-		return exitUsage
+	if code, ok := o.addToken(ctx, s, &cfg); !ok {
+		return code
 	}
-	tok, err := readToken(ctx, s, o.tokenFile)
-	if ctx.Err() != nil {
-		s.errorf("connect: interrupted")
-		return exitInterrupted
-	}
-	if err != nil {
-		s.errorf("connect: %v", err)
-		s.hintf("give the token with --token-file FILE, the TRUSTLAUNCH_TOKEN environment variable, or on standard input")
-		return exitUsage
-	}
-	cfg.Token = tok
-	cfg.Secrets = s.registry() // New adds the token and the outbound credentials
-
 	var logMu sync.Mutex
 	cfg.Logf = func(format string, args ...any) {
 		logMu.Lock()
@@ -140,20 +111,75 @@ func cmdConnect(ctx context.Context, s *stdio, args []string) int {
 		}
 		return exitUsage
 	}
-
 	if o.stdioMode {
-		err := c.ServeStdio(ctx, s.stdin, s.stdout)
-		switch {
-		case ctx.Err() != nil:
-			s.errorf("connect: interrupted")
-			return exitInterrupted
-		case err != nil:
-			printConnectError(s, err)
-			return exitFailure
-		}
-		return exitOK
+		return connectStdio(ctx, s, c)
 	}
+	return connectListen(ctx, s, c, o)
+}
 
+// newConnectFlagSet is the flag set of connect.
+func newConnectFlagSet(s *stdio) (*pflag.FlagSet, *connectOptions) {
+	fs := newFlagSet("connect", connectUsage, s)
+	o := &connectOptions{}
+	fs.StringVar(&o.proxy, "proxy", "", "the security proxy, `HOST:PORT`")
+	fs.StringVar(&o.transport, "transport", "", "how to talk to the proxy: connect (HTTP CONNECT) or websocket (websockify)")
+	fs.StringVar(&o.path, "path", "", "WebSocket request `path` (websocket only; default /)")
+	fs.StringVar(&o.to, "to", "", "the destination the proxy connects to, `HOST:PORT`")
+	fs.StringVar(&o.ca, "ca", "", "PEM `FILE` of the CA certificates to trust for the proxy, instead of the system roots")
+	fs.StringSliceVar(&o.pins, "pin", nil, "`sha256/BASE64` of a public key the proxy's verified chain must contain (repeatable)")
+	fs.StringVar(&o.serverName, "server-name", "", "`NAME` to send as SNI and to verify in the proxy's certificate (default: the proxy host)")
+	fs.StringVar(&o.tlsMin, "tls-min", "1.2", "oldest TLS version to accept: 1.2 or 1.3")
+	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "newest TLS version to offer: 1.2 or 1.3")
+	fs.BoolVar(&o.e2e, "e2e-tls", false, "run TLS to the destination inside the tunnel (verified with the system roots)")
+	fs.StringVar(&o.listen, "listen", "", "local `ADDR` to listen on (default 127.0.0.1 with a free port)")
+	fs.BoolVar(&o.unsafeListen, "unsafe-listen", false, "allow a --listen address that is not loopback: other machines could use your session")
+	fs.BoolVar(&o.stdioMode, "stdio", false, "relay standard input and output through one tunnel instead of listening")
+	fs.StringVar(&o.tokenFile, "token-file", "", "read the session token from `FILE`")
+	addOutboundFlag(fs, &o.outbound)
+	fs.BoolVar(&o.fips, "fips", false, "refuse to run unless Go's FIPS 140-3 module is enabled (GODEBUG=fips140=on)")
+	return fs, o
+}
+
+// addToken reads the session token (readToken) into cfg, with the
+// registry of secrets that connector.New adds it to.
+func (o *connectOptions) addToken(ctx context.Context, s *stdio, cfg *connector.Config) (code int, ok bool) {
+	if o.stdioMode && o.tokenFile == "" && s.getenv("TRUSTLAUNCH_TOKEN") == "" {
+		s.errorf("connect: --stdio needs the token from --token-file or TRUSTLAUNCH_TOKEN: standard input carries the tunnel")
+		return exitUsage, false
+	}
+	tok, err := readToken(ctx, s, o.tokenFile)
+	if ctx.Err() != nil {
+		s.errorf("connect: interrupted")
+		return exitInterrupted, false
+	}
+	if err != nil {
+		s.errorf("connect: %v", err)
+		s.hintf("give the token with --token-file FILE, the TRUSTLAUNCH_TOKEN environment variable, or on standard input")
+		return exitUsage, false
+	}
+	cfg.Token = tok
+	cfg.Secrets = s.registry() // New adds the token and the outbound credentials
+	return 0, true
+}
+
+// connectStdio relays standard input and output through one tunnel
+// (--stdio) and returns the exit code.
+func connectStdio(ctx context.Context, s *stdio, c *connector.Connector) int {
+	err := c.ServeStdio(ctx, s.stdin, s.stdout)
+	switch {
+	case ctx.Err() != nil:
+		s.errorf("connect: interrupted")
+		return exitInterrupted
+	case err != nil:
+		printConnectError(s, err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// connectListen listens on --listen, says where, and relays every
+// connection through its own tunnel until interrupted.
+func connectListen(ctx context.Context, s *stdio, c *connector.Connector, o *connectOptions) int {
 	ln, err := connector.Listen(o.listen, o.unsafeListen)
 	if err != nil {
 		s.errorf("connect: %v", err)
@@ -298,8 +324,7 @@ func readToken(ctx context.Context, s *stdio, file string) (connector.Token, err
 // printConnectError prints a connector error and its hint.
 func printConnectError(s *stdio, err error) {
 	s.errorf("connect: %v", err)
-	var se *connector.StepError
-	if errors.As(err, &se) && se.Hint != "" {
-		s.hintf("%s", se.Hint)
+	if h := hintOf(err); h != "" {
+		s.hintf("%s", h)
 	}
 }

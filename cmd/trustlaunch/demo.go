@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/demo"
@@ -67,19 +66,20 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	// --help says what this machine will run when the demo is started in
 	// a terminal, as a new user would: it depends on c3270 being installed.
 	fs := newFlagSet("demo", fmt.Sprintf(demoUsage, "On this machine: "+planDemo(false, true).why+"."), s)
-	var o openOptions
+	prompt := addPromptFlags(fs)
 	var yes, raw bool
-	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
 	fs.BoolVar(&yes, "yes", false, "answer the trust prompt with Yes (for scripted runs)")
 	fs.BoolVar(&raw, "raw", false, "relay this terminal raw to a line host, even when c3270 is installed")
-	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
-	o.paths = addListFlags(fs)
+	paths := addListFlags(fs)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {
 		s.errorf("demo takes no arguments")
 		return exitUsage
+	}
+	if code, ok := prompt.check(s, "demo"); !ok {
+		return code
 	}
 	if !yes && !isTerminal(s.stdin) {
 		// The prompt would look for a terminal or a window to ask in, and
@@ -100,16 +100,16 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	}
 	defer world.Close()
 
-	if o.paths.user == "" {
+	if paths.user == "" {
 		dir, err := os.MkdirTemp("", "trustlaunch-demo-")
 		if err != nil {
 			s.errorf("demo: %v", err)
 			return exitFailure
 		}
 		defer os.RemoveAll(dir)
-		o.paths.user = filepath.Join(dir, "whitelist.txt")
+		paths.user = filepath.Join(dir, "whitelist.txt")
 	}
-	if err := o.paths.resolve(); err != nil {
+	if err := paths.resolve(); err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
 	}
@@ -119,7 +119,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	fmt.Fprintf(s.stderr, "trustlaunch demo: portal, proxy and host run on 127.0.0.1; a browser would run\n")
 	fmt.Fprintf(s.stderr, "  trustlaunch open -- '%s'\n", "trustlaunch://launch?url="+url.QueryEscape(world.LaunchURL))
 
-	prompter := newPrompter(s, o)
+	prompter := newPrompter(s, prompt)
 	if yes {
 		prompter = answerPrompter{whitelist.AnswerYes}
 	}
@@ -131,10 +131,10 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	defer done()
 	return runLaunch(ctx, s, launchSetup{
 		target:   world.LaunchURL,
-		paths:    o.paths,
+		paths:    paths,
 		prompter: prompter,
 		fetch:    descriptor.FetchOptions{RootCAs: world.OriginCA},
-		plain:    o.noTUI,
+		plain:    prompt.noTUI,
 		policy:   policy,
 	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/trustlaunch/trustlaunch/connector"
@@ -49,11 +48,8 @@ func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, o
 		return exitRefused
 	}
 	s.errorf("%s", res.Message())
-	var de *launcher.DetectError
-	if errors.As(res.Err, &de) {
-		if h := de.Hint(); h != "" {
-			s.hintf("%s", h)
-		}
+	if h := hintOf(res.Err); h != "" {
+		s.hintf("%s", h)
 	}
 	return exitFailure
 }

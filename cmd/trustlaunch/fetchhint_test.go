@@ -29,7 +29,7 @@ func TestHintForFetch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := hintFor(tt.err)
+			h := hintOf(tt.err)
 			if !strings.Contains(h, tt.want) {
 				t.Errorf("hint %q, want %q", h, tt.want)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/pflag"
@@ -48,8 +47,7 @@ Examples:
 
 // openOptions are the flags of `open`.
 type openOptions struct {
-	noTUI    bool
-	timeout  time.Duration
+	prompt   *promptFlags
 	paths    *listPaths
 	outbound string // --outbound-proxy
 }
@@ -66,9 +64,7 @@ func cmdOpen(ctx context.Context, s *stdio, args []string) int {
 // the URL from a descriptor (openFDCommand), so both accept the same flags.
 func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) {
 	fs := newFlagSet(name, help, s)
-	o := &openOptions{}
-	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
-	fs.DurationVar(&o.timeout, "prompt-timeout", 60*time.Second, "answer No when the prompt gets no answer in this time")
+	o := &openOptions{prompt: addPromptFlags(fs)}
 	addOutboundFlag(fs, &o.outbound)
 	o.paths = addListFlags(fs)
 	return fs, o
@@ -131,11 +127,7 @@ func parseOpen(s *stdio, args []string) (o openOptions, raw string, code int, ok
 
 // check validates the flag values once parsed.
 func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
-	if o.timeout <= 0 {
-		s.errorf("%s: --prompt-timeout must be positive", cmd)
-		return exitUsage, false
-	}
-	return 0, true
+	return o.prompt.check(s, cmd)
 }
 
 // openURL validates the launch URL, wherever it came from (the command line,
@@ -159,7 +151,7 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		// and the tunnel (issue 14). Never prompts: detect.go.
 		return runDetect(ctx, s, o.paths, link.URL, outbound)
 	}
-	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o), plain: o.noTUI, outbound: outbound})
+	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o.prompt), plain: o.prompt.noTUI, outbound: outbound})
 }
 
 // badLink reports a link that ParseLaunchURL refused, and returns the exit
@@ -275,7 +267,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		return exitRefused
 	case res.Err != nil:
 		s.errorf("%s: %v", res.Step, res.Err)
-		if h := hintFor(res.Err); h != "" {
+		if h := hintOf(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
 		if res.Step == policy.Step {
@@ -293,35 +285,4 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 func isTerminal(stream any) bool {
 	f, ok := stream.(*os.File)
 	return ok && xterm.IsTerminal(f.Fd())
-}
-
-// hintFor returns the advice a typed error carries, if any.
-func hintFor(err error) string {
-	var se *connector.StepError
-	var st *descriptor.StatusError
-	var un *platform.UnsafeFileError
-	var pe *policy.Error
-	var pf *policy.FileError
-	var ge *policy.GPError
-	switch {
-	case errors.As(err, &pe):
-		return pe.Hint()
-	case errors.As(err, &pf):
-		return pf.Hint()
-	case errors.As(err, &ge):
-		return ge.Hint()
-	case errors.As(err, &se):
-		return se.Hint
-	case errors.As(err, &st):
-		return st.Hint()
-	case errors.As(err, &un):
-		return un.Fix
-	}
-	var fe *descriptor.FetchError
-	if errors.As(err, &fe) {
-		// Chosen by the type of the cause: the private CA only for a
-		// certificate of an unknown authority.
-		return fe.Hint()
-	}
-	return ""
 }

@@ -202,15 +202,11 @@ func showGroupPolicy(s *stdio) bool {
 
 // policyFix is the remedy for an unusable policy.
 func policyFix(err error) string {
-	var pe *policy.FileError
-	var ge *policy.GPError
-	switch {
-	case errors.As(err, &pe):
-		return pe.Hint()
-	case errors.As(err, &ge):
-		return ge.Hint()
-	case errors.Is(err, fs.ErrPermission):
+	if h := hintOf(err); h != "" {
+		return h
+	}
+	if errors.Is(err, fs.ErrPermission) {
 		return "trustlaunch runs as you and must be able to read the policy: keep it owned by root, mode 0644"
 	}
-	return fixFor(err)
+	return ""
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/trustlaunch/trustlaunch/tui"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -16,13 +19,48 @@ import (
 // help: nobody types it.
 const promptWindowCommand = "__prompt-window"
 
+// promptFlags are the flags of every command that may show the trust
+// prompt: open, its re-executed form, demo, and the prompt window that open
+// starts with the values it was given. They are defined once, here, so that
+// every form of the prompt answers No after the same time.
+type promptFlags struct {
+	noTUI   bool          // --no-tui
+	timeout time.Duration // --prompt-timeout
+}
+
+// addPromptFlags registers --no-tui and --prompt-timeout on fs. The default
+// time is the prompt's own (tui.DefaultTimeout), so the flag's help says
+// what a prompt built without the flag would do.
+func addPromptFlags(fs *pflag.FlagSet) *promptFlags {
+	p := &promptFlags{}
+	fs.BoolVar(&p.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
+	fs.DurationVar(&p.timeout, "prompt-timeout", tui.DefaultTimeout, "answer No when the prompt gets no answer in this time")
+	return p
+}
+
+// check refuses a --prompt-timeout that is not positive: the prompt would
+// quietly take its default instead, and the window prompter's wait for the
+// window (this time plus tui.DefaultWindowStartTimeout) would end before
+// the window's own prompt does.
+func (p *promptFlags) check(s *stdio, cmd string) (code int, ok bool) {
+	if p.timeout <= 0 {
+		s.errorf("%s: --prompt-timeout must be positive", cmd)
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+// options is the prompt on this process's terminal that the flags ask for.
+func (p *promptFlags) options(s *stdio) tui.Options {
+	return tui.Options{Plain: p.noTUI, Timeout: p.timeout, NoColor: s.getenv("NO_COLOR") != "", Getenv: s.getenv}
+}
+
 // newPrompter picks how `open` asks: on the controlling terminal when there is
 // one (the full-screen prompt, or the plain one with --no-tui or TERM=dumb),
 // otherwise in a terminal window it opens. Both answer No on every failure.
-func newPrompter(s *stdio, o openOptions) whitelist.Prompter {
-	noColor := s.getenv("NO_COLOR") != ""
+func newPrompter(s *stdio, p *promptFlags) whitelist.Prompter {
 	if err := tui.CheckTerminal(""); err == nil {
-		return tui.NewPrompter(tui.Options{Plain: o.noTUI, Timeout: o.timeout, NoColor: noColor, Getenv: s.getenv})
+		return tui.NewPrompter(p.options(s))
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -30,15 +68,15 @@ func newPrompter(s *stdio, o openOptions) whitelist.Prompter {
 	}
 	return tui.NewWindowPrompter(tui.WindowOptions{
 		Command: func(handoff string) []string {
-			args := []string{exe, promptWindowCommand, "--prompt-timeout", o.timeout.String()}
-			if o.noTUI {
+			args := []string{exe, promptWindowCommand, "--prompt-timeout", p.timeout.String()}
+			if p.noTUI {
 				args = append(args, "--no-tui")
 			}
 			return append(args, "--", handoff)
 		},
 		// The window's own prompt times out first; this bounds the wait for
 		// the window to answer at all.
-		Timeout: o.timeout + tui.DefaultWindowStartTimeout,
+		Timeout: p.timeout + tui.DefaultWindowStartTimeout,
 	})
 }
 
@@ -53,9 +91,7 @@ func (p failingPrompter) Prompt(context.Context, whitelist.PromptRequest) (white
 // window's terminal and hands the answer back to the waiting `open`.
 func cmdPromptWindow(ctx context.Context, s *stdio, args []string) int {
 	fs := newFlagSet(promptWindowCommand, "internal: the trust prompt in a terminal window opened by trustlaunch open\n", s)
-	var o openOptions
-	fs.BoolVar(&o.noTUI, "no-tui", false, "plain prompt")
-	fs.DurationVar(&o.timeout, "prompt-timeout", tui.DefaultTimeout, "answer No after this long")
+	prompt := addPromptFlags(fs)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
@@ -63,8 +99,10 @@ func cmdPromptWindow(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("%s: want one hand-off directory after --", promptWindowCommand)
 		return exitUsage
 	}
-	p := tui.NewPrompter(tui.Options{Plain: o.noTUI, Timeout: o.timeout, NoColor: s.getenv("NO_COLOR") != "", Getenv: s.getenv})
-	if err := tui.ServeWindow(ctx, fs.Arg(0), p); err != nil {
+	if code, ok := prompt.check(s, promptWindowCommand); !ok {
+		return code
+	}
+	if err := tui.ServeWindow(ctx, fs.Arg(0), tui.NewPrompter(prompt.options(s))); err != nil {
 		s.errorf("%v", err)
 		if errors.Is(err, context.Canceled) {
 			return exitInterrupted

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -151,10 +150,9 @@ func printWarnings(s *stdio, r platform.Report) {
 // registerFailed prints err and the fix it carries, and returns exit code 1.
 func registerFailed(s *stdio, err error) int {
 	s.errorf("%v", err)
-	var re *platform.RegisterError
-	if errors.As(err, &re) && re.Fix != "" {
+	if fix := hintOf(err); fix != "" {
 		// A multi-line fix (macOS) keeps the hint prefix on each line.
-		for _, line := range strings.Split(re.Fix, "\n") {
+		for _, line := range strings.Split(fix, "\n") {
 			s.hintf("%s", line)
 		}
 	}

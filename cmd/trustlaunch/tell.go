@@ -43,7 +43,7 @@ func tellLaunch(s *stdio) func(context.Context, *launcher.Result) string {
 		if res.Err != nil {
 			title = "trustlaunch: launch failed"
 			text = res.Step + ": " + res.Err.Error()
-			if h := hintFor(res.Err); h != "" {
+			if h := hintOf(res.Err); h != "" {
 				text += "\n" + h
 			}
 		} else if fix := fixFor(res.Decision.Err); fix != "" {

@@ -670,3 +670,12 @@ func TestTicketNotInCmdlineWindow(t *testing.T) {
 		t.Fatal("open did not exit after SIGTERM")
 	}
 }
+
+// osHelpForms are this OS's hidden forms that parse flags: open's
+// re-executed form.
+func osHelpForms() []helpForm {
+	return []helpForm{{openFDCommand, func(ctx context.Context, s *stdio) int { return cmdOpenFD(ctx, s, []string{"3", "--help"}) }}}
+}
+
+// osPromptingForms are the names of those that may show the trust prompt.
+func osPromptingForms() []string { return []string{openFDCommand} }

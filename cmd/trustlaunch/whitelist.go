@@ -184,17 +184,14 @@ func checkedState(err error, missing string) string {
 	return "exists"
 }
 
-// fixFor returns the remedy for a list that cannot be used: the one an
-// unsafe-file error carries, or what to do about a list we may not read.
+// fixFor returns the remedy for a list that cannot be used: the one its
+// error carries (an unsafe file, a bad Group Policy value), or what to do
+// about a list we may not read.
 func fixFor(err error) string {
-	var u *platform.UnsafeFileError
-	var ge *policy.GPError
-	switch {
-	case errors.As(err, &u):
-		return u.Fix
-	case errors.As(err, &ge):
-		return ge.Hint()
-	case errors.Is(err, fs.ErrPermission):
+	if h := hintOf(err); h != "" {
+		return h
+	}
+	if errors.Is(err, fs.ErrPermission) {
 		return "trustlaunch runs as you and must be able to read the list: make it readable (an admin list stays owned by root, mode 0644), or ask your administrator"
 	}
 	return ""

@@ -536,138 +536,184 @@ var always = func() chan struct{} { c := make(chan struct{}); close(c); return c
 // destination.
 func (p *Proxy) relayWebSocket(c *websocket.Conn, dest net.Conn, events chan clientEvent) {
 	ctx, cancel := context.WithCancel(p.ctx)
-	writes := make(chan []byte)
-	written := make(chan error, 1)
+	r := &wsRelay{p: p, c: c, dest: dest, events: events, writes: make(chan []byte), written: make(chan error, 1)}
 	var wg sync.WaitGroup
-	// The client's messages, one at a time: the next one, and the pings
-	// before it, are read only once the loop took this one.
-	wg.Go(func() {
-		for {
-			_, data, err := c.Read(ctx)
-			select {
-			case events <- clientEvent{data: data, err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	// The destination's send, one buffer at a time.
-	wg.Go(func() {
-		for data := range writes {
-			_, err := dest.Write(data)
-			written <- err
-		}
-	})
-	// Destination -> client.
-	wg.Go(func() {
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := dest.Read(buf)
-			if n > 0 {
-				if werr := c.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					c.Close(websocket.StatusNormalClosure, "Target closed")
-				}
-				return
-			}
-		}
-	})
+	wg.Go(func() { r.readClient(ctx) })
+	wg.Go(r.sendToDestination)
+	wg.Go(func() { r.destinationToClient(ctx) })
+	r.passes(ctx)
+	r.end()
+	cancel()
+	c.CloseNow()
+	wg.Wait()
+}
 
-	var (
-		queue    [][]byte
-		received int64
-		writing  bool // the destination has not taken the last buffer yet
-		drop     bool
-		delay    *time.Timer
-	)
-	if p.LoopDelay > 0 {
-		delay = time.NewTimer(p.LoopDelay)
+// wsRelay is one tunnel of relayWebSocket: the two ends, the channels of
+// its goroutines, and the state of websockify's loop.
+type wsRelay struct {
+	p       *Proxy
+	c       *websocket.Conn
+	dest    net.Conn
+	events  chan clientEvent // from readClient, and from OnPingReceived
+	writes  chan []byte      // to sendToDestination, one buffer at a time
+	written chan error       // sendToDestination's result for each buffer
+
+	queue    [][]byte // the client's messages not yet passed to the destination
+	received int64    // bytes the client sent, for HoldDestinationUntil
+	writing  bool     // the destination has not taken the last buffer yet
+	drop     bool     // end without flushing the queue
+}
+
+// readClient reads the client's messages, one at a time: the next one, and
+// the pings before it, are read only once the loop took this one.
+func (r *wsRelay) readClient(ctx context.Context) {
+	for {
+		_, data, err := r.c.Read(ctx)
+		select {
+		case r.events <- clientEvent{data: data, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// sendToDestination is the destination's send, one buffer at a time.
+func (r *wsRelay) sendToDestination() {
+	for data := range r.writes {
+		_, err := r.dest.Write(data)
+		r.written <- err
+	}
+}
+
+// destinationToClient relays destination -> client; the destination's EOF
+// closes the WebSocket as websockify does.
+func (r *wsRelay) destinationToClient(ctx context.Context) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.dest.Read(buf)
+		if n > 0 {
+			if werr := r.c.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				r.c.Close(websocket.StatusNormalClosure, "Target closed")
+			}
+			return
+		}
+	}
+}
+
+// passes runs websockify's loop until the client, the destination or the
+// proxy's end stops it. Each pass takes at most one client event and
+// passes at most one queued buffer on.
+func (r *wsRelay) passes(ctx context.Context) {
+	var delay *time.Timer
+	if r.p.LoopDelay > 0 {
+		delay = time.NewTimer(r.p.LoopDelay)
 		defer delay.Stop()
 	}
-loop:
+	for {
+		ev, writable, ok := r.nextPass(ctx)
+		if !ok {
+			return
+		}
+		switch {
+		case ev.err != nil:
+			r.drop = r.p.DropOnClose || websocket.CloseStatus(ev.err) == -1
+			return
+		case ev.ping != nil:
+			close(ev.ping)
+		case ev.data != nil:
+			r.queue = append(r.queue, ev.data)
+			r.received += int64(len(ev.data))
+		}
+		if writable {
+			r.writes <- r.queue[0]
+			r.queue = r.queue[1:]
+			r.writing = true
+		}
+		if delay != nil {
+			<-delay.C
+			delay.Reset(r.p.LoopDelay)
+		}
+	}
+}
+
+// nextPass waits for the start of a pass: whatever the client sent first,
+// as websockify reads and writes in the same pass; else the client's next
+// event, or a buffer to pass on (writable: the destination took the last
+// one, and HoldDestinationUntil is reached). The return of a send is not a
+// pass. ok is false when the loop must end (drop says how).
+func (r *wsRelay) nextPass(ctx context.Context) (ev clientEvent, writable, ok bool) {
 	for {
 		select {
-		case err := <-written:
-			writing = false
-			if err != nil {
-				drop = true
-				break loop
+		case err := <-r.written:
+			if !r.sent(err) {
+				return ev, false, false
 			}
 		default:
 		}
-		writable := len(queue) > 0 && !writing && received >= p.HoldDestinationUntil
+		writable = len(r.queue) > 0 && !r.writing && r.received >= r.p.HoldDestinationUntil
 		var ready <-chan struct{}
 		if writable {
 			ready = always
 		}
-		// One pass: whatever the client sent first, as websockify reads
-		// and writes in the same pass; else wait for the client, or pass
-		// a buffer on.
-		var ev clientEvent
 		select {
-		case ev = <-events:
+		case ev = <-r.events:
+			return ev, writable, true
 		default:
-			select {
-			case ev = <-events:
-			case <-ready:
-			case err := <-written:
-				writing = false
-				if err != nil {
-					drop = true
-					break loop
-				}
-				continue // websockify's send returned: not a pass
-			case <-ctx.Done():
-				drop = true
-				break loop
+		}
+		select {
+		case ev = <-r.events:
+			return ev, writable, true
+		case <-ready:
+			return ev, writable, true
+		case err := <-r.written:
+			if !r.sent(err) {
+				return ev, false, false
 			}
-		}
-		switch {
-		case ev.err != nil:
-			drop = p.DropOnClose || websocket.CloseStatus(ev.err) == -1
-			break loop
-		case ev.ping != nil:
-			close(ev.ping)
-		case ev.data != nil:
-			queue = append(queue, ev.data)
-			received += int64(len(ev.data))
-		}
-		if writable {
-			writes <- queue[0]
-			queue = queue[1:]
-			writing = true
-		}
-		if delay != nil {
-			<-delay.C
-			delay.Reset(p.LoopDelay)
+		case <-ctx.Done():
+			r.drop = true
+			return ev, false, false
 		}
 	}
-	if writing && <-written != nil {
-		drop = true
+}
+
+// sent records that the destination's send returned; false when it
+// failed, which ends the tunnel and drops the queue.
+func (r *wsRelay) sent(err error) bool {
+	r.writing = false
+	if err != nil {
+		r.drop = true
+		return false
 	}
-	if !drop {
-		// A proxy that flushes on close.
-		for _, data := range queue {
-			if _, err := dest.Write(data); err != nil {
+	return true
+}
+
+// end closes the destination as websockify does, after the last send
+// returned and, unless the tunnel ended dropping it, after the queue was
+// flushed (a proxy that flushes on close).
+func (r *wsRelay) end() {
+	if r.writing && <-r.written != nil {
+		r.drop = true
+	}
+	if !r.drop {
+		for _, data := range r.queue {
+			if _, err := r.dest.Write(data); err != nil {
 				break
 			}
 		}
 	}
-	close(writes)
+	close(r.writes)
 	// websockify: tsock.shutdown(SHUT_RDWR); tsock.close(). What the
 	// destination's TCP stack holds is still delivered.
-	if cw, ok := dest.(interface{ CloseWrite() error }); ok {
+	if cw, ok := r.dest.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	dest.Close()
-	cancel()
-	c.CloseNow()
-	wg.Wait()
+	r.dest.Close()
 }

@@ -51,10 +51,10 @@ func TestOutboundSquid(t *testing.T) {
 				if err == nil || !errors.As(err, &se) || se.Step != connector.StepOutbound || !strings.Contains(err.Error(), "outbound proxy "+out.Addr+tc.wantErr) {
 					t.Fatalf("Dial: %v, want a StepOutbound error %q", err, tc.wantErr)
 				}
-				if strings.Contains(err.Error(), tc.pass) || strings.Contains(se.Hint, tc.pass) {
+				if strings.Contains(err.Error(), tc.pass) || strings.Contains(se.Hint(), tc.pass) {
 					t.Errorf("the error shows the password: %v", err)
 				}
-				t.Logf("as expected: %v (hint: %s)", err, se.Hint)
+				t.Logf("as expected: %v (hint: %s)", err, se.Hint())
 			} else {
 				if err != nil {
 					t.Fatalf("Dial through the outbound Squid: %v", err)
