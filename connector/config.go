@@ -63,7 +63,7 @@ type Config struct {
 	// present, a certificate of the verified chain must match one. They add
 	// to chain verification, never replace it.
 	Pins []string
-	// PolicyPins are the admin policy's pins for this proxy (issue 13): when
+	// PolicyPins are the admin policy's pins for this proxy: when
 	// present, a certificate of the verified chain must match one of them
 	// as well as one of Pins, so a descriptor's own pins can narrow the
 	// admin's but never widen them.
@@ -110,9 +110,9 @@ type Config struct {
 	// no-op silently.
 	AllowUncheckedPeers bool
 	// AdmitProcess, when not nil, narrows the same-user rule to chosen
-	// processes (DESIGN.md, Connector: during `open`, the emulator and its
-	// descendants). Serve finds the process(es) holding the client end of
-	// a local connection (Linux: the holders of the socket's inode;
+	// processes (docs/design.md "Connector": during `open`, the emulator
+	// and its descendants). Serve finds the process(es) holding the client
+	// end of a local connection (Linux: the holders of the socket's inode;
 	// Windows: the owner in the TCP table) and relays the connection only
 	// when at least one was found and AdmitProcess returns nil for each
 	// (with ProcessRoots, the Linux search stops at the first holder in
@@ -133,7 +133,7 @@ type Config struct {
 	// Outbound is the outbound (egress) proxy setting: when it names a
 	// proxy for ProxyAddr, the tunnel is opened through it (HTTP CONNECT,
 	// then TLS to the proxy inside). Nil: direct. The CLI passes the
-	// same setting as the descriptor fetch (issue 14).
+	// same setting as the descriptor fetch.
 	Outbound *OutboundProxy
 	// Resolver resolves the proxy's host name; net.DefaultResolver when nil.
 	Resolver *net.Resolver
@@ -323,7 +323,7 @@ func curvePreferences() []tls.CurveID {
 	return []tls.CurveID{tls.SecP256r1MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521}
 }
 
-// The TLS versions trustlaunch speaks to a proxy (DESIGN.md, Connector):
+// The TLS versions trustlaunch speaks to a proxy (docs/design.md "Connector"):
 // 1.2 and 1.3, which are also the defaults of Config's TLSMin and TLSMax.
 const (
 	MinTLSVersion = tls.VersionTLS12

@@ -15,8 +15,9 @@ const redacted = redact.Redacted
 // Token is the session token presented to the proxy. It prints as
 // "[redacted]" under every fmt verb (%v %+v %#v %s %q %x ...) and through
 // String, GoString, MarshalJSON, MarshalText and slog, so a Config or a
-// descriptor can be logged or dumped without leaking it (DESIGN.md
-// "Connector": the token never appears in argv, logs or error messages).
+// descriptor can be logged or dumped without leaking it
+// (docs/design.md "Connector": the token never appears in argv, logs or
+// error messages).
 //
 // The value is held by a closure: fmt, reflection-based printers and
 // encoders show a func as an address at most, so even a struct that holds a

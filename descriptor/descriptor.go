@@ -24,14 +24,15 @@ import (
 // Version is the only descriptor version this build reads.
 const Version = 1
 
-// MaxSessionRunes bounds the session, a display name (DESIGN.md "Launch
-// URL and descriptor"). The token's bound is connector.MaxTokenBytes, which
+// MaxSessionRunes bounds the session, a display name (docs/descriptor.md
+// "The object"). The token's bound is connector.MaxTokenBytes, which
 // the connector applies too.
 const MaxSessionRunes = 200
 
 // Descriptor is a decoded and validated launch descriptor, version 1. Only
 // Decode makes one that has passed every check; its fields are the
-// JSON of DESIGN.md, with TLSMin and TLSMax filled in with their defaults.
+// JSON of docs/descriptor.md "The object", with TLSMin and TLSMax filled in
+// with their defaults.
 //
 // A Descriptor never prints its token: String, every fmt verb and
 // MarshalJSON show "[redacted]" or leave it out, because Token is a
@@ -289,7 +290,8 @@ func ProfileNameProblem(name string) string {
 	return ""
 }
 
-// validate checks every field, in the order of DESIGN.md, and returns the
+// validate checks every field, in the order docs/descriptor.md "The object"
+// lists them (the optional v1 fields before the token), and returns the
 // first problem. It keeps what it parsed of the proxy's TLS settings in
 // w.tls.
 func (w *descriptorWire) validate() error {
@@ -326,8 +328,8 @@ func (w *descriptorWire) validate() error {
 	return checkToken(w.Token)
 }
 
-// MaxLifetime is the most exp may be after iat (DESIGN.md,
-// "Launch URL and descriptor"): a signed descriptor is a bearer of trust,
+// MaxLifetime is the most exp may be after iat
+// (docs/descriptor.md "Signed descriptors"): a signed descriptor is a bearer of trust,
 // so it must not outlive the single-use ticket it was fetched with by much.
 const MaxLifetime = 300
 

@@ -580,7 +580,7 @@ func (f *fetcher) send(ctx context.Context, client *http.Client, method string, 
 // another host), keep a trailing dot the decision removed and so resolve an
 // absolute name, and keep the letter case. The TLS server name and Host
 // follow the URL's host, so both are the decided one. The path keeps its
-// escapes as they were written (decoded once, by launcher.ParseLink, never
+// escapes as they were written (decoded once, by link.Parse, never
 // again), and non-ASCII bytes in path and query are percent-encoded in
 // UTF-8, as browsers send them.
 func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
@@ -604,7 +604,7 @@ func requestURL(org whitelist.Origin, u *url.URL) *url.URL {
 // IsURLByte reports whether an ASCII byte may stand in a URL unencoded: RFC
 // 3986 unreserved, gen-delims and sub-delims ("%" is checked apart). The
 // fetch sends these as they are and percent-encodes the rest; the link's
-// check (launcher.ParseLink) refuses the others in the descriptor URL with
+// check (link.Parse) refuses the others in the descriptor URL with
 // the same set.
 func IsURLByte(c byte) bool {
 	switch {

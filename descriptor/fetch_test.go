@@ -861,7 +861,7 @@ func TestFetchFromDecidedOrigin(t *testing.T) {
 			}
 		})
 	}
-	// A launch link's url keeps a "+" as it is (launcher's TestParseLaunchURL);
+	// A launch link's url keeps a "+" as it is (link's TestDescriptorURL);
 	// the fetch must not turn it into a space or an escape either.
 	t.Run("plus in the query", func(t *testing.T) {
 		fetch(t, "https://portal4.test:"+port+"/d?ticket=AB+CD/EF==")

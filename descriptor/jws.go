@@ -23,7 +23,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-// Signed descriptors (issue 13): a JWS in compact serialization (RFC 7515
+// Signed descriptors (docs/descriptor.md "Signed descriptors"): a JWS in compact serialization (RFC 7515
 // section 7.1), served as Content-Type application/jose, whose payload is a
 // descriptor v1 object with iat and exp, signed by a publisher key of the
 // admin policy, named by kid.

@@ -25,7 +25,7 @@ import (
 const DefaultAuditMaxSize = 10 << 20
 
 // StepLaunchURL is the step of a record for a trustlaunch:// link that
-// ParseLink refused: nothing was decided, so the record has no origin
+// link.Parse refused: nothing was decided, so the record has no origin
 // and no descriptor URL, only the error, which never quotes the link's query.
 const StepLaunchURL = "launch-url"
 

@@ -71,7 +71,7 @@ func DefaultDetectStatePath() (string, error) {
 
 // DetectOptions configure one detection.
 type DetectOptions struct {
-	URL   string           // the detect URL, from ParseLink (ActionDetect)
+	URL   string           // the detect URL, from link.Parse (link.ActionDetect)
 	Admin whitelist.Source // the admin list, from whitelist.LoadAdmin
 	User  whitelist.Source // the user list, from whitelist.LoadUser
 	// Fetch holds the roots, admin CA bundle, timeout, User-Agent and

@@ -12,11 +12,9 @@
 //     AuditLog record. It reports its progress phase by phase to
 //     Options.Status, and refuses at once where the connector cannot check
 //     who connects to the local end (macOS).
-//   - ParseLink reads the link (trustlaunch://launch?url=... or
-//     trustlaunch://detect?url=..., nothing else) and returns the URL it
-//     carries; ParseLaunchURL is the same for a launch link only, and
-//     returns its descriptor URL, which Options.LaunchURL takes
-//     (docs/design.md "The link and the descriptor URL").
+//   - Options.LaunchURL takes the descriptor URL that package link reads
+//     out of the trustlaunch:// link (link.Parse, link.DescriptorURL;
+//     docs/design.md "The link and the descriptor URL").
 //   - RunRecorder runs an emulator inside the terminal window a browser
 //     launch opens for it and hands its exit status back, which the window
 //     itself does not (`trustlaunch __in-terminal`).

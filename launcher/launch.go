@@ -36,7 +36,7 @@ const (
 
 // Options configure one launch.
 type Options struct {
-	LaunchURL string           // the descriptor URL, from ParseLaunchURL
+	LaunchURL string           // the descriptor URL, from link.DescriptorURL or link.Parse
 	Admin     whitelist.Source // the admin list, from whitelist.LoadAdmin
 	User      whitelist.Source // the user list, from whitelist.LoadUser
 	Policy    policy.Source    // the admin policy, from policy.Load; zero: none

@@ -1,5 +1,5 @@
-// Package policy is the administrator's say past the origin (DESIGN.md,
-// "Admin policy past the origin"): which proxies and destinations a
+// Package policy is the administrator's say past the origin
+// (docs/design.md "Admin policy"): which proxies and destinations a
 // descriptor may name, with which pins and roots, and whether it must be
 // signed, and by which publishers.
 //

@@ -33,8 +33,7 @@ const maxPolicyFileBytes = 1 << 20
 // DefaultFile returns the admin policy's path, platform.AdminPolicyPath.
 func DefaultFile() string { return platform.AdminPolicyPath() }
 
-// Policy is a parsed admin policy (DESIGN.md "Admin policy past the
-// origin"). A nil *Policy is no policy: today's behaviour, where the
+// Policy is a parsed admin policy (docs/design.md "Admin policy"). A nil *Policy is no policy: today's behaviour, where the
 // origin's word is final. The zero lists mean "no restriction" only when
 // the key is absent from the file: "proxies = []" admits no proxy.
 type Policy struct {

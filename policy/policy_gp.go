@@ -15,7 +15,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-// Windows Group Policy (issue 13, deliverable 5). The ADMX template
+// Windows Group Policy (docs/admin.md "Windows Group Policy"). The ADMX template
 // packaging/windows/admx/trustlaunch.admx writes these under
 // HKLM\Software\Policies\trustlaunch; TestADMXMatchesCode keeps the two in
 // step. A setting Group Policy gives replaces the same setting from the

@@ -14,7 +14,7 @@ import (
 type Step string
 
 const (
-	StepNotHTTPS         Step = "not-https"          // 1: the launch URL is not https
+	StepNotHTTPS         Step = "not-https"          // 1: the descriptor URL is not https
 	StepInvalidOrigin    Step = "invalid-origin"     // the URL's host failed normalization
 	StepAdminFileUnsafe  Step = "admin-file-unsafe"  // 2: the admin list cannot be trusted or read, or is missing below an unsafe directory
 	StepAdminListed      Step = "admin-listed"       // 2: the admin list admits the origin
@@ -58,9 +58,10 @@ type Decision struct {
 // Refused reports whether the launch must stop because of policy or the user.
 func (d Decision) Refused() bool { return !d.Proceed && d.Step != StepWouldPrompt }
 
-// Decide runs the decision flow of DESIGN.md. It is a pure function of its
-// input and the prompter's answer; writing an Always answer to the user list
-// is the caller's job (AddToUserList), after the decision.
+// Decide runs the decision flow (docs/design.md "The decision flow"). It is
+// a pure function of its input and the prompter's answer; writing an Always
+// answer to the user list is the caller's job (AddToUserList), after the
+// decision.
 func Decide(ctx context.Context, in Input) Decision {
 	// The trace is built only for `whitelist explain`: formatting it on every
 	// launch would cost more than the rest of the decision.
@@ -98,18 +99,18 @@ func (f *flow) httpsOrigin() (decided bool) {
 	switch {
 	case errors.Is(err, ErrNotHTTPS):
 		if f.trace {
-			f.d.tracef("1. launch URL is not https: %v", err)
+			f.d.tracef("1. descriptor URL is not https: %v", err)
 		}
-		return f.stop(StepNotHTTPS, false, "Launch refused: the launch URL does not begin with https://, so its server cannot be verified.", err)
+		return f.stop(StepNotHTTPS, false, "Launch refused: the descriptor URL does not begin with https://, so its server cannot be verified.", err)
 	case err != nil:
 		if f.trace {
-			f.d.tracef("1. launch URL is https but its host is not acceptable: %v", err)
+			f.d.tracef("1. descriptor URL is https but its host is not acceptable: %v", err)
 		}
 		return f.stop(StepInvalidOrigin, false, "Launch refused: "+err.Error()+".", err)
 	}
 	f.d.Origin = o
 	if f.trace {
-		f.d.tracef("1. launch URL is https; origin %s", o)
+		f.d.tracef("1. descriptor URL is https; origin %s", o)
 	}
 	return false
 }
@@ -122,7 +123,7 @@ func (f *flow) adminList() (decided bool) {
 	case admin.Err != nil && adminMissing(admin.Err):
 		// No file, but a directory above it that others could write: they
 		// could have removed it, so this stops the launch like an unsafe
-		// file does (DESIGN.md, fail closed); only the words differ.
+		// file does (docs/design.md "Fail closed"); only the words differ.
 		if f.trace {
 			f.d.tracef("2. admin list %s does not exist, and its absence cannot be trusted: %v", admin.Path, admin.Err)
 		}

@@ -5,8 +5,9 @@ import "context"
 // Answer is the user's reply to the trust prompt.
 type Answer int
 
-// The three answers of the trust prompt (DESIGN.md, step 4). The zero value is
-// AnswerNo, so anything that fails to produce an answer refuses.
+// The three answers of the trust prompt (docs/design.md "The decision flow",
+// step 4). The zero value is AnswerNo, so anything that fails to produce an
+// answer refuses.
 const (
 	AnswerNo     Answer = iota // refuse; write nothing
 	AnswerYes                  // proceed once; write nothing
@@ -35,7 +36,7 @@ type PromptRequest struct {
 }
 
 // Question is the exact question of the trust prompt, from the trusted-server
-// list of Pulse Secure / Ivanti (shared/seeds/trusted-server-list.txt).
+// list of Pulse Secure / Ivanti Connect Secure.
 const Question = "Do you want to download, install and/or execute software from the following server"
 
 // A Prompter asks the user whether to trust a server. Implementations must

@@ -17,7 +17,7 @@ import (
 const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // the operation failed (network, file, lint problems found)
-	exitUsage       = 2   // the command line or the launch URL is malformed
+	exitUsage       = 2   // the command line or the link is malformed
 	exitRefused     = 3   // refused by policy (whitelist, user said No)
 	exitWouldPrompt = 10  // whitelist explain only: the launch would ask the user
 	exitInterrupted = 130 // interrupted by a signal
@@ -26,7 +26,7 @@ const (
 const exitCodesHelp = `Exit codes:
   0    success
   1    failure (network, file, or problems found by whitelist check)
-  2    usage error (bad flag, argument or launch URL)
+  2    usage error (bad flag, argument or link)
   3    refused by policy (whitelists, the user answered No, admin policy)
   10   whitelist explain only: the launch would prompt the user
   130  interrupted
@@ -40,7 +40,7 @@ type stdio struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	// secrets is the process's registry of secrets (the session token,
-	// the outbound proxy's credentials, the launch URL's ticket): the
+	// the outbound proxy's credentials, the descriptor URL's ticket): the
 	// launcher and the connector add what they learn, and every line
 	// written to stderr is scrubbed of them. Nil until registry is called.
 	secrets *redact.Set

@@ -63,7 +63,7 @@ func TestDemoC3270InTmux(t *testing.T) {
 	tm.keys("Enter")
 	want := demo.Answer("hello demo")
 	screen = tm.waitFor("the host's answer", 20*time.Second, func(s string) bool { return strings.Contains(s, want) })
-	// Log lines of the tunnel are held while c3270 draws the screen (issue 10).
+	// Log lines of the tunnel are held while c3270 draws the screen (heldLog).
 	if strings.Contains(screen, "trustlaunch:") {
 		t.Errorf("a log line was drawn over the emulator's screen:\n%s", screen)
 	}

@@ -14,12 +14,11 @@ const maxHeldLines = 200
 // heldLog is the log sink of a launch. Until the emulator starts, a line
 // goes to the terminal at once. While an emulator draws on this terminal
 // (c3270's screen, the raw relay), a line written over it would corrupt the
-// screen the user is typing into (issue 10: never draw over a running
-// emulator), so lines are held and printed after the emulator has exited,
+// screen the user is typing into, so lines are held and printed after the emulator has exited,
 // in order, with a count of any that did not fit. The oldest lines are the
 // ones dropped: the launcher's last line, written at teardown, sums up what
 // the user could not be shown while the emulator ran ("tunnel reopened N
-// times ...", issue 14), so it is always printed.
+// times ..."), so it is always printed.
 type heldLog struct {
 	print func(format string, args ...any) // the terminal sink (stdio.logf)
 

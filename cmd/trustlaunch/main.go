@@ -15,7 +15,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// runProcess, not run: on Linux, open re-executes itself to take the
-	// launch URL out of its argv, which only a whole process can do.
+	// link out of its argv, which only a whole process can do.
 	code := runProcess(ctx, os.Args, &stdio{
 		stdin:   os.Stdin,
 		stdout:  os.Stdout,

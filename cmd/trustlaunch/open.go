@@ -13,6 +13,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/link"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/tui"
@@ -76,7 +77,7 @@ func addOutboundFlag(fs *pflag.FlagSet, v *string) {
 }
 
 // outboundSetting returns the one outbound-proxy setting of a run, used by
-// the descriptor fetch and the tunnel alike (issue 14): --outbound-proxy
+// the descriptor fetch and the tunnel alike: --outbound-proxy
 // when given ("none": direct), else HTTPS_PROXY/NO_PROXY, else on Windows
 // the user's system proxy (Internet Settings).
 func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
@@ -106,7 +107,7 @@ func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
 }
 
 // parseOpen parses open's command line and returns the options and the
-// launch URL as given, not yet validated. ok is false, with the exit code,
+// link as given, not yet validated. ok is false, with the exit code,
 // when open must stop (a usage error, --help).
 func parseOpen(s *stdio, args []string) (o openOptions, raw string, code int, ok bool) {
 	fs, op := newOpenFlagSet(s, "open", openUsage)
@@ -130,10 +131,10 @@ func (o *openOptions) check(s *stdio, cmd string) (code int, ok bool) {
 	return o.prompt.check(s, cmd)
 }
 
-// openURL validates the launch URL, wherever it came from (the command line,
+// openURL validates the link, wherever it came from (the command line,
 // or the descriptor of openFDCommand), and launches it.
 func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
-	link, err := launcher.ParseLink(raw)
+	lnk, err := link.Parse(raw)
 	if err != nil {
 		return badLink(ctx, s, err)
 	}
@@ -146,15 +147,15 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		s.errorf("open: outbound proxy: %v", err)
 		return exitUsage
 	}
-	if link.Action == launcher.ActionDetect {
+	if lnk.Action == link.ActionDetect {
 		// The detection POST takes the same outbound proxy as the fetch
-		// and the tunnel (issue 14). Never prompts: detect.go.
-		return runDetect(ctx, s, o.paths, link.URL, outbound)
+		// and the tunnel. Never prompts: detect.go.
+		return runDetect(ctx, s, o.paths, lnk.URL, outbound)
 	}
-	return runLaunch(ctx, s, launchSetup{target: link.URL, paths: o.paths, prompter: newPrompter(s, o.prompt), plain: o.prompt.noTUI, outbound: outbound})
+	return runLaunch(ctx, s, launchSetup{target: lnk.URL, paths: o.paths, prompter: newPrompter(s, o.prompt), plain: o.prompt.noTUI, outbound: outbound})
 }
 
-// badLink reports a link that ParseLaunchURL refused, and returns the exit
+// badLink reports a link that link.Parse refused, and returns the exit
 // code: on stderr, in the audit log (decision "failed" at
 // launcher.StepLaunchURL) and, without a terminal, as a desktop notification
 // or in a window (tellUser), so that a launch a browser started does not

@@ -217,7 +217,7 @@ func TestPromptInTerminal(t *testing.T) {
 	}
 }
 
-// TestPromptHostileURL checks that escape sequences in the launch URL cannot
+// TestPromptHostileURL checks that escape sequences in the descriptor URL cannot
 // change what the screen shows around the prompt. A control character in the
 // host or path refuses the launch before any prompt, with the error shown as
 // text; a bidi override in the path reaches the prompt and is shown escaped;
@@ -235,7 +235,7 @@ func TestPromptHostileURL(t *testing.T) {
 		}
 		screen := tm.screen()
 		lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
-		// The link is refused as it is read (issue 10): the message names
+		// The link is refused as it is read: the message names
 		// the offending character and its position; it never repeats the
 		// path or the query (which holds the ticket).
 		if len(lines) != 1 || !strings.HasPrefix(lines[0], `trustlaunch: error: open: invalid link: the url parameter holds control character U+001B at character 29 `) ||

@@ -11,30 +11,30 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/link"
 )
 
 // openFDCommand is the hidden form `open` re-executes itself as on Linux:
-// `trustlaunch __open-fd FD [open flags] --` takes the launch URL from the
-// inherited descriptor FD instead of the command line. Nobody types it.
+// `trustlaunch __open-fd FD [open flags] --` takes the link from the
+// inherited file descriptor FD instead of the command line. Nobody types it.
 //
-// Why: /proc/PID/cmdline is readable by every local user, and the launch URL
+// Why: /proc/PID/cmdline is readable by every local user, and the link
 // carries the portal's single-use ticket, which fetches the descriptor and
-// with it the session token (issue 10, section 2). `open` checks its command
+// with it the session token (docs/admin.md "Multi-user machines"). `open` checks its command
 // line as given (exactly one URL after "--"), puts the URL in a memfd and
 // execve's /proc/self/exe: the same process (PID, parent, process group,
 // session, controlling terminal, stdio and environment unchanged, so the
 // browser or xdg-open waiting on it sees its exit status), but with an argv
 // that holds no URL. Only the moment between the two execs shows it.
 //
-// The hidden form grants nothing the public one does not: the URL read from
-// the descriptor goes through the same ParseLaunchURL and the same flags, so
+// The hidden form grants nothing the public one does not: the link read from
+// the file descriptor goes through the same link.Parse and the same flags, so
 // `__open-fd 3 -- 3<file` does what `open -- "$(cat file)"` would.
 const openFDCommand = "__open-fd"
 
 // holdsSecrets reports whether subcommand sub holds a ticket or a session
 // token in memory: the re-executed open, connect and demo (tokens), and the
-// prompt window, which reads the launch URL from its hand-off file. Not
+// prompt window, which reads the descriptor URL from its hand-off file. Not
 // __in-terminal: it holds neither, and the tunnel's peer check reads its
 // /proc entries.
 func holdsSecrets(sub string) bool {
@@ -81,7 +81,7 @@ func runProcess(ctx context.Context, argv []string, s *stdio) int {
 // file, and no ptrace, /proc/PID/mem, environ or fd by processes of the same
 // user (only by root) while it holds the ticket or the token. runProcess
 // sets it from the start rather than once the token arrives, because the
-// ticket in the launch URL is worth the token. execve resets it for the
+// ticket in the link is worth the token. execve resets it for the
 // emulator (a program that is not setuid starts dumpable), and nothing reads
 // a protected trustlaunch's /proc entries from another process: the tunnel's
 // peer check reads the emulator's, and its own, which the kernel always lets
@@ -106,7 +106,7 @@ func reexecOpen(ctx context.Context, s *stdio, argv []string) int {
 		return code
 	}
 	// A malformed URL is reported before the re-exec, as it always was.
-	if _, err := launcher.ParseLink(raw); err != nil {
+	if _, err := link.Parse(raw); err != nil {
 		return badLink(ctx, s, err)
 	}
 	// parseOpen accepted exactly one argument, after "--": args ends with
@@ -119,7 +119,7 @@ func reexecOpen(ctx context.Context, s *stdio, argv []string) int {
 
 	fd, err := urlMemfd(raw)
 	if err != nil {
-		s.errorf("open: cannot take the launch URL out of the command line, where other users can read it: %v", err)
+		s.errorf("open: cannot take the link out of the command line, where other users can read it: %v", err)
 		return exitFailure
 	}
 	next := append([]string{argv[0], openFDCommand, strconv.Itoa(fd)}, rest...)
@@ -127,7 +127,7 @@ func reexecOpen(ctx context.Context, s *stdio, argv []string) int {
 	// or removed since it started (a package upgrade).
 	err = unix.Exec("/proc/self/exe", next, os.Environ())
 	unix.Close(fd)
-	s.errorf("open: cannot take the launch URL out of the command line, where other users can read it: re-executing this program: %v", err)
+	s.errorf("open: cannot take the link out of the command line, where other users can read it: re-executing this program: %v", err)
 	return exitFailure
 }
 
@@ -153,8 +153,8 @@ func urlMemfd(raw string) (int, error) {
 	return fd, nil
 }
 
-const openFDUsage = `internal: what "trustlaunch open" runs as on Linux, with the launch URL on
-descriptor FD instead of in the command line, which other users can read.
+const openFDUsage = `internal: what "trustlaunch open" runs as on Linux, with the link on
+file descriptor FD instead of in the command line, which other users can read.
 
 Usage:
   trustlaunch __open-fd FD [open flags] --
@@ -163,7 +163,7 @@ Usage:
 // cmdOpenFD is openFDCommand: open, with the URL read from a descriptor.
 func cmdOpenFD(ctx context.Context, s *stdio, args []string) int {
 	if len(args) == 0 {
-		s.errorf("%s: want the descriptor that holds the launch URL", openFDCommand)
+		s.errorf("%s: want the file descriptor that holds the link", openFDCommand)
 		return exitUsage
 	}
 	fd, err := strconv.Atoi(args[0])
@@ -191,9 +191,9 @@ func cmdOpenFD(ctx context.Context, s *stdio, args []string) int {
 	return openURL(ctx, s, *o, raw)
 }
 
-// readURLFD reads the launch URL from descriptor fd and closes it, so that
+// readURLFD reads the link from file descriptor fd and closes it, so that
 // neither the emulator nor any other child inherits it. At most
-// launcher.MaxLaunchURLLen+1 bytes are read: ParseLaunchURL refuses more.
+// link.MaxLen+1 bytes are read: link.Parse refuses more.
 func readURLFD(fd int) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -205,12 +205,12 @@ func readURLFD(fd int) (string, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return "", fmt.Errorf("descriptor %d is not the memory file trustlaunch open passes", fd)
 	}
-	f := os.NewFile(uintptr(fd), "launch URL")
+	f := os.NewFile(uintptr(fd), "link")
 	defer f.Close()
-	buf := make([]byte, launcher.MaxLaunchURLLen+1)
+	buf := make([]byte, link.MaxLen+1)
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("reading the launch URL from descriptor %d: %w", fd, err)
+		return "", fmt.Errorf("reading the link from file descriptor %d: %w", fd, err)
 	}
 	return string(buf[:n]), nil
 }

@@ -25,8 +25,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// These tests attack the built binary as another local user would (issue 10,
-// section 2): a second user, created with useradd for the test, reads the
+// These tests attack the built binary as another local user would
+// (docs/admin.md "Multi-user machines"): a second user, created with useradd for the test, reads the
 // command line of every process while trustlaunch shows its prompt.
 
 // testUser is a second user (testuser.New: its own group, no home, no

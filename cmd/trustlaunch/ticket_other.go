@@ -5,7 +5,7 @@ package main
 import "context"
 
 // runProcess runs this process's command line (os.Args). Linux re-executes
-// `open` so that the launch URL leaves its argv (ticket_linux.go); there is
+// `open` so that the link leaves its argv (ticket_linux.go); there is
 // no such step here:
 //   - macOS: a browser hands a URL to its handler as an Apple Event, not in
 //     argv, and `open` refuses to launch on macOS for now (README.md, "Who

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
-	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/link"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -34,8 +34,9 @@ Subcommands:
            1 with one FILE:LINE: message per problem
   add      add a server to your user list
   remove   remove a server from your user list
-  explain  run the decision for a launch URL without prompting and print
-           each step: exit 0 would launch, 3 refused, 10 would prompt
+  explain  run the decision for a descriptor URL or a link without
+           prompting and print each step: exit 0 would launch, 3
+           refused, 10 would prompt
 
 Every subcommand takes --admin-whitelist PATH, --user-whitelist PATH and
 --admin-policy PATH to use other files (for tests and packaging). The
@@ -350,7 +351,7 @@ func wlRemove(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 func wlExplain(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 	target := args[0]
 	if strings.HasPrefix(strings.ToLower(target), "trustlaunch:") {
-		u, err := launcher.ParseLaunchURL(target)
+		u, err := link.DescriptorURL(target)
 		if err != nil {
 			s.errorf("%v", err)
 			return exitUsage

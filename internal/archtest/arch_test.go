@@ -36,6 +36,7 @@ var forbidden = map[string][]string{
 	"launcher":          {"tui", "cmd/trustlaunch"},
 	"descriptor":        {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"policy":            {"launcher", "tui", "cmd/trustlaunch"},
+	"link":              {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/redact":   {"*"},
@@ -124,10 +125,12 @@ func TestImportRulesCanFail(t *testing.T) {
 }
 
 // maxLauncherLines bounds launcher/'s non-test, non-generated lines. After
-// the descriptor and the policy left it, it held 3,791: the
-// pipeline, profiles, emulators, audit and detection. 4,000 leaves room to
-// grow those a little and fails when a sixth job moves in; a feature that
-// needs more should first ask whether it belongs in a package of its own.
+// the descriptor and the policy left it, it held 3,791: the pipeline,
+// profiles, emulators, audit and detection. The pipeline's steps and the
+// checks before the token brought it past 4,000, and the link parser left
+// for package link: 3,822. 4,000 leaves room to grow those a little and
+// fails when a sixth job moves in; a feature that needs more should first
+// ask whether it belongs in a package of its own.
 const maxLauncherLines = 4000
 
 // generatedRE is the marker of a generated Go file (go help generate).

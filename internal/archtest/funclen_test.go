@@ -29,18 +29,15 @@ const (
 // longFuncs maps "dir/file.go:Func" (methods as "Type.Method") to the
 // length a listed function may not exceed.
 var longFuncs = map[string]int{
-	"connector/proxytest/proxytest.go:Proxy.relayWebSocket": 137,
-	"whitelist/decide.go:Decide":                            135,
-	"cmd/trustlaunch/connect.go:cmdConnect":                 108,
-	"platform/register_windows.go:checkRegistration":        105,
-	"internal/peers/squid.go:StartSquid":                    101,
-	"launcher/detect.go:Detect":                             95,
-	"descriptor/jws.go:VerifySigned":                        92,
-	"cmd/trustlaunch/open.go:runLaunch":                     92,
-	"platform/register_linux.go:register":                   89,
-	"cmd/trustlaunch/descriptor.go:descVerify":              84,
-	"connector/serve.go:Connector.ServePreDialed":           83,
-	"connector/peer_linux.go:socketInfo":                    82,
+	"platform/register_windows.go:checkRegistration": 105,
+	"internal/peers/squid.go:StartSquid":             101,
+	"launcher/detect.go:Detect":                      95,
+	"descriptor/jws.go:VerifySigned":                 92,
+	"cmd/trustlaunch/open.go:runLaunch":              92,
+	"platform/register_linux.go:register":            89,
+	"cmd/trustlaunch/descriptor.go:descVerify":       84,
+	"connector/serve.go:Connector.ServePreDialed":    83,
+	"connector/peer_linux.go:socketInfo":             82,
 }
 
 // funcLengths returns the length in lines of every function and method

@@ -1,4 +1,4 @@
-package launcher
+package link
 
 import (
 	"fmt"
@@ -10,9 +10,9 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
-// MaxLaunchURLLen bounds the link the browser hands over
+// MaxLen bounds the link the browser hands over
 // (docs/design.md "The link and the descriptor URL").
-const MaxLaunchURLLen = 8 << 10
+const MaxLen = 8 << 10
 
 // The accepted forms of a link: trustlaunch://launch?url=... and
 // trustlaunch://detect?url=..., nothing else. Both prefixes have the same
@@ -41,22 +41,22 @@ type Link struct {
 	URL    string // the url parameter, decoded once: the descriptor URL, or the detect URL
 }
 
-// LaunchURLError is a malformed trustlaunch:// link.
-type LaunchURLError struct {
+// Error is a malformed trustlaunch:// link.
+type Error struct {
 	Reason string
 }
 
-func (e *LaunchURLError) Error() string { return "invalid link: " + e.Reason }
+func (e *Error) Error() string { return "invalid link: " + e.Reason }
 
 func launchErr(format string, args ...any) error {
-	return &LaunchURLError{Reason: fmt.Sprintf(format, args...)}
+	return &Error{Reason: fmt.Sprintf(format, args...)}
 }
 
-// ParseLaunchURL returns the descriptor URL carried by a link of the form
+// DescriptorURL returns the descriptor URL carried by a link of the form
 // trustlaunch://launch?url=<percent-encoded URL>; a detect link, or anything
-// else, is an error. See ParseLink.
-func ParseLaunchURL(raw string) (string, error) {
-	l, err := ParseLink(raw)
+// else, is an error. See Parse.
+func DescriptorURL(raw string) (string, error) {
+	l, err := Parse(raw)
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +66,7 @@ func ParseLaunchURL(raw string) (string, error) {
 	return l.URL, nil
 }
 
-// ParseLink returns the action and the URL carried by a link of the form
+// Parse returns the action and the URL carried by a link of the form
 // trustlaunch://launch?url=<percent-encoded URL> or
 // trustlaunch://detect?url=<percent-encoded URL>, with the same rules for
 // both (docs/design.md "The link and the descriptor URL"). Anything else is
@@ -83,9 +83,9 @@ func ParseLaunchURL(raw string) (string, error) {
 // characters that can stand in a URL (see checkURLChars); an error names
 // the first one that cannot and its position, never the URL, whose query
 // holds the ticket.
-func ParseLink(raw string) (Link, error) {
-	if len(raw) > MaxLaunchURLLen {
-		return Link{}, launchErr("longer than %d bytes", MaxLaunchURLLen)
+func Parse(raw string) (Link, error) {
+	if len(raw) > MaxLen {
+		return Link{}, launchErr("longer than %d bytes", MaxLen)
 	}
 	for _, r := range raw {
 		if r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) {

@@ -1,4 +1,4 @@
-package launcher
+package link
 
 import (
 	"net/url"
@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestParseLaunchURL(t *testing.T) {
+func TestDescriptorURL(t *testing.T) {
 	enc := url.QueryEscape("https://portal.example.com/d/1?ticket=a&x=b")
 	tests := []struct {
 		name, in, want, errHas string
@@ -57,10 +57,10 @@ func TestParseLaunchURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseLaunchURL(tt.in)
+			got, err := DescriptorURL(tt.in)
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
-					t.Fatalf("ParseLaunchURL(%q) = %q, %v; want error with %q", tt.in, got, err, tt.errHas)
+					t.Fatalf("DescriptorURL(%q) = %q, %v; want error with %q", tt.in, got, err, tt.errHas)
 				}
 				// The link carries a single-use ticket: an error names
 				// what is wrong and where, never the URL's query.
@@ -70,28 +70,28 @@ func TestParseLaunchURL(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Fatalf("ParseLaunchURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				t.Fatalf("DescriptorURL(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 			}
 		})
 	}
 }
 
-func FuzzParseLaunchURL(f *testing.F) {
+func FuzzDescriptorURL(f *testing.F) {
 	f.Add("trustlaunch://launch?url=https%3A%2F%2Fa.example%2F")
 	f.Add("trustlaunch://launch?url=a&url=b")
 	f.Add("trustlaunch://launch/?url=%zz")
 	f.Fuzz(func(t *testing.T, raw string) {
-		got, err := ParseLaunchURL(raw)
+		got, err := DescriptorURL(raw)
 		if err != nil {
 			return
 		}
 		// An accepted link re-encodes to a link that yields the same URL
 		// (unless escaping grew it past the size cap).
 		link := "trustlaunch://launch?url=" + url.QueryEscape(got)
-		if len(link) > MaxLaunchURLLen {
+		if len(link) > MaxLen {
 			return
 		}
-		again, err := ParseLaunchURL(link)
+		again, err := DescriptorURL(link)
 		if err != nil || again != got {
 			t.Fatalf("round trip of %q: %q, %v", got, again, err)
 		}
@@ -103,10 +103,10 @@ func FuzzParseLaunchURL(f *testing.F) {
 	})
 }
 
-// TestParseLink checks the second accepted form, trustlaunch://detect
+// TestParse checks the second accepted form, trustlaunch://detect
 // (docs/design.md "The link and the descriptor URL"): the same parsing rules
 // as a launch link, and a detect link is never taken for a launch.
-func TestParseLink(t *testing.T) {
+func TestParse(t *testing.T) {
 	enc := url.QueryEscape("https://portal.example.com/detect?id=SECRET")
 	tests := []struct {
 		name, in string
@@ -130,10 +130,10 @@ func TestParseLink(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseLink(tt.in)
+			got, err := Parse(tt.in)
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
-					t.Fatalf("ParseLink(%q) = %+v, %v; want error with %q", tt.in, got, err, tt.errHas)
+					t.Fatalf("Parse(%q) = %+v, %v; want error with %q", tt.in, got, err, tt.errHas)
 				}
 				if strings.Contains(err.Error(), "SECRET") {
 					t.Errorf("error shows the query: %q", err)
@@ -141,40 +141,40 @@ func TestParseLink(t *testing.T) {
 				return
 			}
 			if err != nil || got.Action != tt.action || got.URL != tt.want {
-				t.Fatalf("ParseLink(%q) = %+v, %v; want %s %q", tt.in, got, err, tt.action, tt.want)
+				t.Fatalf("Parse(%q) = %+v, %v; want %s %q", tt.in, got, err, tt.action, tt.want)
 			}
 		})
 	}
-	// A detect link is not a launch: ParseLaunchURL, which `whitelist
+	// A detect link is not a launch: DescriptorURL, which `whitelist
 	// explain` and older callers use, refuses it.
-	if u, err := ParseLaunchURL("trustlaunch://detect?url=" + enc); err == nil || !strings.Contains(err.Error(), "detect link") {
-		t.Errorf("ParseLaunchURL(detect link) = %q, %v; want an error naming the detect link", u, err)
+	if u, err := DescriptorURL("trustlaunch://detect?url=" + enc); err == nil || !strings.Contains(err.Error(), "detect link") {
+		t.Errorf("DescriptorURL(detect link) = %q, %v; want an error naming the detect link", u, err)
 	}
 }
 
-func FuzzParseLink(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add("trustlaunch://detect?url=https%3A%2F%2Fa.example%2Fd%3Fid%3D1")
 	f.Add("trustlaunch://launch?url=https%3A%2F%2Fa.example%2F")
 	f.Add("trustlaunch://detect/?url=a&url=b")
 	f.Fuzz(func(t *testing.T, raw string) {
-		got, err := ParseLink(raw)
+		got, err := Parse(raw)
 		if err != nil {
 			return
 		}
 		if got.Action != ActionLaunch && got.Action != ActionDetect {
-			t.Fatalf("ParseLink(%q) = action %q", raw, got.Action)
+			t.Fatalf("Parse(%q) = action %q", raw, got.Action)
 		}
 		// The action is the link's own, never guessed: re-encoding gives
 		// the same action and URL, and only a launch link is a launch.
 		link := "trustlaunch://" + string(got.Action) + "?url=" + url.QueryEscape(got.URL)
-		if len(link) <= MaxLaunchURLLen {
-			again, err := ParseLink(link)
+		if len(link) <= MaxLen {
+			again, err := Parse(link)
 			if err != nil || again != got {
 				t.Fatalf("round trip of %+v: %+v, %v", got, again, err)
 			}
 		}
-		if u, err := ParseLaunchURL(raw); (err == nil) != (got.Action == ActionLaunch) || (err == nil && u != got.URL) {
-			t.Fatalf("ParseLaunchURL(%q) = %q, %v; ParseLink says %+v", raw, u, err, got)
+		if u, err := DescriptorURL(raw); (err == nil) != (got.Action == ActionLaunch) || (err == nil && u != got.URL) {
+			t.Fatalf("DescriptorURL(%q) = %q, %v; Parse says %+v", raw, u, err, got)
 		}
 	})
 }
