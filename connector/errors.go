@@ -90,12 +90,12 @@ func (e *describedError) Unwrap() error { return e.err }
 
 // Hints, one place for their wording.
 const (
-	hintCA         = "import the proxy's CA with --ca, or ask your administrator"
-	hintName       = "the proxy's certificate does not name this host: check the proxy address or --server-name, or ask your administrator"
+	hintCA         = "the proxy's certificate is signed by an authority this computer does not trust: ask your administrator to add its CA to trustlaunch's admin CA bundle, or the portal to send it as proxy.ca_pem (trustlaunch connect takes it as --ca)"
+	hintName       = "the proxy's certificate does not name this host: check the proxy address and server name (the descriptor's proxy.server_name; trustlaunch connect --server-name), or ask your administrator"
 	hintExpired    = "check this computer's clock; if it is right, the proxy's certificate has expired: ask your administrator"
 	hintPin        = "the proxy's key is not the pinned one: the proxy may have a new certificate or the connection is intercepted; ask your administrator before trusting it"
 	hintVersion    = "the proxy offers only TLS versions older than 1.2, which trustlaunch refuses: ask your administrator to enable TLS 1.2 or 1.3 on the proxy"
-	hintTLS        = "check --tls-min/--tls-max and the proxy's TLS settings, or ask your administrator"
+	hintTLS        = "check the TLS versions asked for (the descriptor's proxy.tls_min and tls_max; trustlaunch connect --tls-min, --tls-max) and the proxy's TLS settings, or ask your administrator"
 	hintDNS        = "check the proxy host name and this computer's network and DNS settings"
 	hintTCP        = "check the proxy address and port, and that a firewall lets this computer reach it"
 	hintAuth       = "the session token was rejected, unknown or expired: launch the session again from the portal to get a fresh one"
