@@ -1,14 +1,10 @@
 package tui
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,8 +17,9 @@ import (
 // A launch that nobody started from a terminal (a browser ran the URL
 // handler) must not fail unseen. TellWithoutTerminal tells the user with a
 // desktop notification, and where there is no notification service, in a
-// terminal window of its own (the window the trust prompt opens, showing
-// a message instead of a question).
+// window: on Linux the terminal window the trust prompt opens, showing a
+// message instead of a question; on Windows a message box (MessageBox),
+// shown by a process of its own so the launch need not wait for a click.
 
 // Names and bounds of a message window.
 const (
@@ -39,7 +36,7 @@ const (
 const (
 	ToldTerminal     = "terminal"     // the launch had a terminal: stderr
 	ToldNotification = "notification" // a desktop notification (notify-send)
-	ToldWindow       = "window"       // a terminal window of its own
+	ToldWindow       = "window"       // a terminal window of its own (Windows: a message box)
 	ToldNobody       = "nobody"       // neither could be shown
 )
 
@@ -69,79 +66,13 @@ func TellWithoutTerminal(ctx context.Context, opts WindowOptions, title, text st
 	return ToldNobody, fmt.Errorf("no desktop notification (%v), and %w", nerr, werr)
 }
 
-// showWindow opens a terminal window that shows m, and returns once the
-// window has said it shows it.
-func showWindow(ctx context.Context, opts WindowOptions, m windowMessage) error {
-	if opts.Command == nil {
-		return errors.New("message window: no command to run in the window")
-	}
-	env := environ(opts.Env)
-	dir, err := makeHandoff(env)
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := writePrivate(filepath.Join(dir, messageFile), data); err != nil {
-		return err
-	}
-	ln, err := net.Listen("unix", filepath.Join(dir, answerSock))
-	if err != nil {
-		return fmt.Errorf("message window: %w", err)
-	}
-	defer ln.Close()
-	conns := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			conns <- c
-		}
-	}()
-	argv := opts.Command(dir)
-	if len(argv) == 0 {
-		return errors.New("message window: empty command")
-	}
-	cands, failures := windowCommands(env, argv, dir)
-	p := &windowPrompter{opts: opts}
-	for _, c := range cands {
-		conn, err := p.launch(ctx, c, conns)
-		if errors.Is(err, errTryNext) {
-			failures = append(failures, err.Error())
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		return awaitShown(conn, opts.StartTimeout)
-	}
-	if len(failures) == 0 {
-		return ErrNoWindow
-	}
-	return fmt.Errorf("%w: %s", ErrNoWindow, strings.Join(failures, "; "))
-}
-
-// awaitShown reads the window's one line, which says the message is on its
-// screen.
-func awaitShown(conn net.Conn, timeout time.Duration) error {
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(timeout))
-	line, err := bufio.NewReader(io.LimitReader(conn, maxReply)).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("%w: the window closed before it showed the message: %v", ErrNoWindow, err)
-	}
-	if strings.TrimSpace(line) != messageShown {
-		return fmt.Errorf("%w: the window answered %s", ErrNoWindow, safetext.Quote(strings.TrimSpace(line)))
-	}
-	return nil
-}
-
-// ServeMessage is the far end of TellWithoutTerminal, run inside the
-// terminal window by WindowOptions.Command: it reads the message from the
-// hand-off directory, shows it on out, tells the waiting process, and keeps
-// the window open until a line (Enter) is read from in, in ends, ctx ends or
-// timeout (DefaultMessageTimeout when zero) passes.
+// ServeMessage is the far end of TellWithoutTerminal, run by
+// WindowOptions.Command: it reads the message from the hand-off directory,
+// shows it, tells the waiting process, and keeps it shown until the user
+// closes it, ctx ends or timeout (DefaultMessageTimeout when zero) passes.
+// In a terminal window (Linux) it is written to out and closed by a line
+// (Enter) on in; on Windows it is a message box, and out is the pipe to
+// the waiting process.
 func ServeMessage(ctx context.Context, handoff string, in io.Reader, out io.Writer, timeout time.Duration) error {
 	if timeout <= 0 {
 		timeout = DefaultMessageTimeout
@@ -163,36 +94,11 @@ func ServeMessage(ctx context.Context, handoff string, in io.Reader, out io.Writ
 	if err := dec.Decode(&m); err != nil {
 		return fmt.Errorf("message window: %s: %s", messageFile, safetext.Sanitize(err.Error()))
 	}
-	if _, err := io.WriteString(out, renderMessage(m, maxWidth)); err != nil {
-		return fmt.Errorf("message window: %w", err)
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", filepath.Join(handoff, answerSock))
-	if err != nil {
-		return fmt.Errorf("message window: %w", err)
-	}
-	_, err = io.WriteString(conn, messageShown+"\n")
-	conn.Close()
-	if err != nil {
-		return fmt.Errorf("message window: %w", err)
-	}
-	read := make(chan struct{})
-	go func() {
-		_, _ = bufio.NewReader(in).ReadString('\n')
-		close(read)
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-read:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	return nil
+	return present(ctx, handoff, m, in, out, timeout)
 }
 
-// renderMessage is the window's text: the title, the message wrapped to
-// width, and how to close the window, all sanitized.
+// renderMessage is the terminal window's text: the title, the message
+// wrapped to width, and how to close the window, all sanitized.
 func renderMessage(m windowMessage, width int) string {
 	var b strings.Builder
 	b.WriteString(safetext.Sanitize(m.Title) + "\n\n")
