@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -64,6 +65,29 @@ func TellWithoutTerminal(ctx context.Context, opts WindowOptions, title, text st
 		return ToldWindow, nil
 	}
 	return ToldNobody, fmt.Errorf("no desktop notification (%v), and %w", nerr, werr)
+}
+
+// handOffMessage writes m into a new private hand-off directory and
+// returns the directory (to remove, even with an error) and the command
+// that serves it there.
+func handOffMessage(opts WindowOptions, m windowMessage) (dir string, argv []string, err error) {
+	if opts.Command == nil {
+		return "", nil, errors.New("message window: no command to run")
+	}
+	if dir, err = makeHandoff(environ(opts.Env)); err != nil {
+		return "", nil, err
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return dir, nil, err
+	}
+	if err := writePrivate(filepath.Join(dir, messageFile), data); err != nil {
+		return dir, nil, err
+	}
+	if argv = opts.Command(dir); len(argv) == 0 {
+		return dir, nil, errors.New("message window: empty command")
+	}
+	return dir, argv, nil
 }
 
 // ServeMessage is the far end of TellWithoutTerminal, run by

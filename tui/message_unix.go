@@ -5,7 +5,6 @@ package tui
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,20 +20,11 @@ import (
 // showWindow opens a terminal window that shows m, and returns once the
 // window has said it shows it.
 func showWindow(ctx context.Context, opts WindowOptions, m windowMessage) error {
-	if opts.Command == nil {
-		return errors.New("message window: no command to run in the window")
+	dir, argv, err := handOffMessage(opts, m)
+	if dir != "" {
+		defer os.RemoveAll(dir)
 	}
-	env := environ(opts.Env)
-	dir, err := makeHandoff(env)
 	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := writePrivate(filepath.Join(dir, messageFile), data); err != nil {
 		return err
 	}
 	ln, err := net.Listen("unix", filepath.Join(dir, answerSock))
@@ -48,11 +38,7 @@ func showWindow(ctx context.Context, opts WindowOptions, m windowMessage) error 
 			conns <- c
 		}
 	}()
-	argv := opts.Command(dir)
-	if len(argv) == 0 {
-		return errors.New("message window: empty command")
-	}
-	cands, failures := windowCommands(env, argv, dir)
+	cands, failures := windowCommands(environ(opts.Env), argv, dir)
 	p := &windowPrompter{opts: opts}
 	for _, c := range cands {
 		conn, err := p.launch(ctx, c, conns)

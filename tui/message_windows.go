@@ -3,13 +3,10 @@ package tui
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -24,24 +21,12 @@ import (
 // and says so on its standard output, a pipe to this process. The box is
 // that process's: the launch returns once it is up, not once it is closed.
 func showWindow(ctx context.Context, opts WindowOptions, m windowMessage) error {
-	if opts.Command == nil {
-		return errors.New("message window: no command to run")
+	dir, argv, err := handOffMessage(opts, m)
+	if dir != "" {
+		defer os.RemoveAll(dir)
 	}
-	dir, err := makeHandoff(environ(opts.Env))
 	if err != nil {
 		return err
-	}
-	defer os.RemoveAll(dir)
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if err := writePrivate(filepath.Join(dir, messageFile), data); err != nil {
-		return err
-	}
-	argv := opts.Command(dir)
-	if len(argv) == 0 {
-		return errors.New("message window: empty command")
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = opts.Env
