@@ -12,9 +12,12 @@
 #
 #   admin-only list, another origin   exit 3, nothing fetched, audit
 #                                     "admin-only-refused"
-#   user-listed origin (admin list    exit 1: fetched, then the proxy it
-#   in prompt mode)                   names refuses TCP; audit "user-listed",
-#                                     the descriptor's session, step "tcp"
+#   user-listed origin (admin list    exit 1: fetched, the profile's program
+#   in prompt mode)                   found, then the proxy it names refuses
+#                                     TCP; audit "user-listed", the
+#                                     descriptor's session, step "tcp", and
+#                                     the user told in a message box
+#                                     ("told":"window": no console)
 #   a link with a `"`                 ShellExecute splits "%1" into several
 #                                     arguments; open refuses them (exit 2),
 #                                     nothing fetched, nothing recorded
@@ -62,6 +65,9 @@ portal_pid=
 PF= EXE=
 cleanup() {
 	[ -z "$portal_pid" ] || kill "$portal_pid" 2>/dev/null || true
+	# The message boxes of the failed launches wait for a click that never
+	# comes (or their timeout): close them with the program they run.
+	[ -z "$EXE" ] || timeout 60 "$wine" taskkill /f /im trustlaunch.exe </dev/null >/dev/null 2>&1 || true
 	if [ -n "$PF" ] && [ -f "$PF/trustlaunch.exe" ]; then
 		timeout 60 "$wine" "$EXE" unregister --system </dev/null >/dev/null 2>&1 || true
 	fi
@@ -109,7 +115,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$work/portal.key" -out "$work/portal.crt" 2>/dev/null
 cp "$work/portal.crt" "$PF/ca.pem"
 cat >"$work/descriptor.json" <<'EOF'
-{"version": 1, "session": "Wine shell test", "profile": "wc3270",
+{"version": 1, "session": "Wine shell test", "profile": "shell",
  "proxy": {"address": "127.0.0.1:1", "transport": "connect"},
  "destination": {"host": "mainframe.example.com", "port": 23},
  "token": "tok-wine-shell-test-9f2c"}
@@ -162,13 +168,18 @@ expect_last "admin-only" "\"origin\":\"$origin\"" '"decision":"refused"' '"step"
 ok "admin-only list: $origin refused (exit 3) before any request, in the audit log"
 
 # 2. The admin list in prompt mode, the portal in the user's list: the
-# descriptor is fetched; its proxy (127.0.0.1:1) refuses TCP, exit 1.
+# descriptor is fetched, the profile's program is found (the local checks
+# come before the proxy sees the token), and its proxy (127.0.0.1:1)
+# refuses TCP, exit 1. Started without a console, the launch tells the
+# user in a message box of its own.
 printf 'portal.example.com\r\n' >"$PF/whitelist.txt"
+printf '[profile.shell]\r\ncommand = ['"'"'C:\\windows\\system32\\notepad.exe'"'"', "{host}", "{port}"]\r\n' >"$appdata/trustlaunch/profiles.toml"
 expect_open "user-listed" "$(link tkt-2)" 1
 [ "$(fetched tkt-2)" = 1 ] || { cat "$work/requests" >&2; fail "user-listed: the descriptor was not fetched once"; }
 expect_last "user-listed" "\"origin\":\"$origin\"" '"whitelist":"user-listed"' '"session":"Wine shell test"' \
-	'"proxy":"127.0.0.1:1"' '"decision":"failed"' '"step":"tcp"'
-ok "user-listed origin: descriptor fetched, the proxy's TCP step failed (exit 1), in the audit log"
+	'"proxy":"127.0.0.1:1"' '"decision":"failed"' '"step":"tcp"' '"told":"window"'
+rm "$appdata/trustlaunch/profiles.toml"
+ok "user-listed origin: descriptor fetched, the proxy's TCP step failed (exit 1), the user told in a message box, in the audit log"
 
 # 3. A link with a `"`: the registered command is "EXE" open -- "%1", so
 # ShellExecute ends the quoted argument there and the rest becomes more
