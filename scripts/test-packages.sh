@@ -172,9 +172,11 @@ step "dpkg -i $deb"
 installed=true
 dpkg -i "$deb"
 
-got=$(trustlaunch version)
+got=$(trustlaunch version | head -n 1)
 [ "$got" = "trustlaunch $version" ] || fail "trustlaunch version printed \"$got\", want \"trustlaunch $version\""
-ok "$got"
+commit=$(git rev-parse HEAD)
+trustlaunch version --json | grep -q "\"commit\":\"$commit\"" || fail "trustlaunch version --json does not name commit $commit: $(trustlaunch version --json)"
+ok "$got, commit $commit"
 [ "$(command -v trustlaunch)" = /usr/bin/trustlaunch ] || fail "trustlaunch is $(command -v trustlaunch), not /usr/bin/trustlaunch"
 
 cmp /usr/share/applications/trustlaunch.desktop packaging/trustlaunch.desktop || fail "installed desktop entry differs from packaging/trustlaunch.desktop"

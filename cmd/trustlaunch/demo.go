@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
@@ -66,7 +67,8 @@ func planDemo(raw, terminal bool) demoPlan {
 func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	// --help says what this machine will run when the demo is started in
 	// a terminal, as a new user would: it depends on c3270 being installed.
-	fs := newFlagSet("demo", fmt.Sprintf(demoUsage, "On this machine: "+planDemo(false, true).why+"."), s)
+	here := strings.Join(wrapText("On this machine: "+planDemo(false, true).why+".", helpWidth), "\n")
+	fs := newFlagSet("demo", fmt.Sprintf(demoUsage, here), s)
 	var o openOptions
 	var yes, raw bool
 	fs.BoolVar(&o.noTUI, "no-tui", false, "ask with a plain text prompt instead of the full-screen one")
