@@ -13,7 +13,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
-// Exit codes: the one table every subcommand answers from (README.md "Exit codes").
+// Exit codes: the one table every subcommand answers from (docs/user.md "Exit codes").
 const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // the operation failed (network, file, lint problems found)
