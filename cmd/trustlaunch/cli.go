@@ -104,7 +104,8 @@ func commands() []command {
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
 		{"log", "show recent launches from the audit log", cmdLog},
-		{"version", "print the version", cmdVersion},
+		{"completion", "print a shell completion script: bash, zsh, fish, powershell", cmdCompletion},
+		{"version", "print the version, commit, Go version and platform", cmdVersion},
 	}
 }
 

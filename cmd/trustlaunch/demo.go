@@ -67,7 +67,7 @@ func planDemo(raw, terminal bool) demoPlan {
 func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	// --help says what this machine will run when the demo is started in
 	// a terminal, as a new user would: it depends on c3270 being installed.
-	here := strings.Join(wrapText("On this machine: "+planDemo(false, true).why+".", helpWidth), "\n")
+	here := strings.Join(wrapText(machineNote+" "+planDemo(false, true).why+".", helpWidth), "\n")
 	fs := newFlagSet("demo", fmt.Sprintf(demoUsage, here), s)
 	var o openOptions
 	var yes, raw bool

@@ -26,7 +26,12 @@ import (
 //	  trustlaunch COMMAND ...
 //
 // The flags are not in the text: --help appends them from the command's
-// flag set (flagUsages), so that they cannot drift from what it parses.
+// flag set (flagUsages), so that they cannot drift from what it parses. A
+// paragraph that starts with machineNote says what this machine will do
+// (demo's c3270); the man page, made on another machine, leaves it out.
+
+// machineNote starts a paragraph about the machine --help runs on.
+const machineNote = "On this machine:"
 
 // helpPage is one command's help, as --help prints it.
 type helpPage struct {
@@ -301,11 +306,19 @@ func (g group) run(ctx context.Context, s *stdio, args []string) int {
 }
 
 // cmdHelp is "trustlaunch help [COMMAND...]": the page of trustlaunch, or
-// of a command, as COMMAND --help prints it.
+// of a command, as COMMAND --help prints it; "help --man" prints them all
+// as the manual page.
 func cmdHelp(ctx context.Context, s *stdio, args []string) int {
-	if len(args) == 0 {
+	switch {
+	case len(args) == 0:
 		s.showHelp(s.stdout, topPage())
 		return exitOK
+	case args[0] == "--man":
+		if len(args) != 1 {
+			s.errorf("help --man takes no arguments: it prints the manual page of every command")
+			return exitUsage
+		}
+		return cmdHelpMan(ctx, s)
 	}
 	return run(ctx, append(append([]string{}, args...), "--help"), s)
 }

@@ -132,6 +132,7 @@ func TestBuildInfoFrom(t *testing.T) {
 		{"release: ldflags win", stamped, "1.2.0", "0123456789abcdef0123456789abcdef01234567", "2026-12-01T10:00:00Z",
 			buildInfo{Version: "1.2.0", Commit: "0123456789abcdef0123456789abcdef01234567", Date: "2026-12-01T10:00:00Z", Go: "go1.26.8"}},
 		{"no VCS stamp", devel, "", "", "", buildInfo{Version: "devel", Go: "go1.26.8"}},
+		{"goreleaser without git", devel, "0.0.1-snapshot", "none", "0001-01-01T00:00:00Z", buildInfo{Version: "0.0.1-snapshot", Go: "go1.26.8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := buildInfoFrom(tc.bi, tc.ldVersion, tc.ldCommit, tc.ldDate)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 )
 
 // Set by the release build, goreleaser.yaml's ldflags:
@@ -46,6 +47,14 @@ func currentBuild() buildInfo {
 // (a tag, or for a build from a clone a pseudo-version), and the VCS
 // settings go build stamps into a binary built inside a git checkout.
 func buildInfoFrom(bi *debug.BuildInfo, ldVersion, ldCommit, ldDate string) buildInfo {
+	// goreleaser fills in "none" and the zero time when it finds no git
+	// repository (a snapshot built from a tarball): nothing is known then.
+	if ldCommit == "none" {
+		ldCommit = ""
+	}
+	if strings.HasPrefix(ldDate, "0001-01-01") {
+		ldDate = ""
+	}
 	b := buildInfo{Version: ldVersion, Commit: ldCommit, Date: ldDate, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 	if bi == nil {
 		if b.Version == "" {
