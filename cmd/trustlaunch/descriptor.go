@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
-	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -323,21 +322,4 @@ func (ls launchSetup) policySource() policy.Source {
 		return *ls.policy
 	}
 	return policy.Load(ls.paths.policy)
-}
-
-// demoPolicy gives the demo a policy of its own, in a temporary directory,
-// that pins the key the demo's portal signs with: the launch
-// then shows "signed by trustlaunch demo". done removes the directory.
-func demoPolicy(s *stdio, world *demo.World) (*policy.Source, func(), error) {
-	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
-	if err != nil {
-		return nil, nil, err
-	}
-	src, err := world.Policy(dir)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	fmt.Fprintf(s.stderr, "trustlaunch demo: the descriptor is signed; the demo's own policy trusts its key.\n\n")
-	return &src, func() { os.RemoveAll(dir) }, nil
 }

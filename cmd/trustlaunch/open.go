@@ -186,8 +186,9 @@ type launchSetup struct {
 	paths    *listPaths
 	prompter whitelist.Prompter
 	fetch    descriptor.FetchOptions
-	plain    bool           // --no-tui: status as plain lines too
-	policy   *policy.Source // the demo's own policy; nil: load paths.policy
+	plain    bool              // --no-tui: status as plain lines too
+	policy   *policy.Source    // the demo's own policy; nil: load paths.policy
+	admin    *whitelist.Source // demo --no-admin-list: none; nil: load paths.admin
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
 	// nil: both take the environment's (launcher.Options.Outbound).
 	outbound *connector.OutboundProxy
@@ -197,6 +198,9 @@ type launchSetup struct {
 // turns its result into an exit code from the table.
 func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 	admin, user := loadLists(s, ls.paths)
+	if ls.admin != nil {
+		admin = *ls.admin
+	}
 	held := &heldLog{print: s.logf}
 	defer held.release()
 	opts := launcher.Options{

@@ -271,7 +271,7 @@ func TestTroubleshootingCoversEveryStep(t *testing.T) {
 			t.Fatalf("found no step %q in the code; is stepConstRE broken? found: %v", want, steps)
 		}
 	}
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "troubleshooting.md"))
+	doc, err := os.ReadFile(filepath.Join(root, filepath.FromSlash("docs/troubleshooting.md")))
 	if err != nil {
 		t.Fatal(err)
 	}
