@@ -63,6 +63,12 @@ trustlaunch \- open terminal sessions from trusted company portals
 			writeRoffLines(w, b.lines)
 		}
 	}
+	writeManFiles(w)
+}
+
+// writeManFiles writes the sections after the commands: the files, the
+// environment, and where to read more.
+func writeManFiles(w io.Writer) {
 	fmt.Fprint(w, ".SH FILES\n")
 	for _, f := range [][2]string{
 		{platform.AdminWhitelistPath(), "The administrator's whitelist. Its first line may say AllowAdminListOnly. It must be owned by root and writable by nobody else, or every launch stops."},

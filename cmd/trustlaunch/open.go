@@ -194,13 +194,20 @@ type launchSetup struct {
 	outbound *connector.OutboundProxy
 }
 
-// runLaunch runs launcher.Launch with the terminal and the audit log and
-// turns its result into an exit code from the table.
-func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
-	admin, user := loadLists(s, ls.paths)
+// lists loads the whitelists of a launch: paths', or the demo's admin
+// list when it has one (demo --no-admin-list).
+func (ls launchSetup) lists(s *stdio) (admin, user whitelist.Source) {
+	admin, user = loadLists(s, ls.paths)
 	if ls.admin != nil {
 		admin = *ls.admin
 	}
+	return admin, user
+}
+
+// runLaunch runs launcher.Launch with the terminal and the audit log and
+// turns its result into an exit code from the table.
+func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
+	admin, user := ls.lists(s)
 	held := &heldLog{print: s.logf}
 	defer held.release()
 	opts := launcher.Options{

@@ -85,7 +85,20 @@ func Start(opts Options) (*World, error) {
 	}
 	d.wg.Add(1)
 	go d.serveHost()
+	token := d.startProxy()
+	if err := d.startOrigin(d.descriptor(token)); err != nil {
+		return nil, err
+	}
+	d.report.Host = d.hostLn.Addr().String()
+	d.report.Signed = opts.Signer != nil
+	d.LaunchURL = d.NewLaunchURL()
+	ok = true
+	return d, nil
+}
 
+// startProxy starts the CONNECT proxy, which accepts one session token,
+// and returns that token.
+func (d *World) startProxy() string {
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	token := "demo-" + hex.EncodeToString(secret)
@@ -102,19 +115,17 @@ func Start(opts Options) (*World, error) {
 		return ok
 	}
 	d.proxy.Start()
+	return token
+}
 
-	ca := proxytest.NewCA("trustlaunch demo origin CA")
-	d.OriginCA = ca.Pool()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("demo origin: %w", err)
-	}
-	hostAddr := d.hostLn.Addr().(*net.TCPAddr)
+// descriptor is the launch descriptor the origin serves: the proxy, the
+// host behind it, the profile for the host, and the session token.
+func (d *World) descriptor(token string) map[string]any {
 	session, profile := SessionRaw, "raw"
-	if opts.TN3270 {
+	if d.opts.TN3270 {
 		session, profile = SessionTN3270, "c3270"
 	}
-	desc := map[string]any{
+	return map[string]any{
 		"version": 1,
 		"session": session,
 		"profile": profile,
@@ -123,8 +134,18 @@ func Start(opts Options) (*World, error) {
 			"transport": "connect",
 			"ca_pem":    string(d.proxy.CA.CertPEM()),
 		},
-		"destination": map[string]any{"host": "127.0.0.1", "port": hostAddr.Port},
+		"destination": map[string]any{"host": "127.0.0.1", "port": d.hostLn.Addr().(*net.TCPAddr).Port},
 		"token":       token,
+	}
+}
+
+// startOrigin starts the HTTPS origin, which serves desc once per ticket.
+func (d *World) startOrigin(desc map[string]any) error {
+	ca := proxytest.NewCA("trustlaunch demo origin CA")
+	d.OriginCA = ca.Pool()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo origin: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/descriptor", func(w http.ResponseWriter, r *http.Request) {
@@ -134,8 +155,8 @@ func Start(opts Options) (*World, error) {
 			http.Error(w, "this launch link was used already: start the session again from the portal", http.StatusGone)
 			return
 		}
-		if opts.Signer != nil {
-			serveSignedDescriptor(w, desc, opts.Signer)
+		if d.opts.Signer != nil {
+			serveSignedDescriptor(w, desc, d.opts.Signer)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -152,11 +173,7 @@ func Start(opts Options) (*World, error) {
 		d.origin.ServeTLS(ln, "", "")
 	}()
 	d.base = fmt.Sprintf("https://%s/demo/descriptor", ln.Addr())
-	d.report.Host = hostAddr.String()
-	d.report.Signed = opts.Signer != nil
-	d.LaunchURL = d.NewLaunchURL()
-	ok = true
-	return d, nil
+	return nil
 }
 
 // NewLaunchURL returns a descriptor URL with a ticket of its own, which
