@@ -87,32 +87,34 @@ func completionFiles(t *testing.T) string {
 // TestCompletionBash loads the bash script as the package installs it
 // (a file bash sources) in an interactive bash and completes with Tab.
 func TestCompletionBash(t *testing.T) {
-	peers.RequireBinary(t, "tmux")
 	bash := peers.RequireBinary(t, "bash")
 	script := completionScript(t, "bash", testtmp.Dir(t), "trustlaunch")
-	files := completionFiles(t)
-	tm := shellTerm(t, bash, "--norc", "--noprofile", "-i")
-	tm.keys("-l", "cd "+files+" && source "+script+" && complete -p trustlaunch")
-	tm.keys("Enter")
-	tm.waitFor("the completion to load", 10*time.Second, func(s string) bool { return strings.Contains(s, "complete -F _trustlaunch trustlaunch") })
-	for _, c := range completionCases() {
-		tm.complete(c[0], c[1])
-	}
+	tabComplete(t, []string{bash, "--norc", "--noprofile", "-i"},
+		"source "+script+" && complete -p trustlaunch", "complete -F _trustlaunch trustlaunch")
 }
 
 // TestCompletionZsh installs the zsh script as the package does, as
 // _trustlaunch in a directory of $fpath that compinit reads, and
 // completes with Tab in an interactive zsh.
 func TestCompletionZsh(t *testing.T) {
-	peers.RequireBinary(t, "tmux")
 	zsh := peers.RequireBinary(t, "zsh")
 	dir := testtmp.Dir(t)
 	completionScript(t, "zsh", dir, "_trustlaunch")
+	tabComplete(t, []string{zsh, "-f", "-i"},
+		"fpath=("+dir+" $fpath); autoload -Uz compinit && compinit -u -D && print loaded=$_comps[trustlaunch]", "loaded=_trustlaunch")
+}
+
+// tabComplete starts an interactive shell in tmux, in the directory
+// completionFiles made, runs load there, waits for it to print loaded, and
+// presses Tab on each of completionCases.
+func tabComplete(t *testing.T, shell []string, load, loaded string) {
+	t.Helper()
+	peers.RequireBinary(t, "tmux")
 	files := completionFiles(t)
-	tm := shellTerm(t, zsh, "-f", "-i")
-	tm.keys("-l", "cd "+files+"; fpath=("+dir+" $fpath); autoload -Uz compinit && compinit -u -D && print loaded=$_comps[trustlaunch]")
+	tm := shellTerm(t, shell...)
+	tm.keys("-l", "cd "+files+" && "+load)
 	tm.keys("Enter")
-	tm.waitFor("the completion to load", 10*time.Second, func(s string) bool { return strings.Contains(s, "loaded=_trustlaunch") })
+	tm.waitFor("the completion to load", 10*time.Second, func(s string) bool { return strings.Contains(s, loaded) })
 	for _, c := range completionCases() {
 		tm.complete(c[0], c[1])
 	}
