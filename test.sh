@@ -59,6 +59,9 @@ DEBIAN_PACKAGES=(
 	gcc               # cgo, which go test -race needs
 	mawk              # awk, in test.sh and the scripts (not Essential)
 	apt               # apt-cache, which the install check asks
+	zsh               # loads the zsh completion in a test (cmd/trustlaunch)
+	fish              # loads the fish completion in a test
+	man-db            # man -l renders the manual page without warnings (cmd/trustlaunch, scripts/test-packages.sh)
 )
 # Every program the tests and scripts run is recorded, with its package, in
 # internal/debpkg (TestEveryProgramRecorded derives them from the source and

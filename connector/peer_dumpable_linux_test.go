@@ -24,8 +24,8 @@ import (
 )
 
 // A process whose descriptors cannot be read (not dumpable: setuid or
-// setgid) is refused, with a log line that says why (README.md "Who may use
-// a tunnel"). As root the
+// setgid) is refused, with a log line that says why (CONTRIBUTING.md "How the
+// tunnel knows who connects"). As root the
 // descriptors of a non-dumpable process can still be read (CAP_SYS_PTRACE),
 // so the serving side runs as a user the test creates: this test binary,
 // copied where that user can run it, in "admit-serve" mode, starts its own

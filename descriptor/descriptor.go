@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
@@ -235,7 +236,7 @@ func (d Descriptor) String() string {
 		b.WriteString(", private CA")
 	}
 	if n := len(d.Proxy.Pins); n > 0 {
-		fmt.Fprintf(&b, ", %d pins", n)
+		b.WriteString(", " + plural.Count(n, "pin", "pins"))
 	}
 	fmt.Fprintf(&b, "), destination %s", safetext.Quote(net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port))))
 	if d.Destination.TLS {

@@ -13,18 +13,18 @@ import (
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
-// TestReadmeFixedPortProfiles loads the README's PCOMM and ACS profiles
+// TestAdminGuideFixedPortProfiles loads the admin guide's PCOMM and ACS profiles
 // (the toml block with listen_port) as an administrator's file on Windows,
 // where their drive-letter paths are absolute: the example must be one
 // that trustlaunch accepts, with the ports it shows. Neither emulator is
 // installed, so each resolves to a missing program named by its path.
-func TestReadmeFixedPortProfiles(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+func TestAdminGuideFixedPortProfiles(t *testing.T) {
+	guide, err := os.ReadFile("../docs/admin.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var block string
-	for _, part := range strings.Split(string(readme), "```toml\n")[1:] {
+	for _, part := range strings.Split(string(guide), "```toml\n")[1:] {
 		body, _, _ := strings.Cut(part, "```")
 		if strings.Contains(body, "listen_port") {
 			block = body
@@ -32,12 +32,12 @@ func TestReadmeFixedPortProfiles(t *testing.T) {
 		}
 	}
 	if block == "" {
-		t.Fatal("README.md has no toml block with listen_port")
+		t.Fatal("docs/admin.md has no toml block with listen_port")
 	}
 	admin := writeFile(t, testtmp.Dir(t), "profiles.toml", block)
 	ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
 	if err != nil {
-		t.Fatalf("the README's example: %v", err)
+		t.Fatalf("the admin guide's example: %v", err)
 	}
 	for name, port := range map[string]int{"payroll-pcomm": 23023, "payroll-acs": 23024} {
 		p, err := ps.Resolve(name)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/internal/tomlpos"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -643,16 +644,16 @@ func (p *Policy) Summary() string {
 	}
 	var parts []string
 	if p.RestrictProxies {
-		parts = append(parts, fmt.Sprintf("%d proxies", len(p.Proxies)))
+		parts = append(parts, plural.Count(len(p.Proxies), "proxy", "proxies"))
 	} else {
 		parts = append(parts, "any proxy")
 	}
 	if p.RestrictDestinations {
-		parts = append(parts, fmt.Sprintf("%d destinations", len(p.Destinations)))
+		parts = append(parts, plural.Count(len(p.Destinations), "destination", "destinations"))
 	} else {
 		parts = append(parts, "any destination")
 	}
-	parts = append(parts, fmt.Sprintf("%d publishers", len(p.Publishers)))
+	parts = append(parts, plural.Count(len(p.Publishers), "publisher", "publishers"))
 	if p.RequireSigned {
 		parts = append(parts, "signature required")
 	}

@@ -53,7 +53,7 @@ func TestParsePolicy(t *testing.T) {
 	if len(p.Publishers) != 1 || p.Publishers[0].KeyID != kid || p.Publishers[0].Alg != "EdDSA" || p.Publishers[0].Origins[0].String() != "portal.example.com" {
 		t.Errorf("publishers %+v", p.Publishers)
 	}
-	if got := p.Summary(); got != "1 proxies, 2 destinations, 1 publishers, signature required" {
+	if got := p.Summary(); got != "1 proxy, 2 destinations, 1 publisher, signature required" {
 		t.Errorf("summary %q", got)
 	}
 }

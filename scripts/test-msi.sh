@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The MSI install test (README.md "Windows packages"), under Wine's msiexec,
+# The MSI install test (CONTRIBUTING.md "Windows packages"), under Wine's msiexec,
 # on this Linux machine. It builds two test packages (0.9.0 and 1.0.0) the
 # release way (packaging/windows/winres.sh, scripts/msi.sh) but with the
 # Windows test tag wineprefix, so that the ownership checks accept the Wine

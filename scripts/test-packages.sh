@@ -16,12 +16,11 @@
 # /usr/bin/trustlaunch exists, or if /etc/trustlaunch/whitelist.txt exists, so
 # it can never remove or overwrite a real installation or a real admin list.
 #
-# Needs: go, dpkg-deb; for --install also dpkg, xdg-utils and
+# Needs: go, dpkg-deb, man (man-db); for --install also dpkg, xdg-utils and
 # desktop-file-utils (test.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-GORELEASER_VERSION=v2.15.1
 SECONDS=0
 
 install=false
@@ -64,17 +63,8 @@ if $install; then
 	done
 fi
 
-step "goreleaser $GORELEASER_VERSION"
-gobin="$(pwd)/.cache/bin"
-if ! "$gobin/goreleaser" --version 2>/dev/null | grep -q "${GORELEASER_VERSION#v}"; then
-	# Built without optimization and symbols (-N -l, -s -w): compiling its
-	# dependencies is the slowest step of a fresh run, and this cuts it from
-	# 151 s to 120 s on 2 CPUs. goreleaser's own work here is small; it runs
-	# go build, nfpm and archive steps whose output does not depend on this.
-	GOBIN="$gobin" go install -gcflags='all=-N -l' -ldflags='-s -w' \
-		"github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
-fi
-goreleaser() { "$gobin/goreleaser" "$@"; }
+step "goreleaser (pinned in scripts/goreleaser.sh)"
+goreleaser() { scripts/goreleaser.sh "$@"; }
 
 step "goreleaser check"
 goreleaser check
@@ -126,6 +116,10 @@ want_entry() { # mode owner path
 want_entry -rwxr-xr-x root/root ./usr/bin/trustlaunch
 want_entry -rw-r--r-- root/root ./usr/share/applications/trustlaunch.desktop
 want_entry drwxr-xr-x root/root ./etc/trustlaunch
+want_entry -rw-r--r-- root/root ./usr/share/man/man1/trustlaunch.1.gz
+want_entry -rw-r--r-- root/root ./usr/share/bash-completion/completions/trustlaunch
+want_entry -rw-r--r-- root/root ./usr/share/zsh/vendor-completions/_trustlaunch
+want_entry -rw-r--r-- root/root ./usr/share/fish/vendor_completions.d/trustlaunch.fish
 if grep -q 'whitelist' "$tmp/contents"; then
 	fail "$deb ships a whitelist file; the admin list is the administrator's to push"
 fi
@@ -137,6 +131,16 @@ cmp "$tmp/control/postrm" packaging/postremove.sh || fail "$deb: postrm is not p
 grep -q '^Recommends:.*xdg-utils' "$tmp/control/control" || fail "$deb does not recommend xdg-utils"
 [ ! -e "$tmp/control/conffiles" ] || ! grep -q whitelist "$tmp/control/conffiles" || fail "a whitelist is a conffile"
 ok "binary 0755, desktop entry 0644 as in packaging/, /etc/trustlaunch 0755 root, no whitelist, scripts in place"
+
+step "the manual page in $deb"
+# As a reader's man renders it, with groff's warnings on: none may appear.
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/trustlaunch.1.gz >"$tmp/trustlaunch.1.gz"
+MANWIDTH=80 MANPAGER=cat PAGER=cat man --warnings -E UTF-8 -l "$tmp/trustlaunch.1.gz" >"$tmp/man.txt" 2>"$tmp/man.err" ||
+	fail "man -l could not render the page: $(cat "$tmp/man.err")"
+[ ! -s "$tmp/man.err" ] || fail "man -l warns about the page: $(cat "$tmp/man.err")"
+grep -q "trustlaunch $version" "$tmp/man.txt" || fail "the manual page does not name version $version"
+grep -q '^   trustlaunch whitelist explain$' "$tmp/man.txt" || fail "the manual page has no section for whitelist explain"
+ok "man -l renders trustlaunch(1) without warnings"
 
 if ! $install; then
 	step "done without installing (run as root with --install, or in CI, to test dpkg -i)"
@@ -172,9 +176,14 @@ step "dpkg -i $deb"
 installed=true
 dpkg -i "$deb"
 
-got=$(trustlaunch version)
+got=$(trustlaunch version | head -n 1)
 [ "$got" = "trustlaunch $version" ] || fail "trustlaunch version printed \"$got\", want \"trustlaunch $version\""
-ok "$got"
+# The commit goreleaser read from git ("none" where it found no repository).
+commit=$(sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' dist/metadata.json)
+if [ "$commit" != none ]; then
+	trustlaunch version --json | grep -q "\"commit\":\"$commit\"" || fail "trustlaunch version --json does not name commit $commit: $(trustlaunch version --json)"
+fi
+ok "$got, commit $commit"
 [ "$(command -v trustlaunch)" = /usr/bin/trustlaunch ] || fail "trustlaunch is $(command -v trustlaunch), not /usr/bin/trustlaunch"
 
 cmp /usr/share/applications/trustlaunch.desktop packaging/trustlaunch.desktop || fail "installed desktop entry differs from packaging/trustlaunch.desktop"

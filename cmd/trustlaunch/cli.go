@@ -13,7 +13,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
 
-// Exit codes: the one table every subcommand answers from (README.md "Exit codes").
+// Exit codes: the one table every subcommand answers from (docs/user.md "Exit codes").
 const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // the operation failed (network, file, lint problems found)
@@ -44,6 +44,9 @@ type stdio struct {
 	// launcher and the connector add what they learn, and every line
 	// written to stderr is scrubbed of them. Nil until registry is called.
 	secrets *redact.Set
+	// collect, when set, records help pages instead of printing them
+	// (helpPages, for the man page and the shell completions).
+	collect *helpCollector
 }
 
 // registry returns the process's registry of secrets, made on first use.
@@ -101,7 +104,8 @@ func commands() []command {
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
 		{"log", "show recent launches from the audit log", cmdLog},
-		{"version", "print the version", cmdVersion},
+		{"completion", "print a shell completion script: bash, zsh, fish, powershell", cmdCompletion},
+		{"version", "print the version, commit, Go version and platform", cmdVersion},
 	}
 }
 
@@ -113,7 +117,8 @@ Usage:
 
 Commands:
 %s
-Run "trustlaunch COMMAND --help" for a command's flags and examples.
+Run "trustlaunch help COMMAND" (or "trustlaunch COMMAND --help") for a
+command's flags and examples.
 
 Examples:
   trustlaunch demo
@@ -122,24 +127,30 @@ Examples:
 
 %s`
 
-func usage() string {
+// topPage is trustlaunch's own help page, its commands from the table.
+func topPage() helpPage {
 	var b strings.Builder
+	p := helpPage{}
 	for _, c := range commands() {
 		fmt.Fprintf(&b, "  %-11s %s\n", c.name, c.summary)
+		p.subs = append(p.subs, helpEntry{c.name, c.summary})
 	}
-	return fmt.Sprintf(mainUsage, b.String(), exitCodesHelp)
+	p.text = fmt.Sprintf(mainUsage, b.String(), exitCodesHelp)
+	return p
 }
 
 // run is main without the process: it returns an exit code from the table.
 func run(ctx context.Context, args []string, s *stdio) int {
 	if len(args) == 0 {
-		fmt.Fprint(s.stderr, usage())
+		s.showHelp(s.stderr, topPage())
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(s.stdout, usage())
+	case "-h", "--help":
+		s.showHelp(s.stdout, topPage())
 		return exitOK
+	case "help":
+		return cmdHelp(ctx, s, args[1:])
 	case "-v", "--version":
 		return cmdVersion(ctx, s, nil)
 	}
@@ -165,22 +176,27 @@ func run(ctx context.Context, args []string, s *stdio) int {
 		return exitUsage
 	}
 	s.errorf("unknown command %s", safetext.Quote(args[0]))
-	s.hintf("run \"trustlaunch --help\" for the list of commands")
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if m := suggest(args[0], names); len(m) > 0 {
+		s.hintf("did you mean %s?", orList(prefixed("trustlaunch ", m)))
+	} else {
+		s.hintf("run \"trustlaunch --help\" for the list of commands")
+	}
 	return exitUsage
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, prints
-// --help to stdout, and refuses a repeated flag (see parseFlags).
+// --help to stdout, and refuses a repeated flag (see parseFlags). name is
+// the command as typed after trustlaunch ("whitelist explain"), help its
+// page (help.go says its shape).
 func newFlagSet(name, help string, s *stdio) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprint(s.stdout, help)
-		if fs.HasFlags() {
-			fmt.Fprintf(s.stdout, "\nFlags:\n%s", fs.FlagUsages())
-		}
-	}
+	fs.Usage = func() { s.showHelp(s.stdout, helpPage{path: name, text: help, flags: fs}) }
 	return fs
 }
 
@@ -198,7 +214,11 @@ func parseFlags(fs *pflag.FlagSet, args []string, s *stdio) (code int, ok bool) 
 		seen[f.Name] = true
 		return fs.Set(f.Name, value)
 	})
+	var unknown *pflag.NotExistError
 	switch {
+	case errors.As(err, &unknown):
+		unknownFlag(s, fs, unknown)
+		return exitUsage, false
 	case errors.Is(err, pflag.ErrHelp):
 		// pflag has already called fs.Usage for --help and -h; calling it
 		// again here printed the usage twice.

@@ -21,9 +21,9 @@ const connectUsage = `Open a TLS tunnel to a destination host through the securi
 
 Usage:
   trustlaunch connect --proxy HOST:PORT --transport connect|websocket --to HOST:PORT
-                      [--path P] [--ca FILE] [--pin sha256/...] [--server-name N]
-                      [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--e2e-tls]
-                      [--listen ADDR | --stdio] [--token-file FILE] [--fips]
+      [--path P] [--ca FILE] [--pin sha256/...] [--server-name N]
+      [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--e2e-tls]
+      [--listen ADDR | --stdio] [--token-file FILE] [--fips]
 
 The session token comes from --token-file, else the TRUSTLAUNCH_TOKEN
 environment variable, else standard input when it is not a terminal (one
@@ -37,8 +37,8 @@ address that is not loopback needs --unsafe-listen: anyone who can reach it
 uses your session. Warning: every program you run passes that check, your
 browser included, so a web page you visit could send requests through the
 tunnel while it listens (open, unlike connect, admits only the emulator it
-started). Listen only while you use it. With --stdio, it relays standard input and output through
-one tunnel, as an ssh ProxyCommand.
+started). Listen only while you use it. With --stdio, it relays standard
+input and output through one tunnel, as an ssh ProxyCommand.
 
 The proxy's certificate is always verified: against the system roots, or only
 against --ca when given, then against every --pin (the SHA-256 of a public

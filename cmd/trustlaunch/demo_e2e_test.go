@@ -7,6 +7,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,8 +102,10 @@ func TestDemoFallbackWithoutC3270(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo --help: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "On this machine: c3270 is not installed, so the demo relays this terminal raw to a line host; install c3270") ||
-		!strings.Contains(string(out), "sudo apt-get install c3270") {
+	// The paragraph is wrapped at 80 columns: read it as words.
+	words := strings.Join(strings.Fields(string(out)), " ")
+	if !strings.Contains(words, "On this machine: c3270 is not installed, so the demo relays this terminal raw to a line host; install c3270") ||
+		!strings.Contains(words, "sudo apt-get install c3270") {
 		t.Errorf("demo --help without c3270 does not say it relays raw and how to install c3270:\n%s", out)
 	}
 
@@ -152,5 +156,56 @@ func TestDemoPromptFits80x24(t *testing.T) {
 				t.Fatalf("demo exited %d after No, want %d; screen:\n%s", got, exitRefused, tm.screen())
 			}
 		})
+	}
+}
+
+// history returns everything the pane showed, scrolled off or not.
+func (tm *term) history() string {
+	out, err := exec.Command("tmux", "-S", tm.socket, "capture-pane", "-p", "-J", "-S", "-").Output()
+	if err != nil {
+		tm.t.Fatalf("capture-pane: %v", err)
+	}
+	return string(out)
+}
+
+// TestDemoAlwaysTemporaryList: Always in the demo adds the demo's portal
+// to the demo's temporary user list, and the demo says so plainly when
+// it ends: that list is deleted, and the user's own list was not changed
+// (it is not even created).
+func TestDemoAlwaysTemporaryList(t *testing.T) {
+	bin := buildBinary(t)
+	empty := testtmp.Dir(t) // a PATH without c3270: the raw relay, quicker to drive
+	config := filepath.Join(testtmp.Dir(t), "config")
+	tm := startTerm(t, []string{"NO_COLOR=1", "TERM=xterm-256color", "XDG_CONFIG_HOME=" + config},
+		"/usr/bin/env", "PATH="+empty, bin, "demo", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt")
+	screen := tm.waitFor("the armed trust prompt", 30*time.Second, func(s string) bool { return strings.Contains(s, "Enter choose") })
+	m := regexp.MustCompile(`\((/\S+/whitelist\.txt)\)`).FindStringSubmatch(screen)
+	if m == nil {
+		t.Fatalf("the prompt names no user list:\n%s", screen)
+	}
+	temp := m[1]
+	tm.keys("a")
+	tm.keys("Enter")
+	tm.waitFor("the line host", 30*time.Second, func(s string) bool { return strings.Contains(s, "Welcome to the trustlaunch demo host") })
+	tm.keys("C-d")
+	if got := tm.exitStatus(20 * time.Second); got != 0 {
+		t.Fatalf("demo exited %d, want 0; screen:\n%s", got, tm.screen())
+	}
+	all := strings.Join(strings.Fields(tm.history()), " ")
+	for _, want := range []string{
+		"(prompt-always)",
+		"trustlaunch demo: Always added 127.0.0.1:",
+		"to the demo's temporary user list, which is deleted now; your own list (" + filepath.Join(config, "trustlaunch", "whitelist.txt") + ") was not changed.",
+		"trustlaunch demo: next:",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the demo does not say %q:\n%s", want, tm.history())
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(temp)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the demo's temporary list %s is still there (%v)", temp, err)
+	}
+	if _, err := os.Stat(filepath.Join(config, "trustlaunch")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the demo touched the user's own configuration directory (%v)", err)
 	}
 }

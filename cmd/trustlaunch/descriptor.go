@@ -11,67 +11,82 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
-	"github.com/trustlaunch/trustlaunch/internal/demo"
-	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-const descriptorUsage = `Make publisher keys, and sign and verify launch descriptors (for portal
+// descriptorGroup is "trustlaunch descriptor".
+var descriptorGroup = group{
+	name: "descriptor",
+	about: `Make publisher keys, and sign and verify launch descriptors (for portal
 operators and administrators).
-
-Usage:
-  trustlaunch descriptor keygen [--alg EdDSA|ES256] [--name NAME] FILE
-  trustlaunch descriptor sign --key FILE [--ttl DURATION] < descriptor.json > descriptor.jws
-  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
-
-keygen   writes a new private key to FILE (PKCS #8 PEM, readable by you
-         only: mode 0600, on Windows an access list for you alone; never
-         over an existing file) and its public key to FILE.pub, and prints
-         the [[publishers]] table to add to the admin policy
-sign     reads descriptor JSON on stdin, checks it, adds iat and exp (now
-         and now + --ttl, at most 300 s) unless present, and writes the
-         compact JWS to stdout; serve it as Content-Type application/jose
-verify   reads a signed (or unsigned) descriptor on stdin and checks it
-         against the admin policy as a launch would: the signature, its
-         publisher and origin binding, the times, the proxy and the
-         destination; exit 0 allowed, 1 refused or invalid
-
-Examples:
+`,
+	more: `Examples:
   trustlaunch descriptor keygen --name "Payroll portal" /etc/portal/publisher.key
   trustlaunch descriptor sign --key /etc/portal/publisher.key < d.json
   curl -s https://portal.example.com/d/1 | trustlaunch descriptor verify --origin https://portal.example.com/
+`,
+	subs: []subcommand{
+		{"keygen", "make a publisher key pair and print its [[publishers]] table", descKeygen},
+		{"sign", "sign a descriptor read on stdin", descSign},
+		{"verify", "check a descriptor read on stdin against the admin policy", descVerify},
+	},
+}
+
+const descKeygenHelp = `Make a publisher key pair for signing launch descriptors.
+
+Usage:
+  trustlaunch descriptor keygen [--alg EdDSA|ES256] [--name NAME] FILE
+
+keygen writes the private key to FILE (PKCS #8 PEM, readable by you only:
+mode 0600, on Windows an access list for you alone; never over an existing
+file) and its public key to FILE.pub, and prints the [[publishers]] table
+an administrator adds to the admin policy. The private key stays on the
+portal.
+
+Examples:
+  trustlaunch descriptor keygen --name "Payroll portal" /etc/portal/publisher.key
+`
+
+const descSignHelp = `Sign a launch descriptor.
+
+Usage:
+  trustlaunch descriptor sign --key FILE [--ttl DURATION] < descriptor.json > descriptor.jws
+
+sign reads descriptor JSON on stdin, checks it, adds iat and exp (now and
+now + --ttl, at most 300 s) unless present, and writes the compact JWS to
+stdout. Serve it as Content-Type application/jose.
+
+Examples:
+  trustlaunch descriptor sign --key /etc/portal/publisher.key < d.json
+`
+
+const descVerifyHelp = `Check a descriptor against the admin policy, as a launch would.
+
+Usage:
+  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
+
+verify reads a signed (or unsigned) descriptor on stdin and checks the
+signature, its publisher and origin binding, the times, the proxy and the
+destination. Exit status 0 allowed, 1 refused or invalid.
+
+Examples:
+  curl -s https://portal.example.com/d/1 | trustlaunch descriptor verify --origin https://portal.example.com/
+  trustlaunch descriptor verify --admin-policy ./policy.toml < d.jws
 `
 
 // maxStdinDescriptor bounds what sign and verify read.
 const maxStdinDescriptor = 256 << 10
 
 func cmdDescriptor(ctx context.Context, s *stdio, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, descriptorUsage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(s.stdout, descriptorUsage)
-		return exitOK
-	case "keygen":
-		return descKeygen(s, args[1:])
-	case "sign":
-		return descSign(ctx, s, args[1:])
-	case "verify":
-		return descVerify(ctx, s, args[1:])
-	}
-	s.errorf("descriptor: unknown subcommand %s", safetext.Quote(args[0]))
-	s.hintf("run \"trustlaunch descriptor --help\"")
-	return exitUsage
+	return descriptorGroup.run(ctx, s, args)
 }
 
-func descKeygen(s *stdio, args []string) int {
-	fs := newFlagSet("descriptor keygen", descriptorUsage, s)
-	alg := fs.String("alg", "EdDSA", "EdDSA (Ed25519) or ES256 (ECDSA P-256)")
-	name := fs.String("name", "", "the publisher's name for the policy snippet (default: the file's base name)")
+func descKeygen(_ context.Context, s *stdio, args []string) int {
+	fs := newFlagSet("descriptor keygen", descKeygenHelp, s)
+	alg := fs.String("alg", "EdDSA", "the signing algorithm `ALG`: EdDSA (Ed25519) or ES256 (ECDSA P-256)")
+	name := fs.String("name", "", "the publisher's `NAME` for the policy snippet (default: the file's base name)")
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
@@ -173,8 +188,8 @@ func readStdin(ctx context.Context, s *stdio) ([]byte, error) {
 }
 
 func descSign(ctx context.Context, s *stdio, args []string) int {
-	fs := newFlagSet("descriptor sign", descriptorUsage, s)
-	keyFile := fs.String("key", "", "the publisher's private key, from descriptor keygen (required)")
+	fs := newFlagSet("descriptor sign", descSignHelp, s)
+	keyFile := fs.String("key", "", "the publisher's private key `FILE`, from descriptor keygen (required)")
 	ttl := fs.Duration("ttl", 120*time.Second, "how long the signed descriptor is valid, at most 300s")
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
@@ -216,10 +231,10 @@ func descSign(ctx context.Context, s *stdio, args []string) int {
 }
 
 func descVerify(ctx context.Context, s *stdio, args []string) int {
-	flags := newFlagSet("descriptor verify", descriptorUsage, s)
-	policyPath := flags.String("admin-policy", "", "check against this policy instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
-	originURL := flags.String("origin", "", "the URL the descriptor came from, for publishers bound to origins")
-	at := flags.Int64("at", 0, "check iat and exp at this time (Unix seconds) instead of now")
+	flags := newFlagSet("descriptor verify", descVerifyHelp, s)
+	policyPath := flags.String("admin-policy", "", "check against the policy `FILE` instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
+	originURL := flags.String("origin", "", "the `URL` the descriptor came from, for publishers bound to origins")
+	at := flags.Int64("at", 0, "check iat and exp at this time (`UNIX` seconds) instead of now")
 	if code, ok := parseFlags(flags, args, s); !ok {
 		return code
 	}
@@ -307,21 +322,4 @@ func (ls launchSetup) policySource() policy.Source {
 		return *ls.policy
 	}
 	return policy.Load(ls.paths.policy)
-}
-
-// demoPolicy gives the demo a policy of its own, in a temporary directory,
-// that pins the key the demo's portal signs with: the launch
-// then shows "signed by trustlaunch demo". done removes the directory.
-func demoPolicy(s *stdio, world *demo.World) (*policy.Source, func(), error) {
-	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
-	if err != nil {
-		return nil, nil, err
-	}
-	src, err := world.Policy(dir)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	fmt.Fprintf(s.stderr, "trustlaunch demo: the descriptor is signed; the demo's own policy trusts its key.\n\n")
-	return &src, func() { os.RemoveAll(dir) }, nil
 }

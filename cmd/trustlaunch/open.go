@@ -180,17 +180,28 @@ type launchSetup struct {
 	paths    *listPaths
 	prompter whitelist.Prompter
 	fetch    descriptor.FetchOptions
-	plain    bool           // --no-tui: status as plain lines too
-	policy   *policy.Source // the demo's own policy; nil: load paths.policy
+	plain    bool              // --no-tui: status as plain lines too
+	policy   *policy.Source    // the demo's own policy; nil: load paths.policy
+	admin    *whitelist.Source // demo --no-admin-list: none; nil: load paths.admin
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
 	// nil: both take the environment's (launcher.Options.Outbound).
 	outbound *connector.OutboundProxy
 }
 
+// lists loads the whitelists of a launch: paths', or the demo's admin
+// list when it has one (demo --no-admin-list).
+func (ls launchSetup) lists(s *stdio) (admin, user whitelist.Source) {
+	admin, user = loadLists(s, ls.paths)
+	if ls.admin != nil {
+		admin = *ls.admin
+	}
+	return admin, user
+}
+
 // runLaunch runs launcher.Launch with the terminal and the audit log and
 // turns its result into an exit code from the table.
 func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
-	admin, user := loadLists(s, ls.paths)
+	admin, user := ls.lists(s)
 	held := &heldLog{print: s.logf}
 	defer held.release()
 	opts := launcher.Options{

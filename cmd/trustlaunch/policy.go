@@ -6,19 +6,30 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-// The policy has a command of its own rather than a mode of
-// `whitelist check`: it is another file, in another format (TOML), with its
-// own keys, and a linter that guessed the format from the file's name would
-// report a policy's mistakes as a whitelist's.
-const policyUsage = `Lint the admin policy: which proxies and destinations a launch descriptor
+// policyGroup is "trustlaunch policy". The policy has a command of its own
+// rather than a mode of `whitelist check`: it is another file, in another
+// format (TOML), with its own keys, and a linter that guessed the format
+// from the file's name would report a policy's mistakes as a whitelist's.
+var policyGroup = group{
+	name: "policy",
+	about: `Lint the admin policy: which proxies and destinations a launch descriptor
 may name, which publisher keys may sign descriptors, and whether a signature
 is required.
+`,
+	more: `Examples:
+  trustlaunch policy check ./policy.toml
+`,
+	subs: []subcommand{{"check", "lint an admin policy file before pushing it to machines", policyCheck}},
+}
+
+const policyCheckHelp = `Lint an admin policy file before pushing it to machines.
 
 Usage:
   trustlaunch policy check FILE
@@ -27,34 +38,25 @@ check prints one FILE:LINE: message per problem (FILE: key: message where the
 TOML decoder gives no line) and exits 1; a clean file prints a summary and
 exits 0. At launch time a policy with any problem stops every launch.
 
-The admin policy lives beside the admin whitelist, as ` + "`policy.toml`" + `:
-%s. "trustlaunch whitelist show" and "paths" include it.
+The admin policy lives beside the admin whitelist, as policy.toml:
+%s.
+"trustlaunch whitelist show" and "paths" include it.
 
-Example:
+Examples:
   trustlaunch policy check ./policy.toml
 `
 
 func cmdPolicy(ctx context.Context, s *stdio, args []string) int {
-	help := fmt.Sprintf(policyUsage, platform.AdminPolicyPath())
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, help)
-		return exitUsage
-	}
-	if args[0] != "check" {
-		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			fmt.Fprint(s.stdout, help)
-			return exitOK
-		}
-		s.errorf("policy: unknown subcommand %s", safetext.Quote(args[0]))
-		s.hintf("run \"trustlaunch policy --help\"")
-		return exitUsage
-	}
-	fs := newFlagSet("policy check", help, s)
-	if code, ok := parseFlags(fs, args[1:], s); !ok {
+	return policyGroup.run(ctx, s, args)
+}
+
+func policyCheck(ctx context.Context, s *stdio, args []string) int {
+	fs := newFlagSet("policy check", fmt.Sprintf(policyCheckHelp, platform.AdminPolicyPath()), s)
+	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
-		s.errorf("policy check: want 1 argument FILE, got %d", fs.NArg())
+		s.errorf("policy check: want 1 argument (FILE), got %d", fs.NArg())
 		return exitUsage
 	}
 	path := fs.Arg(0)
@@ -131,7 +133,7 @@ func showPolicy(s *stdio, path string) bool {
 	for _, x := range p.Proxies {
 		pins := ""
 		if len(x.Pins) > 0 {
-			pins = fmt.Sprintf(" (%d pins)", len(x.Pins))
+			pins = " (" + plural.Count(len(x.Pins), "pin", "pins") + ")"
 		}
 		fmt.Fprintf(s.stdout, "  proxy       %-40s %s\n", x.Entry.String()+pins, where(x.Src, x.Line))
 	}
@@ -187,11 +189,11 @@ func showGroupPolicy(s *stdio) bool {
 		what, rep string
 	}{
 		{set.HasAdminOnly, policy.GPAllowAdminListOnly + ": " + mode, "the admin list's first line"},
-		{set.HasServers, fmt.Sprintf("%s: %d entries", policy.GPServers, len(set.Servers)), "the admin list's entries"},
+		{set.HasServers, policy.GPServers + ": " + plural.Count(len(set.Servers), "entry", "entries"), "the admin list's entries"},
 		{set.HasRequireSigned, policy.GPRequireSigned + ": signature " + signed, "require_signed of the admin policy"},
-		{set.HasProxies, fmt.Sprintf("%s: %d entries", policy.GPProxies, len(set.Proxies)), "[[proxies]] of the admin policy"},
-		{set.HasDestinations, fmt.Sprintf("%s: %d entries", policy.GPDestinations, len(set.Destinations)), "[[destinations]] of the admin policy"},
-		{set.HasPublishers, fmt.Sprintf("%s: %d entries", policy.GPPublishers, len(set.Publishers)), "[[publishers]] of the admin policy"},
+		{set.HasProxies, policy.GPProxies + ": " + plural.Count(len(set.Proxies), "entry", "entries"), "[[proxies]] of the admin policy"},
+		{set.HasDestinations, policy.GPDestinations + ": " + plural.Count(len(set.Destinations), "entry", "entries"), "[[destinations]] of the admin policy"},
+		{set.HasPublishers, policy.GPPublishers + ": " + plural.Count(len(set.Publishers), "entry", "entries"), "[[publishers]] of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)

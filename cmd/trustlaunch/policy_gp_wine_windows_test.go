@@ -71,17 +71,17 @@ func TestGroupPolicyExplainWine(t *testing.T) {
 	must(cli(exitOK, "whitelist", "explain", listed), `(AllowAdminListOnly mode from `+key+`\AllowAdminListOnly): value 1`)
 	must(cli(exitOK, "whitelist", "show"),
 		"mode: AllowAdminListOnly (only servers in the admin list may launch) from "+key+`\AllowAdminListOnly`,
-		"admin list "+key+`\Servers: 1 entries`,
+		"admin list "+key+`\Servers: 1 entry`,
 		`gp.example.com`, key+`\Servers value "1"`)
 	must(cli(exitOK, "whitelist", "paths"),
 		"AllowAdminListOnly: AllowAdminListOnly mode; replaces the admin list's first line",
-		"Servers: 1 entries; replaces the admin list's entries")
+		"Servers: 1 entry; replaces the admin list's entries")
 
 	reg(key, "/v", "AllowAdminListOnly", "/t", "REG_DWORD", "/d", "0", "/f")
 	must(cli(exitWouldPrompt, "whitelist", "explain", other))
 
 	reg(key+`\Proxies`, "/v", "1", "/t", "REG_SZ", "/d", "proxy.example.com:8443", "/f")
-	must(cli(exitOK, "whitelist", "show"), "proxy       proxy.example.com:8443", key+`\Proxies value "1"`, "does not exist; Group Policy gives: 1 proxies")
+	must(cli(exitOK, "whitelist", "show"), "proxy       proxy.example.com:8443", key+`\Proxies value "1"`, "does not exist; Group Policy gives: 1 proxy")
 
 	// A malformed value stops every launch, naming the value.
 	reg(key+`\Servers`, "/v", "2", "/t", "REG_SZ", "/d", "a..b", "/f")

@@ -31,19 +31,25 @@ func helpForms() []helpForm {
 	return append(forms, osHelpForms()...)
 }
 
-// promptFlagLines returns the lines of a --help output that describe the
-// prompt's flags, with runs of spaces made one: pflag aligns the
-// descriptions to the longest flag of each command.
+// promptFlagLines returns what a --help output says of each of the
+// prompt's flags, its wrapped lines joined and runs of spaces made one: the
+// help aligns the descriptions to the longest flag of each command, and
+// wraps them at 80 columns.
 func promptFlagLines(help string) []string {
 	var lines []string
+	in := false
 	for _, l := range strings.Split(help, "\n") {
 		f := strings.Fields(l)
-		if len(f) == 0 {
-			continue
-		}
-		// "--no-tui[=true|false]": pflag names a bool flag's values.
-		if name, _, _ := strings.Cut(f[0], "["); name == "--no-tui" || name == "--prompt-timeout" {
+		switch {
+		case len(f) == 0:
+			in = false
+		case f[0] == "--no-tui" || f[0] == "--prompt-timeout":
 			lines = append(lines, strings.Join(f, " "))
+			in = true
+		case strings.HasPrefix(f[0], "-"):
+			in = false
+		case in: // a wrapped description
+			lines[len(lines)-1] += " " + strings.Join(f, " ")
 		}
 	}
 	return lines
@@ -82,7 +88,7 @@ func TestPromptFlagsDefinedOnce(t *testing.T) {
 			t.Errorf("%s --help does not show the prompt's flags", name)
 		}
 	}
-	if len(want) != 2 || !strings.HasPrefix(want[1], "--prompt-timeout") || !strings.HasSuffix(want[1], "(default "+tui.DefaultTimeout.String()+")") {
+	if len(want) != 2 || !strings.HasPrefix(want[1], "--prompt-timeout") || !strings.HasSuffix(want[1], "(default "+shortDuration(tui.DefaultTimeout)+")") {
 		t.Errorf("the prompt's flags are shown as %q; want --no-tui, then --prompt-timeout with the prompt's default (%s)", want, tui.DefaultTimeout)
 	}
 }

@@ -8,7 +8,7 @@ import "context"
 // `open` so that the link leaves its argv (ticket_linux.go); there is
 // no such step here:
 //   - macOS: a browser hands a URL to its handler as an Apple Event, not in
-//     argv, and `open` refuses to launch on macOS for now (README.md, "Who
+//     argv, and `open` refuses to launch on macOS for now (docs/admin.md, "Who
 //     may use a tunnel");
 //   - Windows: there is no /proc; another process's command line is read
 //     through a handle to the process, whose access is governed by the

@@ -9,45 +9,125 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/link"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
-const whitelistUsage = `Inspect and edit the trusted-server lists.
-
-Usage:
-  trustlaunch whitelist paths
-  trustlaunch whitelist show
-  trustlaunch whitelist check FILE
-  trustlaunch whitelist add HOST[:PORT]
-  trustlaunch whitelist remove HOST[:PORT]
-  trustlaunch whitelist explain URL
-
-Subcommands:
-  paths    where the admin and user lists are, whether they exist, and
-           whether the admin list passes the ownership check
-  show     the effective lists and mode, each entry with its file and line
-  check    lint a list before pushing it to machines; exit 0 when clean,
-           1 with one FILE:LINE: message per problem
-  add      add a server to your user list
-  remove   remove a server from your user list
-  explain  run the decision for a descriptor URL or a link without
-           prompting and print each step: exit 0 would launch, 3
-           refused, 10 would prompt
-
-Every subcommand takes --admin-whitelist PATH, --user-whitelist PATH and
---admin-policy PATH to use other files (for tests and packaging). The
-ownership check still applies to an overridden admin list and policy.
-
-An entry is a host name, IPv4 address or [IPv6] address, optionally :PORT.
+// whitelistGroup is "trustlaunch whitelist".
+var whitelistGroup = group{
+	name: "whitelist",
+	about: `Inspect and edit the trusted-server lists: the admin list that
+administrators push, and your user list, which answering Always adds to.
+`,
+	more: `An entry is a host name, IPv4 address or [IPv6] address, optionally :PORT.
 A bare entry matches that exact host on any port, not its subdomains.
 
 Examples:
   trustlaunch whitelist check ./whitelist.txt
   trustlaunch whitelist add portal.example.com
+  trustlaunch whitelist explain 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
+`,
+	subs: []subcommand{
+		whitelistCommand{name: "paths", summary: "where the lists and the admin policy are, and whether they pass the ownership check", help: wlPathsHelp, flags: allLists, run: wlPaths}.subcommand(),
+		whitelistCommand{name: "show", summary: "the effective lists and mode, each entry with its file and line", help: wlShowHelp, flags: allLists, run: wlShow}.subcommand(),
+		whitelistCommand{name: "check", summary: "lint a list before pushing it to machines", help: wlCheckHelp, args: []string{"FILE"}, run: wlCheck}.subcommand(),
+		whitelistCommand{name: "add", summary: "add a server to your user list", help: wlAddHelp, flags: userList, args: []string{"HOST[:PORT]"}, run: wlAdd}.subcommand(),
+		whitelistCommand{name: "remove", summary: "remove a server from your user list", help: wlRemoveHelp, flags: userList, args: []string{"HOST[:PORT]"}, run: wlRemove}.subcommand(),
+		whitelistCommand{name: "explain", summary: "run the decision for a descriptor URL or a link without prompting and print each step", help: wlExplainHelp, flags: allLists, args: []string{"URL"}, run: wlExplain}.subcommand(),
+	},
+}
+
+const wlPathsHelp = `Show where the admin list, your user list and the admin policy are, whether
+each exists, and whether it passes the ownership check.
+
+Usage:
+  trustlaunch whitelist paths [flags]
+
+An admin list or admin policy that fails the check stops every launch; a
+user list that fails it is ignored, so its servers are asked about. Each
+failure is printed with its fix, and the exit status is 1.
+
+Examples:
+  trustlaunch whitelist paths
+`
+
+const wlShowHelp = `Show the effective mode and lists: each entry with the file and line it
+comes from, the admin policy, and on Windows the Group Policy settings that
+replace the files' own.
+
+Usage:
+  trustlaunch whitelist show [flags]
+
+Invalid entries are shown as warnings and skipped, as a launch skips them.
+Exit status 1 when the admin list or the admin policy cannot be used.
+
+Examples:
+  trustlaunch whitelist show
+`
+
+const wlCheckHelp = `Lint a whitelist file before pushing it to machines.
+
+Usage:
+  trustlaunch whitelist check FILE
+
+check prints one FILE:LINE: message per problem and exits 1, or a summary
+(FILE: ok, 2 entries, prompt mode) and exits 0. At launch, invalid entries
+are skipped with a warning; check finds them before any user does.
+
+The format: one or more entries per line, # starts a comment; UTF-8 with
+or without BOM, or UTF-16 with BOM; CRLF or LF. An entry is a host name,
+IPv4 address or [IPv6] address, optionally :PORT. A bare entry matches
+that exact host on any port, not its subdomains. AllowAdminListOnly at the
+top of an admin list refuses every server it does not list.
+
+Examples:
+  trustlaunch whitelist check ./whitelist.txt
+  trustlaunch whitelist check /etc/trustlaunch/whitelist.txt
+`
+
+const wlAddHelp = `Add a server to your user list, as answering Always at the trust prompt does.
+
+Usage:
+  trustlaunch whitelist add [flags] HOST[:PORT]
+
+HOST admits that exact host on any port, not its subdomains; HOST:PORT
+only that port. The list is changed under a lock and replaced atomically.
+The admin list is the administrator's: add never changes it.
+
+Examples:
+  trustlaunch whitelist add portal.example.com
+  trustlaunch whitelist add reports.example.com:8443
+`
+
+const wlRemoveHelp = `Remove a server from your user list.
+
+Usage:
+  trustlaunch whitelist remove [flags] HOST[:PORT]
+
+An entry is removed as written: removing reports.example.com:8443 leaves
+reports.example.com in place. "trustlaunch whitelist show" lists the
+entries. Exit status 1 when the entry is not in the list.
+
+Examples:
+  trustlaunch whitelist remove portal.example.com
+`
+
+const wlExplainHelp = `Run the decision a launch would make for a URL, without prompting, and print
+each step.
+
+Usage:
+  trustlaunch whitelist explain [flags] URL
+
+URL is a descriptor URL (https://...) or a whole trustlaunch:// link.
+Nothing is fetched, nobody is asked and no list changes. The exit status
+says what a launch would do: 0 launch without a prompt, 3 refuse, 10 ask
+the user.
+
+Examples:
+  trustlaunch whitelist explain https://portal.example.com/launch/123
   trustlaunch whitelist explain 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
 `
 
@@ -57,13 +137,20 @@ type listPaths struct {
 	admin, user, policy string
 }
 
-// addListFlags registers --admin-whitelist and --user-whitelist on fs.
+// addListFlags registers --admin-whitelist, --user-whitelist and
+// --admin-policy on fs.
 func addListFlags(fs *pflag.FlagSet) *listPaths {
 	p := &listPaths{}
-	fs.StringVar(&p.admin, "admin-whitelist", "", "use this admin list instead of "+platform.AdminWhitelistPath()+" (still ownership-checked)")
-	fs.StringVar(&p.user, "user-whitelist", "", "use this user list instead of the one in your config directory")
-	fs.StringVar(&p.policy, "admin-policy", "", "use this admin policy instead of "+platform.AdminPolicyPath()+" (still ownership-checked)")
+	fs.StringVar(&p.admin, "admin-whitelist", "", "use the admin list `FILE` instead of "+platform.AdminWhitelistPath()+" (still ownership-checked)")
+	addUserListFlag(fs, p)
+	fs.StringVar(&p.policy, "admin-policy", "", "use the admin policy `FILE` instead of "+platform.AdminPolicyPath()+" (still ownership-checked)")
 	return p
+}
+
+// addUserListFlag registers --user-whitelist alone, for the subcommands
+// that touch only the user list.
+func addUserListFlag(fs *pflag.FlagSet, p *listPaths) {
+	fs.StringVar(&p.user, "user-whitelist", "", "use the user list `FILE` instead of the one in your config directory")
 }
 
 // resolve fills in the per-OS defaults.
@@ -84,55 +171,61 @@ func (p *listPaths) resolve() error {
 	return nil
 }
 
-type subcommand struct {
-	name  string
-	nargs int // exact number of positional arguments
-	args  string
-	run   func(ctx context.Context, s *stdio, p *listPaths, args []string) int
+// listFlags says which of the list flags a whitelist subcommand takes.
+type listFlags int
+
+const (
+	noLists  listFlags = iota // check: reads the FILE it is given
+	userList                  // add, remove: only the user list changes
+	allLists                  // paths, show, explain: every list a launch reads
+)
+
+// whitelistCommand is a whitelist subcommand: its flags are the lists it
+// reads, and it takes exactly len(args) arguments.
+type whitelistCommand struct {
+	name, summary, help string
+	flags               listFlags
+	args                []string // names of its arguments, for the usage error
+	run                 func(ctx context.Context, s *stdio, p *listPaths, args []string) int
 }
 
-func whitelistSubcommands() []subcommand {
-	return []subcommand{
-		{"paths", 0, "", wlPaths},
-		{"show", 0, "", wlShow},
-		{"check", 1, "FILE", wlCheck},
-		{"add", 1, "HOST[:PORT]", wlAdd},
-		{"remove", 1, "HOST[:PORT]", wlRemove},
-		{"explain", 1, "URL", wlExplain},
-	}
-}
-
-func cmdWhitelist(ctx context.Context, s *stdio, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, whitelistUsage)
-		return exitUsage
-	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(s.stdout, whitelistUsage)
-		return exitOK
-	}
-	for _, sub := range whitelistSubcommands() {
-		if sub.name != args[0] {
-			continue
+func (c whitelistCommand) subcommand() subcommand {
+	return subcommand{name: c.name, summary: c.summary, run: func(ctx context.Context, s *stdio, args []string) int {
+		fs := newFlagSet("whitelist "+c.name, c.help, s)
+		paths := &listPaths{}
+		switch c.flags {
+		case allLists:
+			paths = addListFlags(fs)
+		case userList:
+			addUserListFlag(fs, paths)
 		}
-		fs := newFlagSet("whitelist "+sub.name, whitelistUsage, s)
-		paths := addListFlags(fs)
-		if code, ok := parseFlags(fs, args[1:], s); !ok {
+		if code, ok := parseFlags(fs, args, s); !ok {
 			return code
 		}
-		if fs.NArg() != sub.nargs {
-			s.errorf("whitelist %s: want %d argument(s) %s, got %d", sub.name, sub.nargs, sub.args, fs.NArg())
+		if fs.NArg() != len(c.args) {
+			s.errorf("whitelist %s: want %s, got %d", c.name, wantArgs(c.args), fs.NArg())
+			s.hintf("run \"trustlaunch whitelist %s --help\"", c.name)
 			return exitUsage
 		}
 		if err := paths.resolve(); err != nil {
 			s.errorf("%v", err)
 			return exitFailure
 		}
-		return sub.run(ctx, s, paths, fs.Args())
+		return c.run(ctx, s, paths, fs.Args())
+	}}
+}
+
+// wantArgs says what arguments a command takes: "no arguments",
+// "1 argument (FILE)".
+func wantArgs(names []string) string {
+	if len(names) == 0 {
+		return "no arguments"
 	}
-	s.errorf("whitelist: unknown subcommand %s", safetext.Quote(args[0]))
-	s.hintf("run \"trustlaunch whitelist --help\"")
-	return exitUsage
+	return plural.Count(len(names), "argument", "arguments") + " (" + strings.Join(names, " ") + ")"
+}
+
+func cmdWhitelist(ctx context.Context, s *stdio, args []string) int {
+	return whitelistGroup.run(ctx, s, args)
 }
 
 func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
@@ -247,7 +340,7 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 			fmt.Fprintf(s.stdout, "%s %s: does not exist\n", label, src.Path)
 		default:
 			// List.Path is Group Policy's key when its entries replace the file's.
-			fmt.Fprintf(s.stdout, "%s %s: %d entries\n", label, src.List.Path, len(src.List.Entries))
+			fmt.Fprintf(s.stdout, "%s %s: %s\n", label, src.List.Path, plural.Count(len(src.List.Entries), "entry", "entries"))
 			for _, e := range src.List.Entries {
 				fmt.Fprintf(s.stdout, "  %-40s %s\n", e, src.List.Locate(e))
 			}
@@ -305,7 +398,7 @@ func wlCheck(ctx context.Context, s *stdio, _ *listPaths, args []string) int {
 	if l.AdminOnly {
 		mode = whitelist.Keyword + " mode"
 	}
-	fmt.Fprintf(s.stdout, "%s: ok, %d entries, %s\n", path, len(l.Entries), mode)
+	fmt.Fprintf(s.stdout, "%s: ok, %s, %s\n", path, plural.Count(len(l.Entries), "entry", "entries"), mode)
 	return exitOK
 }
 

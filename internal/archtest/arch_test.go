@@ -42,6 +42,7 @@ var forbidden = map[string][]string{
 	"internal/redact":   {"*"},
 	"internal/tomlpos":  {"*"},
 	"internal/phase":    {"*"},
+	"internal/plural":   {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},

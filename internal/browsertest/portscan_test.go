@@ -61,7 +61,7 @@ print("emulator done", flush=True)
 `
 
 // TestChromiumPortScanDuringLaunch is the browser test of "same user is not
-// enough" (README.md "Who may use a tunnel"): during a launch, a page in
+// enough" (docs/admin.md "Who may use a tunnel"): during a launch, a page in
 // headless Chromium (the same user as trustlaunch) POSTs to (fetch) and
 // WebSocket-connects every port within scanRadius of the tunnel's local end,
 // while the emulator (a scripted client from a local profile, started by the

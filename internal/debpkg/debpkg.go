@@ -39,6 +39,9 @@ var Programs = map[string]string{
 	"cat":              "coreutils",
 	"sh":               "dash",
 	"bash":             "bash",
+	"zsh":              "zsh",    // loads the zsh completion (cmd/trustlaunch)
+	"fish":             "fish",   // loads the fish completion
+	"man":              "man-db", // renders the manual page: man -l, in the tests and scripts/test-packages.sh
 	"go":               GoToolchain,
 	"gofmt":            GoToolchain,
 	"git":              "git",
@@ -80,6 +83,7 @@ var Programs = map[string]string{
 	"grep":                   "grep",
 	"sed":                    "sed",
 	"tar":                    "tar",
+	"gzip":                   "gzip",
 	"x86_64-w64-mingw32-gcc": "gcc-mingw-w64-x86-64-win32",
 	"gcc":                    "gcc-12", // run by go for cgo, which -race needs (not named in our source)
 

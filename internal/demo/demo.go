@@ -24,16 +24,32 @@ import (
 // session token, and a small host behind it, all on 127.0.0.1. The launch
 // itself then runs the real flow against them.
 type World struct {
-	LaunchURL string         // the descriptor URL on the origin
+	LaunchURL string         // the descriptor URL on the origin, with a single-use ticket
 	OriginCA  *x509.CertPool // trusts the origin's certificate
 
 	opts   Options
 	proxy  *proxytest.Proxy
 	origin *http.Server
+	base   string // https://127.0.0.1:PORT/demo/descriptor
 	hostLn net.Listener
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // host connections, closed by Close
+	// tickets maps each ticket the portal issued to whether it was used:
+	// as a real portal's, a ticket fetches the descriptor once.
+	tickets map[string]bool
+	report  Report
+}
+
+// Report is what the demo's portal and proxy did, for the demo to show
+// the side of a launch a user never sees.
+type Report struct {
+	Served         int    // descriptors served, each for an unused ticket
+	Signed         bool   // they were signed (a JWS), with Options.Signer
+	TicketsRefused int    // fetches with a used or unknown ticket: 410 Gone
+	TokensAccepted int    // tunnels opened: requests whose session token the proxy accepted
+	TokensRefused  int    // requests it answered 407
+	Host           string // the host behind the proxy, host:port, where every tunnel leads
 }
 
 // Options chooses the demo's host and the profile its descriptor names.
@@ -69,26 +85,47 @@ func Start(opts Options) (*World, error) {
 	}
 	d.wg.Add(1)
 	go d.serveHost()
+	token := d.startProxy()
+	if err := d.startOrigin(d.descriptor(token)); err != nil {
+		return nil, err
+	}
+	d.report.Host = d.hostLn.Addr().String()
+	d.report.Signed = opts.Signer != nil
+	d.LaunchURL = d.NewLaunchURL()
+	ok = true
+	return d, nil
+}
 
+// startProxy starts the CONNECT proxy, which accepts one session token,
+// and returns that token.
+func (d *World) startProxy() string {
 	secret := make([]byte, 16)
 	rand.Read(secret)
 	token := "demo-" + hex.EncodeToString(secret)
 	d.proxy = proxytest.NewUnstartedConnectProxy()
-	d.proxy.CheckToken = func(t string) bool { return t == token }
-	d.proxy.Start()
-
-	ca := proxytest.NewCA("trustlaunch demo origin CA")
-	d.OriginCA = ca.Pool()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("demo origin: %w", err)
+	d.proxy.CheckToken = func(t string) bool {
+		ok := t == token
+		d.mu.Lock()
+		if ok {
+			d.report.TokensAccepted++
+		} else {
+			d.report.TokensRefused++
+		}
+		d.mu.Unlock()
+		return ok
 	}
-	hostAddr := d.hostLn.Addr().(*net.TCPAddr)
+	d.proxy.Start()
+	return token
+}
+
+// descriptor is the launch descriptor the origin serves: the proxy, the
+// host behind it, the profile for the host, and the session token.
+func (d *World) descriptor(token string) map[string]any {
 	session, profile := SessionRaw, "raw"
-	if opts.TN3270 {
+	if d.opts.TN3270 {
 		session, profile = SessionTN3270, "c3270"
 	}
-	desc := map[string]any{
+	return map[string]any{
 		"version": 1,
 		"session": session,
 		"profile": profile,
@@ -97,13 +134,29 @@ func Start(opts Options) (*World, error) {
 			"transport": "connect",
 			"ca_pem":    string(d.proxy.CA.CertPEM()),
 		},
-		"destination": map[string]any{"host": "127.0.0.1", "port": hostAddr.Port},
+		"destination": map[string]any{"host": "127.0.0.1", "port": d.hostLn.Addr().(*net.TCPAddr).Port},
 		"token":       token,
+	}
+}
+
+// startOrigin starts the HTTPS origin, which serves desc once per ticket.
+func (d *World) startOrigin(desc map[string]any) error {
+	ca := proxytest.NewCA("trustlaunch demo origin CA")
+	d.OriginCA = ca.Pool()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo origin: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/descriptor", func(w http.ResponseWriter, r *http.Request) {
-		if opts.Signer != nil {
-			serveSignedDescriptor(w, desc, opts.Signer)
+		if !d.redeem(r.URL.Query().Get("ticket")) {
+			// What a portal answers a replayed link (docs/admin.md, "Why
+			// descriptor URLs must carry single-use tickets").
+			http.Error(w, "this launch link was used already: start the session again from the portal", http.StatusGone)
+			return
+		}
+		if d.opts.Signer != nil {
+			serveSignedDescriptor(w, desc, d.opts.Signer)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -119,9 +172,44 @@ func Start(opts Options) (*World, error) {
 		defer d.wg.Done()
 		d.origin.ServeTLS(ln, "", "")
 	}()
-	d.LaunchURL = fmt.Sprintf("https://%s/demo/descriptor?ticket=demo-ticket", ln.Addr())
-	ok = true
-	return d, nil
+	d.base = fmt.Sprintf("https://%s/demo/descriptor", ln.Addr())
+	return nil
+}
+
+// NewLaunchURL returns a descriptor URL with a ticket of its own, which
+// fetches the descriptor once.
+func (d *World) NewLaunchURL() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	ticket := "demo-ticket-" + hex.EncodeToString(b)
+	d.mu.Lock()
+	if d.tickets == nil {
+		d.tickets = map[string]bool{}
+	}
+	d.tickets[ticket] = false
+	d.mu.Unlock()
+	return d.base + "?ticket=" + ticket
+}
+
+// redeem uses a ticket: true the first time for one the portal issued.
+func (d *World) redeem(ticket string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	used, issued := d.tickets[ticket]
+	if !issued || used {
+		d.report.TicketsRefused++
+		return false
+	}
+	d.tickets[ticket] = true
+	d.report.Served++
+	return true
+}
+
+// Report returns what the portal and the proxy did so far.
+func (d *World) Report() Report {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.report
 }
 
 // Close stops everything Start started.
