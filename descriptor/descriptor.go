@@ -21,6 +21,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
+	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
 
 // Version is the only descriptor version this build reads.
@@ -28,8 +29,8 @@ const Version = 1
 
 // Limits on descriptor fields (DESIGN.md "Launch URL and descriptor").
 const (
-	MaxSessionRunes = 200      // session is a display name
-	MaxTokenBytes   = 16 << 10 // what fits an HTTP header on common proxies
+	MaxSessionRunes = 200                   // session is a display name
+	MaxTokenBytes   = sessiontoken.MaxBytes // what fits an HTTP header on common proxies; the proxy's check has the same bound
 )
 
 // TLS versions as the descriptor spells them, and the defaults.

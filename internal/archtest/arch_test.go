@@ -41,6 +41,11 @@ var forbidden = map[string][]string{
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
+	// The proxy's side: the token check runs on proxy hosts, beside
+	// Squid, and links none of the client (its launcher, descriptor fetch,
+	// policy, whitelist, platform code or user interface).
+	"internal/jws": {"launcher", "tui", "descriptor", "policy", "whitelist", "connector", "platform", "cmd/trustlaunch"},
+	"sessiontoken": {"launcher", "tui", "descriptor", "policy", "whitelist", "connector", "platform", "cmd/trustlaunch"},
 }
 
 // forbiddenDeps returns one line for each dependency the forbidden map
