@@ -19,8 +19,6 @@ import (
 	"testing"
 	"text/template"
 	"time"
-
-	"github.com/trustlaunch/trustlaunch/internal/peers/hs256"
 )
 
 // SquidOptions configures StartSquid. The zero value is ready to use.
@@ -28,8 +26,19 @@ type SquidOptions struct {
 	// Cert is the certificate of the https_port; nil means a new CA and a
 	// certificate for 127.0.0.1, ::1 and localhost.
 	Cert *ServerCert
-	// Key checks the bearer tokens; nil means a new key.
-	Key *TokenKey
+	// Tokens is the portal whose session tokens the Squid admits, checked
+	// by trustlaunch-tokencheck as docs/proxy.md configures it; nil means
+	// a new one (Ed25519) with the Squid's own audience.
+	Tokens *TokenIssuer
+	// AlsoTrust are more portals' keys in the helper's key file (key
+	// rotation).
+	AlsoTrust []*TokenIssuer
+	// HelperArgs are appended to the helper's command line, e.g.
+	// "--replay-capacity 1".
+	HelperArgs []string
+	// NoTokenCheck leaves the token check out of squid.conf: the baseline
+	// the check's cost is measured against. Tokens is then nil.
+	NoTokenCheck bool
 	// MaxFileDescriptors is squid.conf's max_filedescriptors (default
 	// 16384: 1,000 tunnels take 2,000 descriptors, plus helpers and logs).
 	MaxFileDescriptors int
@@ -48,8 +57,9 @@ type SquidOptions struct {
 type Squid struct {
 	Addr string // "127.0.0.1:PORT" of the https_port
 	Cert *ServerCert
-	Key  *TokenKey
-	Dir  string // configuration, pid file, logs, helper
+	// Tokens issues tokens this Squid admits (nil with NoTokenCheck).
+	Tokens *TokenIssuer
+	Dir    string // configuration, pid file, logs, helper
 	// Service is Squid's service name (-n), unique to this Squid: it
 	// names its shared memory segments, /dev/shm/SERVICE-*.shm, so
 	// concurrent Squids never share one.
@@ -100,15 +110,13 @@ udp_incoming_address 127.0.0.1
 udp_outgoing_address 127.0.0.1
 connect_timeout 10 seconds
 
-# Bearer tokens: squidtoken answers OK or ERR for "Proxy-Authorization:
-# Bearer <token>" and the CONNECT destination. ttl=0: a result is reused for
-# at most the second it was computed in, so an expiring token is not admitted
-# from the cache for long. concurrency: lookups carry channel IDs so 200
-# simultaneous CONNECTs do not overflow the helper queue.
-external_acl_type bearer ttl=0 negative_ttl=0 children-startup=1 children-max=4 concurrency=100 %>ha{Proxy-Authorization} %DST %PORT %DATA {{.Helper}} -key {{.Dir}}/token.key -concurrency
-acl bearer_ok external bearer
-deny_info 407:ERR_CACHE_ACCESS_DENIED bearer_ok
+{{if .Helper}}# Session tokens: trustlaunch-tokencheck, configured as docs/proxy.md
+# gives it (the test adds only its paths, issuer and audience).
+external_acl_type trustlaunch_token ttl=0 negative_ttl=0 children-max=1 children-startup=1 concurrency=1000 queue-size=10000 %>ha{Proxy-Authorization} %SRC %DST %PORT {{.Helper}} squid --keys {{.Dir}}/trustlaunch-keys.pem --issuer {{.Issuer}} --audience {{.Audience}}{{range .HelperArgs}} {{.}}{{end}}
+acl trustlaunch_token external trustlaunch_token
+deny_info 407:ERR_CACHE_ACCESS_DENIED trustlaunch_token
 
+{{end -}}
 acl CONNECT method CONNECT
 acl from_loopback src 127.0.0.0/8 ::1
 acl to_loopback dst 127.0.0.0/8 ::1
@@ -118,7 +126,8 @@ http_access deny !from_loopback
 http_access deny !CONNECT
 # The token is checked before the destination, so a request without a valid
 # token learns nothing about policy: 407 for bad tokens, then 403.
-http_access deny !bearer_ok
+{{if .Helper}}http_access deny CONNECT !trustlaunch_token
+{{end -}}
 http_access deny !to_loopback
 http_access allow all
 `))
@@ -137,11 +146,14 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 	squidBin := RequireBinary(t, "squid")
 	s := &Squid{
 		Cert: defaultServerCert(t, opts.Cert),
-		Key:  opts.Key,
 		Dir:  t.TempDir(),
 	}
-	if s.Key == nil {
-		s.Key = NewTokenKey(t)
+	s.Service = fmt.Sprintf("tltest%dn%d", os.Getpid(), squidServices.Add(1))
+	if !opts.NoTokenCheck {
+		s.Tokens = opts.Tokens
+		if s.Tokens == nil {
+			s.Tokens = NewTokenIssuer(t, "squid-"+s.Service, "")
+		}
 	}
 	if opts.MaxFileDescriptors == 0 {
 		opts.MaxFileDescriptors = 16384
@@ -149,10 +161,21 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
-	helper := BuildTool(t, "squidtoken", s.Dir)
+	helper := ""
+	if s.Tokens != nil {
+		helper = BuildTokenCheck(t, s.Dir)
+		var keys []byte
+		for _, ti := range append([]*TokenIssuer{s.Tokens}, opts.AlsoTrust...) {
+			pub, err := publicKeyPEM(ti.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, pub...)
+		}
+		writeFile(t, filepath.Join(s.Dir, "trustlaunch-keys.pem"), keys, 0o644)
+	}
 	writeFile(t, filepath.Join(s.Dir, "server.pem"), s.Cert.CertPEM, 0o644)
 	writeFile(t, filepath.Join(s.Dir, "server.key"), s.Cert.KeyPEM, 0o600)
-	writeFile(t, filepath.Join(s.Dir, "token.key"), hs256.EncodeKey(s.Key.key), 0o600)
 
 	var runAs string
 	if os.Geteuid() == 0 {
@@ -162,7 +185,6 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 	}
 
-	s.Service = fmt.Sprintf("tltest%dn%d", os.Getpid(), squidServices.Add(1))
 	// Registered before the process's own cleanup, so it runs after Stop:
 	// a Squid that a test killed (a crash, as its peers see it) had no
 	// chance to remove its segments, so they go here.
@@ -181,11 +203,15 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 		confPath := filepath.Join(s.Dir, "squid.conf")
 		var conf strings.Builder
-		err = squidConf.Execute(&conf, map[string]any{
+		vars := map[string]any{
 			"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
 			"Port": port, "Helper": helper, "Extra": opts.ExtraConfig,
-			"PortOpts": opts.PortOptions,
-		})
+			"PortOpts": opts.PortOptions, "HelperArgs": opts.HelperArgs,
+		}
+		if s.Tokens != nil {
+			vars["Issuer"], vars["Audience"] = Portal, s.Tokens.Audience
+		}
+		err = squidConf.Execute(&conf, vars)
 		if err != nil {
 			t.Fatalf("squid.conf: %v", err)
 		}
@@ -262,10 +288,14 @@ func stopSquid(p *Process) {
 	p.Stop()
 }
 
-// Token returns a token, valid for DefaultTokenTTL, admitting CONNECT to dest.
+// Token returns a new session token admitting CONNECT to dest through this
+// Squid, valid for sessiontoken.DefaultLifetime.
 func (s *Squid) Token(t testing.TB, dest string) string {
 	t.Helper()
-	return s.Key.Token(t, dest)
+	if s.Tokens == nil {
+		t.Fatal("this Squid checks no tokens (NoTokenCheck)")
+	}
+	return s.Tokens.Token(t, dest)
 }
 
 // AccessLog returns the content of Squid's access.log.
@@ -279,7 +309,7 @@ func readLog(dir, name string) string {
 }
 
 // CacheLog returns the content of Squid's cache.log, where its helpers'
-// stderr goes too.
+// stderr (trustlaunch-tokencheck's log) goes too.
 func (s *Squid) CacheLog() string { return readLog(s.Dir, "cache.log") }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago. Only
