@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -36,6 +37,13 @@ type SquidOptions struct {
 	// HelperArgs are appended to the helper's command line, e.g.
 	// "--replay-capacity 1".
 	HelperArgs []string
+	// HelperOptions replace the options of external_acl_type that size
+	// the helper ("children-max=1 children-startup=1 concurrency=1000
+	// queue-size=10000", docs/proxy.md's).
+	HelperOptions string
+	// AccessLogFormat is the access.log's logformat; Squid's default
+	// (squid) when "".
+	AccessLogFormat string
 	// NoTokenCheck leaves the token check out of squid.conf: the baseline
 	// the check's cost is measured against. Tokens is then nil.
 	NoTokenCheck bool
@@ -67,6 +75,64 @@ type Squid struct {
 	*Process
 }
 
+// DocumentedHelperOptions are the options of external_acl_type that size
+// trustlaunch-tokencheck in docs/proxy.md: one helper process, so that a
+// jti is seen by one single-use memory, taking up to 1,000 lookups at once
+// and queueing 10,000 more. Squid 5.7 writes the whole lookup, the
+// Proxy-Authorization header with it, to cache.log when its queue
+// overflows (TestTokenCheckQueueOverflow shows it), so the queue must
+// never fill.
+const DocumentedHelperOptions = "children-max=1 children-startup=1 concurrency=1000 queue-size=10000"
+
+// proxyDocMarker precedes, in docs/proxy.md, the fenced block of squid.conf
+// lines that configure the token check.
+const proxyDocMarker = "<!-- tested: squid.conf token check -->"
+
+// tokenCheckConf returns docs/proxy.md's token check lines for this Squid:
+// the documented helper, key file, issuer and audience replaced by the
+// test's, the sizing by opts.HelperOptions when given, and opts.HelperArgs
+// added to the helper's command line. It fails the test when the block is
+// gone or no longer holds what it replaces, so the documentation and the
+// configuration the tests run cannot drift apart.
+func tokenCheckConf(t testing.TB, helper, keys, audience string, opts SquidOptions) string {
+	t.Helper()
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("squid: cannot locate internal/peers to find docs/proxy.md")
+	}
+	doc := filepath.Join(filepath.Dir(self), "..", "..", "docs", "proxy.md")
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatalf("squid: the token check's configuration: %v", err)
+	}
+	_, after, ok := strings.Cut(string(data), proxyDocMarker+"\n```\n")
+	block, _, closed := strings.Cut(after, "```\n")
+	if !ok || !closed {
+		t.Fatalf("squid: %s has no fenced block after %q", doc, proxyDocMarker)
+	}
+	args := ""
+	for _, a := range opts.HelperArgs {
+		args += " " + a
+	}
+	sizing := DocumentedHelperOptions
+	if opts.HelperOptions != "" {
+		sizing = opts.HelperOptions
+	}
+	for _, r := range []struct{ old, new string }{
+		{"/usr/bin/trustlaunch-tokencheck", helper},
+		{"/etc/squid/trustlaunch-keys.pem", keys},
+		{"--issuer https://portal.example.com", "--issuer " + Portal},
+		{"--audience proxy.example.com:8443", "--audience " + audience + args},
+		{DocumentedHelperOptions, sizing},
+	} {
+		if strings.Count(block, r.old) != 1 {
+			t.Fatalf("squid: the token check block of %s no longer holds %q once; update tokenCheckConf", doc, r.old)
+		}
+		block = strings.Replace(block, r.old, r.new, 1)
+	}
+	return strings.TrimSuffix(block, "\n")
+}
+
 // squidServices counts the Squids this process started, for unique
 // service names.
 var squidServices atomic.Int64
@@ -86,7 +152,10 @@ const squidPortAttempts = 5
 var squidConf = template.Must(template.New("squid.conf").Parse(`# squid.conf written by internal/peers for one test.
 pid_filename {{.Dir}}/squid.pid
 cache_log {{.Dir}}/cache.log
-access_log stdio:{{.Dir}}/access.log
+{{with .LogFormat}}logformat tltest {{.}}
+access_log stdio:{{$.Dir}}/access.log tltest
+{{else}}access_log stdio:{{.Dir}}/access.log
+{{end -}}
 cache_store_log none
 coredump_dir {{.Dir}}
 netdb_filename none
@@ -110,13 +179,6 @@ udp_incoming_address 127.0.0.1
 udp_outgoing_address 127.0.0.1
 connect_timeout 10 seconds
 
-{{if .Helper}}# Session tokens: trustlaunch-tokencheck, configured as docs/proxy.md
-# gives it (the test adds only its paths, issuer and audience).
-external_acl_type trustlaunch_token ttl=0 negative_ttl=0 children-max=1 children-startup=1 concurrency=1000 queue-size=10000 %>ha{Proxy-Authorization} %SRC %DST %PORT {{.Helper}} squid --keys {{.Dir}}/trustlaunch-keys.pem --issuer {{.Issuer}} --audience {{.Audience}}{{range .HelperArgs}} {{.}}{{end}}
-acl trustlaunch_token external trustlaunch_token
-deny_info 407:ERR_CACHE_ACCESS_DENIED trustlaunch_token
-
-{{end -}}
 acl CONNECT method CONNECT
 acl from_loopback src 127.0.0.0/8 ::1
 acl to_loopback dst 127.0.0.0/8 ::1
@@ -124,9 +186,11 @@ acl to_loopback dst 127.0.0.0/8 ::1
 {{end -}}
 http_access deny !from_loopback
 http_access deny !CONNECT
-# The token is checked before the destination, so a request without a valid
-# token learns nothing about policy: 407 for bad tokens, then 403.
-{{if .Helper}}http_access deny CONNECT !trustlaunch_token
+{{with .TokenCheck}}# Session tokens: trustlaunch-tokencheck, with docs/proxy.md's lines (only
+# the paths, the issuer and the audience are the test's). The token is
+# checked before the destination, so a request without a valid token learns
+# nothing about policy: 407 for bad tokens, then 403.
+{{.}}
 {{end -}}
 http_access deny !to_loopback
 http_access allow all
@@ -205,11 +269,11 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		var conf strings.Builder
 		vars := map[string]any{
 			"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
-			"Port": port, "Helper": helper, "Extra": opts.ExtraConfig,
-			"PortOpts": opts.PortOptions, "HelperArgs": opts.HelperArgs,
+			"Port": port, "Extra": opts.ExtraConfig, "PortOpts": opts.PortOptions,
+			"LogFormat": opts.AccessLogFormat,
 		}
 		if s.Tokens != nil {
-			vars["Issuer"], vars["Audience"] = Portal, s.Tokens.Audience
+			vars["TokenCheck"] = tokenCheckConf(t, helper, filepath.Join(s.Dir, "trustlaunch-keys.pem"), s.Tokens.Audience, opts)
 		}
 		err = squidConf.Execute(&conf, vars)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,22 +288,101 @@ func TestTokenCheckFailsClosed(t *testing.T) {
 }
 
 // TestTokenCheckKeyRotation: a key file listing two portals' keys (the old
-// Ed25519 key and its ES256 successor) admits tokens of both.
+// Ed25519 key and its ES256 successor) admits tokens of both. A logformat
+// with %un and %ea records each tunnel's user and jti.
 func TestTokenCheckKeyRotation(t *testing.T) {
 	t.Parallel()
 	audience := "proxy.rotation.test:8443"
 	old := peers.NewTokenIssuer(t, audience, "EdDSA")
 	next := peers.NewTokenIssuer(t, audience, "ES256")
-	sq := peers.StartSquid(t, peers.SquidOptions{Tokens: old, AlsoTrust: []*peers.TokenIssuer{next}})
+	sq := peers.StartSquid(t, peers.SquidOptions{Tokens: old, AlsoTrust: []*peers.TokenIssuer{next}, AccessLogFormat: "%Ss/%>Hs %un %ea"})
 	echo := peers.StartEcho(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
+	var ids []string
 	for name, ti := range map[string]*peers.TokenIssuer{"old EdDSA key": old, "next ES256 key": next} {
-		conn, err := bare(sq, ti.Token(t, echo.Addr)).Dial(ctx, echo.Addr)
+		tok, claims, err := ti.Issuer.Issue(sessiontoken.Grant{Audience: audience, Destination: echo.Addr, Subject: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, claims.ID)
+		conn, err := bare(sq, tok).Dial(ctx, echo.Addr)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		assertEcho(t, conn, name+"\n")
 		conn.Close()
+	}
+	sq.Stop()
+	access := sq.AccessLog()
+	for _, id := range ids {
+		if !strings.Contains(access, "TCP_TUNNEL/200 alice jti="+id) {
+			t.Errorf("access.log lacks the tunnel of jti %s with its user:\n%s", id, access)
+		}
+	}
+}
+
+// TestTokenCheckQueueOverflow is why docs/proxy.md sizes the helper as it
+// does. Squid 5.7 queues a lookup when the helper has concurrency= lookups
+// under way, and when more than queue-size wait it refuses the request and
+// writes the whole lookup to cache.log: "WARNING: external ACL '...' queue
+// full. Request rejected 'Bearer%20eyJ...'", the token with it. A burst of
+// 60 CONNECTs, each with a token of its own, against a helper sized
+// concurrency=1 queue-size=1 shows it; the documented sizing admits the
+// same burst and logs no token.
+func TestTokenCheckQueueOverflow(t *testing.T) {
+	t.Parallel()
+	const burst = 60
+	for _, tc := range []struct {
+		name, options string
+		wantLeak      bool
+	}{
+		{"undersized", "children-max=1 children-startup=1 concurrency=1 queue-size=1", true},
+		{"documented", peers.DocumentedHelperOptions, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sq := peers.StartSquid(t, peers.SquidOptions{HelperOptions: tc.options})
+			echo := peers.StartEcho(t)
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			tokens := make([]string, burst)
+			for i := range tokens {
+				tokens[i] = sq.Token(t, echo.Addr)
+			}
+			start := make(chan struct{})
+			errs := make([]error, burst)
+			var wg sync.WaitGroup
+			for i, tok := range tokens {
+				wg.Go(func() {
+					<-start
+					conn, err := bare(sq, tok).Dial(ctx, echo.Addr)
+					if err == nil {
+						conn.Close()
+					}
+					errs[i] = err
+				})
+			}
+			close(start)
+			wg.Wait()
+			sq.Stop()
+			logs := sq.CacheLog() + sq.AccessLog() + sq.Log()
+			leaked, refused := 0, 0
+			for i, tok := range tokens {
+				if strings.Contains(logs, tok) {
+					leaked++
+				}
+				if errs[i] != nil {
+					refused++
+				}
+			}
+			t.Logf("%s: %d of %d CONNECTs refused, %d tokens in Squid's logs", tc.options, refused, burst, leaked)
+			switch {
+			case tc.wantLeak && (leaked == 0 || !strings.Contains(logs, "queue full. Request rejected 'Bearer%20")):
+				t.Errorf("no token in cache.log with an undersized queue: Squid no longer logs the lookup it rejects; docs/proxy.md says it does")
+			case !tc.wantLeak && (leaked > 0 || refused > 0):
+				t.Errorf("the documented sizing refused %d CONNECTs of a burst of %d and logged %d tokens", refused, burst, leaked)
+			}
+		})
 	}
 }
