@@ -59,6 +59,7 @@ DEBIAN_PACKAGES=(
 	gcc               # cgo, which go test -race needs
 	mawk              # awk, in test.sh and the scripts (not Essential)
 	apt               # apt-cache, which the install check asks
+	nodejs            # node: runs docs/portal.md's Node.js portal sample (internal/peers)
 )
 # Every program the tests and scripts run is recorded, with its package, in
 # internal/debpkg (TestEveryProgramRecorded derives them from the source and

@@ -121,7 +121,7 @@ func tokenCheckConf(t testing.TB, helper, keys, audience string, opts SquidOptio
 	for _, r := range []struct{ old, new string }{
 		{"/usr/bin/trustlaunch-tokencheck", helper},
 		{"/etc/squid/trustlaunch-keys.pem", keys},
-		{"--issuer https://portal.example.com", "--issuer " + Portal},
+		{"--issuer https://portal.example.com", "--issuer " + PortalIssuer},
 		{"--audience proxy.example.com:8443", "--audience " + audience + args},
 		{DocumentedHelperOptions, sizing},
 	} {

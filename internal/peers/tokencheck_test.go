@@ -61,7 +61,7 @@ func signToken(t testing.TB, key crypto.Signer, header, claims map[string]any) s
 // claimsFor are the claims a portal would issue for dest through sq.
 func claimsFor(sq *peers.Squid, dest string) map[string]any {
 	now := time.Now().Unix()
-	return map[string]any{"iss": peers.Portal, "sub": "mallory", "aud": sq.Tokens.Audience, "dst": dest,
+	return map[string]any{"iss": peers.PortalIssuer, "sub": "mallory", "aud": sq.Tokens.Audience, "dst": dest,
 		"iat": now, "exp": now + 120, "jti": sessiontoken.NewID()}
 }
 

@@ -23,9 +23,9 @@ import (
 // DefaultTokenTTL is the lifetime of tokens from TokenKey.Token.
 const DefaultTokenTTL = 10 * time.Minute
 
-// Portal is what the tests' portal issues session tokens as, and what a
-// Squid of this package accepts as iss.
-const Portal = "https://portal.test"
+// PortalIssuer is what the tests' portals issue session tokens as, and
+// what a Squid of this package accepts as iss.
+const PortalIssuer = "https://portal.test"
 
 // TokenIssuer issues session tokens for Squid as a portal does
 // (package sessiontoken: EdDSA, the contract's claims), with a key of its
@@ -56,7 +56,7 @@ func NewTokenIssuerWithKey(t testing.TB, key crypto.Signer, audience string) *To
 	t.Helper()
 	ti := &TokenIssuer{Key: key, Audience: audience}
 	var err error
-	if ti.Issuer, err = sessiontoken.NewIssuer(sessiontoken.IssuerConfig{Key: key, Issuer: Portal}); err != nil {
+	if ti.Issuer, err = sessiontoken.NewIssuer(sessiontoken.IssuerConfig{Key: key, Issuer: PortalIssuer}); err != nil {
 		t.Fatal(err)
 	}
 	pub, err := publicKeyPEM(key)
@@ -146,7 +146,7 @@ func publicKeyPEM(key crypto.Signer) ([]byte, error) {
 // an expired token, one in the future a token not valid yet.
 func (ti *TokenIssuer) TokenAt(t testing.TB, dest string, iat time.Time) string {
 	t.Helper()
-	iss, err := sessiontoken.NewIssuer(sessiontoken.IssuerConfig{Key: ti.Key, Issuer: Portal, Now: func() time.Time { return iat }})
+	iss, err := sessiontoken.NewIssuer(sessiontoken.IssuerConfig{Key: ti.Key, Issuer: PortalIssuer, Now: func() time.Time { return iat }})
 	if err != nil {
 		t.Fatal(err)
 	}
