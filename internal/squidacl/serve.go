@@ -30,11 +30,13 @@ type ServeConfig struct {
 // ends (Squid closes the helper's stdin to stop it). A failed write, or
 // ctx done, ends it at the next line it reads.
 //
-// Requests with a channel ID are checked by Workers goroutines and
-// answered as each is ready: Squid matches the answers by channel, so a
-// slow check does not hold up the others. A request without one is
-// answered in order, after every earlier answer (concurrency=0, where
-// Squid matches answers by order).
+// Each of Workers goroutines reads a line (one at a time), checks it and
+// writes its answer itself, so that a lookup costs no hand-off between
+// goroutines, and requests with channel IDs are checked at once and
+// answered as each is ready: Squid matches those answers by channel. A
+// request without one (concurrency=0, where Squid matches answers by
+// order) is answered before the next line is read, after every earlier
+// answer.
 func Serve(ctx context.Context, in io.Reader, out io.Writer, c ServeConfig) error {
 	workers := c.Workers
 	if workers <= 0 {
@@ -42,122 +44,119 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, c ServeConfig) erro
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	jobs := make(chan Request, workers)
-	answers := make(chan []byte, 4*workers)
-	var inflight sync.WaitGroup // checks of channel requests not yet answered
-	var workersDone sync.WaitGroup
+	s := &server{cfg: c, r: bufio.NewReaderSize(in, MaxLineBytes), out: out, cancel: cancel}
+	var wg sync.WaitGroup
 	for range workers {
-		workersDone.Go(func() {
-			for req := range jobs {
-				res := c.Check(ctx, req)
-				select {
-				case answers <- res.AppendLine(nil, req.Channel):
-				case <-ctx.Done():
-				}
-				inflight.Done()
-			}
-		})
+		wg.Go(func() { s.work(ctx) })
 	}
-
-	writeErr := make(chan error, 1)
-	go func() {
-		w := bufio.NewWriterSize(out, 64<<10)
-		var err error
-		for a := range answers {
-			if err != nil {
-				continue // drain, so that no worker blocks
-			}
-			if _, err = w.Write(a); err == nil && len(answers) == 0 {
-				// Flush once nothing else is ready: Squid waits for each
-				// answer, while a burst is answered in one write.
-				err = w.Flush()
-			}
-			if err != nil {
-				cancel()
-			}
-		}
-		if err == nil {
-			err = w.Flush()
-		}
-		writeErr <- err
-	}()
-
-	readErr := func() error {
-		r := bufio.NewReaderSize(in, MaxLineBytes)
-		for {
-			line, err := r.ReadSlice('\n')
-			if errors.Is(err, bufio.ErrBufferFull) {
-				// A line longer than any token: answer it without reading
-				// it whole. Only its channel ID is kept.
-				channel := channelOf(string(line[:min(len(line), maxChannelDigits+1)]))
-				for errors.Is(err, bufio.ErrBufferFull) {
-					_, err = r.ReadSlice('\n')
-				}
-				res := Result{Code: Denied, Message: fmt.Sprintf("oversized: the request is longer than %d KiB", MaxLineBytes>>10)}
-				if !send(ctx, answers, &inflight, res.AppendLine(nil, channel), channel != "") {
-					return ctx.Err()
-				}
-				if err != nil {
-					return ignoreEOF(err)
-				}
-				continue
-			}
-			if len(line) == 0 && err != nil {
-				return ignoreEOF(err)
-			}
-			s := string(trimEOL(line))
-			req, perr := ParseRequest(s)
-			var a []byte
-			switch {
-			case perr != nil:
-				var pe *ProtocolError
-				errors.As(perr, &pe)
-				a = c.Broken(perr).AppendLine(nil, pe.Channel)
-				if !send(ctx, answers, &inflight, a, pe.Channel != "") {
-					return ctx.Err()
-				}
-			case req.Channel != "":
-				inflight.Add(1)
-				select {
-				case jobs <- req:
-				case <-ctx.Done():
-					inflight.Done()
-					return ctx.Err()
-				}
-			default:
-				// In order: after every answer already under way.
-				inflight.Wait()
-				if !send(ctx, answers, &inflight, c.Check(ctx, req).AppendLine(nil, ""), false) {
-					return ctx.Err()
-				}
-			}
-			if err != nil {
-				return ignoreEOF(err)
-			}
-		}
-	}()
-	close(jobs)
-	workersDone.Wait()
-	close(answers)
-	werr := <-writeErr
-	if readErr == nil && ctx.Err() != nil && werr == nil {
-		readErr = ctx.Err()
+	wg.Wait()
+	if s.readErr == nil && s.writeErr == nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return errors.Join(readErr, werr)
+	return errors.Join(s.readErr, s.writeErr)
 }
 
-// send queues an answer. An answer out of order (unordered: it has a
-// channel ID) goes at once; one in order waits for the answers under way.
-func send(ctx context.Context, answers chan<- []byte, inflight *sync.WaitGroup, a []byte, unordered bool) bool {
-	if !unordered {
-		inflight.Wait()
+type server struct {
+	cfg    ServeConfig
+	cancel context.CancelFunc
+
+	readMu   sync.Mutex // one reader of r at a time
+	r        *bufio.Reader
+	done     bool  // r has ended; under readMu
+	readErr  error // under readMu
+	inflight sync.WaitGroup
+
+	writeMu  sync.Mutex
+	out      io.Writer
+	writeErr error // under writeMu
+}
+
+// work reads, checks and answers lines until the input ends or ctx is
+// done.
+func (s *server) work(ctx context.Context) {
+	for {
+		s.readMu.Lock()
+		if s.done || ctx.Err() != nil {
+			s.readMu.Unlock()
+			return
+		}
+		line, oversized, err := s.readLine()
+		if err != nil {
+			s.done = true
+			if !errors.Is(err, io.EOF) {
+				s.readErr = err
+			}
+		}
+		if line == nil && !oversized {
+			s.readMu.Unlock()
+			return
+		}
+		req, perr := Request{}, error(nil)
+		if oversized {
+			req.Channel = channelOf(string(line))
+		} else {
+			req, perr = ParseRequest(string(line))
+		}
+		var pe *ProtocolError
+		if errors.As(perr, &pe) {
+			req.Channel = pe.Channel
+		}
+		if req.Channel == "" {
+			// In order: every earlier answer first, and the next line
+			// only after this one's answer.
+			s.inflight.Wait()
+			s.answer(s.result(ctx, req, oversized, perr), "")
+			s.readMu.Unlock()
+			continue
+		}
+		s.inflight.Add(1)
+		s.readMu.Unlock()
+		s.answer(s.result(ctx, req, oversized, perr), req.Channel)
+		s.inflight.Done()
 	}
-	select {
-	case answers <- a:
-		return true
-	case <-ctx.Done():
-		return false
+}
+
+func (s *server) result(ctx context.Context, req Request, oversized bool, perr error) Result {
+	switch {
+	case oversized:
+		return Result{Code: Denied, Message: fmt.Sprintf("oversized: the request is longer than %d KiB", MaxLineBytes>>10)}
+	case perr != nil:
+		return s.cfg.Broken(perr)
+	}
+	return s.cfg.Check(ctx, req)
+}
+
+// readLine returns the next line without its end, a copy. A line longer
+// than the buffer is consumed to its end and returned cut (oversized):
+// only its channel ID is read from it. line is nil at the end of the
+// input.
+func (s *server) readLine() (line []byte, oversized bool, err error) {
+	b, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		head := append([]byte(nil), b[:min(len(b), maxChannelDigits+1)]...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = s.r.ReadSlice('\n')
+		}
+		return head, true, err
+	}
+	if len(b) == 0 {
+		return nil, false, err
+	}
+	return append([]byte(nil), trimEOL(b)...), false, err
+}
+
+// answer writes one answer line in one Write. After a failed write it
+// writes nothing more and ends the serving.
+func (s *server) answer(r Result, channel string) {
+	a := r.AppendLine(nil, channel)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.writeErr != nil {
+		return
+	}
+	if _, err := s.out.Write(a); err != nil {
+		s.writeErr = err
+		s.cancel()
 	}
 }
 
@@ -169,11 +168,4 @@ func trimEOL(b []byte) []byte {
 		b = b[:n-1]
 	}
 	return b
-}
-
-func ignoreEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	return err
 }
