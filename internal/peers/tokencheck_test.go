@@ -208,6 +208,20 @@ func TestTokenCheckRefusals(t *testing.T) {
 		conn.Close()
 	})
 
+	t.Run("host name spelled another way", func(t *testing.T) {
+		// The portal names the host; the client's CONNECT spells it in
+		// upper case with a trailing dot. Both normalize to one name.
+		port := echo.Addr[strings.LastIndexByte(echo.Addr, ':'):]
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		conn, err := bare(sq, sq.Token(t, "localhost"+port)).Dial(ctx, "LOCALHOST."+port)
+		if err != nil {
+			t.Fatalf("CONNECT LOCALHOST.%s with a token for localhost%s: %v", port, port, err)
+		}
+		assertEcho(t, conn, "by name\n")
+		conn.Close()
+	})
+
 	t.Run("valid", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
