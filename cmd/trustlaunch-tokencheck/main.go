@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command trustlaunch-tokencheck checks trustlaunch session tokens on a
 // proxy host: as Squid's external ACL helper, it admits a CONNECT only when
 // its Proxy-Authorization carries a token that a portal's key signed for
@@ -8,6 +10,11 @@
 // verifier and Squid's protocol and nothing of the client (its launcher,
 // descriptor fetch, admin policy or terminal UI), which keeps what a proxy
 // host runs small and reviewable.
+//
+// It builds for Unix only: proxy hosts run it beside Squid, and its check
+// of the key file's permissions is the Unix mode's (a check Windows would
+// need its access lists for is not made there as a no-op: there is no
+// Windows build).
 package main
 
 import (
