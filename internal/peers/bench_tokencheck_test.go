@@ -8,6 +8,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -17,10 +19,12 @@ import (
 )
 
 // BenchmarkTokenCheckConnect is what the token check adds to opening a
-// tunnel through Squid, side by side in one run: two Squids from the same
-// harness, "plain" without the check (NoTokenCheck) and "check" with
-// docs/proxy.md's lines and trustlaunch-tokencheck, taking turns so that a
-// slow moment of the machine hits both. Every CONNECT carries a token of
+// tunnel through Squid, side by side in one run: three Squids from the
+// same harness, "plain" without the check (NoTokenCheck), "noop" with the
+// same external_acl_type lines but a helper that answers OK at once (mawk,
+// unbuffered: Squid's own cost of asking a helper), and "check" with
+// docs/proxy.md's lines and trustlaunch-tokencheck, taking turns so that
+// a slow moment of the machine hits all three. Every CONNECT carries a token of
 // its own (Squid would answer a repeated one from its cache for the rest
 // of that second), the plain Squid's too, so both parse the same request.
 //
@@ -39,12 +43,13 @@ import (
 //	go test -run '^$' -bench TokenCheckConnect -count 6 ./internal/peers/
 func BenchmarkTokenCheckConnect(b *testing.B) {
 	plain := peers.StartSquid(b, peers.SquidOptions{NoTokenCheck: true})
+	noop := peers.StartSquid(b, peers.SquidOptions{NoTokenCheck: true, ExtraConfig: noopHelperConf(b)})
 	checked := peers.StartSquid(b, peers.SquidOptions{})
 	echo := peers.StartEcho(b)
 	squids := []struct {
 		name string
 		sq   *peers.Squid
-	}{{"plain", plain}, {"check", checked}}
+	}{{"plain", plain}, {"noop", noop}, {"check", checked}}
 
 	b.Run("serial", func(b *testing.B) {
 		tokens := issueTokens(b, checked, echo.Addr, b.N)
@@ -61,9 +66,12 @@ func BenchmarkTokenCheckConnect(b *testing.B) {
 		}
 		b.StopTimer()
 		p50p, p99p := percentiles(took["plain"])
+		p50n, p99n := percentiles(took["noop"])
 		p50c, p99c := percentiles(took["check"])
 		b.ReportMetric(p50p, "plain-p50-us")
 		b.ReportMetric(p99p, "plain-p99-us")
+		b.ReportMetric(p50n, "noop-p50-us")
+		b.ReportMetric(p99n, "noop-p99-us")
 		b.ReportMetric(p50c, "check-p50-us")
 		b.ReportMetric(p99c, "check-p99-us")
 		b.ReportMetric(p50c-p50p, "added-p50-us")
@@ -179,4 +187,27 @@ func percentiles(ds []time.Duration) (p50, p99 float64) {
 	slices.Sort(s)
 	at := func(q float64) float64 { return float64(s[int(q*float64(len(s)-1))].Nanoseconds()) / 1e3 }
 	return at(0.50), at(0.99)
+}
+
+// noopHelperConf is squid.conf lines for an external ACL whose helper
+// answers every lookup OK without looking at it, sized and placed as the
+// token check is.
+func noopHelperConf(b *testing.B) []string {
+	b.Helper()
+	dir := b.TempDir()
+	script := filepath.Join(dir, "noop-helper")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec awk -W interactive '{ print $1 \" OK\" }'\n"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	// Squid runs its helpers as "proxy" when the tests run as root.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return []string{
+		"external_acl_type noop ttl=0 negative_ttl=0 " + peers.DocumentedHelperOptions + " %>ha{Proxy-Authorization} %SRC %DST %PORT " + script,
+		"acl noop external noop",
+		"http_access deny CONNECT !noop",
+	}
 }
