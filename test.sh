@@ -62,6 +62,7 @@ DEBIAN_PACKAGES=(
 	zsh               # loads the zsh completion in a test (cmd/trustlaunch)
 	fish              # loads the fish completion in a test
 	man-db            # man -l renders the manual page without warnings (cmd/trustlaunch, scripts/test-packages.sh)
+	nodejs            # node: runs docs/portal.md's Node.js portal sample (internal/peers)
 )
 # Every program the tests and scripts run is recorded, with its package, in
 # internal/debpkg (TestEveryProgramRecorded derives them from the source and

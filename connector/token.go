@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/trustlaunch/trustlaunch/internal/redact"
+	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
 
 // redacted is what a Token shows in place of its value, everywhere, and
@@ -85,8 +86,9 @@ func (t Token) LogValue() slog.Value { return slog.StringValue(redacted) }
 // MaxTokenBytes is the longest session token trustlaunch carries, a bound
 // on what a descriptor or a token file can make it send in one HTTP
 // header or request line. The descriptor, the connector and the CLI's
-// token input share it.
-const MaxTokenBytes = 16 << 10
+// token input share it, and it is the proxy's bound too
+// (sessiontoken.MaxBytes): a token the client sends is one the check reads.
+const MaxTokenBytes = sessiontoken.MaxBytes
 
 // CheckToken checks that a token can travel in an HTTP header and a URL
 // query without changing the request: 1 to MaxTokenBytes bytes of visible

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the release packages with the pinned goreleaser and tests the .deb.
+# Builds the release packages with the pinned goreleaser and tests the .debs:
+# trustlaunch, and trustlaunch-tokencheck (the proxy host's package).
 #
 #   scripts/test-packages.sh              goreleaser check, a snapshot build for
 #                                         linux/amd64, and checks of the .deb's
@@ -57,6 +58,10 @@ if $install; then
 		fail "the trustlaunch package is already installed here; this test installs and removes it, so remove it first (dpkg -r trustlaunch)"
 	fi
 	[ ! -e /usr/bin/trustlaunch ] || fail "/usr/bin/trustlaunch exists; this test would overwrite it"
+	if dpkg-query -W -f='${Status}' trustlaunch-tokencheck 2>/dev/null | grep -q installed; then
+		fail "the trustlaunch-tokencheck package is already installed here; this test installs and removes it, so remove it first (dpkg -r trustlaunch-tokencheck)"
+	fi
+	[ ! -e /usr/bin/trustlaunch-tokencheck ] || fail "/usr/bin/trustlaunch-tokencheck exists; this test would overwrite it"
 	[ ! -e /etc/trustlaunch/whitelist.txt ] || fail "/etc/trustlaunch/whitelist.txt exists; this test creates and deletes one there, so it will not run on a machine with a real admin list"
 	for tool in xdg-mime update-desktop-database desktop-file-validate; do
 		command -v "$tool" >/dev/null || fail "$tool not found: install xdg-utils and desktop-file-utils (sudo apt-get install xdg-utils desktop-file-utils)"
@@ -89,19 +94,28 @@ goreleaser release --snapshot --clean --config "$config"
 version=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' dist/metadata.json)
 [ -n "$version" ] || fail "no version in dist/metadata.json"
 shopt -s nullglob
-debs=(dist/*_amd64.deb)
-rpms=(dist/*.x86_64.rpm)
-[ ${#debs[@]} -eq 1 ] || fail "want one amd64 .deb in dist/, found ${#debs[@]}: ${debs[*]:-none}"
-[ ${#rpms[@]} -eq 1 ] || fail "want one x86_64 .rpm in dist/, found ${#rpms[@]}: ${rpms[*]:-none}"
+all_debs=(dist/*_amd64.deb)
+all_rpms=(dist/*.x86_64.rpm)
+[ ${#all_debs[@]} -eq 2 ] || fail "want two amd64 .debs in dist/ (trustlaunch, trustlaunch-tokencheck), found ${#all_debs[@]}: ${all_debs[*]:-none}"
+[ ${#all_rpms[@]} -eq 2 ] || fail "want two x86_64 .rpms in dist/, found ${#all_rpms[@]}: ${all_rpms[*]:-none}"
+# The names differ after "trustlaunch": "_" for the launcher's .deb,
+# "-tokencheck" for the helper's (rpm: "-VERSION" and "-tokencheck-").
+debs=(dist/trustlaunch_*_amd64.deb)
+rpms=(dist/trustlaunch-[0-9]*.x86_64.rpm)
+tc_debs=(dist/trustlaunch-tokencheck_*_amd64.deb)
+tc_rpms=(dist/trustlaunch-tokencheck-[0-9]*.x86_64.rpm)
+[ ${#debs[@]} -eq 1 ] && [ ${#rpms[@]} -eq 1 ] || fail "want one trustlaunch .deb and .rpm, found ${debs[*]:-none} ${rpms[*]:-none}"
+[ ${#tc_debs[@]} -eq 1 ] && [ ${#tc_rpms[@]} -eq 1 ] || fail "want one trustlaunch-tokencheck .deb and .rpm, found ${tc_debs[*]:-none} ${tc_rpms[*]:-none}"
 deb=${debs[0]}
-ok "built $deb and ${rpms[0]} (version $version)"
+tc_deb=${tc_debs[0]}
+ok "built $deb, ${rpms[0]}, $tc_deb and ${tc_rpms[0]} (version $version)"
 
 step "checksums"
 (cd dist && sha256sum --check --strict checksums.txt)
-for f in "$deb" "${rpms[0]}" dist/trustlaunch_"${version}"_linux_amd64.tar.gz; do
+for f in "$deb" "${rpms[0]}" dist/trustlaunch_"${version}"_linux_amd64.tar.gz "$tc_deb" "${tc_rpms[0]}" dist/trustlaunch-tokencheck_"${version}"_linux_amd64.tar.gz; do
 	grep -q " $(basename "$f")\$" dist/checksums.txt || fail "checksums.txt does not list $(basename "$f")"
 done
-ok "checksums.txt covers the packages and the archive"
+ok "checksums.txt covers the packages and the archives"
 
 step "contents of $deb"
 tmp=$(mktemp -d)
@@ -131,6 +145,24 @@ cmp "$tmp/control/postrm" packaging/postremove.sh || fail "$deb: postrm is not p
 grep -q '^Recommends:.*xdg-utils' "$tmp/control/control" || fail "$deb does not recommend xdg-utils"
 [ ! -e "$tmp/control/conffiles" ] || ! grep -q whitelist "$tmp/control/conffiles" || fail "a whitelist is a conffile"
 ok "binary 0755, desktop entry 0644 as in packaging/, /etc/trustlaunch 0755 root, no whitelist, scripts in place"
+if grep -q 'tokencheck' "$tmp/contents"; then
+	fail "$deb ships the proxy's token check; it belongs to trustlaunch-tokencheck only"
+fi
+
+step "contents of $tc_deb"
+dpkg-deb --contents "$tc_deb" >"$tmp/contents"
+cat "$tmp/contents"
+want_entry -rwxr-xr-x root/root ./usr/bin/trustlaunch-tokencheck
+want_entry -rw-r--r-- root/root ./usr/share/doc/trustlaunch-tokencheck/proxy.md
+[ "$(grep -c '^-' "$tmp/contents")" -eq 2 ] || fail "$tc_deb: want exactly the helper and docs/proxy.md, found other files"
+dpkg-deb --fsys-tarfile "$tc_deb" | tar -xO ./usr/share/doc/trustlaunch-tokencheck/proxy.md | cmp - docs/proxy.md || fail "$tc_deb: its copy of docs/proxy.md differs from the one in the repository"
+rm -rf "$tmp/tc_control"
+dpkg-deb --control "$tc_deb" "$tmp/tc_control"
+for script in preinst postinst prerm postrm; do
+	[ ! -e "$tmp/tc_control/$script" ] || fail "$tc_deb has a $script script; the helper's package installs files only"
+done
+grep -q '^Suggests:.*squid-openssl' "$tmp/tc_control/control" || fail "$tc_deb does not suggest squid-openssl"
+ok "trustlaunch-tokencheck: the helper 0755 and docs/proxy.md, no maintainer scripts"
 
 step "the manual page in $deb"
 # As a reader's man renders it, with groff's warnings on: none may appear.
@@ -153,9 +185,11 @@ fi
 # whitelist it created, and nothing else (the preconditions above made sure
 # neither existed before).
 installed=false
+tc_installed=false
 made_whitelist=false
 cleanup() {
 	if $installed; then dpkg --purge trustlaunch >/dev/null 2>&1 || true; fi
+	if $tc_installed; then dpkg --purge trustlaunch-tokencheck >/dev/null 2>&1 || true; fi
 	if $made_whitelist; then
 		rm -f /etc/trustlaunch/whitelist.txt
 		rmdir /etc/trustlaunch 2>/dev/null || true
@@ -202,6 +236,21 @@ got=$(as_new_user xdg-mime query default x-scheme-handler/trustlaunch)
 ok "xdg-mime query default x-scheme-handler/trustlaunch: $got (a new user, no default set)"
 as_new_user /usr/bin/trustlaunch register --check || fail "trustlaunch register --check failed for a new user"
 ok "trustlaunch register --check passes for a new user"
+
+step "dpkg -i $tc_deb"
+tc_installed=true
+dpkg -i "$tc_deb"
+got=$(trustlaunch-tokencheck version)
+[ "$got" = "trustlaunch-tokencheck $version" ] || fail "trustlaunch-tokencheck version printed \"$got\", want \"trustlaunch-tokencheck $version\""
+# The portal's key as keygen makes it, checked as the proxy would load it.
+trustlaunch descriptor keygen "$tmp/portal.key" >/dev/null
+trustlaunch-tokencheck squid --keys "$tmp/portal.key.pub" --issuer https://portal.example.com --audience proxy.example.com:8443 --check ||
+	fail "trustlaunch-tokencheck squid --check refused a key from trustlaunch descriptor keygen"
+dpkg --purge trustlaunch-tokencheck
+tc_installed=false
+[ ! -e /usr/bin/trustlaunch-tokencheck ] || fail "/usr/bin/trustlaunch-tokencheck remains after dpkg --purge"
+[ ! -e /usr/share/doc/trustlaunch-tokencheck ] || fail "/usr/share/doc/trustlaunch-tokencheck remains after dpkg --purge"
+ok "trustlaunch-tokencheck installed, checks a keygen key, and is removed"
 
 step "admin pushes a whitelist"
 made_whitelist=true

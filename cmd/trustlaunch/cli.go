@@ -101,6 +101,7 @@ func commands() []command {
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
 		{"policy", "lint the admin policy (proxies, destinations, publishers)", cmdPolicy},
 		{"descriptor", "make publisher keys; sign and verify launch descriptors", cmdDescriptor},
+		{"token", "issue and check session tokens (portals, proxies)", cmdToken},
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
 		{"log", "show recent launches from the audit log", cmdLog},

@@ -46,7 +46,18 @@ var forbidden = map[string][]string{
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
+	// The proxy's side: the token check runs on proxy hosts, beside
+	// Squid, and links none of the client (its launcher, descriptor fetch,
+	// policy, whitelist, platform code or user interface).
+	"internal/jws":               proxySide,
+	"sessiontoken":               proxySide,
+	"internal/squidacl":          proxySide,
+	"cmd/trustlaunch-tokencheck": proxySide,
 }
+
+// proxySide is what the proxy's side of trustlaunch never links: the
+// client, and the packages that exist for tests.
+var proxySide = append([]string{"launcher", "tui", "descriptor", "policy", "whitelist", "connector", "platform", "cmd/trustlaunch", "internal/demo"}, testSupport...)
 
 // forbiddenDeps returns one line for each dependency the forbidden map
 // rules out, and how many ruled packages it saw. lines are go list's
@@ -108,6 +119,9 @@ func TestImportRulesCanFail(t *testing.T) {
 		{module + "/internal/tomlpos:" + module + "/internal/safetext", "internal/tomlpos depends on internal/safetext"},
 		{module + "/launcher:" + module + "/descriptor " + module + "/tui", "launcher depends on tui"},
 		{module + "/internal/phase:" + module + "/whitelist", "internal/phase depends on whitelist"},
+		// The helper on a proxy host reaching for the descriptor's fetch code.
+		{module + "/cmd/trustlaunch-tokencheck:" + module + "/sessiontoken " + module + "/descriptor", "cmd/trustlaunch-tokencheck depends on descriptor"},
+		{module + "/sessiontoken:" + module + "/internal/jws " + module + "/platform", "sessiontoken depends on platform"},
 	} {
 		bad, _ := forbiddenDeps([]string{tt.line})
 		if len(bad) != 1 || bad[0] != tt.want {
@@ -118,6 +132,7 @@ func TestImportRulesCanFail(t *testing.T) {
 	for _, line := range []string{
 		module + "/policy:" + module + "/descriptor " + module + "/whitelist " + module + "/platform",
 		module + "/launcher:" + module + "/descriptor " + module + "/policy",
+		module + "/cmd/trustlaunch-tokencheck:" + module + "/internal/squidacl " + module + "/sessiontoken " + module + "/internal/jws " + module + "/internal/safetext",
 	} {
 		if bad, _ := forbiddenDeps([]string{line}); len(bad) != 0 {
 			t.Errorf("forbiddenDeps(%q) = %q, want none", line, bad)

@@ -167,6 +167,9 @@ func citationProblems(files map[string]string) (problems []string, design int) {
 				if m[0] >= len(l.text) {
 					continue // the next line's own: read there
 				}
+				if m[2] > 0 && text[m[2]-1] == '/' {
+					continue // an absolute path, where a package installs a file
+				}
 				cited, section := text[m[2]:m[3]], ""
 				if m[4] >= 0 {
 					section = text[m[4]:m[5]]

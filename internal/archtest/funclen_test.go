@@ -30,10 +30,9 @@ const (
 // length a listed function may not exceed.
 var longFuncs = map[string]int{
 	"platform/register_windows.go:checkRegistration": 105,
-	"internal/peers/squid.go:StartSquid":             101,
+	"internal/peers/squid.go:StartSquid":             87,
 	"launcher/detect.go:Detect":                      95,
-	"descriptor/jws.go:VerifySigned":                 92,
-	"cmd/trustlaunch/open.go:runLaunch":              92,
+	"cmd/trustlaunch/open.go:runLaunch":              91,
 	"platform/register_linux.go:register":            89,
 	"cmd/trustlaunch/descriptor.go:descVerify":       84,
 	"connector/serve.go:Connector.ServePreDialed":    83,

@@ -29,6 +29,7 @@ var Programs = map[string]string{
 	"s3270":            "s3270",
 	"c3270":            "c3270",
 	"hercules":         "hercules",
+	"node":             "nodejs", // runs docs/portal.md's Node.js portal sample
 	"proxytunnel":      "proxytunnel",
 	"openssl":          "openssl",
 	"/usr/bin/python3": "python3.11-minimal", // Debian's, with the modules the packages bring (PATH may find another)

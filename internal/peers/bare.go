@@ -22,6 +22,9 @@ type BareClient struct {
 	Proxy string      // "host:port" of the proxy's TLS port
 	TLS   *tls.Config // must set RootCAs and ServerName as needed
 	Token string      // sent as "Proxy-Authorization: Bearer <token>"; empty sends none
+	// Source is the local IP address to connect from ("127.0.0.2": any
+	// 127/8 address is loopback); "" lets the system choose.
+	Source string
 }
 
 // StatusError is a non-200 answer to CONNECT.
@@ -35,6 +38,13 @@ func (e *StatusError) Error() string { return "proxy answered " + e.Status }
 // Dial opens a tunnel to dest ("host:port").
 func (b *BareClient) Dial(ctx context.Context, dest string) (net.Conn, error) {
 	d := tls.Dialer{Config: b.TLS}
+	if b.Source != "" {
+		ip := net.ParseIP(b.Source)
+		if ip == nil {
+			return nil, fmt.Errorf("source %q is not an IP address", b.Source)
+		}
+		d.NetDialer = &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+	}
 	conn, err := d.DialContext(ctx, "tcp", b.Proxy)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,13 @@ func BuildTool(t testing.TB, name, dir string) string {
 	return build(t, path.Join(modulePath, "internal/peers", name), filepath.Join(dir, name))
 }
 
+// BuildTokenCheck builds cmd/trustlaunch-tokencheck, the Squid helper
+// that checks session tokens, into dir and returns the binary's path.
+func BuildTokenCheck(t testing.TB, dir string) string {
+	t.Helper()
+	return build(t, path.Join(modulePath, "cmd/trustlaunch-tokencheck"), filepath.Join(dir, "trustlaunch-tokencheck"))
+}
+
 // BuildTrustlaunch builds cmd/trustlaunch into a temp dir and returns the
 // binary's path, for tests that run the product as a browser or a user would.
 func BuildTrustlaunch(t testing.TB) string {

@@ -80,9 +80,11 @@
 //
 // # Tokens
 //
-// A TokenKey signs HS256 JWTs carrying host, port and exp (package hs256).
-// websockify's JWTTokenApi plugin reads them from the token= query parameter;
-// Squid checks the same tokens, sent as "Proxy-Authorization: Bearer <token>",
-// through squidtoken, an external ACL helper that is part of this project
-// (./squidtoken) and that the harness builds with "go build".
+// Squid checks session tokens as a deployment does: StartSquid configures
+// trustlaunch-tokencheck, the shipped external ACL helper
+// (cmd/trustlaunch-tokencheck, built with "go build"), with the lines of
+// docs/proxy.md, and a TokenIssuer issues the tokens with package
+// sessiontoken, as a portal does. websockify's JWTTokenApi plugin reads
+// its own format, HS256 JWTs carrying host, port and exp from the token=
+// query parameter, signed by a TokenKey (package hs256).
 package peers

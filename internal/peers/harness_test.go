@@ -42,7 +42,7 @@ func TestHarnessSquidEcho(t *testing.T) {
 func TestHarnessSquidRefusals(t *testing.T) {
 	sq := peers.StartSquid(t, peers.SquidOptions{})
 	echo := peers.StartEcho(t)
-	other := peers.NewTokenKey(t)
+	other := peers.NewTokenIssuer(t, sq.Tokens.Audience, "")
 	offLoopback := "192.0.2.1:23" // TEST-NET-1: never reached, refused by policy
 	tests := []struct {
 		name  string
@@ -52,7 +52,7 @@ func TestHarnessSquidRefusals(t *testing.T) {
 	}{
 		{"missing token", echo.Addr, "", http.StatusProxyAuthRequired},
 		{"forged token", echo.Addr, other.Token(t, echo.Addr), http.StatusProxyAuthRequired},
-		{"expired token", echo.Addr, sq.Key.TokenExpiring(t, echo.Addr, time.Now().Add(-2*time.Minute)), http.StatusProxyAuthRequired},
+		{"expired token", echo.Addr, sq.Tokens.TokenAt(t, echo.Addr, time.Now().Add(-5*time.Minute)), http.StatusProxyAuthRequired},
 		{"token for another destination", echo.Addr, sq.Token(t, "127.0.0.1:1"), http.StatusProxyAuthRequired},
 		{"garbage token", echo.Addr, "not-a-jwt", http.StatusProxyAuthRequired},
 		{"destination off loopback", offLoopback, sq.Token(t, offLoopback), http.StatusForbidden},

@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,8 +20,6 @@ import (
 	"testing"
 	"text/template"
 	"time"
-
-	"github.com/trustlaunch/trustlaunch/internal/peers/hs256"
 )
 
 // SquidOptions configures StartSquid. The zero value is ready to use.
@@ -28,8 +27,26 @@ type SquidOptions struct {
 	// Cert is the certificate of the https_port; nil means a new CA and a
 	// certificate for 127.0.0.1, ::1 and localhost.
 	Cert *ServerCert
-	// Key checks the bearer tokens; nil means a new key.
-	Key *TokenKey
+	// Tokens is the portal whose session tokens the Squid admits, checked
+	// by trustlaunch-tokencheck as docs/proxy.md configures it; nil means
+	// a new one (Ed25519) with the Squid's own audience.
+	Tokens *TokenIssuer
+	// AlsoTrust are more portals' keys in the helper's key file (key
+	// rotation).
+	AlsoTrust []*TokenIssuer
+	// HelperArgs are appended to the helper's command line, e.g.
+	// "--replay-capacity 1".
+	HelperArgs []string
+	// HelperOptions replace the options of external_acl_type that size
+	// the helper ("children-max=1 children-startup=1 concurrency=1000
+	// queue-size=10000", docs/proxy.md's).
+	HelperOptions string
+	// AccessLogFormat is the access.log's logformat; Squid's default
+	// (squid) when "".
+	AccessLogFormat string
+	// NoTokenCheck leaves the token check out of squid.conf: the baseline
+	// the check's cost is measured against. Tokens is then nil.
+	NoTokenCheck bool
 	// MaxFileDescriptors is squid.conf's max_filedescriptors (default
 	// 16384: 1,000 tunnels take 2,000 descriptors, plus helpers and logs).
 	MaxFileDescriptors int
@@ -48,13 +65,72 @@ type SquidOptions struct {
 type Squid struct {
 	Addr string // "127.0.0.1:PORT" of the https_port
 	Cert *ServerCert
-	Key  *TokenKey
-	Dir  string // configuration, pid file, logs, helper
+	// Tokens issues tokens this Squid admits (nil with NoTokenCheck).
+	Tokens *TokenIssuer
+	Dir    string // configuration, pid file, logs, helper
 	// Service is Squid's service name (-n), unique to this Squid: it
 	// names its shared memory segments, /dev/shm/SERVICE-*.shm, so
 	// concurrent Squids never share one.
 	Service string
 	*Process
+}
+
+// DocumentedHelperOptions are the options of external_acl_type that size
+// trustlaunch-tokencheck in docs/proxy.md: one helper process, so that a
+// jti is seen by one single-use memory, taking up to 1,000 lookups at once
+// and queueing 10,000 more. Squid 5.7 writes the whole lookup, the
+// Proxy-Authorization header with it, to cache.log when its queue
+// overflows (TestTokenCheckQueueOverflow shows it), so the queue must
+// never fill.
+const DocumentedHelperOptions = "children-max=1 children-startup=1 concurrency=1000 queue-size=10000"
+
+// proxyDocMarker precedes, in docs/proxy.md, the fenced block of squid.conf
+// lines that configure the token check.
+const proxyDocMarker = "<!-- tested: squid.conf token check -->"
+
+// tokenCheckConf returns docs/proxy.md's token check lines for this Squid:
+// the documented helper, key file, issuer and audience replaced by the
+// test's, the sizing by opts.HelperOptions when given, and opts.HelperArgs
+// added to the helper's command line. It fails the test when the block is
+// gone or no longer holds what it replaces, so the documentation and the
+// configuration the tests run cannot drift apart.
+func tokenCheckConf(t testing.TB, helper, keys, audience string, opts SquidOptions) string {
+	t.Helper()
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("squid: cannot locate internal/peers to find docs/proxy.md")
+	}
+	doc := filepath.Join(filepath.Dir(self), "..", "..", "docs/proxy.md")
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatalf("squid: the token check's configuration: %v", err)
+	}
+	_, after, ok := strings.Cut(string(data), proxyDocMarker+"\n```\n")
+	block, _, closed := strings.Cut(after, "```\n")
+	if !ok || !closed {
+		t.Fatalf("squid: %s has no fenced block after %q", doc, proxyDocMarker)
+	}
+	args := ""
+	for _, a := range opts.HelperArgs {
+		args += " " + a
+	}
+	sizing := DocumentedHelperOptions
+	if opts.HelperOptions != "" {
+		sizing = opts.HelperOptions
+	}
+	for _, r := range []struct{ old, new string }{
+		{"/usr/bin/trustlaunch-tokencheck", helper},
+		{"/etc/squid/trustlaunch-keys.pem", keys},
+		{"--issuer https://portal.example.com", "--issuer " + PortalIssuer},
+		{"--audience proxy.example.com:8443", "--audience " + audience + args},
+		{DocumentedHelperOptions, sizing},
+	} {
+		if strings.Count(block, r.old) != 1 {
+			t.Fatalf("squid: the token check block of %s no longer holds %q once; update tokenCheckConf", doc, r.old)
+		}
+		block = strings.Replace(block, r.old, r.new, 1)
+	}
+	return strings.TrimSuffix(block, "\n")
 }
 
 // squidServices counts the Squids this process started, for unique
@@ -76,7 +152,10 @@ const squidPortAttempts = 5
 var squidConf = template.Must(template.New("squid.conf").Parse(`# squid.conf written by internal/peers for one test.
 pid_filename {{.Dir}}/squid.pid
 cache_log {{.Dir}}/cache.log
-access_log stdio:{{.Dir}}/access.log
+{{with .LogFormat}}logformat tltest {{.}}
+access_log stdio:{{$.Dir}}/access.log tltest
+{{else}}access_log stdio:{{.Dir}}/access.log
+{{end -}}
 cache_store_log none
 coredump_dir {{.Dir}}
 netdb_filename none
@@ -100,15 +179,6 @@ udp_incoming_address 127.0.0.1
 udp_outgoing_address 127.0.0.1
 connect_timeout 10 seconds
 
-# Bearer tokens: squidtoken answers OK or ERR for "Proxy-Authorization:
-# Bearer <token>" and the CONNECT destination. ttl=0: a result is reused for
-# at most the second it was computed in, so an expiring token is not admitted
-# from the cache for long. concurrency: lookups carry channel IDs so 200
-# simultaneous CONNECTs do not overflow the helper queue.
-external_acl_type bearer ttl=0 negative_ttl=0 children-startup=1 children-max=4 concurrency=100 %>ha{Proxy-Authorization} %DST %PORT %DATA {{.Helper}} -key {{.Dir}}/token.key -concurrency
-acl bearer_ok external bearer
-deny_info 407:ERR_CACHE_ACCESS_DENIED bearer_ok
-
 acl CONNECT method CONNECT
 acl from_loopback src 127.0.0.0/8 ::1
 acl to_loopback dst 127.0.0.0/8 ::1
@@ -116,9 +186,12 @@ acl to_loopback dst 127.0.0.0/8 ::1
 {{end -}}
 http_access deny !from_loopback
 http_access deny !CONNECT
-# The token is checked before the destination, so a request without a valid
-# token learns nothing about policy: 407 for bad tokens, then 403.
-http_access deny !bearer_ok
+{{with .TokenCheck}}# Session tokens: trustlaunch-tokencheck, with docs/proxy.md's lines (only
+# the paths, the issuer and the audience are the test's). The token is
+# checked before the destination, so a request without a valid token learns
+# nothing about policy: 407 for bad tokens, then 403.
+{{.}}
+{{end -}}
 http_access deny !to_loopback
 http_access allow all
 `))
@@ -137,11 +210,14 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 	squidBin := RequireBinary(t, "squid")
 	s := &Squid{
 		Cert: defaultServerCert(t, opts.Cert),
-		Key:  opts.Key,
 		Dir:  t.TempDir(),
 	}
-	if s.Key == nil {
-		s.Key = NewTokenKey(t)
+	s.Service = fmt.Sprintf("tltest%dn%d", os.Getpid(), squidServices.Add(1))
+	if !opts.NoTokenCheck {
+		s.Tokens = opts.Tokens
+		if s.Tokens == nil {
+			s.Tokens = NewTokenIssuer(t, "squid-"+s.Service, "")
+		}
 	}
 	if opts.MaxFileDescriptors == 0 {
 		opts.MaxFileDescriptors = 16384
@@ -149,10 +225,9 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
-	helper := BuildTool(t, "squidtoken", s.Dir)
+	helper := s.prepareTokenCheck(t, opts)
 	writeFile(t, filepath.Join(s.Dir, "server.pem"), s.Cert.CertPEM, 0o644)
 	writeFile(t, filepath.Join(s.Dir, "server.key"), s.Cert.KeyPEM, 0o600)
-	writeFile(t, filepath.Join(s.Dir, "token.key"), hs256.EncodeKey(s.Key.key), 0o600)
 
 	var runAs string
 	if os.Geteuid() == 0 {
@@ -162,7 +237,6 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		}
 	}
 
-	s.Service = fmt.Sprintf("tltest%dn%d", os.Getpid(), squidServices.Add(1))
 	// Registered before the process's own cleanup, so it runs after Stop:
 	// a Squid that a test killed (a crash, as its peers see it) had no
 	// chance to remove its segments, so they go here.
@@ -179,22 +253,7 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 		if err != nil {
 			t.Fatalf("squid: %v", err)
 		}
-		confPath := filepath.Join(s.Dir, "squid.conf")
-		var conf strings.Builder
-		err = squidConf.Execute(&conf, map[string]any{
-			"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
-			"Port": port, "Helper": helper, "Extra": opts.ExtraConfig,
-			"PortOpts": opts.PortOptions,
-		})
-		if err != nil {
-			t.Fatalf("squid.conf: %v", err)
-		}
-		writeFile(t, confPath, []byte(conf.String()), 0o644)
-		if runAs != "" {
-			if err := giveTo(confPath, runAs); err != nil {
-				t.Fatalf("squid: %v", err)
-			}
-		}
+		confPath := s.writeConf(t, opts, port, runAs, helper)
 
 		// -N: no daemon, no SMP kids; -d 1: important cache.log lines on
 		// stderr too, which is where the ready line is read; -n: a service
@@ -234,6 +293,50 @@ func StartSquid(t testing.TB, opts SquidOptions) *Squid {
 	}
 }
 
+// prepareTokenCheck builds the token check and writes the public keys it
+// trusts, and returns the helper's path; "" when Squid runs without it.
+func (s *Squid) prepareTokenCheck(t testing.TB, opts SquidOptions) string {
+	if s.Tokens == nil {
+		return ""
+	}
+	helper := BuildTokenCheck(t, s.Dir)
+	var keys []byte
+	for _, ti := range append([]*TokenIssuer{s.Tokens}, opts.AlsoTrust...) {
+		pub, err := publicKeyPEM(ti.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, pub...)
+	}
+	writeFile(t, filepath.Join(s.Dir, "trustlaunch-keys.pem"), keys, 0o644)
+	return helper
+}
+
+// writeConf writes squid.conf for a Squid on port, owned by runAs when set,
+// and returns its path.
+func (s *Squid) writeConf(t testing.TB, opts SquidOptions, port int, runAs, helper string) string {
+	confPath := filepath.Join(s.Dir, "squid.conf")
+	var conf strings.Builder
+	vars := map[string]any{
+		"Dir": s.Dir, "User": runAs, "MaxFDs": opts.MaxFileDescriptors,
+		"Port": port, "Extra": opts.ExtraConfig, "PortOpts": opts.PortOptions,
+		"LogFormat": opts.AccessLogFormat,
+	}
+	if s.Tokens != nil {
+		vars["TokenCheck"] = tokenCheckConf(t, helper, filepath.Join(s.Dir, "trustlaunch-keys.pem"), s.Tokens.Audience, opts)
+	}
+	if err := squidConf.Execute(&conf, vars); err != nil {
+		t.Fatalf("squid.conf: %v", err)
+	}
+	writeFile(t, confPath, []byte(conf.String()), 0o644)
+	if runAs != "" {
+		if err := giveTo(confPath, runAs); err != nil {
+			t.Fatalf("squid: %v", err)
+		}
+	}
+	return confPath
+}
+
 // Stop shuts Squid down in order and waits for it (at most
 // squidStopGrace), then ends what is left of its process group. It is
 // idempotent and runs at cleanup.
@@ -262,10 +365,14 @@ func stopSquid(p *Process) {
 	p.Stop()
 }
 
-// Token returns a token, valid for DefaultTokenTTL, admitting CONNECT to dest.
+// Token returns a new session token admitting CONNECT to dest through this
+// Squid, valid for sessiontoken.DefaultLifetime.
 func (s *Squid) Token(t testing.TB, dest string) string {
 	t.Helper()
-	return s.Key.Token(t, dest)
+	if s.Tokens == nil {
+		t.Fatal("this Squid checks no tokens (NoTokenCheck)")
+	}
+	return s.Tokens.Token(t, dest)
 }
 
 // AccessLog returns the content of Squid's access.log.
@@ -279,7 +386,7 @@ func readLog(dir, name string) string {
 }
 
 // CacheLog returns the content of Squid's cache.log, where its helpers'
-// stderr goes too.
+// stderr (trustlaunch-tokencheck's log) goes too.
 func (s *Squid) CacheLog() string { return readLog(s.Dir, "cache.log") }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago. Only

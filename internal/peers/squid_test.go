@@ -113,8 +113,8 @@ func TestSquidRefusals(t *testing.T) {
 		token string
 		want  connector.Step
 	}{
-		{"forged token", echo.Addr, peers.NewTokenKey(t).Token(t, echo.Addr), connector.StepProxyAuth},
-		{"expired token", echo.Addr, sq.Key.TokenExpiring(t, echo.Addr, time.Now().Add(-time.Minute)), connector.StepProxyAuth},
+		{"forged token", echo.Addr, peers.NewTokenIssuer(t, sq.Tokens.Audience, "").Token(t, echo.Addr), connector.StepProxyAuth},
+		{"expired token", echo.Addr, sq.Tokens.TokenAt(t, echo.Addr, time.Now().Add(-5*time.Minute)), connector.StepProxyAuth},
 		{"unknown token", echo.Addr, "0123456789abcdef", connector.StepProxyAuth},
 		{"token for another destination", echo.Addr, sq.Token(t, closed), connector.StepProxyAuth},
 		{"destination off loopback", offLoopback, sq.Token(t, offLoopback), connector.StepProxyPolicy},
@@ -137,10 +137,11 @@ func TestSquidRefusals(t *testing.T) {
 		})
 	}
 
-	// squidtoken explains each refusal in cache.log, never with the token.
+	// trustlaunch-tokencheck explains each refusal in cache.log, never
+	// with the token.
 	logs := sq.AccessLog() + sq.CacheLog() + sq.Log()
-	if !strings.Contains(logs, "squidtoken: deny: token expired") {
-		t.Errorf("cache.log lacks squidtoken's explanation of the expired token")
+	if !strings.Contains(logs, "trustlaunch-tokencheck: refused (expired)") {
+		t.Errorf("cache.log lacks trustlaunch-tokencheck's explanation of the expired token")
 	}
 	for _, tt := range tests {
 		if strings.Contains(logs, tt.token) {

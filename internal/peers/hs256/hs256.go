@@ -1,11 +1,11 @@
 // Package hs256 signs and verifies the compact JWS (RFC 7515) HS256 tokens
-// that the real-peer tests hand to the security proxies.
+// that the real-peer tests hand to websockify.
 //
-// One token format serves both peers: websockify 0.10's JWTTokenApi plugin
-// reads the claims "host", "port" and "exp" from an HS256 JWT (RFC 7519), and
-// the Squid external ACL helper in ../squidtoken verifies the same token,
-// found in "Proxy-Authorization: Bearer <token>", against the same key file,
-// and also checks that the CONNECT destination is the one the token names.
+// websockify 0.10's JWTTokenApi plugin reads the claims "host", "port" and
+// "exp" from an HS256 JWT (RFC 7519) with a shared key. This is that peer's
+// format, not trustlaunch's token contract (package sessiontoken, EdDSA or
+// ES256, which Squid checks through trustlaunch-tokencheck): a proxy
+// holding a key that mints tokens is what the contract rules out.
 // Hand-rolled on crypto/hmac because only HS256 is needed: a JOSE library
 // would bring algorithm negotiation the tests do not want.
 package hs256
