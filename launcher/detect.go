@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -84,7 +85,7 @@ type DetectOptions struct {
 	// StatePath is the rate-limit file; DefaultDetectStatePath() when
 	// empty.
 	StatePath string
-	Audit     *AuditLog        // nil: no audit record (tests only)
+	Audit     *audit.Log       // nil: no audit record (tests only)
 	Now       func() time.Time // the clock of the rate limit; time.Now when nil
 	// Secrets is the run's registry of secrets (Options.Secrets): the
 	// detect URL's query (the portal's one-time id) and the outbound
@@ -207,7 +208,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		secrets = &redact.Set{}
 	}
 	secrets.AddQuery(opts.URL)
-	rec := AuditRecord{DescriptorURL: opts.URL}
+	rec := audit.Record{DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
 		rec.Step = res.Step
@@ -227,7 +228,7 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 			rec.Error = msg
 		}
 		if opts.Audit != nil {
-			_ = opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)) // the answer was given or refused either way
+			_ = opts.Audit.AppendAfter(ctx, rec.Scrubbed(secrets)) // the answer was given or refused either way
 		}
 	}()
 

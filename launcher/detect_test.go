@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testnet"
@@ -107,7 +108,7 @@ func newDetect(t *testing.T, listed bool, h http.HandlerFunc) *detectSetup {
 		user.List = l
 	}
 	s.audit = filepath.Join(dir, "audit.log")
-	auditLog, err := NewAuditLog(AuditOptions{Path: s.audit})
+	auditLog, err := audit.New(audit.Options{Path: s.audit})
 	if err != nil {
 		t.Fatal(err)
 	}

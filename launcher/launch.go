@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
@@ -47,7 +48,7 @@ type Options struct {
 	// UserAgent and Outbound itself.
 	Fetch    descriptor.FetchOptions
 	Profiles ProfileOptions // where the admin and user profiles live
-	Audit    *AuditLog      // nil: no audit record (tests only)
+	Audit    *audit.Log     // nil: no audit record (tests only)
 
 	// UserAgent names trustlaunch to the portal, to an outbound proxy and
 	// to the security proxy: the fetch and every tunnel send the same,
@@ -167,7 +168,7 @@ type launch struct {
 	opts    Options
 	start   time.Time
 	res     *Result
-	rec     AuditRecord
+	rec     audit.Record
 	secrets *redact.Set
 
 	outbound *connector.OutboundProxy // opts.Outbound, or the environment's
@@ -613,7 +614,7 @@ func (l *launch) record(ctx context.Context) {
 		rec.Told = l.opts.Tell(ctx, res)
 	}
 	if l.opts.Audit != nil {
-		if err := l.opts.Audit.AppendAfter(ctx, rec.withoutSecrets(l.secrets)); err != nil {
+		if err := l.opts.Audit.AppendAfter(ctx, rec.Scrubbed(l.secrets)); err != nil {
 			l.opts.logf("audit log: %v", err)
 		}
 	}

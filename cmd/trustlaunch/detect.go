@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -28,10 +29,10 @@ func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, o
 		Version: versionString(),
 		Fetch:   descriptor.FetchOptions{UserAgent: connector.UserAgent(versionString()), Outbound: outbound},
 	}
-	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+	if alog, err := audit.New(audit.Options{}); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
-		opts.Audit = audit
+		opts.Audit = alog
 	}
 	res := launcher.Detect(ctx, opts)
 	switch {

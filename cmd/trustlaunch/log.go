@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
-	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
 const logUsage = `Show recent entries of the audit log: one per launch, with the server,
@@ -47,7 +47,7 @@ func cmdLog(_ context.Context, s *stdio, args []string) int {
 		s.errorf("log: -n must be between 1 and %d", maxLogEntries)
 		return exitUsage
 	}
-	l, err := launcher.NewAuditLog(launcher.AuditOptions{})
+	l, err := audit.New(audit.Options{})
 	if err != nil {
 		s.errorf("log: %v", err)
 		return exitFailure
@@ -81,7 +81,7 @@ func cmdLog(_ context.Context, s *stdio, args []string) int {
 // printLogTable writes one row per record. ReadRecent returns text that is
 // sanitized already (tabs included, so no field can shift the columns);
 // the cells are only cut to a width.
-func printLogTable(s *stdio, recs []launcher.AuditRecord) {
+func printLogTable(s *stdio, recs []audit.Record) {
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tDECISION\tSTEP\tORIGIN\tSESSION\tEXIT\tDURATION\tERROR")
 	for _, r := range recs {

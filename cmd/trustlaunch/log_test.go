@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
-	"github.com/trustlaunch/trustlaunch/launcher"
 )
 
 // runLog runs `trustlaunch log ARGS` with its own stdio.
@@ -24,13 +24,13 @@ func runLog(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 // withAuditLog points the state directory at a temporary one and fills
 // its audit log with recs.
-func withAuditLog(t *testing.T, recs ...launcher.AuditRecord) {
+func withAuditLog(t *testing.T, recs ...audit.Record) {
 	t.Helper()
 	state := testtmp.Dir(t)
 	t.Setenv("XDG_STATE_HOME", state)
 	t.Setenv("LOCALAPPDATA", state)  // Windows (platform/paths_windows.go)
 	t.Setenv("HOME", testtmp.Dir(t)) // for systems where the state dir is under $HOME
-	l, err := launcher.NewAuditLog(launcher.AuditOptions{})
+	l, err := audit.New(audit.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +41,10 @@ func withAuditLog(t *testing.T, recs ...launcher.AuditRecord) {
 	}
 }
 
-func logRecords() []launcher.AuditRecord {
+func logRecords() []audit.Record {
 	zero, one := 0, 1
 	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	return []launcher.AuditRecord{
+	return []audit.Record{
 		{Time: t0, Origin: "https://portal.example.com", Decision: "launched", Step: "emulator-exit",
 			DescriptorURL: "https://portal.example.com/d/1?ticket=TICKET-SECRET-LOG", Session: "Payroll (TN3270)",
 			Proxy: "proxy.example.com:8443", Destination: "mainframe:23", Duration: 95 * time.Second, ExitStatus: &zero},

@@ -10,6 +10,7 @@ import (
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/pflag"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
@@ -169,10 +170,10 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 // wrong and where, never the link's query, which holds the ticket.
 func badLink(ctx context.Context, s *stdio, err error) int {
 	s.errorf("open: %v", err)
-	if audit, aerr := launcher.NewAuditLog(launcher.AuditOptions{}); aerr != nil {
+	if alog, aerr := audit.New(audit.Options{}); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		if aerr := audit.AppendAfter(ctx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
+		if aerr := alog.AppendAfter(ctx, audit.Record{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
 	}
@@ -244,10 +245,10 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			}
 		}
 	}
-	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+	if alog, err := audit.New(audit.Options{}); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
-		opts.Audit = audit
+		opts.Audit = alog
 	}
 	res := launcher.Launch(ctx, opts)
 	held.release() // the emulator has exited: what it held goes out first

@@ -36,6 +36,7 @@ var forbidden = map[string][]string{
 	"launcher":          {"tui", "cmd/trustlaunch"},
 	"descriptor":        {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"policy":            {"launcher", "tui", "cmd/trustlaunch"},
+	"audit":             {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/redact":   {"*"},

@@ -1,4 +1,4 @@
-package launcher
+package audit
 
 import (
 	"bufio"
@@ -19,9 +19,9 @@ import (
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
-func sampleRecord(i int) AuditRecord {
+func sampleRecord(i int) Record {
 	exit := i % 3
-	return AuditRecord{
+	return Record{
 		Time:          time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC).Add(time.Duration(i) * time.Second),
 		Origin:        "https://portal.example.com",
 		Decision:      "launched",
@@ -37,9 +37,9 @@ func sampleRecord(i int) AuditRecord {
 	}
 }
 
-func newTestAudit(t *testing.T, maxSize int64) *AuditLog {
+func newTestLog(t *testing.T, maxSize int64) *Log {
 	t.Helper()
-	l, err := NewAuditLog(AuditOptions{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize})
+	l, err := New(Options{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func newTestAudit(t *testing.T, maxSize int64) *AuditLog {
 }
 
 func TestAuditAppendAndRead(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	recs, err := l.ReadRecent(10)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("ReadRecent of a missing log = %v, %v", recs, err)
@@ -101,7 +101,7 @@ func TestAuditDefaultPath(t *testing.T) {
 	default:
 		t.Skip("the state directory of " + runtime.GOOS + " is not moved by the environment")
 	}
-	l, err := NewAuditLog(AuditOptions{})
+	l, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +140,14 @@ func TestAuditLineFields(t *testing.T) {
 	}
 }
 
-// TestAuditNeverRecordsSecrets checks both locks: AuditRecord has no field
+// TestAuditNeverRecordsSecrets checks both locks: Record has no field
 // that could hold the token or the ticket, and what reaches the file has
 // neither, even when an error message quotes the full URL.
 func TestAuditNeverRecordsSecrets(t *testing.T) {
-	for f := range reflect.TypeFor[AuditRecord]().Fields() {
+	for f := range reflect.TypeFor[Record]().Fields() {
 		name := strings.ToLower(f.Name)
 		if strings.Contains(name, "token") || strings.Contains(name, "ticket") || strings.Contains(name, "secret") {
-			t.Errorf("AuditRecord has a field %s", f.Name)
+			t.Errorf("Record has a field %s", f.Name)
 		}
 	}
 	// The descriptor package's seed with every field set.
@@ -162,8 +162,8 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 	const tok = "TOKEN-SECRET-FULL"
 	const ticket = "TICKET-SECRET-7f3a9c"
 	full := "https://portal.example.com/d/1?ticket=" + ticket + "&user=u#" + ticket
-	l := newTestAudit(t, 0)
-	rec := AuditRecord{
+	l := newTestLog(t, 0)
+	rec := Record{
 		Origin:        "https://portal.example.com",
 		Decision:      "failed",
 		Step:          descriptor.StepFetch,
@@ -191,7 +191,7 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 }
 
 func TestAuditSanitizes(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	rec := sampleRecord(1)
 	rec.Session = "evil\x1b]52;c;ZXZpbA==\x07\u202e\r\nnext"
 	rec.Error = strings.Repeat("e", 5000)
@@ -224,7 +224,7 @@ func TestAuditRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := int64(len(probe))
-	l := newTestAudit(t, 3*size)
+	l := newTestLog(t, 3*size)
 	appendN := func(from, to int) {
 		t.Helper()
 		for i := from; i < to; i++ {
@@ -274,7 +274,7 @@ func TestAuditRotation(t *testing.T) {
 }
 
 func TestAuditOversizedRecordStillWritten(t *testing.T) {
-	l := newTestAudit(t, 10) // smaller than any record
+	l := newTestLog(t, 10) // smaller than any record
 	for i := range 2 {
 		if err := l.Append(t.Context(), sampleRecord(i)); err != nil {
 			t.Fatal(err)
@@ -287,7 +287,7 @@ func TestAuditOversizedRecordStillWritten(t *testing.T) {
 }
 
 // TestAuditConcurrentAppends writes from many goroutines at once, each
-// with its own AuditLog as separate processes would have, and checks that
+// with its own Log as separate processes would have, and checks that
 // every line is whole.
 func TestAuditConcurrentAppends(t *testing.T) {
 	for _, tc := range []struct {
@@ -301,7 +301,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 			errs := make(chan error, writers*each)
 			for w := range writers {
 				wg.Go(func() {
-					l, err := NewAuditLog(AuditOptions{Path: path, MaxSize: tc.maxSize})
+					l, err := New(Options{Path: path, MaxSize: tc.maxSize})
 					if err != nil {
 						errs <- err
 						return
@@ -347,7 +347,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 }
 
 func TestAuditSkipsBadLines(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := l.Append(t.Context(), sampleRecord(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestAuditSkipsBadLines(t *testing.T) {
 }
 
 func TestAuditRefusesNonRegularFile(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := os.MkdirAll(l.Path(), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestAuditRefusesNonRegularFile(t *testing.T) {
 // TestAuditReadSanitizesTamperedFile writes raw control characters into the
 // log as another program could, and checks ReadRecent escapes them.
 func TestAuditReadSanitizesTamperedFile(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := l.Append(t.Context(), sampleRecord(1)); err != nil {
 		t.Fatal(err)
 	}

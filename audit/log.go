@@ -1,4 +1,4 @@
-package launcher
+package audit
 
 import (
 	"bufio"
@@ -21,13 +21,8 @@ import (
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
-// DefaultAuditMaxSize is the size at which the audit log is rotated.
-const DefaultAuditMaxSize = 10 << 20
-
-// StepLaunchURL is the step of a record for a trustlaunch:// link that
-// ParseLink refused: nothing was decided, so the record has no origin
-// and no descriptor URL, only the error, which never quotes the link's query.
-const StepLaunchURL = "launch-url"
+// DefaultMaxSize is the size at which the audit log is rotated.
+const DefaultMaxSize = 10 << 20
 
 // Field limits for an audit line, in runes after sanitizing. They keep a
 // record well under the size of one write, so records never interleave.
@@ -36,10 +31,10 @@ const (
 	auditErrorRunes = 1000
 )
 
-// AuditRecord is one launch, or one launch attempt, in the audit log. It
+// Record is one launch, or one launch attempt, in the audit log. It
 // has no field for the token, and DescriptorURL loses its query and
 // fragment (the ticket) when written, so neither can be recorded.
-type AuditRecord struct {
+type Record struct {
 	Time          time.Time     // when the launch ended; Append uses the current time when zero
 	Origin        string        // the origin decided on, https://host[:port]
 	Decision      string        // e.g. "launched", "refused", "failed", "interrupted"
@@ -63,11 +58,11 @@ type AuditRecord struct {
 	Told string
 }
 
-// withoutSecrets returns the record with every spelling of the run's
-// secrets (the token, the outbound proxy's credentials, the tickets seen)
-// scrubbed from its text fields: what Launch and Detect append. The
+// Scrubbed returns the record with every spelling of the run's secrets
+// (the token, the outbound proxy's credentials, the tickets seen) scrubbed
+// from its text fields: what launcher.Launch and launcher.Detect append. The
 // descriptor URL is left for line, which drops its query.
-func (r AuditRecord) withoutSecrets(secrets *redact.Set) AuditRecord {
+func (r Record) Scrubbed(secrets *redact.Set) Record {
 	for _, f := range []*string{&r.Origin, &r.Decision, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error, &r.Told} {
 		*f = secrets.Scrub(*f)
 	}
@@ -100,7 +95,7 @@ type auditLine struct {
 // descriptor URL loses its query and fragment, and each query value is
 // scrubbed from the other fields too, so a ticket that reached an error
 // message stays out of the log.
-func (r AuditRecord) line(now time.Time) ([]byte, error) {
+func (r Record) line(now time.Time) ([]byte, error) {
 	if r.Time.IsZero() {
 		r.Time = now
 	}
@@ -112,7 +107,7 @@ func (r AuditRecord) line(now time.Time) ([]byte, error) {
 // records from ReadRecent are clean already, and sanitizing twice would
 // double every backslash. It still drops the descriptor URL's query and
 // scrubs its values.
-func (r AuditRecord) MarshalJSON() ([]byte, error) {
+func (r Record) MarshalJSON() ([]byte, error) {
 	b, err := r.encode(func(s string, _ int) string { return s }, stripQuery)
 	return bytes.TrimSuffix(b, []byte("\n")), err
 }
@@ -120,7 +115,7 @@ func (r AuditRecord) MarshalJSON() ([]byte, error) {
 // encode writes the record's JSON line, passing text fields through clean
 // (with a length bound) and the descriptor URL through redactURL, after
 // scrubbing the URL's query values from every field.
-func (r AuditRecord) encode(clean func(s string, max int) string, redactURL func(string) string) ([]byte, error) {
+func (r Record) encode(clean func(s string, max int) string, redactURL func(string) string) ([]byte, error) {
 	var secrets redact.Set
 	secrets.AddQuery(r.DescriptorURL)
 	c := func(s string, n int) string { return clean(secrets.Scrub(s), n) }
@@ -164,12 +159,12 @@ func stripQuery(u string) string {
 // user and anything may have edited it, so every text field is sanitized
 // again, keeping the backslashes that Append's sanitizing wrote so that
 // clean text comes back unchanged.
-func (l auditLine) record() (AuditRecord, error) {
+func (l auditLine) record() (Record, error) {
 	t, err := time.Parse(time.RFC3339Nano, l.Time)
 	if err != nil {
-		return AuditRecord{}, err
+		return Record{}, err
 	}
-	return AuditRecord{
+	return Record{
 		Time:          t,
 		Origin:        resanitize(l.Origin),
 		Decision:      resanitize(l.Decision),
@@ -201,25 +196,25 @@ func resanitize(s string) string {
 	return strings.Join(parts, `\`)
 }
 
-// AuditOptions configures an AuditLog.
-type AuditOptions struct {
+// Options configures an Log.
+type Options struct {
 	// Path is the log file, audit.log in platform.UserStateDir when empty
 	// (for example ~/.local/state/trustlaunch/audit.log).
 	Path string
 	// MaxSize is the size in bytes past which the log is rotated,
-	// DefaultAuditMaxSize when zero.
+	// DefaultMaxSize when zero.
 	MaxSize int64
 }
 
-// AuditLog is the user's audit log: JSON lines, one per launch. It is safe
+// Log is the user's audit log: JSON lines, one per launch. It is safe
 // for use by several goroutines and processes at once.
-type AuditLog struct {
+type Log struct {
 	path    string
 	maxSize int64
 }
 
-// DefaultAuditLogPath returns audit.log in platform.UserStateDir.
-func DefaultAuditLogPath() (string, error) {
+// DefaultPath returns audit.log in platform.UserStateDir.
+func DefaultPath() (string, error) {
 	dir, err := platform.UserStateDir()
 	if err != nil {
 		return "", err
@@ -227,32 +222,32 @@ func DefaultAuditLogPath() (string, error) {
 	return filepath.Join(dir, "audit.log"), nil
 }
 
-// NewAuditLog returns the audit log that opts name. It creates nothing:
+// New returns the audit log that opts name. It creates nothing:
 // Append creates the directory and file when it first writes.
-func NewAuditLog(opts AuditOptions) (*AuditLog, error) {
-	l := &AuditLog{path: opts.Path, maxSize: opts.MaxSize}
+func New(opts Options) (*Log, error) {
+	l := &Log{path: opts.Path, maxSize: opts.MaxSize}
 	if l.path == "" {
-		p, err := DefaultAuditLogPath()
+		p, err := DefaultPath()
 		if err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
 		l.path = p
 	}
 	if l.maxSize <= 0 {
-		l.maxSize = DefaultAuditMaxSize
+		l.maxSize = DefaultMaxSize
 	}
 	return l, nil
 }
 
 // Path returns the log file's path.
-func (l *AuditLog) Path() string { return l.path }
+func (l *Log) Path() string { return l.path }
 
 // appendWait bounds how long AppendAfter waits for the log's lock.
 const appendWait = 5 * time.Second
 
 // AppendAfter appends rec even when ctx has ended, as an interrupted launch
 // must still be recorded, waiting at most appendWait for the lock.
-func (l *AuditLog) AppendAfter(ctx context.Context, rec AuditRecord) error {
+func (l *Log) AppendAfter(ctx context.Context, rec Record) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendWait)
 	defer cancel()
 	return l.Append(actx, rec)
@@ -267,7 +262,7 @@ func (l *AuditLog) AppendAfter(ctx context.Context, rec AuditRecord) error {
 // the file past MaxSize, the file is first renamed to audit.log.1 (the one
 // old file kept). A failed rotation does not lose the record: it is
 // written to the current file and the rotation error is returned.
-func (l *AuditLog) Append(ctx context.Context, rec AuditRecord) error {
+func (l *Log) Append(ctx context.Context, rec Record) error {
 	line, err := rec.line(time.Now())
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -290,7 +285,7 @@ func (l *AuditLog) Append(ctx context.Context, rec AuditRecord) error {
 // rotateIfNeeded renames the log to .1 when adding n bytes would take it
 // past maxSize. A file that is empty is never rotated, so a record larger
 // than maxSize still gets written.
-func (l *AuditLog) rotateIfNeeded(n int64) error {
+func (l *Log) rotateIfNeeded(n int64) error {
 	fi, err := os.Lstat(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -307,7 +302,7 @@ func (l *AuditLog) rotateIfNeeded(n int64) error {
 	return nil
 }
 
-func (l *AuditLog) write(line []byte) error {
+func (l *Log) write(line []byte) error {
 	if fi, err := os.Lstat(l.path); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", l.path)
 	}
@@ -347,7 +342,7 @@ const maxReadBytes = 16 << 20
 // reading audit.log.1 too when audit.log holds fewer than n. Lines that do
 // not parse (a crash mid-write, an edit by hand) are skipped. A missing log
 // has no records.
-func (l *AuditLog) ReadRecent(n int) ([]AuditRecord, error) {
+func (l *Log) ReadRecent(n int) ([]Record, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -366,7 +361,7 @@ func (l *AuditLog) ReadRecent(n int) ([]AuditRecord, error) {
 }
 
 // readRecords returns the last n records of one file.
-func readRecords(path string, n int) ([]AuditRecord, error) {
+func readRecords(path string, n int) ([]Record, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -391,7 +386,7 @@ func readRecords(path string, n int) ([]AuditRecord, error) {
 		r = io.LimitReader(f, maxReadBytes)
 		skipFirst = true // we started mid-line
 	}
-	var recs []AuditRecord
+	var recs []Record
 	br := bufio.NewReader(r)
 	for {
 		line, err := br.ReadBytes('\n')
@@ -416,10 +411,10 @@ func readRecords(path string, n int) ([]AuditRecord, error) {
 
 // parseAuditLine decodes one line; ok is false for a line that is not a
 // record.
-func parseAuditLine(line []byte) (AuditRecord, bool) {
+func parseAuditLine(line []byte) (Record, bool) {
 	var al auditLine
 	if json.Unmarshal(line, &al) != nil {
-		return AuditRecord{}, false
+		return Record{}, false
 	}
 	rec, err := al.record()
 	return rec, err == nil
