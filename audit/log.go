@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,191 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/trustlaunch/trustlaunch/descriptor"
-	"github.com/trustlaunch/trustlaunch/internal/redact"
-	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
 // DefaultMaxSize is the size at which the audit log is rotated.
 const DefaultMaxSize = 10 << 20
 
-// Field limits for an audit line, in runes after sanitizing. They keep a
-// record well under the size of one write, so records never interleave.
-const (
-	auditFieldRunes = 300
-	auditErrorRunes = 1000
-)
-
-// Record is one launch, or one launch attempt, in the audit log. It
-// has no field for the token, and DescriptorURL loses its query and
-// fragment (the ticket) when written, so neither can be recorded.
-type Record struct {
-	Time          time.Time     // when the launch ended; Append uses the current time when zero
-	Origin        string        // the origin decided on, https://host[:port]
-	Decision      string        // e.g. "launched", "refused", "failed", "interrupted"
-	Step          string        // the step that decided or failed: a whitelist.Step, descriptor.StepFetch, ...
-	Whitelist     string        // the whitelist step that admitted or refused the origin (admin-listed, user-listed, prompt-yes, ...)
-	DescriptorURL string        // written without user info, query and fragment
-	Session       string        // the descriptor's session name
-	Proxy         string        // the proxy address
-	Destination   string        // host:port behind the proxy
-	Publisher     string        // the admin policy's name of the publisher that signed the descriptor; "" unsigned
-	BytesUp       int64         // emulator to host
-	BytesDown     int64         // host to emulator
-	Reconnects    int           // tunnels the emulator opened after the first, with the same token (a drop, a second window)
-	Duration      time.Duration // from start of the launch to the end
-	ExitStatus    *int          // the emulator's exit status; nil when none ran
-	Error         string        // why it failed, if it did
-	// Told is how the user learned of a failure or a refusal: "terminal"
-	// (the launch had one), "notification", "window" (a window of its
-	// own), or "nobody: why"; "" for a launch that went ahead or was
-	// interrupted (tui.Told* name them).
-	Told string
-}
-
-// Scrubbed returns the record with every spelling of the run's secrets
-// (the token, the outbound proxy's credentials, the tickets seen) scrubbed
-// from its text fields: what launcher.Launch and launcher.Detect append. The
-// descriptor URL is left for line, which drops its query.
-func (r Record) Scrubbed(secrets *redact.Set) Record {
-	for _, f := range []*string{&r.Origin, &r.Decision, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error, &r.Told} {
-		*f = secrets.Scrub(*f)
-	}
-	return r
-}
-
-// auditLine is the JSON form of a record, one per line.
-type auditLine struct {
-	Time          string `json:"time"`
-	Origin        string `json:"origin"`
-	Decision      string `json:"decision"`
-	Step          string `json:"step"`
-	Whitelist     string `json:"whitelist"`
-	DescriptorURL string `json:"descriptor_url"`
-	Session       string `json:"session"`
-	Proxy         string `json:"proxy"`
-	Destination   string `json:"destination"`
-	Publisher     string `json:"publisher,omitempty"`
-	BytesUp       int64  `json:"bytes_up"`
-	BytesDown     int64  `json:"bytes_down"`
-	Reconnects    int    `json:"reconnects,omitempty"`
-	DurationMS    int64  `json:"duration_ms"`
-	ExitStatus    *int   `json:"exit_status"`
-	Error         string `json:"error"`
-	Told          string `json:"told,omitempty"`
-}
-
-// line returns the record as one JSON line ending in "\n", as Append
-// writes it. Every text field is sanitized and cut to a bounded length. The
-// descriptor URL loses its query and fragment, and each query value is
-// scrubbed from the other fields too, so a ticket that reached an error
-// message stays out of the log.
-func (r Record) line(now time.Time) ([]byte, error) {
-	if r.Time.IsZero() {
-		r.Time = now
-	}
-	return r.encode(func(s string, n int) string { return safetext.Excerpt(s, n) }, descriptor.RedactURL)
-}
-
-// MarshalJSON encodes the record in the form of the log, for
-// `trustlaunch log --json`. Unlike Append it does not sanitize again:
-// records from ReadRecent are clean already, and sanitizing twice would
-// double every backslash. It still drops the descriptor URL's query and
-// scrubs its values.
-func (r Record) MarshalJSON() ([]byte, error) {
-	b, err := r.encode(func(s string, _ int) string { return s }, stripQuery)
-	return bytes.TrimSuffix(b, []byte("\n")), err
-}
-
-// encode writes the record's JSON line, passing text fields through clean
-// (with a length bound) and the descriptor URL through redactURL, after
-// scrubbing the URL's query values from every field.
-func (r Record) encode(clean func(s string, max int) string, redactURL func(string) string) ([]byte, error) {
-	var secrets redact.Set
-	secrets.AddQuery(r.DescriptorURL)
-	c := func(s string, n int) string { return clean(secrets.Scrub(s), n) }
-	l := auditLine{
-		Time:          r.Time.UTC().Format(time.RFC3339Nano),
-		Origin:        c(r.Origin, auditFieldRunes),
-		Decision:      c(r.Decision, auditFieldRunes),
-		Step:          c(r.Step, auditFieldRunes),
-		Whitelist:     c(r.Whitelist, auditFieldRunes),
-		DescriptorURL: c(redactURL(r.DescriptorURL), auditFieldRunes),
-		Session:       c(r.Session, auditFieldRunes),
-		Proxy:         c(r.Proxy, auditFieldRunes),
-		Destination:   c(r.Destination, auditFieldRunes),
-		Publisher:     c(r.Publisher, auditFieldRunes),
-		BytesUp:       r.BytesUp,
-		BytesDown:     r.BytesDown,
-		Reconnects:    r.Reconnects,
-		DurationMS:    r.Duration.Milliseconds(),
-		ExitStatus:    r.ExitStatus,
-		Error:         c(r.Error, auditErrorRunes),
-		Told:          c(r.Told, auditFieldRunes),
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(l); err != nil { // Encode ends the line with "\n"
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// stripQuery cuts a URL at its query or fragment.
-func stripQuery(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
-
-// record converts a line read back from the file. The file belongs to the
-// user and anything may have edited it, so every text field is sanitized
-// again, keeping the backslashes that Append's sanitizing wrote so that
-// clean text comes back unchanged.
-func (l auditLine) record() (Record, error) {
-	t, err := time.Parse(time.RFC3339Nano, l.Time)
-	if err != nil {
-		return Record{}, err
-	}
-	return Record{
-		Time:          t,
-		Origin:        resanitize(l.Origin),
-		Decision:      resanitize(l.Decision),
-		Step:          resanitize(l.Step),
-		Whitelist:     resanitize(l.Whitelist),
-		DescriptorURL: resanitize(stripQuery(l.DescriptorURL)),
-		Session:       resanitize(l.Session),
-		Proxy:         resanitize(l.Proxy),
-		Destination:   resanitize(l.Destination),
-		Publisher:     resanitize(l.Publisher),
-		BytesUp:       l.BytesUp,
-		BytesDown:     l.BytesDown,
-		Reconnects:    l.Reconnects,
-		Duration:      time.Duration(l.DurationMS) * time.Millisecond,
-		ExitStatus:    l.ExitStatus,
-		Error:         resanitize(l.Error),
-		Told:          resanitize(l.Told),
-	}, nil
-}
-
-// resanitize is safetext.Sanitize for text that has been through it once:
-// it escapes anything a terminal could act on but leaves backslashes as
-// they are, so it is the identity on sanitized text.
-func resanitize(s string) string {
-	parts := strings.Split(s, `\`)
-	for i, p := range parts {
-		parts[i] = safetext.Sanitize(p)
-	}
-	return strings.Join(parts, `\`)
-}
-
-// Options configures an Log.
+// Options configures a Log.
 type Options struct {
 	// Path is the log file, audit.log in platform.UserStateDir when empty
 	// (for example ~/.local/state/trustlaunch/audit.log).

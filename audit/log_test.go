@@ -22,7 +22,9 @@ import (
 func sampleRecord(i int) Record {
 	exit := i % 3
 	return Record{
+		Schema:        Schema,
 		Time:          time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC).Add(time.Duration(i) * time.Second),
+		Action:        ActionLaunch,
 		Origin:        "https://portal.example.com",
 		Decision:      "launched",
 		Step:          "emulator-exit",
@@ -128,9 +130,12 @@ func TestAuditLineFields(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "session", "step", "time", "whitelist"}
+	want := []string{"action", "bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "schema", "session", "step", "time", "whitelist"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
+	}
+	if m["schema"] != float64(Schema) || m["action"] != "launch" {
+		t.Errorf("schema %v, action %v; want %d, launch", m["schema"], m["action"], Schema)
 	}
 	if m["time"] != "2026-01-02T03:04:06.000006Z" {
 		t.Errorf("time %v", m["time"])
@@ -412,5 +417,38 @@ func TestAuditReadSanitizesTamperedFile(t *testing.T) {
 	}
 	if !bytes.Contains(j, []byte(`"session":"a\\x1b[2J\\u009b1m\\x1b"`)) {
 		t.Errorf("MarshalJSON changed clean text: %s", j)
+	}
+}
+
+// TestAuditSchema: Append writes the current schema whatever the record
+// says, a demo's record is marked, and a line from before versions reads
+// back as schema 0 with its decision as written.
+func TestAuditSchema(t *testing.T) {
+	l := newTestLog(t, 0)
+	rec := sampleRecord(1)
+	rec.Schema, rec.Demo = 0, true
+	if err := l.Append(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"time":"2026-01-02T03:04:05Z","origin":"https://portal.example.com","decision":"refused","step":"prompt-no","whitelist":"prompt-no","descriptor_url":"","session":"","proxy":"","destination":"","bytes_up":0,"bytes_down":0,"duration_ms":3,"exit_status":null,"error":""}` + "\n"
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(old)
+	f.Close()
+	recs, err := l.ReadRecent(2)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("ReadRecent: %v %v", recs, err)
+	}
+	if r := recs[0]; r.Schema != Schema || !r.Demo {
+		t.Errorf("appended record: schema %d, demo %v; want %d, true", r.Schema, r.Demo, Schema)
+	}
+	if r := recs[1]; r.Schema != 0 || r.Decision != "refused" || r.Demo {
+		t.Errorf("old line: %+v; want schema 0, decision refused", r)
+	}
+	b, err := json.Marshal(recs[1])
+	if err != nil || bytes.Contains(b, []byte(`"schema"`)) || bytes.Contains(b, []byte(`"demo"`)) {
+		t.Errorf("old line as log --json prints it: %s %v; want no schema and no demo", b, err)
 	}
 }

@@ -28,7 +28,7 @@ func TestAuditRecordWithoutSecrets(t *testing.T) {
 	connector.NewToken(token).AddTo(secrets)
 	secrets.Add(pass)
 	planted := strings.ToUpper(token) + " " + base64.RawURLEncoding.EncodeToString([]byte("x:"+pass)) + " " + strings.Repeat("padding ", 200) + strings.ToLower(token)
-	rec := Record{Origin: planted, Decision: planted, Step: planted, Whitelist: planted, DescriptorURL: "https://portal.example.com/d/1?ticket=tkt-secret-0c4f",
+	rec := Record{Origin: planted, Decision: Outcome(planted), Step: planted, Whitelist: planted, DescriptorURL: "https://portal.example.com/d/1?ticket=tkt-secret-0c4f",
 		Session: planted, Proxy: planted, Destination: planted, Publisher: planted, Error: planted}
 	line, err := rec.Scrubbed(secrets).line(rec.Time)
 	if err != nil {

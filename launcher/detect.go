@@ -96,6 +96,8 @@ type DetectOptions struct {
 
 // DetectResult is the outcome of a detection.
 type DetectResult struct {
+	// Outcome is how the detection ended, as its audit record says.
+	Outcome  audit.Outcome
 	Decision whitelist.Decision
 	// Step is the whitelist.Step that refused the origin,
 	// StepDetectPath, StepDetectRateLimit, or StepDetectPost.
@@ -198,8 +200,9 @@ type detectReport struct {
 // is sent, however many processes try (a locked state file under the
 // user's state directory).
 //
-// The result is recorded in the audit log: decision "detected", "refused",
-// "rate-limited", "failed" or "interrupted".
+// The result is recorded in the audit log, with action "detect": decision
+// "detected", "refused-whitelist" (the lists, or not the detection's
+// path), "rate-limited", "failed" or "interrupted" (audit.Outcome).
 func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 	start := time.Now()
 	res := &DetectResult{}
@@ -208,22 +211,23 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		secrets = &redact.Set{}
 	}
 	secrets.AddQuery(opts.URL)
-	rec := audit.Record{DescriptorURL: opts.URL}
+	rec := audit.Record{Action: audit.ActionDetect, DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
 		rec.Step = res.Step
 		switch {
 		case ctx.Err() != nil:
-			rec.Decision = "interrupted"
+			rec.Decision = audit.Interrupted
 		case res.Sent:
-			rec.Decision = "detected"
+			rec.Decision = audit.Detected
 		case res.Err != nil:
-			rec.Decision = "failed"
+			rec.Decision = audit.Failed
 		case res.Step == StepDetectRateLimit:
-			rec.Decision = "rate-limited"
+			rec.Decision = audit.RateLimited
 		default:
-			rec.Decision = "refused"
+			rec.Decision = audit.RefusedWhitelist
 		}
+		res.Outcome = rec.Decision
 		if msg := res.Message(); msg != "" {
 			rec.Error = msg
 		}

@@ -252,7 +252,7 @@ func TestDetectUnlistedSendsNothing(t *testing.T) {
 			}
 			checkNoID(t, res.Message())
 			rec := s.lastAudit(t)
-			if rec["decision"] != "refused" || rec["step"] != string(tc.wantStep) {
+			if rec["decision"] != "refused-whitelist" || rec["step"] != string(tc.wantStep) {
 				t.Errorf("audit record %v, want refused at %s", rec, tc.wantStep)
 			}
 		})
@@ -490,7 +490,7 @@ func TestDetectPathFixed(t *testing.T) {
 			if _, err := os.Stat(s.opts.StatePath); err == nil {
 				t.Errorf("a refused detect took the rate limit")
 			}
-			if rec := s.lastAudit(t); rec["decision"] != "refused" || rec["step"] != StepDetectPath {
+			if rec := s.lastAudit(t); rec["decision"] != "refused-whitelist" || rec["step"] != StepDetectPath {
 				t.Errorf("audit record %v, want refused at %s", rec, StepDetectPath)
 			}
 		})

@@ -95,6 +95,10 @@ type Options struct {
 	// (`open`): the teardown kills and reaps every child of the process.
 	Subreaper bool
 
+	// Demo marks the launch's records as a run of `trustlaunch demo`,
+	// against its own embedded portal, proxy and host.
+	Demo bool
+
 	// Status receives the launch's progress, phase by phase, for the
 	// status screen; nil: none.
 	Status func(Event)
@@ -121,6 +125,9 @@ type Event struct {
 
 // Result is the outcome of a launch.
 type Result struct {
+	// Outcome is how the launch ended: the classification the audit
+	// record's decision, the OS log's event and the exit code share.
+	Outcome    audit.Outcome
 	Decision   whitelist.Decision
 	Phase      phase.Phase // the phase that ended the launch
 	Step       string      // the step that ended the launch, inside Phase
@@ -203,7 +210,7 @@ func newLaunch(opts Options) *launch {
 		l.secrets = &redact.Set{}
 	}
 	l.secrets.AddQuery(opts.LaunchURL)
-	l.rec.DescriptorURL = opts.LaunchURL
+	l.rec.Action, l.rec.Demo, l.rec.DescriptorURL = audit.ActionLaunch, opts.Demo, opts.LaunchURL
 	return l
 }
 
@@ -590,27 +597,19 @@ func (l *launch) recordTunnels() {
 		n, times, safetext.Sanitize(l.rec.Destination), safetext.Sanitize(l.rec.Proxy))
 }
 
-// record appends the launch's audit record, scrubbed of the run's secrets.
+// record classifies the launch's outcome and appends its audit record,
+// scrubbed of the run's secrets.
 func (l *launch) record(ctx context.Context) {
 	res, rec := l.res, l.rec
+	res.Outcome = l.outcome(ctx)
 	rec.Duration = time.Since(l.start)
-	rec.Step = res.Step
-	switch {
-	case ctx.Err() != nil:
-		rec.Decision = "interrupted"
-	case res.Refused():
-		rec.Decision = "refused"
-	case res.Err != nil:
-		rec.Decision = "failed"
-	default:
-		rec.Decision = "launched"
-	}
+	rec.Decision, rec.Step = res.Outcome, res.Step
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
 	} else if res.Refused() {
 		rec.Error = res.Decision.Message
 	}
-	if l.opts.Tell != nil && ctx.Err() == nil && (res.Err != nil || res.Refused()) {
+	if l.opts.Tell != nil && (res.Outcome.Refused() || res.Outcome == audit.Failed) {
 		rec.Told = l.opts.Tell(ctx, res)
 	}
 	if l.opts.Audit != nil {
@@ -618,6 +617,26 @@ func (l *launch) record(ctx context.Context) {
 			l.opts.logf("audit log: %v", err)
 		}
 	}
+}
+
+// outcome classifies how the launch ended (audit.Outcome). A Ctrl-C at the
+// trust prompt is an interruption, not the user's No; an admin policy that
+// refused the descriptor or cannot be used is a refusal, not a failure.
+func (l *launch) outcome(ctx context.Context) audit.Outcome {
+	res := l.res
+	switch {
+	case ctx.Err() != nil || errors.Is(res.Decision.Err, whitelist.ErrInterrupted):
+		return audit.Interrupted
+	case res.Refused() && res.Decision.Step == whitelist.StepPromptNo:
+		return audit.RefusedUser
+	case res.Refused():
+		return audit.RefusedWhitelist
+	case res.Err != nil && res.Step == policy.Step:
+		return audit.RefusedPolicy
+	case res.Err != nil:
+		return audit.Failed
+	}
+	return audit.Launched
 }
 
 // emulatorTree is who may use the tunnel during a launch with a command

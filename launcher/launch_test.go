@@ -469,7 +469,7 @@ func TestLaunchTeardown(t *testing.T) {
 			pw.Close()
 			assertGone(t, pid, port)
 			recs, _ := audit.ReadRecent(1)
-			if len(recs) != 1 || recs[0].Decision != tt.rec {
+			if len(recs) != 1 || string(recs[0].Decision) != tt.rec {
 				t.Errorf("audit %+v, want decision %s", recs, tt.rec)
 			}
 		})

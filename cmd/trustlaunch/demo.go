@@ -136,6 +136,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 		fetch:    descriptor.FetchOptions{RootCAs: world.OriginCA},
 		plain:    o.noTUI,
 		policy:   policy,
+		demo:     true,
 	})
 }
 

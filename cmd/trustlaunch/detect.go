@@ -36,25 +36,23 @@ func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, o
 	}
 	res := launcher.Detect(ctx, opts)
 	switch {
-	case ctx.Err() != nil:
+	case res.Outcome == audit.Interrupted:
 		s.errorf("detect: interrupted")
-		return exitInterrupted
 	case res.Sent:
 		fmt.Fprintf(s.stderr, "trustlaunch: detect: answered %s (%s)\n", res.Decision.Origin, res.Decision.Step)
-		return exitOK
 	case res.Refused():
 		s.errorf("%s", res.Message())
 		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
-		return exitRefused
-	}
-	s.errorf("%s", res.Message())
-	var de *launcher.DetectError
-	if errors.As(res.Err, &de) {
-		if h := de.Hint(); h != "" {
-			s.hintf("%s", h)
+	default:
+		s.errorf("%s", res.Message())
+		var de *launcher.DetectError
+		if errors.As(res.Err, &de) {
+			if h := de.Hint(); h != "" {
+				s.hintf("%s", h)
+			}
 		}
 	}
-	return exitFailure
+	return exitFor(res.Outcome, res.Step, 0)
 }

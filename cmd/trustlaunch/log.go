@@ -91,7 +91,7 @@ func printLogTable(s *stdio, recs []audit.Record) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.Time.Local().Format("2006-01-02 15:04:05"),
-			logCell(r.Decision, 12), logCell(r.Step, 20), logCell(r.Origin, 40), logCell(r.Session, 24),
+			logCell(string(r.Decision), 17), logCell(r.Step, 20), logCell(r.Origin, 40), logCell(r.Session, 24),
 			exit, logDuration(r.Duration), logCell(r.Error, 80))
 	}
 	tw.Flush()

@@ -173,12 +173,12 @@ func badLink(ctx context.Context, s *stdio, err error) int {
 	if alog, aerr := audit.New(audit.Options{}); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		if aerr := alog.AppendAfter(ctx, audit.Record{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
+		if aerr := alog.AppendAfter(ctx, audit.Record{Action: audit.ActionLaunch, Decision: audit.Failed, Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
 	}
 	notifyIfNoTerminal(ctx, err.Error())
-	return exitUsage
+	return exitFor(audit.Failed, launcher.StepLaunchURL, 0)
 }
 
 // launchSetup is what differs between `open` and `demo`.
@@ -192,6 +192,7 @@ type launchSetup struct {
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
 	// nil: both take the environment's (launcher.Options.Outbound).
 	outbound *connector.OutboundProxy
+	demo     bool // `trustlaunch demo`: its records are marked so
 }
 
 // runLaunch runs launcher.Launch with the terminal and the audit log and
@@ -220,6 +221,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves
 		UserAgent:   connector.UserAgent(versionString()),
 		Outbound:    ls.outbound,
+		Demo:        ls.demo,
 	}
 	opts.Fetch.ClientVersion = versionString() // a descriptor's min_version is checked against it
 	// The status screen starts with the first event, which comes after the
@@ -263,30 +265,22 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		s.warnf("could not add the server to your whitelist: %v", res.AddErr)
 	}
 	switch {
-	case ctx.Err() != nil || errors.Is(res.Decision.Err, tui.ErrInterrupted):
+	case res.Outcome == audit.Interrupted:
 		s.errorf("open: interrupted; everything was stopped")
-		return exitInterrupted
 	case res.Refused():
 		s.errorf("%s", res.Decision.Message)
 		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
 		notifyIfNoTerminal(ctx, res.Decision.Message)
-		return exitRefused
 	case res.Err != nil:
 		s.errorf("%s: %v", res.Step, res.Err)
 		if h := hintFor(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
 		notifyIfNoTerminal(ctx, s.secrets.Scrub(res.Err.Error()))
-		if res.Step == policy.Step {
-			// The admin policy refused the descriptor, or cannot be used
-			// and so stops every launch, as an unusable admin list does.
-			return exitRefused
-		}
-		return exitFailure
 	}
-	return min(max(res.ExitStatus, 0), 255)
+	return exitFor(res.Outcome, res.Step, res.ExitStatus)
 }
 
 // isTerminal reports whether a stdio stream (an io.Reader or io.Writer) is a

@@ -158,7 +158,7 @@ printf '127.0.0.1:%s\r\n' "$port" >"$appdata/trustlaunch/whitelist.txt"
 printf 'AllowAdminListOnly\r\nportal.example.com\r\n' >"$PF/whitelist.txt"
 expect_open "admin-only" "$(link tkt-1)" 3
 [ "$(fetched tkt-1)" = 0 ] || fail "admin-only: the descriptor was fetched from a refused origin"
-expect_last "admin-only" "\"origin\":\"$origin\"" '"decision":"refused"' '"step":"admin-only-refused"'
+expect_last "admin-only" "\"origin\":\"$origin\"" '"decision":"refused-whitelist"' '"step":"admin-only-refused"'
 ok "admin-only list: $origin refused (exit 3) before any request, in the audit log"
 
 # 2. The admin list in prompt mode, the portal in the user's list: the
@@ -197,7 +197,7 @@ ok "an admin list that cannot be read (a directory): exit 3 (fail closed), in th
 # the answer would. That is No.
 rm "$appdata/trustlaunch/whitelist.txt"
 expect_open "no console" "$(link tkt-6)" 3
-expect_last "no console" "\"origin\":\"$origin\"" '"decision":"refused"' '"step":"prompt-no"'
+expect_last "no console" "\"origin\":\"$origin\"" '"decision":"refused-user"' '"step":"prompt-no"'
 [ "$(fetched tkt-6)" = 0 ] || fail "no console: the descriptor was fetched"
 [ ! -e "$appdata/trustlaunch/whitelist.txt" ] || fail "no console: the user list was written"
 ok "a prompt nobody can answer: No (exit 3), nothing written, in the audit log"
