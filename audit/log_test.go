@@ -452,3 +452,47 @@ func TestAuditSchema(t *testing.T) {
 		t.Errorf("old line as log --json prints it: %s %v; want no schema and no demo", b, err)
 	}
 }
+
+// TestAuditTimings: the timings are written in whole microseconds under
+// the names Phases gives them (what `trustlaunch log --timings` and
+// docs/admin.md show), read back unchanged, and left out when none was
+// measured.
+func TestAuditTimings(t *testing.T) {
+	rec := sampleRecord(1)
+	for i, f := range []*time.Duration{&rec.Timings.Decision, &rec.Timings.Prompt, &rec.Timings.Fetch, &rec.Timings.Policy,
+		&rec.Timings.Proxy, &rec.Timings.ProxyTCP, &rec.Timings.ProxyTLS, &rec.Timings.ProxyRequest, &rec.Timings.Emulator, &rec.Timings.Session} {
+		*f = time.Duration(i+1)*time.Millisecond + 7*time.Microsecond + 300 // the nanoseconds are dropped
+	}
+	line, err := rec.line(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Timings map[string]int64 `json:"timings_us"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		t.Fatal(err)
+	}
+	phases := rec.Timings.Phases()
+	if len(m.Timings) != len(phases) {
+		t.Errorf("timings_us %v, want the %d phases", m.Timings, len(phases))
+	}
+	for i, p := range phases {
+		if want := int64((i+1)*1000 + 7); m.Timings[p.Name] != want {
+			t.Errorf("timings_us.%s = %d, want %d", p.Name, m.Timings[p.Name], want)
+		}
+	}
+	back, ok := parseAuditLine(line)
+	if !ok {
+		t.Fatal("the line does not parse back")
+	}
+	for i, p := range back.Timings.Phases() {
+		if want := time.Duration(i+1)*time.Millisecond + 7*time.Microsecond; p.Took != want {
+			t.Errorf("%s read back as %v, want %v", p.Name, p.Took, want)
+		}
+	}
+	none, _ := sampleRecord(1).line(time.Now())
+	if bytes.Contains(none, []byte("timings_us")) {
+		t.Errorf("a record with no timing: %s", none)
+	}
+}

@@ -56,6 +56,7 @@ type Record struct {
 	BytesDown     int64         // host to emulator
 	Reconnects    int           // tunnels the emulator opened after the first, with the same token (a drop, a second window)
 	Duration      time.Duration // from start of the launch to the end
+	Timings       Timings       // how long each phase took
 	ExitStatus    *int          // the emulator's exit status; nil when none ran
 	Error         string        // why it failed, or the refusal's message
 	// Told is how the user learned of a failure or a refusal: "terminal"
@@ -79,26 +80,27 @@ func (r Record) Scrubbed(secrets *redact.Set) Record {
 
 // auditLine is the JSON form of a record, one per line.
 type auditLine struct {
-	Schema        int    `json:"schema,omitempty"`
-	Time          string `json:"time"`
-	Action        string `json:"action,omitempty"`
-	Demo          bool   `json:"demo,omitempty"`
-	Origin        string `json:"origin"`
-	Decision      string `json:"decision"`
-	Step          string `json:"step"`
-	Whitelist     string `json:"whitelist"`
-	DescriptorURL string `json:"descriptor_url"`
-	Session       string `json:"session"`
-	Proxy         string `json:"proxy"`
-	Destination   string `json:"destination"`
-	Publisher     string `json:"publisher,omitempty"`
-	BytesUp       int64  `json:"bytes_up"`
-	BytesDown     int64  `json:"bytes_down"`
-	Reconnects    int    `json:"reconnects,omitempty"`
-	DurationMS    int64  `json:"duration_ms"`
-	ExitStatus    *int   `json:"exit_status"`
-	Error         string `json:"error"`
-	Told          string `json:"told,omitempty"`
+	Schema        int          `json:"schema,omitempty"`
+	Time          string       `json:"time"`
+	Action        string       `json:"action,omitempty"`
+	Demo          bool         `json:"demo,omitempty"`
+	Origin        string       `json:"origin"`
+	Decision      string       `json:"decision"`
+	Step          string       `json:"step"`
+	Whitelist     string       `json:"whitelist"`
+	DescriptorURL string       `json:"descriptor_url"`
+	Session       string       `json:"session"`
+	Proxy         string       `json:"proxy"`
+	Destination   string       `json:"destination"`
+	Publisher     string       `json:"publisher,omitempty"`
+	BytesUp       int64        `json:"bytes_up"`
+	BytesDown     int64        `json:"bytes_down"`
+	Reconnects    int          `json:"reconnects,omitempty"`
+	DurationMS    int64        `json:"duration_ms"`
+	Timings       *timingsLine `json:"timings_us,omitempty"`
+	ExitStatus    *int         `json:"exit_status"`
+	Error         string       `json:"error"`
+	Told          string       `json:"told,omitempty"`
 }
 
 // cleaned returns the record as Append writes it: the current schema and
@@ -155,6 +157,7 @@ func (r Record) form(clean func(s string, max int) string, redactURL func(string
 		BytesDown:     r.BytesDown,
 		Reconnects:    r.Reconnects,
 		DurationMS:    r.Duration.Milliseconds(),
+		Timings:       r.Timings.line(),
 		ExitStatus:    r.ExitStatus,
 		Error:         c(r.Error, auditErrorRunes),
 		Told:          c(r.Told, auditFieldRunes),
@@ -207,6 +210,7 @@ func (l auditLine) record() (Record, error) {
 		BytesDown:     l.BytesDown,
 		Reconnects:    l.Reconnects,
 		Duration:      time.Duration(l.DurationMS) * time.Millisecond,
+		Timings:       l.Timings.timings(),
 		ExitStatus:    l.ExitStatus,
 		Error:         resanitize(l.Error),
 		Told:          resanitize(l.Told),

@@ -155,14 +155,32 @@ func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 // then teardown, whichever step ended it, and the audit record. Nothing of
 // the descriptor becomes a command line except through a profile defined
 // on this machine.
+//
+// Each step's time counts to its phase (the audit record's timings): the
+// runner starts the clock of a step's phase before it and stops it after,
+// and the emulator's phase gives way to the session when the emulator
+// starts (done).
 func Launch(ctx context.Context, opts Options) *Result {
 	l := newLaunch(opts)
 	defer l.record(ctx) // last: it holds what teardown counted
 	defer l.teardown()
-	for _, step := range []func(context.Context) *ending{
-		l.precheck, l.decide, l.fetch, l.checkPolicy, l.resolveProfile, l.prepareLocal, l.openTunnel, l.emulate,
+	for _, step := range []struct {
+		phase phase.Phase // "": not timed
+		run   func(context.Context) *ending
+	}{
+		{"", l.precheck},
+		{phase.Whitelist, l.decide},
+		{phase.Descriptor, l.fetch},
+		{phase.Policy, l.checkPolicy},
+		{phase.Emulator, l.resolveProfile},
+		{phase.Emulator, l.prepareLocal},
+		{phase.Proxy, l.openTunnel},
+		{phase.Emulator, l.emulate},
 	} {
-		if e := step(ctx); e != nil {
+		l.clock.start(step.phase)
+		e := step.run(ctx)
+		l.clock.stop()
+		if e != nil {
 			l.end(e)
 			break
 		}
@@ -202,6 +220,37 @@ type launch struct {
 
 	recorder *recorderWatch // the recorder in a terminal window, when one runs
 	reaping  bool           // this process is the emulator tree's subreaper
+
+	clock  phaseClock    // the time of each phase, for the audit record
+	prompt time.Duration // the wait for the user's answer
+}
+
+// session is the clock's name for the time the emulator runs, which
+// follows the emulator's phase within its last step.
+const session phase.Phase = "session"
+
+// phaseClock adds up the time of each phase, one phase at a time.
+type phaseClock struct {
+	cur   phase.Phase // the phase being timed; "" none
+	since time.Time
+	took  map[phase.Phase]time.Duration
+}
+
+// start times p from now on; "" times nothing.
+func (c *phaseClock) start(p phase.Phase) {
+	c.cur, c.since = p, time.Now()
+}
+
+// stop adds the time since start to the phase being timed.
+func (c *phaseClock) stop() {
+	if c.cur == "" {
+		return
+	}
+	if c.took == nil {
+		c.took = map[phase.Phase]time.Duration{}
+	}
+	c.took[c.cur] += time.Since(c.since)
+	c.cur = ""
 }
 
 func newLaunch(opts Options) *launch {
@@ -238,6 +287,11 @@ func (l *launch) end(e *ending) {
 func (l *launch) begin(p phase.Phase) { l.opts.status(Event{Phase: p, State: phase.Running}) }
 
 func (l *launch) done(p phase.Phase, detail string) {
+	if p == phase.Emulator {
+		// The emulator starts now: the rest of the step is the session.
+		l.clock.stop()
+		l.clock.start(session)
+	}
 	l.opts.status(Event{Phase: p, State: phase.Done, Detail: detail})
 }
 
@@ -262,7 +316,11 @@ func (l *launch) precheck(context.Context) *ending {
 // decide asks the whitelist, and the user when the lists do not decide,
 // and records an Always answer in the user list.
 func (l *launch) decide(ctx context.Context) *ending {
-	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: l.opts.LaunchURL, Admin: l.opts.Admin, User: l.opts.User, Prompter: l.opts.Prompter})
+	in := whitelist.Input{LaunchURL: l.opts.LaunchURL, Admin: l.opts.Admin, User: l.opts.User}
+	if l.opts.Prompter != nil {
+		in.Prompter = timedPrompter{l.opts.Prompter, &l.prompt}
+	}
+	d := whitelist.Decide(ctx, in)
 	l.res.Decision = d
 	l.rec.Whitelist = string(d.Step)
 	if !d.Origin.IsZero() {
@@ -450,6 +508,9 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 			l.opts.logf("serve: %v", err)
 		}
 	})
+	if t, ok := connector.Times(first); ok {
+		l.rec.Timings.ProxyTCP, l.rec.Timings.ProxyTLS, l.rec.Timings.ProxyRequest = t.TCP, t.TLS, t.Request
+	}
 	if st, ok := connector.ProxyTLS(first); ok {
 		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
 	}
@@ -603,6 +664,9 @@ func (l *launch) record(ctx context.Context) {
 	res, rec := l.res, l.rec
 	res.Outcome = l.outcome(ctx)
 	rec.Duration = time.Since(l.start)
+	took := l.clock.took
+	rec.Timings.Decision, rec.Timings.Prompt, rec.Timings.Fetch, rec.Timings.Policy = took[phase.Whitelist], l.prompt, took[phase.Descriptor], took[phase.Policy]
+	rec.Timings.Proxy, rec.Timings.Emulator, rec.Timings.Session = took[phase.Proxy], took[phase.Emulator], took[session]
 	rec.Decision, rec.Step = res.Outcome, res.Step
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
@@ -617,6 +681,19 @@ func (l *launch) record(ctx context.Context) {
 			l.opts.logf("audit log: %v", err)
 		}
 	}
+}
+
+// timedPrompter measures the wait for the user's answer, which is part of
+// the trust decision (whitelist.Decide asks the Prompter).
+type timedPrompter struct {
+	p    whitelist.Prompter
+	took *time.Duration
+}
+
+func (t timedPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest) (whitelist.Answer, error) {
+	start := time.Now()
+	defer func() { *t.took = time.Since(start) }()
+	return t.p.Prompt(ctx, req)
 }
 
 // outcome classifies how the launch ended (audit.Outcome). A Ctrl-C at the

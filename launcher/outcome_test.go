@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/policy"
@@ -93,5 +94,66 @@ func TestLaunchDemoMarked(t *testing.T) {
 	}
 	if recs, err := alog.ReadRecent(1); err != nil || len(recs) != 1 || !recs[0].Demo {
 		t.Fatalf("audit %+v %v, want a record marked demo", recs, err)
+	}
+}
+
+// slowYes answers Yes after wait: a user who takes that long to decide.
+type slowYes struct{ wait time.Duration }
+
+func (p slowYes) Prompt(ctx context.Context, _ whitelist.PromptRequest) (whitelist.Answer, error) {
+	select {
+	case <-time.After(p.wait):
+		return whitelist.AnswerYes, nil
+	case <-ctx.Done():
+		return whitelist.AnswerNo, ctx.Err()
+	}
+}
+
+// TestLaunchTimings: the record has the time of each phase the launch went
+// through, measured once by the step runner: the prompt's wait inside the
+// decision, the proxy's TCP, TLS and request inside the proxy's phase, and
+// the phases within the launch's duration. A launch refused at the
+// decision has no time for the phases it never reached.
+func TestLaunchTimings(t *testing.T) {
+	const think = 40 * time.Millisecond
+	w := newWorld(t, "connect")
+	opts, alog := w.options(t, "fake", strings.NewReader(""), io.Discard)
+	opts.User = whitelist.Source{Path: "/nonexistent-trustlaunch-test/user.txt"}
+	opts.Prompter = slowYes{think}
+	opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, "require_signed = false\n")}
+	if res := Launch(t.Context(), opts); res.Outcome != audit.Launched {
+		t.Fatalf("outcome %s (%v)", res.Outcome, res.Err)
+	}
+	recs, err := alog.ReadRecent(1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit: %v %v", recs, err)
+	}
+	tm := recs[0].Timings
+	for _, p := range tm.Phases() {
+		if p.Took <= 0 && p.Name != "policy" { // a policy with no lists checks in well under a microsecond
+			t.Errorf("phase %s has no time: %+v", p.Name, tm)
+		}
+	}
+	if tm.Prompt < think || tm.Decision < tm.Prompt {
+		t.Errorf("prompt %v, decision %v; want the %v wait, inside the decision", tm.Prompt, tm.Decision, think)
+	}
+	if sub := tm.ProxyTCP + tm.ProxyTLS + tm.ProxyRequest; sub > tm.Proxy {
+		t.Errorf("the proxy's TCP, TLS and request take %v, more than its phase, %v", sub, tm.Proxy)
+	}
+	// duration_ms is whole milliseconds: give it one.
+	if sum := tm.Decision + tm.Fetch + tm.Policy + tm.Proxy + tm.Emulator + tm.Session; sum > recs[0].Duration+time.Millisecond {
+		t.Errorf("the phases take %v, more than the launch, %v", sum, recs[0].Duration)
+	}
+
+	opts, alog = w.options(t, "fake", strings.NewReader(""), io.Discard)
+	opts.User = whitelist.Source{Path: "/nonexistent-trustlaunch-test/user.txt"}
+	opts.Prompter = answer{whitelist.AnswerNo, nil}
+	Launch(t.Context(), opts)
+	recs, err = alog.ReadRecent(1)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit: %v %v", recs, err)
+	}
+	if tm := recs[0].Timings; tm.Decision <= 0 || tm.Fetch != 0 || tm.Proxy != 0 || tm.Emulator != 0 || tm.Session != 0 {
+		t.Errorf("refused at the prompt: %+v; want the decision's time alone", tm)
 	}
 }
