@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/platform"
 )
 
@@ -27,13 +28,23 @@ type Options struct {
 	// MaxSize is the size in bytes past which the log is rotated,
 	// DefaultMaxSize when zero.
 	MaxSize int64
+	// OSLog is the least severe launch record that also goes to the OS's
+	// log (journald or syslog, the Windows Event Log): the administrator's
+	// setting, every record (oslog.LevelInfo) when zero.
+	OSLog oslog.Level
+	// OSLogOptions say where the OS's log is; the zero value is this
+	// machine's (tests point it elsewhere).
+	OSLogOptions oslog.Options
 }
 
 // Log is the user's audit log: JSON lines, one per launch. It is safe
-// for use by several goroutines and processes at once.
+// for use by several goroutines and processes at once. A launch's record
+// goes to the OS's log as well (docs/admin.md "Launch records").
 type Log struct {
-	path    string
-	maxSize int64
+	path     string
+	maxSize  int64
+	osLevel  oslog.Level
+	osTarget oslog.Options
 }
 
 // DefaultPath returns audit.log in platform.UserStateDir.
@@ -48,7 +59,7 @@ func DefaultPath() (string, error) {
 // New returns the audit log that opts name. It creates nothing:
 // Append creates the directory and file when it first writes.
 func New(opts Options) (*Log, error) {
-	l := &Log{path: opts.Path, maxSize: opts.MaxSize}
+	l := &Log{path: opts.Path, maxSize: opts.MaxSize, osLevel: opts.OSLog, osTarget: opts.OSLogOptions}
 	if l.path == "" {
 		p, err := DefaultPath()
 		if err != nil {
@@ -76,7 +87,9 @@ func (l *Log) AppendAfter(ctx context.Context, rec Record) error {
 	return l.Append(actx, rec)
 }
 
-// Append writes rec as one line.
+// Append writes rec as one line, and a launch's record (Action
+// ActionLaunch) to the OS's log first, within the level of Options.OSLog:
+// the line says where that went (Record.OSLog).
 //
 // The directory is created private (platform.MkdirPrivate) and the file
 // 0600. Each record is one write(2) to a file opened O_APPEND, so lines
@@ -86,7 +99,11 @@ func (l *Log) AppendAfter(ctx context.Context, rec Record) error {
 // old file kept). A failed rotation does not lose the record: it is
 // written to the current file and the rotation error is returned.
 func (l *Log) Append(ctx context.Context, rec Record) error {
-	line, err := rec.line(time.Now())
+	cl := rec.cleaned(time.Now())
+	if cl.Action == ActionLaunch {
+		cl.OSLog = l.toOSLog(ctx, cl)
+	}
+	line, err := cl.encode()
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
@@ -36,12 +37,13 @@ func sampleRecord(i int) Record {
 		BytesDown:     int64(1000 * i),
 		Duration:      time.Duration(i) * time.Second,
 		ExitStatus:    &exit,
+		OSLog:         "off", // newTestLog's level
 	}
 }
 
 func newTestLog(t *testing.T, maxSize int64) *Log {
 	t.Helper()
-	l, err := New(Options{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize})
+	l, err := New(Options{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize, OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestAuditLineFields(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"action", "bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "schema", "session", "step", "time", "whitelist"}
+	want := []string{"action", "bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "os_log", "proxy", "schema", "session", "step", "time", "whitelist"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
 	}

@@ -1,5 +1,7 @@
 package audit
 
+import "github.com/trustlaunch/trustlaunch/internal/oslog"
+
 // Outcome is how a launch ended: the one classification that the audit
 // record's decision, the event in the OS's log (its event ID and severity)
 // and trustlaunch's exit code share (docs/admin.md "Launch records"). The
@@ -41,7 +43,8 @@ const (
 
 // outcomeInfo is what an outcome means outside the audit log.
 type outcomeInfo struct {
-	eventID uint32 // the Windows event ID (docs/admin.md)
+	severity oslog.Severity // in the OS's log: syslog's severity, the Windows event type
+	eventID  uint32         // the Windows event ID (docs/admin.md)
 	// messageID is the journald MESSAGE_ID: a random 128-bit ID per
 	// outcome, as journald's catalog asks, so that `journalctl
 	// MESSAGE_ID=...` finds one class whatever the message says.
@@ -52,12 +55,12 @@ type outcomeInfo struct {
 // outcomes is the table the event IDs and message IDs come from; launches
 // only (detections go to the audit log alone).
 var outcomes = map[Outcome]outcomeInfo{
-	Launched:         {100, "d6ae5c3d1c1b4290bead7fc299994a55", "launched"},
-	RefusedWhitelist: {101, "153ca037995c4d86b4c4c7df6bc48ff8", "launch refused by the whitelist"},
-	RefusedUser:      {102, "ff90cb77087b47d6bcc662dd27546564", "launch refused by the user"},
-	RefusedPolicy:    {103, "5027d11f3f504556b67bbd79a2a11ec7", "launch refused by the admin policy"},
-	Failed:           {104, "571d779d4dc64eef89103abd8b1dd096", "launch failed"},
-	Interrupted:      {105, "5cba237e63b34037a6e42294a70baee1", "launch interrupted"},
+	Launched:         {oslog.Info, 100, "d6ae5c3d1c1b4290bead7fc299994a55", "launched"},
+	RefusedWhitelist: {oslog.Warning, 101, "153ca037995c4d86b4c4c7df6bc48ff8", "launch refused by the whitelist"},
+	RefusedUser:      {oslog.Warning, 102, "ff90cb77087b47d6bcc662dd27546564", "launch refused by the user"},
+	RefusedPolicy:    {oslog.Warning, 103, "5027d11f3f504556b67bbd79a2a11ec7", "launch refused by the admin policy"},
+	Failed:           {oslog.Error, 104, "571d779d4dc64eef89103abd8b1dd096", "launch failed"},
+	Interrupted:      {oslog.Info, 105, "5cba237e63b34037a6e42294a70baee1", "launch interrupted"},
 }
 
 // LaunchOutcomes are the outcomes of a launch, in the order docs/admin.md
@@ -67,6 +70,16 @@ var LaunchOutcomes = []Outcome{Launched, RefusedWhitelist, RefusedUser, RefusedP
 // EventID returns the Windows event ID of a launch's outcome, 0 for one
 // that is not a launch's.
 func (o Outcome) EventID() uint32 { return outcomes[o].eventID }
+
+// Severity returns the severity of a launch's outcome in the OS's log;
+// an outcome that is not a launch's (a line read from an older log) is
+// an error, so that no level filters it out.
+func (o Outcome) Severity() oslog.Severity {
+	if i, ok := outcomes[o]; ok {
+		return i.severity
+	}
+	return oslog.Error
+}
 
 // Refused reports whether the outcome is a refusal: by the whitelist, the
 // user or the admin policy.

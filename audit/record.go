@@ -64,6 +64,11 @@ type Record struct {
 	// own), or "nobody: why"; "" for a launch that went ahead or was
 	// interrupted (tui.Told* name them).
 	Told string
+	// OSLog is where Append sent the record besides the audit log
+	// (oslog.Journald, oslog.Syslog, oslog.EventLog), or why not: "off",
+	// "below level L", "none" (no system log), "error: ..."; "" for a
+	// detection, which stays in the audit log.
+	OSLog string
 }
 
 // Scrubbed returns the record with every spelling of the run's secrets
@@ -101,6 +106,7 @@ type auditLine struct {
 	ExitStatus    *int         `json:"exit_status"`
 	Error         string       `json:"error"`
 	Told          string       `json:"told,omitempty"`
+	OSLog         string       `json:"os_log,omitempty"`
 }
 
 // cleaned returns the record as Append writes it: the current schema and
@@ -161,6 +167,7 @@ func (r Record) form(clean func(s string, max int) string, redactURL func(string
 		ExitStatus:    r.ExitStatus,
 		Error:         c(r.Error, auditErrorRunes),
 		Told:          c(r.Told, auditFieldRunes),
+		OSLog:         c(r.OSLog, auditFieldRunes),
 	}
 }
 
@@ -214,6 +221,7 @@ func (l auditLine) record() (Record, error) {
 		ExitStatus:    l.ExitStatus,
 		Error:         resanitize(l.Error),
 		Told:          resanitize(l.Told),
+		OSLog:         resanitize(l.OSLog),
 	}, nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
@@ -257,7 +258,7 @@ func (w *world) set(key string, v any) {
 }
 
 func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Writer) (Options, *audit.Log) {
-	alog, err := audit.New(audit.Options{Path: filepath.Join(testtmp.Dir(t), "audit.log")})
+	alog, err := audit.New(audit.Options{Path: filepath.Join(testtmp.Dir(t), "audit.log"), OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
@@ -30,7 +31,7 @@ func withAuditLog(t *testing.T, recs ...audit.Record) {
 	t.Setenv("XDG_STATE_HOME", state)
 	t.Setenv("LOCALAPPDATA", state)  // Windows (platform/paths_windows.go)
 	t.Setenv("HOME", testtmp.Dir(t)) // for systems where the state dir is under $HOME
-	l, err := audit.New(audit.Options{})
+	l, err := audit.New(audit.Options{OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}

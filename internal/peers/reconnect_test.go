@@ -21,6 +21,7 @@ import (
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -72,7 +73,7 @@ func TestProxyRestartedUnderLiveLaunch(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	alog, err := audit.New(audit.Options{Path: filepath.Join(dir, "audit.log")})
+	alog, err := audit.New(audit.Options{Path: filepath.Join(dir, "audit.log"), OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}
