@@ -71,6 +71,10 @@ var LaunchOutcomes = []Outcome{Launched, RefusedWhitelist, RefusedUser, RefusedP
 // that is not a launch's.
 func (o Outcome) EventID() uint32 { return outcomes[o].eventID }
 
+// MessageID returns the journald MESSAGE_ID of a launch's outcome, "" for
+// one that is not a launch's.
+func (o Outcome) MessageID() string { return outcomes[o].messageID }
+
 // Severity returns the severity of a launch's outcome in the OS's log;
 // an outcome that is not a launch's (a line read from an older log) is
 // an error, so that no level filters it out.

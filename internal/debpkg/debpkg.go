@@ -30,6 +30,7 @@ var Programs = map[string]string{
 	"c3270":            "c3270",
 	"hercules":         "hercules",
 	"proxytunnel":      "proxytunnel",
+	"rsyslogd":         "rsyslog",
 	"openssl":          "openssl",
 	"/usr/bin/python3": "python3.11-minimal", // Debian's, with the modules the packages bring (PATH may find another)
 	"tmux":             "tmux",
