@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -124,11 +125,22 @@ func (l auditLine) osMessage(summary string) string {
 }
 
 // currentUser names the user who launched, for a log that many users'
-// entries reach; "" when the system cannot say.
+// entries reach; "" when the system cannot say. The name is the system's,
+// not text from the network: only control characters are dropped, so
+// that DOMAIN\user keeps its one backslash (safetext would double it).
 func currentUser() string {
 	u, err := user.Current()
 	if err != nil {
 		return ""
 	}
-	return safetext.Excerpt(u.Username, auditFieldRunes)
+	name := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, u.Username)
+	if r := []rune(name); len(r) > auditFieldRunes {
+		name = string(r[:auditFieldRunes])
+	}
+	return name
 }

@@ -119,6 +119,18 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// The Windows event source of the launch records, as the MSI registers it
+// (packaging/windows/trustlaunch.wxs; TestMSIEventSource): the key under
+// HKLM, its message file, and the event types it reports (error, warning,
+// information). EventCreate.exe, which every Windows has, holds the
+// messages 1 to 1000, each "%1".
+const (
+	EventSource      = "trustlaunch"
+	EventSourceKey   = `SYSTEM\CurrentControlSet\Services\EventLog\Application\` + EventSource
+	EventMessageFile = `[System64Folder]EventCreate.exe`
+	TypesSupported   = 7
+)
+
 // DefaultTimeout bounds a write: a launch ends once its record is written,
 // and a stuck log must not hold it.
 const DefaultTimeout = 2 * time.Second
@@ -138,7 +150,7 @@ const (
 // Syslog or EventLog. It returns ErrNoLog, wrapped, when there is none.
 func Write(ctx context.Context, opts Options, e Entry) (string, error) {
 	if opts.Ident == "" {
-		opts.Ident = "trustlaunch"
+		opts.Ident = EventSource
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
