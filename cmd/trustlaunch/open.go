@@ -170,7 +170,9 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 // wrong and where, never the link's query, which holds the ticket.
 func badLink(ctx context.Context, s *stdio, err error) int {
 	s.errorf("open: %v", err)
-	if alog, aerr := audit.New(audit.Options{}); aerr != nil {
+	// The link never got as far as the flags: the admin policy is the one
+	// at its fixed path.
+	if alog, aerr := newAuditLog(policy.Load(platform.AdminPolicyPath())); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
 		if aerr := alog.AppendAfter(ctx, audit.Record{Action: audit.ActionLaunch, Decision: audit.Failed, Step: launcher.StepLaunchURL, Error: err.Error()}); aerr != nil {
@@ -247,7 +249,11 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			}
 		}
 	}
-	if alog, err := audit.New(audit.Options{}); err != nil {
+	machine := opts.Policy // the demo's policy is its own, not this machine's
+	if ls.policy != nil {
+		machine = policy.Load(ls.paths.policy)
+	}
+	if alog, err := newAuditLog(machine); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
 		opts.Audit = alog

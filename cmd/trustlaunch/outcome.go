@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/launcher"
+	"github.com/trustlaunch/trustlaunch/policy"
 )
 
 // exitFor returns the exit code of a launch or a detection from its
@@ -24,4 +25,11 @@ func exitFor(o audit.Outcome, step string, status int) int {
 		return exitUsage // the link itself is malformed
 	}
 	return exitFailure
+}
+
+// newAuditLog opens the user's audit log, whose launch records also go to
+// the OS's log at the level this machine's admin policy sets (os_log, or
+// Group Policy's OSLog): src, as loaded for the launch.
+func newAuditLog(src policy.Source) (*audit.Log, error) {
+	return audit.New(audit.Options{OSLog: src.OSLogLevel()})
 }

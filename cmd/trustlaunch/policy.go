@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
@@ -120,13 +121,19 @@ func showPolicy(s *stdio, path string) bool {
 	}
 	// where names an item's place: its file line, or its Group Policy value.
 	where := func(src string, line int) string {
-		if src != "" {
+		switch {
+		case src != "":
 			return src
+		case line == 0:
+			return path
 		}
 		return fmt.Sprintf("%s:%d", path, line)
 	}
 	if p.RequireSignedFrom != "" {
 		fmt.Fprintf(s.stdout, "  require_signed %-34v %s\n", p.RequireSigned, p.RequireSignedFrom)
+	}
+	if p.OSLogFrom != "" || p.OSLog != oslog.LevelInfo {
+		fmt.Fprintf(s.stdout, "  os_log      %-40s %s\n", p.OSLog, where(p.OSLogFrom, 0))
 	}
 	for _, x := range p.Proxies {
 		pins := ""
@@ -192,6 +199,7 @@ func showGroupPolicy(s *stdio) bool {
 		{set.HasProxies, fmt.Sprintf("%s: %d entries", policy.GPProxies, len(set.Proxies)), "[[proxies]] of the admin policy"},
 		{set.HasDestinations, fmt.Sprintf("%s: %d entries", policy.GPDestinations, len(set.Destinations)), "[[destinations]] of the admin policy"},
 		{set.HasPublishers, fmt.Sprintf("%s: %d entries", policy.GPPublishers, len(set.Publishers)), "[[publishers]] of the admin policy"},
+		{set.HasOSLog, policy.GPOSLog + ": " + set.OSLog.String(), "os_log of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)
