@@ -106,6 +106,21 @@ type DetectResult struct {
 	Err  error // why the detection failed (a *DetectError, or the state file's error); nil when refused or sent
 }
 
+// outcome classifies how the detection ended (audit.Outcome).
+func (r *DetectResult) outcome(ctx context.Context) audit.Outcome {
+	switch {
+	case ctx.Err() != nil:
+		return audit.Interrupted
+	case r.Sent:
+		return audit.Detected
+	case r.Err != nil:
+		return audit.Failed
+	case r.Step == StepDetectRateLimit:
+		return audit.RateLimited
+	}
+	return audit.RefusedWhitelist
+}
+
 // Refused reports whether nothing was sent because of policy: the origin
 // is not listed (or not https), the path is not DetectPath, or the rate
 // limit.
@@ -214,20 +229,8 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 	rec := audit.Record{Action: audit.ActionDetect, DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
-		rec.Step = res.Step
-		switch {
-		case ctx.Err() != nil:
-			rec.Decision = audit.Interrupted
-		case res.Sent:
-			rec.Decision = audit.Detected
-		case res.Err != nil:
-			rec.Decision = audit.Failed
-		case res.Step == StepDetectRateLimit:
-			rec.Decision = audit.RateLimited
-		default:
-			rec.Decision = audit.RefusedWhitelist
-		}
-		res.Outcome = rec.Decision
+		res.Outcome = res.outcome(ctx)
+		rec.Step, rec.Decision = res.Step, res.Outcome
 		if msg := res.Message(); msg != "" {
 			rec.Error = msg
 		}

@@ -13,7 +13,8 @@ const journalPrefix = "TRUSTLAUNCH_"
 // journalPayload returns e in journald's native format: one KEY=value line
 // a field, or, for a value holding a newline, the key, a newline, the
 // value's length as a little-endian 64-bit number, the value and a
-// newline (systemd's docs/JOURNAL_NATIVE_PROTOCOL.md, "Data Format").
+// newline (systemd's Native Journal Protocol,
+// https://systemd.io/JOURNAL_NATIVE_PROTOCOL/, "Data Format").
 func journalPayload(e Entry, ident string) []byte {
 	var b []byte
 	add := func(key, value string) {

@@ -19,9 +19,10 @@ const (
 )
 
 // write sends e to journald where it runs and to /dev/log otherwise, as
-// systemd's docs/JOURNAL_NATIVE_PROTOCOL.md ("Automatic Protocol
-// Upgrading") describes: journald's /dev/log reads only the old BSD
-// format, its own socket keeps every field.
+// systemd's Native Journal Protocol describes ("Automatic Protocol
+// Upgrading", https://systemd.io/JOURNAL_NATIVE_PROTOCOL/): journald's
+// /dev/log reads only the old BSD format, its own socket keeps every
+// field.
 func write(ctx context.Context, opts Options, e Entry) (string, error) {
 	jpath, spath := opts.JournalSocket, opts.SyslogSocket
 	if jpath == "" {

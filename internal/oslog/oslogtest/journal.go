@@ -1,6 +1,6 @@
 // Package oslogtest is test support for internal/oslog: a receiver of
 // journald's native protocol, written from systemd's description of it
-// (docs/JOURNAL_NATIVE_PROTOCOL.md in systemd's repository), not from
+// (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/), not from
 // internal/oslog's sender, so that the sender is checked against the
 // protocol rather than against itself. Only tests import it.
 package oslogtest

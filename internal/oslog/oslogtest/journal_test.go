@@ -3,8 +3,8 @@ package oslogtest
 import "testing"
 
 // TestParseJournalDocExample reads the example datagram of systemd's
-// docs/JOURNAL_NATIVE_PROTOCOL.md ("Example Datagram"), whose BINARY_BLOB
-// uses the second serialization.
+// Native Journal Protocol (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/,
+// "Example Datagram"), whose BINARY_BLOB uses the second serialization.
 func TestParseJournalDocExample(t *testing.T) {
 	data := "PRIORITY=3\nSYSLOG_FACILITY=3\nCODE_FILE=src/foobar.c\nCODE_LINE=77\nBINARY_BLOB\n\x04\x00\x00\x00\x00\x00\x00\x00xx\nx\nCODE_FUNC=some_func\nSYSLOG_IDENTIFIER=footool\nMESSAGE=Something happened.\n"
 	e, err := ParseJournal([]byte(data))
