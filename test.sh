@@ -54,6 +54,7 @@ DEBIAN_PACKAGES=(
 	iproute2          # ip: brings up the loopback of the Windows phase's network namespace
 	util-linux        # unshare: makes that namespace
 	proxytunnel       # the C peer of the connector (scripts/bench-proxytunnel.sh)
+	rsyslog           # the syslog daemon that reads the launch records' RFC 5424 messages (internal/peers.StartRsyslog)
 	openssl           # makes the test certificates of scripts/wine/test-open.sh and Squid's password file
 	git               # git ls-files (gofmt's file list); goreleaser reads the commit
 	gcc               # cgo, which go test -race needs

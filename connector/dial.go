@@ -20,10 +20,13 @@ import (
 // write errors are *StepError of StepRelay, and it supports CloseWrite.
 // Every error of Dial is a *StepError.
 func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
+	var times DialTimes
+	lap := lapTimer(time.Now())
 	raw, err := c.dialProxy(ctx)
 	if err != nil {
 		return nil, err
 	}
+	times.TCP = lap()
 	ok := false
 	defer func() {
 		if !ok {
@@ -41,6 +44,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 			return tlsError(c.cfg.ProxyAddr, err, false)
 		})
 	}
+	times.TLS = lap()
 	// The handshake verified the chain, the name and the pins
 	// (VerifyConnection): only now may the token be written.
 
@@ -56,6 +60,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	times.Request = lap()
 
 	if c.destConf != nil {
 		inner := tls.Client(tunnel, c.destConf)
@@ -67,9 +72,40 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 			})
 		}
 		tunnel = &e2eConn{Conn: inner, tunnel: tunnel}
+		times.EndToEnd = lap()
 	}
 	ok = true
-	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr, proxyTLS: tc.ConnectionState()}, nil
+	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr, proxyTLS: tc.ConnectionState(), times: times}, nil
+}
+
+// DialTimes are how long the steps of one Dial took, for the launch's
+// record of its phases.
+type DialTimes struct {
+	TCP      time.Duration // DNS and TCP to the proxy, or the outbound proxy's CONNECT to it
+	TLS      time.Duration // the TLS handshake with the proxy
+	Request  time.Duration // the transport's request carrying the token (CONNECT, WebSocket upgrade) to the proxy's answer
+	EndToEnd time.Duration // the TLS handshake with the destination inside the tunnel; 0 without end-to-end TLS
+}
+
+// Times returns how long the steps of Dial took for a tunnel that Dial
+// returned; ok is false for any other connection.
+func Times(tunnel net.Conn) (times DialTimes, ok bool) {
+	t, ok := tunnel.(*tunnelConn)
+	if !ok {
+		return DialTimes{}, false
+	}
+	return t.times, true
+}
+
+// lapTimer returns a func that returns the time since the previous call
+// (since start, the first time).
+func lapTimer(start time.Time) func() time.Duration {
+	return func() time.Duration {
+		now := time.Now()
+		d := now.Sub(start)
+		start = now
+		return d
+	}
 }
 
 // ProxyTLS returns the state of the TLS session with the proxy of a tunnel
@@ -176,6 +212,7 @@ type tunnelConn struct {
 	net.Conn
 	addr     string
 	proxyTLS tls.ConnectionState
+	times    DialTimes
 }
 
 func (t *tunnelConn) wrap(err error) error {

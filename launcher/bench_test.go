@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
@@ -164,12 +165,15 @@ func BenchmarkFirstByte(b *testing.B) {
 
 // BenchmarkLaunchToExec measures a whole launch of a whitelisted origin on
 // loopback, from Launch's start to the emulator being started (decision,
-// descriptor fetch, profile, pre-dial, listener).
+// descriptor fetch, profile, pre-dial, listener), and reports each phase
+// as the launch's audit record gives it (audit.Timings): what an
+// administrator reads in `trustlaunch log --timings`.
 func BenchmarkLaunchToExec(b *testing.B) {
 	w := newWorld(b, "connect")
 	var total time.Duration
+	var phases []audit.PhaseTime
 	for b.Loop() {
-		opts, _ := w.options(b, "fake", strings.NewReader(""), io.Discard)
+		opts, alog := w.options(b, "fake", strings.NewReader(""), io.Discard)
 		var execAt time.Time
 		opts.Status = func(e Event) {
 			if e.Phase == phase.Emulator && e.State == phase.Done {
@@ -182,6 +186,21 @@ func BenchmarkLaunchToExec(b *testing.B) {
 			b.Fatalf("launch: %+v", res)
 		}
 		total += execAt.Sub(start)
+		recs, err := alog.ReadRecent(1)
+		if err != nil || len(recs) != 1 {
+			b.Fatalf("audit: %v %v", recs, err)
+		}
+		for i, p := range recs[0].Timings.Phases() {
+			if i == len(phases) {
+				phases = append(phases, audit.PhaseTime{Name: p.Name})
+			}
+			phases[i].Took += p.Took
+		}
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/launch-to-exec")
+	for _, p := range phases {
+		if p.Name != "prompt" && p.Name != "policy" && p.Name != "session" { // no prompt or policy here; the session is the fake emulator's
+			b.ReportMetric(float64(p.Took.Microseconds())/1000/float64(b.N), "ms/"+p.Name)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -84,7 +85,7 @@ type DetectOptions struct {
 	// StatePath is the rate-limit file; DefaultDetectStatePath() when
 	// empty.
 	StatePath string
-	Audit     *AuditLog        // nil: no audit record (tests only)
+	Audit     *audit.Log       // nil: no audit record (tests only)
 	Now       func() time.Time // the clock of the rate limit; time.Now when nil
 	// Secrets is the run's registry of secrets (Options.Secrets): the
 	// detect URL's query (the portal's one-time id) and the outbound
@@ -95,12 +96,29 @@ type DetectOptions struct {
 
 // DetectResult is the outcome of a detection.
 type DetectResult struct {
+	// Outcome is how the detection ended, as its audit record says.
+	Outcome  audit.Outcome
 	Decision whitelist.Decision
 	// Step is the whitelist.Step that refused the origin,
 	// StepDetectPath, StepDetectRateLimit, or StepDetectPost.
 	Step string
 	Sent bool  // the portal answered the POST with 2xx
 	Err  error // why the detection failed (a *DetectError, or the state file's error); nil when refused or sent
+}
+
+// outcome classifies how the detection ended (audit.Outcome).
+func (r *DetectResult) outcome(ctx context.Context) audit.Outcome {
+	switch {
+	case ctx.Err() != nil:
+		return audit.Interrupted
+	case r.Sent:
+		return audit.Detected
+	case r.Err != nil:
+		return audit.Failed
+	case r.Step == StepDetectRateLimit:
+		return audit.RateLimited
+	}
+	return audit.RefusedWhitelist
 }
 
 // Refused reports whether nothing was sent because of policy: the origin
@@ -197,8 +215,9 @@ type detectReport struct {
 // is sent, however many processes try (a locked state file under the
 // user's state directory).
 //
-// The result is recorded in the audit log: decision "detected", "refused",
-// "rate-limited", "failed" or "interrupted".
+// The result is recorded in the audit log, with action "detect": decision
+// "detected", "refused-whitelist" (the lists, or not the detection's
+// path), "rate-limited", "failed" or "interrupted" (audit.Outcome).
 func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 	start := time.Now()
 	res := &DetectResult{}
@@ -207,27 +226,16 @@ func Detect(ctx context.Context, opts DetectOptions) *DetectResult {
 		secrets = &redact.Set{}
 	}
 	secrets.AddQuery(opts.URL)
-	rec := AuditRecord{DescriptorURL: opts.URL}
+	rec := audit.Record{Action: audit.ActionDetect, DescriptorURL: opts.URL}
 	defer func() {
 		rec.Duration = time.Since(start)
-		rec.Step = res.Step
-		switch {
-		case ctx.Err() != nil:
-			rec.Decision = "interrupted"
-		case res.Sent:
-			rec.Decision = "detected"
-		case res.Err != nil:
-			rec.Decision = "failed"
-		case res.Step == StepDetectRateLimit:
-			rec.Decision = "rate-limited"
-		default:
-			rec.Decision = "refused"
-		}
+		res.Outcome = res.outcome(ctx)
+		rec.Step, rec.Decision = res.Step, res.Outcome
 		if msg := res.Message(); msg != "" {
 			rec.Error = msg
 		}
 		if opts.Audit != nil {
-			_ = opts.Audit.AppendAfter(ctx, rec.withoutSecrets(secrets)) // the answer was given or refused either way
+			_ = opts.Audit.AppendAfter(ctx, rec.Scrubbed(secrets)) // the answer was given or refused either way
 		}
 	}()
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/testnet"
@@ -107,7 +108,7 @@ func newDetect(t *testing.T, listed bool, h http.HandlerFunc) *detectSetup {
 		user.List = l
 	}
 	s.audit = filepath.Join(dir, "audit.log")
-	auditLog, err := NewAuditLog(AuditOptions{Path: s.audit})
+	auditLog, err := audit.New(audit.Options{Path: s.audit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestDetectUnlistedSendsNothing(t *testing.T) {
 			}
 			checkNoID(t, res.Message())
 			rec := s.lastAudit(t)
-			if rec["decision"] != "refused" || rec["step"] != string(tc.wantStep) {
+			if rec["decision"] != "refused-whitelist" || rec["step"] != string(tc.wantStep) {
 				t.Errorf("audit record %v, want refused at %s", rec, tc.wantStep)
 			}
 		})
@@ -489,7 +490,7 @@ func TestDetectPathFixed(t *testing.T) {
 			if _, err := os.Stat(s.opts.StatePath); err == nil {
 				t.Errorf("a refused detect took the rate limit")
 			}
-			if rec := s.lastAudit(t); rec["decision"] != "refused" || rec["step"] != StepDetectPath {
+			if rec := s.lastAudit(t); rec["decision"] != "refused-whitelist" || rec["step"] != StepDetectPath {
 				t.Errorf("audit record %v, want refused at %s", rec, StepDetectPath)
 			}
 		})

@@ -9,7 +9,7 @@
 //     the user's if no one else could have written it — a descriptor only
 //     names one), the tunnel (package connector) with the first connection
 //     dialed ahead, the emulator in its own process group, teardown, and an
-//     AuditLog record. It reports its progress phase by phase to
+//     audit record (package audit). It reports its progress phase by phase to
 //     Options.Status, and refuses at once where the connector cannot check
 //     who connects to the local end (macOS).
 //   - Options.LaunchURL takes the descriptor URL that package link reads
@@ -20,8 +20,6 @@
 //     itself does not (`trustlaunch __in-terminal`).
 //   - Detect answers a portal's detect link with a POST of what this
 //     trustlaunch is, under the same whitelist decision as a launch.
-//   - AuditLog writes JSON lines without the token or the ticket, rotated at
-//     10 MiB.
 //
 // It imports no user interface: the caller (cmd/trustlaunch) passes the
 // trust prompt as a whitelist.Prompter and the status screen as the Status

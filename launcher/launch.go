@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
@@ -47,7 +48,7 @@ type Options struct {
 	// UserAgent and Outbound itself.
 	Fetch    descriptor.FetchOptions
 	Profiles ProfileOptions // where the admin and user profiles live
-	Audit    *AuditLog      // nil: no audit record (tests only)
+	Audit    *audit.Log     // nil: no audit record (tests only)
 
 	// UserAgent names trustlaunch to the portal, to an outbound proxy and
 	// to the security proxy: the fetch and every tunnel send the same,
@@ -94,6 +95,10 @@ type Options struct {
 	// (`open`): the teardown kills and reaps every child of the process.
 	Subreaper bool
 
+	// Demo marks the launch's records as a run of `trustlaunch demo`,
+	// against its own embedded portal, proxy and host.
+	Demo bool
+
 	// Status receives the launch's progress, phase by phase, for the
 	// status screen; nil: none.
 	Status func(Event)
@@ -120,6 +125,9 @@ type Event struct {
 
 // Result is the outcome of a launch.
 type Result struct {
+	// Outcome is how the launch ended: the classification the audit
+	// record's decision, the OS log's event and the exit code share.
+	Outcome    audit.Outcome
 	Decision   whitelist.Decision
 	Phase      phase.Phase // the phase that ended the launch
 	Step       string      // the step that ended the launch, inside Phase
@@ -147,14 +155,32 @@ func (r *Result) Refused() bool { return r.Err == nil && !r.Decision.Proceed }
 // then teardown, whichever step ended it, and the audit record. Nothing of
 // the descriptor becomes a command line except through a profile defined
 // on this machine.
+//
+// Each step's time counts to its phase (the audit record's timings): the
+// runner starts the clock of a step's phase before it and stops it after,
+// and the emulator's phase gives way to the session when the emulator
+// starts (done).
 func Launch(ctx context.Context, opts Options) *Result {
 	l := newLaunch(opts)
 	defer l.record(ctx) // last: it holds what teardown counted
 	defer l.teardown()
-	for _, step := range []func(context.Context) *ending{
-		l.precheck, l.decide, l.fetch, l.checkPolicy, l.resolveProfile, l.prepareLocal, l.openTunnel, l.emulate,
+	for _, step := range []struct {
+		phase phase.Phase // "": not timed
+		run   func(context.Context) *ending
+	}{
+		{"", l.precheck},
+		{phase.Whitelist, l.decide},
+		{phase.Descriptor, l.fetch},
+		{phase.Policy, l.checkPolicy},
+		{phase.Emulator, l.resolveProfile},
+		{phase.Emulator, l.prepareLocal},
+		{phase.Proxy, l.openTunnel},
+		{phase.Emulator, l.emulate},
 	} {
-		if e := step(ctx); e != nil {
+		l.clock.start(step.phase)
+		e := step.run(ctx)
+		l.clock.stop()
+		if e != nil {
 			l.end(e)
 			break
 		}
@@ -167,7 +193,7 @@ type launch struct {
 	opts    Options
 	start   time.Time
 	res     *Result
-	rec     AuditRecord
+	rec     audit.Record
 	secrets *redact.Set
 
 	outbound *connector.OutboundProxy // opts.Outbound, or the environment's
@@ -194,6 +220,37 @@ type launch struct {
 
 	recorder *recorderWatch // the recorder in a terminal window, when one runs
 	reaping  bool           // this process is the emulator tree's subreaper
+
+	clock  phaseClock    // the time of each phase, for the audit record
+	prompt time.Duration // the wait for the user's answer
+}
+
+// session is the clock's name for the time the emulator runs, which
+// follows the emulator's phase within its last step.
+const session phase.Phase = "session"
+
+// phaseClock adds up the time of each phase, one phase at a time.
+type phaseClock struct {
+	cur   phase.Phase // the phase being timed; "" none
+	since time.Time
+	took  map[phase.Phase]time.Duration
+}
+
+// start times p from now on; "" times nothing.
+func (c *phaseClock) start(p phase.Phase) {
+	c.cur, c.since = p, time.Now()
+}
+
+// stop adds the time since start to the phase being timed.
+func (c *phaseClock) stop() {
+	if c.cur == "" {
+		return
+	}
+	if c.took == nil {
+		c.took = map[phase.Phase]time.Duration{}
+	}
+	c.took[c.cur] += time.Since(c.since)
+	c.cur = ""
 }
 
 func newLaunch(opts Options) *launch {
@@ -202,7 +259,7 @@ func newLaunch(opts Options) *launch {
 		l.secrets = &redact.Set{}
 	}
 	l.secrets.AddQuery(opts.LaunchURL)
-	l.rec.DescriptorURL = opts.LaunchURL
+	l.rec.Action, l.rec.Demo, l.rec.DescriptorURL = audit.ActionLaunch, opts.Demo, opts.LaunchURL
 	return l
 }
 
@@ -230,6 +287,11 @@ func (l *launch) end(e *ending) {
 func (l *launch) begin(p phase.Phase) { l.opts.status(Event{Phase: p, State: phase.Running}) }
 
 func (l *launch) done(p phase.Phase, detail string) {
+	if p == phase.Emulator {
+		// The emulator starts now: the rest of the step is the session.
+		l.clock.stop()
+		l.clock.start(session)
+	}
 	l.opts.status(Event{Phase: p, State: phase.Done, Detail: detail})
 }
 
@@ -254,7 +316,11 @@ func (l *launch) precheck(context.Context) *ending {
 // decide asks the whitelist, and the user when the lists do not decide,
 // and records an Always answer in the user list.
 func (l *launch) decide(ctx context.Context) *ending {
-	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: l.opts.LaunchURL, Admin: l.opts.Admin, User: l.opts.User, Prompter: l.opts.Prompter})
+	in := whitelist.Input{LaunchURL: l.opts.LaunchURL, Admin: l.opts.Admin, User: l.opts.User}
+	if l.opts.Prompter != nil {
+		in.Prompter = timedPrompter{l.opts.Prompter, &l.prompt}
+	}
+	d := whitelist.Decide(ctx, in)
 	l.res.Decision = d
 	l.rec.Whitelist = string(d.Step)
 	if !d.Origin.IsZero() {
@@ -442,6 +508,9 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 			l.opts.logf("serve: %v", err)
 		}
 	})
+	if t, ok := connector.Times(first); ok {
+		l.rec.Timings.ProxyTCP, l.rec.Timings.ProxyTLS, l.rec.Timings.ProxyRequest = t.TCP, t.TLS, t.Request
+	}
 	if st, ok := connector.ProxyTLS(first); ok {
 		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
 	}
@@ -589,34 +658,62 @@ func (l *launch) recordTunnels() {
 		n, times, safetext.Sanitize(l.rec.Destination), safetext.Sanitize(l.rec.Proxy))
 }
 
-// record appends the launch's audit record, scrubbed of the run's secrets.
+// record classifies the launch's outcome and appends its audit record,
+// scrubbed of the run's secrets.
 func (l *launch) record(ctx context.Context) {
 	res, rec := l.res, l.rec
+	res.Outcome = l.outcome(ctx)
 	rec.Duration = time.Since(l.start)
-	rec.Step = res.Step
-	switch {
-	case ctx.Err() != nil:
-		rec.Decision = "interrupted"
-	case res.Refused():
-		rec.Decision = "refused"
-	case res.Err != nil:
-		rec.Decision = "failed"
-	default:
-		rec.Decision = "launched"
-	}
+	took := l.clock.took
+	rec.Timings.Decision, rec.Timings.Prompt, rec.Timings.Fetch, rec.Timings.Policy = took[phase.Whitelist], l.prompt, took[phase.Descriptor], took[phase.Policy]
+	rec.Timings.Proxy, rec.Timings.Emulator, rec.Timings.Session = took[phase.Proxy], took[phase.Emulator], took[session]
+	rec.Decision, rec.Step = res.Outcome, res.Step
 	if res.Err != nil {
 		rec.Error = res.Err.Error()
 	} else if res.Refused() {
 		rec.Error = res.Decision.Message
 	}
-	if l.opts.Tell != nil && ctx.Err() == nil && (res.Err != nil || res.Refused()) {
+	if l.opts.Tell != nil && (res.Outcome.Refused() || res.Outcome == audit.Failed) {
 		rec.Told = l.opts.Tell(ctx, res)
 	}
 	if l.opts.Audit != nil {
-		if err := l.opts.Audit.AppendAfter(ctx, rec.withoutSecrets(l.secrets)); err != nil {
+		if err := l.opts.Audit.AppendAfter(ctx, rec.Scrubbed(l.secrets)); err != nil {
 			l.opts.logf("audit log: %v", err)
 		}
 	}
+}
+
+// timedPrompter measures the wait for the user's answer, which is part of
+// the trust decision (whitelist.Decide asks the Prompter).
+type timedPrompter struct {
+	p    whitelist.Prompter
+	took *time.Duration
+}
+
+func (t timedPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest) (whitelist.Answer, error) {
+	start := time.Now()
+	defer func() { *t.took = time.Since(start) }()
+	return t.p.Prompt(ctx, req)
+}
+
+// outcome classifies how the launch ended (audit.Outcome). A Ctrl-C at the
+// trust prompt is an interruption, not the user's No; an admin policy that
+// refused the descriptor or cannot be used is a refusal, not a failure.
+func (l *launch) outcome(ctx context.Context) audit.Outcome {
+	res := l.res
+	switch {
+	case ctx.Err() != nil || errors.Is(res.Decision.Err, whitelist.ErrInterrupted):
+		return audit.Interrupted
+	case res.Refused() && res.Decision.Step == whitelist.StepPromptNo:
+		return audit.RefusedUser
+	case res.Refused():
+		return audit.RefusedWhitelist
+	case res.Err != nil && res.Step == policy.Step:
+		return audit.RefusedPolicy
+	case res.Err != nil:
+		return audit.Failed
+	}
+	return audit.Launched
 }
 
 // emulatorTree is who may use the tunnel during a launch with a command

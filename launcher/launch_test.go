@@ -27,8 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/internal/testnet"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
@@ -255,8 +257,8 @@ func (w *world) set(key string, v any) {
 	w.descriptor[key] = v
 }
 
-func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Writer) (Options, *AuditLog) {
-	audit, err := NewAuditLog(AuditOptions{Path: filepath.Join(testtmp.Dir(t), "audit.log")})
+func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Writer) (Options, *audit.Log) {
+	alog, err := audit.New(audit.Options{Path: filepath.Join(testtmp.Dir(t), "audit.log"), OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,13 +269,13 @@ func (w *world) options(t testing.TB, role string, stdin io.Reader, stdout io.Wr
 		User:      whitelist.LoadUser(w.userList),
 		Fetch:     descriptor.FetchOptions{RootCAs: pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
 		Profiles:  ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: w.profiles},
-		Audit:     audit,
+		Audit:     alog,
 		Stdin:     stdin,
 		Stdout:    stdout,
 		Stderr:    io.Discard,
 		Env: CleanEnv(append(os.Environ(), emulatorRoleEnv+"="+role, "TRUSTLAUNCH_TOKEN="+launchToken,
 			"GOOGLE_DEFAULT_CLIENT_SECRET=s3cr3t", "MY_API_TOKEN="+launchToken)),
-	}, audit
+	}, alog
 }
 
 // syncBuffer is a bytes.Buffer safe for the emulator's writer goroutine.
@@ -468,7 +470,7 @@ func TestLaunchTeardown(t *testing.T) {
 			pw.Close()
 			assertGone(t, pid, port)
 			recs, _ := audit.ReadRecent(1)
-			if len(recs) != 1 || recs[0].Decision != tt.rec {
+			if len(recs) != 1 || string(recs[0].Decision) != tt.rec {
 				t.Errorf("audit %+v, want decision %s", recs, tt.rec)
 			}
 		})

@@ -150,7 +150,11 @@ func TestEachStepFailureShown(t *testing.T) {
 				t.Errorf("the proxy accepted %d connections; want some: %v", n, reached)
 			}
 			recs, err := audit.ReadRecent(1)
-			if err != nil || len(recs) != 1 || recs[0].Decision != "failed" || recs[0].Step != tc.step || recs[0].Told != "window" {
+			wantDecision := "failed" // the admin policy's refusals are refusals, recorded as such
+			if tc.step == policy.Step {
+				wantDecision = "refused-policy"
+			}
+			if err != nil || len(recs) != 1 || string(recs[0].Decision) != wantDecision || recs[0].Step != tc.step || recs[0].Told != "window" {
 				t.Errorf("audit: %+v %v", recs, err)
 			}
 		})

@@ -111,8 +111,10 @@ func TestLaunchPolicyRefused(t *testing.T) {
 				t.Errorf("the proxy received %d tokens", n)
 			}
 			recs, _ := audit.ReadRecent(1)
-			if len(recs) != 1 || recs[0].Step != policy.Step || recs[0].Decision != "failed" {
-				t.Errorf("audit %+v", recs)
+			// A refusal by the admin policy, as the exit code (3) says:
+			// the record's decision and the result's outcome agree.
+			if len(recs) != 1 || recs[0].Step != policy.Step || recs[0].Decision != "refused-policy" || res.Outcome != "refused-policy" {
+				t.Errorf("outcome %s, audit %+v; want refused-policy", res.Outcome, recs)
 			}
 			assertNoSecrets(t, audit.Path())
 		})
@@ -124,8 +126,8 @@ func TestLaunchPolicyRefused(t *testing.T) {
 		os.WriteFile(opts.Policy.Path, nil, 0o644)
 		opts.Policy = policy.Load(opts.Policy.Path)
 		res := Launch(t.Context(), opts)
-		if res.Step != policy.Step || res.Err == nil || !res.Decision.Origin.IsZero() {
-			t.Fatalf("step %s err %v decision %+v", res.Step, res.Err, res.Decision)
+		if res.Step != policy.Step || res.Err == nil || !res.Decision.Origin.IsZero() || res.Outcome != "refused-policy" {
+			t.Fatalf("step %s err %v outcome %s decision %+v", res.Step, res.Err, res.Outcome, res.Decision)
 		}
 		if n := w.accepts.n.Load(); n != 0 {
 			t.Errorf("the proxy accepted %d connections", n)

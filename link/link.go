@@ -14,6 +14,11 @@ import (
 // (docs/design.md "The link and the descriptor URL").
 const MaxLen = 8 << 10
 
+// StepLaunchURL is the step of a record for a trustlaunch:// link that
+// Parse refused: nothing was decided, so the record has no origin
+// and no descriptor URL, only the error, which never quotes the link's query.
+const StepLaunchURL = "launch-url"
+
 // The accepted forms of a link: trustlaunch://launch?url=... and
 // trustlaunch://detect?url=..., nothing else. Both prefixes have the same
 // length, which the parser relies on.

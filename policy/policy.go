@@ -15,6 +15,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/internal/tomlpos"
@@ -48,10 +49,25 @@ type Policy struct {
 	Destinations         []Destination
 	RestrictDestinations bool
 	Publishers           []descriptor.Publisher
-	// RequireSignedFrom, ProxiesFrom, DestinationsFrom and PublishersFrom
-	// name where a setting came from when it is not Path: the Group Policy
-	// value or key that replaced the file's (Merge).
-	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom string
+	// OSLog is the least severe launch record that also goes to the OS's
+	// log (journald or syslog, the Windows Event Log): os_log in the file,
+	// oslog.LevelInfo (every record) when absent (docs/admin.md "Launch
+	// records").
+	OSLog oslog.Level
+	// RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom and
+	// OSLogFrom name where a setting came from when it is not Path: the
+	// Group Policy value or key that replaced the file's (Merge).
+	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom, OSLogFrom string
+}
+
+// OSLogLevel returns the level of the launch records in the OS's log that
+// src sets: every record when there is no policy, or one that cannot be
+// used (that launch stops, and its record is the one to see).
+func (src Source) OSLogLevel() oslog.Level {
+	if src.Err != nil || src.Policy == nil {
+		return oslog.LevelInfo
+	}
+	return src.Policy.OSLog
 }
 
 // source returns from, or the policy file when from is empty.
@@ -227,6 +243,8 @@ func ReadFile(path string) (*Policy, []Problem, error) {
 //	key = """-----BEGIN PUBLIC KEY-----..."""      # Ed25519 or ECDSA P-256
 //	origins = ["portal.example.com"]     # optional
 //
+//	os_log = "warning"                   # info (default), warning, error or off
+//
 // It returns every problem found, each with its line where the TOML
 // library knows it. The Policy is complete only when there are none.
 func Parse(path string, data []byte) (*Policy, []Problem) {
@@ -265,8 +283,17 @@ func Parse(path string, data []byte) (*Policy, []Problem) {
 			for _, t := range pp.tables(key, prim) {
 				pp.publisher(t)
 			}
+		case "os_log":
+			var level string
+			err := md.PrimitiveDecode(prim, &level)
+			if err == nil {
+				pp.pol.OSLog, err = oslog.ParseLevel(level)
+			}
+			if err != nil {
+				pp.add(tomlpos.Line(&md, prim), key, "os_log must be one of %s: the least severe launch record the system log gets", oslog.Levels())
+			}
 		default:
-			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
@@ -656,6 +683,9 @@ func (p *Policy) Summary() string {
 	parts = append(parts, plural.Count(len(p.Publishers), "publisher", "publishers"))
 	if p.RequireSigned {
 		parts = append(parts, "signature required")
+	}
+	if p.OSLog != oslog.LevelInfo {
+		parts = append(parts, "os_log "+p.OSLog.String())
 	}
 	return strings.Join(parts, ", ")
 }

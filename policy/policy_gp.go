@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -25,6 +26,7 @@ import (
 const (
 	GPAllowAdminListOnly = "AllowAdminListOnly" // REG_DWORD 0|1: the admin list's mode
 	GPRequireSigned      = "RequireSigned"      // REG_DWORD 0|1: require_signed
+	GPOSLog              = "OSLog"              // REG_SZ info|warning|error|off: os_log
 	GPServers            = "Servers"            // subkey: the admin list's entries, one REG_SZ a value
 	GPProxies            = "Proxies"            // subkey: [[proxies]], "ADDRESS [sha256/PIN ...]"
 	GPDestinations       = "Destinations"       // subkey: [[destinations]], "ADDRESS [tls] [sha256/PIN ...] [ca=BASE64-DER ...]"
@@ -34,7 +36,7 @@ const (
 // GPValueNames are the values of the key itself that the code
 // reads, GPListKeys its subkeys (ADMX <list> elements).
 var (
-	GPValueNames = []string{GPAllowAdminListOnly, GPRequireSigned}
+	GPValueNames = []string{GPAllowAdminListOnly, GPRequireSigned, GPOSLog}
 	GPListKeys   = []string{GPServers, GPProxies, GPDestinations, GPPublishers}
 )
 
@@ -69,11 +71,13 @@ type GPSettings struct {
 	Destinations     []Destination
 	HasPublishers    bool
 	Publishers       []descriptor.Publisher
+	HasOSLog         bool
+	OSLog            oslog.Level
 }
 
 // Any reports whether Group Policy gives any setting.
 func (s *GPSettings) Any() bool {
-	return s.HasServers || s.HasAdminOnly || s.HasRequireSigned || s.HasProxies || s.HasDestinations || s.HasPublishers
+	return s.HasServers || s.HasAdminOnly || s.HasRequireSigned || s.HasProxies || s.HasDestinations || s.HasPublishers || s.HasOSLog
 }
 
 // GPValuePath names a value of the policy key, or of one of its subkeys
@@ -106,6 +110,9 @@ func ParseGP(gp platform.GroupPolicy) (GPSettings, error) {
 		case GPRequireSigned:
 			s.HasRequireSigned = true
 			s.RequireSigned, err = gpBool(v)
+		case GPOSLog:
+			s.HasOSLog = true
+			s.OSLog, err = gpLevel(v)
 		default:
 			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GPValueNames, ", "), strings.Join(GPListKeys, ", "))
 		}
@@ -152,6 +159,19 @@ func gpBool(v platform.RegistryValue) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("is %d, want REG_DWORD 0 or 1", v.Number)
+}
+
+// gpLevel reads the OS log's level, REG_SZ as the template's list of
+// levels writes it.
+func gpLevel(v platform.RegistryValue) (oslog.Level, error) {
+	if v.Type != platform.RegSZ {
+		return 0, fmt.Errorf("is %s, want REG_SZ %s", platform.RegTypeName(v.Type), oslog.Levels())
+	}
+	l, err := oslog.ParseLevel(v.String)
+	if err != nil {
+		return 0, fmt.Errorf("is %s, want one of %s", safetext.QuoteExcerpt(v.String, 40), oslog.Levels())
+	}
+	return l, nil
 }
 
 // listValue parses one entry of a list subkey into s.
@@ -351,7 +371,7 @@ func Merge(pol Source, gp platform.GroupPolicy, gpErr error) Source {
 	if err != nil {
 		return Source{Path: pol.Path, Err: err}
 	}
-	if pol.Err != nil || (!set.HasRequireSigned && !set.HasProxies && !set.HasDestinations && !set.HasPublishers) {
+	if pol.Err != nil || (!set.HasRequireSigned && !set.HasProxies && !set.HasDestinations && !set.HasPublishers && !set.HasOSLog) {
 		return pol
 	}
 	var p Policy
@@ -372,6 +392,9 @@ func Merge(pol Source, gp platform.GroupPolicy, gpErr error) Source {
 	}
 	if set.HasPublishers {
 		p.Publishers, p.PublishersFrom = set.Publishers, GPListPath(GPPublishers)
+	}
+	if set.HasOSLog {
+		p.OSLog, p.OSLogFrom = set.OSLog, GPValuePath("", GPOSLog)
 	}
 	if p.RequireSigned && len(p.Publishers) == 0 {
 		return Source{Path: pol.Path, Err: &GPError{

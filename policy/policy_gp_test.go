@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -62,6 +63,8 @@ func TestParseGroupPolicyMalformed(t *testing.T) {
 		{"mode as string", platform.GroupPolicy{Values: []platform.RegistryValue{gpSZ("AllowAdminListOnly", "1")}}, `HKLM\Software\Policies\trustlaunch\AllowAdminListOnly`, "is REG_SZ, want REG_DWORD 0 or 1"},
 		{"mode 2", platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("AllowAdminListOnly", 2)}}, `trustlaunch\AllowAdminListOnly`, "is 2, want REG_DWORD 0 or 1"},
 		{"require signed as string", platform.GroupPolicy{Values: []platform.RegistryValue{gpSZ("RequireSigned", "true")}}, `trustlaunch\RequireSigned`, "want REG_DWORD"},
+		{"os log as a number", platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("OSLog", 2)}}, `trustlaunch\OSLog`, "is REG_DWORD, want REG_SZ info, warning, error, off"},
+		{"os log level unknown", platform.GroupPolicy{Values: []platform.RegistryValue{gpSZ("OSLog", "verbose")}}, `trustlaunch\OSLog`, `is "verbose", want one of info, warning, error, off`},
 		{"unknown value", platform.GroupPolicy{Values: []platform.RegistryValue{gpDWORD("RequireSignature", 1)}}, `trustlaunch\RequireSignature`, "unknown value"},
 		{"unknown subkey", platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Server", gpSZ("1", "a.example"))}}, `trustlaunch\Server`, "unknown subkey"},
 		{"server not a host", platform.GroupPolicy{Subkeys: []platform.RegistrySubkey{gpList("Servers", gpSZ("1", "ok.example"), gpSZ("2", "a..b"))}}, `trustlaunch\Servers value "2"`, `invalid host "a..b"`},
@@ -384,6 +387,16 @@ type admx struct {
 			ExplicitValue string  `xml:"explicitValue,attr"`
 			Expandable    string  `xml:"expandable,attr"`
 		} `xml:"elements>list"`
+		Enums []struct {
+			ID        string `xml:"id,attr"`
+			Key       string `xml:"key,attr"`
+			ValueName string `xml:"valueName,attr"`
+			Required  string `xml:"required,attr"`
+			Items     []struct {
+				DisplayName string  `xml:"displayName,attr"`
+				String      *string `xml:"value>string"`
+			} `xml:"item"`
+		} `xml:"elements>enum"`
 	} `xml:"policies>policy"`
 }
 
@@ -399,15 +412,19 @@ type adml struct {
 		ListBoxs []struct {
 			RefID string `xml:"refId,attr"`
 		} `xml:"listBox"`
+		Dropdowns []struct {
+			RefID string `xml:"refId,attr"`
+		} `xml:"dropdownList"`
 	} `xml:"resources>presentationTable>presentation"`
 }
 
 // TestADMXMatchesCode: every policy trustlaunch.admx defines writes a value
 // (or list subkey) that ParseGP reads, and every value and subkey
 // the code reads is defined by a policy; booleans write REG_DWORD 1/0 and
-// lists numbered REG_SZ values (or named ones for Publishers), as the
-// parser expects; and en-US/trustlaunch.adml defines every string and
-// presentation the ADMX refers to.
+// lists numbered REG_SZ values (or named ones for Publishers), the OS
+// log's level a REG_SZ level, as the parser expects; and
+// en-US/trustlaunch.adml defines every string and presentation the ADMX
+// refers to.
 func TestADMXMatchesCode(t *testing.T) {
 	dir := filepath.Join("..", "packaging", "windows", "admx")
 	var x admx
@@ -429,6 +446,9 @@ func TestADMXMatchesCode(t *testing.T) {
 	for _, p := range l.Presentations {
 		for _, lb := range p.ListBoxs {
 			pres[p.ID] = append(pres[p.ID], lb.RefID)
+		}
+		for _, dd := range p.Dropdowns {
+			pres[p.ID] = append(pres[p.ID], dd.RefID)
 		}
 	}
 	ref := regexp.MustCompile(`^\$\((string|presentation)\.([A-Za-z0-9_]+)\)$`)
@@ -459,7 +479,7 @@ func TestADMXMatchesCode(t *testing.T) {
 	if base != platform.GroupPolicyKey {
 		t.Fatalf("platform.GroupPolicyKey is %s, the template writes %s", platform.GroupPolicyKey, base)
 	}
-	var values, lists []string
+	var values, lists, enums []string
 	for _, p := range x.Policies {
 		where := "policy " + p.Name
 		if p.Class != "Machine" {
@@ -482,6 +502,34 @@ func TestADMXMatchesCode(t *testing.T) {
 				t.Errorf("%s: want enabledValue decimal 1 and disabledValue decimal 0 (REG_DWORD, what ParseGP reads)", where)
 			}
 			values = append(values, p.ValueName)
+		case len(p.Enums) == 1 && len(p.Lists) == 0:
+			// The OS log's level: one REG_SZ value, each item a level
+			// the parser reads, every level offered.
+			e := p.Enums[0]
+			if p.Key != base || (e.Key != "" && e.Key != base) || e.ValueName == "" || e.Required != "true" {
+				t.Errorf("%s: an enum must write a required value under %s (key %s, enum key %q, valueName %q)", where, base, p.Key, e.Key, e.ValueName)
+			}
+			var levels []string
+			for _, it := range e.Items {
+				needString(where+" item", it.DisplayName)
+				if it.String == nil {
+					t.Errorf("%s: item %s writes no REG_SZ", where, it.DisplayName)
+					continue
+				}
+				if _, err := oslog.ParseLevel(*it.String); err != nil {
+					t.Errorf("%s: item %s: %v", where, it.DisplayName, err)
+				}
+				levels = append(levels, *it.String)
+			}
+			if strings.Join(levels, ", ") != oslog.Levels() {
+				t.Errorf("%s: items %v, want the levels %s", where, levels, oslog.Levels())
+			}
+			m := ref.FindStringSubmatch(p.Presentation)
+			if m == nil || m[1] != "presentation" || !slices.Contains(pres[m[2]], e.ID) {
+				t.Errorf("%s: presentation %q has no dropdownList for %s in the ADML", where, p.Presentation, e.ID)
+			}
+			values = append(values, e.ValueName)
+			enums = append(enums, e.ValueName)
 		case len(p.Lists) == 1:
 			li := p.Lists[0]
 			sub, ok := strings.CutPrefix(li.Key, base+`\`)
@@ -522,6 +570,10 @@ func TestADMXMatchesCode(t *testing.T) {
 	// writes, with the type it writes, is read without error.
 	gp := platform.GroupPolicy{}
 	for _, v := range values {
+		if slices.Contains(enums, v) {
+			gp.Values = append(gp.Values, gpSZ(v, "warning"))
+			continue
+		}
 		gp.Values = append(gp.Values, gpDWORD(v, 1))
 	}
 	for _, sub := range lists {
@@ -535,7 +587,7 @@ func TestADMXMatchesCode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the values the ADMX writes do not parse: %v", err)
 	}
-	if !set.HasAdminOnly || !set.HasRequireSigned || !set.HasServers || !set.HasProxies || !set.HasDestinations || !set.HasPublishers {
+	if !set.HasAdminOnly || !set.HasRequireSigned || !set.HasServers || !set.HasProxies || !set.HasDestinations || !set.HasPublishers || !set.HasOSLog {
 		t.Errorf("a value the ADMX writes is not read: %+v", set)
 	}
 }
@@ -548,5 +600,29 @@ func readXML(t *testing.T, path string, v any) {
 	}
 	if err := xml.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestMergeOSLog: Group Policy's OSLog replaces the file's os_log, and
+// gives the level on its own when there is no file.
+func TestMergeOSLog(t *testing.T) {
+	file, probs := Parse("policy.toml", []byte("os_log = \"warning\"\n"))
+	if len(probs) != 0 {
+		t.Fatal(probs)
+	}
+	gp := platform.GroupPolicy{Values: []platform.RegistryValue{gpSZ("OSLog", "off")}}
+	src := Merge(Source{Path: "policy.toml", Policy: file}, gp, nil)
+	if src.Err != nil || src.OSLogLevel() != oslog.LevelOff || src.Policy.OSLogFrom != `HKLM\Software\Policies\trustlaunch\OSLog` {
+		t.Errorf("file warning, Group Policy off: %+v", src)
+	}
+	if src := Merge(Source{Path: "policy.toml", Policy: file}, platform.GroupPolicy{}, nil); src.OSLogLevel() != oslog.LevelWarning || src.Policy.OSLogFrom != "" {
+		t.Errorf("file warning, no Group Policy: %+v", src)
+	}
+	src = Merge(Source{Path: "policy.toml"}, platform.GroupPolicy{Values: []platform.RegistryValue{gpSZ("OSLog", "error")}}, nil)
+	if src.Err != nil || src.OSLogLevel() != oslog.LevelError {
+		t.Errorf("no file, Group Policy error: %+v", src)
+	}
+	if g, err := src.Policy.Check(&descriptor.Descriptor{}); err != nil || g.Dest != nil {
+		t.Errorf("a policy that sets only the log's level refuses a descriptor: %v", err)
 	}
 }

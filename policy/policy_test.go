@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/testadmin"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -80,6 +81,8 @@ func TestPolicyProblems(t *testing.T) {
 		{"bad key", "[[publishers]]\nname = \"x\"\nkey = \"ssh-ed25519 AAAA\"\n", "policy.toml:3: key must be one PEM block"},
 		{"publisher without key", "[[publishers]]\nname = \"x\"\n", "policy.toml:2: [[publishers]] has no key"},
 		{"publisher origin URL", "[[publishers]]\nname = \"x\"\nkey = \"k\"\norigins = [\"https://a.example.com/x\"]\n", "policy.toml:4: \"https://a.example.com/x\" is a URL"},
+		{"os_log unknown level", "\nos_log = \"debug\"\n", "policy.toml:2: os_log must be one of info, warning, error, off"},
+		{"os_log not a string", "os_log = 4\n", "policy.toml:1: os_log must be one of info, warning, error, off"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,5 +233,34 @@ func TestPolicyVerifiesSigned(t *testing.T) {
 	var none *Policy
 	if _, err := descriptor.VerifySigned(sign(key), descriptor.VerifyOptions{Publishers: none, Now: now}); err == nil || !strings.Contains(err.Error(), "there is no admin policy") {
 		t.Errorf("VerifySigned with a nil *Policy: %v", err)
+	}
+}
+
+// TestPolicyOSLog: os_log sets the level of the launch records in the OS's
+// log; without it, or without a usable policy, every record goes there.
+func TestPolicyOSLog(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want oslog.Level
+	}{
+		{"", oslog.LevelInfo},
+		{"os_log = \"info\"\n", oslog.LevelInfo},
+		{"os_log = \"warning\"\n", oslog.LevelWarning},
+		{"os_log = \"error\"\n", oslog.LevelError},
+		{"os_log = \"off\"\n", oslog.LevelOff},
+	} {
+		p, probs := Parse("policy.toml", []byte(tt.text))
+		if len(probs) != 0 || p.OSLog != tt.want || (Source{Policy: p}).OSLogLevel() != tt.want {
+			t.Errorf("%q: level %s, problems %v; want %s", tt.text, p.OSLog, probs, tt.want)
+		}
+	}
+	if p, _ := Parse("policy.toml", []byte("os_log = \"off\"\n")); !strings.Contains(p.Summary(), "os_log off") {
+		t.Errorf("summary %q does not say os_log off", p.Summary())
+	}
+	if got := (Source{}).OSLogLevel(); got != oslog.LevelInfo {
+		t.Errorf("no policy: level %s, want info", got)
+	}
+	if got := (Source{Err: errors.New("unsafe")}).OSLogLevel(); got != oslog.LevelInfo {
+		t.Errorf("an unusable policy: level %s, want info", got)
 	}
 }

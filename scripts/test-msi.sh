@@ -7,7 +7,8 @@
 # verifies the signatures with osslsigncode; then, in a Wine prefix:
 #
 #   install 0.9.0 (msiexec /i /qn): the binary, every registry value of the
-#     handler, the version resource, `trustlaunch version`,
+#     handler, the event source of the launch records (in the MSI's Registry
+#     table and in the registry), the version resource, `trustlaunch version`,
 #     `register --check` and `--check --system` happy, a trustlaunch:// URL
 #     opened through the shell (cmd /c start, i.e. ShellExecute and the
 #     registered command) reaching `open`, refused by an admin-only list put
@@ -15,19 +16,20 @@
 #     `unregister --system` refusing to remove the MSI's keys;
 #   upgrade to 1.0.0: one product left, the new version in place;
 #   install 0.9.0 again: refused, 1.0.0 still there;
-#   uninstall (msiexec /x /qn): binary and keys gone, the admin whitelist
-#     still there.
+#   uninstall (msiexec /x /qn): binary, keys and event source gone, the
+#     admin whitelist still there.
 #
 #   scripts/test-msi.sh            uses $TRUSTLAUNCH_WINE when it names a
 #                                  prefix made by scripts/wine/prefix (test.sh
 #                                  shares its own), else makes one and stops it
-#   scripts/test-msi.sh --mutants  also builds four broken packages (a wrong
+#   scripts/test-msi.sh --mutants  also builds five broken packages (a wrong
 #                                  command value; another UpgradeCode in the
 #                                  newer one; the handler in an unmanaged
 #                                  component, which uninstall leaves; a
 #                                  shipped whitelist.txt, which uninstall
-#                                  removes) and fails unless the install
-#                                  test fails on each
+#                                  removes; a wrong event message file) and
+#                                  fails unless the install test fails on
+#                                  each
 #
 # Needs: go, wixl, osslsigncode, openssl, wine64, gcc-mingw-w64-x86-64
 # (test.sh installs them). Takes about a minute.
@@ -62,6 +64,7 @@ if [ -z "${TRUSTLAUNCH_WINE:-}" ] || [ ! -f "$TRUSTLAUNCH_WINE/ready" ]; then
 fi
 EXE='C:\Program Files\trustlaunch\trustlaunch.exe'
 KEY='HKLM\Software\Classes\trustlaunch'
+EVKEY='SYSTEM\CurrentControlSet\Services\EventLog\Application\trustlaunch' # the event source of the launch records
 
 step() { printf '==> %s (%ds)\n' "$*" "$SECONDS"; }
 # fail exits (the subshell of a mutant's run, or the script): set -e does
@@ -145,6 +148,20 @@ check_version() {
 	[ "$(w "$EXE" version | tr -d '\r' | head -1)" = "trustlaunch $1" ] || fail "trustlaunch version does not say $1: $(w "$EXE" version)"
 }
 
+# check_event_source MSI: the MSI's Registry table registers the event
+# source of the launch records, and the installed key has its message file
+# (a full path: Wine's System64Folder) and types (internal/oslog).
+check_event_source() {
+	local rows
+	# ENVIRON, not awk -v, which would read the key's backslashes as escapes.
+	rows=$(msiinfo export "$1" Registry | tr -d '\r' | EVK="$EVKEY\\" awk -F'\t' '$2 == 2 && $3 == ENVIRON["EVK"] { print $4 "=" $5 }' | sort)
+	[ "$rows" = "$(printf 'EventMessageFile=[System64Folder]EventCreate.exe\nTypesSupported=#7')" ] ||
+		fail "the MSI's Registry table has, under HKLM\\$EVKEY: $rows"
+	expect_val "HKLM\\$EVKEY" EventMessageFile 'C:\windows\system32\EventCreate.exe'
+	w reg query "HKLM\\$EVKEY" /v TypesSupported 2>/dev/null | tr -d '\r' | grep -q '^ *TypesSupported *REG_DWORD *0x7$' ||
+		fail "HKLM\\$EVKEY [TypesSupported] is not REG_DWORD 7"
+}
+
 # The install test proper, for the MSIs in $1 (0.9.0) and $2 (1.0.0).
 install_test() {
 	local old=$1 new=$2 t0=$SECONDS
@@ -161,7 +178,8 @@ install_test() {
 	expect_val "$KEY\\shell\\open\\command" "" "\"$EXE\" open -- \"%1\""
 	[ "$(products)" = 1 ] || fail "$(products) products installed, want 1"
 	check_version 0.9.0
-	ok "0.9.0 installed: files, registry values, version resource"
+	check_event_source "$old"
+	ok "0.9.0 installed: files, registry values, event source, version resource"
 
 	w "$EXE" register --check >"$work/check.out" 2>&1 || { cat "$work/check.out" >&2; fail "register --check exited $?"; }
 	w "$EXE" register --check --system >"$work/check.out" 2>&1 || { cat "$work/check.out" >&2; fail "register --check --system exited $?"; }
@@ -206,6 +224,7 @@ install_test() {
 	w msiexec /x "$new" /qn || fail "msiexec /x exited $?"
 	[ ! -e "$PF/trustlaunch.exe" ] || fail "trustlaunch.exe still there after uninstall"
 	! w reg query "$KEY" >/dev/null 2>&1 || fail "$KEY still there after uninstall"
+	! w reg query "HKLM\\$EVKEY" >/dev/null 2>&1 || fail "the event source HKLM\\$EVKEY is still there after uninstall"
 	[ "$(products)" = 0 ] || fail "$(products) products left after uninstall"
 	[ -f "$PF/whitelist.txt" ] && grep -q portal.example.com "$PF/whitelist.txt" || fail "uninstall removed the admin whitelist"
 	ok "uninstall: binary and keys gone, the admin whitelist kept"
@@ -224,8 +243,9 @@ if $mutants; then
 		[upgradecode]='s/36EBCB2D-29D8-4463-921B-C20FDB4D46C9/36EBCB2D-29D8-4463-921B-C20FDB4D46CA/g'
 		[unmanaged]='s/83719F18-7573-4EDC-B830-4A905E8DA1C3//'
 		[whitelist]='0,\|KeyPath="yes"/>|s||KeyPath="yes"/><File Id="wl" Name="whitelist.txt" Source="trustlaunch.ico"/>|'
+		[eventsource]='s|EventCreate\.exe|EventCreat.exe|'
 	)
-	for m in command upgradecode unmanaged whitelist; do
+	for m in command upgradecode unmanaged whitelist eventsource; do
 		step "mutant: $m"
 		sed "${mutant[$m]}" "$wxs" >"$work/$m.wxs"
 		! cmp -s "$wxs" "$work/$m.wxs" || fail "mutant $m changed nothing"

@@ -19,7 +19,7 @@ import (
 // explicit No, Esc and q return AnswerNo and a nil error.
 var (
 	ErrTimeout        = errors.New("no answer before the timeout")
-	ErrInterrupted    = errors.New("prompt interrupted")
+	ErrInterrupted    = whitelist.ErrInterrupted
 	ErrTerminalClosed = errors.New("terminal closed")
 	ErrNoTerminal     = errors.New("no terminal to ask on")
 	ErrNoAnswer       = errors.New("prompt ended without an answer")

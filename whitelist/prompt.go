@@ -1,6 +1,9 @@
 package whitelist
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Answer is the user's reply to the trust prompt.
 type Answer int
@@ -38,6 +41,11 @@ type PromptRequest struct {
 // Question is the exact question of the trust prompt, from the trusted-server
 // list of Pulse Secure / Ivanti Connect Secure.
 const Question = "Do you want to download, install and/or execute software from the following server"
+
+// ErrInterrupted is the error, wrapped or not, of a Prompter whose prompt
+// Ctrl-C or a signal ended: the answer is No, and the launch counts as
+// interrupted rather than refused by the user.
+var ErrInterrupted = errors.New("prompt interrupted")
 
 // A Prompter asks the user whether to trust a server. Implementations must
 // answer AnswerNo on cancel, timeout, a closed terminal or any error; an error

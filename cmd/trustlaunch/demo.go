@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/demo"
 	"github.com/trustlaunch/trustlaunch/internal/plural"
-	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -171,6 +171,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	}
 	defer done()
 	ls.policy = policy
+	ls.demo = true
 	ls.prompter = newPrompter(s, o.open.prompt)
 	if o.yes {
 		ls.prompter = answerPrompter{whitelist.AnswerYes}
@@ -299,7 +300,7 @@ func demoAuditRecord(launchURL string) string {
 	if err != nil {
 		return ""
 	}
-	l, err := launcher.NewAuditLog(launcher.AuditOptions{})
+	l, err := audit.New(audit.Options{})
 	if err != nil {
 		return ""
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -27,29 +28,27 @@ func runDetect(ctx context.Context, s *stdio, paths *listPaths, target string, o
 		Version: versionString(),
 		Fetch:   descriptor.FetchOptions{UserAgent: connector.UserAgent(versionString()), Outbound: outbound},
 	}
-	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+	if alog, err := audit.New(audit.Options{}); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
-		opts.Audit = audit
+		opts.Audit = alog
 	}
 	res := launcher.Detect(ctx, opts)
 	switch {
-	case ctx.Err() != nil:
+	case res.Outcome == audit.Interrupted:
 		s.errorf("detect: interrupted")
-		return exitInterrupted
 	case res.Sent:
 		fmt.Fprintf(s.stderr, "trustlaunch: detect: answered %s (%s)\n", res.Decision.Origin, res.Decision.Step)
-		return exitOK
 	case res.Refused():
 		s.errorf("%s", res.Message())
 		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
-		return exitRefused
+	default:
+		s.errorf("%s", res.Message())
+		if h := hintOf(res.Err); h != "" {
+			s.hintf("%s", h)
+		}
 	}
-	s.errorf("%s", res.Message())
-	if h := hintOf(res.Err); h != "" {
-		s.hintf("%s", h)
-	}
-	return exitFailure
+	return exitFor(res.Outcome, res.Step, 0)
 }

@@ -23,8 +23,13 @@ import (
 
 // TestMain lets testscript run the real main as the "trustlaunch" command.
 func TestMain(m *testing.M) {
-	testscript.Main(binDirRemover{m}, map[string]func(){"trustlaunch": main})
+	testscript.Main(binDirRemover{m}, testCommands)
 }
+
+// testCommands are the programs the test binary also is, by the name it is
+// run as: trustlaunch itself for the scripts, and the helpers of tests
+// (added by their files' init).
+var testCommands = map[string]func(){"trustlaunch": main}
 
 // binDirRemover empties testscript.Main's command directory once the tests
 // have run, with os.Remove on each entry, so that Main's own os.RemoveAll of

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
 	xterm "github.com/charmbracelet/x/term"
 	"github.com/spf13/pflag"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
@@ -157,21 +157,23 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 
 // badLink reports a link that link.Parse refused, and returns the exit
 // code: on stderr, in the audit log (decision "failed" at
-// launcher.StepLaunchURL) and, without a terminal, as a desktop notification
+// link.StepLaunchURL) and, without a terminal, as a desktop notification
 // or in a window (tellUser), so that a launch a browser started does not
 // fail unseen. err names what is
 // wrong and where, never the link's query, which holds the ticket.
 func badLink(ctx context.Context, s *stdio, err error) int {
 	s.errorf("open: %v", err)
 	told := tellUser(ctx, "trustlaunch: launch refused", "open: "+err.Error())
-	if audit, aerr := launcher.NewAuditLog(launcher.AuditOptions{}); aerr != nil {
+	// The link never got as far as the flags: the admin policy is the one
+	// at its fixed path.
+	if alog, aerr := newAuditLog(policy.Load(platform.AdminPolicyPath())); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		if aerr := audit.AppendAfter(ctx, launcher.AuditRecord{Decision: "failed", Step: launcher.StepLaunchURL, Error: err.Error(), Told: told}); aerr != nil {
+		if aerr := alog.AppendAfter(ctx, audit.Record{Action: audit.ActionLaunch, Decision: audit.Failed, Step: link.StepLaunchURL, Error: err.Error(), Told: told}); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
 	}
-	return exitUsage
+	return exitFor(audit.Failed, link.StepLaunchURL, 0)
 }
 
 // launchSetup is what differs between `open` and `demo`.
@@ -186,6 +188,7 @@ type launchSetup struct {
 	// outbound is the outbound-proxy setting of the fetch and the tunnel;
 	// nil: both take the environment's (launcher.Options.Outbound).
 	outbound *connector.OutboundProxy
+	demo     bool // `trustlaunch demo`: its records are marked so
 }
 
 // lists loads the whitelists of a launch: paths', or the demo's admin
@@ -224,6 +227,7 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		Subreaper:   true, // this process runs one launch: end what the emulator leaves
 		UserAgent:   connector.UserAgent(versionString()),
 		Outbound:    ls.outbound,
+		Demo:        ls.demo,
 	}
 	opts.Fetch.ClientVersion = versionString() // a descriptor's min_version is checked against it
 	opts.Tell = tellLaunch(s)
@@ -250,10 +254,14 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 			}
 		}
 	}
-	if audit, err := launcher.NewAuditLog(launcher.AuditOptions{}); err != nil {
+	machine := opts.Policy // the demo's policy is its own, not this machine's
+	if ls.policy != nil {
+		machine = policy.Load(ls.paths.policy)
+	}
+	if alog, err := newAuditLog(machine); err != nil {
 		s.warnf("no audit log: %v", err)
 	} else {
-		opts.Audit = audit
+		opts.Audit = alog
 	}
 	res := launcher.Launch(ctx, opts)
 	held.release() // the emulator has exited: what it held goes out first
@@ -268,28 +276,20 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		s.warnf("could not add the server to your whitelist: %v", res.AddErr)
 	}
 	switch {
-	case ctx.Err() != nil || errors.Is(res.Decision.Err, tui.ErrInterrupted):
+	case res.Outcome == audit.Interrupted:
 		s.errorf("open: interrupted; everything was stopped")
-		return exitInterrupted
 	case res.Refused():
 		s.errorf("%s", res.Decision.Message)
 		if fix := fixFor(res.Decision.Err); fix != "" {
 			s.hintf("%s", fix)
 		}
-		return exitRefused
 	case res.Err != nil:
 		s.errorf("%s: %v", res.Step, res.Err)
 		if h := hintOf(res.Err); h != "" {
 			s.hintf("%s", h)
 		}
-		if res.Step == policy.Step {
-			// The admin policy refused the descriptor, or cannot be used
-			// and so stops every launch, as an unusable admin list does.
-			return exitRefused
-		}
-		return exitFailure
 	}
-	return min(max(res.ExitStatus, 0), 255)
+	return exitFor(res.Outcome, res.Step, res.ExitStatus)
 }
 
 // isTerminal reports whether a stdio stream (an io.Reader or io.Writer) is a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/plural"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
@@ -122,13 +123,19 @@ func showPolicy(s *stdio, path string) bool {
 	}
 	// where names an item's place: its file line, or its Group Policy value.
 	where := func(src string, line int) string {
-		if src != "" {
+		switch {
+		case src != "":
 			return src
+		case line == 0:
+			return path
 		}
 		return fmt.Sprintf("%s:%d", path, line)
 	}
 	if p.RequireSignedFrom != "" {
 		fmt.Fprintf(s.stdout, "  require_signed %-34v %s\n", p.RequireSigned, p.RequireSignedFrom)
+	}
+	if p.OSLogFrom != "" || p.OSLog != oslog.LevelInfo {
+		fmt.Fprintf(s.stdout, "  os_log      %-40s %s\n", p.OSLog, where(p.OSLogFrom, 0))
 	}
 	for _, x := range p.Proxies {
 		pins := ""
@@ -194,6 +201,7 @@ func showGroupPolicy(s *stdio) bool {
 		{set.HasProxies, policy.GPProxies + ": " + plural.Count(len(set.Proxies), "entry", "entries"), "[[proxies]] of the admin policy"},
 		{set.HasDestinations, policy.GPDestinations + ": " + plural.Count(len(set.Destinations), "entry", "entries"), "[[destinations]] of the admin policy"},
 		{set.HasPublishers, policy.GPPublishers + ": " + plural.Count(len(set.Publishers), "entry", "entries"), "[[publishers]] of the admin policy"},
+		{set.HasOSLog, policy.GPOSLog + ": " + set.OSLog.String(), "os_log of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)

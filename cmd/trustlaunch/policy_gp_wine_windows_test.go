@@ -83,6 +83,14 @@ func TestGroupPolicyExplainWine(t *testing.T) {
 	reg(key+`\Proxies`, "/v", "1", "/t", "REG_SZ", "/d", "proxy.example.com:8443", "/f")
 	must(cli(exitOK, "whitelist", "show"), "proxy       proxy.example.com:8443", key+`\Proxies value "1"`, "does not exist; Group Policy gives: 1 proxy")
 
+	// The level of the launch records in the event log.
+	reg(key, "/v", "OSLog", "/t", "REG_SZ", "/d", "warning", "/f")
+	must(cli(exitOK, "whitelist", "show"), "os_log warning", "os_log      warning", key+`\OSLog`)
+	must(cli(exitOK, "whitelist", "paths"), "OSLog: warning; replaces os_log of the admin policy")
+	reg(key, "/v", "OSLog", "/t", "REG_DWORD", "/d", "1", "/f")
+	must(cli(exitFailure, "whitelist", "paths"), key+`\OSLog: is REG_DWORD, want REG_SZ info, warning, error, off`)
+	reg(key, "/v", "OSLog", "/t", "REG_SZ", "/d", "off", "/f")
+
 	// A malformed value stops every launch, naming the value.
 	reg(key+`\Servers`, "/v", "2", "/t", "REG_SZ", "/d", "a..b", "/f")
 	must(cli(exitRefused, "whitelist", "explain", listed), key+`\Servers value "2": invalid host "a..b"`)

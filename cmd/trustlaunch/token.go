@@ -12,51 +12,60 @@ import (
 	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
 
-const tokenUsage = `Issue and check session tokens, the token a launch descriptor carries and
+// tokenGroup is "trustlaunch token".
+var tokenGroup = group{
+	name: "token",
+	about: `Issue and check session tokens, the token a launch descriptor carries and
 the security proxy checks (for portal developers and proxy administrators;
 the contract is in docs/proxy.md).
+`,
+	more: `Examples:
+  trustlaunch token issue --key portal.key --iss https://portal.example.com \
+      --aud proxy.example.com:8443 --dst mainframe.example.com:23 --sub alice
+  trustlaunch token verify --keys portal.key.pub --iss https://portal.example.com \
+      --aud proxy.example.com:8443 --dst mainframe.example.com:23 < token.txt
+`,
+	subs: []subcommand{
+		{"issue", "sign a session token with a portal's key", tokenIssue},
+		{"verify", "check a session token read on stdin as the proxy would", tokenVerify},
+	},
+}
+
+const tokenIssueHelp = `Sign a session token with a portal's key.
 
 Usage:
   trustlaunch token issue --key FILE --iss ORIGIN --aud PROXY --dst HOST:PORT --sub USER [--ttl DURATION] [--json]
-  trustlaunch token verify --keys FILE --iss ORIGIN --aud PROXY [--dst HOST:PORT] [--at UNIX] [--json] < token
 
-issue    signs a token with a key from "trustlaunch descriptor keygen" and
-         writes it to stdout: iss the portal's origin, aud the proxy's name
-         (its --audience: its address, as the descriptor's proxy.address),
-         dst the one destination, sub the user, a new jti, exp --ttl after
-         now (default 120s, at most 300s). A portal issues its tokens in
-         its own code (docs/portal.md); this is for tests and scripts
-verify   reads a token on stdin (never an argument: a token is a secret
-         until it expires) and checks it as the proxy would, against the
-         public keys in FILE (PEM, one or more, as FILE.pub from keygen):
-         the signature, iss, aud, the times and, with --dst, the
-         destination. The single-use rule is the proxy's and is not
-         checked. Exit 0 valid, 1 refused
+issue signs a token with a key from "trustlaunch descriptor keygen" and
+writes it to stdout: iss the portal's origin, aud the proxy's name (its
+--audience: its address, as the descriptor's proxy.address), dst the one
+destination, sub the user, a new jti, exp --ttl after now (default 120s,
+at most 300s). A portal issues its tokens in its own code
+(docs/portal.md); this is for tests and scripts.
 
 Examples:
   trustlaunch token issue --key portal.key --iss https://portal.example.com \
       --aud proxy.example.com:8443 --dst mainframe.example.com:23 --sub alice
+`
+
+const tokenVerifyHelp = `Check a session token as the proxy would.
+
+Usage:
+  trustlaunch token verify --keys FILE --iss ORIGIN --aud PROXY [--dst HOST:PORT] [--at UNIX] [--json] < token
+
+verify reads a token on stdin (never an argument: a token is a secret
+until it expires) and checks it as the proxy would, against the public
+keys in FILE (PEM, one or more, as FILE.pub from keygen): the signature,
+iss, aud, the times and, with --dst, the destination. The single-use rule
+is the proxy's and is not checked. Exit status 0 valid, 1 refused.
+
+Examples:
   trustlaunch token verify --keys portal.key.pub --iss https://portal.example.com \
       --aud proxy.example.com:8443 --dst mainframe.example.com:23 < token.txt
 `
 
 func cmdToken(ctx context.Context, s *stdio, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.stderr, tokenUsage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		fmt.Fprint(s.stdout, tokenUsage)
-		return exitOK
-	case "issue":
-		return tokenIssue(ctx, s, args[1:])
-	case "verify":
-		return tokenVerify(ctx, s, args[1:])
-	}
-	s.errorf("token: unknown subcommand %s", safetext.Quote(args[0]))
-	s.hintf("run \"trustlaunch token --help\"")
-	return exitUsage
+	return tokenGroup.run(ctx, s, args)
 }
 
 // tokenJSON is what issue and verify print with --json.
@@ -67,7 +76,7 @@ type tokenJSON struct {
 }
 
 func tokenIssue(ctx context.Context, s *stdio, args []string) int {
-	fs := newFlagSet("token issue", tokenUsage, s)
+	fs := newFlagSet("token issue", tokenIssueHelp, s)
 	keyFile := fs.String("key", "", "the portal's private key, from descriptor keygen (required)")
 	iss := fs.String("iss", "", "the portal's origin, as the proxies list it (required)")
 	aud := fs.String("aud", "", "the proxy's name, its --audience (required)")
@@ -80,7 +89,7 @@ func tokenIssue(ctx context.Context, s *stdio, args []string) int {
 	}
 	if fs.NArg() != 0 || *keyFile == "" || *iss == "" || *aud == "" || *dst == "" || *sub == "" {
 		s.errorf("token issue: want --key, --iss, --aud, --dst and --sub, and no arguments")
-		s.hintf("run \"trustlaunch token --help\"")
+		s.hintf("run \"trustlaunch token issue --help\"")
 		return exitUsage
 	}
 	pem, err := readNamedFile(ctx, *keyFile, maxKeyFile)
@@ -116,7 +125,7 @@ func tokenIssue(ctx context.Context, s *stdio, args []string) int {
 }
 
 func tokenVerify(ctx context.Context, s *stdio, args []string) int {
-	fs := newFlagSet("token verify", tokenUsage, s)
+	fs := newFlagSet("token verify", tokenVerifyHelp, s)
 	keysFile := fs.String("keys", "", "the portals' public keys, PEM (required)")
 	iss := fs.StringSlice("iss", nil, "an accepted issuer; repeat for several (required)")
 	aud := fs.String("aud", "", "the proxy's name (required)")
@@ -128,7 +137,7 @@ func tokenVerify(ctx context.Context, s *stdio, args []string) int {
 	}
 	if fs.NArg() != 0 || *keysFile == "" || len(*iss) == 0 || *aud == "" {
 		s.errorf("token verify: want --keys, --iss and --aud, and the token on stdin")
-		s.hintf("run \"trustlaunch token --help\"")
+		s.hintf("run \"trustlaunch token verify --help\"")
 		return exitUsage
 	}
 	pemData, err := readNamedFile(ctx, *keysFile, maxKeyFile)

@@ -37,12 +37,14 @@ var forbidden = map[string][]string{
 	"descriptor":        {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"policy":            {"launcher", "tui", "cmd/trustlaunch"},
 	"link":              {"launcher", "tui", "cmd/trustlaunch", "policy"},
+	"audit":             {"launcher", "tui", "cmd/trustlaunch", "policy"},
 	"platform":          {"*"},
 	"internal/safetext": {"*"},
 	"internal/redact":   {"*"},
 	"internal/tomlpos":  {"*"},
 	"internal/phase":    {"*"},
 	"internal/plural":   {"*"},
+	"internal/oslog":    {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
@@ -215,7 +217,7 @@ func TestLauncherSizeCanFail(t *testing.T) {
 // contain them. proxytest, the in-process reference proxies, is allowed in
 // exactly one package of the binary: internal/demo, the world of
 // `trustlaunch demo`.
-var testSupport = []string{"connector/proxytest", "internal/redact/redacttest", "internal/peers", "internal/testtmp", "internal/testuser", "internal/debpkg", "internal/testsh", "internal/browsertest", "internal/testadmin", "internal/testnet"}
+var testSupport = []string{"connector/proxytest", "internal/redact/redacttest", "internal/oslog/oslogtest", "internal/peers", "internal/testtmp", "internal/testuser", "internal/debpkg", "internal/testsh", "internal/browsertest", "internal/testadmin", "internal/testnet"}
 
 // testSupportImports returns one line for each import of a test-support
 // package by a package of the binary. lines are go list's

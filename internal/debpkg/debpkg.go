@@ -31,6 +31,7 @@ var Programs = map[string]string{
 	"hercules":         "hercules",
 	"node":             "nodejs", // runs docs/portal.md's Node.js portal sample
 	"proxytunnel":      "proxytunnel",
+	"rsyslogd":         "rsyslog",
 	"openssl":          "openssl",
 	"/usr/bin/python3": "python3.11-minimal", // Debian's, with the modules the packages bring (PATH may find another)
 	"tmux":             "tmux",

@@ -1,7 +1,7 @@
 //go:build linux
 
 // Package peers starts real third-party peers — Squid, websockify, stunnel,
-// Hercules, s3270 — on loopback for integration tests and benchmarks, in the
+// Hercules, s3270, rsyslog — on loopback for integration tests and benchmarks, in the
 // shape of net/http/httptest: each Start function takes a testing.TB, returns
 // a running peer, fails the test (never skips it) when the peer cannot start,
 // and registers its teardown with t.Cleanup. It is test support: import it
@@ -60,6 +60,10 @@
 //     HHCTE002W, "waiting for port to become free", as the lost race).
 //   - echod, the out-of-process echo server, inherits its listening socket
 //     as file descriptor 3 and prints "echod: serving ADDR".
+//   - rsyslogd listens on a Unix datagram socket, not a port, and tells
+//     systemd's notify socket READY=1 once it has started (sd_notify); the
+//     harness names a socket of its own in NOTIFY_SOCKET and waits for
+//     that datagram.
 //
 // Peer logs are printed only on failure, with anything shaped like a JWT
 // replaced by [redacted]: websockify logs every request path, token

@@ -18,8 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
 	"github.com/trustlaunch/trustlaunch/launcher"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -71,7 +73,7 @@ func TestProxyRestartedUnderLiveLaunch(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "profiles.toml"), []byte(profiles), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	audit, err := launcher.NewAuditLog(launcher.AuditOptions{Path: filepath.Join(dir, "audit.log")})
+	alog, err := audit.New(audit.Options{Path: filepath.Join(dir, "audit.log"), OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestProxyRestartedUnderLiveLaunch(t *testing.T) {
 			User:      whitelist.LoadUser(userList),
 			Fetch:     descriptor.FetchOptions{RootCAs: originCA.Pool, ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem"},
 			Profiles:  launcher.ProfileOptions{AdminFile: "/nonexistent-trustlaunch-test/profiles.toml", UserFile: filepath.Join(dir, "profiles.toml")},
-			Audit:     audit,
+			Audit:     alog,
 			Connector: func(cfg *connector.Config) {
 				total := cfg.OnTunnelDone
 				cfg.OnTunnelDone = func(sent, received int64, err error) {

@@ -12,8 +12,8 @@
 #
 #   admin-only list, another origin   exit 3, nothing fetched, audit
 #                                     "admin-only-refused"
-#   user-listed origin (admin list    exit 1: fetched, the profile's program
-#   in prompt mode)                   found, then the proxy it names refuses
+#   user-listed origin (admin list    exit 1: fetched, the local checks
+#   in prompt mode)                   passed, then the proxy it names refuses
 #                                     TCP; audit "user-listed", the
 #                                     descriptor's session, step "tcp", and
 #                                     the user told in a message box
@@ -29,6 +29,17 @@
 #   a user list that cannot be read   one warning naming it and the fix,
 #     (a directory; open run directly then asked: No (exit 3)
 #     to read its stderr)
+#   an admin policy that refuses      exit 3: fetched, then refused before
+#     the descriptor's proxy          any connection; audit "refused-policy"
+#   trustlaunch demo --yes, run       exit 0: the embedded portal, proxy and
+#     directly                        host; audit "launched", demo marked
+#
+# Each run that records a launch also reports it in the event log: Wine
+# keeps no events, but its debug channels (advapi's fixme, eventlog's
+# trace, warn and err) show the source, type, event ID and strings of each
+# ReportEventW, and scripts/wine/eventcheck.py holds them to the audit
+# record: one event, the documented ID and type of its decision, every
+# field with the record's value, and no ticket or token.
 #
 # A script rather than a Go test under Wine: the thing tested is the
 # registry, start.exe and a separate trustlaunch.exe process started by the
@@ -97,6 +108,8 @@ fi
 wine_env "$TRUSTLAUNCH_WINE"
 wine=$(cat "$TRUSTLAUNCH_WINE/ready")
 w() { timeout 120 "$wine" "$@" </dev/null; }
+# The debug channels that show what ReportEventW was given.
+EVENTDEBUG=-all,fixme+advapi,trace+eventlog,warn+eventlog,err+eventlog
 
 drive_c=$WINEPREFIX/drive_c
 user=$(w cmd /c echo %USERNAME% | tr -d '\r')
@@ -110,12 +123,14 @@ mkdir -p "$PF"
 cp "$work/trustlaunch.exe" "$PF/"
 
 # The portal: a self-signed certificate for 127.0.0.1, trusted through the
-# admin CA bundle; the port it listens on comes back on its stdout.
+# admin CA bundle; the port it listens on comes back on its stdout. The
+# descriptor names the raw profile, which needs no emulator installed, so
+# a launch gets as far as the tunnel.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$work/portal.key" -out "$work/portal.crt" 2>/dev/null
 cp "$work/portal.crt" "$PF/ca.pem"
 cat >"$work/descriptor.json" <<'EOF'
-{"version": 1, "session": "Wine shell test", "profile": "shell",
+{"version": 1, "session": "Wine shell test", "profile": "raw",
  "proxy": {"address": "127.0.0.1:1", "transport": "connect"},
  "destination": {"host": "mainframe.example.com", "port": 23},
  "token": "tok-wine-shell-test-9f2c"}
@@ -141,7 +156,7 @@ last() { w "$EXE" log --json -n 1 | tr -d '\r'; }
 # expect_open NAME LINK CODE: the shell-opened LINK must exit with CODE.
 expect_open() {
 	local rc=0
-	wine_shell_open "$2" || rc=$?
+	WINEDEBUG=$EVENTDEBUG wine_shell_open "$2" 2>"$work/events" || rc=$?
 	[ "$rc" = "$3" ] || fail "$1: the shell-opened link exited $rc, want $3"
 }
 # expect_last NAME PATTERN...: the newest audit record must match each
@@ -154,6 +169,7 @@ expect_last() {
 		grep -Eq -- "$re" <<<"$rec" || { echo "$rec" >&2; fail "$name: the audit record does not match $re"; }
 	done
 	! grep -q 'tok-wine-shell-test\|tkt-' <<<"$rec" || { echo "$rec" >&2; fail "$name: the audit record holds the token or the ticket"; }
+	/usr/bin/python3 scripts/wine/eventcheck.py "$work/events" "$rec" tok-wine-shell-test tkt- || fail "$name: the event log"
 }
 fetched() { grep -c "GET /d?ticket=$1\$" "$work/requests" || true; }
 
@@ -164,7 +180,7 @@ printf '127.0.0.1:%s\r\n' "$port" >"$appdata/trustlaunch/whitelist.txt"
 printf 'AllowAdminListOnly\r\nportal.example.com\r\n' >"$PF/whitelist.txt"
 expect_open "admin-only" "$(link tkt-1)" 3
 [ "$(fetched tkt-1)" = 0 ] || fail "admin-only: the descriptor was fetched from a refused origin"
-expect_last "admin-only" "\"origin\":\"$origin\"" '"decision":"refused"' '"step":"admin-only-refused"'
+expect_last "admin-only" "\"origin\":\"$origin\"" '"decision":"refused-whitelist"' '"step":"admin-only-refused"'
 ok "admin-only list: $origin refused (exit 3) before any request, in the audit log"
 
 # 2. The admin list in prompt mode, the portal in the user's list: the
@@ -173,12 +189,10 @@ ok "admin-only list: $origin refused (exit 3) before any request, in the audit l
 # refuses TCP, exit 1. Started without a console, the launch tells the
 # user in a message box of its own.
 printf 'portal.example.com\r\n' >"$PF/whitelist.txt"
-printf '[profile.shell]\r\ncommand = ['"'"'C:\\windows\\system32\\notepad.exe'"'"', "{host}", "{port}"]\r\n' >"$appdata/trustlaunch/profiles.toml"
 expect_open "user-listed" "$(link tkt-2)" 1
 [ "$(fetched tkt-2)" = 1 ] || { cat "$work/requests" >&2; fail "user-listed: the descriptor was not fetched once"; }
 expect_last "user-listed" "\"origin\":\"$origin\"" '"whitelist":"user-listed"' '"session":"Wine shell test"' \
 	'"proxy":"127.0.0.1:1"' '"decision":"failed"' '"step":"tcp"' '"told":"window"'
-rm "$appdata/trustlaunch/profiles.toml"
 ok "user-listed origin: descriptor fetched, the proxy's TCP step failed (exit 1), the user told in a message box, in the audit log"
 
 # 3. A link with a `"`: the registered command is "EXE" open -- "%1", so
@@ -188,6 +202,7 @@ n=$(records)
 expect_open "quote" "$(link tkt-3)\" --user-whitelist C:\\x.txt" 2
 [ "$(grep -c 'tkt-3' "$work/requests" || true)" = 0 ] || fail "quote: the descriptor was fetched"
 [ "$(records)" = "$n" ] || { last >&2; fail "quote: a launch was recorded"; }
+/usr/bin/python3 scripts/wine/eventcheck.py --none "$work/events" || fail "quote: an event was reported"
 ok "a link with a \" (split into several arguments by ShellExecute): refused (exit 2), nothing fetched"
 
 # 4. Bad input, as on Linux: one clear line (recorded), the right code.
@@ -208,7 +223,7 @@ ok "an admin list that cannot be read (a directory): exit 3 (fail closed), in th
 # the answer would. That is No.
 rm "$appdata/trustlaunch/whitelist.txt"
 expect_open "no console" "$(link tkt-6)" 3
-expect_last "no console" "\"origin\":\"$origin\"" '"decision":"refused"' '"step":"prompt-no"'
+expect_last "no console" "\"origin\":\"$origin\"" '"decision":"refused-user"' '"step":"prompt-no"'
 [ "$(fetched tkt-6)" = 0 ] || fail "no console: the descriptor was fetched"
 [ ! -e "$appdata/trustlaunch/whitelist.txt" ] || fail "no console: the user list was written"
 ok "a prompt nobody can answer: No (exit 3), nothing written, in the audit log"
@@ -230,5 +245,27 @@ grep -q '^trustlaunch: error: Launch refused: the trust prompt got no answer' "$
 [ "$(fetched tkt-7)" = 0 ] || fail "user list unreadable: the descriptor was fetched"
 rmdir "$appdata/trustlaunch/whitelist.txt"
 ok "a user list that cannot be read (a directory): one warning naming it and the fix, then asked: No (exit 3)"
+
+# An admin policy that lists no proxy: the descriptor is fetched from the
+# user-listed portal and refused before any connection.
+printf '127.0.0.1:%s\r\n' "$port" >"$appdata/trustlaunch/whitelist.txt"
+printf 'proxies = []\r\n' >"$PF/policy.toml"
+expect_open "policy" "$(link tkt-8)" 3
+[ "$(fetched tkt-8)" = 1 ] || fail "policy: the descriptor was not fetched once"
+expect_last "policy" "\"origin\":\"$origin\"" '"decision":"refused-policy"' '"step":"policy"' '"session":"Wine shell test"'
+rm "$PF/policy.toml"
+ok "an admin policy that lists no proxy: refused (exit 3) after the fetch, in the audit log and the event log"
+
+# A launch that runs: the demo's embedded portal, proxy and host, its raw
+# profile relaying a file to the line host. Run directly, as there is no
+# link to open.
+printf 'hello wine\r\n' >"$work/lines.txt"
+rc=0
+WINEDEBUG=$EVENTDEBUG timeout 120 "$wine" "$EXE" demo --yes --admin-whitelist 'C:\nonexistent-trustlaunch-test\whitelist.txt' \
+	<"$work/lines.txt" >"$work/out" 2>"$work/events" || rc=$?
+[ "$rc" = 0 ] || { cat "$work/out" "$work/events" >&2; fail "demo exited $rc, want 0"; }
+grep -q 'HELLO WINE' "$work/out" || { cat "$work/out" >&2; fail "demo: the line host's answer is not on stdout"; }
+expect_last "demo" '"decision":"launched"' '"step":"launched"' '"demo":true' '"exit_status":0'
+ok "trustlaunch demo --yes: launched (exit 0), marked demo, in the audit log and the event log"
 
 echo "shell-open tests passed ($SECONDS s)"

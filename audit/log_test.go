@@ -1,4 +1,4 @@
-package launcher
+package audit
 
 import (
 	"bufio"
@@ -16,13 +16,16 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 )
 
-func sampleRecord(i int) AuditRecord {
+func sampleRecord(i int) Record {
 	exit := i % 3
-	return AuditRecord{
+	return Record{
+		Schema:        Schema,
 		Time:          time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC).Add(time.Duration(i) * time.Second),
+		Action:        ActionLaunch,
 		Origin:        "https://portal.example.com",
 		Decision:      "launched",
 		Step:          "emulator-exit",
@@ -34,12 +37,13 @@ func sampleRecord(i int) AuditRecord {
 		BytesDown:     int64(1000 * i),
 		Duration:      time.Duration(i) * time.Second,
 		ExitStatus:    &exit,
+		OSLog:         "off", // newTestLog's level
 	}
 }
 
-func newTestAudit(t *testing.T, maxSize int64) *AuditLog {
+func newTestLog(t *testing.T, maxSize int64) *Log {
 	t.Helper()
-	l, err := NewAuditLog(AuditOptions{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize})
+	l, err := New(Options{Path: filepath.Join(testtmp.Dir(t), "state", "audit.log"), MaxSize: maxSize, OSLog: oslog.LevelOff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,7 @@ func newTestAudit(t *testing.T, maxSize int64) *AuditLog {
 }
 
 func TestAuditAppendAndRead(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	recs, err := l.ReadRecent(10)
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("ReadRecent of a missing log = %v, %v", recs, err)
@@ -101,7 +105,7 @@ func TestAuditDefaultPath(t *testing.T) {
 	default:
 		t.Skip("the state directory of " + runtime.GOOS + " is not moved by the environment")
 	}
-	l, err := NewAuditLog(AuditOptions{})
+	l, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +132,12 @@ func TestAuditLineFields(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "proxy", "session", "step", "time", "whitelist"}
+	want := []string{"action", "bytes_down", "bytes_up", "decision", "descriptor_url", "destination", "duration_ms", "error", "exit_status", "origin", "os_log", "proxy", "schema", "session", "step", "time", "whitelist"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
+	}
+	if m["schema"] != float64(Schema) || m["action"] != "launch" {
+		t.Errorf("schema %v, action %v; want %d, launch", m["schema"], m["action"], Schema)
 	}
 	if m["time"] != "2026-01-02T03:04:06.000006Z" {
 		t.Errorf("time %v", m["time"])
@@ -140,14 +147,14 @@ func TestAuditLineFields(t *testing.T) {
 	}
 }
 
-// TestAuditNeverRecordsSecrets checks both locks: AuditRecord has no field
+// TestAuditNeverRecordsSecrets checks both locks: Record has no field
 // that could hold the token or the ticket, and what reaches the file has
 // neither, even when an error message quotes the full URL.
 func TestAuditNeverRecordsSecrets(t *testing.T) {
-	for f := range reflect.TypeFor[AuditRecord]().Fields() {
+	for f := range reflect.TypeFor[Record]().Fields() {
 		name := strings.ToLower(f.Name)
 		if strings.Contains(name, "token") || strings.Contains(name, "ticket") || strings.Contains(name, "secret") {
-			t.Errorf("AuditRecord has a field %s", f.Name)
+			t.Errorf("Record has a field %s", f.Name)
 		}
 	}
 	// The descriptor package's seed with every field set.
@@ -162,8 +169,8 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 	const tok = "TOKEN-SECRET-FULL"
 	const ticket = "TICKET-SECRET-7f3a9c"
 	full := "https://portal.example.com/d/1?ticket=" + ticket + "&user=u#" + ticket
-	l := newTestAudit(t, 0)
-	rec := AuditRecord{
+	l := newTestLog(t, 0)
+	rec := Record{
 		Origin:        "https://portal.example.com",
 		Decision:      "failed",
 		Step:          descriptor.StepFetch,
@@ -191,7 +198,7 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 }
 
 func TestAuditSanitizes(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	rec := sampleRecord(1)
 	rec.Session = "evil\x1b]52;c;ZXZpbA==\x07\u202e\r\nnext"
 	rec.Error = strings.Repeat("e", 5000)
@@ -224,7 +231,7 @@ func TestAuditRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := int64(len(probe))
-	l := newTestAudit(t, 3*size)
+	l := newTestLog(t, 3*size)
 	appendN := func(from, to int) {
 		t.Helper()
 		for i := from; i < to; i++ {
@@ -274,7 +281,7 @@ func TestAuditRotation(t *testing.T) {
 }
 
 func TestAuditOversizedRecordStillWritten(t *testing.T) {
-	l := newTestAudit(t, 10) // smaller than any record
+	l := newTestLog(t, 10) // smaller than any record
 	for i := range 2 {
 		if err := l.Append(t.Context(), sampleRecord(i)); err != nil {
 			t.Fatal(err)
@@ -287,7 +294,7 @@ func TestAuditOversizedRecordStillWritten(t *testing.T) {
 }
 
 // TestAuditConcurrentAppends writes from many goroutines at once, each
-// with its own AuditLog as separate processes would have, and checks that
+// with its own Log as separate processes would have, and checks that
 // every line is whole.
 func TestAuditConcurrentAppends(t *testing.T) {
 	for _, tc := range []struct {
@@ -301,7 +308,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 			errs := make(chan error, writers*each)
 			for w := range writers {
 				wg.Go(func() {
-					l, err := NewAuditLog(AuditOptions{Path: path, MaxSize: tc.maxSize})
+					l, err := New(Options{Path: path, MaxSize: tc.maxSize})
 					if err != nil {
 						errs <- err
 						return
@@ -347,7 +354,7 @@ func TestAuditConcurrentAppends(t *testing.T) {
 }
 
 func TestAuditSkipsBadLines(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := l.Append(t.Context(), sampleRecord(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +378,7 @@ func TestAuditSkipsBadLines(t *testing.T) {
 }
 
 func TestAuditRefusesNonRegularFile(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := os.MkdirAll(l.Path(), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +393,7 @@ func TestAuditRefusesNonRegularFile(t *testing.T) {
 // TestAuditReadSanitizesTamperedFile writes raw control characters into the
 // log as another program could, and checks ReadRecent escapes them.
 func TestAuditReadSanitizesTamperedFile(t *testing.T) {
-	l := newTestAudit(t, 0)
+	l := newTestLog(t, 0)
 	if err := l.Append(t.Context(), sampleRecord(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -412,5 +419,82 @@ func TestAuditReadSanitizesTamperedFile(t *testing.T) {
 	}
 	if !bytes.Contains(j, []byte(`"session":"a\\x1b[2J\\u009b1m\\x1b"`)) {
 		t.Errorf("MarshalJSON changed clean text: %s", j)
+	}
+}
+
+// TestAuditSchema: Append writes the current schema whatever the record
+// says, a demo's record is marked, and a line from before versions reads
+// back as schema 0 with its decision as written.
+func TestAuditSchema(t *testing.T) {
+	l := newTestLog(t, 0)
+	rec := sampleRecord(1)
+	rec.Schema, rec.Demo = 0, true
+	if err := l.Append(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"time":"2026-01-02T03:04:05Z","origin":"https://portal.example.com","decision":"refused","step":"prompt-no","whitelist":"prompt-no","descriptor_url":"","session":"","proxy":"","destination":"","bytes_up":0,"bytes_down":0,"duration_ms":3,"exit_status":null,"error":""}` + "\n"
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(old)
+	f.Close()
+	recs, err := l.ReadRecent(2)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("ReadRecent: %v %v", recs, err)
+	}
+	if r := recs[0]; r.Schema != Schema || !r.Demo {
+		t.Errorf("appended record: schema %d, demo %v; want %d, true", r.Schema, r.Demo, Schema)
+	}
+	if r := recs[1]; r.Schema != 0 || r.Decision != "refused" || r.Demo {
+		t.Errorf("old line: %+v; want schema 0, decision refused", r)
+	}
+	b, err := json.Marshal(recs[1])
+	if err != nil || bytes.Contains(b, []byte(`"schema"`)) || bytes.Contains(b, []byte(`"demo"`)) {
+		t.Errorf("old line as log --json prints it: %s %v; want no schema and no demo", b, err)
+	}
+}
+
+// TestAuditTimings: the timings are written in whole microseconds under
+// the names Phases gives them (what `trustlaunch log --timings` and
+// docs/admin.md show), read back unchanged, and left out when none was
+// measured.
+func TestAuditTimings(t *testing.T) {
+	rec := sampleRecord(1)
+	for i, f := range []*time.Duration{&rec.Timings.Decision, &rec.Timings.Prompt, &rec.Timings.Fetch, &rec.Timings.Policy,
+		&rec.Timings.Proxy, &rec.Timings.ProxyTCP, &rec.Timings.ProxyTLS, &rec.Timings.ProxyRequest, &rec.Timings.Emulator, &rec.Timings.Session} {
+		*f = time.Duration(i+1)*time.Millisecond + 7*time.Microsecond + 300 // the nanoseconds are dropped
+	}
+	line, err := rec.line(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Timings map[string]int64 `json:"timings_us"`
+	}
+	if err := json.Unmarshal(line, &m); err != nil {
+		t.Fatal(err)
+	}
+	phases := rec.Timings.Phases()
+	if len(m.Timings) != len(phases) {
+		t.Errorf("timings_us %v, want the %d phases", m.Timings, len(phases))
+	}
+	for i, p := range phases {
+		if want := int64((i+1)*1000 + 7); m.Timings[p.Name] != want {
+			t.Errorf("timings_us.%s = %d, want %d", p.Name, m.Timings[p.Name], want)
+		}
+	}
+	back, ok := parseAuditLine(line)
+	if !ok {
+		t.Fatal("the line does not parse back")
+	}
+	for i, p := range back.Timings.Phases() {
+		if want := time.Duration(i+1)*time.Millisecond + 7*time.Microsecond; p.Took != want {
+			t.Errorf("%s read back as %v, want %v", p.Name, p.Took, want)
+		}
+	}
+	none, _ := sampleRecord(1).line(time.Now())
+	if bytes.Contains(none, []byte("timings_us")) {
+		t.Errorf("a record with no timing: %s", none)
 	}
 }
