@@ -115,7 +115,7 @@ func TestChromiumLaunchesTrustlaunch(t *testing.T) {
 	cases := []launchCase{
 		{name: "user-listed", server: portal, wantDecision: "launched", wantStep: "launched", wantWhitelist: "user-listed"},
 		{name: "admin-listed", server: portal, adminList: true, wantDecision: "launched", wantStep: "launched", wantWhitelist: "admin-listed"},
-		{name: "admin-only-refused", server: other, adminList: true, wantDecision: "refused", wantStep: "admin-only-refused"},
+		{name: "admin-only-refused", server: other, adminList: true, wantDecision: "refused-whitelist", wantStep: "admin-only-refused"},
 	}
 	for i := range cases {
 		c := &cases[i]

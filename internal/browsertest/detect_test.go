@@ -347,7 +347,7 @@ func TestChromiumDetectRoundTrip(t *testing.T) {
 	cases := []detectCase{
 		{name: "installed", target: portal, wantText: "installed", wantPost: true, wantDec: "detected", wantStep: "detect-post"},
 		{name: "update-needed", target: newer, wantText: "update needed", wantPost: true, wantDec: "detected", wantStep: "detect-post"},
-		{name: "unlisted", target: unlisted, wantText: "not installed or blocked", wantDec: "refused", wantStep: "would-prompt"},
+		{name: "unlisted", target: unlisted, wantText: "not installed or blocked", wantDec: "refused-whitelist", wantStep: "would-prompt"},
 	}
 	portal.page.Store(detectPage(cases, false))
 	w.writeUserList(t, hostPort(t, portal.origin), hostPort(t, newer.origin))
