@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/internal/jws"
+	"github.com/trustlaunch/trustlaunch/internal/jws/jwstest"
 )
 
 // now is the clock of these tests.
@@ -108,31 +109,10 @@ func signClaims(t testing.TB, key crypto.Signer, header map[string]any, claims m
 	}
 	hb, _ := json.Marshal(h)
 	cb, _ := json.Marshal(c)
-	input := b64(hb) + "." + b64(cb)
-	var sig []byte
-	switch k := key.(type) {
-	case ed25519.PrivateKey:
-		sig = ed25519.Sign(k, []byte(input))
-	case *ecdsa.PrivateKey:
-		sum := sha256.Sum256([]byte(input))
-		r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-	case *rsa.PrivateKey:
-		sum := sha256.Sum256([]byte(input))
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return input + "." + b64(sig)
+	return jwstest.Sign(t, key, hb, cb)
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+func b64(b []byte) string { return jwstest.B64(b) }
 
 func TestIssueVerify(t *testing.T) {
 	f := newFixture(t)

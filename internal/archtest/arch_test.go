@@ -217,7 +217,7 @@ func TestLauncherSizeCanFail(t *testing.T) {
 // contain them. proxytest, the in-process reference proxies, is allowed in
 // exactly one package of the binary: internal/demo, the world of
 // `trustlaunch demo`.
-var testSupport = []string{"connector/proxytest", "internal/redact/redacttest", "internal/oslog/oslogtest", "internal/peers", "internal/testtmp", "internal/testuser", "internal/debpkg", "internal/testsh", "internal/browsertest", "internal/testadmin", "internal/testnet"}
+var testSupport = []string{"connector/proxytest", "internal/jws/jwstest", "internal/redact/redacttest", "internal/oslog/oslogtest", "internal/peers", "internal/testtmp", "internal/testuser", "internal/debpkg", "internal/testsh", "internal/browsertest", "internal/testadmin", "internal/testnet"}
 
 // testSupportImports returns one line for each import of a test-support
 // package by a package of the binary. lines are go list's

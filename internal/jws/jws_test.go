@@ -15,41 +15,20 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+
+	"github.com/trustlaunch/trustlaunch/internal/jws/jwstest"
 )
 
 const testType = "test+jwt"
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// signRaw signs header and payload as given, so that a test can put any
+// b64 and signRaw sign by hand (jwstest), so that a test can put any
 // header under a valid signature: a refusal then comes from the header,
 // not from the signature.
+func b64(b []byte) string { return jwstest.B64(b) }
+
 func signRaw(t testing.TB, key crypto.Signer, header, payload string) string {
 	t.Helper()
-	input := b64([]byte(header)) + "." + b64([]byte(payload))
-	var sig []byte
-	switch k := key.(type) {
-	case ed25519.PrivateKey:
-		sig = ed25519.Sign(k, []byte(input))
-	case *ecdsa.PrivateKey:
-		sum := sha256.Sum256([]byte(input))
-		r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-	case *rsa.PrivateKey:
-		sum := sha256.Sum256([]byte(input))
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:]); err != nil {
-			t.Fatal(err)
-		}
-	default:
-		t.Fatalf("key %T", key)
-	}
-	return input + "." + b64(sig)
+	return jwstest.Sign(t, key, []byte(header), []byte(payload))
 }
 
 func lookupOnly(kid string, pub crypto.PublicKey) func(string, string) (crypto.PublicKey, error) {

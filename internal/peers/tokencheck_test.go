@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/internal/jws/jwstest"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
 	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
@@ -32,7 +33,7 @@ import (
 // and no token may reach Squid's access.log or cache.log (where the
 // helper's own log goes) or Squid's output.
 
-func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+func b64url(b []byte) string { return jwstest.B64(b) }
 
 // signToken signs claims under header with key, by hand, so that a test
 // can sign what no Issuer would: a forgery then fails on what it says, not
@@ -41,21 +42,7 @@ func signToken(t testing.TB, key crypto.Signer, header, claims map[string]any) s
 	t.Helper()
 	hb, _ := json.Marshal(header)
 	cb, _ := json.Marshal(claims)
-	input := b64url(hb) + "." + b64url(cb)
-	var sig []byte
-	switch k := key.(type) {
-	case ed25519.PrivateKey:
-		sig = ed25519.Sign(k, []byte(input))
-	case *rsa.PrivateKey:
-		sum := sha256.Sum256([]byte(input))
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:]); err != nil {
-			t.Fatal(err)
-		}
-	default:
-		t.Fatalf("key %T", key)
-	}
-	return input + "." + b64url(sig)
+	return jwstest.Sign(t, key, hb, cb)
 }
 
 // claimsFor are the claims a portal would issue for dest through sq.
