@@ -69,7 +69,7 @@ ab=""
 printf 'suites (Squid access log, "VERSION SUITE:CONNECTIONS"):\n'
 for impl in "${impls[@]}"; do
 	[ "$impl" = direct ] && continue
-	printf '  %-24s %s\n' "$impl" "$(awk -v i="$impl" '$2 == i && $3 == "tls" { $1 = $2 = $3 = ""; print }' "$OUT" | sort | uniq -c | sort -rn | head -1 | sed 's/^ *[0-9]* *//')"
+	printf '  %-24s %s\n' "$impl" "$(awk -v i="$impl" '$2 == i && $3 == "tls" { $1 = $2 = $3 = ""; print }' "$OUT" | sort | uniq -c | sort -rn | sed -n 1p | sed 's/^ *[0-9]* *//')"
 done
 for metric in up-MB/s down-MB/s up-cpus/GiB down-cpus/GiB rtt-p50-us rtt-p99-us idle-rtt-p50-us idle-rtt-p99-us; do
 	printf '\n%-24s %10s %28s %28s\n' "$metric" median "vs proxytunnel (IQR)" "vs direct (IQR)"

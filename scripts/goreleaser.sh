@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 GORELEASER_VERSION=v2.15.1
 
 gobin="$(pwd)/.cache/bin"
-if ! "$gobin/goreleaser" --version 2>/dev/null | grep -q "${GORELEASER_VERSION#v}"; then
+# The version is read whole before matching: "--version | grep -q" would let
+# grep close the pipe early, and pipefail would count goreleaser's SIGPIPE.
+have=$("$gobin/goreleaser" --version 2>/dev/null || true)
+if [[ $have != *"${GORELEASER_VERSION#v}"* ]]; then
 	echo "scripts/goreleaser.sh: building goreleaser $GORELEASER_VERSION into $gobin (once)" >&2
 	# Built without optimization and symbols (-N -l, -s -w): compiling its
 	# dependencies is the slowest step of a fresh run, and this cuts it from

@@ -102,7 +102,7 @@ for f in "$work"/0.9.0/trustlaunch.exe "$work"/0.9.0/trustlaunch.msi "$work"/1.0
 done
 # The EXE inside the MSI is the signed one.
 mkdir "$work/x" && (cd "$work/x" && msiextract "$work/1.0.0/trustlaunch.msi" >/dev/null)
-inner=$(find "$work/x" -name trustlaunch.exe | head -1)
+inner=$(find "$work/x" -name trustlaunch.exe | sed -n 1p)
 osslsigncode verify -CAfile "$work/sign.crt" -in "$inner" >/dev/null 2>&1 || fail "the EXE in the MSI is not signed"
 ok "EXE and MSI signed; osslsigncode verify passes (-CAfile: the throwaway certificate)"
 echo "MSI size: $(stat -c %s "$work/1.0.0/trustlaunch.msi") bytes"
@@ -145,7 +145,7 @@ check_version() {
 		icon.groups=1 manifest.asInvoker=true manifest.activeCodePage=UTF-8 manifest.longPathAware=true; do
 		grep -qxF "$want" <<<"$res" || { echo "$res" >&2; fail "version resource of the installed EXE lacks $want"; }
 	done
-	[ "$(w "$EXE" version | tr -d '\r' | head -1)" = "trustlaunch $1" ] || fail "trustlaunch version does not say $1: $(w "$EXE" version)"
+	[ "$(w "$EXE" version | tr -d '\r' | sed -n 1p)" = "trustlaunch $1" ] || fail "trustlaunch version does not say $1: $(w "$EXE" version)"
 }
 
 # check_event_source MSI: the MSI's Registry table registers the event
@@ -158,7 +158,8 @@ check_event_source() {
 	[ "$rows" = "$(printf 'EventMessageFile=[System64Folder]EventCreate.exe\nTypesSupported=#7')" ] ||
 		fail "the MSI's Registry table has, under HKLM\\$EVKEY: $rows"
 	expect_val "HKLM\\$EVKEY" EventMessageFile 'C:\windows\system32\EventCreate.exe'
-	w reg query "HKLM\\$EVKEY" /v TypesSupported 2>/dev/null | tr -d '\r' | grep -q '^ *TypesSupported *REG_DWORD *0x7$' ||
+	rows=$(w reg query "HKLM\\$EVKEY" /v TypesSupported 2>/dev/null | tr -d '\r')
+	grep -q '^ *TypesSupported *REG_DWORD *0x7$' <<<"$rows" ||
 		fail "HKLM\\$EVKEY [TypesSupported] is not REG_DWORD 7"
 }
 
@@ -261,7 +262,7 @@ if $mutants; then
 			cat "$work/$m.log"
 			fail "the install test passed on the $m mutant"
 		fi
-		grep 'FAIL' "$work/$m.log" | head -1
+		grep -m1 FAIL "$work/$m.log"
 		ok "mutant $m: the install test fails"
 		# Leave the prefix clean for the next one.
 		for v in 1.0.0 0.9.0; do w msiexec /x "$work/$m/$v/trustlaunch.msi" /qn >/dev/null 2>&1 || true; done

@@ -210,12 +210,13 @@ step "dpkg -i $deb"
 installed=true
 dpkg -i "$deb"
 
-got=$(trustlaunch version | head -n 1)
+got=$(trustlaunch version | sed -n 1p) # sed reads all: "head" would close the pipe early, and pipefail would fail on the SIGPIPE (exit 141)
 [ "$got" = "trustlaunch $version" ] || fail "trustlaunch version printed \"$got\", want \"trustlaunch $version\""
 # The commit goreleaser read from git ("none" where it found no repository).
 commit=$(sed -n 's/.*"commit":"\([^"]*\)".*/\1/p' dist/metadata.json)
 if [ "$commit" != none ]; then
-	trustlaunch version --json | grep -q "\"commit\":\"$commit\"" || fail "trustlaunch version --json does not name commit $commit: $(trustlaunch version --json)"
+	got=$(trustlaunch version --json)
+	[[ $got == *"\"commit\":\"$commit\""* ]] || fail "trustlaunch version --json does not name commit $commit: $got"
 fi
 ok "$got, commit $commit"
 [ "$(command -v trustlaunch)" = /usr/bin/trustlaunch ] || fail "trustlaunch is $(command -v trustlaunch), not /usr/bin/trustlaunch"
