@@ -54,6 +54,11 @@ DEBIAN_PACKAGES=(
 	iproute2          # ip: brings up the loopback of the Windows phase's network namespace
 	util-linux        # unshare: makes that namespace
 	proxytunnel       # the C peer of the connector (scripts/bench-proxytunnel.sh)
+	haproxy           # verifies the session token's JWT in front of Squid (docs/proxy.md)
+	redis-server      # the shared single-use store of trustlaunch-tokencheck across proxies
+	krb5-kdc          # an MIT Kerberos KDC for the outbound proxy's Negotiate sign-on
+	krb5-admin-server # kadmin.local: the test realm's principals and keytabs
+	krb5-user         # kinit, klist: the test user's credential cache
 	rsyslog           # the syslog daemon that reads the launch records' RFC 5424 messages (internal/peers.StartRsyslog)
 	openssl           # makes the test certificates of scripts/wine/test-open.sh and Squid's password file
 	git               # git ls-files (gofmt's file list); goreleaser reads the commit
