@@ -1,12 +1,9 @@
 package connector
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -257,80 +254,28 @@ func outboundError(addr string, status int, msg, hint string, err error) *StepEr
 }
 
 // dialOutbound connects to the security proxy through the outbound proxy
-// ob: TCP to ob, then "CONNECT proxy:port" with ob's Basic credentials.
-// What it returns is the raw byte stream to the security proxy, on which
-// Dial runs TLS, so the outbound proxy sees ciphertext only, and the
-// session token, sent after the TLS handshake, never reaches it.
+// ob: TCP to ob, then the CONNECT exchange (outboundConnect). What it
+// returns is the raw byte stream to the security proxy, on which Dial runs
+// TLS, so the outbound proxy sees ciphertext only, and the session token,
+// sent after the TLS handshake, never reaches it.
 func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, error) {
-	addr := ob.Host
-	host, port, _ := net.SplitHostPort(addr)
+	host, port, _ := net.SplitHostPort(ob.Host)
 	conn, step, err := c.dialHost(ctx, host, port)
 	if err != nil {
 		return nil, c.cfg.Outbound.dialError(step, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			conn.Close()
-		}
-	}()
-	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
-	defer cancel()
-	undo := deadlineFromContext(hctx, conn)
-	defer undo()
-	target := c.cfg.ProxyAddr
-	// RFC 9110 section 9.3.6 (CONNECT), RFC 7617 (Basic). Nothing of the
-	// session is in this request: only the security proxy's address.
-	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
-	if ob.User != nil {
-		pass, _ := ob.User.Password()
-		cred := base64.StdEncoding.EncodeToString([]byte(ob.User.Username() + ":" + pass))
-		req += "Proxy-Authorization: Basic " + cred + "\r\n"
+	oc := outboundConnect{
+		setting:   c.cfg.Outbound,
+		via:       ob,
+		target:    c.cfg.ProxyAddr,
+		timeout:   c.cfg.HandshakeTimeout,
+		userAgent: c.userAgent(),
+		secrets:   c.secrets,
 	}
-	req += "User-Agent: " + c.userAgent() + "\r\n\r\n"
-	fail := func(status int, msg, hint string, err error) (net.Conn, error) {
-		if ctx.Err() != nil {
-			return nil, &StepError{Step: StepOutbound, Addr: addr, Err: ctx.Err()}
-		}
-		if hctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			msg = fmt.Sprintf("no answer to CONNECT within %v", c.cfg.HandshakeTimeout)
-			hint = "the outbound proxy accepted the connection but did not answer: check the outbound proxy setting (" + c.cfg.Outbound.source + ")"
-		}
-		// The message may quote the outbound proxy (the start of an
-		// answer that is not HTTP); the cause keeps only errors of our
-		// own making or of the system, which carry no secret.
-		return nil, outboundError(addr, status, c.secrets.Scrub(msg), hint, err)
+	if err := oc.run(ctx, conn); err != nil {
+		conn.Close()
+		return nil, err
 	}
-	if _, err := io.WriteString(conn, req); err != nil {
-		return fail(0, "sending CONNECT: "+trimSyscall(err), hintRelay, err)
-	}
-	lim := &headerLimit{r: conn, n: maxResponseHeader, limited: true}
-	br := bufio.NewReaderSize(lim, 4096)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
-	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
-	if err != nil {
-		var ne net.Error
-		switch {
-		case errors.Is(err, errHeaderTooLong):
-			return fail(0, fmt.Sprintf("the answer header is longer than %d KiB", maxResponseHeader>>10), fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
-		case lim.read == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
-			return fail(0, "closed the connection without answering CONNECT", fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
-		case errors.As(err, &ne):
-			return fail(0, "reading the answer to CONNECT: "+safetext.Excerpt(trimSyscall(err), maxCause), fmt.Sprintf(notProxy, c.cfg.Outbound.source), err)
-		}
-		msg := strings.Replace(notHTTP(c.secrets, lim.first.String()), "the proxy's answer", "the answer", 1)
-		return fail(0, msg, fmt.Sprintf(notProxy, c.cfg.Outbound.source), errors.New("not HTTP"))
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg, hint := c.cfg.Outbound.refusal("the security proxy", target, statusText(resp), resp.StatusCode)
-		return fail(resp.StatusCode, msg, hint, nil)
-	}
-	if br.Buffered() > 0 {
-		// The security proxy speaks only after our ClientHello: bytes
-		// here are the outbound proxy's, not the TLS stream.
-		return fail(resp.StatusCode, "sent data after its 2xx answer, before the TLS handshake", fmt.Sprintf(notProxy, c.cfg.Outbound.source), nil)
-	}
-	ok = true
 	return conn, nil
 }
 
