@@ -19,13 +19,13 @@ var demoSubkeys = []string{commandSubkey, `shell\open`, `shell`, ""}
 
 func registerDemoHandler(_ context.Context, exe string, args []string) (Report, error) {
 	var r Report
-	cmd, err := windowsOpenCommand(exe)
-	if err != nil {
+	// windowsOpenCommand checks that exe can stand in double quotes (no
+	// quote, "%" or control character); the command is then open's with
+	// the demo's arguments, plain words, in place of "open --".
+	if _, err := windowsOpenCommand(exe); err != nil {
 		return r, fixErr(`run trustlaunch from a folder whose path has no "%" or control characters`, "demo handler: %w", err)
 	}
-	// windowsOpenCommand ends in `open -- "%1"`; the demo's handler runs
-	// its own arguments before the link.
-	cmd = `"` + exe + `" ` + strings.Join(args, " ") + ` "%1"`
+	cmd := `"` + exe + `" ` + strings.Join(args, " ") + ` "%1"`
 	k, err := registry.OpenKey(demoHive.root, demoHive.path, registry.QUERY_VALUE)
 	if err == nil {
 		v, _, verr := k.GetStringValue(registerMarker)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -184,6 +185,8 @@ func serveDemo(ctx context.Context, s *stdio, world *demo.World, ls launchSetup,
 
 	fmt.Fprintf(s.stderr, "trustlaunch demo: %s.\n", plan.why)
 	fmt.Fprintf(s.stderr, "trustlaunch demo: portal, proxy and host run on 127.0.0.1 until Ctrl-C.\n")
+	fmt.Fprintf(s.stderr, "trustlaunch demo: its descriptor is signed, with a key its own policy trusts.\n")
+	fmt.Fprintf(s.stderr, "trustlaunch demo: your user list is left alone: Always adds to a temporary one.\n")
 	registered := registerDemoLinks(ctx, s)
 	if registered {
 		defer func() {
@@ -244,7 +247,11 @@ func registerDemoLinks(ctx context.Context, s *stdio) bool {
 // for it.
 func printDemoLink(s *stdio, link string, registered bool) {
 	if registered {
-		fmt.Fprintf(s.stderr, "trustlaunch demo: click this link in a browser on this machine, or run xdg-open on it:\n  %s\n", link)
+		how := "in a browser on this machine"
+		if runtime.GOOS == "linux" {
+			how += ", or run xdg-open on it" // what a browser runs
+		}
+		fmt.Fprintf(s.stderr, "trustlaunch demo: click this link %s:\n  %s\n", how, link)
 		return
 	}
 	fmt.Fprintf(s.stderr, "trustlaunch demo: run in another terminal what a browser would run for the link:\n")
@@ -277,7 +284,10 @@ func cmdDemoLink(ctx context.Context, s *stdio, args []string) int {
 	if err != nil {
 		// Nobody listens: the demo that registered the link has exited
 		// without removing its handler (it was killed). Remove it now, so
-		// the next link of this kind finds no handler at all.
+		// the next link of this kind finds no handler at all. Whatever the
+		// error, no live demo is cut off: the socket is in the user's own
+		// directory, where nobody else can make a listening demo
+		// unreachable.
 		_, _ = platform.UnregisterDemoHandler(context.WithoutCancel(ctx))
 		return demoLinkFailed(ctx, s, exitFailure, "no trustlaunch demo --serve is running, so nothing was launched; "+
 			platform.DemoScheme+":// links work only while it runs")
