@@ -386,7 +386,11 @@ func unregister(ctx context.Context, opts RegisterOptions) (Report, error) {
 
 // removeUserDefault takes trustlaunch.desktop out of the user's default for
 // the scheme, which "xdg-mime default" wrote, and leaves any other default.
-func removeUserDefault(r *Report) error {
+func removeUserDefault(r *Report) error { return removeMimeappsDefault(r, schemeMIME, desktopFileID) }
+
+// removeMimeappsDefault takes id out of the user's default for mime in
+// $XDG_CONFIG_HOME/mimeapps.list, and leaves any other default.
+func removeMimeappsDefault(r *Report, schemeMIME, desktopFileID string) error {
 	conf, err := xdgBase("XDG_CONFIG_HOME", ".config")
 	if err != nil {
 		return fmt.Errorf("find the user's config directory: %w", err)
@@ -403,7 +407,7 @@ func removeUserDefault(r *Report) error {
 	out, removed, other := removeMimeDefault(data, schemeMIME, desktopFileID)
 	switch {
 	case other != "":
-		r.add("left unchanged", "the default in %s is %s, not trustlaunch", list, other)
+		r.add("left unchanged", "the default in %s is %s, not %s", list, other, desktopFileID)
 	case !removed:
 		r.add("default", "none set in %s", list)
 	default:

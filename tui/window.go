@@ -57,8 +57,10 @@ type WindowOptions struct {
 	// $DISPLAY, $WAYLAND_DISPLAY, $XDG_RUNTIME_DIR) and that it runs with;
 	// nil means os.Environ().
 	Env []string
-	// Notify tells the user, when no window could be opened or none
-	// connected, that the launch was refused; nil means NotifySend with Env.
+	// Notify shows a desktop notification, for TellWithoutTerminal; nil
+	// means NotifySend with Env. The window prompter never notifies: its
+	// error goes into the decision, whose caller tells the user once
+	// (launcher.Options.Tell), with everything else a launch can say.
 	Notify func(ctx context.Context, summary, body string) error
 }
 
@@ -97,10 +99,11 @@ type windowPrompter struct{ opts WindowOptions }
 // forge the answer. The answer must name the origin that was asked about.
 //
 // Prompt answers AnswerNo with an error wrapping ErrNoWindow when no terminal
-// could be started or none connected back in time, after telling the user
-// through opts.Notify (notify-send); with the window's own reason (ErrTimeout,
-// ErrInterrupted, ErrTerminalClosed) when it answered No that way; and with an
-// error when the window closed without answering.
+// could be started or none connected back in time; with the window's own
+// reason (ErrTimeout, ErrInterrupted, ErrTerminalClosed) when it answered No
+// that way; and with an error when the window closed without answering. It
+// tells the user nothing itself: the error becomes the decision's message,
+// and the launch that asked tells the user why it was refused, once.
 func NewWindowPrompter(opts WindowOptions) whitelist.Prompter {
 	return &windowPrompter{opts: opts.withDefaults()}
 }
@@ -141,7 +144,7 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 	env := environ(p.opts.Env)
 	dir, err := makeHandoff(env)
 	if err != nil {
-		return whitelist.AnswerNo, p.refuse(ctx, req, err)
+		return whitelist.AnswerNo, err
 	}
 	defer os.RemoveAll(dir)
 
@@ -150,11 +153,11 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 		return whitelist.AnswerNo, err
 	}
 	if err := writePrivate(filepath.Join(dir, requestFile), data); err != nil {
-		return whitelist.AnswerNo, p.refuse(ctx, req, err)
+		return whitelist.AnswerNo, err
 	}
 	ln, err := net.Listen("unix", filepath.Join(dir, answerSock))
 	if err != nil {
-		return whitelist.AnswerNo, p.refuse(ctx, req, fmt.Errorf("window prompt: %w", err))
+		return whitelist.AnswerNo, fmt.Errorf("window prompt: %w", err)
 	}
 	defer ln.Close()
 	conns := make(chan net.Conn, 1)
@@ -168,7 +171,7 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 
 	argv := p.opts.Command(dir)
 	if len(argv) == 0 {
-		return whitelist.AnswerNo, p.refuse(ctx, req, errors.New("window prompt: empty command"))
+		return whitelist.AnswerNo, errors.New("window prompt: empty command")
 	}
 	cands, skipped := windowCommands(env, argv, dir)
 	failures := skipped
@@ -179,7 +182,7 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 			continue
 		}
 		if err != nil {
-			return whitelist.AnswerNo, p.refuse(ctx, req, err)
+			return whitelist.AnswerNo, err
 		}
 		return p.await(ctx, conn, req)
 	}
@@ -187,7 +190,7 @@ func (p *windowPrompter) Prompt(ctx context.Context, req whitelist.PromptRequest
 	if len(failures) == 0 {
 		err = ErrNoWindow
 	}
-	return whitelist.AnswerNo, p.refuse(ctx, req, err)
+	return whitelist.AnswerNo, err
 }
 
 // withoutQuery cuts a raw descriptor URL before its query and fragment, for
@@ -292,21 +295,6 @@ func (p *windowPrompter) await(ctx context.Context, conn net.Conn, req whitelist
 		return whitelist.AnswerNo, fmt.Errorf("in the terminal window: %w (%s)", ErrNoAnswer, safetext.Sanitize(r.Reason))
 	}
 	return whitelist.AnswerNo, fmt.Errorf("window prompt: malformed answer %s", safetext.Quote(string(bytes.TrimSpace(line))))
-}
-
-// refuse tells the user, who may have seen nothing at all, why the launch
-// stopped; the returned error is err, with the notification's failure only
-// when there is one to record.
-func (p *windowPrompter) refuse(ctx context.Context, req whitelist.PromptRequest, err error) error {
-	if ctx.Err() != nil {
-		return err
-	}
-	body := "Launch refused: no terminal window could be opened to ask whether to trust " +
-		whitelist.ServerName(req.Origin) + "."
-	if nerr := p.opts.Notify(ctx, "trustlaunch: launch refused", body); nerr != nil {
-		return fmt.Errorf("%w (and the desktop notification failed: %v)", err, nerr)
-	}
-	return err
 }
 
 // ServeWindow is the far end of NewWindowPrompter, run inside the terminal

@@ -23,7 +23,7 @@ import (
 const demoUsage = `Run the whole product against an embedded portal, proxy and host.
 
 Usage:
-  trustlaunch demo [--no-tui] [--yes] [--raw] [--no-admin-list]
+  trustlaunch demo [--no-tui] [--yes] [--raw] [--no-admin-list] [--serve]
 
 The demo starts, on 127.0.0.1 only, an HTTPS origin that serves a launch
 descriptor, a TLS CONNECT proxy that checks the session token, and a host
@@ -46,11 +46,21 @@ demo says so before it starts. --no-admin-list runs it as on a machine
 without an admin whitelist: the demo reaches only its own servers on
 127.0.0.1, and the machine's list is not changed.
 
+--serve keeps the portal running and prints a trustlaunch-demo:// link to
+click in a browser on this machine; each launch runs in this terminal,
+then a new link is printed, until Ctrl-C. The demo's links have a scheme
+and a handler of their own (Linux: trustlaunch-demo.desktop, Windows: the
+HKCU key trustlaunch-demo), registered for you while the demo runs and
+removed when it exits: the handler only hands the link to the running
+demo, so your trustlaunch:// handler never trusts the demo's certificate
+or signing key, and after a crash the link launches nothing.
+
 %s
 
 Examples:
   trustlaunch demo
   echo hello | trustlaunch demo --yes
+  trustlaunch demo --serve
 `
 
 // demoC3270Hint says how to get the 3270 demo.
@@ -82,6 +92,7 @@ type demoOptions struct {
 	open        openOptions
 	yes, raw    bool
 	noAdminList bool // --no-admin-list
+	serve       bool // --serve
 }
 
 func parseDemo(s *stdio, args []string) (o demoOptions, code int, ok bool) {
@@ -93,6 +104,7 @@ func parseDemo(s *stdio, args []string) (o demoOptions, code int, ok bool) {
 	fs.BoolVar(&o.yes, "yes", false, "answer the trust prompt with Yes (for scripted runs)")
 	fs.BoolVar(&o.raw, "raw", false, "relay this terminal raw to a line host, even when c3270 is installed")
 	fs.BoolVar(&o.noAdminList, "no-admin-list", false, "run as on a machine without an admin whitelist (the demo reaches only its own servers)")
+	fs.BoolVar(&o.serve, "serve", false, "keep the portal running and print a link to click in a browser, until Ctrl-C")
 	o.open.paths = addListFlags(fs)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return o, code, false
@@ -176,10 +188,15 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	if o.yes {
 		ls.prompter = answerPrompter{whitelist.AnswerYes}
 	}
+	if o.serve {
+		return serveDemo(ctx, s, world, ls, plan, func() {
+			demoEpilogue(s, world, o.open.paths.user, temporary, yours, true)
+		})
+	}
 	demoPreamble(s, plan, world.LaunchURL)
 	code = runLaunch(ctx, s, ls)
 	if ctx.Err() == nil {
-		demoEpilogue(s, world, o.open.paths.user, temporary, yours)
+		demoEpilogue(s, world, o.open.paths.user, temporary, yours, false)
 	}
 	return code
 }
@@ -243,8 +260,8 @@ func demoPolicy(world *demo.World) (*policy.Source, func(), error) {
 // demoEpilogue shows, once the launch is over, what a user never sees: what
 // the portal and the proxy did, the record the launch left in the audit
 // log, what Always did with the demo's temporary list, and where to go
-// next.
-func demoEpilogue(s *stdio, world *demo.World, userList string, temporary bool, yours string) {
+// next. serving: demo --serve, whose temporary list lasts until it exits.
+func demoEpilogue(s *stdio, world *demo.World, userList string, temporary bool, yours string, serving bool) {
 	fmt.Fprintf(s.stderr, "\n%s", demoReport(world.Report()))
 	if rec := demoAuditRecord(world.LaunchURL); rec != "" {
 		fmt.Fprintf(s.stderr, "trustlaunch demo: the audit log recorded the launch (\"trustlaunch log\" lists it);\n")
@@ -252,7 +269,11 @@ func demoEpilogue(s *stdio, world *demo.World, userList string, temporary bool, 
 	}
 	if user := whitelist.LoadUser(userList); temporary && user.List != nil && len(user.List.Entries) > 0 {
 		fmt.Fprintf(s.stderr, "trustlaunch demo: Always added %s to the demo's temporary user list,\n", user.List.Entries[0])
-		fmt.Fprintf(s.stderr, "  which is deleted now; your own list (%s) was not changed.\n", yours)
+		when := "now"
+		if serving {
+			when = "when the demo exits (the next launch is not asked)"
+		}
+		fmt.Fprintf(s.stderr, "  which is deleted %s; your own list (%s) was not changed.\n", when, yours)
 	}
 	fmt.Fprint(s.stderr, `trustlaunch demo: next: "trustlaunch register" makes this trustlaunch the
   handler of trustlaunch:// links. Administrators: docs/admin.md (packages,
