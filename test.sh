@@ -59,6 +59,8 @@ DEBIAN_PACKAGES=(
 	krb5-kdc          # an MIT Kerberos KDC for the outbound proxy's Negotiate sign-on
 	krb5-admin-server # kadmin.local: the test realm's principals and keytabs
 	krb5-user         # kinit, klist: the test user's credential cache
+	libarchive-tools  # bsdtar --format xar: assembles the macOS flat .pkg
+	libplist-utils    # plistutil: reads back the macOS bundle's Info.plist
 	rsyslog           # the syslog daemon that reads the launch records' RFC 5424 messages (internal/peers.StartRsyslog)
 	openssl           # makes the test certificates of scripts/wine/test-open.sh and Squid's password file
 	git               # git ls-files (gofmt's file list); goreleaser reads the commit
