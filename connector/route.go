@@ -315,9 +315,10 @@ type DialOptions struct {
 // A proxy that answers with a refusal (407, 403, 502, ...) ends the
 // dial: another proxy of the same network would most likely refuse too,
 // and the refusal is what the user must see. The stream carries nothing
-// of trustlaunch's yet: the caller runs TLS on it. Errors are *StepError
-// (StepOutbound for a proxy, StepDNS or StepTCP for a direct connection
-// as net.Dialer words them); the Choice names what carried the
+// of trustlaunch's yet: the caller runs TLS on it. A proxy's failure is a
+// StepOutbound *StepError; a direct connection's is the resolver's or
+// net.Dialer's own error (*net.DNSError, *net.OpError), so the caller
+// words it as its own host's. The Choice names what carried the
 // connection, or was tried last.
 func (p *OutboundProxy) Dial(ctx context.Context, target string, o DialOptions) (net.Conn, Choice, error) {
 	if o.DialTimeout <= 0 {
