@@ -167,6 +167,8 @@ func run(ctx context.Context, args []string, s *stdio) int {
 		return cmdMessageWindow(ctx, s, args[1:])
 	case inTerminalCommand:
 		return cmdInTerminal(ctx, s, args[1:])
+	case pacCommand:
+		return cmdPAC(ctx, s, args[1:])
 	}
 	if strings.Contains(args[0], "://") {
 		// What a browser runs when it was given this program's path rather
