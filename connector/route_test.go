@@ -1,10 +1,13 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -284,5 +287,32 @@ func TestTunnelRoute(t *testing.T) {
 	ch, ok := Route(conn)
 	if !ok || ch.Via != "PROXY "+ob.addr || len(ch.Failed) != 1 {
 		t.Fatalf("Route = %+v, %v", ch, ok)
+	}
+}
+
+// TestScriptCannotRedirectTunnel: a PAC script fetched over http may name
+// a hostile outbound proxy, which sends the CONNECT somewhere else than
+// the security proxy asked for (here: a TLS server with a certificate of
+// its own). The tunnel still verifies the security proxy's certificate,
+// fails at TLS, and never sends the token: a script chooses the path, not
+// the peer.
+func TestScriptCannotRedirectTunnel(t *testing.T) {
+	impostor := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the impostor got a request: %s %s", r.Method, r.Host)
+	}))
+	impostor.StartTLS()
+	defer impostor.Close()
+	hostile := newFakeOutbound(t, func(f *fakeOutbound) { f.redirect = impostor.Listener.Addr().String() })
+	dest := newDestination(t, echo)
+	p := newProxy(t, TransportConnect, dest.addr, nil)
+	cfg := config(p, TransportConnect, dest.addr)
+	cfg.Outbound = NewOutboundScript(SourceFlag, &fakeScript{answer: "PROXY " + hostile.addr})
+	_, err := mustNew(t, cfg).Dial(t.Context())
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != StepTLS {
+		t.Fatalf("Dial: %v, want a TLS failure", err)
+	}
+	if bytes.Contains(hostile.receivedBytes(), []byte(testToken)) {
+		t.Errorf("the hostile proxy saw the token")
 	}
 }

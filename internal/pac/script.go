@@ -34,6 +34,11 @@ const (
 // interrupt, a clear error), the kill is for a child that cannot answer.
 const killGrace = time.Second
 
+// startGrace is what the first answer, the script's load, may take on
+// top of that: the child's own start (a few milliseconds on an idle
+// machine, far more on a loaded one).
+const startGrace = 5 * time.Second
+
 // Options configures NewScript.
 type Options struct {
 	// URL is the script's address, http or https. Required.
@@ -284,7 +289,7 @@ func startChild(o Options) (*child, error) {
 
 // load sends the script and waits for the child to have run it.
 func (c *child) load(ctx context.Context, script string) error {
-	r, err := c.exchange(ctx, script)
+	r, err := c.exchange(ctx, script, c.budget+killGrace+startGrace)
 	if err != nil {
 		return err
 	}
@@ -295,7 +300,7 @@ func (c *child) load(ctx context.Context, script string) error {
 }
 
 func (c *child) ask(ctx context.Context, q childQuery) (string, error) {
-	r, err := c.exchange(ctx, q)
+	r, err := c.exchange(ctx, q, c.budget+killGrace)
 	if err != nil {
 		return "", err
 	}
@@ -305,9 +310,9 @@ func (c *child) ask(ctx context.Context, q childQuery) (string, error) {
 	return r.Result, nil
 }
 
-// exchange sends msg and reads the one reply, within the budget and
-// killGrace: past that, or on ctx's end, the child is killed.
-func (c *child) exchange(ctx context.Context, msg any) (childReply, error) {
+// exchange sends msg and reads the one reply within limit: past that, or
+// on ctx's end, the child is killed.
+func (c *child) exchange(ctx context.Context, msg any, limit time.Duration) (childReply, error) {
 	type result struct {
 		r   childReply
 		err error
@@ -321,7 +326,7 @@ func (c *child) exchange(ctx context.Context, msg any) (childReply, error) {
 		}
 		done <- result{r, err}
 	}()
-	t := time.NewTimer(c.budget + killGrace)
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case res := <-done:
@@ -333,7 +338,7 @@ func (c *child) exchange(ctx context.Context, msg any) (childReply, error) {
 	case <-t.C:
 		c.kill()
 		<-done
-		return childReply{}, fmt.Errorf("the PAC evaluator did not answer within %v and was stopped", c.budget+killGrace)
+		return childReply{}, fmt.Errorf("the PAC evaluator did not answer within %v and was stopped", limit)
 	case <-ctx.Done():
 		c.kill()
 		<-done
