@@ -22,7 +22,13 @@ func systemOutbound(env *connector.OutboundProxy) (*connector.OutboundProxy, err
 	}
 	switch {
 	case sys.AutoConfigURL != "" || sys.AutoDetect:
-		return connector.NewOutboundScript(connector.SourceWindows, platform.NewWinHTTPScript(platform.WinHTTPOptions{URL: sys.AutoConfigURL, AutoDetect: sys.AutoDetect})), nil
+		o := platform.WinHTTPOptions{URL: sys.AutoConfigURL, AutoDetect: sys.AutoDetect}
+		if sys.HTTPSProxy != "" {
+			// Auto-detection found nothing: the manual proxy, as the
+			// browser falls back to it.
+			o.Fallback = "PROXY " + sys.HTTPSProxy
+		}
+		return connector.NewOutboundScript(connector.SourceWindows, platform.NewWinHTTPScript(o)), nil
 	case !ok:
 		return env, nil
 	}
