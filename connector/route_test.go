@@ -316,3 +316,33 @@ func TestScriptCannotRedirectTunnel(t *testing.T) {
 		t.Errorf("the hostile proxy saw the token")
 	}
 }
+
+// BenchmarkRoute is the choice of the outbound proxy for one connection:
+// a static proxy, a static list, and a PAC script whose answer for the
+// target is cached (every connection after the first to a target in a
+// launch; internal/pac's BenchmarkFindProxy is the first).
+func BenchmarkRoute(b *testing.B) {
+	static, err := NewOutboundProxy(SourceFlag, "http://proxy.corp:3128", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	list, err := NewOutboundList(SourceFlag, "PROXY a.corp:3128; PROXY b.corp:3128; DIRECT", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	script := NewOutboundScript(SourceFlag, &fakeScript{answer: "PROXY a.corp:3128; PROXY b.corp:3128; DIRECT"})
+	for _, bc := range []struct {
+		name string
+		ob   *OutboundProxy
+	}{{"static", static}, {"list", list}, {"pac-cached", script}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			bc.ob.route(ctx, "secproxy.test:8443")
+			for b.Loop() {
+				if r := bc.ob.route(ctx, "secproxy.test:8443"); len(r.hops) == 0 {
+					b.Fatal("no hops")
+				}
+			}
+		})
+	}
+}

@@ -117,7 +117,7 @@ func (e *Engine) run(f func() (goja.Value, error)) (goja.Value, error) {
 	var ce *goja.CompilerSyntaxError
 	switch {
 	case errors.As(err, &ie) && ie.Value() == errMemory:
-		return nil, &EvalError{msg: "the script used more memory than its limit", bound: true}
+		return nil, &EvalError{msg: "the script went past its memory limit", bound: true}
 	case errors.As(err, &ie):
 		return nil, &EvalError{msg: fmt.Sprintf("the script ran longer than %v", e.budget), bound: true}
 	case errors.As(err, &so):
