@@ -11,9 +11,10 @@ import (
 )
 
 // The messages between Script (the parent) and ServeChild, one JSON
-// value each, in this order: childConfig, then the script as a JSON
-// string, answered by one childReply (an empty one: loaded); then any
-// number of childQuery, each answered by one childReply.
+// value each, in this order: childConfig, answered by one childReply (an
+// empty one: the limits are set); the script as a JSON string, answered
+// by one childReply (an empty one: loaded); then any number of
+// childQuery, each answered by one childReply.
 type (
 	childConfig struct {
 		Memory   int64 `json:"memory"`    // bytes the script may use, past what the process holds at start
@@ -49,11 +50,19 @@ func ServeChild(in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("read the configuration: %w", err)
 	}
+	reply := func(r childReply) error { return enc.Encode(r) }
 	if cfg.Memory <= 0 || cfg.BudgetMS <= 0 {
-		return errors.New("the configuration has no memory limit or no time budget")
+		err := errors.New("the PAC evaluator's configuration has no memory limit or no time budget")
+		_ = reply(childReply{Error: err.Error(), Bound: true})
+		return err
 	}
 	if err := limitMemory(cfg.Memory); err != nil {
-		return fmt.Errorf("limit the evaluator's memory: %w", err)
+		err = fmt.Errorf("cannot limit the PAC evaluator's memory: %w", err)
+		_ = reply(childReply{Error: err.Error(), Bound: true})
+		return err
+	}
+	if err := reply(childReply{}); err != nil {
+		return err
 	}
 	// The collector works hard well before the kernel's limit, so that a
 	// script's garbage does not count against it.
@@ -69,7 +78,6 @@ func ServeChild(in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&script); err != nil {
 		return fmt.Errorf("read the script: %w", err)
 	}
-	reply := func(r childReply) error { return enc.Encode(r) }
 	if err := e.load(script); err != nil {
 		return reply(failure(err))
 	}

@@ -300,3 +300,13 @@ func BenchmarkChildStart(b *testing.B) {
 		s.Close()
 	}
 }
+
+// TestServeChildRefusesNoLimits: a child given no memory limit or no time
+// budget runs no script, and says why (the parent shows it).
+func TestServeChildRefusesNoLimits(t *testing.T) {
+	var out strings.Builder
+	err := ServeChild(strings.NewReader(`{"memory":0,"budget_ms":2000}`+"\n"+`"function FindProxyForURL(){return \"DIRECT\"}"`+"\n"), &out)
+	if err == nil || !strings.Contains(out.String(), `"error":"the PAC evaluator's configuration has no memory limit`) {
+		t.Fatalf("ServeChild: %v, wrote %q", err, out.String())
+	}
+}

@@ -188,7 +188,7 @@ func (s *Script) start(ctx context.Context) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChild(s.opts)
+	c, err := startChild(ctx, s.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +264,7 @@ type child struct {
 	exited chan struct{}
 }
 
-func startChild(o Options) (*child, error) {
+func startChild(ctx context.Context, o Options) (*child, error) {
 	cmd := o.Command()
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -280,16 +280,19 @@ func startChild(o Options) (*child, error) {
 	c := &child{cmd: cmd, in: in, enc: json.NewEncoder(in), dec: json.NewDecoder(bufio.NewReader(out)),
 		budget: o.Timeout, memory: o.MemoryLimit, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(c.exited) }()
-	if err := c.enc.Encode(childConfig{Memory: o.MemoryLimit, BudgetMS: o.Timeout.Milliseconds()}); err != nil {
+	// The child answers once its limits are set, or says why it could
+	// not set them: no script reaches a child without them.
+	if err := c.load(ctx, childConfig{Memory: o.MemoryLimit, BudgetMS: o.Timeout.Milliseconds()}); err != nil {
 		c.kill()
-		return nil, c.gone(err)
+		return nil, err
 	}
 	return c, nil
 }
 
-// load sends the script and waits for the child to have run it.
-func (c *child) load(ctx context.Context, script string) error {
-	r, err := c.exchange(ctx, script, c.budget+killGrace+startGrace)
+// load sends the configuration or the script and waits for the child to
+// have taken it: its start, or its run of the script's top level.
+func (c *child) load(ctx context.Context, msg any) error {
+	r, err := c.exchange(ctx, msg, c.budget+killGrace+startGrace)
 	if err != nil {
 		return err
 	}
