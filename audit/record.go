@@ -40,25 +40,29 @@ type Record struct {
 	// Schema is the version of the line a record was read from (0 for a
 	// line written before versions); Append always writes Schema.
 	Schema        int
-	Time          time.Time     // when the launch ended; Append uses the current time when zero
-	Action        string        // ActionLaunch or ActionDetect
-	Demo          bool          // a run of `trustlaunch demo`, against its own embedded portal, proxy and host
-	Origin        string        // the origin decided on, https://host[:port]
-	Decision      Outcome       // how it ended: the classification the exit code and the OS log share
-	Step          string        // the step that decided or failed: a whitelist.Step, descriptor.StepFetch, ...
-	Whitelist     string        // the whitelist step that admitted or refused the origin (admin-listed, user-listed, prompt-yes, ...)
-	DescriptorURL string        // written without user info, query and fragment
-	Session       string        // the descriptor's session name
-	Proxy         string        // the proxy address
-	Destination   string        // host:port behind the proxy
-	Publisher     string        // the admin policy's name of the publisher that signed the descriptor; "" unsigned
-	BytesUp       int64         // emulator to host
-	BytesDown     int64         // host to emulator
-	Reconnects    int           // tunnels the emulator opened after the first, with the same token (a drop, a second window)
-	Duration      time.Duration // from start of the launch to the end
-	Timings       Timings       // how long each phase took
-	ExitStatus    *int          // the emulator's exit status; nil when none ran
-	Error         string        // why it failed, or the refusal's message
+	Time          time.Time // when the launch ended; Append uses the current time when zero
+	Action        string    // ActionLaunch or ActionDetect
+	Demo          bool      // a run of `trustlaunch demo`, against its own embedded portal, proxy and host
+	Origin        string    // the origin decided on, https://host[:port]
+	Decision      Outcome   // how it ended: the classification the exit code and the OS log share
+	Step          string    // the step that decided or failed: a whitelist.Step, descriptor.StepFetch, ...
+	Whitelist     string    // the whitelist step that admitted or refused the origin (admin-listed, user-listed, prompt-yes, ...)
+	DescriptorURL string    // written without user info, query and fragment
+	Session       string    // the descriptor's session name
+	Proxy         string    // the proxy address
+	// Outbound is how the tunnel reached the proxy: "DIRECT" or "PROXY
+	// host:port", with what chose it and what was tried first
+	// (connector.Choice); "" before a tunnel was tried.
+	Outbound    string
+	Destination string        // host:port behind the proxy
+	Publisher   string        // the admin policy's name of the publisher that signed the descriptor; "" unsigned
+	BytesUp     int64         // emulator to host
+	BytesDown   int64         // host to emulator
+	Reconnects  int           // tunnels the emulator opened after the first, with the same token (a drop, a second window)
+	Duration    time.Duration // from start of the launch to the end
+	Timings     Timings       // how long each phase took
+	ExitStatus  *int          // the emulator's exit status; nil when none ran
+	Error       string        // why it failed, or the refusal's message
 	// Told is how the user learned of a failure or a refusal: "terminal"
 	// (the launch had one), "notification", "window" (a window of its
 	// own), or "nobody: why"; "" for a launch that went ahead or was
@@ -76,7 +80,7 @@ type Record struct {
 // from its text fields: what launcher.Launch and launcher.Detect append. The
 // descriptor URL is left for line, which drops its query.
 func (r Record) Scrubbed(secrets *redact.Set) Record {
-	for _, f := range []*string{&r.Action, &r.Origin, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Destination, &r.Publisher, &r.Error, &r.Told} {
+	for _, f := range []*string{&r.Action, &r.Origin, &r.Step, &r.Whitelist, &r.Session, &r.Proxy, &r.Outbound, &r.Destination, &r.Publisher, &r.Error, &r.Told} {
 		*f = secrets.Scrub(*f)
 	}
 	r.Decision = Outcome(secrets.Scrub(string(r.Decision)))
@@ -96,6 +100,7 @@ type auditLine struct {
 	DescriptorURL string       `json:"descriptor_url"`
 	Session       string       `json:"session"`
 	Proxy         string       `json:"proxy"`
+	Outbound      string       `json:"outbound,omitempty"`
 	Destination   string       `json:"destination"`
 	Publisher     string       `json:"publisher,omitempty"`
 	BytesUp       int64        `json:"bytes_up"`
@@ -157,6 +162,7 @@ func (r Record) form(clean func(s string, max int) string, redactURL func(string
 		DescriptorURL: c(redactURL(r.DescriptorURL), auditFieldRunes),
 		Session:       c(r.Session, auditFieldRunes),
 		Proxy:         c(r.Proxy, auditFieldRunes),
+		Outbound:      c(r.Outbound, auditFieldRunes),
 		Destination:   c(r.Destination, auditFieldRunes),
 		Publisher:     c(r.Publisher, auditFieldRunes),
 		BytesUp:       r.BytesUp,
@@ -211,6 +217,7 @@ func (l auditLine) record() (Record, error) {
 		DescriptorURL: resanitize(stripQuery(l.DescriptorURL)),
 		Session:       resanitize(l.Session),
 		Proxy:         resanitize(l.Proxy),
+		Outbound:      resanitize(l.Outbound),
 		Destination:   resanitize(l.Destination),
 		Publisher:     resanitize(l.Publisher),
 		BytesUp:       l.BytesUp,

@@ -69,6 +69,7 @@ func (l auditLine) osEntry(user string) oslog.Entry {
 	add("descriptor_url", l.DescriptorURL)
 	add("session", l.Session)
 	add("proxy", l.Proxy)
+	add("outbound", l.Outbound)
 	add("destination", l.Destination)
 	add("publisher", l.Publisher)
 	num("bytes_up", l.BytesUp)

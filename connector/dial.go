@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 	var times DialTimes
 	lap := lapTimer(time.Now())
-	raw, err := c.dialProxy(ctx)
+	raw, choice, err := c.dialProxy(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +74,7 @@ func (c *Connector) Dial(ctx context.Context) (net.Conn, error) {
 		times.EndToEnd = lap()
 	}
 	ok = true
-	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr, proxyTLS: tc.ConnectionState(), times: times}, nil
+	return &tunnelConn{Conn: tunnel, addr: c.cfg.ProxyAddr, proxyTLS: tc.ConnectionState(), times: times, route: choice}, nil
 }
 
 // DialTimes are how long the steps of one Dial took, for the launch's
@@ -108,6 +107,17 @@ func lapTimer(start time.Time) func() time.Duration {
 	}
 }
 
+// Route returns how a tunnel that Dial returned went out to the proxy:
+// the outbound proxy or DIRECT, what chose it, and what was tried first;
+// ok is false for any other connection.
+func Route(tunnel net.Conn) (c Choice, ok bool) {
+	t, ok := tunnel.(*tunnelConn)
+	if !ok {
+		return Choice{}, false
+	}
+	return t.route, true
+}
+
 // ProxyTLS returns the state of the TLS session with the proxy of a tunnel
 // that Dial returned (version, cipher suite, verified chains), for status
 // displays; ok is false for any other connection.
@@ -136,63 +146,43 @@ func (c *Connector) timeoutOr(ctx, hctx context.Context, step Step, addr string,
 	return describe()
 }
 
-// dialProxy connects to the security proxy: through the outbound proxy
-// when Config.Outbound names one for it (dialOutbound, StepOutbound), else
-// directly: it resolves the proxy's host (StepDNS) and connects to its
-// addresses in turn (StepTCP).
-func (c *Connector) dialProxy(ctx context.Context) (net.Conn, error) {
-	if ob := c.cfg.Outbound.ProxyFor(c.cfg.ProxyAddr); ob != nil {
-		return c.dialOutbound(ctx, ob)
+// dialProxy connects to the security proxy the way Config.Outbound
+// says (OutboundProxy.Dial: through each outbound proxy of its route in
+// turn, StepOutbound), or directly: it resolves the proxy's host
+// (StepDNS) and connects to its addresses in turn (StepTCP).
+func (c *Connector) dialProxy(ctx context.Context) (net.Conn, Choice, error) {
+	d := routeDial{
+		setting: c.cfg.Outbound,
+		target:  c.cfg.ProxyAddr,
+		opts: DialOptions{
+			What:             "the security proxy",
+			DialTimeout:      c.cfg.DialTimeout,
+			HandshakeTimeout: c.cfg.HandshakeTimeout,
+			Resolver:         c.cfg.Resolver,
+			UserAgent:        c.cfg.UserAgent,
+			Secrets:          c.secrets,
+		},
+		dialHost: c.dialHost,
+		direct: func(ctx context.Context) (net.Conn, error) {
+			conn, step, err := c.dialHost(ctx, c.proxyHost, c.proxyPort)
+			if err != nil {
+				addr := c.cfg.ProxyAddr
+				if step == StepDNS {
+					addr = c.proxyHost
+				}
+				return nil, netError(step, addr, err)
+			}
+			return conn, nil
+		},
 	}
-	conn, step, err := c.dialHost(ctx, c.proxyHost, c.proxyPort)
-	if err != nil {
-		addr := c.cfg.ProxyAddr
-		if step == StepDNS {
-			addr = c.proxyHost
-		}
-		return nil, netError(step, addr, err)
-	}
-	return conn, nil
+	return d.dial(ctx)
 }
 
 // dialHost resolves host (unless it is an IP literal) and connects to its
 // addresses in turn, within DialTimeout, with TCP keepalive (keepAlive).
 // A failure is returned with the step it happened in.
 func (c *Connector) dialHost(ctx context.Context, host, portStr string) (net.Conn, Step, error) {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
-	defer cancel()
-	var addrs []netip.Addr
-	if a, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{a}
-	} else {
-		addrs, err = c.cfg.Resolver.LookupNetIP(dctx, "ip", host)
-		if err == nil && len(addrs) == 0 {
-			err = errors.New("no addresses")
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			return nil, StepDNS, err
-		}
-	}
-	port, _ := netip.ParseAddrPort("0.0.0.0:" + portStr)
-	d := net.Dialer{KeepAliveConfig: KeepAlive}
-	var lastErr error
-	for _, a := range addrs {
-		conn, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(a.Unmap(), port.Port()).String())
-		if err == nil {
-			return conn, "", nil
-		}
-		lastErr = err
-		if dctx.Err() != nil {
-			break
-		}
-	}
-	if ctx.Err() != nil {
-		lastErr = ctx.Err()
-	}
-	return nil, StepTCP, lastErr
+	return dialAddrs(ctx, c.cfg.Resolver, c.cfg.DialTimeout, host, portStr)
 }
 
 // KeepAlive is the TCP keepalive of every socket trustlaunch opens or
@@ -213,6 +203,7 @@ type tunnelConn struct {
 	addr     string
 	proxyTLS tls.ConnectionState
 	times    DialTimes
+	route    Choice
 }
 
 func (t *tunnelConn) wrap(err error) error {

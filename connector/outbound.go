@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +47,17 @@ type OutboundProxy struct {
 	bypassLocal bool
 	bypass      []string
 	match       func(*url.URL) (*url.URL, error)
+	// list is a proxy list tried in order (nil entries: DIRECT), from
+	// NewOutboundList; nil: proxy alone.
+	list []*url.URL
+	// script chooses the list per target (NewOutboundScript).
+	script ProxyScript
+	// state is the run's memory of choices and of the script's answers;
+	// shared by the copies WithWindowsBypass makes.
+	state *routeState
+	// what the CONNECT target is called in a refusal ("the portal"), on
+	// the one-proxy view of the setting that a dial makes (hop).
+	what string
 }
 
 // NewOutboundProxy checks an outbound-proxy setting: rawURL is the proxy
@@ -67,14 +77,22 @@ func NewOutboundProxy(source, rawURL, noProxy string) (*OutboundProxy, error) {
 		return nil, fmt.Errorf("%s: %v", source, err)
 	}
 	p.proxy = u
+	p.state = &routeState{}
+	return p.withMatch(), nil
+}
+
+// withMatch sets the NO_PROXY matcher of p, whose proxy is set.
+func (p *OutboundProxy) withMatch() *OutboundProxy {
 	// The URL is rebuilt by url.URL.String, which httpproxy parses back
-	// without error: it was checked above.
-	p.match = (&httpproxy.Config{HTTPSProxy: u.String(), NoProxy: noProxy}).ProxyFunc()
-	return p, nil
+	// without error: it was checked by parseProxyURL.
+	p.match = (&httpproxy.Config{HTTPSProxy: p.proxy.String(), NoProxy: p.noProxy}).ProxyFunc()
+	return p
 }
 
 // DirectOutbound is the setting "none": every connection is direct.
-func DirectOutbound(source string) *OutboundProxy { return &OutboundProxy{source: source} }
+func DirectOutbound(source string) *OutboundProxy {
+	return &OutboundProxy{source: source, state: &routeState{}}
+}
 
 // OutboundFromEnvironment reads HTTPS_PROXY and NO_PROXY (or their
 // lower-case spellings) from getenv (os.Getenv when nil). Only the HTTPS
@@ -155,9 +173,19 @@ func parseProxyURL(raw string) (*url.URL, error) {
 }
 
 // String names the setting without its credentials: "http://proxy.corp:3128
-// (from HTTPS_PROXY)", or "direct".
+// (from HTTPS_PROXY)", "PROXY a:3128; DIRECT (from --outbound-proxy)",
+// "PAC http://wpad.corp/wpad.dat (from --outbound-proxy)", or "direct".
 func (p *OutboundProxy) String() string {
-	if p == nil || p.proxy == nil {
+	switch {
+	case p != nil && p.script != nil:
+		return p.script.String() + " (from " + p.source + ")"
+	case p != nil && p.list != nil:
+		names := make([]string, len(p.list))
+		for i, u := range p.list {
+			names[i] = hopName(u)
+		}
+		return strings.Join(names, "; ") + " (from " + p.source + ")"
+	case p == nil || p.proxy == nil:
 		return "direct"
 	}
 	return "http://" + p.proxy.Host + " (from " + p.source + ")"
@@ -172,7 +200,9 @@ func (p *OutboundProxy) Source() string {
 }
 
 // ProxyFor returns the outbound proxy for a connection to host:port over
-// TLS, or nil for a direct one.
+// TLS, or nil for a direct one. For a list it is the list's first proxy;
+// for a script, which needs a context and the network to answer, nil
+// (Dial asks the script).
 func (p *OutboundProxy) ProxyFor(hostport string) *url.URL {
 	if p == nil || p.proxy == nil {
 		return nil
@@ -189,19 +219,6 @@ func (p *OutboundProxy) ProxyFor(hostport string) *url.URL {
 		return nil // err: only for a proxy URL that does not parse, checked in New
 	}
 	return p.proxy
-}
-
-// HTTPProxy is ProxyFor for net/http's Transport.Proxy. Every request
-// trustlaunch makes is https, so the scheme of req is not consulted.
-func (p *OutboundProxy) HTTPProxy(req *http.Request) (*url.URL, error) {
-	return p.ProxyFor(canonicalHostPort(req.URL)), nil
-}
-
-func canonicalHostPort(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
-	}
-	return net.JoinHostPort(u.Hostname(), "443")
 }
 
 func (p *OutboundProxy) bypassed(host string) bool {
@@ -253,32 +270,6 @@ func outboundError(addr string, status int, msg, hint string, err error) *StepEr
 	return &StepError{Step: StepOutbound, Addr: addr, Err: &OutboundError{Status: status, msg: msg, err: err}, hint: hint}
 }
 
-// dialOutbound connects to the security proxy through the outbound proxy
-// ob: TCP to ob, then the CONNECT exchange (outboundConnect). What it
-// returns is the raw byte stream to the security proxy, on which Dial runs
-// TLS, so the outbound proxy sees ciphertext only, and the session token,
-// sent after the TLS handshake, never reaches it.
-func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, error) {
-	host, port, _ := net.SplitHostPort(ob.Host)
-	conn, step, err := c.dialHost(ctx, host, port)
-	if err != nil {
-		return nil, c.cfg.Outbound.dialError(step, err)
-	}
-	oc := outboundConnect{
-		setting:   c.cfg.Outbound,
-		via:       ob,
-		target:    c.cfg.ProxyAddr,
-		timeout:   c.cfg.HandshakeTimeout,
-		userAgent: c.userAgent(),
-		secrets:   c.secrets,
-	}
-	if err := oc.run(ctx, conn); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
 // dialError is the StepOutbound error for a connection to the outbound
 // proxy that could not be opened at step (StepDNS or StepTCP): "outbound
 // proxy HOST:PORT: connect: connection refused".
@@ -316,6 +307,9 @@ func (p *OutboundProxy) DialFailed(err error) *StepError {
 // fetch.
 func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hint string) {
 	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
+	if p.what != "" {
+		what = p.what // the one-proxy view of a dial knows its target
+	}
 	switch code {
 	case http.StatusProxyAuthRequired:
 		if p.proxy.User == nil {
@@ -332,23 +326,6 @@ func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hin
 			what + " may be down, or its name unknown to the outbound proxy: try again later or ask your administrator"
 	}
 	return "unexpected answer to CONNECT: " + status, fmt.Sprintf(notProxy, p.source)
-}
-
-// ConnectRefused is the StepOutbound error for the outbound proxy's answer
-// resp, other than 200, to a CONNECT to target made by net/http (the
-// descriptor fetch, the detection POST: http.Transport's
-// OnProxyConnectResponse), in the tunnel's words: "outbound proxy
-// HOST:PORT: 407 authentication required". Its text holds nothing the
-// outbound proxy wrote: the status code and its standard phrase only.
-func (p *OutboundProxy) ConnectRefused(target string, resp *http.Response) *StepError {
-	addr := ""
-	if p != nil && p.proxy != nil {
-		addr = p.proxy.Host
-	} else {
-		p = &OutboundProxy{proxy: &url.URL{}}
-	}
-	msg, hint := p.refusal("the portal", target, statusText(resp), resp.StatusCode)
-	return outboundError(addr, resp.StatusCode, msg, hint, nil)
 }
 
 // AddTo adds the setting's password, and its user name and password as

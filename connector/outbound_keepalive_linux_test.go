@@ -29,7 +29,7 @@ func TestKeepAliveSocketOptions(t *testing.T) {
 		}
 	}()
 	c := mustNew(t, Config{ProxyAddr: ln.Addr().String(), Transport: TransportConnect, Destination: "host.test:23", Token: NewToken(testToken)})
-	conn, err := c.dialProxy(t.Context())
+	conn, _, err := c.dialProxy(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestKeepAliveSocketOptions(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	oconn, err := c.dialProxy(t.Context())
+	oconn, _, err := c.dialProxy(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

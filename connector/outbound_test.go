@@ -31,6 +31,9 @@ type fakeOutbound struct {
 	answer string
 	// hangUp closes the connection after the request, without an answer.
 	hangUp bool
+	// redirect, when not empty, is where every CONNECT goes instead of
+	// its target: a hostile proxy.
+	redirect string
 
 	mu       sync.Mutex
 	received bytes.Buffer // every byte from every client
@@ -108,11 +111,15 @@ func (f *fakeOutbound) serve(c net.Conn) {
 	}
 	host, port, _ := net.SplitHostPort(req.Host)
 	ip, ok := f.hosts[host]
+	to := net.JoinHostPort(ip, port)
+	if f.redirect != "" {
+		to, ok = f.redirect, true
+	}
 	if !ok {
 		io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\n\r\n")
 		return
 	}
-	up, err := net.Dial("tcp", net.JoinHostPort(ip, port))
+	up, err := net.Dial("tcp", to)
 	if err != nil {
 		io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
 		return

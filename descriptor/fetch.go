@@ -390,10 +390,9 @@ func Post(ctx context.Context, opts FetchOptions, body []byte, excerptRunes int)
 }
 
 type fetcher struct {
-	opts     FetchOptions
-	shown    string
-	secrets  *redact.Set
-	outbound *connector.OutboundProxy // the setting newClient took, for transportErr
+	opts    FetchOptions
+	shown   string
+	secrets *redact.Set
 }
 
 // newFetcher starts a request to opts.URL: the URL shown in messages, and
@@ -495,12 +494,23 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 			return nil, fmt.Errorf("outbound proxy setting: %w", err)
 		}
 	}
-	f.outbound = outbound
 	outbound.AddTo(f.secrets)
 	ua := f.userAgent()
+	dial := connector.DialOptions{
+		What: "the portal", DialTimeout: timeout, HandshakeTimeout: timeout,
+		Resolver: o.Resolver, UserAgent: ua, Secrets: f.secrets,
+	}
 	tr := &http.Transport{
-		Proxy:                  outbound.HTTPProxy,
-		DialContext:            (&net.Dialer{Timeout: timeout, Resolver: o.Resolver, KeepAliveConfig: connector.KeepAlive}).DialContext,
+		// No Transport.Proxy: the connection comes from the outbound
+		// setting's own dialer, the one the tunnel uses (connector's
+		// OutboundProxy.Dial), which sends the CONNECT itself, tries the
+		// proxies of a list or PAC answer in turn, and words a refusal as
+		// the tunnel does (connector.StepOutbound). net/http then runs TLS
+		// to the portal on that stream, end to end.
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			conn, _, err := outbound.Dial(ctx, addr, dial)
+			return conn, err
+		},
 		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:    timeout,
 		ForceAttemptHTTP2:      true,
@@ -511,19 +521,6 @@ func (f *fetcher) newClient(timeout time.Duration) (*http.Client, error) {
 		// (a session name, an echoed query) tells its length, and with it
 		// the token, to whoever sees the ciphertext (BREACH).
 		DisableCompression: true,
-		// The CONNECT to an outbound proxy names trustlaunch as the
-		// tunnel's does, not as net/http's "Go-http-client/1.1".
-		ProxyConnectHeader: http.Header{"User-Agent": {ua}},
-		// A refusal by the outbound proxy reads as the tunnel's does and
-		// is typed (connector.StepOutbound), instead of net/http's bare
-		// reason phrase ("Proxy Authentication Required") that names
-		// neither the proxy nor the fix.
-		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, req *http.Request, resp *http.Response) error {
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			return outbound.ConnectRefused(req.Host, resp)
-		},
 	}
 	// Redirects are followed by hand, in send, so that each target is
 	// checked before anything is sent to it and no Referer is added.
@@ -727,11 +724,6 @@ func (f *fetcher) transportErr(ctx context.Context, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "proxyconnect" {
-		// net/http could not connect to the outbound proxy.
-		return f.outbound.DialFailed(op.Err)
 	}
 	return err
 }

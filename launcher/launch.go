@@ -490,7 +490,13 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 	if err != nil {
 		return failed(phase.Proxy, descriptor.StepValidate, err)
 	}
-	if l.first, err = conn.Dial(ctx); err != nil {
+	l.first, err = conn.Dial(ctx)
+	// The choice is recorded for a failure too: which proxies were tried
+	// is what an administrator needs to see then.
+	if ch, ok := l.outbound.Chosen(cfg.ProxyAddr); ok {
+		l.rec.Outbound = ch.String()
+	}
+	if err != nil {
 		step := connector.StepTCP
 		var se *connector.StepError
 		if errors.As(err, &se) {
@@ -512,7 +518,11 @@ func (l *launch) openTunnel(ctx context.Context) *ending {
 		l.rec.Timings.ProxyTCP, l.rec.Timings.ProxyTLS, l.rec.Timings.ProxyRequest = t.TCP, t.TLS, t.Request
 	}
 	if st, ok := connector.ProxyTLS(first); ok {
-		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)))
+		via := ""
+		if ch, ok := connector.Route(first); ok && (ch.By != "" || ch.Via != "DIRECT") {
+			via = "; via " + ch.String()
+		}
+		l.done(phase.Proxy, fmt.Sprintf("%s, %s; token accepted%s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), safetext.Sanitize(via)))
 	}
 	return nil
 }

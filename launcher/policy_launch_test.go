@@ -3,6 +3,7 @@
 package launcher
 
 import (
+	"context"
 	"crypto"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -223,4 +226,72 @@ func TestLaunchSigned(t *testing.T) {
 			assertNoSecrets(t, audit.Path())
 		})
 	}
+}
+
+// askedScript is a PAC script (connector.ProxyScript) that sends every
+// connection direct and records the targets it was asked about.
+type askedScript struct {
+	mu    sync.Mutex
+	asked []string
+}
+
+func (s *askedScript) FindProxy(_ context.Context, host, port string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked = append(s.asked, net.JoinHostPort(host, port))
+	return "DIRECT", nil
+}
+
+func (s *askedScript) String() string { return "PAC http://wpad.test/wpad.dat" }
+
+func (s *askedScript) targets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.asked)
+}
+
+// TestLaunchPolicyWithPAC: a PAC script chooses only the outbound proxy.
+// The admin policy's proxy list is checked on the descriptor before any
+// connection to a security proxy, so a descriptor naming a proxy the
+// policy does not list is refused with a PAC as without one, and the
+// script is never even asked about that proxy. With a listed proxy, the
+// launch goes the way the script says and the audit record names it.
+func TestLaunchPolicyWithPAC(t *testing.T) {
+	t.Run("unlisted proxy", func(t *testing.T) {
+		w := newWorld(t, "connect")
+		opts, _ := w.options(t, "fake", strings.NewReader(""), io.Discard)
+		script := &askedScript{}
+		opts.Outbound = connector.NewOutboundScript("--outbound-proxy", script)
+		opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, "[[proxies]]\naddress = \"proxy.example.com:8443\"\n")}
+		res := Launch(t.Context(), opts)
+		if res.Step != policy.Step || res.Outcome != "refused-policy" {
+			t.Fatalf("step %s outcome %s err %v; want refused by the policy", res.Step, res.Outcome, res.Err)
+		}
+		if n := w.accepts.n.Load(); n != 0 {
+			t.Errorf("the proxy accepted %d connections", n)
+		}
+		for _, a := range script.targets() {
+			if a == w.proxy.Addr {
+				t.Errorf("the PAC script was asked about the refused proxy %s", a)
+			}
+		}
+	})
+	t.Run("listed proxy", func(t *testing.T) {
+		w := newWorld(t, "connect")
+		opts, audit := w.options(t, "fake", strings.NewReader(""), io.Discard)
+		script := &askedScript{}
+		opts.Outbound = connector.NewOutboundScript("--outbound-proxy", script)
+		opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, fmt.Sprintf("[[proxies]]\naddress = %q\n", w.proxy.Addr))}
+		res := Launch(t.Context(), opts)
+		if res.Err != nil {
+			t.Fatalf("launch: %v", res.Err)
+		}
+		if got := script.targets(); !slices.Contains(got, w.proxy.Addr) {
+			t.Errorf("the script was asked about %v, not the proxy %s", got, w.proxy.Addr)
+		}
+		recs, _ := audit.ReadRecent(1)
+		if len(recs) != 1 || recs[0].Outbound != "DIRECT (chosen by PAC http://wpad.test/wpad.dat)" {
+			t.Errorf("audit outbound %+v", recs)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -9,10 +8,18 @@ import (
 
 // WindowsProxy is the user's proxy setting as Windows keeps it in
 // HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings
-// (ProxyEnable, ProxyServer, ProxyOverride, AutoConfigURL), read into what
-// trustlaunch uses: the proxy for https connections and the hosts that
-// bypass it.
+// (ProxyEnable, ProxyServer, ProxyOverride, AutoConfigURL, and the
+// auto-detect flag of Connections\DefaultConnectionSettings), read into
+// what trustlaunch uses: a PAC script or auto-detection (WPAD), which
+// WinHTTP evaluates (WinHTTPScript), else the proxy for https connections
+// and the hosts that bypass it.
 type WindowsProxy struct {
+	// AutoConfigURL is the PAC script's URL, "" for none. It may carry a
+	// key in its query: messages show PACShown(AutoConfigURL).
+	AutoConfigURL string
+	// AutoDetect is "Automatically detect settings": WPAD, through DHCP
+	// and DNS.
+	AutoDetect bool
 	// HTTPSProxy is HOST:PORT of the proxy for https, "" for none.
 	HTTPSProxy string
 	// Local is ProxyOverride's "<local>": host names without a dot
@@ -23,26 +30,10 @@ type WindowsProxy struct {
 	Bypass []string
 }
 
-// ErrPACUnsupported is the error of a Windows proxy setting that is a PAC
-// script (AutoConfigURL): trustlaunch does not run proxy scripts.
-var ErrPACUnsupported = errors.New("the Windows proxy setting is a PAC script (AutoConfigURL), which trustlaunch does not run")
-
-// PACError is ErrPACUnsupported with the script's address and what to set
-// instead.
-type PACError struct {
-	URL string // scheme, host and path only (pacShown)
-}
-
-func (e *PACError) Error() string {
-	return ErrPACUnsupported.Error() + " (" + e.URL + "): set HTTPS_PROXY=http://HOST:PORT, or run with --outbound-proxy http://HOST:PORT or --outbound-proxy none"
-}
-
-func (e *PACError) Unwrap() error { return ErrPACUnsupported }
-
-// pacShown is the AutoConfigURL as a PACError shows it: scheme, host and
+// PACShown is a PAC script's URL as messages show it: scheme, host and
 // path, without userinfo, query or fragment, where a script URL may carry
 // a password or a key (credentials never reach error text).
-func pacShown(raw string) string {
+func PACShown(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return "a URL that does not parse"
@@ -54,14 +45,22 @@ func pacShown(raw string) string {
 // either one "HOST:PORT" for every protocol or per-protocol entries,
 // "http=HOST:PORT;https=HOST:PORT;ftp=...": the https entry counts, and
 // without one there is no proxy for https (as WinINet does). An
-// AutoConfigURL is a *PACError; a proxy that is off (enable 0), none. It is pure Go, tested on every OS; SystemProxy
-// reads the values from the registry on Windows.
+// AutoConfigURL is returned alone: a setup script wins over the manual
+// proxy in Windows, so a manual proxy beside it is not what the user's
+// browser uses either. A proxy that is off (enable 0) is none. It is pure
+// Go, tested on every OS; SystemProxy reads the values from the registry
+// on Windows.
 func ParseWindowsProxy(enable uint32, server, override, autoConfigURL string) (WindowsProxy, error) {
 	var p WindowsProxy
-	// A setup script wins over the manual proxy in Windows, so a manual
-	// proxy beside it is not what the user's browser uses either.
 	if u := strings.TrimSpace(autoConfigURL); u != "" {
-		return p, &PACError{URL: pacShown(u)}
+		if pu, err := url.Parse(u); err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
+			// Not quoted: the URL may hold a password or a key.
+			return p, fmt.Errorf("AutoConfigURL %s is not an http:// or https:// URL of a PAC script", PACShown(u))
+		}
+		if pu, _ := url.Parse(u); pu.User != nil {
+			return p, fmt.Errorf("AutoConfigURL %s has a user name or password, which trustlaunch does not send", PACShown(u))
+		}
+		return WindowsProxy{AutoConfigURL: u}, nil
 	}
 	if enable == 0 {
 		return p, nil
@@ -97,8 +96,19 @@ func ParseWindowsProxy(enable uint32, server, override, autoConfigURL string) (W
 	return p, nil
 }
 
+// ParseConnectionSettings reads the auto-detect flag ("Automatically
+// detect settings") from the binary DefaultConnectionSettings value of
+// Internet Settings\Connections: a version and a counter (4 bytes each),
+// then the flags, where 8 is PROXY_TYPE_AUTO_DETECT. A value too short to
+// hold the flags has none set.
+func ParseConnectionSettings(blob []byte) (autoDetect bool) {
+	const proxyTypeAutoDetect = 0x08
+	return len(blob) >= 12 && blob[8]&proxyTypeAutoDetect != 0
+}
+
 // SystemProxy returns the user's system proxy setting: on Windows, the
-// Internet Settings values of HKCU (ParseWindowsProxy); elsewhere there is
-// none (the environment's HTTPS_PROXY is the setting there), and ok is
-// false.
+// Internet Settings values of HKCU (ParseWindowsProxy,
+// ParseConnectionSettings); elsewhere there is none (the environment's
+// HTTPS_PROXY is the setting there), and ok is false. ok is true for a
+// PAC script or auto-detection as for a manual proxy.
 func SystemProxy() (p WindowsProxy, ok bool, err error) { return systemProxy() }

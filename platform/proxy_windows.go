@@ -50,5 +50,39 @@ func systemProxy() (WindowsProxy, bool, error) {
 	if err != nil {
 		return WindowsProxy{}, false, fmt.Errorf(`HKCU\%s: %w`, internetSettings, err)
 	}
-	return p, p.HTTPSProxy != "", nil
+	if p.AutoConfigURL == "" {
+		detect, err := autoDetect()
+		if err != nil {
+			return WindowsProxy{}, false, err
+		}
+		// Auto-detection comes first in Windows; the manual proxy, when
+		// one is set too, is what its failure falls back to
+		// (WinHTTPOptions.Fallback).
+		p.AutoDetect = detect
+	}
+	return p, p.HTTPSProxy != "" || p.AutoConfigURL != "" || p.AutoDetect, nil
+}
+
+// connectionsKey holds DefaultConnectionSettings, whose flags say whether
+// "Automatically detect settings" is on.
+const connectionsKey = internetSettings + `\Connections`
+
+// autoDetect reads the auto-detect flag; a missing key or value is off.
+func autoDetect() (bool, error) {
+	k, err := registry.OpenKey(registry.CURRENT_USER, connectionsKey, registry.QUERY_VALUE)
+	if errors.Is(err, registry.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf(`HKCU\%s: %w`, connectionsKey, err)
+	}
+	defer k.Close()
+	blob, _, err := k.GetBinaryValue("DefaultConnectionSettings")
+	if errors.Is(err, registry.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf(`HKCU\%s\DefaultConnectionSettings: %w`, connectionsKey, err)
+	}
+	return ParseConnectionSettings(blob), nil
 }

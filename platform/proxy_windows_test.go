@@ -61,8 +61,8 @@ func TestSystemProxyRegistry(t *testing.T) {
 		t.Errorf("proxy off: SystemProxy = %+v, %v, %v; want none", p, ok, err)
 	}
 	set(0, "", "", "http://wpad.corp/proxy.pac")
-	if _, _, err := SystemProxy(); !errors.Is(err, ErrPACUnsupported) {
-		t.Errorf("PAC: SystemProxy error %v, want ErrPACUnsupported", err)
+	if p, ok, err := SystemProxy(); err != nil || !ok || p.AutoConfigURL != "http://wpad.corp/proxy.pac" {
+		t.Errorf("PAC: SystemProxy = %+v, %v, %v; want the AutoConfigURL", p, ok, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,14 @@ type Policy struct {
 	// oslog.LevelInfo (every record) when absent (docs/admin.md "Launch
 	// records").
 	OSLog oslog.Level
-	// RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom and
+	// OutboundPAC is the URL of the proxy auto-config script (PAC) that
+	// chooses trustlaunch's outbound proxy when neither --outbound-proxy
+	// nor HTTPS_PROXY is given: outbound_pac in the file, "" when absent
+	// (docs/admin.md "Outbound proxy / PAC"). It chooses only the outbound
+	// proxy: Proxies still decide which security proxies a tunnel may
+	// reach.
+	OutboundPAC string
+	// RequireSigned, ProxiesFrom, DestinationsFrom, PublishersFrom and
 	// OSLogFrom name where a setting came from when it is not Path: the
 	// Group Policy value or key that replaced the file's (Merge).
 	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom, OSLogFrom string
@@ -292,8 +300,19 @@ func Parse(path string, data []byte) (*Policy, []Problem) {
 			if err != nil {
 				pp.add(tomlpos.Line(&md, prim), key, "os_log must be one of %s: the least severe launch record the system log gets", oslog.Levels())
 			}
+		case "outbound_pac":
+			var raw string
+			err := md.PrimitiveDecode(prim, &raw)
+			if err == nil {
+				err = CheckPACURL(raw)
+			}
+			if err != nil {
+				pp.add(tomlpos.Line(&md, prim), key, "outbound_pac must be the http:// or https:// URL of a PAC script: %v", err)
+				break
+			}
+			pp.pol.OutboundPAC = raw
 		default:
-			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, outbound_pac, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
@@ -301,6 +320,26 @@ func Parse(path string, data []byte) (*Policy, []Problem) {
 	}
 	slices.SortStableFunc(pp.probs, func(a, b Problem) int { return a.Line - b.Line })
 	return pp.pol, pp.probs
+}
+
+// CheckPACURL checks the URL of a PAC script: http or https, a host, no
+// user information (a password in it would reach messages). Its errors
+// quote nothing of the URL.
+func CheckPACURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("the URL does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an http:// or https:// URL")
+	case u.Host == "" || u.Hostname() == "":
+		return errors.New("the URL has no host")
+	case u.User != nil:
+		return errors.New("the URL has a user name or password, which trustlaunch does not send")
+	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return errors.New("the URL has a space or a control character")
+	}
+	return nil
 }
 
 type policyParser struct {
@@ -683,6 +722,11 @@ func (p *Policy) Summary() string {
 	parts = append(parts, plural.Count(len(p.Publishers), "publisher", "publishers"))
 	if p.RequireSigned {
 		parts = append(parts, "signature required")
+	}
+	if p.OutboundPAC != "" {
+		// Scheme, host and path: a query may hold a key.
+		u, _ := url.Parse(p.OutboundPAC) // CheckPACURL parsed it
+		parts = append(parts, "outbound_pac "+safetext.Quote((&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()))
 	}
 	if p.OSLog != oslog.LevelInfo {
 		parts = append(parts, "os_log "+p.OSLog.String())

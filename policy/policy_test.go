@@ -264,3 +264,33 @@ func TestPolicyOSLog(t *testing.T) {
 		t.Errorf("an unusable policy: level %s, want info", got)
 	}
 }
+
+// TestOutboundPAC: outbound_pac takes an http or https URL, and a value
+// that is not one is a problem on its line that quotes none of it.
+func TestOutboundPAC(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{`"http://wpad.corp.example/wpad.dat"`, ""},
+		{`"https://pac.corp.example/proxy.pac?key=k1"`, ""},
+		{`"ftp://wpad.corp.example/wpad.dat"`, "want an http:// or https:// URL"},
+		{`"http://alice:s3cret@wpad.corp.example/wpad.dat"`, "user name or password"},
+		{`"http:///wpad.dat"`, "no host"},
+		{`"http://wpad.corp.example/a b"`, "space or a control character"},
+		{`42`, "outbound_pac must be"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			pol, probs := Parse("policy.toml", []byte("# policy\noutbound_pac = "+tc.value+"\n"))
+			if tc.want == "" {
+				if len(probs) != 0 || pol.OutboundPAC != strings.Trim(tc.value, `"`) {
+					t.Fatalf("problems %v, OutboundPAC %q", probs, pol.OutboundPAC)
+				}
+				if strings.Contains(pol.Summary(), "k1") {
+					t.Errorf("the summary shows the URL's query: %s", pol.Summary())
+				}
+				return
+			}
+			if len(probs) != 1 || probs[0].Line != 2 || !strings.Contains(probs[0].Msg, tc.want) || strings.Contains(probs[0].Msg, "s3cret") {
+				t.Fatalf("problems %+v, want one on line 2 with %q", probs, tc.want)
+			}
+		})
+	}
+}

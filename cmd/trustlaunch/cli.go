@@ -169,6 +169,8 @@ func run(ctx context.Context, args []string, s *stdio) int {
 		return cmdInTerminal(ctx, s, args[1:])
 	case demoLinkCommand:
 		return cmdDemoLink(ctx, s, args[1:])
+	case pacCommand:
+		return cmdPAC(ctx, s, args[1:])
 	}
 	if strings.Contains(args[0], "://") {
 		// What a browser runs when it was given this program's path rather

@@ -247,7 +247,7 @@ func (o *connectOptions) config(ctx context.Context, s *stdio) (connector.Config
 		FIPS:        o.fips,
 		UserAgent:   connector.UserAgent(versionString()),
 	}
-	if cfg.Outbound, err = outboundSetting(s, o.outbound); err != nil {
+	if cfg.Outbound, err = outboundSetting(s, o.outbound, ""); err != nil {
 		s.errorf("connect: outbound proxy: %v", err)
 		return cfg, exitUsage, false
 	}

@@ -73,37 +73,7 @@ func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) 
 
 // addOutboundFlag adds --outbound-proxy, shared by open and connect.
 func addOutboundFlag(fs *pflag.FlagSet, v *string) {
-	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT, or \"none\" (default: HTTPS_PROXY and NO_PROXY; on Windows then the system proxy setting)")
-}
-
-// outboundSetting returns the one outbound-proxy setting of a run, used by
-// the descriptor fetch and the tunnel alike: --outbound-proxy
-// when given ("none": direct), else HTTPS_PROXY/NO_PROXY, else on Windows
-// the user's system proxy (Internet Settings).
-func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
-	switch flag {
-	case "none":
-		return connector.DirectOutbound(connector.SourceFlag), nil
-	case "":
-	default:
-		return connector.NewOutboundProxy(connector.SourceFlag, flag, "")
-	}
-	env, err := connector.OutboundFromEnvironment(s.getenv)
-	if err != nil || env.ProxyFor("trustlaunch.invalid:443") != nil {
-		return env, err
-	}
-	sys, ok, err := platform.SystemProxy()
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return env, nil
-	}
-	ob, err := connector.NewOutboundProxy(connector.SourceWindows, sys.HTTPSProxy, "")
-	if err != nil {
-		return nil, err
-	}
-	return ob.WithWindowsBypass(sys.Local, sys.Bypass), nil
+	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT; a list \"PROXY HOST:PORT; PROXY HOST2:PORT; DIRECT\" tried in order; the PAC script pac+http://HOST/PATH (or pac+https://); or \"none\" (default: HTTPS_PROXY and NO_PROXY; then the admin policy's outbound_pac; on Windows then the system proxy setting, PAC included)")
 }
 
 // parseOpen parses open's command line and returns the options and the
@@ -142,7 +112,7 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 		s.errorf("open: %v", err)
 		return exitFailure
 	}
-	outbound, err := outboundSetting(s, o.outbound)
+	outbound, err := outboundSetting(s, o.outbound, o.paths.policy)
 	if err != nil {
 		s.errorf("open: outbound proxy: %v", err)
 		return exitUsage

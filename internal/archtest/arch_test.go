@@ -48,6 +48,9 @@ var forbidden = map[string][]string{
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
+	// The PAC evaluator runs in a child process of its own: it links
+	// none of the launch, nor the connector whose proxy it chooses.
+	"internal/pac": {"launcher", "tui", "descriptor", "policy", "whitelist", "connector", "cmd/trustlaunch"},
 	// The proxy's side: the token check runs on proxy hosts, beside
 	// Squid, and links none of the client (its launcher, descriptor fetch,
 	// policy, whitelist, platform code or user interface).
