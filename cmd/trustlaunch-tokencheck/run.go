@@ -37,6 +37,7 @@ const usage = `trustlaunch-tokencheck checks trustlaunch session tokens on a pro
 
 Usage:
   trustlaunch-tokencheck squid --keys FILE --issuer ISS [--issuer ISS ...] --audience NAME [STORE] [--check]
+  trustlaunch-tokencheck http --listen ADDR --keys FILE --issuer ISS [--issuer ISS ...] --audience NAME [STORE] [--check]
   trustlaunch-tokencheck version
 
 squid   serves Squid's external ACL protocol on stdin and stdout: one answer
@@ -46,6 +47,11 @@ squid   serves Squid's external ACL protocol on stdin and stdout: one answer
         from another client address. Refusals and errors go to stderr
         (Squid's cache.log), never with the token. --check only checks the
         configuration and exits.
+
+http    serves the same check over HTTP on ADDR, for nginx auth_request in
+        front of websockify and other forward-auth proxies: 200 when the
+        token admits the request, 401 when it is refused, 403 when it
+        cannot be checked ("trustlaunch-tokencheck http --help").
 
 STORE   where the single-use records live. By default in the helper's
         memory, for one proxy host (--replay-capacity N). With several
@@ -91,6 +97,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case "squid":
 		return runSquid(ctx, args[1:], stdin, stdout, stderr)
+	case "http":
+		return runHTTP(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "%s: error: unknown command %s\n%s: hint: run \"%s --help\"\n", name, safetext.Quote(args[0]), name, name)
 	return exitUsage
