@@ -77,7 +77,9 @@ func TestHAProxyTokenCheck(t *testing.T) {
 		return c
 	}
 	hdr := func(alg, typ string) map[string]any { return map[string]any{"alg": alg, "kid": kid, "typ": typ} }
-	es := func(edit func(map[string]any)) string { return signToken(t, key, hdr("ES256", sessiontoken.Type), claims(edit)) }
+	es := func(edit func(map[string]any)) string {
+		return signToken(t, key, hdr("ES256", sessiontoken.Type), claims(edit))
+	}
 	other := strings.Split(hp.Token(t, "127.0.0.1:1"), ".")
 	raw, _ := base64.RawURLEncoding.DecodeString(other[1])
 	tampered := other[0] + "." + b64url([]byte(strings.Replace(string(raw), "127.0.0.1:1", echo.Addr, 1))) + "." + other[2]
