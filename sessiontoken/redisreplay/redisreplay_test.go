@@ -20,7 +20,7 @@ import (
 )
 
 // open returns a Store on rd as docs/proxy.md's ACL user.
-func open(t *testing.T, rd *peers.Redis) *redisreplay.Store {
+func open(t testing.TB, rd *peers.Redis) *redisreplay.Store {
 	t.Helper()
 	pw, err := os.ReadFile(rd.PasswordFile)
 	if err != nil {
