@@ -71,4 +71,11 @@ func TestStoreFlags(t *testing.T) {
 			t.Errorf("%q: the password is in the output", tt.args)
 		}
 	}
+
+	// Serving with Redis down: the helper starts (Squid would restart a
+	// helper that exits, in a loop), says so, and refuses.
+	code, _, stderr := runWith("", append(append([]string{}, common...), "--redis", "redis://127.0.0.1:1")...)
+	if code != exitOK || !strings.Contains(stderr, "warning: the single-use store (Redis at 127.0.0.1:1) cannot record the token") || !strings.Contains(stderr, "every token is refused until it answers") {
+		t.Errorf("serving with Redis down: %d %q", code, stderr)
+	}
 }
