@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
@@ -99,6 +101,10 @@ func (f *storeFlags) open() (*store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go-redis logs its failed dials itself, unstamped, to stderr (Squid's
+	// cache.log); the helper's own line for each refused token already
+	// says why, with the client and the destination.
+	redis.SetLogger(quietRedis{})
 	who := ""
 	if cfg.Username != "" {
 		who = " as user " + safetext.Quote(cfg.Username)
@@ -109,6 +115,11 @@ func (f *storeFlags) open() (*store, error) {
 	}
 	return &store{replay: s, redis: s, summary: fmt.Sprintf("single-use records in Redis at %s://%s/%d%s", scheme, cfg.Addr, cfg.DB, who)}, nil
 }
+
+// quietRedis is go-redis's logger, silenced.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // parseRedisURL reads redis://[USER@]HOST:PORT[/DB] and rediss://. A
 // password in the URL is refused: squid.conf and the process list show a
