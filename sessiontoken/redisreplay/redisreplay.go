@@ -107,6 +107,10 @@ func New(c Config) (*Store, error) {
 		DialTimeout:     s.timeout,
 		ReadTimeout:     s.timeout,
 		WriteTimeout:    s.timeout,
+		// One dial per attempt (go-redis's default is five, 100 ms
+		// apart): a Redis that is down refuses tokens at once rather
+		// than holding each CONNECT for half a second.
+		DialerRetries: 1,
 		// One retry, for a pooled connection that Redis closed while
 		// idle (a restart); the check's context bounds the whole.
 		MaxRetries:            1,
