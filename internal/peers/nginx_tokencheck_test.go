@@ -47,7 +47,9 @@ func TestNginxTokenCheck(t *testing.T) {
 	var planted, wantLog []string
 	plant := func(tok string) string { planted = append(planted, tok); return tok }
 
-	t.Run("trustlaunch open", func(t *testing.T) {
+	// launch runs trustlaunch open with a descriptor naming nginx's
+	// WebSocket location and token, and returns its output and error.
+	launch := func(t *testing.T, token string) (string, error) {
 		hostIP, hostPort, _ := net.SplitHostPort(h.Addr)
 		port, _ := strconv.Atoi(hostPort)
 		desc := map[string]any{
@@ -59,7 +61,7 @@ func TestNginxTokenCheck(t *testing.T) {
 				"server_name": "127.0.0.1", "ca_pem": string(ng.Cert.CA.CertPEM),
 			},
 			"destination": map[string]any{"host": hostIP, "port": port},
-			"token":       plant(portal.Token(t, h.Addr)),
+			"token":       plant(token),
 		}
 		originCA := peers.NewCA(t)
 		origin := startOrigin(t, originCA, desc)
@@ -73,15 +75,28 @@ func TestNginxTokenCheck(t *testing.T) {
 		cmd.Stdin = strings.NewReader("")
 		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("trustlaunch open: %v\n%s", err, peers.RedactTokens(string(out)))
-		}
-		if screen := peers.ParseS3270Screen(string(out)); !strings.Contains(screen, "Hercules") {
-			t.Fatalf("the emulator's screen does not show Hercules:\n%s", peers.RedactTokens(string(out)))
-		}
-		if strings.Contains(string(out), desc["token"].(string)) {
+		if strings.Contains(string(out), token) {
 			t.Error("the token is in trustlaunch's output")
 		}
+		return string(out), err
+	}
+
+	t.Run("trustlaunch open", func(t *testing.T) {
+		out, err := launch(t, portal.Token(t, h.Addr))
+		if err != nil {
+			t.Fatalf("trustlaunch open: %v\n%s", err, out)
+		}
+		if screen := peers.ParseS3270Screen(out); !strings.Contains(screen, "Hercules") {
+			t.Fatalf("the emulator's screen does not show Hercules:\n%s", out)
+		}
+	})
+
+	t.Run("trustlaunch open with a token for another host", func(t *testing.T) {
+		out, err := launch(t, portal.Token(t, "127.0.0.1:1"))
+		if err == nil || !strings.Contains(out, "token rejected or expired (401 Unauthorized)") {
+			t.Fatalf("trustlaunch open: %v, want a refusal naming the token:\n%s", err, out)
+		}
+		wantLog = append(wantLog, "refused (destination): the token is for \"127.0.0.1:1\"")
 	})
 
 	kid, err := sessiontoken.KeyID(portal.Key.Public())
@@ -115,6 +130,7 @@ func TestNginxTokenCheck(t *testing.T) {
 		{"alg none", signToken(t, portal.Key, hdr("none"), claims()), sessiontoken.Algorithm},
 		{"alg HS256 keyed with the public key", hsInput + "." + b64url(mac.Sum(nil)), sessiontoken.Algorithm},
 		{"unknown kid", peers.NewTokenIssuer(t, portal.Audience, "").Token(t, h.Addr), sessiontoken.UnknownKey},
+		{"a signed descriptor's typ", signToken(t, portal.Key, map[string]any{"alg": "EdDSA", "kid": kid, "typ": "trustlaunch-descriptor+jws"}, claims()), sessiontoken.WrongType},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if code := upgrade(t, ng, plant(tt.token), ""); code != http.StatusUnauthorized {
@@ -123,6 +139,16 @@ func TestNginxTokenCheck(t *testing.T) {
 			wantLog = append(wantLog, "trustlaunch-tokencheck: refused ("+string(tt.reason)+")")
 		})
 	}
+
+	t.Run("oversized", func(t *testing.T) {
+		// Over nginx's large_client_header_buffers (8 KiB): nginx
+		// answers 414 itself, before the check.
+		c := claims()
+		c["pad"] = strings.Repeat("x", sessiontoken.MaxBytes)
+		if code := upgrade(t, ng, plant(signToken(t, portal.Key, hdr("EdDSA"), c)), ""); code != http.StatusRequestURITooLong {
+			t.Errorf("%d, want 414", code)
+		}
+	})
 
 	t.Run("replayed from another client", func(t *testing.T) {
 		tok := plant(portal.Token(t, h.Addr))
