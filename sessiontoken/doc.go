@@ -3,8 +3,9 @@
 // to the security proxy (Proxy-Authorization: Bearer, or ?token= over
 // WebSocket) and which the proxy checks before it opens the tunnel.
 // Portals import it to issue tokens (Issuer); proxies run its Verifier,
-// through the Squid helper trustlaunch-tokencheck. docs/proxy.md is the
-// same contract for administrators.
+// through trustlaunch-tokencheck (a Squid helper, or an HTTP endpoint for
+// nginx's auth_request). docs/proxy.md is the same contract for
+// administrators.
 //
 // # The token contract, version 1
 //
@@ -68,6 +69,10 @@
 // helpers) forgets every record, which lets a token used before the
 // restart be used once more from another address until its exp, at most
 // 300 s after it was issued.
+//
+// Several proxies (hosts behind a load balancer, Squid SMP workers) share
+// the records in Redis instead: package redisreplay, a Replay that fails
+// closed when Redis cannot answer.
 package sessiontoken
 
 import "time"

@@ -57,6 +57,12 @@ type Proxy struct {
 	// WebSocket proxy closes the connection before the upgrade, as
 	// websockify does.
 	CheckToken func(token string) bool
+	// CheckRequest, when set, is the token check instead of CheckToken,
+	// and sees what a real proxy's check sees: where the client asks to
+	// go (the CONNECT target; Target for the WebSocket proxy) and the
+	// client's address. internal/demo verifies session tokens with
+	// package sessiontoken through it.
+	CheckRequest func(token, target string, client net.Addr) bool
 	// Status, when not zero, is the CONNECT proxy's answer (403, 502, 503,
 	// 504...) to a request that passed the token check; StatusText, when
 	// not empty, replaces its reason phrase.
@@ -289,7 +295,10 @@ func (p *Proxy) track(c net.Conn) net.Conn {
 
 func (p *Proxy) record(f func()) { p.mu.Lock(); f(); p.mu.Unlock() }
 
-func (p *Proxy) tokenOK(tok string) bool {
+func (p *Proxy) tokenOK(tok, target string, client net.Addr) bool {
+	if p.CheckRequest != nil {
+		return p.CheckRequest(tok, target, client)
+	}
 	if p.CheckToken != nil {
 		return p.CheckToken(tok)
 	}
@@ -392,7 +401,7 @@ func (p *Proxy) serveConnect(raw net.Conn) {
 			p.tokens = append(p.tokens, token)
 		}
 	})
-	if !isBearer || !p.tokenOK(token) {
+	if !isBearer || !p.tokenOK(token, target, raw.RemoteAddr()) {
 		answer(tc, http.StatusProxyAuthRequired, "", "Proxy-Authenticate: Bearer")
 		return
 	}
@@ -433,6 +442,16 @@ func (b *bufferedTLS) Read(p []byte) (int, error) { return b.br.Read(p) }
 
 // ---- WebSocket ----
 
+// remoteAddr is the client address of an HTTP request, nil when it does
+// not parse.
+func remoteAddr(r *http.Request) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
 func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	path := p.Path
 	if path == "" {
@@ -456,7 +475,7 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		p.subprotocols = append(p.subprotocols, offered)
 	})
-	if !p.tokenOK(token) {
+	if !p.tokenOK(token, p.Target, remoteAddr(r)) {
 		// websockify raises in validate_connection, before the upgrade:
 		// the client gets no HTTP answer, only a closed connection.
 		if hj, ok := w.(http.Hijacker); ok {

@@ -25,6 +25,8 @@ var Programs = map[string]string{
 	"squid":            "squid-openssl",
 	"websockify":       "python3-websockify",
 	"nginx":            "nginx",
+	"redis-server":     "redis-tools", // redis-server is a link to redis-check-rdb, in redis-tools (a dependency of redis-server)
+	"haproxy":          "haproxy",
 	"stunnel4":         "stunnel4",
 	"s3270":            "s3270",
 	"c3270":            "c3270",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,11 +18,14 @@ import (
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxytest"
+	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
 
 // World is the embedded world of `trustlaunch demo`: an HTTPS origin that
 // serves a launch descriptor, a CONNECT proxy over TLS that checks the
-// session token, and a small host behind it, all on 127.0.0.1. The launch
+// session token with package sessiontoken (the contract of
+// docs/proxy.md, as trustlaunch-tokencheck checks it), and a small host
+// behind it, all on 127.0.0.1. The launch
 // itself then runs the real flow against them.
 type World struct {
 	LaunchURL string         // the descriptor URL on the origin, with a single-use ticket
@@ -35,6 +39,10 @@ type World struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // host connections, closed by Close
+	// tokens issues the session tokens, as the demo's portal; audience
+	// is the proxy's name in them.
+	tokens   *sessiontoken.Issuer
+	audience string
 	// tickets maps each ticket the portal issued to whether it was used:
 	// as a real portal's, a ticket fetches the descriptor once.
 	tickets map[string]bool
@@ -44,12 +52,16 @@ type World struct {
 // Report is what the demo's portal and proxy did, for the demo to show
 // the side of a launch a user never sees.
 type Report struct {
-	Served         int    // descriptors served, each for an unused ticket
-	Signed         bool   // they were signed (a JWS), with Options.Signer
-	TicketsRefused int    // fetches with a used or unknown ticket: 410 Gone
-	TokensAccepted int    // tunnels opened: requests whose session token the proxy accepted
-	TokensRefused  int    // requests it answered 407
-	Host           string // the host behind the proxy, host:port, where every tunnel leads
+	Served         int  // descriptors served, each for an unused ticket
+	Signed         bool // they were signed (a JWS), with Options.Signer
+	TicketsRefused int  // fetches with a used or unknown ticket: 410 Gone
+	TokensAccepted int  // tunnels opened: requests whose session token the proxy accepted
+	TokensRefused  int  // requests it answered 407
+	// LastRefusal is why the proxy refused the last token it refused
+	// (sessiontoken's reason and message, never the token); "" when it
+	// refused none.
+	LastRefusal string
+	Host        string // the host behind the proxy, host:port, where every tunnel leads
 }
 
 // Options chooses the demo's host and the profile its descriptor names.
@@ -85,10 +97,15 @@ func Start(opts Options) (*World, error) {
 	}
 	d.wg.Add(1)
 	go d.serveHost()
-	token := d.startProxy()
-	if err := d.startOrigin(d.descriptor(token)); err != nil {
+	originLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo origin: %w", err)
+	}
+	if err := d.startProxy("https://" + originLn.Addr().String()); err != nil {
+		originLn.Close()
 		return nil, err
 	}
+	d.startOrigin(originLn)
 	d.report.Host = d.hostLn.Addr().String()
 	d.report.Signed = opts.Signer != nil
 	d.LaunchURL = d.NewLaunchURL()
@@ -96,34 +113,67 @@ func Start(opts Options) (*World, error) {
 	return d, nil
 }
 
-// startProxy starts the CONNECT proxy, which accepts one session token,
-// and returns that token.
-func (d *World) startProxy() string {
-	secret := make([]byte, 16)
-	rand.Read(secret)
-	token := "demo-" + hex.EncodeToString(secret)
+// startProxy starts the CONNECT proxy, which checks session tokens as a
+// real proxy's trustlaunch-tokencheck does (package sessiontoken: the
+// signature, iss, aud, dst against the CONNECT target, the lifetime and
+// the single-use rule), with the key of the demo's portal at origin.
+func (d *World) startProxy(origin string) error {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("demo portal key: %w", err)
+	}
+	if d.tokens, err = sessiontoken.NewIssuer(sessiontoken.IssuerConfig{Key: key, Issuer: origin}); err != nil {
+		return fmt.Errorf("demo portal: %w", err)
+	}
+	keys, err := sessiontoken.NewKeySet(key.Public())
+	if err != nil {
+		return fmt.Errorf("demo proxy: %w", err)
+	}
 	d.proxy = proxytest.NewUnstartedConnectProxy()
-	d.proxy.CheckToken = func(t string) bool {
-		ok := t == token
-		d.mu.Lock()
-		if ok {
-			d.report.TokensAccepted++
-		} else {
-			d.report.TokensRefused++
+	// The proxy names itself by its address, which the descriptor gives
+	// as proxy.address and the tokens carry as aud.
+	d.audience = d.proxy.Listener.Addr().String()
+	verifier, err := sessiontoken.NewVerifier(sessiontoken.VerifierConfig{
+		Keys: keys, Issuers: []string{origin}, Audience: d.audience, Replay: sessiontoken.NewMemoryReplay(0),
+	})
+	if err != nil {
+		d.proxy.Listener.Close()
+		return fmt.Errorf("demo proxy: %w", err)
+	}
+	d.proxy.CheckRequest = func(token, target string, client net.Addr) bool {
+		src := ""
+		if a, ok := client.(*net.TCPAddr); ok {
+			src = a.IP.String()
 		}
-		d.mu.Unlock()
-		return ok
+		_, err := verifier.Verify(context.Background(), token, sessiontoken.Request{Destination: target, Source: src})
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if err != nil {
+			d.report.TokensRefused++
+			// The refusal's text never holds the token (sessiontoken).
+			d.report.LastRefusal = err.Error()
+			return false
+		}
+		d.report.TokensAccepted++
+		return true
 	}
 	d.proxy.Start()
-	return token
+	return nil
 }
 
-// descriptor is the launch descriptor the origin serves: the proxy, the
-// host behind it, the profile for the host, and the session token.
-func (d *World) descriptor(token string) map[string]any {
+// descriptor is a launch descriptor as the origin serves it: the proxy,
+// the host behind it, the profile for the host, and a session token of
+// its own, issued now for that proxy and host, as a portal issues one per
+// launch.
+func (d *World) descriptor() (map[string]any, error) {
 	session, profile := SessionRaw, "raw"
 	if d.opts.TN3270 {
 		session, profile = SessionTN3270, "c3270"
+	}
+	host := d.hostLn.Addr().(*net.TCPAddr)
+	token, _, err := d.tokens.Issue(sessiontoken.Grant{Audience: d.audience, Destination: host.String(), Subject: "demo-user"})
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{
 		"version": 1,
@@ -134,25 +184,27 @@ func (d *World) descriptor(token string) map[string]any {
 			"transport": "connect",
 			"ca_pem":    string(d.proxy.CA.CertPEM()),
 		},
-		"destination": map[string]any{"host": "127.0.0.1", "port": d.hostLn.Addr().(*net.TCPAddr).Port},
+		"destination": map[string]any{"host": host.IP.String(), "port": host.Port},
 		"token":       token,
-	}
+	}, nil
 }
 
-// startOrigin starts the HTTPS origin, which serves desc once per ticket.
-func (d *World) startOrigin(desc map[string]any) error {
+// startOrigin starts the HTTPS origin on ln, which serves a descriptor
+// once per ticket.
+func (d *World) startOrigin(ln net.Listener) {
 	ca := proxytest.NewCA("trustlaunch demo origin CA")
 	d.OriginCA = ca.Pool()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("demo origin: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /demo/descriptor", func(w http.ResponseWriter, r *http.Request) {
 		if !d.redeem(r.URL.Query().Get("ticket")) {
 			// What a portal answers a replayed link (docs/admin.md, "Why
 			// descriptor URLs must carry single-use tickets").
 			http.Error(w, "this launch link was used already: start the session again from the portal", http.StatusGone)
+			return
+		}
+		desc, err := d.descriptor()
+		if err != nil {
+			http.Error(w, "cannot issue a session token", http.StatusInternalServerError)
 			return
 		}
 		if d.opts.Signer != nil {
@@ -173,7 +225,6 @@ func (d *World) startOrigin(desc map[string]any) error {
 		d.origin.ServeTLS(ln, "", "")
 	}()
 	d.base = fmt.Sprintf("https://%s/demo/descriptor", ln.Addr())
-	return nil
 }
 
 // NewLaunchURL returns a descriptor URL with a ticket of its own, which

@@ -33,9 +33,22 @@ type NginxOptions struct {
 	// seconds: how long nginx keeps a WebSocket connection on which
 	// nothing came from upstream (default 60 s, nginx's own default).
 	ReadTimeout time.Duration
+	// TokenCheck, when set, is the address of a `trustlaunch-tokencheck
+	// http` (StartTokenCheckHTTP): nginx then runs docs/proxy.md's lines,
+	// auth_request to it in front of Upstream (a websockify with a fixed
+	// target, plain HTTP on loopback) at SessionPath, with its token-free
+	// log format. ReadTimeout and UpstreamCA do not apply.
+	TokenCheck string
+	// Destination is the target of the websockify at Upstream, "host:port",
+	// which nginx gives the token check; required with TokenCheck.
+	Destination string
 	// StartTimeout bounds start-up (default DefaultStartTimeout).
 	StartTimeout time.Duration
 }
+
+// SessionPath is the WebSocket path of docs/proxy.md's nginx lines, for
+// the descriptor's proxy.path.
+const SessionPath = "/sessions/mainframe"
 
 // Nginx is a running nginx 1.22 (Debian nginx) that terminates TLS on
 // 127.0.0.1 and proxies WebSocket upgrades to one upstream, the way
@@ -61,7 +74,11 @@ pid {{.Dir}}/nginx.pid;
 error_log stderr notice;
 events { worker_connections 256; }
 http {
+{{- if .LogFormat}}
+	{{.LogFormat}}
+{{- else}}
 	access_log {{.Dir}}/access.log;
+{{- end}}
 	client_body_temp_path {{.Dir}}/tmp/body;
 	proxy_temp_path {{.Dir}}/tmp/proxy;
 	fastcgi_temp_path {{.Dir}}/tmp/fastcgi;
@@ -75,6 +92,10 @@ http {
 		ssl_certificate {{.CertFile}};
 		ssl_certificate_key {{.KeyFile}};
 		ssl_protocols TLSv1.2 TLSv1.3;
+{{- if .Locations}}
+		# docs/proxy.md's lines, with the test's addresses.
+		{{.Locations}}
+{{- else}}
 		location / {
 			proxy_pass {{.Scheme}}://{{.Upstream}};
 {{- if .UpstreamCA}}
@@ -93,6 +114,7 @@ http {
 			proxy_send_timeout {{.Timeout}}s;
 			proxy_buffering off;
 		}
+{{- end}}
 	}
 }
 `))
@@ -135,6 +157,19 @@ func StartNginx(t testing.TB, opts NginxOptions) *Nginx {
 	}
 	if opts.UpstreamCA != nil {
 		data["Scheme"], data["UpstreamCA"] = "https", opts.UpstreamCA.CertFile
+	}
+	if opts.TokenCheck != "" {
+		if opts.Destination == "" {
+			t.Fatalf("nginx: NginxOptions.Destination is required with TokenCheck")
+		}
+		data["LogFormat"] = strings.TrimSpace(proxyDocBlock(t, "<!-- tested: nginx log_format -->"))
+		data["Locations"] = strings.ReplaceAll(strings.TrimSpace(replaceOnce(t, "nginx", proxyDocBlock(t, "<!-- tested: nginx locations -->"),
+			"/var/log/nginx/trustlaunch.log", filepath.Join(n.Dir, "access.log"),
+			"set $trustlaunch_destination mainframe.example.com:23;", "set $trustlaunch_destination "+opts.Destination+";",
+			"proxy_pass http://127.0.0.1:6080;", "proxy_pass http://"+opts.Upstream+";",
+			"proxy_pass http://127.0.0.1:9180/check;", "proxy_pass http://"+opts.TokenCheck+"/check;",
+			"location = /sessions/mainframe {", "location = "+SessionPath+" {",
+		)), "\n", "\n\t\t")
 	}
 	var conf strings.Builder
 	if err := nginxConf.Execute(&conf, data); err != nil {

@@ -96,20 +96,7 @@ const proxyDocMarker = "<!-- tested: squid.conf token check -->"
 // configuration the tests run cannot drift apart.
 func tokenCheckConf(t testing.TB, helper, keys, audience string, opts SquidOptions) string {
 	t.Helper()
-	_, self, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("squid: cannot locate internal/peers to find docs/proxy.md")
-	}
-	doc := filepath.Join(filepath.Dir(self), "..", "..", "docs/proxy.md")
-	data, err := os.ReadFile(doc)
-	if err != nil {
-		t.Fatalf("squid: the token check's configuration: %v", err)
-	}
-	_, after, ok := strings.Cut(string(data), proxyDocMarker+"\n```\n")
-	block, _, closed := strings.Cut(after, "```\n")
-	if !ok || !closed {
-		t.Fatalf("squid: %s has no fenced block after %q", doc, proxyDocMarker)
-	}
+	block := proxyDocBlock(t, proxyDocMarker)
 	args := ""
 	for _, a := range opts.HelperArgs {
 		args += " " + a
@@ -126,11 +113,47 @@ func tokenCheckConf(t testing.TB, helper, keys, audience string, opts SquidOptio
 		{DocumentedHelperOptions, sizing},
 	} {
 		if strings.Count(block, r.old) != 1 {
-			t.Fatalf("squid: the token check block of %s no longer holds %q once; update tokenCheckConf", doc, r.old)
+			t.Fatalf("squid: the token check block of docs/proxy.md no longer holds %q once; update tokenCheckConf", r.old)
 		}
 		block = strings.Replace(block, r.old, r.new, 1)
 	}
 	return strings.TrimSuffix(block, "\n")
+}
+
+// proxyDocBlock returns the fenced block that follows marker in
+// docs/proxy.md, failing the test when there is none: the configurations
+// the tests run are the ones the documentation gives.
+func proxyDocBlock(t testing.TB, marker string) string {
+	t.Helper()
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate internal/peers to find docs/proxy.md")
+	}
+	doc := filepath.Join(filepath.Dir(self), "..", "..", "docs/proxy.md")
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatalf("the proxy configuration of docs/proxy.md: %v", err)
+	}
+	_, after, ok := strings.Cut(string(data), marker+"\n```\n")
+	block, _, closed := strings.Cut(after, "```\n")
+	if !ok || !closed {
+		t.Fatalf("%s has no fenced block after %q", doc, marker)
+	}
+	return block
+}
+
+// replaceOnce replaces each old string of a documented block, which must
+// hold it exactly once, so that a change of the documentation that the
+// tests no longer follow fails them.
+func replaceOnce(t testing.TB, what, block string, pairs ...string) string {
+	t.Helper()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.Count(block, pairs[i]) != 1 {
+			t.Fatalf("%s: the block of docs/proxy.md no longer holds %q once; update internal/peers", what, pairs[i])
+		}
+		block = strings.Replace(block, pairs[i], pairs[i+1], 1)
+	}
+	return block
 }
 
 // squidServices counts the Squids this process started, for unique

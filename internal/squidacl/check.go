@@ -46,12 +46,19 @@ func (c *Checker) Check(ctx context.Context, r Request) Result {
 	case err == nil:
 		return Result{Code: OK, User: claims.Subject, Log: "jti=" + claims.ID}
 	case errors.As(err, &rf):
-		c.log.refusal(r, rf)
-		return Result{Code: Denied, Message: string(rf.Reason) + ": " + rf.Msg}
+		return c.Refuse(r, rf)
 	default:
 		c.log.printf("error: %s; src %s dst %s", safetext.Excerpt(err.Error(), 200), excerpt(r.Source), excerpt(hostPort(r)))
 		return Result{Code: Broken, Message: "the token could not be checked: " + err.Error()}
 	}
+}
+
+// Refuse logs a refused request, as Check does, and returns its ERR: for
+// a request refused before the verifier sees it (an HTTP request with two
+// tokens).
+func (c *Checker) Refuse(r Request, rf *sessiontoken.Refusal) Result {
+	c.log.refusal(r, rf)
+	return Result{Code: Denied, Message: string(rf.Reason) + ": " + rf.Msg}
 }
 
 // Broken answers a request line that did not parse.
