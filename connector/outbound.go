@@ -271,12 +271,24 @@ func (c *Connector) dialOutbound(ctx context.Context, ob *url.URL) (net.Conn, er
 		timeout:   c.cfg.HandshakeTimeout,
 		userAgent: c.userAgent(),
 		secrets:   c.secrets,
+		auth:      c.cfg.OutboundAuth,
+		redial: func(ctx context.Context) (net.Conn, error) {
+			conn, step, err := c.dialHost(ctx, host, port)
+			if err != nil {
+				return nil, c.cfg.Outbound.dialError(step, err)
+			}
+			return conn, nil
+		},
 	}
-	if err := oc.run(ctx, conn); err != nil {
+	tunnel, err := oc.run(ctx, conn)
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return conn, nil
+	if tunnel != conn {
+		conn.Close()
+	}
+	return tunnel, nil
 }
 
 // dialError is the StepOutbound error for a connection to the outbound
