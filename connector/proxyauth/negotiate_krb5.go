@@ -84,7 +84,7 @@ func (k *krb5Context) step(in []byte) ([]byte, error) {
 	if k.sent {
 		// Kerberos takes one round: a second challenge is the proxy's
 		// refusal (its reject token or a fresh 407).
-		return nil, &Error{Msg: "Negotiate sign-on of " + safetext.Quote(k.who) + " refused",
+		return nil, &Error{Msg: "the proxy refused the login of " + safetext.Quote(k.who),
 			Hint: "the proxy did not accept the Kerberos ticket for " + k.spn + ": ask the proxy team to check its keytab for that service principal"}
 	}
 	k.sent = true

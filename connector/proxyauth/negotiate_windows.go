@@ -47,7 +47,7 @@ func (s *sspiContext) step(in []byte) ([]byte, error) {
 		return out, nil
 	}
 	if s.done || in == nil {
-		return nil, &Error{Msg: "Negotiate sign-on of your Windows login refused",
+		return nil, &Error{Msg: "the proxy refused your Windows login",
 			Hint: "the proxy does not accept your domain login: ask the proxy team to check its Kerberos or NTLM setup"}
 	}
 	done, out, err := s.ctx.Update(in)

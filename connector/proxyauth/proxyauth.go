@@ -120,11 +120,11 @@ func (n *Negotiate) Rounds() int { return n.rounds }
 // refused is the error for a proxy that answered our token with a bare
 // 407 Negotiate: it does not take the user's login.
 func (n *Negotiate) refused() error {
-	who := n.ctx.identity()
-	if who == "" {
-		who = "your login"
+	who := "your login"
+	if id := n.ctx.identity(); id != "" {
+		who = "the login of " + safetext.Quote(id)
 	}
-	return &Error{Msg: "Negotiate sign-on of " + who + " refused",
+	return &Error{Msg: "the proxy refused " + who,
 		Hint: "the proxy does not accept your domain login: ask the proxy team to check its keytab for the service principal, or whether your account may use the proxy"}
 }
 

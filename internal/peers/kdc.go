@@ -173,3 +173,12 @@ func (k *KDC) Kinit(t testing.TB, name, password, ccache string, extra ...string
 		t.Fatalf("kinit %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// Rekey gives the service principal spn a new random key in the
+// database, leaving the keytabs written before with the old one: the
+// proxy's keytab is then stale, as after a password reset of the
+// proxy's account in the domain.
+func (k *KDC) Rekey(t testing.TB, spn string) {
+	t.Helper()
+	k.kadmin(t, fmt.Sprintf("cpw -randkey %s@%s", spn, k.Realm))
+}
