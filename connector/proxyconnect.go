@@ -81,55 +81,52 @@ func (oc outboundConnect) run(ctx context.Context, conn net.Conn) (net.Conn, err
 		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 			return conn, nil
 		}
-		if resp.StatusCode != http.StatusProxyAuthRequired {
+		if authz, err = oc.answer(ctx, hctx, resp, &neg); err != nil {
 			closeOwn()
-			msg, hint := oc.setting.refusal("the security proxy", oc.target, statusText(resp), resp.StatusCode)
-			return nil, oc.fail(ctx, hctx, resp.StatusCode, msg, hint, nil)
-		}
-		ch := proxyauth.ParseChallenges(resp.Header)
-		if !ch.Negotiate {
-			closeOwn()
-			msg, hint := oc.setting.refusal("the security proxy", oc.target, statusText(resp), resp.StatusCode)
-			if neg != nil {
-				msg, hint = signOnRefused(neg, "the proxy dropped Negotiate")
-			}
-			return nil, oc.fail(ctx, hctx, resp.StatusCode, msg, hint, nil)
-		}
-		if neg == nil {
-			neg, err = proxyauth.NewNegotiate(oc.via.Hostname(), oc.auth)
-			if err != nil {
-				closeOwn()
-				return nil, oc.signOnError(ctx, hctx, err)
-			}
-		} else if ch.NegotiateToken == nil {
-			// A bare "Negotiate" again after our token: refused.
-			closeOwn()
-			msg, hint := signOnRefused(neg, "")
-			return nil, oc.fail(ctx, hctx, resp.StatusCode, msg, hint, nil)
-		}
-		if ch.Bad {
-			closeOwn()
-			return nil, oc.fail(ctx, hctx, resp.StatusCode, "407 with a Negotiate token that is not base64", fmt.Sprintf(notProxyHint, oc.setting.source), nil)
-		}
-		authz, err = neg.Next(ch.NegotiateToken)
-		if err != nil {
-			closeOwn()
-			return nil, oc.signOnError(ctx, hctx, err)
+			return nil, err
 		}
 		if !reuse {
 			closeOwn()
 			if oc.redial == nil {
 				return nil, oc.fail(ctx, hctx, resp.StatusCode, "407 Negotiate sign-on: the proxy closed the connection", fmt.Sprintf(notProxyHint, oc.setting.source), nil)
 			}
-			conn, err = oc.redial(hctx)
-			if err != nil {
-				if conn != nil {
-					conn.Close()
-				}
+			if conn, err = oc.redial(hctx); err != nil {
 				return nil, err
 			}
 		}
 	}
+}
+
+// answer returns the Proxy-Authorization value that answers resp, a
+// refusal of CONNECT: the next Negotiate token when it is a 407 that
+// offers Negotiate (*neg holds the sign-on across rounds, made at the
+// first), else the error that words the refusal.
+func (oc outboundConnect) answer(ctx, hctx context.Context, resp *http.Response, neg **proxyauth.Negotiate) (string, error) {
+	refuse := func(msg, hint string) error { return oc.fail(ctx, hctx, resp.StatusCode, msg, hint, nil) }
+	ch := proxyauth.ParseChallenges(resp.Header)
+	switch {
+	case resp.StatusCode != http.StatusProxyAuthRequired || (!ch.Negotiate && *neg == nil):
+		return "", refuse(oc.setting.refusal("the security proxy", oc.target, statusText(resp), resp.StatusCode))
+	case !ch.Negotiate:
+		return "", refuse(signOnRefused(*neg, "the proxy dropped Negotiate"))
+	case ch.Bad:
+		return "", refuse("407 with a Negotiate token that is not base64", fmt.Sprintf(notProxyHint, oc.setting.source))
+	case *neg != nil && ch.NegotiateToken == nil:
+		// A bare "Negotiate" again after our token: refused.
+		return "", refuse(signOnRefused(*neg, ""))
+	}
+	if *neg == nil {
+		n, err := proxyauth.NewNegotiate(oc.via.Hostname(), oc.auth)
+		if err != nil {
+			return "", oc.signOnError(ctx, hctx, err)
+		}
+		*neg = n
+	}
+	authz, err := (*neg).Next(ch.NegotiateToken)
+	if err != nil {
+		return "", oc.signOnError(ctx, hctx, err)
+	}
+	return authz, nil
 }
 
 const notProxyHint = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"

@@ -57,46 +57,7 @@ func StartKDC(t testing.TB, opts KDCOptions) *KDC {
 		t.Fatal(err)
 	}
 	k.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-	// Only AES: what a current Active Directory or MIT realm issues,
-	// and what gokrb5 and Squid's helper both take.
-	writeFile(t, filepath.Join(k.Dir, "kdc.conf"), []byte(fmt.Sprintf(`[kdcdefaults]
- kdc_listen = %[2]s
- kdc_tcp_listen = %[2]s
-[realms]
- %[1]s = {
-  database_name = %[3]s/principal
-  key_stash_file = %[3]s/stash
-  acl_file = %[3]s/kadm5.acl
-  max_life = 10h
-  max_renewable_life = 0
-  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
-  master_key_type = aes256-cts-hmac-sha1-96
- }
-[logging]
- kdc = STDERR
-`, k.Realm, k.Addr, k.Dir)), 0o600)
-	writeFile(t, filepath.Join(k.Dir, "kadm5.acl"), nil, 0o600)
-	k.Krb5Conf = filepath.Join(k.Dir, "krb5.conf")
-	extra := ""
-	for _, l := range opts.ExtraDomainRealm {
-		extra += " " + l + "\n"
-	}
-	writeFile(t, k.Krb5Conf, []byte(fmt.Sprintf(`[libdefaults]
- default_realm = %[1]s
- dns_lookup_kdc = false
- dns_lookup_realm = false
- dns_canonicalize_hostname = false
- rdns = false
- udp_preference_limit = 1
- forwardable = false
-[realms]
- %[1]s = {
-  kdc = %[2]s
- }
-[domain_realm]
- .%[3]s = %[1]s
- %[3]s = %[1]s
-%[4]s`, k.Realm, k.Addr, domain, extra)), 0o644)
+	k.writeConf(t, domain, opts.ExtraDomainRealm)
 	k.env = append(os.Environ(), "KRB5_CONFIG="+k.Krb5Conf, "KRB5_KDC_PROFILE="+filepath.Join(k.Dir, "kdc.conf"))
 	k.run(t, kdbUtil, "create", "-s", "-r", k.Realm, "-P", "master-"+k.Realm)
 
@@ -119,6 +80,51 @@ func StartKDC(t testing.TB, opts KDCOptions) *KDC {
 	}
 	k.Process = p
 	return k
+}
+
+// writeConf writes the KDC's kdc.conf and the clients' krb5.conf.
+func (k *KDC) writeConf(t testing.TB, domain string, extraDomainRealm []string) {
+	t.Helper()
+	// Only AES: what a current Active Directory or MIT realm issues,
+	// and what gokrb5 and Squid's helper both take.
+	writeFile(t, filepath.Join(k.Dir, "kdc.conf"), []byte(fmt.Sprintf(`[kdcdefaults]
+ kdc_listen = %[2]s
+ kdc_tcp_listen = %[2]s
+[realms]
+ %[1]s = {
+  database_name = %[3]s/principal
+  key_stash_file = %[3]s/stash
+  acl_file = %[3]s/kadm5.acl
+  max_life = 10h
+  max_renewable_life = 0
+  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+  master_key_type = aes256-cts-hmac-sha1-96
+ }
+[logging]
+ kdc = STDERR
+`, k.Realm, k.Addr, k.Dir)), 0o600)
+	writeFile(t, filepath.Join(k.Dir, "kadm5.acl"), nil, 0o600)
+	k.Krb5Conf = filepath.Join(k.Dir, "krb5.conf")
+	extra := ""
+	for _, l := range extraDomainRealm {
+		extra += " " + l + "\n"
+	}
+	writeFile(t, k.Krb5Conf, []byte(fmt.Sprintf(`[libdefaults]
+ default_realm = %[1]s
+ dns_lookup_kdc = false
+ dns_lookup_realm = false
+ dns_canonicalize_hostname = false
+ rdns = false
+ udp_preference_limit = 1
+ forwardable = false
+[realms]
+ %[1]s = {
+  kdc = %[2]s
+ }
+[domain_realm]
+ .%[3]s = %[1]s
+ %[3]s = %[1]s
+%[4]s`, k.Realm, k.Addr, domain, extra)), 0o644)
 }
 
 // run runs a Kerberos tool against this realm and fails the test when it
