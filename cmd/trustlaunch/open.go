@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -50,7 +51,7 @@ Examples:
 type openOptions struct {
 	prompt   *promptFlags
 	paths    *listPaths
-	outbound string // --outbound-proxy
+	outbound outboundFlags
 }
 
 func cmdOpen(ctx context.Context, s *stdio, args []string) int {
@@ -71,16 +72,48 @@ func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) 
 	return fs, o
 }
 
-// addOutboundFlag adds --outbound-proxy, shared by open and connect.
-func addOutboundFlag(fs *pflag.FlagSet, v *string) {
-	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT, or \"none\" (default: HTTPS_PROXY and NO_PROXY; on Windows then the system proxy setting)")
+// outboundFlags are --outbound-proxy and --outbound-proxy-credentials.
+type outboundFlags struct {
+	url         string
+	credentials string
+}
+
+// addOutboundFlag adds --outbound-proxy and --outbound-proxy-credentials,
+// shared by open and connect.
+func addOutboundFlag(fs *pflag.FlagSet, v *outboundFlags) {
+	fs.StringVar(&v.url, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://HOST:PORT, or \"none\" (default: HTTPS_PROXY and NO_PROXY; on Windows then the system proxy setting)")
+	fs.StringVar(&v.credentials, "outbound-proxy-credentials", "", "read the outbound proxy's Basic credentials, USER:PASSWORD, from `FILE` (yours, mode 600); a password in the proxy URL works but other programs can read it")
 }
 
 // outboundSetting returns the one outbound-proxy setting of a run, used by
 // the descriptor fetch and the tunnel alike: --outbound-proxy
 // when given ("none": direct), else HTTPS_PROXY/NO_PROXY, else on Windows
-// the user's system proxy (Internet Settings).
-func outboundSetting(s *stdio, flag string) (*connector.OutboundProxy, error) {
+// the user's system proxy (Internet Settings); with the credentials of
+// --outbound-proxy-credentials. A password written in the proxy URL is
+// warned about.
+func outboundSetting(s *stdio, f outboundFlags) (*connector.OutboundProxy, error) {
+	ob, err := outboundProxy(s, f.url)
+	if err != nil {
+		return nil, err
+	}
+	if f.credentials != "" {
+		user, pass, err := proxyauth.ReadCredentialsFile(f.credentials)
+		if err != nil {
+			return nil, fmt.Errorf("--outbound-proxy-credentials: %w", err)
+		}
+		if ob, err = ob.WithCredentials(user, pass); err != nil {
+			return nil, err
+		}
+	}
+	if ob.PasswordInURL() {
+		s.warnf("the outbound proxy URL (%s) holds a password, which your other programs can read from the command line or the environment: put USER:PASSWORD in a file only you can read and give it with --outbound-proxy-credentials", ob.Source())
+	}
+	return ob, nil
+}
+
+// outboundProxy is the outbound-proxy setting before credentials from a
+// file: --outbound-proxy, else the environment, else the system's.
+func outboundProxy(s *stdio, flag string) (*connector.OutboundProxy, error) {
 	switch flag {
 	case "none":
 		return connector.DirectOutbound(connector.SourceFlag), nil

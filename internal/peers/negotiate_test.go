@@ -60,9 +60,18 @@ func startNegotiateRealm(t testing.TB, basic bool) *negotiateRealm {
 // outbound proxy at proxyURL, with the user's environment env.
 func (r *negotiateRealm) connector(t testing.TB, proxyURL string, auth proxyauth.Config) *connector.Connector {
 	t.Helper()
+	return r.connectorWith(t, proxyURL, auth, nil)
+}
+
+// connectorWith is connector with the outbound setting changed by tweak.
+func (r *negotiateRealm) connectorWith(t testing.TB, proxyURL string, auth proxyauth.Config, tweak func(*connector.OutboundProxy) *connector.OutboundProxy) *connector.Connector {
+	t.Helper()
 	ob, err := connector.NewOutboundProxy(connector.SourceFlag, proxyURL, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tweak != nil {
+		ob = tweak(ob)
 	}
 	_, secPort, _ := net.SplitHostPort(r.sec.Addr)
 	return newConnector(t, connector.TransportConnect, "secproxy.test:"+secPort, r.sec.Cert, r.echo.Addr, r.tok, func(cfg *connector.Config) {
@@ -85,7 +94,10 @@ func TestOutboundNegotiate(t *testing.T) {
 	if !peers.InNamespace(t, peers.NamespaceOptions{Hosts: negotiateHosts}) {
 		return
 	}
-	r := startNegotiateRealm(t, false)
+	// The proxy offers Basic beside Negotiate, as one that also serves
+	// machines outside the domain does: with no Basic credentials given,
+	// trustlaunch signs on with the ticket.
+	r := startNegotiateRealm(t, true)
 	dir := t.TempDir()
 	proxy := "http://proxy.corp.test:" + r.port
 	for _, tc := range []struct {
@@ -140,6 +152,33 @@ func TestOutboundNegotiate(t *testing.T) {
 			t.Logf("as expected: %v (hint: %s)", err, se.Hint())
 		})
 	}
+	t.Run("basic from a credentials file", func(t *testing.T) {
+		creds := filepath.Join(t.TempDir(), "proxy-credentials")
+		if err := os.WriteFile(creds, []byte("# the outbound proxy\nbob:bob-pw\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		user, pass, err := proxyauth.ReadCredentialsFile(creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No ticket at all: the Basic credentials are sent with the
+		// first CONNECT, so no Negotiate round is needed.
+		c := r.connectorWith(t, proxy, proxyauth.Config{Getenv: envOf(map[string]string{"KRB5CCNAME": "KCM:"})}, func(ob *connector.OutboundProxy) *connector.OutboundProxy {
+			ob, err := ob.WithCredentials(user, pass)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ob
+		})
+		conn, err := c.Dial(t.Context())
+		if err != nil {
+			t.Fatalf("Dial with Basic credentials from a file: %v", err)
+		}
+		defer conn.Close()
+		if err := echoRoundTrip(conn, []byte("signed on with basic\n")); err != nil {
+			t.Fatal(err)
+		}
+	})
 	// Last, as it breaks the proxy for any later case: the proxy's
 	// keytab no longer has the key the KDC issues tickets with.
 	t.Run("stale proxy keytab", func(t *testing.T) {
@@ -158,8 +197,10 @@ func TestOutboundNegotiate(t *testing.T) {
 	})
 	r.out.Stop() // flushes its access log
 	log := r.out.AccessLog()
-	if !strings.Contains(log, "alice@CORP.TEST") || !strings.Contains(log, "CONNECT secproxy.test:") {
-		t.Errorf("the outbound Squid's access log has no CONNECT by alice@CORP.TEST:\n%s", log)
+	for _, user := range []string{"alice@CORP.TEST", "bob"} {
+		if !strings.Contains(log, " "+user+" ") {
+			t.Errorf("the outbound Squid's access log has no CONNECT by %s:\n%s", user, log)
+		}
 	}
 	if strings.Contains(log, r.tok) {
 		t.Errorf("the outbound Squid logged the session token")
