@@ -20,7 +20,7 @@ import (
 // tests, in their namespace's /etc/hosts: the proxy by its service
 // principal's name, by an alias the KDC knows no principal for, and by
 // a name of a realm the KDC has no trust with.
-var negotiateHosts = []string{"127.0.0.1 proxy.corp.test proxy-alias.corp.test proxy.other.test"}
+var negotiateHosts = []string{"127.0.0.1 proxy.corp.test proxy-alias.corp.test proxy.other.test closing.corp.test"}
 
 // negotiateRealm is a realm with a user, alice, signed on (kinit) into a
 // FILE: credential cache, and an outbound Squid that takes Kerberos
@@ -152,6 +152,19 @@ func TestOutboundNegotiate(t *testing.T) {
 			t.Logf("as expected: %v (hint: %s)", err, se.Hint())
 		})
 	}
+	t.Run("proxy closes after its 407", func(t *testing.T) {
+		closing := peers.StartNegotiateSquid(t, peers.NegotiateSquidOptions{Hosts: []string{"127.0.0.1 secproxy.test"}, KDC: r.kdc, Host: "closing.corp.test", CloseAfterChallenge: true})
+		_, port, _ := net.SplitHostPort(closing.Addr)
+		c := r.connector(t, "http://closing.corp.test:"+port, proxyauth.Config{Getenv: envOf(map[string]string{"KRB5CCNAME": r.ccache, "KRB5_CONFIG": r.kdc.Krb5Conf})})
+		conn, err := c.Dial(t.Context())
+		if err != nil {
+			t.Fatalf("Dial through a proxy that closes after its 407: %v", err)
+		}
+		defer conn.Close()
+		if err := echoRoundTrip(conn, []byte("signed on, second connection\n")); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("basic from a credentials file", func(t *testing.T) {
 		creds := filepath.Join(t.TempDir(), "proxy-credentials")
 		if err := os.WriteFile(creds, []byte("# the outbound proxy\nbob:bob-pw\n"), 0o600); err != nil {

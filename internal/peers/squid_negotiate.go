@@ -23,6 +23,10 @@ type NegotiateSquidOptions struct {
 	// offer Basic authentication beside Negotiate, as a proxy that also
 	// serves machines outside the domain does.
 	BasicUser, BasicPassword string
+	// CloseAfterChallenge makes the Squid close the connection after its
+	// first 407 (auth_param negotiate keep_alive off), as some proxies
+	// and load balancers do: the client must answer on a new one.
+	CloseAfterChallenge bool
 }
 
 // NegotiateSquid is an OutboundSquid that signs users on with Kerberos:
@@ -71,7 +75,7 @@ func StartNegotiateSquid(t testing.TB, opts NegotiateSquidOptions) *NegotiateSqu
 		"auth_param negotiate program " + env + " KRB5_CONFIG=" + filepath.Join(dir, "krb5.conf") + " " + helper +
 			" -k " + filepath.Join(dir, "proxy.keytab") + " -s " + spn + "@" + opts.KDC.Realm + " -c " + filepath.Join(dir, "rcache"),
 		"auth_param negotiate children 4 startup=1 idle=1",
-		"auth_param negotiate keep_alive on",
+		"auth_param negotiate keep_alive " + map[bool]string{false: "on", true: "off"}[opts.CloseAfterChallenge],
 	}
 	if opts.BasicUser == "" {
 		// With Basic, StartOutboundSquid's own rule requires a
