@@ -367,7 +367,7 @@ func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hin
 	case http.StatusProxyAuthRequired:
 		if p.proxy.User == nil {
 			return "407 authentication required",
-				"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT (" + p.source + ")"
+				"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT (" + p.source + "), or better in a file only you can read, named with --outbound-proxy-credentials"
 		}
 		return "407 authentication required: the user name or password was refused",
 			"check the user name and password in the outbound proxy setting (" + p.source + ")"
