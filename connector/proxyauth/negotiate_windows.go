@@ -20,10 +20,13 @@ type sspiContext struct {
 	done bool
 }
 
-// sspiFlags asks for a connection-oriented context and nothing more:
-// no ISC_REQ_DELEGATE, so the proxy never gets a forwardable ticket of
-// the user.
-const sspiFlags = sspi.ISC_REQ_CONNECTION
+// sspiFlags asks for a connection-oriented context with mutual
+// authentication, and no ISC_REQ_DELEGATE, so the proxy never gets a
+// forwardable ticket of the user. Mutual authentication only asks the
+// proxy to prove itself; it is requested because without it a Kerberos
+// context can be complete after its first token (Wine's SSPI returns
+// SEC_E_OK there), which the negotiate package refuses as an error.
+const sspiFlags = sspi.ISC_REQ_CONNECTION | sspi.ISC_REQ_MUTUAL_AUTH
 
 func newSecContext(host string, cfg Config) (secContext, error) {
 	cred, err := negotiate.AcquireCurrentUserCredentials()
