@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
@@ -135,6 +136,10 @@ type Config struct {
 	// then TLS to the proxy inside). Nil: direct. The CLI passes the
 	// same setting as the descriptor fetch.
 	Outbound *OutboundProxy
+	// OutboundAuth is where the user's login is found when the
+	// outbound proxy asks for a Negotiate sign-on (Kerberos credential
+	// cache, SSPI): the zero value reads the process's environment.
+	OutboundAuth proxyauth.Config
 	// Resolver resolves the proxy's host name; net.DefaultResolver when nil.
 	Resolver *net.Resolver
 	// Logf, when not nil, receives one line per event of Serve (refused

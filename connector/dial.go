@@ -161,6 +161,7 @@ func (c *Connector) dialProxy(ctx context.Context) (net.Conn, Choice, error) {
 			Resolver:         c.cfg.Resolver,
 			UserAgent:        c.cfg.UserAgent,
 			Secrets:          c.secrets,
+			Auth:             c.cfg.OutboundAuth,
 		},
 		dialHost: c.dialHost,
 		direct: func(ctx context.Context) (net.Conn, error) {

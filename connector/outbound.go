@@ -58,6 +58,9 @@ type OutboundProxy struct {
 	// what the CONNECT target is called in a refusal ("the portal"), on
 	// the one-proxy view of the setting that a dial makes (hop).
 	what string
+	// credsFile is set when the proxy's credentials came from a file
+	// (WithCredentials), not from the URL.
+	credsFile bool
 }
 
 // NewOutboundProxy checks an outbound-proxy setting: rawURL is the proxy
@@ -123,6 +126,44 @@ func (p *OutboundProxy) WithWindowsBypass(local bool, patterns []string) *Outbou
 	q.bypassLocal = local
 	q.bypass = append([]string(nil), patterns...)
 	return &q
+}
+
+// WithCredentials returns the setting with user and password as the
+// Basic credentials of its proxy, read from a file of the user's own
+// (proxyauth.ReadCredentialsFile) rather than written in the URL. It
+// fails for a direct setting, and for a URL that already holds
+// credentials: two sources for one password is a mistake to point out,
+// not to settle silently.
+func (p *OutboundProxy) WithCredentials(user, password string) (*OutboundProxy, error) {
+	if p != nil && (p.list != nil || p.script != nil) {
+		// A list, and above all a PAC script fetched over the network,
+		// may name proxies the user never chose: a password is sent only
+		// to the one proxy the user named.
+		return nil, fmt.Errorf("%s: credentials from a file go to one outbound proxy named http://HOST:PORT, not to a proxy list or the proxies a PAC script chooses", p.source)
+	}
+	if p == nil || p.proxy == nil {
+		return nil, errors.New("credentials for the outbound proxy were given, but no outbound proxy is set")
+	}
+	if p.proxy.User != nil {
+		return nil, fmt.Errorf("%s: the proxy URL holds a user name already: take it out of the URL, or give no credentials file", p.source)
+	}
+	q := *p
+	u := *p.proxy
+	u.User = url.UserPassword(user, password)
+	q.proxy = &u
+	q.credsFile = true
+	return &q, nil
+}
+
+// PasswordInURL reports whether the setting's proxy URL holds a
+// password: it works, but the user's other programs can read it from
+// the command line or the environment, so callers warn about it.
+func (p *OutboundProxy) PasswordInURL() bool {
+	if p == nil || p.proxy == nil || p.proxy.User == nil || p.credsFile {
+		return false
+	}
+	_, ok := p.proxy.User.Password()
+	return ok
 }
 
 // parseProxyURL checks a proxy URL. Its errors quote only the parts that
@@ -314,7 +355,7 @@ func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hin
 	case http.StatusProxyAuthRequired:
 		if p.proxy.User == nil {
 			return "407 authentication required",
-				"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT (" + p.source + ")"
+				"the outbound proxy wants a user name and password: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT (" + p.source + "), or better in a file only you can read, named with --outbound-proxy-credentials"
 		}
 		return "407 authentication required: the user name or password was refused",
 			"check the user name and password in the outbound proxy setting (" + p.source + ")"

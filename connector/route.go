@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
 	"github.com/trustlaunch/trustlaunch/internal/redact"
 	"github.com/trustlaunch/trustlaunch/internal/safetext"
 )
@@ -306,6 +307,9 @@ type DialOptions struct {
 	// Secrets is the run's registry of what no message may show (the
 	// outbound proxy's credentials); nil: one of the dial's own.
 	Secrets *redact.Set
+	// Auth is where a Negotiate sign-on finds the user's login; the
+	// zero value reads the process's environment and clock.
+	Auth proxyauth.Config
 }
 
 // Dial opens a TCP byte stream to target (host:port) the way this setting
@@ -409,13 +413,28 @@ func (d routeDial) try(ctx context.Context, u *url.URL) (conn net.Conn, err erro
 		timeout:   d.opts.HandshakeTimeout,
 		userAgent: HeaderUserAgent(d.opts.UserAgent),
 		secrets:   d.opts.Secrets,
+		auth:      d.opts.Auth,
+		redial: func(ctx context.Context) (net.Conn, error) {
+			conn, step, err := d.dialHost(ctx, host, port)
+			if err != nil {
+				return nil, hop.dialError(step, err)
+			}
+			return conn, nil
+		},
 	}
-	if err := oc.run(ctx, conn); err != nil {
+	tunnel, err := oc.run(ctx, conn)
+	if err != nil {
 		conn.Close()
+		// A sign-on that failed (no ticket, a refused password) has the
+		// proxy's status, 407: it is the user's, not the proxy's, and
+		// the next proxy would ask the same.
 		var oe *OutboundError
 		return nil, err, errors.As(err, &oe) && oe.Status == 0
 	}
-	return conn, nil, false
+	if tunnel != conn {
+		conn.Close() // the proxy closed it after a 407; run signed on over a fresh one
+	}
+	return tunnel, nil, false
 }
 
 // failedHop is how Choice.Failed names a hop that was passed over:

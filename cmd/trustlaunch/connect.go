@@ -68,7 +68,7 @@ type connectOptions struct {
 	e2e, stdioMode, unsafeListen   bool
 	listen, tokenFile              string
 	fips                           bool
-	outbound                       string // --outbound-proxy
+	outbound                       outboundFlags
 }
 
 func cmdConnect(ctx context.Context, s *stdio, args []string) int {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/audit"
 	"github.com/trustlaunch/trustlaunch/connector"
+	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/phase"
 	"github.com/trustlaunch/trustlaunch/launcher"
@@ -50,7 +51,7 @@ Examples:
 type openOptions struct {
 	prompt   *promptFlags
 	paths    *listPaths
-	outbound string // --outbound-proxy
+	outbound outboundFlags
 }
 
 func cmdOpen(ctx context.Context, s *stdio, args []string) int {
@@ -71,9 +72,41 @@ func newOpenFlagSet(s *stdio, name, help string) (*pflag.FlagSet, *openOptions) 
 	return fs, o
 }
 
-// addOutboundFlag adds --outbound-proxy, shared by open and connect.
-func addOutboundFlag(fs *pflag.FlagSet, v *string) {
-	fs.StringVar(v, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://[USER:PASSWORD@]HOST:PORT; a list \"PROXY HOST:PORT; PROXY HOST2:PORT; DIRECT\" tried in order; the PAC script pac+http://HOST/PATH (or pac+https://); or \"none\" (default: HTTPS_PROXY and NO_PROXY; then the admin policy's outbound_pac; on Windows then the system proxy setting, PAC included)")
+// outboundFlags are --outbound-proxy and --outbound-proxy-credentials.
+type outboundFlags struct {
+	url         string
+	credentials string
+}
+
+// addOutboundFlag adds --outbound-proxy and --outbound-proxy-credentials,
+// shared by open and connect.
+func addOutboundFlag(fs *pflag.FlagSet, v *outboundFlags) {
+	fs.StringVar(&v.url, "outbound-proxy", "", "reach the security proxy and the portal through this HTTP proxy, `URL` http://HOST:PORT; a list \"PROXY HOST:PORT; PROXY HOST2:PORT; DIRECT\" tried in order; the PAC script pac+http://HOST/PATH (or pac+https://); or \"none\" (default: HTTPS_PROXY and NO_PROXY; then the admin policy's outbound_pac; on Windows then the system proxy setting, PAC included)")
+	fs.StringVar(&v.credentials, "outbound-proxy-credentials", "", "read the outbound proxy's Basic credentials, USER:PASSWORD, from `FILE` (yours, mode 600); a password in the proxy URL works but other programs can read it")
+}
+
+// outboundSetting returns the one outbound-proxy setting of a run, used by
+// the descriptor fetch and the tunnel alike (outboundProxy), with the
+// credentials of --outbound-proxy-credentials. A password written in the
+// proxy URL is warned about.
+func outboundSetting(s *stdio, f outboundFlags, policyPath string) (*connector.OutboundProxy, error) {
+	ob, err := outboundProxy(s, f.url, policyPath)
+	if err != nil {
+		return nil, err
+	}
+	if f.credentials != "" {
+		user, pass, err := proxyauth.ReadCredentialsFile(f.credentials)
+		if err != nil {
+			return nil, fmt.Errorf("--outbound-proxy-credentials: %w", err)
+		}
+		if ob, err = ob.WithCredentials(user, pass); err != nil {
+			return nil, err
+		}
+	}
+	if ob.PasswordInURL() {
+		s.warnf("the outbound proxy URL (%s) holds a password, which your other programs can read from the command line or the environment: put USER:PASSWORD in a file only you can read and give it with --outbound-proxy-credentials", ob.Source())
+	}
+	return ob, nil
 }
 
 // parseOpen parses open's command line and returns the options and the

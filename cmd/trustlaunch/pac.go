@@ -37,14 +37,14 @@ func cmdPAC(_ context.Context, s *stdio, args []string) int {
 	return exitOK
 }
 
-// outboundSetting returns the one outbound-proxy setting of a run, used by
-// the descriptor fetch and the tunnel alike, from the first of:
+// outboundProxy returns the one outbound-proxy setting of a run, before
+// credentials from a file (outboundSetting), from the first of:
 // --outbound-proxy ("none": direct; a proxy URL; a list "PROXY a:3128;
 // DIRECT"; a PAC script pac+URL), HTTPS_PROXY/NO_PROXY, the admin
 // policy's outbound_pac (policyPath, or the machine's policy when ""),
 // and on Windows the user's system proxy (Internet Settings, its PAC
 // script and auto-detection through WinHTTP).
-func outboundSetting(s *stdio, flag, policyPath string) (*connector.OutboundProxy, error) {
+func outboundProxy(s *stdio, flag, policyPath string) (*connector.OutboundProxy, error) {
 	switch {
 	case flag == "none":
 		return connector.DirectOutbound(connector.SourceFlag), nil

@@ -51,6 +51,14 @@ var Programs = map[string]string{
 	"git":              "git",
 	"ip":               "iproute2",
 	"unshare":          "util-linux",
+	"env":              "coreutils",
+	// The outbound proxy's Kerberos sign-on (internal/peers.StartKDC,
+	// StartNegotiateSquid).
+	"krb5kdc":                                "krb5-kdc",
+	"kdb5_util":                              "krb5-kdc",
+	"kadmin.local":                           "krb5-admin-server",
+	"kinit":                                  "krb5-user",
+	"/usr/lib/squid/negotiate_kerberos_auth": "squid-openssl",
 
 	// The scripts' and test.sh's own tools (Essential packages, but mawk
 	// and apt, are on every Debian system).

@@ -45,6 +45,9 @@ run 2m -run '^TestUnsafeAdminProfiles$' "${exec_wine[@]}" ./launcher/
 # the user could write ([realadmincheck] in cmd/trustlaunch's scripts).
 run 2m -run '^TestUnsafeAdminFilesCLI$' "${exec_wine[@]}" ./cmd/trustlaunch/
 
+step "the outbound proxy's Negotiate sign-on through SSPI: trustlaunch.exe under Wine, an MIT KDC and Squid"
+CGO_ENABLED=0 go test -count=1 -timeout 10m -run '^TestWineNegotiate$' ./internal/peers/
+
 step "a trustlaunch:// link opened through the Windows shell, under Wine"
 # About 10 s: register --system, then start.exe (ShellExecute, the HKLM
 # command) opens links against a local HTTPS portal: admin-only refusal, a
