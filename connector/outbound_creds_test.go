@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,27 @@ func TestOutboundCredentials(t *testing.T) {
 	}
 	if _, err := DirectOutbound(SourceFlag).WithCredentials("bob", "pw"); err == nil {
 		t.Error("credentials for a direct setting were accepted")
+	}
+}
+
+// stubScript is a PAC script's answer without a script.
+type stubScript string
+
+func (s stubScript) FindProxy(context.Context, string, string) (string, error) { return string(s), nil }
+func (stubScript) String() string                                              { return "PAC http://wpad.test/wpad.dat" }
+
+// TestCredentialsOnlyForTheNamedProxy: a password from a file goes to the
+// one proxy the user named, never to the members of a list or to the
+// proxies a PAC script, fetched over the network, would choose.
+func TestCredentialsOnlyForTheNamedProxy(t *testing.T) {
+	list, err := NewOutboundList(SourceFlag, "PROXY a.test:3128; PROXY b.test:3128", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := NewOutboundScript(SourceFlag, stubScript("PROXY evil.test:3128"))
+	for name, ob := range map[string]*OutboundProxy{"list": list, "PAC": script} {
+		if _, err := ob.WithCredentials("bob", "pw"); err == nil || !strings.Contains(err.Error(), "not to a proxy list or the proxies a PAC script chooses") {
+			t.Errorf("credentials for a %s setting: err = %v, want a refusal", name, err)
+		}
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector"
 	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
+	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
+	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
 // negotiateHosts are the names of the company network of the Negotiate
@@ -45,7 +48,7 @@ func startNegotiateRealm(t testing.TB, basic bool) *negotiateRealm {
 	r.tok = r.sec.Token(t, r.echo.Addr)
 	r.kdc = peers.StartKDC(t, peers.KDCOptions{ExtraDomainRealm: []string{".other.test = OTHER.TEST"}})
 	r.kdc.AddUser(t, "alice", "alice-domain-pw")
-	opts := peers.NegotiateSquidOptions{Hosts: []string{"127.0.0.1 secproxy.test"}, KDC: r.kdc}
+	opts := peers.NegotiateSquidOptions{Hosts: []string{"127.0.0.1 secproxy.test", "127.0.0.1 portal.test"}, KDC: r.kdc}
 	if basic {
 		opts.BasicUser, opts.BasicPassword = "bob", "bob-pw"
 	}
@@ -152,6 +155,43 @@ func TestOutboundNegotiate(t *testing.T) {
 			t.Logf("as expected: %v (hint: %s)", err, se.Hint())
 		})
 	}
+	t.Run("the descriptor fetch signs on", func(t *testing.T) {
+		// The fetch dials through the same outbound dialer as the
+		// tunnel, so it answers Negotiate too, with the ticket the
+		// process's KRB5CCNAME names. portal.test resolves only in the
+		// outbound Squid, so the fetch cannot go around it.
+		t.Setenv("KRB5CCNAME", r.ccache)
+		t.Setenv("KRB5_CONFIG", r.kdc.Krb5Conf)
+		ca := peers.NewCA(t)
+		portal := startNamedOrigin(t, ca.Issue(t, "portal.test"), map[string]any{
+			"version": 1, "session": "signed on with kerberos", "profile": "none",
+			"proxy":       map[string]any{"address": "secproxy.test:8443", "transport": "connect"},
+			"destination": map[string]any{"host": "mainframe.test", "port": 23},
+			"token":       "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+		})
+		_, port, _ := net.SplitHostPort(portal)
+		descURL := "https://portal.test:" + port + "/descriptor?ticket=tkt-9f8e7d"
+		origin, err := whitelist.ParseOrigin(descURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ob, err := connector.NewOutboundProxy(connector.SourceFlag, proxy, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		d, err := descriptor.Fetch(ctx, descriptor.FetchOptions{
+			URL: descURL, Origin: origin, RootCAs: ca.Pool, Outbound: ob,
+			ExtraCAFile: "/nonexistent-trustlaunch-test/ca.pem", Timeout: 20 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("fetch through the Negotiate Squid: %v", err)
+		}
+		if d.Session != "signed on with kerberos" {
+			t.Fatalf("descriptor session %q", d.Session)
+		}
+	})
 	t.Run("proxy closes after its 407", func(t *testing.T) {
 		closing := peers.StartNegotiateSquid(t, peers.NegotiateSquidOptions{Hosts: []string{"127.0.0.1 secproxy.test"}, KDC: r.kdc, Host: "closing.corp.test", CloseAfterChallenge: true})
 		_, port, _ := net.SplitHostPort(closing.Addr)
@@ -214,6 +254,9 @@ func TestOutboundNegotiate(t *testing.T) {
 		if !strings.Contains(log, " "+user+" ") {
 			t.Errorf("the outbound Squid's access log has no CONNECT by %s:\n%s", user, log)
 		}
+	}
+	if !regexp.MustCompile(`CONNECT portal\.test:\d+ alice@CORP\.TEST `).MatchString(log) {
+		t.Errorf("the outbound Squid's access log has no CONNECT to the portal by alice@CORP.TEST (the fetch's sign-on):\n%s", log)
 	}
 	if strings.Contains(log, r.tok) {
 		t.Errorf("the outbound Squid logged the session token")
