@@ -161,6 +161,10 @@ var windowsDownloads = map[string]string{
 // installer for the x3270 suite's Windows programs.
 const x3270WindowsInstaller = "install the x3270 suite for Windows (wc3270-VERSION-setup.exe from https://x3270.bgp.nu/download.html)"
 
+// InstallHint says how to install the emulator command names on this
+// OS, "" when we do not know.
+func InstallHint(command string) string { return installHint(runtime.GOOS, command) }
+
 // installHint says how to install the emulator command names on goos, ""
 // when we do not know. On Windows the name is read as Windows reads it
 // (case-insensitive, .exe optional).

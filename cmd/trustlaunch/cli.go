@@ -100,6 +100,7 @@ func commands() []command {
 		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
 		{"policy", "lint the admin policy (proxies, destinations, publishers)", cmdPolicy},
+		{"profiles", "list the emulator profiles; lint profiles.toml", cmdProfiles},
 		{"descriptor", "make publisher keys; sign and verify launch descriptors", cmdDescriptor},
 		{"token", "issue and check session tokens (portals, proxies)", cmdToken},
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},

@@ -71,11 +71,15 @@ Examples:
 const wlCheckHelp = `Lint a whitelist file before pushing it to machines.
 
 Usage:
-  trustlaunch whitelist check FILE
+  trustlaunch whitelist check [--json] FILE
 
 check prints one FILE:LINE: message per problem and exits 1, or a summary
 (FILE: ok, 2 entries, prompt mode) and exits 0. At launch, invalid entries
 are skipped with a warning; check finds them before any user does.
+Warnings (FILE:LINE: warning: ...) point at lines that are valid but
+probably not meant, such as "portal example.com" (two entries, where a
+dot was likely meant) or a single-label host; they leave the entries and
+the exit status as they are.
 
 The format: one or more entries per line, # starts a comment; UTF-8 with
 or without BOM, or UTF-16 with BOM; CRLF or LF. An entry is a host name,
