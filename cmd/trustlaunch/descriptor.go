@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -65,7 +68,7 @@ Examples:
 const descVerifyHelp = `Check a descriptor against the admin policy, as a launch would.
 
 Usage:
-  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
+  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] [--json] < descriptor.jws
 
 verify reads a signed (or unsigned) descriptor on stdin and checks the
 signature, its publisher and origin binding, the times, the proxy and the
@@ -230,11 +233,35 @@ func descSign(ctx context.Context, s *stdio, args []string) int {
 	return exitOK
 }
 
+// descVerifyJSON is descriptor verify --json. The token is never in it.
+type descVerifyJSON struct {
+	jsonHead
+	// Policy is the admin policy file checked against; PolicyState "ok"
+	// or "absent" (no restriction past the origin).
+	Policy      string `json:"policy"`
+	PolicyState string `json:"policy_state"`
+	// Signed, with Publisher and KeyID, says who signed it.
+	Signed     bool   `json:"signed"`
+	Publisher  string `json:"publisher,omitempty"`
+	KeyID      string `json:"kid,omitempty"`
+	Descriptor *struct {
+		Session     string `json:"session"`
+		Profile     string `json:"profile"`
+		Proxy       string `json:"proxy"`
+		Transport   string `json:"transport"`
+		Destination string `json:"destination"`
+		TLS         bool   `json:"destination_tls"`
+		IssuedAt    int64  `json:"iat,omitempty"`
+		Expires     int64  `json:"exp,omitempty"`
+	} `json:"descriptor"` // null when it could not be read or verified
+}
+
 func descVerify(ctx context.Context, s *stdio, args []string) int {
 	flags := newFlagSet("descriptor verify", descVerifyHelp, s)
 	policyPath := flags.String("admin-policy", "", "check against the policy `FILE` instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
 	originURL := flags.String("origin", "", "the `URL` the descriptor came from, for publishers bound to origins")
 	at := flags.Int64("at", 0, "check iat and exp at this time (`UNIX` seconds) instead of now")
+	asJSON := addJSONFlag(flags)
 	if code, ok := parseFlags(flags, args, s); !ok {
 		return code
 	}
@@ -246,6 +273,20 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 	if path == "" {
 		path = platform.AdminPolicyPath()
 	}
+	doc := descVerifyJSON{jsonHead: newHead("descriptor verify"), Policy: path, PolicyState: "ok"}
+	// fail reports a refusal: on stderr, or with --json as the document's
+	// problem. Usage errors and interruptions stay on stderr.
+	fail := func(file string, line int, msg string) int {
+		if *asJSON {
+			doc.add(jsonProblem{File: file, Line: line, Severity: severityError, Message: msg})
+			return writeJSON(s, doc, false)
+		}
+		if file != "" && line > 0 {
+			msg = fmt.Sprintf("%s:%d: %s", file, line, msg)
+		}
+		s.errorf("%s", msg)
+		return exitFailure
+	}
 	// Read without the ownership check: verify decides no launch, and an
 	// administrator checks a draft policy before pushing it.
 	pol, probs, err := readPolicy(ctx, path)
@@ -254,15 +295,20 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("descriptor verify: interrupted")
 		return exitInterrupted
 	case errors.Is(err, fs.ErrNotExist):
-		pol = nil
+		pol, doc.PolicyState = nil, "absent"
 	case err != nil:
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	case len(probs) > 0:
-		for _, pr := range probs {
-			s.errorf("%s", pr.Format(path))
+		if !*asJSON {
+			for _, pr := range probs {
+				s.errorf("%s", pr.Format(path))
+			}
+			return exitFailure
 		}
-		return exitFailure
+		for _, pr := range probs {
+			doc.add(jsonProblem{File: path, Line: pr.Line, Key: pr.Key, Severity: severityError, Message: pr.Msg})
+		}
+		return writeJSON(s, doc, false)
 	}
 	var origin whitelist.Origin
 	if *originURL != "" {
@@ -281,8 +327,7 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		return exitInterrupted
 	}
 	if err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
 	trimmed := strings.TrimSpace(string(data))
 	var d *descriptor.Descriptor
@@ -296,12 +341,27 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		d, err = descriptor.VerifySigned(data, o)
 	}
 	if err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
+	// What the descriptor says goes into the document even when the
+	// policy refuses it: the script wants to know what was refused.
+	doc.Signed, doc.Publisher, doc.KeyID = d.Publisher != "", d.Publisher, d.PublisherKeyID
+	doc.Descriptor = &struct {
+		Session     string `json:"session"`
+		Profile     string `json:"profile"`
+		Proxy       string `json:"proxy"`
+		Transport   string `json:"transport"`
+		Destination string `json:"destination"`
+		TLS         bool   `json:"destination_tls"`
+		IssuedAt    int64  `json:"iat,omitempty"`
+		Expires     int64  `json:"exp,omitempty"`
+	}{safetext.Sanitize(d.Session), d.Profile, d.Proxy.Address, d.Proxy.Transport, net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port)), d.Destination.TLS, d.IssuedAt, d.Expires}
 	if _, err := pol.Check(d); err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
+	}
+	if *asJSON {
+		doc.OK = true
+		return writeJSON(s, doc, true)
 	}
 	signed := "unsigned"
 	if d.Publisher != "" {

@@ -244,6 +244,10 @@ func cmdWhitelist(ctx context.Context, s *stdio, args []string) int {
 }
 
 func wlPaths(_ context.Context, s *stdio, p *listPaths, out output, _ []string) int {
+	if out.json {
+		d := wlPathsDoc(p)
+		return writeJSON(s, d, d.OK)
+	}
 	code := exitOK
 	fmt.Fprintf(s.stdout, "admin list: %s\n", p.admin)
 	switch err := platform.CheckAdminFile(p.admin); {
@@ -333,6 +337,10 @@ func loadLists(s *stdio, p *listPaths) (admin, user whitelist.Source) {
 }
 
 func wlShow(_ context.Context, s *stdio, p *listPaths, out output, _ []string) int {
+	if out.json {
+		d := wlShowDoc(p)
+		return writeJSON(s, d, d.OK)
+	}
 	admin, user := loadLists(s, p)
 	if admin.Err != nil {
 		s.errorf("admin list %v", admin.Err)
@@ -519,8 +527,17 @@ func wlExplain(ctx context.Context, s *stdio, p *listPaths, out output, args []s
 		}
 		target = u
 	}
-	admin, user := loadLists(s, p)
+	var admin, user whitelist.Source
+	if out.json {
+		admin, user = policy.LoadAdmin(p.admin), whitelist.LoadUser(p.user)
+	} else {
+		admin, user = loadLists(s, p)
+	}
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: target, Admin: admin, User: user, Explain: true})
+	if out.json {
+		writeJSON(s, wlExplainDoc(d, admin, user), true)
+		return explainCode(d)
+	}
 	for _, line := range d.Trace {
 		fmt.Fprintln(s.stdout, line)
 	}
@@ -535,4 +552,15 @@ func wlExplain(ctx context.Context, s *stdio, p *listPaths, out output, args []s
 		fmt.Fprintf(s.stdout, "result: refused (%s): %s\n", d.Step, d.Message)
 		return exitRefused
 	}
+}
+
+// explainCode is whitelist explain's exit status for a decision.
+func explainCode(d whitelist.Decision) int {
+	switch {
+	case d.Proceed:
+		return exitOK
+	case d.Step == whitelist.StepWouldPrompt:
+		return exitWouldPrompt
+	}
+	return exitRefused
 }
