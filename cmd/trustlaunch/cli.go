@@ -105,6 +105,7 @@ func commands() []command {
 		{"token", "issue and check session tokens (portals, proxies)", cmdToken},
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
+		{"doctor", "check this machine for what a launch needs; write a support bundle", cmdDoctor},
 		{"log", "show recent launches from the audit log", cmdLog},
 		{"completion", "print a shell completion script: bash, zsh, fish, powershell", cmdCompletion},
 		{"version", "print the version, commit, Go version and platform", cmdVersion},
