@@ -513,7 +513,7 @@ func doctorOutbound(s *stdio, flag string) (*connector.OutboundProxy, doctorChec
 		c.Fix = "correct the setting named (HTTPS_PROXY is http://[USER:PASSWORD@]HOST:PORT), or pass --outbound-proxy none"
 		return nil, c
 	}
-	ob.AddTo(s.registry()) // its password, if any, is scrubbed from all doctor writes
+	ob.AddTo(s.registry())  // its password, if any, is scrubbed from all doctor writes
 	c.Summary = ob.String() // "direct", or the proxy and where it came from, never its password
 	return ob, c
 }
