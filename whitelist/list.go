@@ -254,37 +254,45 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 				continue
 			}
 		}
-		var lineEntries []Entry // the valid entries of this line, for lintLine
-		for rest := body; ; {
-			var tok string
-			if tok, rest = nextField(rest); tok == "" {
-				break
-			}
-			if strings.EqualFold(tok, Keyword) {
-				if !first {
-					probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
-				}
-				continue
-			}
-			e, err := ParseEntry(tok)
-			if err != nil {
-				probs = append(probs, Problem{Line: lineNo, Msg: err.Error()})
-				continue
-			}
-			e.Line = lineNo
-			lineEntries = append(lineEntries, e)
-			if dup := l.add(e); dup != 0 {
-				probs = append(probs, Problem{Line: lineNo, Msg: fmt.Sprintf("duplicate entry %s (first on line %d)", e, dup)})
-			}
-		}
-		if w := lintLine(lineEntries); w != "" {
-			probs = append(probs, Problem{Line: lineNo, Msg: w, Warning: true})
-		}
+		probs = l.addLine(lineNo, body, first, probs)
 		if !first && containsFold(comment, Keyword) {
 			probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
 		}
 	}
 	return l, probs, nil
+}
+
+// addLine adds the entries of one line's body (its text outside the
+// comment) and returns probs with the line's problems and warnings.
+// first says the line may hold Keyword.
+func (l *List) addLine(lineNo int, body string, first bool, probs []Problem) []Problem {
+	var lineEntries []Entry // the valid entries of this line, for lintLine
+	for rest := body; ; {
+		var tok string
+		if tok, rest = nextField(rest); tok == "" {
+			break
+		}
+		if strings.EqualFold(tok, Keyword) {
+			if !first {
+				probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
+			}
+			continue
+		}
+		e, err := ParseEntry(tok)
+		if err != nil {
+			probs = append(probs, Problem{Line: lineNo, Msg: err.Error()})
+			continue
+		}
+		e.Line = lineNo
+		lineEntries = append(lineEntries, e)
+		if dup := l.add(e); dup != 0 {
+			probs = append(probs, Problem{Line: lineNo, Msg: fmt.Sprintf("duplicate entry %s (first on line %d)", e, dup)})
+		}
+	}
+	if w := lintLine(lineEntries); w != "" {
+		probs = append(probs, Problem{Line: lineNo, Msg: w, Warning: true})
+	}
+	return probs
 }
 
 // lintLine returns a warning about the valid entries of one line, "" when

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,30 +117,10 @@ func settingFrom(value, flag, def string) settingJSON {
 	return settingJSON{Value: def, From: "default"}
 }
 
-// writeBundle writes the support bundle to path, which must not exist:
-// whole or not at all (writePrivateFile), readable by this user only.
-func writeBundle(ctx context.Context, s *stdio, path string, o doctorOptions, doc doctorJSON, auditN int) error {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	now := time.Now().UTC()
-	add := func(name string, data []byte) error {
-		// Stored, not deflated: see bundleReadme.
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: now})
-		if err != nil {
-			return err
-		}
-		_, err = w.Write([]byte(s.secrets.Scrub(bundleRedact(string(data)))))
-		return err
-	}
-	addJSON := func(name string, v any) error {
-		data, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		return add(name, append(data, '\n'))
-	}
-
-	auditLog, auditErr := audit.New(audit.Options{})
+// newBundleSettings gathers settings.json: each file doctor read and
+// where its path came from, the outbound proxy, the environment that
+// changes what trustlaunch reads, and the audit log.
+func newBundleSettings(s *stdio, o doctorOptions, now time.Time, auditLog *audit.Log, auditErr error) bundleSettings {
 	set := bundleSettings{
 		Files:       map[string]settingJSON{},
 		Environment: map[string]string{},
@@ -173,78 +154,118 @@ func writeBundle(ctx context.Context, s *stdio, path string, o doctorOptions, do
 		set.AuditLog = "unknown: " + auditErr.Error()
 	}
 
+	return set
+}
+
+// writeBundle writes the support bundle to path, which must not exist:
+// whole or not at all (writePrivateFile), readable by this user only.
+func writeBundle(ctx context.Context, s *stdio, path string, o doctorOptions, doc doctorJSON, auditN int) error {
+	var buf bytes.Buffer
+	bw := bundleWriter{zw: zip.NewWriter(&buf), now: time.Now().UTC(), run: s}
+	auditLog, auditErr := audit.New(audit.Options{})
 	var text bytes.Buffer
 	printDoctor(&stdio{stdout: &text, stderr: &text, secrets: s.secrets}, doc)
-	for _, f := range []struct {
-		name string
-		v    any
-	}{
-		{"version.json", doc.Build},
-		{"settings.json", set},
-		{"doctor.json", doc},
-		{"profiles.json", loadProfilesReport(o.profiles).doc},
-	} {
-		if err := addJSON(f.name, f.v); err != nil {
-			return err
-		}
-	}
-	if err := add("README.txt", []byte(bundleReadme)); err != nil {
-		return err
-	}
-	if err := add("doctor.txt", text.Bytes()); err != nil {
-		return err
-	}
+	bw.addJSON("version.json", doc.Build)
+	bw.addJSON("settings.json", newBundleSettings(s, o, bw.now, auditLog, auditErr))
+	bw.addJSON("doctor.json", doc)
+	bw.addJSON("profiles.json", loadProfilesReport(o.profiles).doc)
+	bw.add("README.txt", []byte(bundleReadme))
+	bw.add("doctor.txt", text.Bytes())
 	for _, f := range []struct{ name, path string }{
 		{"files/admin-whitelist.txt", o.lists.admin},
 		{"files/user-whitelist.txt", o.lists.user},
 		{"files/admin-policy.toml", o.lists.policy},
 	} {
-		data, err := platform.ReadRegularFile(f.path, maxBundleFile)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue
-		case err != nil:
-			data = []byte(fmt.Sprintf("# not included: %v\n", err))
-		default:
-			// A UTF-16 list is stored as the UTF-8 it means, so that
-			// the redaction reads it.
-			if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
-				l, _, perr := whitelist.Parse(f.path, data)
-				if perr != nil {
-					data = []byte(fmt.Sprintf("# UTF-16 file, not included: %v\n", perr))
-				} else {
-					data = []byte("# UTF-16 file; entries as read:\n" + entriesText(l))
-				}
-			}
-		}
-		if err := add(f.name, data); err != nil {
-			return err
+		if data, ok := bundleConfigFile(f.path); ok {
+			bw.add(f.name, data)
 		}
 	}
-	var records bytes.Buffer
-	if auditErr == nil && auditN > 0 {
-		recs, err := auditLog.ReadRecent(auditN)
-		if err != nil {
-			fmt.Fprintf(&records, "{\"bundle_error\": %q}\n", err.Error())
-		}
-		enc := json.NewEncoder(&records)
-		enc.SetEscapeHTML(false)
-		for _, r := range recs {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
+	bw.add("audit.jsonl", bundleAuditRecords(auditLog, auditErr, auditN))
+	if bw.err != nil {
+		return bw.err
 	}
-	if err := add("audit.jsonl", records.Bytes()); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
+	if err := bw.zw.Close(); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return writePrivateFile(path, buf.Bytes())
+}
+
+// bundleWriter adds files to the bundle's zip, each redacted, and keeps
+// the first error.
+type bundleWriter struct {
+	zw  *zip.Writer
+	now time.Time
+	run *stdio // whose registry of secrets scrubs every file
+	err error
+}
+
+func (bw *bundleWriter) add(name string, data []byte) {
+	if bw.err != nil {
+		return
+	}
+	// Stored, not deflated: see bundleReadme.
+	w, err := bw.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: bw.now})
+	if err == nil {
+		_, err = w.Write([]byte(bw.run.secrets.Scrub(bundleRedact(string(data)))))
+	}
+	bw.err = err
+}
+
+func (bw *bundleWriter) addJSON(name string, v any) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		bw.err = cmp.Or(bw.err, err)
+		return
+	}
+	bw.add(name, append(data, '\n'))
+}
+
+// bundleConfigFile reads a list or the policy for the bundle; ok is false
+// when the file does not exist. A UTF-16 list is stored as the UTF-8 it
+// means, so that the redaction reads it.
+func bundleConfigFile(path string) (data []byte, ok bool) {
+	data, err := platform.ReadRegularFile(path, maxBundleFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false
+	case err != nil:
+		return []byte(fmt.Sprintf("# not included: %v\n", err)), true
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		l, _, perr := whitelist.Parse(path, data)
+		if perr != nil {
+			return []byte(fmt.Sprintf("# UTF-16 file, not included: %v\n", perr)), true
+		}
+		return []byte("# UTF-16 file; entries as read:\n" + entriesText(l)), true
+	}
+	return data, true
+}
+
+// bundleAuditRecords returns the last n audit records, one JSON object a
+// line, or a line saying why they could not be read.
+func bundleAuditRecords(l *audit.Log, openErr error, n int) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if openErr != nil {
+		enc.Encode(map[string]string{"bundle_error": openErr.Error()})
+		return b.Bytes()
+	}
+	if n == 0 {
+		return nil
+	}
+	recs, err := l.ReadRecent(n)
+	if err != nil {
+		enc.Encode(map[string]string{"bundle_error": err.Error()})
+	}
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			enc.Encode(map[string]string{"bundle_error": err.Error()})
+		}
+	}
+	return b.Bytes()
 }
 
 // entriesText lists a whitelist's entries one a line.

@@ -25,7 +25,7 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    success
-  1    failure (network, file, or problems found by whitelist check)
+  1    failure (network, file, problems found by a check command or doctor)
   2    usage error (bad flag, argument or link)
   3    refused by policy (whitelists, the user answered No, admin policy)
   10   whitelist explain only: the launch would prompt the user

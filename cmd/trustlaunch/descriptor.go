@@ -241,19 +241,42 @@ type descVerifyJSON struct {
 	Policy      string `json:"policy"`
 	PolicyState string `json:"policy_state"`
 	// Signed, with Publisher and KeyID, says who signed it.
-	Signed     bool   `json:"signed"`
-	Publisher  string `json:"publisher,omitempty"`
-	KeyID      string `json:"kid,omitempty"`
-	Descriptor *struct {
-		Session     string `json:"session"`
-		Profile     string `json:"profile"`
-		Proxy       string `json:"proxy"`
-		Transport   string `json:"transport"`
-		Destination string `json:"destination"`
-		TLS         bool   `json:"destination_tls"`
-		IssuedAt    int64  `json:"iat,omitempty"`
-		Expires     int64  `json:"exp,omitempty"`
-	} `json:"descriptor"` // null when it could not be read or verified
+	Signed     bool          `json:"signed"`
+	Publisher  string        `json:"publisher,omitempty"`
+	KeyID      string        `json:"kid,omitempty"`
+	Descriptor *verifiedJSON `json:"descriptor"` // null when it could not be read or verified
+}
+
+// verifiedJSON is what descriptor verify --json shows of a descriptor.
+type verifiedJSON struct {
+	Session     string `json:"session"`
+	Profile     string `json:"profile"`
+	Proxy       string `json:"proxy"`
+	Transport   string `json:"transport"`
+	Destination string `json:"destination"`
+	TLS         bool   `json:"destination_tls"`
+	IssuedAt    int64  `json:"iat,omitempty"`
+	Expires     int64  `json:"exp,omitempty"`
+}
+
+// newVerifiedJSON is d for descriptor verify --json, without its token.
+func newVerifiedJSON(d *descriptor.Descriptor) *verifiedJSON {
+	return &verifiedJSON{safetext.Sanitize(d.Session), d.Profile, d.Proxy.Address, d.Proxy.Transport,
+		net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port)), d.Destination.TLS, d.IssuedAt, d.Expires}
+}
+
+// decodeForVerify reads data as verify does: a JSON descriptor as it is,
+// anything else as a signed one checked against pol's publishers.
+func decodeForVerify(data []byte, pol *policy.Policy, origin whitelist.Origin, now time.Time) (*descriptor.Descriptor, error) {
+	trimmed := strings.TrimSpace(string(data))
+	if strings.HasPrefix(trimmed, "{") {
+		return descriptor.Decode([]byte(trimmed))
+	}
+	o := descriptor.VerifyOptions{Origin: origin, Now: now}
+	if pol != nil {
+		o.Publishers = pol // else none: a signed descriptor is refused
+	}
+	return descriptor.VerifySigned(data, o)
 }
 
 func descVerify(ctx context.Context, s *stdio, args []string) int {
@@ -299,16 +322,7 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 	case err != nil:
 		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	case len(probs) > 0:
-		if !*asJSON {
-			for _, pr := range probs {
-				s.errorf("%s", pr.Format(path))
-			}
-			return exitFailure
-		}
-		for _, pr := range probs {
-			doc.add(jsonProblem{File: path, Line: pr.Line, Key: pr.Key, Severity: severityError, Message: pr.Msg})
-		}
-		return writeJSON(s, doc, false)
+		return policyProblems(s, &doc, path, probs, *asJSON)
 	}
 	var origin whitelist.Origin
 	if *originURL != "" {
@@ -329,33 +343,13 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 	if err != nil {
 		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
-	trimmed := strings.TrimSpace(string(data))
-	var d *descriptor.Descriptor
-	if strings.HasPrefix(trimmed, "{") {
-		d, err = descriptor.Decode([]byte(trimmed))
-	} else {
-		o := descriptor.VerifyOptions{Origin: origin, Now: now}
-		if pol != nil {
-			o.Publishers = pol // else none: a signed descriptor is refused
-		}
-		d, err = descriptor.VerifySigned(data, o)
-	}
+	d, err := decodeForVerify(data, pol, origin, now)
 	if err != nil {
 		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
 	// What the descriptor says goes into the document even when the
 	// policy refuses it: the script wants to know what was refused.
-	doc.Signed, doc.Publisher, doc.KeyID = d.Publisher != "", d.Publisher, d.PublisherKeyID
-	doc.Descriptor = &struct {
-		Session     string `json:"session"`
-		Profile     string `json:"profile"`
-		Proxy       string `json:"proxy"`
-		Transport   string `json:"transport"`
-		Destination string `json:"destination"`
-		TLS         bool   `json:"destination_tls"`
-		IssuedAt    int64  `json:"iat,omitempty"`
-		Expires     int64  `json:"exp,omitempty"`
-	}{safetext.Sanitize(d.Session), d.Profile, d.Proxy.Address, d.Proxy.Transport, net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port)), d.Destination.TLS, d.IssuedAt, d.Expires}
+	doc.Signed, doc.Publisher, doc.KeyID, doc.Descriptor = d.Publisher != "", d.Publisher, d.PublisherKeyID, newVerifiedJSON(d)
 	if _, err := pol.Check(d); err != nil {
 		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
@@ -363,16 +357,38 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		doc.OK = true
 		return writeJSON(s, doc, true)
 	}
+	printVerified(s, d, pol != nil, path)
+	return exitOK
+}
+
+// printVerified prints descriptor verify's verdict for a person: who
+// signed it, the policy that allowed it, and the descriptor (its token
+// redacted).
+func printVerified(s *stdio, d *descriptor.Descriptor, hasPolicy bool, path string) {
 	signed := "unsigned"
 	if d.Publisher != "" {
 		signed = "signed by " + d.Publisher + " (kid " + d.PublisherKeyID + ")"
 	}
 	where := "no admin policy at " + path
-	if pol != nil {
+	if hasPolicy {
 		where = "allowed by " + path
 	}
 	fmt.Fprintf(s.stdout, "ok: %s; %s\n%s\n", signed, where, d)
-	return exitOK
+}
+
+// policyProblems reports the problems of the policy verify was to check
+// against: as error lines, or with asJSON as doc's problems.
+func policyProblems(s *stdio, doc *descVerifyJSON, path string, probs []policy.Problem, asJSON bool) int {
+	if !asJSON {
+		for _, pr := range probs {
+			s.errorf("%s", pr.Format(path))
+		}
+		return exitFailure
+	}
+	for _, pr := range probs {
+		doc.add(jsonProblem{File: path, Line: pr.Line, Key: pr.Key, Severity: severityError, Message: pr.Msg})
+	}
+	return writeJSON(s, *doc, false)
 }
 
 // policySource returns the admin policy of a launch: the demo's own, or the

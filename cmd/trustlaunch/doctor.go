@@ -394,15 +394,13 @@ func doctorGroupPolicy() doctorCheck {
 // emulator programs of the profiles.
 func doctorProfiles(p profilePaths) (files, emulators doctorCheck) {
 	files = doctorCheck{Name: checkProfiles, Status: statusOK}
-	emulators = doctorCheck{Name: checkEmulators, Status: statusOK}
 	r := loadProfilesReport(p)
 	if r.err != nil {
 		files.Status, files.Summary, files.Fix = statusFail, "every launch stops: "+r.err.Error(), fixFor(r.err)
 		if files.Fix == "" {
 			files.Fix = "run \"trustlaunch profiles check\" on the file and correct what it names"
 		}
-		emulators.Status, emulators.Summary = statusSkipped, "the profiles could not be read"
-		return files, emulators
+		return files, doctorCheck{Name: checkEmulators, Status: statusSkipped, Summary: "the profiles could not be read"}
 	}
 	var read []string
 	for _, f := range r.doc.Files {
@@ -442,12 +440,18 @@ func doctorProfiles(p profilePaths) (files, emulators doctorCheck) {
 		files.Summary = fmt.Sprintf("%s cannot be used; %s", plural.Count(broken, "profile", "profiles"), files.Summary)
 		files.Fix = "correct the lines named; \"trustlaunch profiles check FILE\" lints a file"
 	}
+	return files, doctorEmulators(r.doc.Profiles)
+}
 
+// doctorEmulators checks that the programs of the command profiles are
+// installed.
+func doctorEmulators(profiles []profileJSON) doctorCheck {
+	emulators := doctorCheck{Name: checkEmulators, Status: statusOK}
 	// A built-in whose program is missing is only information: a machine
 	// has the emulators its users need, not every built-in's. A program
 	// an administrator or user defined is expected to be there.
 	installed, missing := 0, 0
-	for _, pr := range r.doc.Profiles {
+	for _, pr := range profiles {
 		if pr.Kind != launcher.ProfileCommand.String() {
 			continue
 		}
@@ -478,7 +482,7 @@ func doctorProfiles(p profilePaths) (files, emulators doctorCheck) {
 	default:
 		emulators.Summary = plural.Count(installed, "profile's program", "profiles' programs") + " installed"
 	}
-	return files, emulators
+	return emulators
 }
 
 // doctorCABundle checks the admin CA bundle and returns the roots a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os/exec"
 	"strings"
 	"text/tabwriter"
@@ -304,13 +303,7 @@ func profilesCheck(ctx context.Context, s *stdio, args []string) int {
 	}
 	doc := profilesCheckJSON{jsonHead: newHead("profiles check"), File: path, Profiles: []profileJSON{}}
 	if err != nil {
-		msg := err.Error()
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			msg = "no such file"
-		case errors.Is(err, fs.ErrPermission):
-			msg = "cannot read it: permission denied"
-		}
+		msg := readFailure(err)
 		if *asJSON {
 			doc.add(jsonProblem{File: path, Severity: severityError, Message: msg})
 			return writeJSON(s, doc, false)

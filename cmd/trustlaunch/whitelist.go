@@ -414,26 +414,15 @@ func wlCheck(ctx context.Context, s *stdio, _ *listPaths, out output, args []str
 	doc := wlCheckJSON{jsonHead: newHead("whitelist check"), File: path, Entries: []entryJSON{}}
 	if err != nil {
 		var fe *whitelist.FormatError
-		var pe *fs.PathError
-		var msg string
-		switch {
-		case errors.As(err, &fe):
+		if errors.As(err, &fe) {
 			if out.json {
 				doc.add(jsonProblem{File: path, Line: fe.Line, Severity: severityError, Message: fe.Msg})
 				return writeJSON(s, doc, false)
 			}
 			fmt.Fprintln(s.stdout, fe.Error())
 			return exitFailure
-		case errors.Is(err, fs.ErrNotExist):
-			// One line naming the file as given, not "stat PATH: ...".
-			msg = "no such file"
-		case errors.Is(err, fs.ErrPermission):
-			msg = "cannot read it: permission denied"
-		case errors.As(err, &pe):
-			msg = fmt.Sprintf("cannot read it: %v", pe.Err)
-		default:
-			msg = err.Error()
 		}
+		msg := readFailure(err)
 		if out.json {
 			doc.add(jsonProblem{File: path, Severity: severityError, Message: msg})
 			return writeJSON(s, doc, false)
@@ -476,6 +465,22 @@ func wlCheck(ctx context.Context, s *stdio, _ *listPaths, out output, args []str
 	}
 	fmt.Fprintf(s.stdout, "%s: ok, %s, %s mode%s\n", path, plural.Count(len(l.Entries), "entry", "entries"), doc.Mode, warned)
 	return exitOK
+}
+
+// readFailure says in a few words why a file given on the command line
+// could not be read: one line naming the file as given, not "stat PATH:
+// ...".
+func readFailure(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "cannot read it: permission denied"
+	case errors.As(err, &pe):
+		return fmt.Sprintf("cannot read it: %v", pe.Err)
+	}
+	return err.Error()
 }
 
 func wlAdd(ctx context.Context, s *stdio, p *listPaths, _ output, args []string) int {
