@@ -77,6 +77,9 @@ func TestJSONShapes(t *testing.T) {
 		{[]string{"profiles", "list", "--json", "--admin-profiles", filepath.Join(noAdmin, "profiles.toml"), "--user-profiles", pr}, "", "trustlaunch.profiles.list", []string{"files", "profiles"}},
 		{[]string{"descriptor", "verify", "--json", "--admin-policy", pol}, desc, "trustlaunch.descriptor.verify", []string{"policy", "policy_state", "signed", "descriptor"}},
 		{[]string{"register", "--check", "--json"}, "", "trustlaunch.register.check", []string{"system", "findings"}},
+		{[]string{"doctor", "--json", "--admin-whitelist", filepath.Join(noAdmin, "whitelist.txt"), "--admin-policy", filepath.Join(noAdmin, "policy.toml"),
+			"--admin-profiles", filepath.Join(noAdmin, "profiles.toml"), "--ca-bundle", filepath.Join(noAdmin, "ca.pem"), "--timeout", "5s", "https://127.0.0.1:1/t?ticket=1"},
+			"", "trustlaunch.doctor", []string{"build", "origin", "checks"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[:2], " "), func(t *testing.T) {
