@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,13 @@ func cmdDoctor(ctx context.Context, s *stdio, args []string) int {
 	if *auditN < 0 || *auditN > maxLogEntries {
 		s.errorf("doctor: --audit-records must be between 0 and %d", maxLogEntries)
 		return exitUsage
+	}
+	if *bundle != "" {
+		// Said before the checks run, rather than after them.
+		if _, err := os.Lstat(*bundle); err == nil {
+			s.errorf("doctor: bundle: %s exists; choose another name or remove it first", *bundle)
+			return exitFailure
+		}
 	}
 	o.given = *paths
 	if err := paths.resolve(); err != nil {
