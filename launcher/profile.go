@@ -161,6 +161,10 @@ var windowsDownloads = map[string]string{
 // installer for the x3270 suite's Windows programs.
 const x3270WindowsInstaller = "install the x3270 suite for Windows (wc3270-VERSION-setup.exe from https://x3270.bgp.nu/download.html)"
 
+// InstallHint says how to install the emulator command names on this
+// OS, "" when we do not know.
+func InstallHint(command string) string { return installHint(runtime.GOOS, command) }
+
 // installHint says how to install the emulator command names on goos, ""
 // when we do not know. On Windows the name is read as Windows reads it
 // (case-insensitive, .exe optional).
@@ -214,10 +218,32 @@ type ProfileOptions struct {
 // Profiles is the set of profiles a launch can name.
 type Profiles struct {
 	byName map[string]*Profile
+	// broken holds the names whose definition has problems: Resolve
+	// refuses them with the first problem, and they hide what they would
+	// have overridden.
+	broken map[string]*ProfileFileError
 	// Warnings are problems that did not stop loading, such as a user
-	// profile ignored because an administrator defined the same name. The
+	// profile ignored because an administrator defined the same name, or
+	// a profile with problems that only a launch naming it stops at. The
 	// caller shows them.
 	Warnings []string
+	// Problems is every problem of the files read, admin file first, for
+	// `trustlaunch profiles list` and doctor.
+	Problems []*ProfileFileError
+	// Files says, for the admin and the user file, what became of it.
+	Files []ProfileFileState
+}
+
+// ProfileFileState is what LoadProfiles did with one profiles.toml.
+type ProfileFileState struct {
+	Path  string
+	Admin bool
+	// Read is true when the file was read; Absent when it does not exist;
+	// Ignored is the reason a user file was not read (it failed the
+	// ownership rule).
+	Read    bool
+	Absent  bool
+	Ignored string
 }
 
 // ProfileFileError is a problem in a profiles.toml. Line is 0 when the
@@ -267,7 +293,7 @@ func (e *ProfileFileError) Error() string {
 // unknown placeholder or an argv[0] that is a relative path is an error
 // naming FILE:LINE and the profile.
 func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
-	ps := &Profiles{byName: builtinProfilesFor(runtime.GOOS)}
+	ps := &Profiles{byName: builtinProfilesFor(runtime.GOOS), broken: map[string]*ProfileFileError{}}
 	adminPath := opts.AdminFile
 	if adminPath == "" {
 		adminPath = DefaultAdminProfilesFile()
@@ -280,10 +306,16 @@ func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps.Files = append(ps.Files, ProfileFileState{Path: adminPath, Admin: true, Read: admin != nil, Absent: admin == nil})
 	adminNames := map[string]string{}
-	for _, p := range admin {
-		ps.byName[p.Name] = p
-		adminNames[p.Name] = p.Source
+	if admin != nil {
+		ps.merge(admin)
+		for _, p := range admin.profiles {
+			adminNames[p.Name] = p.Source
+		}
+		for name, e := range admin.broken {
+			adminNames[name] = fmt.Sprintf("%s:%d", e.Path, e.Line)
+		}
 	}
 
 	userPath := opts.UserFile
@@ -297,20 +329,49 @@ func LoadProfiles(opts ProfileOptions) (*Profiles, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps.Files = append(ps.Files, ProfileFileState{Path: userPath, Read: user != nil, Absent: user == nil && warning == "", Ignored: warning})
 	if warning != "" {
 		ps.Warnings = append(ps.Warnings, warning)
 	}
-	for _, p := range user {
-		if src, ok := adminNames[p.Name]; ok {
-			ps.Warnings = append(ps.Warnings, fmt.Sprintf("%s: profile %s is ignored: the administrator defines it at %s, and that definition wins", p.Source, safetext.Quote(p.Name), src))
-			continue
+	if user != nil {
+		for _, p := range user.profiles {
+			if src, ok := adminNames[p.Name]; ok {
+				ps.Warnings = append(ps.Warnings, fmt.Sprintf("%s: profile %s is ignored: the administrator defines it at %s, and that definition wins", p.Source, safetext.Quote(p.Name), src))
+			}
 		}
-		ps.byName[p.Name] = p
+		for name := range adminNames {
+			delete(user.broken, name)
+			user.profiles = slices.DeleteFunc(user.profiles, func(p *Profile) bool { return p.Name == name })
+		}
+		ps.merge(user)
 	}
 	return ps, nil
 }
 
-func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error) {
+// merge lays a file's profiles over ps: its usable profiles replace the
+// names they define, and its broken ones mark the names they meant to
+// define, so that a launch naming one stops rather than running what the
+// broken definition was written to replace.
+func (ps *Profiles) merge(pf *profileFile) {
+	for _, p := range pf.profiles {
+		ps.byName[p.Name] = p
+		delete(ps.broken, p.Name)
+	}
+	for name, e := range pf.broken {
+		// A name no descriptor can carry, and the built-ins that cannot
+		// be redefined, keep what they are.
+		if descriptor.ProfileNameProblem(name) == "" && name != "raw" && name != "none" {
+			ps.broken[name] = e
+			delete(ps.byName, name)
+		}
+	}
+	for _, e := range pf.problems {
+		ps.Warnings = append(ps.Warnings, e.Error()+"; a launch naming this profile stops until it is fixed, the others run")
+	}
+	ps.Problems = append(ps.Problems, pf.problems...)
+}
+
+func loadAdminProfiles(path string, check func(string) error) (*profileFile, error) {
 	if err := check(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -324,7 +385,11 @@ func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error
 		}
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
-	return parseProfileFile(path, data, "")
+	pf, err := parseProfileFile(path, data, "")
+	if err != nil {
+		return nil, err
+	}
+	return &pf, nil
 }
 
 // loadUserProfiles reads the user's profiles.toml at path through
@@ -332,7 +397,7 @@ func loadAdminProfiles(path string, check func(string) error) ([]*Profile, error
 // reads. A file that fails the rule yields no profiles and a warning for
 // LoadProfiles; a missing one, nothing. adminFile is the administrator's
 // profiles.toml, for parseProfileFile.
-func loadUserProfiles(path, adminFile string) (ps []*Profile, warning string, err error) {
+func loadUserProfiles(path, adminFile string) (pf *profileFile, warning string, err error) {
 	data, err := platform.ReadUserFile(path, maxProfileFileBytes)
 	var unsafe *platform.UnsafeFileError
 	switch {
@@ -348,8 +413,47 @@ func loadUserProfiles(path, adminFile string) (ps []*Profile, warning string, er
 	case err != nil:
 		return nil, "", fmt.Errorf("profiles: %w", err)
 	}
-	ps, err = parseProfileFile(path, data, adminFile)
-	return ps, "", err
+	parsed, err := parseProfileFile(path, data, adminFile)
+	if err != nil {
+		return nil, "", err
+	}
+	return &parsed, "", nil
+}
+
+// CheckProfileFile lints the profiles.toml at path without the ownership
+// checks, for `trustlaunch profiles check` (an administrator's draft):
+// the usable profiles and every problem. user reads it as a user's file
+// (no listen_port). err is for a file that cannot be read; a file that
+// is not TOML is a problem like any other.
+func CheckProfileFile(path string, user bool) ([]*Profile, []*ProfileFileError, error) {
+	data, err := platform.ReadRegularFile(path, maxProfileFileBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	adminFile := ""
+	if user {
+		adminFile = DefaultAdminProfilesFile()
+	}
+	pf, _ := parseProfileFile(path, data, adminFile)
+	return pf.profiles, pf.problems, nil
+}
+
+// All returns every profile that can be launched, sorted by name.
+func (ps *Profiles) All() []*Profile {
+	out := make([]*Profile, 0, len(ps.byName))
+	for _, n := range slices.Sorted(maps.Keys(ps.byName)) {
+		out = append(out, ps.byName[n])
+	}
+	return out
+}
+
+// Broken returns the names that cannot be launched and why, sorted.
+func (ps *Profiles) Broken() []*ProfileFileError {
+	out := make([]*ProfileFileError, 0, len(ps.broken))
+	for _, n := range slices.Sorted(maps.Keys(ps.broken)) {
+		out = append(out, ps.broken[n])
+	}
+	return out
 }
 
 // Names returns the names of all profiles, sorted.
@@ -360,6 +464,9 @@ func (ps *Profiles) Names() []string { return slices.Sorted(maps.Keys(ps.byName)
 func (ps *Profiles) Resolve(name string) (*Profile, error) {
 	if p, ok := ps.byName[name]; ok {
 		return p, nil
+	}
+	if e, ok := ps.broken[name]; ok {
+		return nil, e
 	}
 	return nil, fmt.Errorf("unknown profile %s; available: %s", safetext.QuoteExcerpt(name, 80), strings.Join(ps.Names(), ", "))
 }
@@ -572,57 +679,86 @@ func checkArgv(argv []string) error {
 	return nil
 }
 
+// profileFile is a parsed profiles.toml: the profiles that are usable,
+// and every problem, each in its profile where it has one.
+type profileFile struct {
+	profiles []*Profile
+	// broken holds, for each [profile.NAME] with problems, the first of
+	// them: the name cannot be launched, and still hides what it would
+	// override (a built-in, or for an administrator's name the user's).
+	broken map[string]*ProfileFileError
+	// problems is every problem of the file, in line order.
+	problems []*ProfileFileError
+}
+
 // parseProfileFile parses data, the content of the profiles.toml at path.
 // adminFile is "" for the administrator's file, and for a user's the
 // administrator's path, which the error about listen_port names.
+//
+// A problem inside [profile.NAME] makes that profile unusable and leaves
+// the others as they are: a launch that names it stops, the rest run. A
+// file that is not TOML, or has keys outside the profile tables, is an
+// error as a whole (the *ProfileFileError of its first problem), since
+// what it meant cannot be known.
 //
 // It walks the TOML by hand through toml.Primitive values rather than
 // decoding into a struct, because the library reports positions only for
 // errors raised while decoding a key: decoding each key on its own, through
 // a probe, gives every message its FILE:LINE. MetaData.Undecoded is checked
 // at the end as a second lock against keys the walk did not visit.
-func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, error) {
-	fail := func(line int, profile, format string, args ...any) error {
-		return &ProfileFileError{Path: path, Line: line, Profile: profile, Msg: fmt.Sprintf(format, args...)}
+func parseProfileFile(path string, data []byte, adminFile string) (profileFile, error) {
+	pf := profileFile{broken: map[string]*ProfileFileError{}}
+	fail := func(line int, format string, args ...any) *ProfileFileError {
+		return &ProfileFileError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	var root map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &root)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, fail(pe.Position.Line, "", "%s", safetext.Sanitize(pe.Message))
+			err = fail(pe.Position.Line, "%s", safetext.Sanitize(pe.Message))
+		} else {
+			err = fail(0, "%s", safetext.Sanitize(err.Error()))
 		}
-		return nil, fail(0, "", "%s", safetext.Sanitize(err.Error()))
+		pf.problems = []*ProfileFileError{err.(*ProfileFileError)}
+		return pf, err
 	}
+	var fatal []*ProfileFileError
 	for _, key := range slices.Sorted(maps.Keys(root)) {
 		if key != "profile" {
-			return nil, fail(tomlpos.FirstLine(&md, root[key]), "", "unknown key %s; the file holds [profile.NAME] tables", safetext.QuoteExcerpt(key, 60))
+			fatal = append(fatal, fail(tomlpos.FirstLine(&md, root[key]), "unknown key %s; the file holds [profile.NAME] tables", safetext.QuoteExcerpt(key, 60)))
 		}
-	}
-	prim, ok := root["profile"]
-	if !ok {
-		return nil, nil
 	}
 	var tables map[string]toml.Primitive
-	if !tomlpos.IsTable(&md, prim) || md.PrimitiveDecode(prim, &tables) != nil {
-		return nil, fail(tomlpos.Line(&md, prim), "", "profile must be tables, as in [profile.NAME]")
-	}
-	var out []*Profile
-	for _, name := range slices.Sorted(maps.Keys(tables)) {
-		p, err := decodeProfile(&md, path, name, tables[name], adminFile)
-		if err != nil {
-			return nil, err
+	if prim, ok := root["profile"]; ok {
+		if !tomlpos.IsTable(&md, prim) || md.PrimitiveDecode(prim, &tables) != nil {
+			fatal = append(fatal, fail(tomlpos.Line(&md, prim), "profile must be tables, as in [profile.NAME]"))
+			tables = nil
 		}
-		out = append(out, p)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fail(0, "", "unknown key %s", safetext.QuoteExcerpt(und[0].String(), 80))
+	for _, name := range slices.Sorted(maps.Keys(tables)) {
+		p, probs := decodeProfile(&md, path, name, tables[name], adminFile)
+		if len(probs) > 0 {
+			pf.broken[name] = probs[0]
+			pf.problems = append(pf.problems, probs...)
+			continue
+		}
+		pf.profiles = append(pf.profiles, p)
 	}
-	return out, nil
+	if und := md.Undecoded(); len(und) > 0 && len(fatal) == 0 && len(pf.problems) == 0 {
+		fatal = append(fatal, fail(0, "unknown key %s", safetext.QuoteExcerpt(und[0].String(), 80)))
+	}
+	pf.problems = append(pf.problems, fatal...)
+	slices.SortStableFunc(pf.problems, func(a, b *ProfileFileError) int { return a.Line - b.Line })
+	if len(fatal) > 0 {
+		slices.SortStableFunc(fatal, func(a, b *ProfileFileError) int { return a.Line - b.Line })
+		return pf, fatal[0]
+	}
+	return pf, nil
 }
 
 // decodeProfile decodes the table [profile.NAME]; adminFile as in
-// parseProfileFile.
+// parseProfileFile. It returns the profile, or every problem found in it.
 //
 // listen_port is refused in a user's file. A fixed port is one resource
 // for the whole machine, not the user's: every user of a terminal server
@@ -631,59 +767,69 @@ func parseProfileFile(path string, data []byte, adminFile string) ([]*Profile, e
 // (PCOMM .ws, ACS .hod) that an administrator deploys, and it is the one
 // local port an attacker can know in advance and try to hold; the
 // administrator who chooses it is the one who can keep it free.
-func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, adminFile string) (*Profile, error) {
+func decodeProfile(md *toml.MetaData, path, name string, prim toml.Primitive, adminFile string) (*Profile, []*ProfileFileError) {
 	line := tomlpos.FirstLine(md, prim)
-	fail := func(line int, format string, args ...any) error {
-		return &ProfileFileError{Path: path, Line: line, Profile: name, Msg: fmt.Sprintf(format, args...)}
+	var probs []*ProfileFileError
+	fail := func(line int, format string, args ...any) {
+		probs = append(probs, &ProfileFileError{Path: path, Line: line, Profile: name, Msg: fmt.Sprintf(format, args...)})
 	}
 	if problem := descriptor.ProfileNameProblem(name); problem != "" {
-		return nil, &ProfileFileError{Path: path, Line: line, Msg: "invalid profile name: " + problem}
+		return nil, []*ProfileFileError{{Path: path, Line: line, Msg: "invalid profile name: " + problem}}
 	}
 	if name == "raw" || name == "none" {
-		return nil, fail(line, "is built in and runs no command; it cannot be redefined")
+		fail(line, "is built in and runs no command; it cannot be redefined")
+		return nil, probs
 	}
 	var keys map[string]toml.Primitive
 	if !tomlpos.IsTable(md, prim) || md.PrimitiveDecode(prim, &keys) != nil {
-		return nil, fail(line, "must be a table with a command, as in [profile.%s]", name)
+		fail(line, "must be a table with a command, as in [profile.%s]", name)
+		return nil, probs
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if k != "command" && k != "terminal" && k != "listen_port" {
-			return nil, fail(tomlpos.FirstLine(md, keys[k]), "unknown key %s; a profile has command, terminal and (admin only) listen_port", safetext.QuoteExcerpt(k, 60))
+			fail(tomlpos.FirstLine(md, keys[k]), "unknown key %s; a profile has command, terminal and (admin only) listen_port", safetext.QuoteExcerpt(k, 60))
+			// Decoded as a probe: MetaData.Undecoded must not report it
+			// again as a key of the file.
+			var v any
+			_ = md.PrimitiveDecode(keys[k], &v)
 		}
 	}
 	var listenPort int
 	var listenSource string
 	if lp, ok := keys["listen_port"]; ok {
 		lpLine := tomlpos.Line(md, lp)
-		if adminFile != "" {
-			return nil, fail(lpLine, "listen_port is allowed only in the administrator's profiles.toml (%s): a fixed port is shared by every user of this machine", adminFile)
-		}
 		var n int64
-		if err := md.PrimitiveDecode(lp, &n); err != nil {
-			return nil, fail(lpLine, "listen_port must be a number, a port from 1 to 65535")
+		switch {
+		case adminFile != "":
+			fail(lpLine, "listen_port is allowed only in the administrator's profiles.toml (%s): a fixed port is shared by every user of this machine", adminFile)
+		case md.PrimitiveDecode(lp, &n) != nil:
+			fail(lpLine, "listen_port must be a number, a port from 1 to 65535")
+		case n < 1 || n > 65535:
+			fail(lpLine, "listen_port must be a port from 1 to 65535, not %d", n)
+		default:
+			listenPort, listenSource = int(n), fmt.Sprintf("%s:%d", path, lpLine)
 		}
-		if n < 1 || n > 65535 {
-			return nil, fail(lpLine, "listen_port must be a port from 1 to 65535, not %d", n)
-		}
-		listenPort, listenSource = int(n), fmt.Sprintf("%s:%d", path, lpLine)
 	}
 	var terminal bool
 	if tp, ok := keys["terminal"]; ok {
 		if err := md.PrimitiveDecode(tp, &terminal); err != nil {
-			return nil, fail(tomlpos.Line(md, tp), "terminal must be true or false")
+			fail(tomlpos.Line(md, tp), "terminal must be true or false")
 		}
 	}
-	cmdPrim, ok := keys["command"]
-	if !ok {
-		return nil, fail(line, "no command; want command = [\"program\", \"{host}:{port}\"]")
-	}
-	cmdLine := tomlpos.Line(md, cmdPrim)
 	var argv []string
-	if err := md.PrimitiveDecode(cmdPrim, &argv); err != nil {
-		return nil, fail(cmdLine, "command must be an array of strings")
+	if cmdPrim, ok := keys["command"]; !ok {
+		fail(line, "no command; want command = [\"program\", \"{host}:{port}\"]")
+	} else {
+		cmdLine := tomlpos.Line(md, cmdPrim)
+		if err := md.PrimitiveDecode(cmdPrim, &argv); err != nil {
+			fail(cmdLine, "command must be an array of strings")
+		} else if err := checkArgv(argv); err != nil {
+			fail(cmdLine, "%s", err)
+		}
 	}
-	if err := checkArgv(argv); err != nil {
-		return nil, fail(cmdLine, "%s", err)
+	if len(probs) > 0 {
+		slices.SortStableFunc(probs, func(a, b *ProfileFileError) int { return a.Line - b.Line })
+		return nil, probs
 	}
 	return &Profile{Name: name, Kind: ProfileCommand, Argv: argv, Source: fmt.Sprintf("%s:%d", path, line), Terminal: terminal, ListenPort: listenPort, listenSource: listenSource}, nil
 }

@@ -439,7 +439,15 @@ func TestProfileFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeFile(t, testtmp.Dir(t), "profiles.toml", tt.content)
-			_, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: file})
+			ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: file})
+			if err == nil {
+				// A problem inside one profile stops only a launch that
+				// names it; the others load.
+				if len(ps.Problems) == 0 {
+					t.Fatal("no error and no problem")
+				}
+				err = ps.Problems[0]
+			}
 			var pe *ProfileFileError
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %T %v is not a *ProfileFileError", err, err)
@@ -671,7 +679,11 @@ func TestListenPortInUse(t *testing.T) {
 // the profile and why, never a profile with a dynamic port instead.
 func TestListenPortUserRefused(t *testing.T) {
 	user := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.pcomm]\ncommand = [\"pcsws.exe\", \"payroll.ws\"]\nlisten_port = 23023\n")
-	_, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
+	ps, err := LoadProfiles(ProfileOptions{AdminFile: noAdminProfiles, UserFile: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ps.Resolve("pcomm")
 	want := user + `:3: profile "pcomm": listen_port is allowed only in the administrator's profiles.toml (` + noAdminProfiles + `): a fixed port is shared by every user of this machine`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
@@ -687,7 +699,10 @@ func TestListenPortInvalid(t *testing.T) {
 		{"23023.5", "listen_port must be a number"},
 	} {
 		admin := writeFile(t, testtmp.Dir(t), "profiles.toml", "[profile.pcomm]\ncommand = [\"pcsws.exe\"]\nlisten_port = "+tt.value+"\n")
-		_, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
+		ps, err := LoadProfiles(ProfileOptions{AdminFile: admin, UserFile: noAdminProfiles, checkAdmin: acceptAdmin})
+		if err == nil {
+			_, err = ps.Resolve("pcomm")
+		}
 		if err == nil || !strings.Contains(err.Error(), admin+`:3: profile "pcomm": `+tt.want) {
 			t.Errorf("listen_port = %s: error %v, want %q", tt.value, err, tt.want)
 		}

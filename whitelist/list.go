@@ -65,6 +65,10 @@ func ParseEntry(s string) (Entry, error) {
 		return Entry{}, fmt.Errorf("%s is a URL, not a host%s", safetext.Quote(s), hint)
 	case strings.IndexByte(s, '*') >= 0:
 		return Entry{}, fmt.Errorf("%s: wildcards are not supported; an entry matches exactly one host, so list each host", safetext.Quote(s))
+	case strings.IndexByte(s, ',') >= 0:
+		// A list pasted from a spreadsheet or a mail: the host pipeline
+		// would call it a disallowed rune, which says nothing to a person.
+		return Entry{}, fmt.Errorf("%s has a comma: one entry per line, or separate entries with spaces", safetext.Quote(s))
 	}
 	o, err := parseAuthority(s, false)
 	if err != nil {
@@ -90,12 +94,22 @@ func portUnlessDefault(p uint16) uint16 {
 
 // Problem is something wrong on one line of a whitelist file. Parse skips the
 // entry; `trustlaunch whitelist check` reports it as FILE:LINE: message.
+// A Warning is a line that is valid but probably not what its writer
+// meant (a space where a dot was meant): the entries stay as written,
+// since a linter that changed what a file means would make the file mean
+// two things.
 type Problem struct {
-	Line int
-	Msg  string // sanitized
+	Line    int
+	Msg     string // sanitized
+	Warning bool
 }
 
-func (p Problem) String() string { return strconv.Itoa(p.Line) + ": " + p.Msg }
+func (p Problem) String() string {
+	if p.Warning {
+		return strconv.Itoa(p.Line) + ": warning: " + p.Msg
+	}
+	return strconv.Itoa(p.Line) + ": " + p.Msg
+}
 
 // List is a parsed whitelist file.
 type List struct {
@@ -219,7 +233,7 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			if first && containsFold(line, Keyword) {
 				l.AdminOnly = true
 			}
-			probs = append(probs, Problem{lineNo, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
+			probs = append(probs, Problem{Line: lineNo, Msg: fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineLen)})
 			continue
 		}
 		if first {
@@ -228,44 +242,108 @@ func Parse(path string, data []byte) (*List, []Problem, error) {
 			if containsFold(line, Keyword) {
 				l.AdminOnly = true
 				if containsFold(comment, Keyword) && !containsFold(body, Keyword) {
-					probs = append(probs, Problem{lineNo, Keyword + " inside a comment still turns on admin-only mode; write it outside the comment to make that plain"})
+					probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " inside a comment still turns on admin-only mode; write it outside the comment to make that plain"})
 				}
 			} else if nearKeyword(line) {
 				// A misspelt keyword ("AllowAdminOnly") would otherwise
 				// run the list in prompt mode without a word, and its
 				// words would become host entries. Report it and read
 				// nothing from the line.
-				probs = append(probs, Problem{lineNo, fmt.Sprintf("%s looks like a misspelt %s, which it is not: the list stays in prompt mode and this line is not read as entries; write %s exactly (any case), or remove the line",
+				probs = append(probs, Problem{Line: lineNo, Msg: fmt.Sprintf("%s looks like a misspelt %s, which it is not: the list stays in prompt mode and this line is not read as entries; write %s exactly (any case), or remove the line",
 					safetext.QuoteExcerpt(strings.TrimSpace(line), 80), Keyword, Keyword)})
 				continue
 			}
 		}
-		for rest := body; ; {
-			var tok string
-			if tok, rest = nextField(rest); tok == "" {
-				break
-			}
-			if strings.EqualFold(tok, Keyword) {
-				if !first {
-					probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
-				}
-				continue
-			}
-			e, err := ParseEntry(tok)
-			if err != nil {
-				probs = append(probs, Problem{lineNo, err.Error()})
-				continue
-			}
-			e.Line = lineNo
-			if dup := l.add(e); dup != 0 {
-				probs = append(probs, Problem{lineNo, fmt.Sprintf("duplicate entry %s (first on line %d)", e, dup)})
-			}
-		}
+		probs = l.addLine(lineNo, body, first, probs)
 		if !first && containsFold(comment, Keyword) {
-			probs = append(probs, Problem{lineNo, Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
+			probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
 		}
 	}
 	return l, probs, nil
+}
+
+// addLine adds the entries of one line's body (its text outside the
+// comment) and returns probs with the line's problems and warnings.
+// first says the line may hold Keyword.
+func (l *List) addLine(lineNo int, body string, first bool, probs []Problem) []Problem {
+	var lineEntries []Entry // the valid entries of this line, for lintLine
+	for rest := body; ; {
+		var tok string
+		if tok, rest = nextField(rest); tok == "" {
+			break
+		}
+		if strings.EqualFold(tok, Keyword) {
+			if !first {
+				probs = append(probs, Problem{Line: lineNo, Msg: Keyword + " counts only at the top of the file, on the first line with entries or in a comment above it; here it is ignored"})
+			}
+			continue
+		}
+		e, err := ParseEntry(tok)
+		if err != nil {
+			probs = append(probs, Problem{Line: lineNo, Msg: err.Error()})
+			continue
+		}
+		e.Line = lineNo
+		lineEntries = append(lineEntries, e)
+		if dup := l.add(e); dup != 0 {
+			probs = append(probs, Problem{Line: lineNo, Msg: fmt.Sprintf("duplicate entry %s (first on line %d)", e, dup)})
+		}
+	}
+	if w := lintLine(lineEntries); w != "" {
+		probs = append(probs, Problem{Line: lineNo, Msg: w, Warning: true})
+	}
+	return probs
+}
+
+// lintLine returns a warning about the valid entries of one line, "" when
+// they look as meant. Two mistakes are common enough to name:
+//
+//   - a space typed for a dot: "portal example.com" is two entries, the
+//     single-label host "portal" and the bare domain "example.com", which
+//     trusts a server nobody asked for;
+//   - a single-label host alone ("portal"), which matches only a link
+//     that names the short name, resolved through the DNS search list of
+//     whichever network the machine is on.
+//
+// IP addresses have no labels to miss and are never warned about.
+func lintLine(es []Entry) string {
+	single := -1
+	for i, e := range es {
+		if isSingleLabel(e.Host) {
+			single = i
+			break
+		}
+	}
+	switch {
+	case single < 0:
+		return ""
+	case len(es) > 1:
+		words := make([]string, len(es))
+		for i, e := range es {
+			words[i] = e.String()
+		}
+		joined := strings.Join(words, " ")
+		return fmt.Sprintf("%s is %d entries, %s; if a dot was meant, write %s (several entries on a line are separated by spaces, and a bare domain admits that exact host only)",
+			safetext.Quote(joined), len(es), quotedList(words), strings.Join(words, "."))
+	}
+	return fmt.Sprintf("%s is a single-label host (no dot): it matches only links that use the short name; write the full name, such as %s.example.com", safetext.Quote(es[single].String()), es[single].Host)
+}
+
+// isSingleLabel reports whether a normalized host is a name without a dot.
+func isSingleLabel(host string) bool {
+	return host != "" && !strings.ContainsAny(host, ".:[")
+}
+
+// quotedList returns "a" and "b", or "a", "b" and "c".
+func quotedList(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = safetext.Quote(w)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // decode returns the file as UTF-8 text without BOM.

@@ -83,6 +83,16 @@ func TestParse(t *testing.T) {
 			[]string{"2: duplicate entry a.example (first on line 1)", "4: duplicate entry a.example:8443 (first on line 3)"}},
 		{"hostile entry sanitized", []byte("a\x1b[2J.example\n"), false, "",
 			[]string{`1: invalid host "a\x1b[2J.example"`}},
+		// Warnings: the entries stay as written.
+		{"space for a dot", []byte("portal example.com\n"), false, "1:portal 1:example.com",
+			[]string{`1: warning: "portal example.com" is 2 entries, "portal" and "example.com"; if a dot was meant, write portal.example.com`}},
+		{"space for a dot with a port", []byte("AllowAdminListOnly reports example.com:8443\n"), true, "1:reports 1:example.com:8443",
+			[]string{`1: warning: "reports example.com:8443" is 2 entries, "reports" and "example.com:8443"; if a dot was meant, write reports.example.com:8443`}},
+		{"single-label host", []byte("intranet\nintranet:8443\n"), false, "1:intranet 2:intranet:8443",
+			[]string{`1: warning: "intranet" is a single-label host`, `2: warning: "intranet:8443" is a single-label host`}},
+		{"several full names on a line", []byte("a.example b.example 10.0.0.1 [2001:db8::1]\n"), false, "1:a.example 1:b.example 1:10.0.0.1 1:[2001:db8::1]", nil},
+		{"comma", []byte("a.example,b.example\nc.example, d.example\n"), false, "2:d.example",
+			[]string{`1: "a.example,b.example" has a comma: one entry per line, or separate entries with spaces`, `2: "c.example," has a comma`}},
 		{"empty", nil, false, "", nil},
 		{"no final newline", []byte("a.example"), false, "1:a.example", nil},
 	}

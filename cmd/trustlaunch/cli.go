@@ -25,7 +25,7 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    success
-  1    failure (network, file, or problems found by whitelist check)
+  1    failure (network, file, problems found by a check command or doctor)
   2    usage error (bad flag, argument or link)
   3    refused by policy (whitelists, the user answered No, admin policy)
   10   whitelist explain only: the launch would prompt the user
@@ -100,10 +100,12 @@ func commands() []command {
 		{"connect", "open a TLS tunnel to a host through the security proxy", cmdConnect},
 		{"whitelist", "inspect and edit the trusted-server lists", cmdWhitelist},
 		{"policy", "lint the admin policy (proxies, destinations, publishers)", cmdPolicy},
+		{"profiles", "list the emulator profiles; lint profiles.toml", cmdProfiles},
 		{"descriptor", "make publisher keys; sign and verify launch descriptors", cmdDescriptor},
 		{"token", "issue and check session tokens (portals, proxies)", cmdToken},
 		{"register", "make this binary the handler for trustlaunch:// links", cmdRegister},
 		{"unregister", "remove what register wrote", cmdUnregister},
+		{"doctor", "check this machine for what a launch needs; write a support bundle", cmdDoctor},
 		{"log", "show recent launches from the audit log", cmdLog},
 		{"completion", "print a shell completion script: bash, zsh, fish, powershell", cmdCompletion},
 		{"version", "print the version, commit, Go version and platform", cmdVersion},

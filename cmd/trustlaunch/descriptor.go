@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/descriptor"
+	"github.com/trustlaunch/trustlaunch/internal/safetext"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/policy"
 	"github.com/trustlaunch/trustlaunch/whitelist"
@@ -65,7 +68,7 @@ Examples:
 const descVerifyHelp = `Check a descriptor against the admin policy, as a launch would.
 
 Usage:
-  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] < descriptor.jws
+  trustlaunch descriptor verify [--admin-policy FILE] [--origin URL] [--at UNIX] [--json] < descriptor.jws
 
 verify reads a signed (or unsigned) descriptor on stdin and checks the
 signature, its publisher and origin binding, the times, the proxy and the
@@ -230,11 +233,58 @@ func descSign(ctx context.Context, s *stdio, args []string) int {
 	return exitOK
 }
 
+// descVerifyJSON is descriptor verify --json. The token is never in it.
+type descVerifyJSON struct {
+	jsonHead
+	// Policy is the admin policy file checked against; PolicyState "ok"
+	// or "absent" (no restriction past the origin).
+	Policy      string `json:"policy"`
+	PolicyState string `json:"policy_state"`
+	// Signed, with Publisher and KeyID, says who signed it.
+	Signed     bool          `json:"signed"`
+	Publisher  string        `json:"publisher,omitempty"`
+	KeyID      string        `json:"kid,omitempty"`
+	Descriptor *verifiedJSON `json:"descriptor"` // null when it could not be read or verified
+}
+
+// verifiedJSON is what descriptor verify --json shows of a descriptor.
+type verifiedJSON struct {
+	Session     string `json:"session"`
+	Profile     string `json:"profile"`
+	Proxy       string `json:"proxy"`
+	Transport   string `json:"transport"`
+	Destination string `json:"destination"`
+	TLS         bool   `json:"destination_tls"`
+	IssuedAt    int64  `json:"iat,omitempty"`
+	Expires     int64  `json:"exp,omitempty"`
+}
+
+// newVerifiedJSON is d for descriptor verify --json, without its token.
+func newVerifiedJSON(d *descriptor.Descriptor) *verifiedJSON {
+	return &verifiedJSON{safetext.Sanitize(d.Session), d.Profile, d.Proxy.Address, d.Proxy.Transport,
+		net.JoinHostPort(d.Destination.Host, strconv.Itoa(d.Destination.Port)), d.Destination.TLS, d.IssuedAt, d.Expires}
+}
+
+// decodeForVerify reads data as verify does: a JSON descriptor as it is,
+// anything else as a signed one checked against pol's publishers.
+func decodeForVerify(data []byte, pol *policy.Policy, origin whitelist.Origin, now time.Time) (*descriptor.Descriptor, error) {
+	trimmed := strings.TrimSpace(string(data))
+	if strings.HasPrefix(trimmed, "{") {
+		return descriptor.Decode([]byte(trimmed))
+	}
+	o := descriptor.VerifyOptions{Origin: origin, Now: now}
+	if pol != nil {
+		o.Publishers = pol // else none: a signed descriptor is refused
+	}
+	return descriptor.VerifySigned(data, o)
+}
+
 func descVerify(ctx context.Context, s *stdio, args []string) int {
 	flags := newFlagSet("descriptor verify", descVerifyHelp, s)
 	policyPath := flags.String("admin-policy", "", "check against the policy `FILE` instead of "+platform.AdminPolicyPath()+" (read without the ownership check)")
 	originURL := flags.String("origin", "", "the `URL` the descriptor came from, for publishers bound to origins")
 	at := flags.Int64("at", 0, "check iat and exp at this time (`UNIX` seconds) instead of now")
+	asJSON := addJSONFlag(flags)
 	if code, ok := parseFlags(flags, args, s); !ok {
 		return code
 	}
@@ -246,6 +296,20 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 	if path == "" {
 		path = platform.AdminPolicyPath()
 	}
+	doc := descVerifyJSON{jsonHead: newHead("descriptor verify"), Policy: path, PolicyState: "ok"}
+	// fail reports a refusal: on stderr, or with --json as the document's
+	// problem. Usage errors and interruptions stay on stderr.
+	fail := func(file string, line int, msg string) int {
+		if *asJSON {
+			doc.add(jsonProblem{File: file, Line: line, Severity: severityError, Message: msg})
+			return writeJSON(s, doc, false)
+		}
+		if file != "" && line > 0 {
+			msg = fmt.Sprintf("%s:%d: %s", file, line, msg)
+		}
+		s.errorf("%s", msg)
+		return exitFailure
+	}
 	// Read without the ownership check: verify decides no launch, and an
 	// administrator checks a draft policy before pushing it.
 	pol, probs, err := readPolicy(ctx, path)
@@ -254,15 +318,11 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		s.errorf("descriptor verify: interrupted")
 		return exitInterrupted
 	case errors.Is(err, fs.ErrNotExist):
-		pol = nil
+		pol, doc.PolicyState = nil, "absent"
 	case err != nil:
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	case len(probs) > 0:
-		for _, pr := range probs {
-			s.errorf("%s", pr.Format(path))
-		}
-		return exitFailure
+		return policyProblems(s, &doc, path, probs, *asJSON)
 	}
 	var origin whitelist.Origin
 	if *originURL != "" {
@@ -281,38 +341,54 @@ func descVerify(ctx context.Context, s *stdio, args []string) int {
 		return exitInterrupted
 	}
 	if err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
-	trimmed := strings.TrimSpace(string(data))
-	var d *descriptor.Descriptor
-	if strings.HasPrefix(trimmed, "{") {
-		d, err = descriptor.Decode([]byte(trimmed))
-	} else {
-		o := descriptor.VerifyOptions{Origin: origin, Now: now}
-		if pol != nil {
-			o.Publishers = pol // else none: a signed descriptor is refused
-		}
-		d, err = descriptor.VerifySigned(data, o)
-	}
+	d, err := decodeForVerify(data, pol, origin, now)
 	if err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
+	// What the descriptor says goes into the document even when the
+	// policy refuses it: the script wants to know what was refused.
+	doc.Signed, doc.Publisher, doc.KeyID, doc.Descriptor = d.Publisher != "", d.Publisher, d.PublisherKeyID, newVerifiedJSON(d)
 	if _, err := pol.Check(d); err != nil {
-		s.errorf("descriptor verify: %v", err)
-		return exitFailure
+		return fail("", 0, fmt.Sprintf("descriptor verify: %v", err))
 	}
+	if *asJSON {
+		doc.OK = true
+		return writeJSON(s, doc, true)
+	}
+	printVerified(s, d, pol != nil, path)
+	return exitOK
+}
+
+// printVerified prints descriptor verify's verdict for a person: who
+// signed it, the policy that allowed it, and the descriptor (its token
+// redacted).
+func printVerified(s *stdio, d *descriptor.Descriptor, hasPolicy bool, path string) {
 	signed := "unsigned"
 	if d.Publisher != "" {
 		signed = "signed by " + d.Publisher + " (kid " + d.PublisherKeyID + ")"
 	}
 	where := "no admin policy at " + path
-	if pol != nil {
+	if hasPolicy {
 		where = "allowed by " + path
 	}
 	fmt.Fprintf(s.stdout, "ok: %s; %s\n%s\n", signed, where, d)
-	return exitOK
+}
+
+// policyProblems reports the problems of the policy verify was to check
+// against: as error lines, or with asJSON as doc's problems.
+func policyProblems(s *stdio, doc *descVerifyJSON, path string, probs []policy.Problem, asJSON bool) int {
+	if !asJSON {
+		for _, pr := range probs {
+			s.errorf("%s", pr.Format(path))
+		}
+		return exitFailure
+	}
+	for _, pr := range probs {
+		doc.add(jsonProblem{File: path, Line: pr.Line, Key: pr.Key, Severity: severityError, Message: pr.Msg})
+	}
+	return writeJSON(s, *doc, false)
 }
 
 // policySource returns the admin policy of a launch: the demo's own, or the

@@ -33,7 +33,7 @@ is required.
 const policyCheckHelp = `Lint an admin policy file before pushing it to machines.
 
 Usage:
-  trustlaunch policy check FILE
+  trustlaunch policy check [--json] FILE
 
 check prints one FILE:LINE: message per problem (FILE: key: message where the
 TOML decoder gives no line) and exits 1; a clean file prints a summary and
@@ -53,6 +53,7 @@ func cmdPolicy(ctx context.Context, s *stdio, args []string) int {
 
 func policyCheck(ctx context.Context, s *stdio, args []string) int {
 	fs := newFlagSet("policy check", fmt.Sprintf(policyCheckHelp, platform.AdminPolicyPath()), s)
+	asJSON := addJSONFlag(fs)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
 	}
@@ -65,6 +66,20 @@ func policyCheck(ctx context.Context, s *stdio, args []string) int {
 	if ctx.Err() != nil {
 		s.errorf("policy check: interrupted")
 		return exitInterrupted
+	}
+	if *asJSON {
+		d := policyCheckJSON{jsonHead: newHead("policy check"), File: path}
+		if err != nil {
+			d.add(jsonProblem{File: path, Severity: severityError, Message: err.Error(), Fix: policyFix(err)})
+		}
+		for _, pr := range probs {
+			d.add(jsonProblem{File: path, Line: pr.Line, Key: pr.Key, Severity: severityError, Message: pr.Msg})
+		}
+		d.OK = len(d.Problems) == 0
+		if d.OK {
+			d.Policy = newPolicyJSON(p)
+		}
+		return writeJSON(s, d, d.OK)
 	}
 	if err != nil {
 		s.errorf("policy check: %v", err)

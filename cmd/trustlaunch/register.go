@@ -12,7 +12,7 @@ const registerUsage = `Make this trustlaunch binary the handler for trustlaunch:
 
 Usage:
   trustlaunch register [--system] [--force]
-  trustlaunch register --check [--system]
+  trustlaunch register --check [--system] [--json]
 
 Linux: writes trustlaunch.desktop (Exec=<this binary> open -- %u) to
 $XDG_DATA_HOME/applications, runs update-desktop-database, and makes it
@@ -62,8 +62,13 @@ func cmdRegister(ctx context.Context, s *stdio, args []string) int {
 	fs.BoolVar(&opts.System, "system", false, "register for every user of this machine (needs root or administrator)")
 	fs.BoolVar(&opts.Force, "force", false, "replace another application's handler, or an entry register did not write")
 	fs.BoolVar(&check, "check", false, "report the registration and what is wrong; change nothing")
+	asJSON := addJSONFlag(fs)
 	if code, ok := parseFlags(fs, args, s); !ok {
 		return code
+	}
+	if *asJSON && !check {
+		s.errorf("register: --json goes with --check; register itself prints what it wrote")
+		return exitUsage
 	}
 	if fs.NArg() != 0 {
 		s.errorf("register takes no arguments")
@@ -72,6 +77,10 @@ func cmdRegister(ctx context.Context, s *stdio, args []string) int {
 	if check && opts.Force {
 		s.errorf("register: --check changes nothing, so --force makes no sense with it")
 		return exitUsage
+	}
+	if check && *asJSON {
+		d := registerCheckDoc(ctx, opts)
+		return writeJSON(s, d, d.OK)
 	}
 	if check {
 		r, err := platform.CheckRegistration(ctx, opts)
@@ -164,4 +173,40 @@ func systemFlag(opts platform.RegisterOptions) string {
 		return " --system"
 	}
 	return ""
+}
+
+// registerCheckJSON is register --check --json.
+type registerCheckJSON struct {
+	jsonHead
+	System bool `json:"system"` // --system: the machine's registration, not the user's
+	// Findings are the facts, in the order the text prints them
+	// ("desktop entry": "/home/u/.local/...").
+	Findings []findingJSON `json:"findings"`
+}
+
+// findingJSON is one fact of a registration report.
+type findingJSON struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// registerCheckDoc checks the registration as register --check does.
+func registerCheckDoc(ctx context.Context, opts platform.RegisterOptions) registerCheckJSON {
+	d := registerCheckJSON{jsonHead: newHead("register check"), System: opts.System, Findings: []findingJSON{}}
+	r, err := platform.CheckRegistration(ctx, opts)
+	for _, f := range r.Findings {
+		d.Findings = append(d.Findings, findingJSON{f.Name, f.Value})
+	}
+	for _, p := range r.Problems {
+		sev := severityError
+		if p.Warning {
+			sev = severityWarning
+		}
+		d.add(jsonProblem{Severity: sev, Message: p.What, Fix: p.Fix})
+	}
+	if err != nil {
+		d.add(jsonProblem{Severity: severityError, Message: err.Error(), Fix: hintOf(err)})
+	}
+	d.OK = err == nil && r.OK()
+	return d
 }

@@ -31,12 +31,12 @@ Examples:
   trustlaunch whitelist explain 'trustlaunch://launch?url=https%3A%2F%2Fportal.example.com%2Fs%2F1'
 `,
 	subs: []subcommand{
-		whitelistCommand{name: "paths", summary: "where the lists and the admin policy are, and whether they pass the ownership check", help: wlPathsHelp, flags: allLists, run: wlPaths}.subcommand(),
-		whitelistCommand{name: "show", summary: "the effective lists and mode, each entry with its file and line", help: wlShowHelp, flags: allLists, run: wlShow}.subcommand(),
-		whitelistCommand{name: "check", summary: "lint a list before pushing it to machines", help: wlCheckHelp, args: []string{"FILE"}, run: wlCheck}.subcommand(),
+		whitelistCommand{name: "paths", json: true, summary: "where the lists and the admin policy are, and whether they pass the ownership check", help: wlPathsHelp, flags: allLists, run: wlPaths}.subcommand(),
+		whitelistCommand{name: "show", json: true, summary: "the effective lists and mode, each entry with its file and line", help: wlShowHelp, flags: allLists, run: wlShow}.subcommand(),
+		whitelistCommand{name: "check", json: true, summary: "lint a list before pushing it to machines", help: wlCheckHelp, args: []string{"FILE"}, run: wlCheck}.subcommand(),
 		whitelistCommand{name: "add", summary: "add a server to your user list", help: wlAddHelp, flags: userList, args: []string{"HOST[:PORT]"}, run: wlAdd}.subcommand(),
 		whitelistCommand{name: "remove", summary: "remove a server from your user list", help: wlRemoveHelp, flags: userList, args: []string{"HOST[:PORT]"}, run: wlRemove}.subcommand(),
-		whitelistCommand{name: "explain", summary: "run the decision for a descriptor URL or a link without prompting and print each step", help: wlExplainHelp, flags: allLists, args: []string{"URL"}, run: wlExplain}.subcommand(),
+		whitelistCommand{name: "explain", json: true, summary: "run the decision for a descriptor URL or a link without prompting and print each step", help: wlExplainHelp, flags: allLists, args: []string{"URL"}, run: wlExplain}.subcommand(),
 	},
 }
 
@@ -71,11 +71,15 @@ Examples:
 const wlCheckHelp = `Lint a whitelist file before pushing it to machines.
 
 Usage:
-  trustlaunch whitelist check FILE
+  trustlaunch whitelist check [--json] FILE
 
 check prints one FILE:LINE: message per problem and exits 1, or a summary
 (FILE: ok, 2 entries, prompt mode) and exits 0. At launch, invalid entries
 are skipped with a warning; check finds them before any user does.
+Warnings (FILE:LINE: warning: ...) point at lines that are valid but
+probably not meant, such as "portal example.com" (two entries, where a
+dot was likely meant) or a single-label host; they leave the entries and
+the exit status as they are.
 
 The format: one or more entries per line, # starts a comment; UTF-8 with
 or without BOM, or UTF-16 with BOM; CRLF or LF. An entry is a host name,
@@ -185,9 +189,14 @@ const (
 type whitelistCommand struct {
 	name, summary, help string
 	flags               listFlags
+	json                bool     // it takes --json
 	args                []string // names of its arguments, for the usage error
-	run                 func(ctx context.Context, s *stdio, p *listPaths, args []string) int
+	run                 func(ctx context.Context, s *stdio, p *listPaths, out output, args []string) int
 }
+
+// output says how a command prints its result: text for a person, or
+// with --json one object for a script (jsonout.go).
+type output struct{ json bool }
 
 func (c whitelistCommand) subcommand() subcommand {
 	return subcommand{name: c.name, summary: c.summary, run: func(ctx context.Context, s *stdio, args []string) int {
@@ -198,6 +207,11 @@ func (c whitelistCommand) subcommand() subcommand {
 			paths = addListFlags(fs)
 		case userList:
 			addUserListFlag(fs, paths)
+		}
+		var out output
+		asJSON := &out.json
+		if c.json {
+			asJSON = addJSONFlag(fs)
 		}
 		if code, ok := parseFlags(fs, args, s); !ok {
 			return code
@@ -211,7 +225,8 @@ func (c whitelistCommand) subcommand() subcommand {
 			s.errorf("%v", err)
 			return exitFailure
 		}
-		return c.run(ctx, s, paths, fs.Args())
+		out.json = *asJSON
+		return c.run(ctx, s, paths, out, fs.Args())
 	}}
 }
 
@@ -228,7 +243,11 @@ func cmdWhitelist(ctx context.Context, s *stdio, args []string) int {
 	return whitelistGroup.run(ctx, s, args)
 }
 
-func wlPaths(_ context.Context, s *stdio, p *listPaths, _ []string) int {
+func wlPaths(_ context.Context, s *stdio, p *listPaths, out output, _ []string) int {
+	if out.json {
+		d := wlPathsDoc(p)
+		return writeJSON(s, d, d.OK)
+	}
 	code := exitOK
 	fmt.Fprintf(s.stdout, "admin list: %s\n", p.admin)
 	switch err := platform.CheckAdminFile(p.admin); {
@@ -307,13 +326,21 @@ func loadLists(s *stdio, p *listPaths) (admin, user whitelist.Source) {
 	}
 	for _, src := range []whitelist.Source{admin, user} {
 		for _, pr := range src.Problems {
-			s.warnf("%s:%d: %s (skipped)", src.Path, pr.Line, pr.Msg)
+			if pr.Warning {
+				s.warnf("%s:%d: %s", src.Path, pr.Line, pr.Msg)
+			} else {
+				s.warnf("%s:%d: %s (skipped)", src.Path, pr.Line, pr.Msg)
+			}
 		}
 	}
 	return admin, user
 }
 
-func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
+func wlShow(_ context.Context, s *stdio, p *listPaths, out output, _ []string) int {
+	if out.json {
+		d := wlShowDoc(p)
+		return writeJSON(s, d, d.OK)
+	}
 	admin, user := loadLists(s, p)
 	if admin.Err != nil {
 		s.errorf("admin list %v", admin.Err)
@@ -355,7 +382,21 @@ func wlShow(_ context.Context, s *stdio, p *listPaths, _ []string) int {
 	return exitOK
 }
 
-func wlCheck(ctx context.Context, s *stdio, _ *listPaths, args []string) int {
+// wlCheckJSON is whitelist check --json.
+type wlCheckJSON struct {
+	jsonHead
+	File    string      `json:"file"`
+	Mode    string      `json:"mode,omitempty"` // "prompt" or "AllowAdminListOnly"; absent when unreadable
+	Entries []entryJSON `json:"entries"`
+}
+
+// entryJSON is one whitelist entry and the line of its file.
+type entryJSON struct {
+	Entry string `json:"entry"`
+	Line  int    `json:"line"`
+}
+
+func wlCheck(ctx context.Context, s *stdio, _ *listPaths, out output, args []string) int {
 	path := args[0]
 	type read struct {
 		l     *whitelist.List
@@ -370,39 +411,79 @@ func wlCheck(ctx context.Context, s *stdio, _ *listPaths, args []string) int {
 		s.errorf("whitelist check: interrupted")
 		return exitInterrupted
 	}
+	doc := wlCheckJSON{jsonHead: newHead("whitelist check"), File: path, Entries: []entryJSON{}}
 	if err != nil {
 		var fe *whitelist.FormatError
-		var pe *fs.PathError
-		switch {
-		case errors.As(err, &fe):
+		if errors.As(err, &fe) {
+			if out.json {
+				doc.add(jsonProblem{File: path, Line: fe.Line, Severity: severityError, Message: fe.Msg})
+				return writeJSON(s, doc, false)
+			}
 			fmt.Fprintln(s.stdout, fe.Error())
-		case errors.Is(err, fs.ErrNotExist):
-			// One line naming the file as given, not "stat PATH: ...".
-			s.errorf("whitelist check: %s: no such file", path)
-		case errors.Is(err, fs.ErrPermission):
-			s.errorf("whitelist check: %s: cannot read it: permission denied", path)
-		case errors.As(err, &pe):
-			s.errorf("whitelist check: %s: cannot read it: %v", path, pe.Err)
-		default:
-			s.errorf("whitelist check: %s: %v", path, err)
+			return exitFailure
 		}
+		msg := readFailure(err)
+		if out.json {
+			doc.add(jsonProblem{File: path, Severity: severityError, Message: msg})
+			return writeJSON(s, doc, false)
+		}
+		s.errorf("whitelist check: %s: %s", path, msg)
 		return exitFailure
 	}
+	errs, warnings := 0, 0
 	for _, pr := range probs {
-		fmt.Fprintf(s.stdout, "%s:%d: %s\n", path, pr.Line, pr.Msg)
+		sev := severityError
+		if pr.Warning {
+			sev, warnings = severityWarning, warnings+1
+		} else {
+			errs++
+		}
+		doc.add(jsonProblem{File: path, Line: pr.Line, Severity: sev, Message: pr.Msg})
+		if !out.json {
+			fmt.Fprintf(s.stdout, "%s:%s\n", path, pr)
+		}
 	}
-	if len(probs) > 0 {
+	doc.Mode = "prompt"
+	if l.AdminOnly {
+		doc.Mode = whitelist.Keyword
+	}
+	for _, e := range l.Entries {
+		doc.Entries = append(doc.Entries, entryJSON{e.String(), e.Line})
+	}
+	// Warnings leave the exit status alone: the file means what it says,
+	// and an intranet's short names are sometimes meant.
+	doc.OK = errs == 0
+	if out.json {
+		return writeJSON(s, doc, doc.OK)
+	}
+	if errs > 0 {
 		return exitFailure
 	}
-	mode := "prompt mode"
-	if l.AdminOnly {
-		mode = whitelist.Keyword + " mode"
+	warned := ""
+	if warnings > 0 {
+		warned = ", " + plural.Count(warnings, "warning", "warnings")
 	}
-	fmt.Fprintf(s.stdout, "%s: ok, %s, %s\n", path, plural.Count(len(l.Entries), "entry", "entries"), mode)
+	fmt.Fprintf(s.stdout, "%s: ok, %s, %s mode%s\n", path, plural.Count(len(l.Entries), "entry", "entries"), doc.Mode, warned)
 	return exitOK
 }
 
-func wlAdd(ctx context.Context, s *stdio, p *listPaths, args []string) int {
+// readFailure says in a few words why a file given on the command line
+// could not be read: one line naming the file as given, not "stat PATH:
+// ...".
+func readFailure(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, fs.ErrPermission):
+		return "cannot read it: permission denied"
+	case errors.As(err, &pe):
+		return fmt.Sprintf("cannot read it: %v", pe.Err)
+	}
+	return err.Error()
+}
+
+func wlAdd(ctx context.Context, s *stdio, p *listPaths, _ output, args []string) int {
 	e, err := whitelist.ParseEntry(args[0])
 	if err != nil {
 		s.errorf("whitelist add: %v", err)
@@ -421,7 +502,7 @@ func wlAdd(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 	return exitOK
 }
 
-func wlRemove(ctx context.Context, s *stdio, p *listPaths, args []string) int {
+func wlRemove(ctx context.Context, s *stdio, p *listPaths, _ output, args []string) int {
 	e, err := whitelist.ParseEntry(args[0])
 	if err != nil {
 		s.errorf("whitelist remove: %v", err)
@@ -441,7 +522,7 @@ func wlRemove(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 	return exitOK
 }
 
-func wlExplain(ctx context.Context, s *stdio, p *listPaths, args []string) int {
+func wlExplain(ctx context.Context, s *stdio, p *listPaths, out output, args []string) int {
 	target := args[0]
 	if strings.HasPrefix(strings.ToLower(target), "trustlaunch:") {
 		u, err := link.DescriptorURL(target)
@@ -451,8 +532,17 @@ func wlExplain(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 		}
 		target = u
 	}
-	admin, user := loadLists(s, p)
+	var admin, user whitelist.Source
+	if out.json {
+		admin, user = policy.LoadAdmin(p.admin), whitelist.LoadUser(p.user)
+	} else {
+		admin, user = loadLists(s, p)
+	}
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: target, Admin: admin, User: user, Explain: true})
+	if out.json {
+		writeJSON(s, wlExplainDoc(d, admin, user), true)
+		return explainCode(d)
+	}
 	for _, line := range d.Trace {
 		fmt.Fprintln(s.stdout, line)
 	}
@@ -467,4 +557,15 @@ func wlExplain(ctx context.Context, s *stdio, p *listPaths, args []string) int {
 		fmt.Fprintf(s.stdout, "result: refused (%s): %s\n", d.Step, d.Message)
 		return exitRefused
 	}
+}
+
+// explainCode is whitelist explain's exit status for a decision.
+func explainCode(d whitelist.Decision) int {
+	switch {
+	case d.Proceed:
+		return exitOK
+	case d.Step == whitelist.StepWouldPrompt:
+		return exitWouldPrompt
+	}
+	return exitRefused
 }
