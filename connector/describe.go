@@ -34,7 +34,7 @@ func Handshake(ctx context.Context, cfg Config) (tls.ConnectionState, error) {
 		return tls.ConnectionState{}, err
 	}
 	c.cfg.fillDefaults()
-	raw, err := c.dialProxy(ctx)
+	raw, _, err := c.dialProxy(ctx)
 	if err != nil {
 		return tls.ConnectionState{}, err
 	}

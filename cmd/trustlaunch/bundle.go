@@ -134,9 +134,9 @@ func newBundleSettings(s *stdio, o doctorOptions, now time.Time, auditLog *audit
 	set.Files["admin_profiles"] = settingFrom(o.profiles.admin, "admin-profiles", launcher.DefaultAdminProfilesFile())
 	set.Files["user_profiles"] = settingFrom(o.profiles.user, "user-profiles", userProfiles)
 	set.Files["ca_bundle"] = settingFrom(o.caBundle, "ca-bundle", descriptor.DefaultCAFile())
-	if ob, err := outboundSetting(s, o.outbound); err == nil {
+	if ob, err := outboundWithCredentials(s, o.outbound, o.lists.policy); err == nil {
 		from := ob.Source()
-		if o.outbound != "" {
+		if o.outbound.url != "" {
 			from = "--outbound-proxy"
 		}
 		set.Outbound = settingJSON{Value: ob.String(), From: from}

@@ -105,7 +105,7 @@ type doctorOptions struct {
 	given    listPaths // the list flags as given, "" for a default
 	profiles profilePaths
 	caBundle string
-	outbound string
+	outbound outboundFlags
 	system   bool
 	timeout  time.Duration
 	target   string // URL as given: it may hold a ticket, never printed
@@ -205,7 +205,7 @@ func runDoctor(ctx context.Context, s *stdio, o doctorOptions) (doctorJSON, int)
 	add(emulators)
 	roots, caCheck := doctorCABundle(o.caBundle)
 	add(caCheck)
-	outbound, obCheck := doctorOutbound(s, o.outbound)
+	outbound, obCheck := doctorOutbound(s, o.outbound, o.lists.policy)
 	add(obCheck)
 
 	if o.target != "" {
@@ -516,17 +516,22 @@ func doctorCABundle(path string) (*x509.CertPool, doctorCheck) {
 	return roots, c
 }
 
-// doctorOutbound says which outbound proxy a launch would use.
-func doctorOutbound(s *stdio, flag string) (*connector.OutboundProxy, doctorCheck) {
+// doctorOutbound says which outbound proxy setting a launch would use
+// (which proxy of it carries a connection is reported by the reachability
+// checks, doctorReach), and warns about a password written in its URL.
+func doctorOutbound(s *stdio, f outboundFlags, policyPath string) (*connector.OutboundProxy, doctorCheck) {
 	c := doctorCheck{Name: checkOutbound, Status: statusOK}
-	ob, err := outboundSetting(s, flag)
+	ob, err := outboundWithCredentials(s, f, policyPath)
 	if err != nil {
 		c.Status, c.Summary = statusFail, err.Error()
-		c.Fix = "correct the setting named (HTTPS_PROXY is http://[USER:PASSWORD@]HOST:PORT), or pass --outbound-proxy none"
+		c.Fix = "correct the setting named (HTTPS_PROXY is http://HOST:PORT, a list \"PROXY HOST:PORT; DIRECT\", or pac+URL), or pass --outbound-proxy none"
 		return nil, c
 	}
 	ob.AddTo(s.registry())  // its password, if any, is scrubbed from all doctor writes
 	c.Summary = ob.String() // "direct", or the proxy and where it came from, never its password
+	if ob.PasswordInURL() {
+		c.Status, c.Fix = statusWarning, passwordInURLWarning(ob)
+	}
 	return ob, c
 }
 
@@ -562,11 +567,14 @@ func doctorReach(ctx context.Context, name, what string, cfg connector.Config, r
 		c.Status, c.Summary = statusSkipped, what+": not checked: the admin CA bundle cannot be used"
 		return c
 	}
-	if via := cfg.Outbound.ProxyFor(cfg.ProxyAddr); via != nil {
-		c.Details = append(c.Details, "through the outbound proxy "+cfg.Outbound.String())
-	}
 	start := time.Now()
 	state, err := connector.Handshake(ctx, cfg)
+	if ch, ok := cfg.Outbound.Chosen(cfg.ProxyAddr); ok {
+		// The route the setting chose for this server, as a launch's
+		// audit record names it: "PROXY b:3128 (chosen by PAC ...; after
+		// a:3128 refused)", or DIRECT.
+		c.Details = append(c.Details, "route: "+ch.String())
+	}
 	if err != nil {
 		c.Status = statusFail
 		c.Summary += err.Error()

@@ -86,27 +86,34 @@ func addOutboundFlag(fs *pflag.FlagSet, v *outboundFlags) {
 }
 
 // outboundSetting returns the one outbound-proxy setting of a run, used by
-// the descriptor fetch and the tunnel alike (outboundProxy), with the
-// credentials of --outbound-proxy-credentials. A password written in the
-// proxy URL is warned about.
+// the descriptor fetch and the tunnel alike (outboundWithCredentials),
+// and warns about a password written in the proxy URL.
 func outboundSetting(s *stdio, f outboundFlags, policyPath string) (*connector.OutboundProxy, error) {
+	ob, err := outboundWithCredentials(s, f, policyPath)
+	if err == nil && ob.PasswordInURL() {
+		s.warnf("%s", passwordInURLWarning(ob))
+	}
+	return ob, err
+}
+
+// outboundWithCredentials is the setting outboundProxy chooses, with the
+// credentials of --outbound-proxy-credentials.
+func outboundWithCredentials(s *stdio, f outboundFlags, policyPath string) (*connector.OutboundProxy, error) {
 	ob, err := outboundProxy(s, f.url, policyPath)
+	if err != nil || f.credentials == "" {
+		return ob, err
+	}
+	user, pass, err := proxyauth.ReadCredentialsFile(f.credentials)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--outbound-proxy-credentials: %w", err)
 	}
-	if f.credentials != "" {
-		user, pass, err := proxyauth.ReadCredentialsFile(f.credentials)
-		if err != nil {
-			return nil, fmt.Errorf("--outbound-proxy-credentials: %w", err)
-		}
-		if ob, err = ob.WithCredentials(user, pass); err != nil {
-			return nil, err
-		}
-	}
-	if ob.PasswordInURL() {
-		s.warnf("the outbound proxy URL (%s) holds a password, which your other programs can read from the command line or the environment: put USER:PASSWORD in a file only you can read and give it with --outbound-proxy-credentials", ob.Source())
-	}
-	return ob, nil
+	return ob.WithCredentials(user, pass)
+}
+
+// passwordInURLWarning says why a password in the proxy URL is a risk and
+// what to do instead; open and connect print it, doctor reports it.
+func passwordInURLWarning(ob *connector.OutboundProxy) string {
+	return "the outbound proxy URL (" + ob.Source() + ") holds a password, which your other programs can read from the command line or the environment: put USER:PASSWORD in a file only you can read and give it with --outbound-proxy-credentials"
 }
 
 // parseOpen parses open's command line and returns the options and the
