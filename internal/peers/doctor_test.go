@@ -51,14 +51,15 @@ func TestDoctorThroughRealPeers(t *testing.T) {
 	ln.Close()
 
 	home := t.TempDir()
-	doctor := func(t *testing.T, url string) map[string][]map[string]any {
+	doctor := func(t *testing.T, url string, flags ...string) map[string][]map[string]any {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, "doctor", "--json", "--timeout", "10s",
+		args := append([]string{"doctor", "--json", "--timeout", "10s",
 			"--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt",
 			"--admin-profiles", "/nonexistent-trustlaunch-test/profiles.toml",
-			"--admin-policy", policyFile, "--ca-bundle", caFile, url)
+			"--admin-policy", policyFile, "--ca-bundle", caFile}, flags...)
+		cmd := exec.CommandContext(ctx, bin, append(args, url)...)
 		cmd.Env = append(os.Environ(),
 			"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 			"XDG_STATE_HOME="+filepath.Join(home, "state"),
@@ -110,6 +111,30 @@ func TestDoctorThroughRealPeers(t *testing.T) {
 
 	checks = doctor(t, closed+"/launch?ticket=tkt-d0c70r-3")
 	expect(t, checks["portal_reach"][0], "fail", "tcp connect to")
+
+	// Through an outbound proxy list whose first entry is dead, as a PAC
+	// answer or a list names them: the check reaches the portal through
+	// the live Squid, and says which route it took and what it passed
+	// over, as a launch's audit record does. portal.test resolves only
+	// in the outbound Squid, so the route cannot go around it.
+	out := peers.StartOutboundSquid(t, peers.OutboundSquidOptions{Hosts: []string{"127.0.0.1 portal.test"}})
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	named := startNamedOrigin(t, portalCA.Issue(t, "portal.test"), map[string]any{})
+	_, portalPort, _ := net.SplitHostPort(named)
+	checks = doctor(t, "https://portal.test:"+portalPort+"/launch?ticket=tkt-d0c70r-4",
+		"--outbound-proxy", "PROXY "+deadAddr+"; PROXY "+out.Addr)
+	expect(t, checks["outbound_proxy"][0], "ok", "")
+	reach := checks["portal_reach"][0]
+	expect(t, reach, "ok", "certificate verified")
+	wantRoute := "route: PROXY " + out.Addr + " (chosen by --outbound-proxy; after " + deadAddr + " refused)"
+	if details, _ := json.Marshal(reach["details"]); !strings.Contains(string(details), wantRoute) {
+		t.Errorf("portal_reach details %s, want %q", details, wantRoute)
+	}
 
 	// The control: a CONNECT with a token is logged with its header.
 	echo := peers.StartEcho(t)
