@@ -30,7 +30,9 @@ type AppOptions struct {
 	// InfoPlist is the template, packaging/macos/Info.plist.
 	InfoPlist []byte
 	// Slices are the thin darwin executables, one per architecture
-	// (amd64 and arm64), signed already if they are to be signed.
+	// (amd64 and arm64), signed already if they are to be signed; a
+	// universal binary (goreleaser's universal_binaries) stands for its
+	// slices.
 	Slices [][]byte
 }
 
@@ -59,6 +61,21 @@ func BuildApp(dir string, opts AppOptions) error {
 	if err != nil {
 		return err
 	}
+	var thin [][]byte
+	for _, s := range opts.Slices {
+		if !isFat(s) {
+			thin = append(thin, s)
+			continue
+		}
+		ss := machoSlices(s)
+		if ss == nil {
+			return errors.New("a universal binary given as a slice cannot be read")
+		}
+		for _, x := range ss {
+			thin = append(thin, x.data)
+		}
+	}
+	opts.Slices = thin
 	minOS := ""
 	for i, s := range opts.Slices {
 		f, err := macho.NewFile(bytes.NewReader(s))

@@ -7,21 +7,27 @@ package macpkg
 // CRC-32 of hash/crc32, which is bit-reflected.
 func cksum(data []byte) uint32 {
 	var crc uint32
-	add := func(b byte) {
-		crc ^= uint32(b) << 24
-		for range 8 {
-			if crc&0x80000000 != 0 {
-				crc = crc<<1 ^ 0x04c11db7
-			} else {
-				crc <<= 1
-			}
-		}
-	}
 	for _, b := range data {
-		add(b)
+		crc = crc<<8 ^ cksumTable[byte(crc>>24)^b]
 	}
 	for n := len(data); n > 0; n >>= 8 {
-		add(byte(n))
+		crc = crc<<8 ^ cksumTable[byte(crc>>24)^byte(n)]
 	}
 	return ^crc
 }
+
+// cksumTable[i] is the CRC of the byte i alone, shifted through the top.
+var cksumTable = func() (t [256]uint32) {
+	for i := range t {
+		c := uint32(i) << 24
+		for range 8 {
+			if c&0x80000000 != 0 {
+				c = c<<1 ^ 0x04c11db7
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return t
+}()

@@ -286,7 +286,7 @@ func readMeta(m []byte) (bomPath, error) {
 	return p, nil
 }
 
-// lsbomLine formats p as "lsbom -p MUGsc"-like text, for test messages.
+// String formats p as lsbom -p fMUGsc would, roughly: for messages.
 func (p bomPath) String() string {
 	return fmt.Sprintf("%s %o %d/%d %d %d %s", path.Clean(p.Path), p.Mode, p.UID, p.GID, p.Size, p.Sum, p.Link)
 }
