@@ -99,97 +99,11 @@ func writeBom(w io.Writer, t *Tree, nodeCap int) error {
 		return err
 	}
 	b := &bomWriter{blocks: [][]byte{nil}}
-	ids := map[string]uint32{}
-	type archTotal struct{ cpu, size uint32 }
-	var totals []archTotal
-	account := func(cpu, size uint32) {
-		for i := range totals {
-			if totals[i].cpu == cpu {
-				totals[i].size += size
-				return
-			}
-		}
-		totals = append(totals, archTotal{cpu, size})
+	paths, totals, err := b.pathsTree(t, nodeCap)
+	if err != nil {
+		return err
 	}
-
-	// One key/value pair per path, in the tree's order (t's breadth-first
-	// order): the key is {id, block of the metadata}, the value {parent's
-	// id, name}.
-	var pairs [][2]uint32
-	for i, e := range t.Entries {
-		id := uint32(i + 1)
-		ids[e.Path] = id
-		meta, cpus, err := pathMetadata(e, t)
-		if err != nil {
-			return err
-		}
-		for _, c := range cpus {
-			account(c.cpu, c.size)
-		}
-		var k be
-		k.u32(id)
-		k.u32(b.add(meta))
-		var v be
-		name := path.Base(e.Path)
-		parent := uint32(0)
-		if e.Path != "." {
-			parent = ids[path.Dir(e.Path)]
-		}
-		v.u32(parent)
-		v.WriteString(name)
-		v.u8(0)
-		pairs = append(pairs, [2]uint32{b.add(k.Bytes()), b.add(v.Bytes())})
-	}
-
-	// Data nodes of at most nodeCap pairs, linked both ways; with more than
-	// one, a meta node above them names each with its last value.
-	var leaves []uint32
-	for start := 0; start < len(pairs) || start == 0; start += nodeCap {
-		end := min(start+nodeCap, len(pairs))
-		leaves = append(leaves, b.node(true, pairs[start:end], 0, 0, pathsNodeSize))
-		if end == len(pairs) {
-			break
-		}
-	}
-	for i, l := range leaves {
-		var next, prev uint32
-		if i+1 < len(leaves) {
-			next = leaves[i+1]
-		}
-		if i > 0 {
-			prev = leaves[i-1]
-		}
-		binary.BigEndian.PutUint32(b.blocks[l][4:], next)
-		binary.BigEndian.PutUint32(b.blocks[l][8:], prev)
-	}
-	root := leaves[0]
-	if len(leaves) > 1 {
-		if len(leaves) > nodeCap {
-			return fmt.Errorf("bom: %d paths need more than two tree levels", len(pairs))
-		}
-		var meta [][2]uint32
-		for i, l := range leaves {
-			last := min((i+1)*nodeCap, len(pairs)) - 1
-			meta = append(meta, [2]uint32{l, pairs[last][1]})
-		}
-		root = b.node(false, meta, 0, 0, pathsNodeSize)
-	}
-	paths := b.tree(root, pathsNodeSize, uint32(len(pairs)))
-
-	// BomInfo: version, number of paths, then per CPU type (0 for what is
-	// not a Mach-O slice) the total size.
-	var info be
-	info.u32(1)
-	info.u32(uint32(len(t.Entries)))
-	info.u32(uint32(len(totals)))
-	for _, a := range totals {
-		info.u32(a.cpu)
-		info.u32(0)
-		info.u32(a.size)
-		info.u32(0)
-	}
-	bomInfo := b.add(info.Bytes())
-
+	bomInfo := b.bomInfo(len(t.Entries), totals)
 	hlIndex := b.emptyTree(pathsNodeSize)
 	size64 := b.emptyTree(smallNodeSize)
 	var vi be
@@ -198,34 +112,128 @@ func writeBom(w io.Writer, t *Tree, nodeCap int) error {
 	vi.u32(0)
 	vi.u8(1) // an empty tree
 	vIndex := b.add(vi.Bytes())
+	return b.write(w, []bomVar{{"BomInfo", bomInfo}, {"Paths", paths}, {"HLIndex", hlIndex}, {"VIndex", vIndex}, {"Size64", size64}})
+}
 
-	// The variables, then the blocks, then the block table at the end.
-	var vars be
-	named := []struct {
-		name  string
-		index uint32
-	}{{"BomInfo", bomInfo}, {"Paths", paths}, {"HLIndex", hlIndex}, {"VIndex", vIndex}, {"Size64", size64}}
-	vars.u32(uint32(len(named)))
-	for _, n := range named {
-		vars.u32(n.index)
-		vars.u8(uint8(len(n.name)))
-		vars.WriteString(n.name)
+// pathsTree adds the Paths tree of t and returns its index and what each
+// CPU type's files add up to, for BomInfo. One key/value pair per path, in
+// t's (breadth-first) order: the key is {id, block of the metadata}, the
+// value {parent's id, name}. The pairs go into data nodes of at most
+// nodeCap, linked both ways; with more than one, a meta node above them
+// names each with its last value.
+func (b *bomWriter) pathsTree(t *Tree, nodeCap int) (uint32, []cpuSize, error) {
+	ids := map[string]uint32{}
+	var totals []cpuSize
+	var pairs [][2]uint32
+	for i, e := range t.Entries {
+		id := uint32(i + 1)
+		ids[e.Path] = id
+		meta, cpus, err := pathMetadata(e, t)
+		if err != nil {
+			return 0, nil, err
+		}
+		totals = addTotals(totals, cpus)
+		var k be
+		k.u32(id)
+		k.u32(b.add(meta))
+		var v be
+		parent := uint32(0)
+		if e.Path != "." {
+			parent = ids[path.Dir(e.Path)]
+		}
+		v.u32(parent)
+		v.WriteString(path.Base(e.Path))
+		v.u8(0)
+		pairs = append(pairs, [2]uint32{b.add(k.Bytes()), b.add(v.Bytes())})
 	}
+	var leaves []uint32
+	for start := 0; ; start += nodeCap {
+		end := min(start+nodeCap, len(pairs))
+		leaves = append(leaves, b.node(true, pairs[start:end], 0, 0, pathsNodeSize))
+		if end == len(pairs) {
+			break
+		}
+	}
+	for i, l := range leaves {
+		if i+1 < len(leaves) {
+			binary.BigEndian.PutUint32(b.blocks[l][4:], leaves[i+1])
+		}
+		if i > 0 {
+			binary.BigEndian.PutUint32(b.blocks[l][8:], leaves[i-1])
+		}
+	}
+	root := leaves[0]
+	if len(leaves) > 1 {
+		if len(leaves) > nodeCap {
+			return 0, nil, fmt.Errorf("bom: %d paths need more than two tree levels", len(pairs))
+		}
+		var meta [][2]uint32
+		for i, l := range leaves {
+			last := min((i+1)*nodeCap, len(pairs)) - 1
+			meta = append(meta, [2]uint32{l, pairs[last][1]})
+		}
+		root = b.node(false, meta, 0, 0, pathsNodeSize)
+	}
+	return b.tree(root, pathsNodeSize, uint32(len(pairs))), totals, nil
+}
 
+func addTotals(totals, add []cpuSize) []cpuSize {
+next:
+	for _, a := range add {
+		for i := range totals {
+			if totals[i].cpu == a.cpu {
+				totals[i].size += a.size
+				continue next
+			}
+		}
+		totals = append(totals, a)
+	}
+	return totals
+}
+
+// bomInfo adds BomInfo: version 1, the number of paths, then per CPU type
+// (0 for what is not a Mach-O slice) {type, 0, total size, 0}.
+func (b *bomWriter) bomInfo(paths int, totals []cpuSize) uint32 {
+	var info be
+	info.u32(1)
+	info.u32(uint32(paths))
+	info.u32(uint32(len(totals)))
+	for _, a := range totals {
+		info.u32(a.cpu)
+		info.u32(0)
+		info.u32(a.size)
+		info.u32(0)
+	}
+	return b.add(info.Bytes())
+}
+
+type bomVar struct {
+	name  string
+	index uint32
+}
+
+// write lays the file out: the 512-byte header, the blocks in order, the
+// variables, and at the end the block table (with the null block first)
+// followed by an empty free list.
+func (b *bomWriter) write(w io.Writer, vars []bomVar) error {
+	var vs be
+	vs.u32(uint32(len(vars)))
+	for _, v := range vars {
+		vs.u32(v.index)
+		vs.u8(uint8(len(v.name)))
+		vs.WriteString(v.name)
+	}
 	var body be
 	offsets := make([]uint32, len(b.blocks))
 	pos := uint32(bomHeaderSize)
-	for i, blk := range b.blocks {
-		if i == 0 {
-			continue
-		}
-		offsets[i] = pos
+	for i, blk := range b.blocks[1:] {
+		offsets[i+1] = pos
 		body.Write(blk)
 		pos += uint32(len(blk))
 	}
 	varsOffset := pos
-	body.Write(vars.Bytes())
-	pos += uint32(vars.Len())
+	body.Write(vs.Bytes())
+	pos += uint32(vs.Len())
 
 	var index be
 	index.u32(uint32(len(b.blocks)))
@@ -242,7 +250,7 @@ func writeBom(w io.Writer, t *Tree, nodeCap int) error {
 	hdr.u32(pos)
 	hdr.u32(uint32(index.Len()))
 	hdr.u32(varsOffset)
-	hdr.u32(uint32(vars.Len()))
+	hdr.u32(uint32(vs.Len()))
 	header := make([]byte, bomHeaderSize)
 	copy(header, hdr.Bytes())
 	for _, part := range [][]byte{header, body.Bytes(), index.Bytes()} {

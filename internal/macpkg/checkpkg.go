@@ -42,9 +42,23 @@ func CheckPkg(staging, payload string) (PkgReport, error) {
 	if err != nil {
 		return r, fmt.Errorf("Bom: %w", err)
 	}
-	inBom := map[string]bool{}
 	for _, p := range paths {
 		r.Paths = append(r.Paths, p.Path)
+	}
+	errs = append(errs, bomMatchesPayload(paths, payload)...)
+	errs = append(errs, checkPackageInfo(staging, app, len(paths))...)
+	errs = append(errs, checkDistribution(staging, app)...)
+	return r, errors.Join(errs...)
+}
+
+// bomMatchesPayload holds each Bom path to the extracted payload: type,
+// size, checksum, mode (but a symlink's, which Linux does not keep), and
+// finds payload files the Bom does not list.
+func bomMatchesPayload(paths []bomPath, payload string) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	inBom := map[string]bool{}
+	for _, p := range paths {
 		inBom[p.Path] = true
 		full := filepath.Join(payload, filepath.FromSlash(p.Path))
 		st, err := os.Lstat(full)
@@ -69,7 +83,8 @@ func CheckPkg(staging, payload string) (PkgReport, error) {
 			kind = 1
 			data, err := os.ReadFile(full)
 			if err != nil {
-				return r, err
+				bad("%s: %w", p.Path, err)
+				continue
 			}
 			sum = cksum(data)
 		}
@@ -94,7 +109,14 @@ func CheckPkg(staging, payload string) (PkgReport, error) {
 		}
 		return nil
 	})
+	return errs
+}
 
+// checkPackageInfo checks that PackageInfo names the package, the bundle
+// and the postinstall, and counts the Bom's paths.
+func checkPackageInfo(staging string, app AppReport, paths int) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var pi struct {
 		Identifier string `xml:"identifier,attr"`
 		Location   string `xml:"install-location,attr"`
@@ -116,13 +138,21 @@ func CheckPkg(staging, payload string) (PkgReport, error) {
 		if pi.Identifier != PkgID || pi.Location != InstallLocation || pi.Bundle.ID != app.Identifier {
 			bad("PackageInfo: identifier %q, location %q, bundle %q", pi.Identifier, pi.Location, pi.Bundle.ID)
 		}
-		if pi.Payload.Files != len(paths) {
-			bad("PackageInfo counts %d files, the Bom %d", pi.Payload.Files, len(paths))
+		if pi.Payload.Files != paths {
+			bad("PackageInfo counts %d files, the Bom %d", pi.Payload.Files, paths)
 		}
 		if pi.Scripts.Postinstall.File != "./postinstall" {
 			bad("PackageInfo names no ./postinstall")
 		}
 	}
+	return errs
+}
+
+// checkDistribution checks that the Distribution installs the component
+// and requires the bundle's minimum macOS.
+func checkDistribution(staging string, app AppReport) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var dist struct {
 		PkgRefs []struct {
 			ID  string `xml:"id,attr"`
@@ -148,7 +178,7 @@ func CheckPkg(staging, payload string) (PkgReport, error) {
 			bad("Distribution requires macOS %q, the bundle %q", dist.VolumeCheck.Min.Min, app.MinOS)
 		}
 	}
-	return r, errors.Join(errs...)
+	return errs
 }
 
 func readXML(path, root string, v any) error {
