@@ -82,7 +82,7 @@ func unregister(ctx context.Context, opts RegisterOptions) (Report, error) {
 	}
 	r.add("unregistered", "lsregister -u %s", h.App)
 	r.warn("Launch Services registers an app in /Applications again when it next scans it",
-		"to remove trustlaunch for good, remove /Applications/trustlaunch.app (docs/macos.md, \"Uninstall\")")
+		"to remove trustlaunch for good, remove /Applications/trustlaunch.app (docs/macos.md, \"The installer package (Jamf, Intune)\")")
 	return r, nil
 }
 

@@ -17,7 +17,7 @@
 # ($SOURCE_DATE_EPOCH, else the last commit's), so two builds of a commit
 # give the same members; the xar's table of contents still records when
 # and from which inodes bsdtar wrote it. The package is not signed: that needs Apple's
-# productsign or a signing service (docs/macos.md, "Signing").
+# productsign or a signing service (docs/macos.md, "Signing and notarization").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 me=scripts/macos-pkg.sh
