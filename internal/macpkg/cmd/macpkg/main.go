@@ -6,9 +6,11 @@
 //	macpkg check-app trustlaunch.app
 //	macpkg pkg -app trustlaunch.app -postinstall FILE -mtime UNIX -o DIR
 //	macpkg check-pkg DIR PAYLOAD-DIR
+//	macpkg check-sig -signer NAME EXE...
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -78,6 +80,28 @@ func run(args []string) error {
 			return err
 		}
 		fmt.Printf("ok: Bom and payload agree on %d paths; bundle %s %s\n", len(r.Paths), r.App.Identifier, r.App.Version)
+		return nil
+	case "check-sig":
+		signer := fs.String("signer", "", "a name the signing certificate holds (its CN)")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() == 0 || *signer == "" {
+			return fmt.Errorf("usage: macpkg check-sig -signer NAME EXE...")
+		}
+		for _, f := range fs.Args() {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			cs, err := macpkg.ReadCodeSignature(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
+			}
+			// The CMS SignedData carries the signer's certificate, whose
+			// subject holds the name in DER as it is.
+			if len(cs.CMS) == 0 || !bytes.Contains(cs.CMS, []byte(*signer)) {
+				return fmt.Errorf("%s: no CMS signature by %q (%d blobs, %d bytes of CMS)", f, *signer, cs.Blobs, len(cs.CMS))
+			}
+			fmt.Printf("ok: %s: signed by %q (%d blobs, %d bytes of CMS)\n", f, *signer, cs.Blobs, len(cs.CMS))
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown command %q", args[0])
