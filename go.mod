@@ -12,9 +12,10 @@ require (
 	github.com/charmbracelet/x/term v0.2.2
 	github.com/coder/websocket v1.8.15
 	github.com/dop251/goja v0.0.0-20260311135729-065cd970411c
+	github.com/ebitengine/purego v0.11.3
 	github.com/go-jose/go-jose/v4 v4.1.3
-	github.com/redis/go-redis/v9 v9.23.0
 	github.com/jcmturner/gokrb5/v8 v8.4.4
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/pflag v1.1.0
 	go.uber.org/goleak v1.3.0

@@ -9,6 +9,9 @@
 #   windows   the Windows build's tests, a link opened through the Windows
 #             shell and the MSI, under Wine (scripts/wine/phase.sh)
 #   fuzz      each fuzz target briefly
+#   macos     every darwin test binary compiled (amd64, arm64), and
+#             trustlaunch.app and the .pkg built and checked structurally
+#             (scripts/test-macos.sh); nothing here can run darwin code
 #   packages  goreleaser check, a snapshot .deb, installed and removed
 #
 #   ./test.sh                everything, in that order (what CI runs)
@@ -99,7 +102,7 @@ install_packages() {
 	fi
 }
 
-PHASES=(lint unit windows fuzz packages)
+PHASES=(lint unit windows fuzz macos packages)
 if [ $# -eq 0 ]; then
 	set -- "${PHASES[@]}"
 fi
@@ -186,6 +189,27 @@ phase_lint() {
 		CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go vet -trimpath ./...
 		CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go build -trimpath -o /dev/null ./cmd/trustlaunch
 	done
+	# darwin/arm64 is most Macs, and its Objective-C calls (purego) take
+	# another calling convention than amd64's.
+	step "go vet and build, GOOS=darwin GOARCH=arm64"
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go vet -trimpath ./...
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go build -trimpath -o /dev/null ./cmd/trustlaunch
+}
+
+# The macOS phase: what can be checked of the darwin build without a Mac.
+# Every test binary is compiled for both architectures (a test that only
+# compiles on darwin would otherwise rot unseen), then the bundle and the
+# package are built and read back (scripts/test-macos.sh).
+phase_macos() {
+	local arch pkgs
+	for arch in amd64 arm64; do
+		step "go test -c, GOOS=darwin GOARCH=$arch"
+		pkgs=$(CGO_ENABLED=0 GOOS=darwin GOARCH=$arch go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)
+		# shellcheck disable=SC2086 # one package per word
+		CGO_ENABLED=0 GOOS=darwin GOARCH=$arch go test -c -o /dev/null $pkgs
+	done
+	step "trustlaunch.app and the .pkg: scripts/test-macos.sh"
+	scripts/test-macos.sh
 }
 
 # The Windows phase (scripts/wine/phase.sh): the Windows build's tests,

@@ -128,8 +128,8 @@ func fixErr(fix string, format string, args ...any) error {
 // and returns what it did; its Problems are warnings only. On Linux it
 // writes the desktop entry trustlaunch.desktop, runs update-desktop-database
 // and, for the user, xdg-mime default; on Windows it writes the
-// Software\Classes\trustlaunch key; on macOS it returns an error that
-// explains why a command-line binary cannot be a URL handler there.
+// Software\Classes\trustlaunch key; on macOS it registers the app bundle
+// that holds the executable with Launch Services (register_darwin.go).
 //
 // Register replaces only what it wrote itself (marked with registerMarker),
 // unless opts.Force is set. With opts.System the executable must pass

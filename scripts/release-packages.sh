@@ -6,8 +6,9 @@
 #
 # into dist/: the .deb and .rpm packages (amd64, arm64), the .tar.gz
 # archives for Linux and macOS and the .zip archives for Windows (amd64,
-# arm64), the Windows MSI (trustlaunch_VERSION_windows_amd64.msi) and
-# checksums.txt. Every package and archive carries the manual page and
+# arm64), the Windows MSI (trustlaunch_VERSION_windows_amd64.msi), the
+# macOS package (trustlaunch_VERSION_darwin_universal.pkg, docs/macos.md)
+# and checksums.txt. Every package and archive carries the manual page and
 # the shell completions (scripts/manpage-completions.sh).
 #
 # It is goreleaser's snapshot build of goreleaser.yaml, every target: the
@@ -15,7 +16,8 @@
 # (0.0.1-snapshot before any tag), and nothing is published. A release is
 # "scripts/goreleaser.sh release" from a tag, with the same configuration.
 #
-# Needs: go, git, wixl (the MSI), and osslsigncode to sign; signing is on
+# Needs: go, git, wixl (the MSI), bsdtar (libarchive-tools: the macOS
+# .pkg), and osslsigncode to sign; signing is on
 # when TRUSTLAUNCH_SIGN_CERT and TRUSTLAUNCH_SIGN_KEY are set (CONTRIBUTING.md,
 # "Signing"). The Windows builds fetch go-winres through the Go module proxy
 # on first use (packaging/windows/winres.sh).
@@ -34,6 +36,10 @@ case ${1:-} in
 	exit 2
 	;;
 esac
+command -v bsdtar >/dev/null || {
+	echo "$me: bsdtar not found, which builds the macOS .pkg: sudo apt-get install libarchive-tools" >&2
+	exit 1
+}
 command -v wixl >/dev/null || {
 	echo "$me: wixl not found, which builds the MSI: sudo apt-get install wixl" >&2
 	exit 1

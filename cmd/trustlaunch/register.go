@@ -24,7 +24,12 @@ administrator) HKLM\Software\Classes\trustlaunch: "URL Protocol", the
 command "<this binary>" open -- "%1", DefaultIcon and FriendlyAppName
 (the name browsers show). The MSI writes the same HKLM key; that one
 belongs to the package (see unregister).
-macOS: a URL handler must be an app bundle; register says what to do.
+macOS: links reach trustlaunch.app, the bundle the .pkg installs in
+/Applications (this binary must be its executable, or the
+/usr/local/bin/trustlaunch symlink to it): register runs "lsregister -f"
+on the bundle and, when another application or nobody is the handler
+(another only with --force), makes it the default through NSWorkspace.
+There is no --system: Launch Services keeps one registration per user.
 
 register never replaces another application's handler, or a file or key it
 did not write (such as a package's), unless --force is given.
@@ -44,8 +49,9 @@ const unregisterUsage = `Remove what "trustlaunch register" wrote.
 Usage:
   trustlaunch unregister [--system]
 
-Removes the desktop entry and your default (Linux) or the registry key
-(Windows) that register wrote, and nothing else: a handler that belongs to
+Removes the desktop entry and your default (Linux), the registry key
+(Windows) or Launch Services' registration of trustlaunch.app (macOS)
+that register wrote, and nothing else: a handler that belongs to
 another application or a package is left in place and named. The
 HKLM key the trustlaunch MSI wrote is refused (exit 1) with the msiexec /x
 line that uninstalls the package. The whitelists are never touched.

@@ -90,7 +90,12 @@ var Programs = map[string]string{
 	"tr":                     "coreutils",
 	"uniq":                   "coreutils",
 	"wc":                     "coreutils",
+	"cksum":                  "coreutils", // the Bom's checksum (internal/macpkg)
+	"cut":                    "coreutils",
+	"du":                     "coreutils",
+	"od":                     "coreutils",
 	"cmp":                    "diffutils",
+	"diff":                   "diffutils",
 	"find":                   "findutils",
 	"grep":                   "grep",
 	"sed":                    "sed",
@@ -115,4 +120,8 @@ var Programs = map[string]string{
 	"msiinfo":      "msitools",
 	"msiextract":   "msitools",
 	"osslsigncode": "osslsigncode",
+
+	// The macOS bundle and package, built and read back on Linux.
+	"bsdtar":    "libarchive-tools",
+	"plistutil": "libplist-utils",
 }

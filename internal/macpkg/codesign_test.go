@@ -1,0 +1,28 @@
+package macpkg
+
+import (
+	"testing"
+)
+
+// The Go linker signs darwin/arm64 ad hoc: a SuperBlob with a code
+// directory and no CMS blob; amd64 is not signed. A signature made with a
+// certificate is checked by scripts/test-macos.sh, which signs with quill.
+func TestReadCodeSignatureLinker(t *testing.T) {
+	s := darwinSlices(t)
+	cs, err := ReadCodeSignature(s["arm64"])
+	if err != nil {
+		t.Fatalf("arm64: %v", err)
+	}
+	if cs.Blobs == 0 || len(cs.CMS) != 0 {
+		t.Errorf("arm64: %d blobs, %d bytes of CMS; want an ad-hoc signature", cs.Blobs, len(cs.CMS))
+	}
+	if _, err := ReadCodeSignature(s["amd64"]); err == nil {
+		t.Error("amd64: signature found where the linker writes none")
+	}
+	// A signature that points past the end is refused, not read.
+	bad := append([]byte(nil), s["arm64"]...)
+	bad = bad[:len(bad)-100]
+	if _, err := ReadCodeSignature(bad); err == nil {
+		t.Error("truncated signature accepted")
+	}
+}
