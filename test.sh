@@ -178,6 +178,10 @@ phase_lint() {
 		echo "$unformatted" >&2
 		exit 1
 	fi
+	step "go mod tidy -diff"
+	# A go.sum that lacks a line fails only the commands that need it (go
+	# list -deps in the architecture test did, after a merge): check all.
+	go mod tidy -diff || { echo "test.sh: go.mod or go.sum is not tidy: run go mod tidy" >&2; exit 1; }
 	# Vetted and built as goreleaser.yaml builds the release (CGO_ENABLED=0,
 	# -trimpath). The later builds with the same flags then find their
 	# dependencies compiled: the snapshot package build, the tests' builds of
