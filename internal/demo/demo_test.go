@@ -13,16 +13,7 @@ import (
 // ticket, as the admin guide asks of real portals, and answers a replayed
 // or unknown ticket 410 Gone; the report counts both.
 func TestTicketIsSingleUse(t *testing.T) {
-	w, err := Start(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	client := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.OriginCA, MinVersion: tls.VersionTLS12}},
-	}
-	defer client.CloseIdleConnections()
+	w, client := startWorld(t)
 	get := func(u string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
@@ -57,4 +48,21 @@ func TestTicketIsSingleUse(t *testing.T) {
 	if r.Served != 2 || r.TicketsRefused != 2 || r.Signed || r.TokensAccepted != 0 {
 		t.Errorf("report %+v, want 2 served, 2 refused, unsigned, no tunnel", r)
 	}
+}
+
+// startWorld starts the demo's world for one test, with an HTTPS client
+// that trusts its portal; both end with the test.
+func startWorld(t *testing.T) (*World, *http.Client) {
+	t.Helper()
+	w, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	client := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.OriginCA, MinVersion: tls.VersionTLS12}},
+	}
+	t.Cleanup(client.CloseIdleConnections)
+	return w, client
 }

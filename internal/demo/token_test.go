@@ -21,16 +21,7 @@ import (
 // demo's host only, from the first client only, and a token another key
 // signed is refused. The report says why the last refusal was made.
 func TestProxyChecksTheToken(t *testing.T) {
-	w, err := Start(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	client := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.OriginCA, MinVersion: tls.VersionTLS12}},
-	}
-	defer client.CloseIdleConnections()
+	w, client := startWorld(t)
 	fetchToken := func() string {
 		t.Helper()
 		resp, err := client.Get(w.NewLaunchURL())
