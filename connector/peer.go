@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -107,4 +108,10 @@ func (c *Connector) checkPeer(conn net.Conn) error {
 		return nil
 	}
 	return err
+}
+
+// unmapped is ap with an IPv4-mapped address unmapped and no zone, the
+// form the systems' socket tables are compared in (Windows, macOS).
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 }
