@@ -54,6 +54,12 @@ type Policy struct {
 	// oslog.LevelInfo (every record) when absent (docs/admin.md "Launch
 	// records").
 	OSLog oslog.Level
+	// MacOSLaunch lets `open` launch on macOS (macos_launch in the file,
+	// MacOSLaunch in the managed preferences), once the owner check's
+	// first-run checklist has passed on this fleet's Macs
+	// (docs/macos-owner.md "Enabling open"). Ignored elsewhere.
+	MacOSLaunch     bool
+	MacOSLaunchFrom string // where MacOSLaunch came from when not Path: the managed preferences file
 	// RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom and
 	// OSLogFrom name where a setting came from when it is not Path: the
 	// Group Policy value or key that replaced the file's (Merge).
@@ -181,11 +187,11 @@ func (e *Error) Hint() string {
 // file that is unsafe, unreadable or has any problem is Err, which stops
 // every launch (fail closed, as for the admin whitelist).
 //
-// On Windows, Group Policy settings replace the file's (Merge); a
-// Group Policy that cannot be read or has a malformed value is Err too.
+// On Windows, Group Policy settings replace the file's (Merge), and on
+// macOS the managed preferences' (managedprefs.go); a machine policy that
+// cannot be read or has a malformed value is Err too.
 func Load(path string) Source {
-	gp, err := platform.ReadGroupPolicy()
-	return Merge(loadPolicy(path, platform.CheckAdminFile), gp, err)
+	return readMachinePolicy().apply(loadPolicy(path, platform.CheckAdminFile))
 }
 
 func loadPolicy(path string, check func(string) error) Source {
@@ -244,6 +250,7 @@ func ReadFile(path string) (*Policy, []Problem, error) {
 //	origins = ["portal.example.com"]     # optional
 //
 //	os_log = "warning"                   # info (default), warning, error or off
+//	macos_launch = true                  # let open launch on macOS (docs/macos-owner.md)
 //
 // It returns every problem found, each with its line where the TOML
 // library knows it. The Policy is complete only when there are none.
@@ -292,8 +299,12 @@ func Parse(path string, data []byte) (*Policy, []Problem) {
 			if err != nil {
 				pp.add(tomlpos.Line(&md, prim), key, "os_log must be one of %s: the least severe launch record the system log gets", oslog.Levels())
 			}
+		case "macos_launch":
+			if err := md.PrimitiveDecode(prim, &pp.pol.MacOSLaunch); err != nil {
+				pp.add(tomlpos.Line(&md, prim), key, "macos_launch must be true or false")
+			}
 		default:
-			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, macos_launch, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
@@ -686,6 +697,9 @@ func (p *Policy) Summary() string {
 	}
 	if p.OSLog != oslog.LevelInfo {
 		parts = append(parts, "os_log "+p.OSLog.String())
+	}
+	if p.MacOSLaunch {
+		parts = append(parts, "macos_launch")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,9 @@
+package policy
+
+import "github.com/trustlaunch/trustlaunch/platform"
+
+// readMachinePolicy reads macOS's managed preferences for trustlaunch
+// (managedprefs.go), under the admin files' ownership rule.
+func readMachinePolicy() machinePolicy {
+	return readManagedPrefs(ManagedPrefsPath, platform.CheckAdminFile)
+}

@@ -1,0 +1,11 @@
+//go:build !darwin
+
+package policy
+
+import "github.com/trustlaunch/trustlaunch/platform"
+
+// readMachinePolicy reads Windows Group Policy (absent elsewhere).
+func readMachinePolicy() machinePolicy {
+	gp, err := platform.ReadGroupPolicy()
+	return machinePolicy{names: groupPolicy, gp: gp, err: err}
+}
