@@ -14,7 +14,7 @@ import (
 var errPeerUnchecked = errors.New("the owner of the connection cannot be checked")
 
 // PeerCheckAvailable reports whether this system lets Serve check which user
-// opened a local connection (Linux and Windows: yes; macOS: no). Where it
+// opened a local connection (Linux, Windows and macOS: yes; the BSDs: no). Where it
 // returns false, Serve refuses every connection unless
 // Config.AllowUncheckedPeers is set.
 func PeerCheckAvailable() bool { return peerCheckAvailable }
