@@ -63,7 +63,7 @@ func managedNames(path string) machineNames {
 			return path + ": " + sub + " item " + name
 		},
 		list: func(sub string) string { return path + ": " + sub },
-		hint: "every launch stops until the managed preferences are fixed: an administrator corrects the configuration profile of the domain " + ManagedPrefsDomain + " in the MDM (docs/macos-owner.md lists its keys); trustlaunch policy show tells what is read",
+		hint: "every launch stops until the managed preferences are fixed: an administrator corrects the configuration profile of the domain " + ManagedPrefsDomain + " in the MDM (docs/macos-owner.md lists its keys); trustlaunch whitelist paths shows what is read",
 	}
 }
 
@@ -83,9 +83,6 @@ type machinePolicy struct {
 func parseManagedPrefs(path string, data []byte) (machinePolicy, error) {
 	n := managedNames(path)
 	mp := machinePolicy{names: n}
-	bad := func(key, format string, args ...any) error {
-		return &GPError{Value: n.value("", safetext.Sanitize(key)), Msg: fmt.Sprintf(format, args...), hint: n.hint}
-	}
 	var root map[string]any
 	format, err := plist.Unmarshal(data, &root)
 	if err != nil {
@@ -98,60 +95,8 @@ func parseManagedPrefs(path string, data []byte) (machinePolicy, error) {
 		return machinePolicy{}, &GPError{Value: path, Msg: "is not an XML or binary property list", hint: n.hint}
 	}
 	for _, key := range slices.Sorted(maps.Keys(root)) {
-		v := root[key]
-		switch key {
-		case GPAllowAdminListOnly, GPRequireSigned:
-			b, ok := plistBool(v)
-			if !ok {
-				return machinePolicy{}, bad(key, "is %s, want <true/> or <false/>", plistType(v))
-			}
-			mp.gp.Values = append(mp.gp.Values, platform.RegistryValue{Name: key, Type: platform.RegDWORD, Number: b})
-		case MPMacOSLaunch:
-			b, ok := plistBool(v)
-			if !ok {
-				return machinePolicy{}, bad(key, "is %s, want <true/> or <false/>", plistType(v))
-			}
-			on := b == 1
-			mp.macOSLaunch = &on
-		case GPOSLog:
-			str, ok := v.(string)
-			if !ok {
-				return machinePolicy{}, bad(key, "is %s, want <string>", plistType(v))
-			}
-			mp.gp.Values = append(mp.gp.Values, platform.RegistryValue{Name: key, Type: platform.RegSZ, String: str})
-		case GPServers, GPProxies, GPDestinations:
-			items, ok := v.([]any)
-			if !ok {
-				return machinePolicy{}, bad(key, "is %s, want an <array> of <string>", plistType(v))
-			}
-			sk := platform.RegistrySubkey{Name: key}
-			for i, it := range items {
-				str, ok := it.(string)
-				if !ok {
-					return machinePolicy{}, &GPError{Value: n.value(key, strconv.Itoa(i+1)), Msg: fmt.Sprintf("is %s, want <string>", plistType(it)), hint: n.hint}
-				}
-				// parseGP numbers list values 1, 2, ... as the ADMX
-				// template does: the item's place in the array.
-				sk.Values = append(sk.Values, platform.RegistryValue{Name: strconv.Itoa(i + 1), Type: platform.RegSZ, String: str})
-			}
-			mp.gp.Subkeys = append(mp.gp.Subkeys, sk)
-		case GPPublishers:
-			d, ok := v.(map[string]any)
-			if !ok {
-				return machinePolicy{}, bad(key, "is %s, want a <dict> of publisher names to <string>", plistType(v))
-			}
-			sk := platform.RegistrySubkey{Name: key}
-			for _, name := range slices.Sorted(maps.Keys(d)) {
-				str, ok := d[name].(string)
-				if !ok {
-					return machinePolicy{}, &GPError{Value: n.value(key, safetext.Sanitize(name)), Msg: fmt.Sprintf("is %s, want <string>", plistType(d[name])), hint: n.hint}
-				}
-				sk.Values = append(sk.Values, platform.RegistryValue{Name: name, Type: platform.RegSZ, String: str})
-			}
-			mp.gp.Subkeys = append(mp.gp.Subkeys, sk)
-		default:
-			return machinePolicy{}, bad(key, "unknown key; trustlaunch's managed preferences are %s, %s, %s, %s, %s, %s, %s and %s",
-				GPAllowAdminListOnly, GPRequireSigned, GPOSLog, MPMacOSLaunch, GPServers, GPProxies, GPDestinations, GPPublishers)
+		if err := mp.setting(key, root[key]); err != nil {
+			return machinePolicy{}, err
 		}
 	}
 	// Parse once here, so that a bad value is reported whatever the
@@ -160,6 +105,69 @@ func parseManagedPrefs(path string, data []byte) (machinePolicy, error) {
 		return machinePolicy{}, err
 	}
 	return mp, nil
+}
+
+// setting converts one key of the property list into mp.
+func (mp *machinePolicy) setting(key string, v any) error {
+	n := mp.names
+	bad := func(format string, args ...any) error {
+		return &GPError{Value: n.value("", safetext.Sanitize(key)), Msg: fmt.Sprintf(format, args...), hint: n.hint}
+	}
+	switch key {
+	case GPAllowAdminListOnly, GPRequireSigned:
+		b, ok := plistBool(v)
+		if !ok {
+			return bad("is %s, want <true/> or <false/>", plistType(v))
+		}
+		mp.gp.Values = append(mp.gp.Values, platform.RegistryValue{Name: key, Type: platform.RegDWORD, Number: b})
+	case MPMacOSLaunch:
+		b, ok := plistBool(v)
+		if !ok {
+			return bad("is %s, want <true/> or <false/>", plistType(v))
+		}
+		on := b == 1
+		mp.macOSLaunch = &on
+	case GPOSLog:
+		str, ok := v.(string)
+		if !ok {
+			return bad("is %s, want <string>", plistType(v))
+		}
+		mp.gp.Values = append(mp.gp.Values, platform.RegistryValue{Name: key, Type: platform.RegSZ, String: str})
+	case GPServers, GPProxies, GPDestinations:
+		items, ok := v.([]any)
+		if !ok {
+			return bad("is %s, want an <array> of <string>", plistType(v))
+		}
+		sk := platform.RegistrySubkey{Name: key}
+		for i, it := range items {
+			str, ok := it.(string)
+			if !ok {
+				return &GPError{Value: n.value(key, strconv.Itoa(i+1)), Msg: fmt.Sprintf("is %s, want <string>", plistType(it)), hint: n.hint}
+			}
+			// parseGP numbers list values 1, 2, ... as the ADMX
+			// template does: the item's place in the array.
+			sk.Values = append(sk.Values, platform.RegistryValue{Name: strconv.Itoa(i + 1), Type: platform.RegSZ, String: str})
+		}
+		mp.gp.Subkeys = append(mp.gp.Subkeys, sk)
+	case GPPublishers:
+		d, ok := v.(map[string]any)
+		if !ok {
+			return bad("is %s, want a <dict> of publisher names to <string>", plistType(v))
+		}
+		sk := platform.RegistrySubkey{Name: key}
+		for _, name := range slices.Sorted(maps.Keys(d)) {
+			str, ok := d[name].(string)
+			if !ok {
+				return &GPError{Value: n.value(key, safetext.Sanitize(name)), Msg: fmt.Sprintf("is %s, want <string>", plistType(d[name])), hint: n.hint}
+			}
+			sk.Values = append(sk.Values, platform.RegistryValue{Name: name, Type: platform.RegSZ, String: str})
+		}
+		mp.gp.Subkeys = append(mp.gp.Subkeys, sk)
+	default:
+		return bad("unknown key; trustlaunch's managed preferences are %s, %s, %s, %s, %s, %s, %s and %s",
+			GPAllowAdminListOnly, GPRequireSigned, GPOSLog, MPMacOSLaunch, GPServers, GPProxies, GPDestinations, GPPublishers)
+	}
+	return nil
 }
 
 // plistBool accepts <true/>, <false/> and the integers 0 and 1 (some MDM
@@ -252,4 +260,24 @@ func (mp machinePolicy) apply(pol Source) Source {
 // MergeAdmin does.
 func (mp machinePolicy) applyAdmin(admin whitelist.Source) whitelist.Source {
 	return mergeAdmin(admin, mp.gp, mp.err, mp.names)
+}
+
+// Machine is this machine's policy outside the files, as `trustlaunch
+// whitelist paths` shows it: Windows Group Policy, or macOS's managed
+// preferences.
+type Machine struct {
+	Kind        string     // "group policy" or "managed preferences"
+	Path        string     // the registry key or the file
+	Absent      string     // when not empty, why there is none
+	Settings    GPSettings // what it sets
+	MacOSLaunch *bool      // the managed preferences' MacOSLaunch, when set
+	Err         error      // it exists and cannot be used: every launch stops
+}
+
+// ReadMachine reads this machine's policy outside the files.
+func ReadMachine() Machine {
+	mp := readMachinePolicy()
+	m := Machine{Kind: machineKind, Path: mp.names.root, Absent: mp.gp.Absent, MacOSLaunch: mp.macOSLaunch}
+	m.Settings, m.Err = groupPolicySettings(mp.gp, mp.err, mp.names)
+	return m
 }

@@ -57,7 +57,7 @@ type Policy struct {
 	// MacOSLaunch lets `open` launch on macOS (macos_launch in the file,
 	// MacOSLaunch in the managed preferences), once the owner check's
 	// first-run checklist has passed on this fleet's Macs
-	// (docs/macos-owner.md "Enabling open"). Ignored elsewhere.
+	// (docs/macos-owner.md). Ignored elsewhere.
 	MacOSLaunch     bool
 	MacOSLaunchFrom string // where MacOSLaunch came from when not Path: the managed preferences file
 	// RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom and

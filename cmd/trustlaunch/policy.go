@@ -157,16 +157,14 @@ func showPolicy(s *stdio, path string) bool {
 	return true
 }
 
-// showGroupPolicy prints what Windows Group Policy gives, each setting
-// with what it replaces, for `whitelist paths` and `show`. It returns
-// false when Group Policy cannot be used, which stops every launch.
+// showGroupPolicy prints what Windows Group Policy (macOS: the managed
+// preferences) gives, each setting with what it replaces, for `whitelist
+// paths` and `show`. It returns false when it cannot be used, which stops
+// every launch.
 func showGroupPolicy(s *stdio) bool {
-	fmt.Fprintf(s.stdout, "group policy: %s\n", platform.GroupPolicyPath)
-	gp, err := platform.ReadGroupPolicy()
-	var set policy.GPSettings
-	if err == nil {
-		set, err = policy.ParseGP(gp)
-	}
+	m := policy.ReadMachine()
+	fmt.Fprintf(s.stdout, "%s: %s\n", m.Kind, m.Path)
+	set, err := m.Settings, m.Err
 	if err != nil {
 		fmt.Fprintf(s.stdout, "  unusable, so every launch stops: %v\n", err)
 		var ge *policy.GPError
@@ -176,10 +174,10 @@ func showGroupPolicy(s *stdio) bool {
 		return false
 	}
 	switch {
-	case gp.Absent != "":
-		fmt.Fprintf(s.stdout, "  %s (the files decide)\n", gp.Absent)
+	case m.Absent != "":
+		fmt.Fprintf(s.stdout, "  %s (the files decide)\n", m.Absent)
 		return true
-	case !set.Any():
+	case !set.Any() && m.MacOSLaunch == nil:
 		fmt.Fprintf(s.stdout, "  exists; sets nothing (the files decide)\n")
 		return true
 	}
@@ -202,6 +200,7 @@ func showGroupPolicy(s *stdio) bool {
 		{set.HasDestinations, policy.GPDestinations + ": " + plural.Count(len(set.Destinations), "entry", "entries"), "[[destinations]] of the admin policy"},
 		{set.HasPublishers, policy.GPPublishers + ": " + plural.Count(len(set.Publishers), "entry", "entries"), "[[publishers]] of the admin policy"},
 		{set.HasOSLog, policy.GPOSLog + ": " + set.OSLog.String(), "os_log of the admin policy"},
+		{m.MacOSLaunch != nil, policy.MPMacOSLaunch + ": " + fmt.Sprint(m.MacOSLaunch != nil && *m.MacOSLaunch), "macos_launch of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)
