@@ -101,16 +101,29 @@ const pcblistSource = "net.inet.tcp.pcblist_n"
 // match: a list that does not parse is an error wherever the fault is.
 // Only an exact match of both ends counts; the same connection seen from
 // the other side has the ends swapped.
+//
+// A PCB with a socket is preferred to one without (an earlier connection
+// of the same ends, kept in TIME_WAIT); two with a socket cannot both be
+// live connections, and are an error rather than a guess.
 func FindPCB(list []byte, local, foreign netip.AddrPort) (PCB, bool, error) {
 	var found PCB
-	ok := false
+	ok, live := false, 0
 	err := walkPCBList(list, func(p PCB) {
-		if !ok && p.Local == local && p.Foreign == foreign {
+		if p.Local != local || p.Foreign != foreign {
+			return
+		}
+		if !p.NoSocket {
+			live++
+		}
+		if !ok || (found.NoSocket && !p.NoSocket) {
 			found, ok = p, true
 		}
 	})
 	if err != nil {
 		return PCB{}, false, err
+	}
+	if live > 1 {
+		return PCB{}, false, fmt.Errorf("%s: %d sockets with the ends %s and %s", pcblistSource, live, local, foreign)
 	}
 	return found, ok, nil
 }

@@ -155,6 +155,16 @@ func TestFindPCB(t *testing.T) {
 			}
 		})
 	}
+	// An earlier connection of the same ends, kept in TIME_WAIT without a
+	// socket, before the live one: the live one is the answer.
+	stale := tcpRecord{local: client.local, foreign: client.foreign, state: 10, noSocket: true}
+	if got, found, err := FindPCB(pcbList(stale, client), client.local, client.foreign); err != nil || !found || got.NoSocket || got.UID != 501 {
+		t.Fatalf("TIME_WAIT before the live PCB: %+v, %v, %v; want the live one", got, found, err)
+	}
+	if _, _, err := FindPCB(pcbList(client, client), client.local, client.foreign); err == nil {
+		t.Fatal("two live PCBs with the same ends: no error")
+	}
+
 	all, err := ParsePCBList(list)
 	if err != nil || len(all) != 7 {
 		t.Fatalf("ParsePCBList: %d PCBs, %v; want 7", len(all), err)
