@@ -62,8 +62,9 @@ func managedNames(path string) machineNames {
 			}
 			return path + ": " + sub + " item " + name
 		},
-		list: func(sub string) string { return path + ": " + sub },
-		hint: "every launch stops until the managed preferences are fixed: an administrator corrects the configuration profile of the domain " + ManagedPrefsDomain + " in the MDM (docs/macos-owner.md lists its keys); trustlaunch whitelist paths shows what is read",
+		list:  func(sub string) string { return path + ": " + sub },
+		label: "managed preferences",
+		hint:  "every launch stops until the managed preferences are fixed: an administrator corrects the configuration profile of the domain " + ManagedPrefsDomain + " in the MDM (docs/macos-owner.md lists its keys); trustlaunch whitelist paths shows what is read",
 	}
 }
 
@@ -86,13 +87,13 @@ func parseManagedPrefs(path string, data []byte) (machinePolicy, error) {
 	var root map[string]any
 	format, err := plist.Unmarshal(data, &root)
 	if err != nil {
-		return machinePolicy{}, &GPError{Value: path, Msg: "is not a property list holding a dictionary: " + safetext.Sanitize(err.Error()), hint: n.hint}
+		return machinePolicy{}, &GPError{Value: path, Msg: "is not a property list holding a dictionary: " + safetext.Sanitize(err.Error()), hint: n.hint, label: n.label}
 	}
 	if format != plist.XMLFormat && format != plist.BinaryFormat {
 		// The system writes binary, tools XML. The library also reads the
 		// old text formats, in which an empty file (a write that did not
 		// finish) or stray text is a dictionary of nothing.
-		return machinePolicy{}, &GPError{Value: path, Msg: "is not an XML or binary property list", hint: n.hint}
+		return machinePolicy{}, &GPError{Value: path, Msg: "is not an XML or binary property list", hint: n.hint, label: n.label}
 	}
 	for _, key := range slices.Sorted(maps.Keys(root)) {
 		if err := mp.setting(key, root[key]); err != nil {
@@ -111,7 +112,7 @@ func parseManagedPrefs(path string, data []byte) (machinePolicy, error) {
 func (mp *machinePolicy) setting(key string, v any) error {
 	n := mp.names
 	bad := func(format string, args ...any) error {
-		return &GPError{Value: n.value("", safetext.Sanitize(key)), Msg: fmt.Sprintf(format, args...), hint: n.hint}
+		return &GPError{Value: n.value("", safetext.Sanitize(key)), Msg: fmt.Sprintf(format, args...), hint: n.hint, label: n.label}
 	}
 	switch key {
 	case GPAllowAdminListOnly, GPRequireSigned:
@@ -142,7 +143,7 @@ func (mp *machinePolicy) setting(key string, v any) error {
 		for i, it := range items {
 			str, ok := it.(string)
 			if !ok {
-				return &GPError{Value: n.value(key, strconv.Itoa(i+1)), Msg: fmt.Sprintf("is %s, want <string>", plistType(it)), hint: n.hint}
+				return &GPError{Value: n.value(key, strconv.Itoa(i+1)), Msg: fmt.Sprintf("is %s, want <string>", plistType(it)), hint: n.hint, label: n.label}
 			}
 			// parseGP numbers list values 1, 2, ... as the ADMX
 			// template does: the item's place in the array.
@@ -158,7 +159,7 @@ func (mp *machinePolicy) setting(key string, v any) error {
 		for _, name := range slices.Sorted(maps.Keys(d)) {
 			str, ok := d[name].(string)
 			if !ok {
-				return &GPError{Value: n.value(key, safetext.Sanitize(name)), Msg: fmt.Sprintf("is %s, want <string>", plistType(d[name])), hint: n.hint}
+				return &GPError{Value: n.value(key, safetext.Sanitize(name)), Msg: fmt.Sprintf("is %s, want <string>", plistType(d[name])), hint: n.hint, label: n.label}
 			}
 			sk.Values = append(sk.Values, platform.RegistryValue{Name: name, Type: platform.RegSZ, String: str})
 		}
@@ -280,4 +281,46 @@ func ReadMachine() Machine {
 	m := Machine{Kind: machineKind, Path: mp.names.root, Absent: mp.gp.Absent, MacOSLaunch: mp.macOSLaunch}
 	m.Settings, m.Err = groupPolicySettings(mp.gp, mp.err, mp.names)
 	return m
+}
+
+// ReadManagedPrefsFile reads and checks the managed preferences at path
+// with no ownership check, for `trustlaunch policy check`: a profile's
+// payload, linted before the MDM pushes it.
+func ReadManagedPrefsFile(path string) (Machine, error) {
+	data, err := platform.ReadRegularFile(path, maxManagedPrefs)
+	if err != nil {
+		return Machine{}, err
+	}
+	mp, err := parseManagedPrefs(path, data)
+	if err != nil {
+		return Machine{}, err
+	}
+	m := Machine{Kind: "managed preferences", Path: path, MacOSLaunch: mp.macOSLaunch}
+	m.Settings, err = parseGP(mp.gp, mp.names)
+	return m, err
+}
+
+// Keys names the settings m gives, in the managed preferences' order of
+// the table in docs/macos-owner.md.
+func (m Machine) Keys() []string {
+	s := m.Settings
+	var keys []string
+	for _, k := range []struct {
+		has  bool
+		name string
+	}{
+		{s.HasAdminOnly, GPAllowAdminListOnly},
+		{s.HasServers, GPServers},
+		{s.HasRequireSigned, GPRequireSigned},
+		{s.HasProxies, GPProxies},
+		{s.HasDestinations, GPDestinations},
+		{s.HasPublishers, GPPublishers},
+		{s.HasOSLog, GPOSLog},
+		{m.MacOSLaunch != nil, MPMacOSLaunch},
+	} {
+		if k.has {
+			keys = append(keys, k.name)
+		}
+	}
+	return keys
 }

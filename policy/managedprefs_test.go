@@ -210,3 +210,19 @@ func FuzzManagedPrefs(f *testing.F) {
 		}
 	})
 }
+
+// TestManagedPrefsUnsafeKeepsFix: an unsafe path above the managed
+// preferences is reported with the ownership check's own fix, and a
+// malformed file as managed preferences, not as Group Policy.
+func TestManagedPrefsUnsafeKeepsFix(t *testing.T) {
+	unsafe := &platform.UnsafeFileError{Path: mpPath, Reason: "directory /Library/Managed Preferences is writable by group", Fix: "sudo chmod go-w '/Library/Managed Preferences'"}
+	src := readManagedPrefs(mpPath, func(string) error { return unsafe }).apply(Source{Path: "/x/policy.toml"})
+	var ue *platform.UnsafeFileError
+	if !errors.As(src.Err, &ue) || ue.Fix != unsafe.Fix {
+		t.Fatalf("apply: %v, want the *UnsafeFileError with its fix", src.Err)
+	}
+	_, err := parseManagedPrefs(mpPath, mpXML(`<key>Servers</key><string>x</string>`))
+	if err == nil || !strings.HasPrefix(err.Error(), "managed preferences "+mpPath+": Servers: ") {
+		t.Fatalf("error %q, want it to start with managed preferences and the key", err)
+	}
+}

@@ -48,9 +48,16 @@ type GPError struct {
 	Value string // the registry value or key at fault
 	Msg   string // sanitized
 	hint  string // when not empty, in place of Group Policy's (macOS managed preferences)
+	label string // what it is, when not Group Policy: "managed preferences"
 }
 
-func (e *GPError) Error() string { return "group policy " + e.Value + ": " + e.Msg }
+func (e *GPError) Error() string {
+	label := e.label
+	if label == "" {
+		label = "group policy"
+	}
+	return label + " " + e.Value + ": " + e.Msg
+}
 
 // Hint tells the user what to do.
 func (e *GPError) Hint() string {
@@ -100,6 +107,7 @@ type machineNames struct {
 	value func(sub, name string) string // a value of the root, or of one of its lists when sub is not empty
 	list  func(sub string) string       // one of its lists
 	hint  string                        // the fix, for GPError.Hint; empty: Group Policy's
+	label string                        // what GPError.Error calls it; empty: "group policy"
 }
 
 var groupPolicy = machineNames{
@@ -140,19 +148,19 @@ func parseGP(gp platform.GroupPolicy, n machineNames) (GPSettings, error) {
 			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GPValueNames, ", "), strings.Join(GPListKeys, ", "))
 		}
 		if err != nil {
-			return GPSettings{}, &GPError{Value: n.value("", safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint}
+			return GPSettings{}, &GPError{Value: n.value("", safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint, label: n.label}
 		}
 	}
 	for _, sk := range gp.Subkeys {
 		if !slices.Contains(GPListKeys, sk.Name) {
-			return GPSettings{}, &GPError{Value: n.list(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GPListKeys, ", "), hint: n.hint}
+			return GPSettings{}, &GPError{Value: n.list(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GPListKeys, ", "), hint: n.hint, label: n.label}
 		}
 		if len(sk.Values) == 0 {
 			continue
 		}
 		for _, v := range sk.Values {
 			if err := s.listValue(n, sk.Name, v); err != nil {
-				return GPSettings{}, &GPError{Value: n.value(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint}
+				return GPSettings{}, &GPError{Value: n.value(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint, label: n.label}
 			}
 		}
 		switch sk.Name {
@@ -432,6 +440,7 @@ func merge(pol Source, gp platform.GroupPolicy, gpErr error, n machineNames) Sou
 			Value: p.source(p.RequireSignedFrom),
 			Msg:   "require a signature with no publisher in " + n.root + " or " + pol.Path + " refuses every descriptor; add the portal's publisher key",
 			hint:  n.hint,
+			label: n.label,
 		}}
 	}
 	return Source{Path: pol.Path, Policy: &p}
@@ -440,10 +449,13 @@ func merge(pol Source, gp platform.GroupPolicy, gpErr error, n machineNames) Sou
 func groupPolicySettings(gp platform.GroupPolicy, gpErr error, n machineNames) (GPSettings, error) {
 	if gpErr != nil {
 		var ge *GPError
-		if errors.As(gpErr, &ge) {
+		var ue *platform.UnsafeFileError
+		if errors.As(gpErr, &ge) || errors.As(gpErr, &ue) {
+			// An unsafe managed preferences file keeps its own message
+			// and fix (the directory at fault, the chmod).
 			return GPSettings{}, gpErr
 		}
-		return GPSettings{}, &GPError{Value: n.root, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error()), hint: n.hint}
+		return GPSettings{}, &GPError{Value: n.root, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error()), hint: n.hint, label: n.label}
 	}
 	return parseGP(gp, n)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/plural"
@@ -39,6 +40,10 @@ check prints one FILE:LINE: message per problem (FILE: key: message where the
 TOML decoder gives no line) and exits 1; a clean file prints a summary and
 exits 0. At launch time a policy with any problem stops every launch.
 
+A FILE ending in .plist is read as macOS managed preferences (the payload
+of a configuration profile for the domain io.github.trustlaunch): its first
+problem is printed as FILE: key: message.
+
 The admin policy lives beside the admin whitelist, as policy.toml:
 %s.
 "trustlaunch whitelist show" and "paths" include it.
@@ -61,6 +66,9 @@ func policyCheck(ctx context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
+	if strings.HasSuffix(strings.ToLower(path), ".plist") {
+		return policyCheckManaged(s, path)
+	}
 	p, probs, err := readPolicy(ctx, path)
 	if ctx.Err() != nil {
 		s.errorf("policy check: interrupted")
@@ -80,6 +88,26 @@ func policyCheck(ctx context.Context, s *stdio, args []string) int {
 	for _, pub := range p.Publishers {
 		fmt.Fprintf(s.stdout, "  publisher %s: %s kid %s\n", safetext.Quote(pub.Name), pub.Alg, pub.KeyID)
 	}
+	return exitOK
+}
+
+// policyCheckManaged lints macOS managed preferences.
+func policyCheckManaged(s *stdio, path string) int {
+	m, err := policy.ReadManagedPrefsFile(path)
+	var ge *policy.GPError
+	switch {
+	case errors.As(err, &ge):
+		fmt.Fprintln(s.stdout, ge.Error())
+		return exitFailure
+	case err != nil:
+		s.errorf("policy check: %v", err)
+		return exitFailure
+	}
+	keys := "sets nothing"
+	if k := m.Keys(); len(k) > 0 {
+		keys = "sets " + strings.Join(k, ", ")
+	}
+	fmt.Fprintf(s.stdout, "%s: ok, managed preferences; %s\n", path, keys)
 	return exitOK
 }
 
