@@ -312,7 +312,7 @@ func (l *launch) precheck(context.Context) *ending {
 	}
 	// macOS: only with the administrator's opt-in, and only when the
 	// owner check proves itself on this machine (macgate.go).
-	if err := platformGate(l.opts.Policy); err != nil {
+	if err := platformGate(l.opts.Policy, l.opts.logf); err != nil {
 		return failed(phase.Proxy, StepListen, err)
 	}
 	return nil

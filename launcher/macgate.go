@@ -33,8 +33,10 @@ func (e *MacOSGateError) Error() string {
 func (e *MacOSGateError) Hint() string { return e.hint }
 
 // macOSGate decides whether a launch may go on on macOS: the admin
-// policy's opt-in, then selfCheck (connector.PeerSelfCheck).
-func macOSGate(pol policy.Source, selfCheck func() error) error {
+// policy's opt-in, then selfCheck (connector.PeerSelfCheck). When it may,
+// logf gets one line saying so and who enabled it: what the first-run
+// checklist looks for.
+func macOSGate(pol policy.Source, selfCheck func() error, logf func(string, ...any)) error {
 	if pol.Policy == nil || !pol.Policy.MacOSLaunch {
 		return &MacOSGateError{
 			Reason: "the tunnel's owner check on macOS has not been verified on this fleet's Macs, and no administrator has enabled it",
@@ -48,5 +50,10 @@ func macOSGate(pol policy.Source, selfCheck func() error) error {
 			hint:   "this macOS release may have changed the kernel structures trustlaunch reads; tell your administrator, quoting this message, and keep using the launcher you had",
 		}
 	}
+	from := pol.Policy.MacOSLaunchFrom
+	if from == "" {
+		from = pol.Policy.Path
+	}
+	logf("owner check self-check passed: this process's own connection was admitted as this user and process, and refused when not admitted (launching enabled by %s)", from)
 	return nil
 }

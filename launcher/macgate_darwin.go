@@ -7,4 +7,6 @@ import (
 
 // platformGate: on macOS, the administrator's opt-in and the owner
 // check's run-time self-check (macgate.go).
-func platformGate(pol policy.Source) error { return macOSGate(pol, connector.PeerSelfCheck) }
+func platformGate(pol policy.Source, logf func(string, ...any)) error {
+	return macOSGate(pol, connector.PeerSelfCheck, logf)
+}

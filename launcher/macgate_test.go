@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,7 +34,9 @@ func TestMacOSGate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n := 0
-			err := macOSGate(tc.pol, func() error { n++; return tc.check() })
+			var logged []string
+			logf := func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }
+			err := macOSGate(tc.pol, func() error { n++; return tc.check() }, logf)
 			if n != tc.checks {
 				t.Errorf("self-check ran %d times, want %d", n, tc.checks)
 			}
@@ -41,7 +44,13 @@ func TestMacOSGate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("macOSGate = %v, want nil", err)
 				}
+				if len(logged) != 1 || !strings.Contains(logged[0], "self-check passed") || !strings.Contains(logged[0], "enabled by p") {
+					t.Fatalf("logged %q, want one line saying the self-check passed and who enabled launching", logged)
+				}
 				return
+			}
+			if len(logged) != 0 {
+				t.Errorf("a refused launch logged %q", logged)
 			}
 			var ge *MacOSGateError
 			if !errors.As(err, &ge) || !strings.Contains(err.Error(), tc.want) || ge.Hint() == "" {
