@@ -50,10 +50,7 @@ func macOSGate(pol policy.Source, selfCheck func() error, logf func(string, ...a
 			hint:   "this macOS release may have changed the kernel structures trustlaunch reads; tell your administrator, quoting this message, and keep using the launcher you had",
 		}
 	}
-	from := pol.Policy.MacOSLaunchFrom
-	if from == "" {
-		from = pol.Policy.Path
-	}
+	from := pol.Policy.MacOSLaunchSource()
 	logf("owner check self-check passed: this process's own connection was admitted as this user and process, and refused when not admitted (launching enabled by %s)", from)
 	return nil
 }

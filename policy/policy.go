@@ -84,6 +84,10 @@ func (p *Policy) source(from string) string {
 	return p.Path
 }
 
+// MacOSLaunchSource names where MacOSLaunch came from: the managed
+// preferences' key, or the policy file.
+func (p *Policy) MacOSLaunchSource() string { return p.source(p.MacOSLaunchFrom) }
+
 // PublishersSource names where the publishers came from, for messages; ""
 // for a nil policy (descriptor.Publishers).
 func (p *Policy) PublishersSource() string {
