@@ -105,7 +105,7 @@ type Config struct {
 	// crypto/tls itself limits versions, groups and suites to approved ones.
 	FIPS bool
 	// AllowUncheckedPeers lets Serve accept a local connection whose owner
-	// cannot be checked: on systems without a check (not Linux), or from a
+	// cannot be checked: on systems without a check (the BSDs), or from a
 	// peer on another machine through a non-loopback listener. Without it
 	// such connections are refused: a security check never turns into a
 	// no-op silently.
@@ -114,10 +114,11 @@ type Config struct {
 	// processes (docs/design.md "Connector": during `open`, the emulator
 	// and its descendants). Serve finds the process(es) holding the client
 	// end of a local connection (Linux: the holders of the socket's inode;
-	// Windows: the owner in the TCP table) and relays the connection only
-	// when at least one was found and AdmitProcess returns nil for each
-	// (with ProcessRoots, the Linux search stops at the first holder in
-	// the roots' tree: see socketHolders).
+	// Windows: the owner in the TCP table; macOS: the holder libproc finds
+	// under ProcessRoots) and relays the connection only when at least one
+	// was found and AdmitProcess returns nil for each (with ProcessRoots,
+	// the Linux and macOS searches stop at the first holder in the roots'
+	// tree: see socketHolders).
 	// Its error is logged, wrapped in a *PeerProcessError. Nil: the
 	// same-user rule only (`connect --listen`, the raw and none profiles).
 	AdmitProcess func(pid int) error
@@ -126,6 +127,8 @@ type Config struct {
 	// tree: a few processes), instead of every process of this user
 	// (hundreds on a desktop, with thousands of descriptors to read at
 	// each accept). It is used only with AdmitProcess, which still decides.
+	// On macOS it is required with AdmitProcess: without it every
+	// connection is refused.
 	ProcessRoots func() []int
 	// WebSocketPing is how often the WebSocket transport sends a ping, so
 	// a proxy that cuts idle WebSocket connections (nginx's

@@ -98,10 +98,15 @@
 // connection, with no text to parse, unlike scanning /proc/net/tcp, whose
 // size grows with every socket on the machine. On Windows it finds the
 // process owning the client socket in the TCP table (GetExtendedTcpTable)
-// and compares the user SID of that process's token with its own. Where
-// the owner cannot be checked (macOS, or a remote peer on a non-loopback
-// listener) Serve refuses the connection unless Config.AllowUncheckedPeers
-// is set.
+// and compares the user SID of that process's token with its own. On
+// macOS it reads the uid that created the client socket (so_uid) from the
+// kernel's PCB list (sysctl net.inet.tcp.pcblist_n) and, with
+// Config.AdmitProcess, finds the holder through libproc (internal/xnu):
+// private structures, checked record by record, refused when they do not
+// parse; [PeerSelfCheck] proves the check on the machine at hand. Where
+// the owner cannot be checked (the BSDs, or a remote peer on a
+// non-loopback listener) Serve refuses the connection unless
+// Config.AllowUncheckedPeers is set.
 //
 // # Secrets
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -13,7 +14,7 @@ import (
 var errPeerUnchecked = errors.New("the owner of the connection cannot be checked")
 
 // PeerCheckAvailable reports whether this system lets Serve check which user
-// opened a local connection (Linux and Windows: yes; macOS: no). Where it
+// opened a local connection (Linux, Windows and macOS: yes; the BSDs: no). Where it
 // returns false, Serve refuses every connection unless
 // Config.AllowUncheckedPeers is set.
 func PeerCheckAvailable() bool { return peerCheckAvailable }
@@ -107,4 +108,10 @@ func (c *Connector) checkPeer(conn net.Conn) error {
 		return nil
 	}
 	return err
+}
+
+// unmapped is ap with an IPv4-mapped address unmapped and no zone, the
+// form the systems' socket tables are compared in (Windows, macOS).
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 }

@@ -82,10 +82,6 @@ func checkPeerOwner(conn net.Conn, admit func(pid int) error, _ func() []int) er
 	return nil
 }
 
-func unmapped(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
-}
-
 // socketOwner returns the row of the TCP socket whose local end is local
 // and remote end is remote. An IPv4 pair is looked for in the IPv6
 // table too: a client on a dual-stack socket (Java's default) that reached

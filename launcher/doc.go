@@ -11,7 +11,8 @@
 //     dialed ahead, the emulator in its own process group, teardown, and an
 //     audit record (package audit). It reports its progress phase by phase to
 //     Options.Status, and refuses at once where the connector cannot check
-//     who connects to the local end (macOS).
+//     who connects to the local end, and on macOS unless the administrator
+//     enabled it and the owner check's self-check passes (macgate.go).
 //   - Options.LaunchURL takes the descriptor URL that package link reads
 //     out of the trustlaunch:// link (link.Parse, link.DescriptorURL;
 //     docs/design.md "The link and the descriptor URL").

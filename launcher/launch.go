@@ -310,6 +310,11 @@ func (l *launch) precheck(context.Context) *ending {
 	if l.opts.Policy.Err != nil {
 		return failed(phase.Policy, policy.Step, l.opts.Policy.Err)
 	}
+	// macOS: only with the administrator's opt-in, and only when the
+	// owner check proves itself on this machine (macgate.go).
+	if err := platformGate(l.opts.Policy, l.opts.logf); err != nil {
+		return failed(phase.Proxy, StepListen, err)
+	}
 	return nil
 }
 
@@ -733,8 +738,9 @@ func (l *launch) outcome(ctx context.Context) audit.Outcome {
 // emulator or the recorder (roots are where the connector starts its
 // search for the socket's holder); emulator_windows.go admits a process of
 // the emulator's Job Object, which holds the recorder too, and needs no
-// roots, since the TCP table names the process; emulator_darwin.go refuses
-// every process, and Launch refuses to run on macOS before it is asked.
+// roots, since the TCP table names the process; emulator_darwin.go walks
+// the parent chain as Linux does (kern.proc.pid), with the tracker of
+// internal/proctree in place of the subreaper.
 type emulatorTree struct {
 	emulator atomic.Int64                  // the emulator's pid once started, else 0
 	group    atomic.Pointer[processGroup]  // the emulator's group (Windows: its Job Object), set with emulator

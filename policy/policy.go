@@ -62,7 +62,13 @@ type Policy struct {
 	// proxy: Proxies still decide which security proxies a tunnel may
 	// reach.
 	OutboundPAC string
-	// RequireSigned, ProxiesFrom, DestinationsFrom, PublishersFrom and
+	// MacOSLaunch lets `open` launch on macOS (macos_launch in the file,
+	// MacOSLaunch in the managed preferences), once the owner check's
+	// first-run checklist has passed on this fleet's Macs
+	// (docs/macos.md). Ignored elsewhere.
+	MacOSLaunch     bool
+	MacOSLaunchFrom string // where MacOSLaunch came from when not Path: the managed preferences file
+	// RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom and
 	// OSLogFrom name where a setting came from when it is not Path: the
 	// Group Policy value or key that replaced the file's (Merge).
 	RequireSignedFrom, ProxiesFrom, DestinationsFrom, PublishersFrom, OSLogFrom string
@@ -85,6 +91,10 @@ func (p *Policy) source(from string) string {
 	}
 	return p.Path
 }
+
+// MacOSLaunchSource names where MacOSLaunch came from: the managed
+// preferences' key, or the policy file.
+func (p *Policy) MacOSLaunchSource() string { return p.source(p.MacOSLaunchFrom) }
 
 // PublishersSource names where the publishers came from, for messages; ""
 // for a nil policy (descriptor.Publishers).
@@ -189,11 +199,11 @@ func (e *Error) Hint() string {
 // file that is unsafe, unreadable or has any problem is Err, which stops
 // every launch (fail closed, as for the admin whitelist).
 //
-// On Windows, Group Policy settings replace the file's (Merge); a
-// Group Policy that cannot be read or has a malformed value is Err too.
+// On Windows, Group Policy settings replace the file's (Merge), and on
+// macOS the managed preferences' (managedprefs.go); a machine policy that
+// cannot be read or has a malformed value is Err too.
 func Load(path string) Source {
-	gp, err := platform.ReadGroupPolicy()
-	return Merge(loadPolicy(path, platform.CheckAdminFile), gp, err)
+	return readMachinePolicy().apply(loadPolicy(path, platform.CheckAdminFile))
 }
 
 func loadPolicy(path string, check func(string) error) Source {
@@ -252,6 +262,7 @@ func ReadFile(path string) (*Policy, []Problem, error) {
 //	origins = ["portal.example.com"]     # optional
 //
 //	os_log = "warning"                   # info (default), warning, error or off
+//	macos_launch = true                  # let open launch on macOS (docs/macos.md)
 //
 // It returns every problem found, each with its line where the TOML
 // library knows it. The Policy is complete only when there are none.
@@ -311,8 +322,12 @@ func Parse(path string, data []byte) (*Policy, []Problem) {
 				break
 			}
 			pp.pol.OutboundPAC = raw
+		case "macos_launch":
+			if err := md.PrimitiveDecode(prim, &pp.pol.MacOSLaunch); err != nil {
+				pp.add(tomlpos.Line(&md, prim), key, "macos_launch must be true or false")
+			}
 		default:
-			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, outbound_pac, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
+			pp.add(tomlpos.FirstLine(&md, prim), key, "unknown key %s; a policy has require_signed, os_log, outbound_pac, macos_launch, [[proxies]], [[destinations]] and [[publishers]]", safetext.QuoteExcerpt(key, 60))
 		}
 	}
 	if pp.pol.RequireSigned && len(pp.pol.Publishers) == 0 && len(pp.probs) == 0 {
@@ -730,6 +745,9 @@ func (p *Policy) Summary() string {
 	}
 	if p.OSLog != oslog.LevelInfo {
 		parts = append(parts, "os_log "+p.OSLog.String())
+	}
+	if p.MacOSLaunch {
+		parts = append(parts, "macos_launch")
 	}
 	return strings.Join(parts, ", ")
 }

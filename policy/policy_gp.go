@@ -47,12 +47,23 @@ var (
 type GPError struct {
 	Value string // the registry value or key at fault
 	Msg   string // sanitized
+	hint  string // when not empty, in place of Group Policy's (macOS managed preferences)
+	label string // what it is, when not Group Policy: "managed preferences"
 }
 
-func (e *GPError) Error() string { return "group policy " + e.Value + ": " + e.Msg }
+func (e *GPError) Error() string {
+	label := e.label
+	if label == "" {
+		label = "group policy"
+	}
+	return label + " " + e.Value + ": " + e.Msg
+}
 
 // Hint tells the user what to do.
 func (e *GPError) Hint() string {
+	if e.hint != "" {
+		return e.hint
+	}
 	return "every launch stops until Group Policy is fixed: an administrator corrects or removes the value with the trustlaunch ADMX template (gpedit.msc, Intune) or reg.exe; trustlaunch whitelist paths shows what is read"
 }
 
@@ -82,21 +93,41 @@ func (s *GPSettings) Any() bool {
 
 // GPValuePath names a value of the policy key, or of one of its subkeys
 // when sub is not empty, as messages and `whitelist show` print it.
-func GPValuePath(sub, name string) string {
-	if sub == "" {
-		return platform.GroupPolicyPath + `\` + name
-	}
-	return platform.GroupPolicyPath + `\` + sub + ` value "` + name + `"`
-}
+func GPValuePath(sub, name string) string { return groupPolicy.value(sub, name) }
 
 // GPListPath names a subkey of the policy key.
-func GPListPath(sub string) string { return platform.GroupPolicyPath + `\` + sub }
+func GPListPath(sub string) string { return groupPolicy.list(sub) }
+
+// machineNames says how messages name the settings of a machine policy
+// and where they come from: Windows Group Policy's registry key, or on
+// macOS the managed preferences file (managedprefs.go), whose settings
+// have the same names and forms and go through the same parser.
+type machineNames struct {
+	root  string                        // the key or file, as a whole
+	value func(sub, name string) string // a value of the root, or of one of its lists when sub is not empty
+	list  func(sub string) string       // one of its lists
+	hint  string                        // the fix, for GPError.Hint; empty: Group Policy's
+	label string                        // what GPError.Error calls it; empty: "group policy"
+}
+
+var groupPolicy = machineNames{
+	root: platform.GroupPolicyPath,
+	value: func(sub, name string) string {
+		if sub == "" {
+			return platform.GroupPolicyPath + `\` + name
+		}
+		return platform.GroupPolicyPath + `\` + sub + ` value "` + name + `"`
+	},
+	list: func(sub string) string { return platform.GroupPolicyPath + `\` + sub },
+}
 
 // ParseGP interprets what platform.ReadGroupPolicy read. Any
 // problem is a *GPError naming the value; the settings are then
 // unusable as a whole. A list subkey with no values is not given (what the
 // Group Policy client leaves when a list policy is disabled).
-func ParseGP(gp platform.GroupPolicy) (GPSettings, error) {
+func ParseGP(gp platform.GroupPolicy) (GPSettings, error) { return parseGP(gp, groupPolicy) }
+
+func parseGP(gp platform.GroupPolicy, n machineNames) (GPSettings, error) {
 	var s GPSettings
 	if gp.Absent != "" {
 		return s, nil
@@ -117,19 +148,19 @@ func ParseGP(gp platform.GroupPolicy) (GPSettings, error) {
 			err = fmt.Errorf("unknown value; the trustlaunch template defines %s and the subkeys %s", strings.Join(GPValueNames, ", "), strings.Join(GPListKeys, ", "))
 		}
 		if err != nil {
-			return GPSettings{}, &GPError{Value: GPValuePath("", safetext.Sanitize(v.Name)), Msg: err.Error()}
+			return GPSettings{}, &GPError{Value: n.value("", safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint, label: n.label}
 		}
 	}
 	for _, sk := range gp.Subkeys {
 		if !slices.Contains(GPListKeys, sk.Name) {
-			return GPSettings{}, &GPError{Value: GPListPath(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GPListKeys, ", ")}
+			return GPSettings{}, &GPError{Value: n.list(safetext.Sanitize(sk.Name)), Msg: "unknown subkey; the trustlaunch template defines " + strings.Join(GPListKeys, ", "), hint: n.hint, label: n.label}
 		}
 		if len(sk.Values) == 0 {
 			continue
 		}
 		for _, v := range sk.Values {
-			if err := s.listValue(sk.Name, v); err != nil {
-				return GPSettings{}, &GPError{Value: GPValuePath(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error()}
+			if err := s.listValue(n, sk.Name, v); err != nil {
+				return GPSettings{}, &GPError{Value: n.value(sk.Name, safetext.Sanitize(v.Name)), Msg: err.Error(), hint: n.hint, label: n.label}
 			}
 		}
 		switch sk.Name {
@@ -175,11 +206,11 @@ func gpLevel(v platform.RegistryValue) (oslog.Level, error) {
 }
 
 // listValue parses one entry of a list subkey into s.
-func (s *GPSettings) listValue(sub string, v platform.RegistryValue) error {
+func (s *GPSettings) listValue(n machineNames, sub string, v platform.RegistryValue) error {
 	if v.Type != platform.RegSZ {
 		return fmt.Errorf("is %s, want REG_SZ", platform.RegTypeName(v.Type))
 	}
-	e := gpEntry{src: GPValuePath(sub, v.Name), name: v.Name, fields: strings.Fields(v.String)}
+	e := gpEntry{src: n.value(sub, v.Name), name: v.Name, fields: strings.Fields(v.String)}
 	if sub != GPPublishers {
 		// The template's lists number their values 1, 2, ... (valuePrefix
 		// ""); the number is the entry's position in messages.
@@ -332,7 +363,11 @@ func (s *GPSettings) publisher(e gpEntry) error {
 // stops every launch, and so does Group Policy that cannot be read or
 // parsed (gpErr, or a malformed value): fail closed both ways.
 func MergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error) whitelist.Source {
-	set, err := groupPolicySettings(gp, gpErr)
+	return mergeAdmin(admin, gp, gpErr, groupPolicy)
+}
+
+func mergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error, n machineNames) whitelist.Source {
+	set, err := groupPolicySettings(gp, gpErr, n)
 	if err != nil {
 		return whitelist.Source{Path: admin.Path, Err: err}
 	}
@@ -347,14 +382,14 @@ func MergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error) wh
 		out.Problems = admin.Problems
 	}
 	if set.HasServers {
-		entries, listPath, registry = set.Servers, GPListPath(GPServers), true
+		entries, listPath, registry = set.Servers, n.list(GPServers), true
 		out.Problems = nil
 		if admin.List != nil {
 			modeFrom = admin.Path
 		}
 	}
 	if set.HasAdminOnly {
-		adminOnly, modeFrom = set.AdminOnly, GPValuePath("", GPAllowAdminListOnly)
+		adminOnly, modeFrom = set.AdminOnly, n.value("", GPAllowAdminListOnly)
 	}
 	l := whitelist.NewList(listPath, adminOnly, entries)
 	l.ModeFrom, l.Registry = modeFrom, registry
@@ -367,7 +402,11 @@ func MergeAdmin(admin whitelist.Source, gp platform.GroupPolicy, gpErr error) wh
 // place of the file's. The result must still make sense as a whole:
 // require_signed with no publisher from either place stops every launch.
 func Merge(pol Source, gp platform.GroupPolicy, gpErr error) Source {
-	set, err := groupPolicySettings(gp, gpErr)
+	return merge(pol, gp, gpErr, groupPolicy)
+}
+
+func merge(pol Source, gp platform.GroupPolicy, gpErr error, n machineNames) Source {
+	set, err := groupPolicySettings(gp, gpErr, n)
 	if err != nil {
 		return Source{Path: pol.Path, Err: err}
 	}
@@ -379,46 +418,50 @@ func Merge(pol Source, gp platform.GroupPolicy, gpErr error) Source {
 		p = *pol.Policy
 	} else {
 		// No file: every setting is Group Policy's or absent.
-		p.Path = platform.GroupPolicyPath
+		p.Path = n.root
 	}
 	if set.HasRequireSigned {
-		p.RequireSigned, p.RequireSignedFrom = set.RequireSigned, GPValuePath("", GPRequireSigned)
+		p.RequireSigned, p.RequireSignedFrom = set.RequireSigned, n.value("", GPRequireSigned)
 	}
 	if set.HasProxies {
-		p.Proxies, p.RestrictProxies, p.ProxiesFrom = set.Proxies, true, GPListPath(GPProxies)
+		p.Proxies, p.RestrictProxies, p.ProxiesFrom = set.Proxies, true, n.list(GPProxies)
 	}
 	if set.HasDestinations {
-		p.Destinations, p.RestrictDestinations, p.DestinationsFrom = set.Destinations, true, GPListPath(GPDestinations)
+		p.Destinations, p.RestrictDestinations, p.DestinationsFrom = set.Destinations, true, n.list(GPDestinations)
 	}
 	if set.HasPublishers {
-		p.Publishers, p.PublishersFrom = set.Publishers, GPListPath(GPPublishers)
+		p.Publishers, p.PublishersFrom = set.Publishers, n.list(GPPublishers)
 	}
 	if set.HasOSLog {
-		p.OSLog, p.OSLogFrom = set.OSLog, GPValuePath("", GPOSLog)
+		p.OSLog, p.OSLogFrom = set.OSLog, n.value("", GPOSLog)
 	}
 	if p.RequireSigned && len(p.Publishers) == 0 {
 		return Source{Path: pol.Path, Err: &GPError{
 			Value: p.source(p.RequireSignedFrom),
-			Msg:   "require a signature with no publisher in Group Policy or " + pol.Path + " refuses every descriptor; add the portal's publisher key",
+			Msg:   "require a signature with no publisher in " + n.root + " or " + pol.Path + " refuses every descriptor; add the portal's publisher key",
+			hint:  n.hint,
+			label: n.label,
 		}}
 	}
 	return Source{Path: pol.Path, Policy: &p}
 }
 
-func groupPolicySettings(gp platform.GroupPolicy, gpErr error) (GPSettings, error) {
+func groupPolicySettings(gp platform.GroupPolicy, gpErr error, n machineNames) (GPSettings, error) {
 	if gpErr != nil {
 		var ge *GPError
-		if errors.As(gpErr, &ge) {
+		var ue *platform.UnsafeFileError
+		if errors.As(gpErr, &ge) || errors.As(gpErr, &ue) {
+			// An unsafe managed preferences file keeps its own message
+			// and fix (the directory at fault, the chmod).
 			return GPSettings{}, gpErr
 		}
-		return GPSettings{}, &GPError{Value: platform.GroupPolicyPath, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error())}
+		return GPSettings{}, &GPError{Value: n.root, Msg: "cannot be read: " + safetext.Sanitize(gpErr.Error()), hint: n.hint, label: n.label}
 	}
-	return ParseGP(gp)
+	return parseGP(gp, n)
 }
 
 // LoadAdmin is whitelist.LoadAdmin with this machine's Group Policy merged
 // in (MergeAdmin): what every command that decides or shows a launch uses.
 func LoadAdmin(path string) whitelist.Source {
-	gp, err := platform.ReadGroupPolicy()
-	return MergeAdmin(whitelist.LoadAdmin(path), gp, err)
+	return readMachinePolicy().applyAdmin(whitelist.LoadAdmin(path))
 }

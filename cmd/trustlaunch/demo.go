@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/trustlaunch/trustlaunch/audit"
@@ -176,7 +177,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	} else if code, ok := demoAdminCheck(ctx, s, o.open.paths.admin, world.LaunchURL); !ok {
 		return code
 	}
-	policy, done, err := demoPolicy(world)
+	policy, done, err := demoPolicy(world, o.open.paths.policy)
 	if err != nil {
 		s.errorf("demo: %v", err)
 		return exitFailure
@@ -243,8 +244,11 @@ func demoAdminCheck(ctx context.Context, s *stdio, adminPath, launchURL string) 
 
 // demoPolicy gives the demo a policy of its own, in a temporary directory,
 // that pins the key the demo's portal signs with: the launch then shows
-// "signed by trustlaunch demo". done removes the directory.
-func demoPolicy(world *demo.World) (*policy.Source, func(), error) {
+// "signed by trustlaunch demo". done removes the directory. Launching on
+// macOS is the administrator's to enable (macos_launch): the demo takes
+// that one setting from the machine's admin policy at adminPolicy, never
+// from its own file, which the user wrote.
+func demoPolicy(world *demo.World, adminPolicy string) (*policy.Source, func(), error) {
 	dir, err := os.MkdirTemp("", "trustlaunch-demo-policy-")
 	if err != nil {
 		return nil, nil, err
@@ -253,6 +257,11 @@ func demoPolicy(world *demo.World) (*policy.Source, func(), error) {
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
+	}
+	if runtime.GOOS == "darwin" {
+		if m := policy.Load(adminPolicy); m.Err == nil && m.Policy != nil && m.Policy.MacOSLaunch {
+			src.Policy.MacOSLaunch, src.Policy.MacOSLaunchFrom = true, m.Policy.MacOSLaunchSource()
+		}
 	}
 	return &src, func() { os.RemoveAll(dir) }, nil
 }

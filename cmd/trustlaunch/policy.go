@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/trustlaunch/trustlaunch/internal/oslog"
 	"github.com/trustlaunch/trustlaunch/internal/plural"
@@ -39,6 +40,10 @@ check prints one FILE:LINE: message per problem (FILE: key: message where the
 TOML decoder gives no line) and exits 1; a clean file prints a summary and
 exits 0. At launch time a policy with any problem stops every launch.
 
+A FILE ending in .plist is read as macOS managed preferences (the payload
+of a configuration profile for the domain io.github.trustlaunch): its first
+problem is printed as FILE: key: message.
+
 The admin policy lives beside the admin whitelist, as policy.toml:
 %s.
 "trustlaunch whitelist show" and "paths" include it.
@@ -62,6 +67,9 @@ func policyCheck(ctx context.Context, s *stdio, args []string) int {
 		return exitUsage
 	}
 	path := fs.Arg(0)
+	if strings.HasSuffix(strings.ToLower(path), ".plist") {
+		return policyCheckManaged(s, path)
+	}
 	p, probs, err := readPolicy(ctx, path)
 	if ctx.Err() != nil {
 		s.errorf("policy check: interrupted")
@@ -95,6 +103,26 @@ func policyCheck(ctx context.Context, s *stdio, args []string) int {
 	for _, pub := range p.Publishers {
 		fmt.Fprintf(s.stdout, "  publisher %s: %s kid %s\n", safetext.Quote(pub.Name), pub.Alg, pub.KeyID)
 	}
+	return exitOK
+}
+
+// policyCheckManaged lints macOS managed preferences.
+func policyCheckManaged(s *stdio, path string) int {
+	m, err := policy.ReadManagedPrefsFile(path)
+	var ge *policy.GPError
+	switch {
+	case errors.As(err, &ge):
+		fmt.Fprintln(s.stdout, ge.Error())
+		return exitFailure
+	case err != nil:
+		s.errorf("policy check: %v", err)
+		return exitFailure
+	}
+	keys := "sets nothing"
+	if k := m.Keys(); len(k) > 0 {
+		keys = "sets " + strings.Join(k, ", ")
+	}
+	fmt.Fprintf(s.stdout, "%s: ok, managed preferences; %s\n", path, keys)
 	return exitOK
 }
 
@@ -172,16 +200,14 @@ func showPolicy(s *stdio, path string) bool {
 	return true
 }
 
-// showGroupPolicy prints what Windows Group Policy gives, each setting
-// with what it replaces, for `whitelist paths` and `show`. It returns
-// false when Group Policy cannot be used, which stops every launch.
+// showGroupPolicy prints what Windows Group Policy (macOS: the managed
+// preferences) gives, each setting with what it replaces, for `whitelist
+// paths` and `show`. It returns false when it cannot be used, which stops
+// every launch.
 func showGroupPolicy(s *stdio) bool {
-	fmt.Fprintf(s.stdout, "group policy: %s\n", platform.GroupPolicyPath)
-	gp, err := platform.ReadGroupPolicy()
-	var set policy.GPSettings
-	if err == nil {
-		set, err = policy.ParseGP(gp)
-	}
+	m := policy.ReadMachine()
+	fmt.Fprintf(s.stdout, "%s: %s\n", m.Kind, m.Path)
+	set, err := m.Settings, m.Err
 	if err != nil {
 		fmt.Fprintf(s.stdout, "  unusable, so every launch stops: %v\n", err)
 		var ge *policy.GPError
@@ -191,10 +217,10 @@ func showGroupPolicy(s *stdio) bool {
 		return false
 	}
 	switch {
-	case gp.Absent != "":
-		fmt.Fprintf(s.stdout, "  %s (the files decide)\n", gp.Absent)
+	case m.Absent != "":
+		fmt.Fprintf(s.stdout, "  %s (the files decide)\n", m.Absent)
 		return true
-	case !set.Any():
+	case !set.Any() && m.MacOSLaunch == nil:
 		fmt.Fprintf(s.stdout, "  exists; sets nothing (the files decide)\n")
 		return true
 	}
@@ -217,6 +243,7 @@ func showGroupPolicy(s *stdio) bool {
 		{set.HasDestinations, policy.GPDestinations + ": " + plural.Count(len(set.Destinations), "entry", "entries"), "[[destinations]] of the admin policy"},
 		{set.HasPublishers, policy.GPPublishers + ": " + plural.Count(len(set.Publishers), "entry", "entries"), "[[publishers]] of the admin policy"},
 		{set.HasOSLog, policy.GPOSLog + ": " + set.OSLog.String(), "os_log of the admin policy"},
+		{m.MacOSLaunch != nil, policy.MPMacOSLaunch + ": " + fmt.Sprint(m.MacOSLaunch != nil && *m.MacOSLaunch), "macos_launch of the admin policy"},
 	} {
 		if g.has {
 			fmt.Fprintf(s.stdout, "  %s; replaces %s\n", g.what, g.rep)

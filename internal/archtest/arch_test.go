@@ -45,6 +45,7 @@ var forbidden = map[string][]string{
 	"internal/phase":    {"*"},
 	"internal/plural":   {"*"},
 	"internal/oslog":    {"*"},
+	"internal/xnu":      {"*"},
 	"internal/testuser": {"*"},
 	"internal/debpkg":   {"*"},
 	"internal/demo":     {"cmd/trustlaunch", "tui"},
