@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
@@ -446,7 +445,7 @@ func failedHop(u *url.URL, err error) string {
 	}
 	var se *StepError
 	if errors.As(err, &se) {
-		if errors.Is(se, syscall.ECONNREFUSED) {
+		if errors.Is(se, errConnRefused) {
 			return name + " refused"
 		}
 		if se.Err != nil {

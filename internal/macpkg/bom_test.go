@@ -1,3 +1,10 @@
+//go:build !windows
+
+// Not built for Windows: these tests build the darwin binaries with the go
+// command and read the results with bsdtar, plistutil and cksum, none of
+// which the Windows test process under Wine has; the package is built and
+// checked on Linux, where the release is made.
+
 package macpkg
 
 import (
