@@ -3,7 +3,7 @@ package platform
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"path"
 	"strings"
 )
 
@@ -30,10 +30,10 @@ const macInstallFix = "install trustlaunch.app with the trustlaunch .pkg (it put
 // appBundleOf returns the .app bundle that holds exe, which must be its
 // main executable, BUNDLE.app/Contents/MacOS/NAME.
 func appBundleOf(exe string) (string, error) {
-	macos := filepath.Dir(exe)
-	contents := filepath.Dir(macos)
-	bundle := filepath.Dir(contents)
-	if filepath.Base(macos) != "MacOS" || filepath.Base(contents) != "Contents" || !strings.HasSuffix(bundle, ".app") {
+	macos := path.Dir(exe)
+	contents := path.Dir(macos)
+	bundle := path.Dir(contents)
+	if path.Base(macos) != "MacOS" || path.Base(contents) != "Contents" || !strings.HasSuffix(bundle, ".app") {
 		return "", &RegisterError{
 			Err: fmt.Errorf("%s is not inside an app bundle: on macOS links reach an app bundle (trustlaunch.app), never a plain binary, so this copy cannot be registered: %w", exe, errors.ErrUnsupported),
 			Fix: macInstallFix,
@@ -51,7 +51,7 @@ type macHandler struct {
 
 // is reports whether the handler is bundle.
 func (h macHandler) is(bundle string) bool {
-	return h.App != "" && filepath.Clean(h.App) == filepath.Clean(bundle)
+	return h.App != "" && path.Clean(h.App) == path.Clean(bundle)
 }
 
 // macCheckReport is CheckRegistration's report on macOS.
@@ -63,13 +63,13 @@ func macCheckReport(exe, bundle string, h macHandler) Report {
 	case h.App == "":
 		r.add("handler", "none")
 		r.problem("no application opens trustlaunch:// links: Launch Services has not registered "+bundle,
-			"run: "+filepath.Join(bundle, "Contents/MacOS/trustlaunch")+" register")
+			"run: "+path.Join(bundle, "Contents/MacOS/trustlaunch")+" register")
 	case h.is(bundle):
 		r.add("handler", "%s (this bundle)", h.App)
 	default:
 		r.add("handler", "%s", h.App)
 		r.problem("trustlaunch:// links open "+h.App+", not "+bundle,
-			"run: "+filepath.Join(bundle, "Contents/MacOS/trustlaunch")+" register --force")
+			"run: "+path.Join(bundle, "Contents/MacOS/trustlaunch")+" register --force")
 	}
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"howett.net/plist"
 
 	"github.com/trustlaunch/trustlaunch/internal/oslog"
+	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
 	"github.com/trustlaunch/trustlaunch/whitelist"
 )
@@ -125,7 +126,7 @@ func TestManagedPrefsMalformed(t *testing.T) {
 // stop every launch (the policy's and the admin list's Err), whatever the
 // files say; missing ones are no policy.
 func TestManagedPrefsFailClosed(t *testing.T) {
-	dir := t.TempDir()
+	dir := testtmp.Dir(t)
 	path := filepath.Join(dir, "io.github.trustlaunch.plist")
 	ok := func(string) error { return nil }
 	file := Source{Path: "/x/policy.toml", Policy: &Policy{Path: "/x/policy.toml"}}
