@@ -67,24 +67,28 @@ var (
 // bundleRedact removes what looks like a secret from text.
 func bundleRedact(text string) string {
 	text = bundleURL.ReplaceAllStringFunc(text, func(raw string) string {
-		cut := raw
-		if i := strings.IndexAny(cut, "?#"); i >= 0 {
-			cut = cut[:i] + "?[redacted]"
+		scheme, rest, _ := strings.Cut(raw, "://")
+		// The user information first, up to the last "@" anywhere: a
+		// password with an unencoded "/", "?" or "#" would otherwise end
+		// the authority early and keep its start.
+		rest = redactUserinfo(rest)
+		if i := strings.IndexAny(rest, "?#"); i >= 0 {
+			rest = rest[:i] + "?[redacted]"
 		}
-		scheme, rest, _ := strings.Cut(cut, "://")
-		authority, path, hasPath := strings.Cut(rest, "/")
-		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-			authority = "[redacted]@" + authority[at+1:]
-		}
-		out := scheme + "://" + authority
-		if hasPath {
-			out += "/" + path
-		}
-		return out
+		return scheme + "://" + rest
 	})
 	text = bundleJWS.ReplaceAllString(text, "[redacted]")
 	text = bundleCredential.ReplaceAllString(text, "$1 [redacted]")
 	return bundleNamed.ReplaceAllString(text, "$1$2[redacted]")
+}
+
+// redactUserinfo replaces everything up to the last "@" of s, a URL
+// without its scheme or a proxy setting, with "[redacted]@".
+func redactUserinfo(s string) string {
+	if at := strings.LastIndexByte(s, '@'); at >= 0 {
+		return "[redacted]@" + s[at+1:]
+	}
+	return s
 }
 
 // settingJSON is one setting and where it came from.
@@ -145,7 +149,11 @@ func newBundleSettings(s *stdio, o doctorOptions, now time.Time, auditLog *audit
 	}
 	for _, name := range bundleEnv {
 		if v := s.getenv(name); v != "" {
-			set.Environment[name] = v
+			// A proxy URL may be written without its scheme
+			// (USER:PASSWORD@HOST:PORT), which bundleRedact's URLs miss,
+			// and its password is registered only when doctor could
+			// read the setting.
+			set.Environment[name] = redactUserinfo(v)
 		}
 	}
 	if auditErr == nil {

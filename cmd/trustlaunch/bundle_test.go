@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trustlaunch/trustlaunch/internal/redact/redacttest"
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
@@ -119,5 +121,39 @@ func TestBundleHoldsNoSecret(t *testing.T) {
 				t.Errorf("%s holds %q, a spelling of a planted secret", name, run)
 			}
 		}
+	}
+}
+
+// TestBundleRedactsProxyPasswords: a proxy password is kept out of the
+// bundle however the URL is written, even when doctor could not read the
+// setting (so no secret was registered): without a scheme, and with an
+// unencoded "/", "?" or "#" in the password, which ends a URL's
+// authority early.
+func TestBundleRedactsProxyPasswords(t *testing.T) {
+	for _, tc := range []struct{ in, secret, keep string }{
+		{"http://alice:Pa55w0rd@proxy.corp:3128", "Pa55w0rd", "proxy.corp:3128"},
+		{"http://alice:Pa/55?w#0rd@proxy.corp:3128", "55", "proxy.corp:3128"},
+		{"see http://u:p/ss@h.corp:3128/x?q=1 there", "ss", "h.corp:3128/x"},
+	} {
+		if got := bundleRedact(tc.in); strings.Contains(got, tc.secret) || strings.Contains(got, "alice") || !strings.Contains(got, tc.keep) {
+			t.Errorf("bundleRedact(%q) = %q, want no %q, no user, and %q kept", tc.in, got, tc.secret, tc.keep)
+		}
+	}
+	for _, v := range []string{"alice:Pa55w0rd@proxy.corp:3128", "http://alice:Pa/55w0rd@proxy.corp:3128"} {
+		if got := redactUserinfo(v); strings.Contains(got, "Pa") || strings.Contains(got, "alice") || !strings.HasSuffix(got, "@proxy.corp:3128") {
+			t.Errorf("redactUserinfo(%q) = %q", v, got)
+		}
+	}
+	// The environment as doctor --bundle records it, with a setting
+	// doctor cannot use, so nothing was registered to scrub.
+	s := &stdio{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string {
+		if k == "HTTPS_PROXY" {
+			return "alice:Pa/55w0rd@proxy.corp:3128"
+		}
+		return ""
+	}}
+	set := newBundleSettings(s, doctorOptions{outbound: outboundFlags{url: "none"}}, time.Now(), nil, errors.New("no audit log"))
+	if got := set.Environment["HTTPS_PROXY"]; strings.Contains(got, "Pa") || strings.Contains(got, "alice") {
+		t.Errorf("settings.json records HTTPS_PROXY as %q", got)
 	}
 }
