@@ -259,12 +259,16 @@ func printDoctor(s *stdio, doc doctorJSON) {
 	label := map[string]string{statusOK: "ok", statusWarning: "warn", statusFail: "FAIL", statusSkipped: "skip"}
 	fails, warns := 0, 0
 	for _, c := range doc.Checks {
-		fmt.Fprintf(s.stdout, "%-4s  %-14s %s\n", label[c.Status], c.Name, safetext.Inert(c.Summary))
+		// Scrubbed as writeJSON scrubs the same report: every spelling
+		// of the secrets this run knows (the URL's query, a proxy
+		// password) is taken out of each line.
+		show := func(text string) string { return safetext.Inert(s.secrets.Scrub(text)) }
+		fmt.Fprintf(s.stdout, "%-4s  %-14s %s\n", label[c.Status], c.Name, show(c.Summary))
 		for _, d := range c.Details {
-			fmt.Fprintf(s.stdout, "      %-14s %s\n", "", safetext.Inert(d))
+			fmt.Fprintf(s.stdout, "      %-14s %s\n", "", show(d))
 		}
 		if c.Fix != "" {
-			fmt.Fprintf(s.stdout, "      %-14s fix: %s\n", "", safetext.Inert(c.Fix))
+			fmt.Fprintf(s.stdout, "      %-14s fix: %s\n", "", show(c.Fix))
 		}
 		switch c.Status {
 		case statusFail:
