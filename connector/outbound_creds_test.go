@@ -67,3 +67,28 @@ func TestCredentialsOnlyForTheNamedProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptHopsKerberosOnly: a proxy a PAC script chose is signed on to
+// with Kerberos only (on Windows, Negotiate's NTLM fallback is refused);
+// a proxy the setting names itself keeps the full Negotiate.
+func TestScriptHopsKerberosOnly(t *testing.T) {
+	list, err := NewOutboundList(SourceFlag, "PROXY a.test:3128", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := NewOutboundProxy(SourceFlag, "http://a.test:3128", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		ob   *OutboundProxy
+		want bool
+	}{
+		"PAC":  {NewOutboundScript(SourceFlag, stubScript("PROXY a.test:3128")), true},
+		"list": {list, false}, "one proxy": {one, false},
+	} {
+		if got := (routeDial{setting: tc.ob}).authFor().KerberosOnly; got != tc.want {
+			t.Errorf("%s: KerberosOnly = %v, want %v", name, got, tc.want)
+		}
+	}
+}

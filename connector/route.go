@@ -412,7 +412,7 @@ func (d routeDial) try(ctx context.Context, u *url.URL) (conn net.Conn, err erro
 		timeout:   d.opts.HandshakeTimeout,
 		userAgent: HeaderUserAgent(d.opts.UserAgent),
 		secrets:   d.opts.Secrets,
-		auth:      d.opts.Auth,
+		auth:      d.authFor(),
 		redial: func(ctx context.Context) (net.Conn, error) {
 			conn, step, err := d.dialHost(ctx, host, port)
 			if err != nil {
@@ -434,6 +434,17 @@ func (d routeDial) try(ctx context.Context, u *url.URL) (conn net.Conn, err erro
 		conn.Close() // the proxy closed it after a 407; run signed on over a fresh one
 	}
 	return tunnel, nil, false
+}
+
+// authFor is the sign-on configuration of a hop: a proxy a script chose
+// (PAC, WPAD) is answered with Kerberos only, never NTLM
+// (proxyauth.Config.KerberosOnly).
+func (d routeDial) authFor() proxyauth.Config {
+	auth := d.opts.Auth
+	if d.setting.script != nil {
+		auth.KerberosOnly = true
+	}
+	return auth
 }
 
 // failedHop is how Choice.Failed names a hop that was passed over:

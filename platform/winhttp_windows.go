@@ -71,8 +71,13 @@ func winHTTPProxyFor(o WinHTTPOptions, target string) (uint32, string, error) {
 		ao.autoConfigURL = u
 	}
 	// The script's server may ask for the user's own login (Negotiate,
-	// NTLM), as a company's often does; WinHTTP answers with it.
-	ao.autoLogonIfChall = 1
+	// NTLM), as a company's often does; WinHTTP answers with it only for
+	// the script's URL an administrator set (AutoConfigURL), never when
+	// auto-detection is on: whoever answers DHCP or DNS for "wpad" on the
+	// LAN would otherwise get the user's NTLM response.
+	if !o.AutoDetect {
+		ao.autoLogonIfChall = 1
+	}
 	t, err := windows.UTF16PtrFromString(target)
 	if err != nil {
 		return 0, "", err

@@ -14,10 +14,12 @@ import (
 // be used (no domain controller reachable, no SPN), as Edge and Chrome
 // sign on to a proxy. No password is given to it.
 type sspiContext struct {
-	spn  string
-	cred *sspi.Credentials
-	ctx  *negotiate.ClientContext
-	done bool
+	spn string
+	// kerberosOnly: Config.KerberosOnly.
+	kerberosOnly bool
+	cred         *sspi.Credentials
+	ctx          *negotiate.ClientContext
+	done         bool
 }
 
 // sspiFlags asks for a connection-oriented context with mutual
@@ -34,7 +36,7 @@ func newSecContext(host string, cfg Config) (secContext, error) {
 		return nil, &Error{Msg: "cannot use your Windows login for the Negotiate sign-on: " + safetext.Excerpt(err.Error(), 200),
 			Hint: "log on to Windows with your domain account", Err: err}
 	}
-	return &sspiContext{spn: "HTTP/" + host, cred: cred}, nil
+	return &sspiContext{spn: "HTTP/" + host, cred: cred, kerberosOnly: cfg.KerberosOnly}, nil
 }
 
 func (s *sspiContext) identity() string { return "" }
@@ -47,7 +49,7 @@ func (s *sspiContext) step(in []byte) ([]byte, error) {
 				Hint: "the proxy team must register the service principal " + s.spn + " in the domain", Err: err}
 		}
 		s.ctx = ctx
-		return out, nil
+		return s.checked(out)
 	}
 	if s.done || in == nil {
 		return nil, &Error{Msg: "the proxy refused your Windows login",
@@ -62,6 +64,16 @@ func (s *sspiContext) step(in []byte) ([]byte, error) {
 	if len(out) == 0 {
 		return nil, &Error{Msg: "Negotiate sign-on for " + s.spn + ": the sign-on completed but the proxy still refused it",
 			Hint: "ask the proxy team whether your account may use the proxy"}
+	}
+	return s.checked(out)
+}
+
+// checked refuses a token that would answer with NTLM where only
+// Kerberos may be (Config.KerberosOnly); nothing of it has been sent.
+func (s *sspiContext) checked(out []byte) ([]byte, error) {
+	if s.kerberosOnly && isNTLM(out) {
+		return nil, &Error{Msg: "the proxy a PAC script chose can be signed on to only with NTLM (no Kerberos ticket for " + s.spn + "): trustlaunch answers a proxy a script chose with Kerberos only",
+			Hint: "ask the proxy team to register the service principal " + s.spn + ", or name the proxy yourself with --outbound-proxy http://HOST:PORT"}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package proxyauth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"os"
@@ -20,7 +21,21 @@ type Config struct {
 	// Now is the clock the ticket's lifetime is checked against;
 	// time.Now when nil.
 	Now func() time.Time
+	// KerberosOnly refuses a sign-on that would answer with NTLM, which
+	// Windows' Negotiate falls back to: set for a proxy the setting did
+	// not name itself (a PAC script's or WPAD's choice), since an NTLM
+	// response can be relayed or cracked by whichever host the script
+	// named, where a Kerberos ticket serves only the service it names.
+	// Outside Windows NTLM is never answered, so it changes nothing there.
+	KerberosOnly bool
 }
+
+// ntlmSignature starts every NTLM message (MS-NLMP 2.2.1), bare or
+// wrapped in a SPNEGO token.
+var ntlmSignature = []byte("NTLMSSP\x00")
+
+// isNTLM reports whether a sign-on token carries an NTLM message.
+func isNTLM(token []byte) bool { return bytes.Contains(token, ntlmSignature) }
 
 func (c Config) getenv(name string) string {
 	if c.Getenv == nil {

@@ -64,3 +64,23 @@ func TestNewNegotiateRefusesNonHostNames(t *testing.T) {
 		}
 	}
 }
+
+// TestIsNTLM: an NTLM message is found bare and inside a SPNEGO token
+// (what Windows' Negotiate sends when it falls back); a Kerberos token is
+// not taken for one.
+func TestIsNTLM(t *testing.T) {
+	negotiateMsg := append([]byte("NTLMSSP\x00\x01\x00\x00\x00"), 0x07, 0x82, 0x08, 0xa2)
+	spnego := append([]byte{0x60, 0x28, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02, 0xa0, 0x1e}, negotiateMsg...)
+	kerberos := []byte{0x60, 0x82, 0x02, 0x10, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e}
+	for name, tc := range map[string]struct {
+		tok  []byte
+		want bool
+	}{
+		"bare NTLM": {negotiateMsg, true}, "NTLM in SPNEGO": {spnego, true},
+		"Kerberos": {kerberos, false}, "NTLMSSP without its NUL": {[]byte("NTLMSSP"), false},
+	} {
+		if got := isNTLM(tc.tok); got != tc.want {
+			t.Errorf("%s: isNTLM = %v, want %v", name, got, tc.want)
+		}
+	}
+}
