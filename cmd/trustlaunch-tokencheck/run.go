@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -249,26 +248,9 @@ const maxKeyFile = 1 << 20
 // loadKeys reads the key file. A file that anyone may write is refused:
 // whoever can add a key there can mint tokens this proxy admits.
 func loadKeys(path string) (*sessiontoken.KeySet, error) {
-	f, err := os.Open(path)
+	data, err := configFile{flag: "--keys", max: maxKeyFile, consequence: "anyone could add a key"}.read(path)
 	if err != nil {
-		return nil, fmt.Errorf("--keys: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("--keys: %w", err)
-	}
-	switch {
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("--keys: %s is not a regular file", path)
-	case fi.Mode().Perm()&0o002 != 0:
-		return nil, fmt.Errorf("--keys: %s is writable by any user (mode %04o), so anyone could add a key: chmod o-w %s", path, fi.Mode().Perm(), path)
-	case fi.Size() > maxKeyFile:
-		return nil, fmt.Errorf("--keys: %s is larger than %d KiB", path, maxKeyFile>>10)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("--keys: %w", err)
+		return nil, err
 	}
 	set, err := sessiontoken.ParseKeySet(data)
 	if err != nil {

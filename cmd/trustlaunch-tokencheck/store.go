@@ -74,7 +74,7 @@ func (f *storeFlags) open() (*store, error) {
 		return nil, fmt.Errorf("--redis: %w", err)
 	}
 	if *f.passwordFile != "" {
-		pw, err := readSmallFile(*f.passwordFile, "--redis-password-file")
+		pw, err := configFile{flag: "--redis-password-file", max: 64 << 10, secret: true, consequence: "anyone could change the password this helper logs in with"}.read(*f.passwordFile)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ func (f *storeFlags) open() (*store, error) {
 		if cfg.TLS == nil {
 			return nil, errors.New("--redis-ca is for a rediss:// URL")
 		}
-		pem, err := readSmallFile(*f.caFile, "--redis-ca")
+		pem, err := configFile{flag: "--redis-ca", max: 64 << 10, consequence: "anyone could add a CA and pose as Redis, whose answers decide single use"}.read(*f.caFile)
 		if err != nil {
 			return nil, err
 		}
@@ -162,23 +162,46 @@ func parseRedisURL(raw string) (redisreplay.Config, error) {
 	return c, nil
 }
 
-// readSmallFile reads a configuration file of at most 64 KiB.
-func readSmallFile(path, flag string) ([]byte, error) {
-	f, err := os.Open(path)
+// configFile is what the helper asks of a file of its configuration:
+// a regular file of at most max bytes, not writable by other users when
+// it decides whom the proxy trusts (keys, the Redis CA), and not
+// readable by them either when it is a secret (the Redis password).
+// consequence says what a writable one would allow.
+type configFile struct {
+	flag        string
+	max         int64
+	secret      bool
+	consequence string
+}
+
+// read reads path under the rules of f.
+func (f configFile) read(path string) ([]byte, error) {
+	file, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, fmt.Errorf("%s: %w", f.flag, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	defer file.Close()
+	fi, err := file.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, fmt.Errorf("%s: %w", f.flag, err)
 	}
-	if !fi.Mode().IsRegular() || fi.Size() > 64<<10 {
-		return nil, fmt.Errorf("%s: %s is not a regular file of at most 64 KiB", flag, path)
+	perm := fi.Mode().Perm()
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: %s is not a regular file", f.flag, path)
+	case perm&0o002 != 0:
+		return nil, fmt.Errorf("%s: %s is writable by any user (mode %04o), so %s: chmod o-w %s", f.flag, path, perm, f.consequence, path)
+	case f.secret && perm&0o004 != 0:
+		return nil, fmt.Errorf("%s: %s is readable by any user (mode %04o), and it holds a password: chmod o-rwx %s", f.flag, path, perm, path)
+	case fi.Size() > f.max:
+		return nil, fmt.Errorf("%s: %s is larger than %d KiB", f.flag, path, f.max>>10)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(file, f.max+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+		return nil, fmt.Errorf("%s: %w", f.flag, err)
+	}
+	if int64(len(data)) > f.max {
+		return nil, fmt.Errorf("%s: %s is larger than %d KiB", f.flag, path, f.max>>10)
 	}
 	return data, nil
 }

@@ -72,6 +72,33 @@ func TestStoreFlags(t *testing.T) {
 		}
 	}
 
+	// A password file other users can read, and a CA file they can
+	// write, are refused before anything is sent to Redis: the first
+	// gives the password away, the second lets anyone pose as Redis,
+	// whose answers decide single use.
+	pwOpen := filepath.Join(dir, "pw-open")
+	caOpen := filepath.Join(dir, "ca-open.pem")
+	for path, mode := range map[string]os.FileMode{pwOpen: 0o604, caOpen: 0o666} {
+		if err := os.WriteFile(path, []byte("s3cret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--redis", "redis://tokencheck@127.0.0.1:1", "--redis-password-file", pwOpen, "--check"}, "--redis-password-file: " + pwOpen + " is readable by any user (mode 0604), and it holds a password: chmod o-rwx"},
+		{[]string{"--redis", "rediss://127.0.0.1:1", "--redis-ca", caOpen, "--check"}, "--redis-ca: " + caOpen + " is writable by any user (mode 0666), so anyone could add a CA"},
+	} {
+		code, stdout, stderr := runWith("", append(append([]string{}, common...), tt.args...)...)
+		if code != exitFailure || !strings.Contains(stderr, tt.want) || strings.Contains(stdout+stderr, "s3cret") {
+			t.Errorf("%q: %d %q %q, want %d and %q", tt.args, code, stdout, stderr, exitFailure, tt.want)
+		}
+	}
+
 	// Serving with Redis down: the helper starts (Squid would restart a
 	// helper that exits, in a loop), says so, and refuses.
 	code, _, stderr := runWith("", append(append([]string{}, common...), "--redis", "redis://127.0.0.1:1")...)
