@@ -7,6 +7,7 @@
 package pac
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,33 @@ func TestScriptFetch(t *testing.T) {
 				t.Fatalf("err = %v, want %q without the key", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestScriptCancelledQuery: a query the caller cancels (a launch's dial
+// given up) ends the child it was waiting on, and the next query gets a
+// new child and the script's answer, not the dead child's silence taken
+// for the script's failure.
+func TestScriptCancelledQuery(t *testing.T) {
+	t.Parallel()
+	script := `function FindProxyForURL(u, h) { if (h == "slow.test") for (;;) {} return "PROXY a.test:3128" }`
+	s, err := NewScript(Options{URL: servePAC(t, script), Command: testCommand(t), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The child is started and answering before the query that will be
+	// given up.
+	if ans, err := s.FindProxy(t.Context(), "warm.test", "443"); err != nil || ans != "PROXY a.test:3128" {
+		t.Fatalf("warm-up query: %q, %v", ans, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := s.FindProxy(ctx, "slow.test", "443"); err == nil || ctx.Err() == nil {
+		t.Fatalf("the cancelled query: %v (ctx %v), want it ended by the cancel", err, ctx.Err())
+	}
+	ans, err := s.FindProxy(t.Context(), "next.test", "443")
+	if err != nil || ans != "PROXY a.test:3128" {
+		t.Fatalf("the query after a cancelled one: %q, %v; want the script's answer", ans, err)
 	}
 }

@@ -148,13 +148,19 @@ func (s *Script) FindProxy(ctx context.Context, host, port string) (string, erro
 	ans, err := s.child.ask(ctx, childQuery{URL: u, Host: host})
 	if err != nil {
 		var ee *EvalError
-		if (!errors.As(err, &ee) || ee.bound) && ctx.Err() == nil {
-			// The child is gone or was killed, or the script ran into a
-			// bound: every later query fails the same way at once,
-			// without another child or another wait.
-			s.failed = err
+		if !errors.As(err, &ee) || ee.bound {
+			// The child is gone or was killed (a cancelled query kills
+			// it too), or the script ran into a bound: it answers no
+			// more.
 			s.child.kill()
 			s.child = nil
+			if ctx.Err() == nil {
+				// The script's own doing: every later query fails the
+				// same way at once, without another child or another
+				// wait. A cancelled query is the caller's doing, and
+				// the next one starts a new child.
+				s.failed = err
+			}
 		}
 		return "", err
 	}
