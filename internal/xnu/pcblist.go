@@ -233,19 +233,28 @@ func parseRecord(b []byte, off int) (PCB, int, error) {
 	vflag := xi[xiVflag]
 	lport := binary.BigEndian.Uint16(xi[xiLport:])
 	fport := binary.BigEndian.Uint16(xi[xiFport:])
-	switch {
-	case vflag&inpIPv4 != 0:
-		// A dual-stack socket connected to an IPv4 address is kept as
-		// IPv4 (INP_IPV4 set): the address is in the in_addr_4in6 form.
-		p.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(xi[xiLaddr+12:xiLaddr+16])), lport)
-		p.Foreign = netip.AddrPortFrom(netip.AddrFrom4([4]byte(xi[xiFaddr+12:xiFaddr+16])), fport)
-	case vflag&inpIPv6 != 0:
-		p.Local = netip.AddrPortFrom(netip.AddrFrom16([16]byte(xi[xiLaddr:xiLaddr+16])).Unmap(), lport)
-		p.Foreign = netip.AddrPortFrom(netip.AddrFrom16([16]byte(xi[xiFaddr:xiFaddr+16])).Unmap(), fport)
-	default:
+	var ok bool
+	if p.Local, p.Foreign, ok = endpoints(vflag, xi[xiLaddr:xiLaddr+16], lport, xi[xiFaddr:xiFaddr+16], fport); !ok {
 		return PCB{}, 0, &LayoutError{Source: pcblistSource, Offset: off, What: fmt.Sprintf("xinpcb_n inp_vflag %#x names neither IPv4 nor IPv6", vflag)}
 	}
 	return p, at, nil
+}
+
+// endpoints reads a connection's two ends as XNU keeps them for an
+// inpcb (xinpcb_n, in_sockinfo): 16-byte addresses, IPv4 ones in the
+// in_addr_4in6 form (the last 4 bytes) when vflag has INP_IPV4, which a
+// dual-stack socket connected to an IPv4 address has too. ok is false
+// for a vflag that names neither family.
+func endpoints(vflag byte, laddr []byte, lport uint16, faddr []byte, fport uint16) (local, foreign netip.AddrPort, ok bool) {
+	switch {
+	case vflag&inpIPv4 != 0:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(laddr[12:16])), lport),
+			netip.AddrPortFrom(netip.AddrFrom4([4]byte(faddr[12:16])), fport), true
+	case vflag&inpIPv6 != 0:
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(laddr[:16])).Unmap(), lport),
+			netip.AddrPortFrom(netip.AddrFrom16([16]byte(faddr[:16])).Unmap(), fport), true
+	}
+	return netip.AddrPort{}, netip.AddrPort{}, false
 }
 
 func contains(s []uint32, v uint32) bool {

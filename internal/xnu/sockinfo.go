@@ -85,14 +85,9 @@ func ParseSocketFDInfo(b []byte) (TCPSocket, bool, error) {
 	lport := binary.BigEndian.Uint16(b[insiLport:])
 	fport := binary.BigEndian.Uint16(b[insiFport:])
 	s := TCPSocket{State: int32(le.Uint32(b[tcpsiState:]))}
-	switch vflag := b[insiVflag]; {
-	case vflag&inpIPv4 != 0:
-		s.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[insiLaddr+12:insiLaddr+16])), lport)
-		s.Foreign = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[insiFaddr+12:insiFaddr+16])), fport)
-	case vflag&inpIPv6 != 0:
-		s.Local = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[insiLaddr:insiLaddr+16])).Unmap(), lport)
-		s.Foreign = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[insiFaddr:insiFaddr+16])).Unmap(), fport)
-	default:
+	vflag := b[insiVflag]
+	var ok bool
+	if s.Local, s.Foreign, ok = endpoints(vflag, b[insiLaddr:insiLaddr+16], lport, b[insiFaddr:insiFaddr+16], fport); !ok {
 		return TCPSocket{}, false, &LayoutError{Source: socketInfoSourceName, Offset: insiVflag, What: fmt.Sprintf("in_sockinfo insi_vflag %#x names neither IPv4 nor IPv6", vflag)}
 	}
 	return s, true, nil
