@@ -347,7 +347,6 @@ func (p *OutboundProxy) DialFailed(err error) *StepError {
 // phrase (statusText): one wording for the tunnel and the descriptor
 // fetch.
 func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hint string) {
-	const notProxy = "the outbound proxy did not answer CONNECT as an HTTP proxy: check the outbound proxy setting (%s)"
 	if p.what != "" {
 		what = p.what // the one-proxy view of a dial knows its target
 	}
@@ -366,7 +365,7 @@ func (p *OutboundProxy) refusal(what, target, status string, code int) (msg, hin
 		return "could not reach " + what + " " + safetext.Quote(target) + " (" + status + ")",
 			what + " may be down, or its name unknown to the outbound proxy: try again later or ask your administrator"
 	}
-	return "unexpected answer to CONNECT: " + status, fmt.Sprintf(notProxy, p.source)
+	return "unexpected answer to CONNECT: " + status, fmt.Sprintf(notProxyHint, p.source)
 }
 
 // AddTo adds the setting's password, and its user name and password as
