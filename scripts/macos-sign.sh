@@ -44,7 +44,10 @@ fi
 [ -r "$passfile" ] || { echo "$me: TRUSTLAUNCH_MACOS_P12_PASSWORD_FILE=$passfile cannot be read" >&2; exit 1; }
 
 quill=$(pwd)/.cache/bin/quill
-want=$(awk '$1 == "github.com/anchore/quill" {print $2}' packaging/macos/quill/go.mod)
+# The pinned version, from "require github.com/anchore/quill vX" or a line
+# of a require block: the stamp rebuilds quill when the pin changes.
+want=$(awk '$1 == "require" && $2 == "github.com/anchore/quill" {print $3} $1 == "github.com/anchore/quill" {print $2}' packaging/macos/quill/go.mod)
+[ -n "$want" ] || { echo "$me: no github.com/anchore/quill version in packaging/macos/quill/go.mod" >&2; exit 1; }
 stamp=$quill.version
 if [ ! -x "$quill" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	echo "$me: building quill $want into $(dirname "$quill") (once)" >&2
