@@ -73,7 +73,7 @@ func (s *sspiContext) step(in []byte) ([]byte, error) {
 func (s *sspiContext) checked(out []byte) ([]byte, error) {
 	if s.kerberosOnly && isNTLM(out) {
 		return nil, &Error{Msg: "the proxy a PAC script chose can be signed on to only with NTLM (no Kerberos ticket for " + s.spn + "): trustlaunch answers a proxy a script chose with Kerberos only",
-			Hint: "ask the proxy team to register the service principal " + s.spn + ", or name the proxy yourself with --outbound-proxy http://HOST:PORT"}
+			Hint: "ask the proxy team to register the service principal " + s.spn + ", or name the proxy yourself with trustlaunch open --outbound-proxy http://HOST:PORT"}
 	}
 	return out, nil
 }

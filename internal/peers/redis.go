@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"text/template"
@@ -77,9 +79,21 @@ func StartRedis(t testing.TB, opts RedisOptions) *Redis {
 	rand.Read(pw)
 	password := hex.EncodeToString(pw)
 	r.PasswordFile = filepath.Join(r.Dir, "password")
-	// Readable by the proxy user Squid runs its helper as when the tests
-	// run as root; a test secret.
-	writeFile(t, r.PasswordFile, []byte(password+"\n"), 0o644)
+	// As an administrator keeps it: readable by the helper's user and no
+	// other (trustlaunch-tokencheck refuses a password file any user can
+	// read). Run as root, Squid runs its helper as squidUser: the file is
+	// root:proxy 0640 then.
+	writeFile(t, r.PasswordFile, []byte(password+"\n"), 0o640)
+	if os.Geteuid() == 0 {
+		g, err := user.LookupGroup(squidUser)
+		if err != nil {
+			t.Fatalf("the group of Squid's user %s: %v", squidUser, err)
+		}
+		gid, _ := strconv.Atoi(g.Gid)
+		if err := os.Chown(r.PasswordFile, 0, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.Chmod(r.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
