@@ -16,7 +16,6 @@ import (
 	"github.com/trustlaunch/trustlaunch/connector/proxyauth"
 	"github.com/trustlaunch/trustlaunch/descriptor"
 	"github.com/trustlaunch/trustlaunch/internal/peers"
-	"github.com/trustlaunch/trustlaunch/whitelist"
 )
 
 // negotiateHosts are the names of the company network of the Negotiate
@@ -163,18 +162,7 @@ func TestOutboundNegotiate(t *testing.T) {
 		t.Setenv("KRB5CCNAME", r.ccache)
 		t.Setenv("KRB5_CONFIG", r.kdc.Krb5Conf)
 		ca := peers.NewCA(t)
-		portal := startNamedOrigin(t, ca.Issue(t, "portal.test"), map[string]any{
-			"version": 1, "session": "signed on with kerberos", "profile": "none",
-			"proxy":       map[string]any{"address": "secproxy.test:8443", "transport": "connect"},
-			"destination": map[string]any{"host": "mainframe.test", "port": 23},
-			"token":       "eyJhbGciOiJIUzI1NiJ9.e30.sig",
-		})
-		_, port, _ := net.SplitHostPort(portal)
-		descURL := "https://portal.test:" + port + "/descriptor?ticket=tkt-9f8e7d"
-		origin, err := whitelist.ParseOrigin(descURL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		descURL, _, origin := startPortalTest(t, ca, "signed on with kerberos")
 		ob, err := connector.NewOutboundProxy(connector.SourceFlag, proxy, "")
 		if err != nil {
 			t.Fatal(err)

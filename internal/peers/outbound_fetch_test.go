@@ -29,19 +29,8 @@ import (
 func TestFetchThroughOutboundSquid(t *testing.T) {
 	t.Parallel()
 	ca := peers.NewCA(t)
-	portal := startNamedOrigin(t, ca.Issue(t, "portal.test"), map[string]any{
-		"version": 1, "session": "through the outbound proxy", "profile": "none",
-		"proxy":       map[string]any{"address": "secproxy.test:8443", "transport": "connect"},
-		"destination": map[string]any{"host": "mainframe.test", "port": 23},
-		"token":       "eyJhbGciOiJIUzI1NiJ9.e30.sig",
-	})
-	_, port, _ := net.SplitHostPort(portal)
+	descURL, port, origin := startPortalTest(t, ca, "through the outbound proxy")
 	out := peers.StartOutboundSquid(t, peers.OutboundSquidOptions{Hosts: []string{"127.0.0.1 portal.test"}, User: "alice", Password: "s3cret"})
-	descURL := "https://portal.test:" + port + "/descriptor?ticket=tkt-9f8e7d"
-	origin, err := whitelist.ParseOrigin(descURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		name, userinfo, want, hint string
 	}{
@@ -92,6 +81,27 @@ func TestFetchThroughOutboundSquid(t *testing.T) {
 			t.Logf("as expected: %v (hint: %s)", err, fe.Hint())
 		})
 	}
+}
+
+// startPortalTest serves a descriptor of the given session as
+// https://portal.test:PORT, a name only the outbound proxies of these
+// tests resolve (their hosts_file), with a certificate from ca; it
+// returns the descriptor's URL, ticket included, its port and its origin.
+func startPortalTest(t *testing.T, ca *peers.CA, session string) (descURL, port string, origin whitelist.Origin) {
+	t.Helper()
+	portal := startNamedOrigin(t, ca.Issue(t, "portal.test"), map[string]any{
+		"version": 1, "session": session, "profile": "none",
+		"proxy":       map[string]any{"address": "secproxy.test:8443", "transport": "connect"},
+		"destination": map[string]any{"host": "mainframe.test", "port": 23},
+		"token":       "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+	})
+	_, port, _ = net.SplitHostPort(portal)
+	descURL = "https://portal.test:" + port + "/descriptor?ticket=tkt-9f8e7d"
+	origin, err := whitelist.ParseOrigin(descURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return descURL, port, origin
 }
 
 // startNamedOrigin serves desc as the launch descriptor at
