@@ -129,7 +129,7 @@ func TestRun(t *testing.T) {
 // that block), so an administrator who copies either copies what the
 // tests run.
 func TestUsageShowsDocumentedConf(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "proxy.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs/proxy.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

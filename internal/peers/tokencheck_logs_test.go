@@ -20,7 +20,7 @@ import (
 // token.
 func TestTokenCheckLogSettings(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "proxy.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs/proxy.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
