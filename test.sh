@@ -178,6 +178,19 @@ phase_lint() {
 		echo "$unformatted" >&2
 		exit 1
 	fi
+	step "no executable in git"
+	# A binary built at the top (go build ./cmd/...) and added with the rest
+	# of a change once reached a commit: 12 MB no one reviews. Tracked files
+	# are source; executables are built.
+	local f magic built=()
+	while IFS= read -r -d '' f; do
+		magic=$(head -c 4 -- "$f" | od -An -tx1 | tr -d ' \n')
+		case $magic in 7f454c46 | 4d5a* | cffaedfe | cefaedfe) built+=("$f") ;; esac
+	done < <(git ls-files -z)
+	if [ ${#built[@]} -gt 0 ]; then
+		echo "test.sh: executables tracked by git (git rm --cached them): ${built[*]}" >&2
+		exit 1
+	fi
 	step "go mod tidy -diff"
 	# A go.sum that lacks a line fails only the commands that need it (go
 	# list -deps in the architecture test did, after a merge): check all.

@@ -207,7 +207,7 @@ func runSquid(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fmt.Fprintf(stderr, "%s%s: %s serving Squid: %s\n", time.Now().Format("2006/01/02 15:04:05| "), name, versionString(), v.summary)
 	warnUnreachable(ctx, v, stderr)
 	checker := squidacl.NewChecker(v.Verifier, stderr, name)
-	err = squidacl.Serve(ctx, stdin, stdout, squidacl.ServeConfig{Check: checker.Check, Broken: checker.Broken})
+	err = squidacl.Serve(ctx, stdin, stdout, squidacl.ServeConfig{Check: checker.Check, Broken: checker.Broken, Refuse: checker.Refuse})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %s\n", name, safetext.Inert(err.Error()))
 		return exitFailure

@@ -123,3 +123,31 @@ func TestRun(t *testing.T) {
 		}
 	})
 }
+
+// TestUsageShowsDocumentedConf: the squid.conf lines --help prints are
+// docs/proxy.md's tested ones (internal/peers runs every test Squid with
+// that block), so an administrator who copies either copies what the
+// tests run.
+func TestUsageShowsDocumentedConf(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs/proxy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "<!-- tested: squid.conf token check -->\n```\n")
+	tested, _, closed := strings.Cut(after, "```\n")
+	if !ok || !closed {
+		t.Fatal("docs/proxy.md has no tested squid.conf block")
+	}
+	_, after, ok = strings.Cut(usage, "In squid.conf (docs/proxy.md):\n\n")
+	shown, _, ended := strings.Cut(after, "\n\n")
+	if !ok || !ended {
+		t.Fatal("the usage text shows no squid.conf lines")
+	}
+	var lines []string
+	for line := range strings.SplitSeq(shown, "\n") {
+		lines = append(lines, strings.TrimPrefix(line, "  "))
+	}
+	if got := strings.Join(lines, "\n") + "\n"; got != tested {
+		t.Errorf("--help shows other squid.conf lines than docs/proxy.md's tested block:\n%s\nwant:\n%s", got, tested)
+	}
+}

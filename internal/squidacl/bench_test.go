@@ -34,7 +34,7 @@ func BenchmarkServe(b *testing.B) {
 			outR, outW, _ := os.Pipe()
 			served := make(chan error, 1)
 			go func() {
-				served <- Serve(b.Context(), inR, outW, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken, Workers: workers})
+				served <- Serve(b.Context(), inR, outW, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken, Refuse: f.checker.Refuse, Workers: workers})
 				outW.Close()
 			}()
 			// Squid's side: at most inFlight lookups unanswered, each on a

@@ -55,7 +55,7 @@ func (c *Checker) Check(ctx context.Context, r Request) Result {
 
 // Refuse logs a refused request, as Check does, and returns its ERR: for
 // a request refused before the verifier sees it (an HTTP request with two
-// tokens).
+// tokens, a request line too long to read).
 func (c *Checker) Refuse(r Request, rf *sessiontoken.Refusal) Result {
 	c.log.refusal(r, rf)
 	return Result{Code: Denied, Message: string(rf.Reason) + ": " + rf.Msg}
@@ -100,6 +100,9 @@ func (l *lineLog) refusal(r Request, rf *sessiontoken.Refusal) {
 }
 
 func hostPort(r Request) string {
+	if r.DestHost == "" && r.DestPort == "" {
+		return "" // not read: a line refused before it was parsed
+	}
 	if strings.Contains(r.DestHost, ":") && !strings.HasPrefix(r.DestHost, "[") {
 		return "[" + r.DestHost + "]:" + r.DestPort
 	}

@@ -8,11 +8,13 @@ import (
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/trustlaunch/trustlaunch/sessiontoken"
 )
 
 // MaxLineBytes bounds a request line: a token of sessiontoken.MaxBytes
-// (16 KiB) URL-escaped, and the rest. A longer line is answered ERR
-// without being read into memory.
+// (16 KiB) URL-escaped, and the rest. A longer line is refused (ERR, and
+// Refuse's log line) without being read into memory.
 const MaxLineBytes = 64 << 10
 
 // ServeConfig configures Serve.
@@ -21,6 +23,9 @@ type ServeConfig struct {
 	Check func(context.Context, Request) Result
 	// Broken answers a line that did not parse (a *ProtocolError).
 	Broken func(error) Result
+	// Refuse answers a line longer than MaxLineBytes, a request of which
+	// only the channel ID was read, refused as sessiontoken.Oversized.
+	Refuse func(Request, *sessiontoken.Refusal) Result
 	// Workers is how many requests with channel IDs are checked at once;
 	// runtime.GOMAXPROCS(0) when 0.
 	Workers int
@@ -119,7 +124,7 @@ func (s *server) work(ctx context.Context) {
 func (s *server) result(ctx context.Context, req Request, oversized bool, perr error) Result {
 	switch {
 	case oversized:
-		return Result{Code: Denied, Message: fmt.Sprintf("oversized: the request is longer than %d KiB", MaxLineBytes>>10)}
+		return s.cfg.Refuse(req, &sessiontoken.Refusal{Reason: sessiontoken.Oversized, Msg: fmt.Sprintf("the request is longer than %d KiB", MaxLineBytes>>10)})
 	case perr != nil:
 		return s.cfg.Broken(perr)
 	}

@@ -88,7 +88,7 @@ func bearer(tok string) string { return url.PathEscape("Bearer " + tok) }
 func (f *fixture) serve(t testing.TB, in string, workers int) string {
 	t.Helper()
 	var out bytes.Buffer
-	err := Serve(t.Context(), strings.NewReader(in), &out, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken, Workers: workers})
+	err := Serve(t.Context(), strings.NewReader(in), &out, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken, Refuse: f.checker.Refuse, Workers: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,8 @@ func TestServeInOrder(t *testing.T) {
 }
 
 // TestServeOversizedLine: a line longer than MaxLineBytes is answered on
-// its channel without being read whole, and the next line is served.
+// its channel without being read whole, and logged as a refusal, and the
+// next line is served.
 func TestServeOversizedLine(t *testing.T) {
 	f := newFixture(t, 0)
 	good := f.token(t, "h.example:23")
@@ -249,6 +250,10 @@ func TestServeOversizedLine(t *testing.T) {
 	if strings.Contains(out, "AAAA") {
 		t.Error("the answer echoes the line")
 	}
+	// Like every refusal, it is explained in the log, without the line.
+	if log := f.log.String(); !strings.Contains(log, "tokencheck: refused (oversized): the request is longer than 64 KiB; src - dst -\n") || strings.Contains(log, "AAAA") {
+		t.Errorf("log %q", log)
+	}
 }
 
 // TestServeStopsOnWriteError: Squid gone, the helper ends.
@@ -257,7 +262,7 @@ func TestServeStopsOnWriteError(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(t.Context(), pr, failWriter{}, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken})
+		done <- Serve(t.Context(), pr, failWriter{}, ServeConfig{Check: f.checker.Check, Broken: f.checker.Broken, Refuse: f.checker.Refuse})
 	}()
 	go func() {
 		for i := 0; ; i++ {
