@@ -471,12 +471,14 @@ func (ps *Profiles) Resolve(name string) (*Profile, error) {
 	return nil, fmt.Errorf("unknown profile %s; available: %s", safetext.QuoteExcerpt(name, 80), strings.Join(ps.Names(), ", "))
 }
 
-// MissingCommandError is an emulator that is not installed.
+// MissingCommandError is an emulator that is not installed. How to install
+// it is its Hint, not part of its text: the CLI prints it on a line of its
+// own, as it does every error's advice.
 type MissingCommandError struct {
 	Profile string
 	Command string // argv[0] of the profile
 	Package string // the Debian package that provides it, "" when unknown or on Windows
-	Hint    string // how to install it on this OS, "" when unknown
+	Fix     string // how to install it on this OS, "" when unknown
 	Err     error  // from exec.LookPath
 }
 
@@ -490,11 +492,12 @@ func (e *MissingCommandError) Error() string {
 	default:
 		msg += "not found in PATH"
 	}
-	if e.Hint != "" {
-		msg += "; " + e.Hint
-	}
 	return msg
 }
+
+// Hint says how to install the emulator on this OS, or "" when trustlaunch
+// does not know.
+func (e *MissingCommandError) Hint() string { return e.Fix }
 
 // Unwrap returns the exec.LookPath error.
 func (e *MissingCommandError) Unwrap() error { return e.Err }
@@ -530,7 +533,7 @@ func (p *Profile) Command(host string, port int, session string) ([]string, erro
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		me := &MissingCommandError{Profile: p.Name, Command: argv[0], Hint: installHint(runtime.GOOS, argv[0]), Err: err}
+		me := &MissingCommandError{Profile: p.Name, Command: argv[0], Fix: installHint(runtime.GOOS, argv[0]), Err: err}
 		if runtime.GOOS != "windows" {
 			me.Package = debianPackages[filepath.Base(argv[0])]
 		}

@@ -34,6 +34,7 @@ func TestHintOfWrapped(t *testing.T) {
 		{"policy.GPError", &policy.GPError{Value: policy.GPServers, Msg: "not a REG_SZ"}, ""},
 		{"platform.UnsafeFileError", unsafeFile, unsafeFile.Fix},
 		{"platform.RegisterError", &platform.RegisterError{Err: errors.New("xdg-mime failed"), Fix: "install xdg-utils"}, "install xdg-utils"},
+		{"launcher.MissingCommandError", &launcher.MissingCommandError{Profile: "c3270", Command: "c3270", Fix: "install the c3270 package", Err: errors.New("not found")}, "install the c3270 package"},
 		{"launcher.DetectError", &launcher.DetectError{URL: "https://portal.example.com/.well-known/trustlaunch/detect", Err: &descriptor.StatusError{Code: 500}}, "the portal did not take trustlaunch's detection answer; tell the portal's administrator"},
 		// The outer error's advice, not the inner's.
 		{"RegisterError around UnsafeFileError", &platform.RegisterError{Err: fmt.Errorf("system-wide handler: %w", unsafeFile), Fix: "install trustlaunch in /usr/bin"}, "install trustlaunch in /usr/bin"},

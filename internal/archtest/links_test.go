@@ -22,7 +22,7 @@ import (
 // and the troubleshooting page covering every step the audit log can name.
 
 // readmeMaxLines is README's budget: what trustlaunch is, the demo, the
-// install, how it works in a few lines, and links (issue 24).
+// install, how it works in a few lines, and links; the manual is in docs/.
 const readmeMaxLines = 200
 
 func TestReadmeLength(t *testing.T) {
