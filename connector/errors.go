@@ -117,7 +117,7 @@ func tlsError(addr string, err error, destination bool) *StepError {
 		case hintVersion:
 			hint = hintE2EVersion
 		case hintCA:
-			hint = "the destination's certificate is not trusted by this computer: ask your administrator"
+			hint = "the destination's certificate is signed by an authority this computer does not trust: ask your administrator to add its CA to trustlaunch's admin CA bundle, or to the admin policy's entry for this destination (ca_pem)"
 		case hintName:
 			hint = "the destination's certificate does not name the destination host: ask your administrator"
 		case hintExpired:

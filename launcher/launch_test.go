@@ -170,16 +170,19 @@ func startHost(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testnet.ServeEach(t, ln, func(c net.Conn) {
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		fmt.Fprintf(c, "HELLO from host\n")
-		sc := bufio.NewScanner(c)
-		for sc.Scan() {
-			fmt.Fprintf(c, "%s\n", strings.ToUpper(sc.Text()))
-		}
-	})
+	testnet.ServeEach(t, ln, hostSession)
 	return ln.Addr().String()
+}
+
+// hostSession is the host's side of one connection.
+func hostSession(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(c, "HELLO from host\n")
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		fmt.Fprintf(c, "%s\n", strings.ToUpper(sc.Text()))
+	}
 }
 
 // world is an origin serving one descriptor, a proxy and a host.

@@ -56,17 +56,24 @@ func defaultKeys() keyMap {
 const (
 	helpLine    = "a Always   y Yes   n/q/Esc No   Tab/Left/Right move   Enter choose"
 	helpUnarmed = "n/q/Esc No   (a, y, Tab and Enter are enabled in a moment)"
-	// helpAlways replaces helpLine while Always has the focus: Always is
-	// the one answer that outlives this launch, so it takes Enter too.
-	helpAlways = "Enter: trust this server from now on (it is added to your whitelist)   any other key: back"
+	// helpAlways replaces helpLine while Always has the focus and Enter
+	// would answer it, helpAlwaysSoon for the moment before (see
+	// model.alwaysReady). Always is the one answer that outlives this
+	// launch, so it takes Enter too. Each fits one line of 80 columns: a
+	// line more would push the demo's first line off an 80x24 screen.
+	helpAlways     = "Enter: Always, added to your whitelist   any other key: back to No"
+	helpAlwaysSoon = "Always: Enter confirms it in a moment   any other key: back to No"
 )
 
 // tickMsg drives the countdown; armMsg enables the keys that can say yes;
-// stopMsg ends the prompt with No from outside: a signal, a cancelled context.
+// alwaysMsg lets Enter answer Always, once the focus has rested on it (its
+// number is the model's alwaysSeq when the focus got there); stopMsg ends
+// the prompt with No from outside: a signal, a cancelled context.
 type (
-	tickMsg time.Time
-	armMsg  struct{}
-	stopMsg struct{ err error }
+	tickMsg   time.Time
+	armMsg    struct{}
+	alwaysMsg int
+	stopMsg   struct{ err error }
 )
 
 func tick() tea.Cmd {
@@ -83,12 +90,17 @@ type model struct {
 	height int
 
 	focus choice
-	// confirming is set when the key a put the focus on Always: Enter then
-	// answers Always, and any key that is not an answer or a move puts the
-	// focus back on No. A permanent answer takes two deliberate keys, so
-	// a shell command typed into the wrong window ("clear" + Enter: the
-	// a of clear) answers nothing permanent.
-	confirming bool
+	// While the focus is on Always (the key a, or a move), Enter answers
+	// Always and any key that is not an answer or a move puts the focus
+	// back on No: a permanent answer takes two keys, so "clear" + Enter
+	// typed into the wrong window answers nothing permanent. The two keys
+	// must also be apart: Enter answers Always only once alwaysReady, set
+	// armDelay after the focus came to Always (alwaysMsg), and an Enter
+	// before that puts the focus back on No. The a at the end of "ls -la"
+	// and the Enter typed right after it are the keystrokes of a command,
+	// not a choice made after reading the screen.
+	alwaysReady bool
+	alwaysSeq   int // counts the focus's arrivals on Always, so a late alwaysMsg is ignored
 	// armed is false for armDelay after the prompt appears. Until then only
 	// the keys that answer No work: a terminal window that pops up while the
 	// user is typing elsewhere takes the keyboard focus, and a stray "y" or
@@ -154,6 +166,10 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.height = max(msg.Height, 1)
 	case armMsg:
 		m.armed = true
+	case alwaysMsg:
+		if int(msg) == m.alwaysSeq && m.focus == choiceAlways {
+			m.alwaysReady = true
+		}
 	case stopMsg:
 		return m.finish(whitelist.AnswerNo, msg.err)
 	case tickMsg:
@@ -172,23 +188,46 @@ func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case !m.armed:
 			// Ignored: see model.armed.
 		case slices.Contains(m.keys.Always, k):
-			m.focus, m.confirming = choiceAlways, true
+			return m.focusOn(choiceAlways)
 		case slices.Contains(m.keys.Yes, k):
 			return m.finish(whitelist.AnswerYes, nil)
 		// The focus stops at the ends rather than wrapping: one Tab from
 		// the default No must not land on Always, the most permissive
 		// answer.
 		case slices.Contains(m.keys.Prev, k):
-			m.focus, m.confirming = max(m.focus-1, choiceAlways), false
+			return m.focusOn(max(m.focus-1, choiceAlways))
 		case slices.Contains(m.keys.Next, k):
-			m.focus, m.confirming = min(m.focus+1, choiceNo), false
+			return m.focusOn(min(m.focus+1, choiceNo))
 		case slices.Contains(m.keys.Choose, k):
+			if m.focus == choiceAlways && !m.alwaysReady {
+				return m.focusOn(choiceNo) // too soon: see model.alwaysReady
+			}
 			return m.finish(m.focus.answer(), nil)
-		case m.confirming:
-			m.focus, m.confirming = choiceNo, false
+		case m.focus == choiceAlways:
+			return m.focusOn(choiceNo)
 		}
 	}
 	return m, nil
+}
+
+// focusOn moves the focus to c. Arriving on Always starts the wait before
+// Enter may answer it (model.alwaysReady); with no arming delay there is
+// none.
+func (m model) focusOn(c choice) (model, tea.Cmd) {
+	if c == m.focus {
+		return m, nil
+	}
+	m.focus, m.alwaysReady = c, false
+	if c != choiceAlways {
+		return m, nil
+	}
+	m.alwaysSeq++
+	if m.armDelay <= 0 {
+		m.alwaysReady = true
+		return m, nil
+	}
+	seq := m.alwaysSeq
+	return m, tea.Tick(m.armDelay, func(time.Time) tea.Msg { return alwaysMsg(seq) })
 }
 
 func (m model) View() tea.View {
@@ -227,8 +266,10 @@ func (m model) render() string {
 	lines = append(lines, b.String(), "")
 	help := helpUnarmed
 	switch {
-	case m.armed && m.focus == choiceAlways:
+	case m.armed && m.focus == choiceAlways && m.alwaysReady:
 		help = helpAlways
+	case m.armed && m.focus == choiceAlways:
+		help = helpAlwaysSoon
 	case m.armed:
 		help = helpLine
 	}

@@ -114,8 +114,9 @@ func TestModelKeys(t *testing.T) {
 		{"left left tab enter", whitelist.AnswerYes, nil},
 		{"shift+tab enter", whitelist.AnswerYes, nil},
 		{"right left enter", whitelist.AnswerYes, nil},
-		{"x z 1 enter", whitelist.AnswerNo, nil}, // unknown keys do nothing
-		{"left left n", whitelist.AnswerNo, nil}, // n answers No whatever the focus
+		{"x z 1 enter", whitelist.AnswerNo, nil},       // unknown keys do nothing
+		{"left left x enter", whitelist.AnswerNo, nil}, // on Always by moves, too, another key goes back
+		{"left left n", whitelist.AnswerNo, nil},       // n answers No whatever the focus
 		{"left left esc", whitelist.AnswerNo, nil},
 		{"left ctrl+c", whitelist.AnswerNo, ErrInterrupted},
 	}
@@ -186,7 +187,8 @@ func TestModelIgnoresKeysUntilArmed(t *testing.T) {
 	if !strings.Contains(m.render(), "Enter choose") {
 		t.Errorf("armed help line missing:\n%s", m.render())
 	}
-	m, _ = send(t, m, key(t, "a"), key(t, "enter"))
+	m, _ = send(t, m, key(t, "a"))
+	m, _ = send(t, m, alwaysMsg(m.alwaysSeq), key(t, "enter"))
 	if !m.done || m.answer != whitelist.AnswerAlways {
 		t.Errorf("a and Enter after arming: done=%v answer=%v", m.done, m.answer)
 	}
@@ -201,16 +203,62 @@ func TestModelAlwaysTakesTwoKeys(t *testing.T) {
 	if m.done || cmd != nil || m.focus != choiceAlways {
 		t.Fatalf("after \"clea\": done=%v focus=%v", m.done, m.focus)
 	}
-	if v := m.render(); !strings.Contains(v, "> [Always]") || !strings.Contains(v, "trust this server from now on") {
+	if v := m.render(); !strings.Contains(v, "> [Always]") || !strings.Contains(v, helpAlways) {
 		t.Errorf("a does not show what Enter would do:\n%s", v)
 	}
 	m, _ = send(t, m, key(t, "r"))
-	if m.done || m.focus != choiceNo || strings.Contains(m.render(), "from now on") {
+	if m.done || m.focus != choiceNo || strings.Contains(m.render(), helpAlways) {
 		t.Fatalf("after \"clear\": done=%v focus=%v\n%s", m.done, m.focus, m.render())
 	}
 	m, _ = send(t, m, key(t, "enter"))
 	if !m.done || m.answer != whitelist.AnswerNo {
 		t.Errorf("\"clear\" and Enter answered %v, want No", m.answer)
+	}
+}
+
+// TestModelAlwaysWaitsForEnter: Enter answers Always only once the focus
+// has rested on it for the arming delay, which the screen shows by its help
+// line. "ls -la" and Enter, typed into the prompt's window at typing speed,
+// once answered Always at the a; now that Enter puts the focus back on No,
+// and a second Enter answers No. A stale alwaysMsg, from an earlier visit
+// to Always, readies nothing.
+func TestModelAlwaysWaitsForEnter(t *testing.T) {
+	m := newModel(testDetails(), plainStyles(), t0, DefaultTimeout, time.Second)
+	m, _ = send(t, m, armMsg{})
+	var cmd tea.Cmd
+	for _, k := range []string{"l", "s", "-", "l", "a"} {
+		m, cmd = send(t, m, key(t, k))
+	}
+	if m.done || m.focus != choiceAlways || cmd == nil {
+		t.Fatalf("after \"ls -la\": done=%v focus=%v, cmd %v; want the focus on Always and its wait scheduled", m.done, m.focus, cmd)
+	}
+	if v := flat(m.render()); !strings.Contains(v, flat(helpAlwaysSoon)) || strings.Contains(v, flat(helpAlways)) {
+		t.Errorf("before the wait is over, the help line must not offer Enter:\n%s", m.render())
+	}
+	m, _ = send(t, m, key(t, "enter"))
+	if m.done || m.focus != choiceNo {
+		t.Fatalf("\"ls -la\" and Enter: done=%v answer=%v focus=%v; want nothing answered and the focus back on No", m.done, m.answer, m.focus)
+	}
+	m, _ = send(t, m, key(t, "enter"))
+	if !m.done || m.answer != whitelist.AnswerNo {
+		t.Fatalf("a second Enter answered %v, want No", m.answer)
+	}
+
+	m = newModel(testDetails(), plainStyles(), t0, DefaultTimeout, time.Second)
+	m, _ = send(t, m, armMsg{}, key(t, "a"), key(t, "x"), key(t, "a"))
+	stale := alwaysMsg(m.alwaysSeq - 1) // the first a's
+	m, _ = send(t, m, stale, key(t, "enter"))
+	if m.done || m.focus != choiceNo {
+		t.Fatalf("an Enter after a stale alwaysMsg: done=%v answer=%v focus=%v", m.done, m.answer, m.focus)
+	}
+	m, _ = send(t, m, key(t, "left"), key(t, "left"))
+	m, _ = send(t, m, alwaysMsg(m.alwaysSeq))
+	if v := flat(m.render()); !strings.Contains(v, flat(helpAlways)) {
+		t.Errorf("once the wait is over, the help line must say what Enter does:\n%s", m.render())
+	}
+	m, cmd = send(t, m, key(t, "enter"))
+	if !m.done || !isQuit(cmd) || m.answer != whitelist.AnswerAlways {
+		t.Fatalf("Enter after the wait: done=%v answer=%v; want Always", m.done, m.answer)
 	}
 }
 
@@ -418,14 +466,28 @@ func TestViewFits80x24(t *testing.T) {
 		{"253-byte host", details{host: long, domain: "example.com", port: 65535, entry: long + ":65535", launchURL: "https://x/", userList: "/home/someone/.config/trustlaunch/whitelist.txt"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newModel(tc.d, colorStyles(), t0, DefaultTimeout, -1).render()
-			lines := strings.Split(v, "\n")
-			if len(lines) > maxHeight {
-				t.Errorf("%d lines, more than %d:\n%s", len(lines), maxHeight, v)
-			}
-			for i, l := range lines {
-				if w := cellWidth(l); w > maxWidth {
-					t.Errorf("line %d is %d columns", i+1, w)
+			m := newModel(tc.d, colorStyles(), t0, DefaultTimeout, -1)
+			base := len(strings.Split(m.render(), "\n"))
+			for _, step := range []tea.Msg{nil, key(t, "a"), key(t, "right")} {
+				if step != nil {
+					m, _ = send(t, m, step)
+				}
+				v := m.render()
+				lines := strings.Split(v, "\n")
+				if len(lines) > maxHeight {
+					t.Errorf("%d lines, more than %d:\n%s", len(lines), maxHeight, v)
+				}
+				// The help line that says what Enter does on Always takes
+				// no more rows than the one it replaces: a screen that
+				// grows pushes what is above the prompt (the demo's first
+				// lines) off an 80x24 terminal.
+				if len(lines) != base {
+					t.Errorf("after %v the prompt is %d lines, not %d:\n%s", step, len(lines), base, v)
+				}
+				for i, l := range lines {
+					if w := cellWidth(l); w > maxWidth {
+						t.Errorf("line %d is %d columns", i+1, w)
+					}
 				}
 			}
 		})

@@ -153,8 +153,12 @@ func TestPTYTUI(t *testing.T) {
 		want       whitelist.Answer
 		wantErr    error
 	}{
-		{"a enter", "a\r", whitelist.AnswerAlways, nil},
+		{"a enter", "a", whitelist.AnswerAlways, nil}, // Enter once the screen offers it: below
 		{"clear enter", "clear\r", whitelist.AnswerNo, nil},
+		// A shell command typed into the prompt: the Enter that follows the
+		// a of "ls -la" comes before Always could be read, and goes back
+		// to No; the next Enter answers No.
+		{"ls -la enter enter", "ls -la\r\r", whitelist.AnswerNo, nil},
 		{"y", "y", whitelist.AnswerYes, nil},
 		{"n", "n", whitelist.AnswerNo, nil},
 		{"enter", "\r", whitelist.AnswerNo, nil},
@@ -167,10 +171,16 @@ func TestPTYTUI(t *testing.T) {
 			if tio, err := unix.IoctlGetTermios(int(s.master.Fd()), unix.TCGETS); err == nil {
 				before = *tio
 			}
-			ch := startPrompt(t, Options{TTYPath: s.slavePath, ArmDelay: 50 * time.Millisecond}, xterm)
+			// The arming delay is also the time Enter waits on Always: long
+			// enough that the keys of one write are all read within it.
+			ch := startPrompt(t, Options{TTYPath: s.slavePath, ArmDelay: 500 * time.Millisecond}, xterm)
 			s.waitFor(t, "portal.example.com")
 			s.waitFor(t, "Enter choose") // armed
 			s.typ(t, tt.keys)
+			if tt.want == whitelist.AnswerAlways {
+				s.waitFor(t, "Always, added to your whitelist")
+				s.typ(t, "\r")
+			}
 			r := wait(t, ch)
 			if r.a != tt.want || !errors.Is(r.err, tt.wantErr) || (tt.wantErr == nil && r.err != nil) {
 				t.Fatalf("Prompt = %v, %v; want %v, %v", r.a, r.err, tt.want, tt.wantErr)
@@ -191,6 +201,20 @@ func TestPTYTUIIgnoresTypeAhead(t *testing.T) {
 	s.typ(t, "n")
 	if r := wait(t, ch); r.a != whitelist.AnswerNo || r.err != nil {
 		t.Fatalf("Prompt = %v, %v; want No", r.a, r.err)
+	}
+}
+
+// TestPTYTUIDiscardsTypeahead: a "y" typed before the full-screen prompt
+// appeared (meant for another window) must not answer it. The arming delay
+// is off, so only the discard stands between that y and a Yes.
+func TestPTYTUIDiscardsTypeahead(t *testing.T) {
+	s := openScreen(t)
+	s.typ(t, "y")
+	ch := startPrompt(t, Options{TTYPath: s.slavePath, ArmDelay: -1}, xterm)
+	s.waitFor(t, "Enter choose")
+	s.typ(t, "n")
+	if r := wait(t, ch); r.a != whitelist.AnswerNo || r.err != nil {
+		t.Fatalf("Prompt = %v, %v; want No (the early y discarded)", r.a, r.err)
 	}
 }
 

@@ -47,6 +47,11 @@ type stdio struct {
 	// collect, when set, records help pages instead of printing them
 	// (helpPages, for the man page and the shell completions).
 	collect *helpCollector
+	// said keeps the error and hint lines written on stderr, and told is
+	// set once the user has been told of this run's failure where stderr
+	// is not seen, or needs no telling: see tellIfSilent.
+	said []string
+	told bool
 }
 
 // registry returns the process's registry of secrets, made on first use.
@@ -78,7 +83,11 @@ func (s *stdio) logf(format string, args ...any) {
 // whatever a library left unsanitized is made inert here, the last stop
 // before the terminal.
 func (s *stdio) line(kind, format string, args ...any) {
-	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, s.clean(fmt.Sprintf(format, args...)))
+	msg := s.secrets.Scrub(fmt.Sprintf(format, args...))
+	if kind == "error" || kind == "hint" {
+		s.said = append(s.said, msg)
+	}
+	fmt.Fprintf(s.stderr, "trustlaunch: %s: %s\n", kind, safetext.Inert(msg))
 }
 
 // clean is the last lock on a line for stderr: every spelling of the
@@ -180,6 +189,7 @@ func run(ctx context.Context, args []string, s *stdio) int {
 		// "path"). The link is not shown: its query holds the ticket.
 		s.errorf("a trustlaunch:// link was given as the command; the handler must run \"trustlaunch open -- URL\"")
 		s.hintf("register the handler again with \"trustlaunch register\"; a browser policy that names trustlaunch's path (Firefox's Handlers \"path\") must use the system default instead")
+		tellIfSilent(ctx, s, exitUsage)
 		return exitUsage
 	}
 	s.errorf("unknown command %s", safetext.Quote(args[0]))

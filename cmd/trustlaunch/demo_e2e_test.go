@@ -151,6 +151,15 @@ func TestDemoPromptFits80x24(t *testing.T) {
 			if !strings.HasPrefix(strings.TrimLeft(screen, "\n"), tc.first) || !strings.Contains(screen, "trustlaunch open --") {
 				t.Errorf("the demo's first lines scrolled off the 80x24 screen (want it to start %q):\n%s", tc.first, screen)
 			}
+			// With the focus on Always the help line says what Enter
+			// does; the screen must not grow and push them off either.
+			tm.keys("a")
+			screen = tm.waitFor("Enter to confirm Always", 10*time.Second, func(s string) bool {
+				return strings.Contains(s, "Enter: Always, added to your whitelist")
+			})
+			if !strings.HasPrefix(strings.TrimLeft(screen, "\n"), tc.first) || !strings.Contains(screen, "trustlaunch open --") {
+				t.Errorf("with the focus on Always, the demo's first lines scrolled off the 80x24 screen (want it to start %q):\n%s", tc.first, screen)
+			}
 			tm.keys("n")
 			if got := tm.exitStatus(20 * time.Second); got != exitRefused {
 				t.Fatalf("demo exited %d after No, want %d; screen:\n%s", got, exitRefused, tm.screen())
@@ -185,6 +194,7 @@ func TestDemoAlwaysTemporaryList(t *testing.T) {
 	}
 	temp := m[1]
 	tm.keys("a")
+	tm.waitFor("Enter to confirm Always", 10*time.Second, func(s string) bool { return strings.Contains(s, "Enter: Always, added to your whitelist") })
 	tm.keys("Enter")
 	tm.waitFor("the line host", 30*time.Second, func(s string) bool { return strings.Contains(s, "Welcome to the trustlaunch demo host") })
 	tm.keys("C-d")

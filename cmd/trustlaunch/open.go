@@ -54,7 +54,8 @@ type openOptions struct {
 	outbound outboundFlags
 }
 
-func cmdOpen(ctx context.Context, s *stdio, args []string) int {
+func cmdOpen(ctx context.Context, s *stdio, args []string) (code int) {
+	defer func() { tellIfSilent(ctx, s, code) }()
 	o, raw, code, ok := parseOpen(s, args)
 	if !ok {
 		return code
@@ -154,36 +155,47 @@ func openURL(ctx context.Context, s *stdio, o openOptions, raw string) int {
 	}
 	outbound, err := outboundSetting(s, o.outbound, o.paths.policy)
 	if err != nil {
-		s.errorf("open: outbound proxy: %v", err)
-		return exitUsage
+		// HTTPS_PROXY in the desktop's environment (a socks5:// one, say)
+		// stops every launch a browser starts: recorded, and told.
+		return openFailed(ctx, s, "trustlaunch: launch failed", string(connector.StepOutbound), exitUsage, fmt.Errorf("outbound proxy: %w", err))
 	}
 	if lnk.Action == link.ActionDetect {
 		// The detection POST takes the same outbound proxy as the fetch
-		// and the tunnel. Never prompts: detect.go.
+		// and the tunnel. Never prompts: detect.go. Nor tells: a portal
+		// runs it in the background, and the user asked for nothing.
+		s.told = true
 		return runDetect(ctx, s, o.paths, lnk.URL, outbound)
 	}
 	return runLaunch(ctx, s, launchSetup{target: lnk.URL, paths: o.paths, prompter: newPrompter(s, o.prompt), plain: o.prompt.noTUI, outbound: outbound})
 }
 
-// badLink reports a link that link.Parse refused, and returns the exit
-// code: on stderr, in the audit log (decision "failed" at
-// link.StepLaunchURL) and, without a terminal, as a desktop notification
-// or in a window (tellUser), so that a launch a browser started does not
-// fail unseen. err names what is
-// wrong and where, never the link's query, which holds the ticket.
+// badLink reports a link that link.Parse refused (openFailed, at
+// link.StepLaunchURL), and returns the exit code. err names what is wrong
+// and where, never the link's query, which holds the ticket.
 func badLink(ctx context.Context, s *stdio, err error) int {
+	return openFailed(ctx, s, "trustlaunch: launch refused", link.StepLaunchURL, exitFor(audit.Failed, link.StepLaunchURL, 0), err)
+}
+
+// openFailed reports a launch that failed before launcher.Launch could
+// run, at step, and returns code: on stderr, in the audit log (decision
+// "failed") and, without a terminal, as a desktop notification or in a
+// window (tellUser, under title), so that a launch a browser started does
+// not fail unseen; the record says how the user was told.
+func openFailed(ctx context.Context, s *stdio, title, step string, code int, err error) int {
 	s.errorf("open: %v", err)
-	told := tellUser(ctx, "trustlaunch: launch refused", "open: "+err.Error())
-	// The link never got as far as the flags: the admin policy is the one
-	// at its fixed path.
+	told := tellUser(ctx, title, s.secrets.Scrub("open: "+err.Error()))
+	s.told = true
+	// The launch never got as far as the flags' policy: the admin policy
+	// is the one at its fixed path.
 	if alog, aerr := newAuditLog(policy.Load(platform.AdminPolicyPath())); aerr != nil {
 		s.warnf("no audit log: %v", aerr)
 	} else {
-		if aerr := alog.AppendAfter(ctx, audit.Record{Action: audit.ActionLaunch, Decision: audit.Failed, Step: link.StepLaunchURL, Error: err.Error(), Told: told}); aerr != nil {
+		rec := audit.Record{Action: audit.ActionLaunch, Decision: audit.Failed, Step: step, Error: err.Error(), Told: told}
+		if aerr := alog.AppendAfter(ctx, rec.Scrubbed(s.registry())); aerr != nil {
 			s.warnf("audit log: %v", aerr)
 		}
 	}
-	return exitFor(audit.Failed, link.StepLaunchURL, 0)
+	return code
 }
 
 // launchSetup is what differs between `open` and `demo`.
@@ -274,6 +286,9 @@ func runLaunch(ctx context.Context, s *stdio, ls launchSetup) int {
 		opts.Audit = alog
 	}
 	res := launcher.Launch(ctx, opts)
+	// The launch told the user of its failure or refusal itself
+	// (opts.Tell, in its audit record); an interrupted one needs no telling.
+	s.told = true
 	held.release() // the emulator has exited: what it held goes out first
 	if status != nil {
 		status.Close() // after a failure, before the error lines below

@@ -154,10 +154,13 @@ func TestPromptInTerminal(t *testing.T) {
 				step    string
 				written bool
 			}{
+				// Enter once the screen says what it does: see below.
 				{"a and enter is always", []string{"a", "Enter"}, "60s", exitFailure, "(prompt-always)", true},
-				// A shell command typed into the prompt's window: the a of
-				// clear once answered Always.
+				// Shell commands typed into the prompt's window: the a of
+				// clear once answered Always, and so did the a at the end of
+				// "ls -la" with the Enter typed right after it.
 				{"clear and enter is nothing permanent", []string{"clear", "Enter"}, "3s", exitRefused, "you answered No", false},
+				{"ls -la and enter is nothing permanent", []string{"ls -la", "Enter", "Enter"}, "3s", exitRefused, "you answered No", false},
 				{"y is yes", []string{"y"}, "60s", exitFailure, "(prompt-yes)", false},
 				{"n is no", []string{"n"}, "60s", exitRefused, "you answered No", false},
 				{"enter without a move is no", []string{"Enter"}, "60s", exitRefused, "you answered No", false},
@@ -173,6 +176,8 @@ func TestPromptInTerminal(t *testing.T) {
 					if slices.Equal(cases[i].keys, []string{"clear", "Enter"}) {
 						cases[i].step = "no answer"
 					}
+					// "ls -la" is not an answer either; the empty line
+					// after it is No.
 				}
 			}
 			for _, c := range cases {
@@ -194,7 +199,16 @@ func TestPromptInTerminal(t *testing.T) {
 					if !strings.Contains(screen, "8443") {
 						t.Errorf("prompt does not show the port:\n%s", screen)
 					}
-					if len(c.keys) > 0 {
+					switch {
+					case mode.name == "tui" && c.written:
+						// Always: a, and Enter once the help line offers
+						// it; an Enter sooner goes back to No.
+						tm.keys("a")
+						tm.waitFor("Enter to confirm Always", 10*time.Second, func(s string) bool {
+							return strings.Contains(s, "Enter: Always, added to your whitelist")
+						})
+						tm.keys("Enter")
+					case len(c.keys) > 0:
 						tm.keys(c.keys...)
 					}
 					if got := tm.exitStatus(20 * time.Second); got != c.want {

@@ -35,6 +35,24 @@ func tellUser(ctx context.Context, title, text string) string {
 	return how
 }
 
+// tellIfSilent tells a user who has no terminal why a run of open (or a
+// link given as the command) ended with code: the error and hint lines it
+// wrote on stderr, which nobody reads when a browser started it. It does
+// nothing when the run succeeded, wrote no error, or was told already:
+// a launch tells of its own failures and refusals (launcher.Options.Tell),
+// a malformed link and an unusable outbound proxy setting are told where
+// they are recorded (openFailed), and a detection, a portal's check in the
+// background, tells nobody. Each of those sets s.told; this catches
+// every other way out, present and future, so that no click ends in
+// silence.
+func tellIfSilent(ctx context.Context, s *stdio, code int) {
+	if code == exitOK || s.told || len(s.said) == 0 {
+		return
+	}
+	s.told = true
+	tellUser(ctx, "trustlaunch: launch failed", s.secrets.Scrub(strings.Join(s.said, "\n")))
+}
+
 // tellLaunch is launcher.Options.Tell for `open` and `demo`: the one line
 // stderr gets, and the hint under it, scrubbed of the run's secrets.
 func tellLaunch(s *stdio) func(context.Context, *launcher.Result) string {

@@ -49,10 +49,14 @@ func holdsSecrets(sub string) bool {
 // whole process may do: on Linux, re-executing `open` without the URL in
 // argv, and making the processes that hold secrets non-dumpable. Tests call
 // run instead.
-func runProcess(ctx context.Context, argv []string, s *stdio) int {
+func runProcess(ctx context.Context, argv []string, s *stdio) (code int) {
 	sub := ""
 	if len(argv) > 1 {
 		sub = argv[1]
+	}
+	if sub == "open" || sub == openFDCommand {
+		// What a browser runs: no way out of it may go unseen.
+		defer func() { tellIfSilent(ctx, s, code) }()
 	}
 	if sub == openFDCommand {
 		// The kernel named this process after /proc/self/exe ("exe"); give

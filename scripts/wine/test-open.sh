@@ -22,6 +22,8 @@
 #                                     arguments; open refuses them (exit 2),
 #                                     nothing fetched, nothing recorded
 #   a malformed link                  exit 2, audit "launch-url"
+#   a socks5:// HTTPS_PROXY           exit 2, audit "outbound-proxy", the
+#                                     user told in a message box
 #   an admin list that cannot be read exit 3, audit "admin-file-unsafe"
 #     (a directory)
 #   a prompt with no console to ask   = No: exit 3, audit "prompt-no"
@@ -210,6 +212,14 @@ expect_open "malformed" "trustlaunch://launch?url=https://127.0.0.1:$port/d?a=1&
 expect_last "malformed" '"decision":"failed"' '"step":"launch-url"' 'unknown parameter \\"ticket\\"; only url is accepted'
 [ "$(fetched tkt-4)" = 0 ] || fail "malformed: the descriptor was fetched"
 ok "a malformed link (unencoded &): exit 2, in the audit log"
+
+# An outbound proxy setting trustlaunch cannot use (a socks5:// HTTPS_PROXY,
+# as a desktop session may set for every program): stopped before anything
+# is asked or fetched, recorded, and the user told in a message box.
+HTTPS_PROXY=socks5://proxy.corp.example:1080 expect_open "outbound" "$(link tkt-9)" 2
+expect_last "outbound" '"decision":"failed"' '"step":"outbound-proxy"' 'proxy scheme \\"socks5\\" is not supported' '"told":"window"'
+[ "$(fetched tkt-9)" = 0 ] || fail "outbound: the descriptor was fetched"
+ok "an unusable outbound proxy setting (socks5:// HTTPS_PROXY): exit 2, the user told in a message box, in the audit log"
 
 rm "$PF/whitelist.txt"
 mkdir "$PF/whitelist.txt"
