@@ -356,7 +356,7 @@ func (l *launch) fetch(ctx context.Context) *ending {
 	if l.outbound == nil {
 		ob, err := connector.OutboundFromEnvironment(nil)
 		if err != nil {
-			return failed(phase.Descriptor, descriptor.StepFetch, fmt.Errorf("outbound proxy: %w", err))
+			return failed(phase.Descriptor, string(connector.StepOutbound), fmt.Errorf("outbound proxy: %w", err))
 		}
 		l.outbound = ob
 	}

@@ -49,6 +49,13 @@ func TestEachStepFailureShown(t *testing.T) {
 		{"policy refuses", func(t *testing.T, w *world, opts *Options) {
 			opts.Policy = policy.Source{Path: "policy.toml", Policy: mustPolicy(t, "[[proxies]]\naddress = \"proxy.example.com:8443\"\n")}
 		}, phase.Policy, policy.Step},
+		{"outbound proxy from the environment", func(t *testing.T, w *world, opts *Options) {
+			// With no Options.Outbound the launch reads HTTPS_PROXY itself;
+			// a setting it cannot use is the outbound proxy's step, as in
+			// trustlaunch open, not the fetch's.
+			opts.Outbound = nil
+			t.Setenv("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+		}, phase.Descriptor, string(connector.StepOutbound)},
 		{"profile", func(t *testing.T, w *world, opts *Options) {
 			w.set("profile", "undefined")
 		}, phase.Emulator, StepProfile},

@@ -26,7 +26,7 @@ const openUsage = `Open a trustlaunch:// link. This is the command the browser r
 Usage:
   trustlaunch open [--no-tui] -- 'trustlaunch://launch?url=<https URL>'
 
-The URL must come after "--" and be the only argument, so that a crafted
+The link must come after "--" and be the only argument, so that a crafted
 link can never be read as a flag. trustlaunch then
   1. decides whether the link's server may launch anything here: the admin
      list, then your user list, then a prompt (Always / Yes / No, default No);
