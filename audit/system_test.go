@@ -118,7 +118,8 @@ func TestOSEntryFields(t *testing.T) {
 }
 
 // TestOSEntryOutcomes: each launch outcome has its severity, event ID and
-// message, the step named where it failed or was refused.
+// message, the step named where it failed, was refused or was
+// interrupted.
 func TestOSEntryOutcomes(t *testing.T) {
 	for _, tt := range []struct {
 		o    Outcome
@@ -132,7 +133,9 @@ func TestOSEntryOutcomes(t *testing.T) {
 		{RefusedUser, "prompt-no", oslog.Warning, 102, "launch refused by the user at prompt-no: https://p.example"},
 		{RefusedPolicy, "policy", oslog.Warning, 103, "launch refused by the admin policy at policy: https://p.example"},
 		{Failed, "tcp", oslog.Error, 104, "launch failed at tcp: https://p.example"},
-		{Interrupted, "launched", oslog.Info, 105, "launch interrupted at launched: https://p.example"},
+		{Interrupted, "prompt-no", oslog.Info, 105, "launch interrupted at prompt-no: https://p.example"},
+		// Ctrl-C in the session: the emulator ran, no step stopped it.
+		{Interrupted, "launched", oslog.Info, 105, "launch interrupted: https://p.example"},
 	} {
 		e := Record{Action: ActionLaunch, Decision: tt.o, Step: tt.step, Origin: "https://p.example"}.cleaned(time.Now()).osEntry("")
 		if e.Severity != tt.sev || e.EventID != tt.id || e.Message != tt.msg || e.Kind != string(tt.o) || len(e.MessageID) != 32 {
