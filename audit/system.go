@@ -100,7 +100,10 @@ func (l auditLine) osMessage(summary string) string {
 		summary = "launch " + l.Decision
 	}
 	b.WriteString(summary)
-	if l.Step != "" && l.Decision != string(Launched) {
+	// A launch whose emulator ran has the step "launched" (the outcome's
+	// word), where nothing stopped: a Ctrl-C in its session is "launch
+	// interrupted", not "interrupted at launched".
+	if l.Step != "" && l.Step != string(Launched) {
 		b.WriteString(" at " + l.Step)
 	}
 	var where []string

@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ func fullRecord() Record {
 		Time: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC), Action: ActionLaunch, Demo: true,
 		Origin: "https://portal.example.com", Decision: Launched, Step: "launched", Whitelist: "user-listed",
 		DescriptorURL: "https://portal.example.com/d/1?ticket=tkt-x", Session: "Payroll (TN3270)",
-		Proxy: "proxy.example.com:8443", Destination: "mainframe.example.com:23", Publisher: "Payroll portal",
+		Proxy: "proxy.example.com:8443", Outbound: "PROXY egress.example.com:3128 (HTTPS_PROXY)", Destination: "mainframe.example.com:23", Publisher: "Payroll portal",
 		BytesUp: 5, BytesDown: 700, Reconnects: 1, Duration: 95 * time.Second,
 		Timings: Timings{Decision: time.Millisecond, Prompt: 2 * time.Millisecond, Fetch: 3 * time.Millisecond, Policy: 4 * time.Millisecond,
 			Proxy: 5 * time.Millisecond, ProxyTCP: 6 * time.Millisecond, ProxyTLS: 7 * time.Millisecond, ProxyRequest: 8 * time.Millisecond,
@@ -63,6 +64,18 @@ func flatten(t *testing.T, line []byte) map[string]string {
 // has a value, with the same value, and the user; its severity, event ID
 // and message ID are the outcome's.
 func TestOSEntryFields(t *testing.T) {
+	full := reflect.ValueOf(fullRecord())
+	for _, f := range reflect.VisibleFields(full.Type()) {
+		// Append sets the schema, and where the entry went is not in it.
+		if f.Name != "Schema" && f.Name != "OSLog" && full.FieldByIndex(f.Index).IsZero() {
+			t.Errorf("fullRecord has no value for %s, so its entry is not checked", f.Name)
+		}
+	}
+	for _, p := range fullRecord().Timings.Phases() {
+		if p.Took <= 0 {
+			t.Errorf("fullRecord has no time for the phase %s", p.Name)
+		}
+	}
 	cl := fullRecord().cleaned(time.Now())
 	line, err := cl.encode()
 	if err != nil {
@@ -88,7 +101,7 @@ func TestOSEntryFields(t *testing.T) {
 			t.Errorf("field %s is not in the audit line", k)
 		}
 	}
-	if len(want) < 28 {
+	if len(want) < 29 {
 		t.Errorf("only %d fields compared; is fullRecord full?", len(want))
 	}
 	if e.Severity != oslog.Info || e.EventID != 100 || e.MessageID != "d6ae5c3d1c1b4290bead7fc299994a55" || e.Kind != "launched" || !e.Time.Equal(fullRecord().Time) {
@@ -105,7 +118,8 @@ func TestOSEntryFields(t *testing.T) {
 }
 
 // TestOSEntryOutcomes: each launch outcome has its severity, event ID and
-// message, the step named where it failed or was refused.
+// message, the step named where it failed, was refused or was
+// interrupted.
 func TestOSEntryOutcomes(t *testing.T) {
 	for _, tt := range []struct {
 		o    Outcome
@@ -119,7 +133,9 @@ func TestOSEntryOutcomes(t *testing.T) {
 		{RefusedUser, "prompt-no", oslog.Warning, 102, "launch refused by the user at prompt-no: https://p.example"},
 		{RefusedPolicy, "policy", oslog.Warning, 103, "launch refused by the admin policy at policy: https://p.example"},
 		{Failed, "tcp", oslog.Error, 104, "launch failed at tcp: https://p.example"},
-		{Interrupted, "launched", oslog.Info, 105, "launch interrupted at launched: https://p.example"},
+		{Interrupted, "prompt-no", oslog.Info, 105, "launch interrupted at prompt-no: https://p.example"},
+		// Ctrl-C in the session: the emulator ran, no step stopped it.
+		{Interrupted, "launched", oslog.Info, 105, "launch interrupted: https://p.example"},
 	} {
 		e := Record{Action: ActionLaunch, Decision: tt.o, Step: tt.step, Origin: "https://p.example"}.cleaned(time.Now()).osEntry("")
 		if e.Severity != tt.sev || e.EventID != tt.id || e.Message != tt.msg || e.Kind != string(tt.o) || len(e.MessageID) != 32 {

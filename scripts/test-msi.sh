@@ -29,7 +29,7 @@
 #                                  shipped whitelist.txt, which uninstall
 #                                  removes; a wrong event message file) and
 #                                  fails unless the install test fails on
-#                                  each
+#                                  each, at the check of the rule it breaks
 #
 # Needs: go, wixl, osslsigncode, openssl, wine64, gcc-mingw-w64-x86-64
 # (test.sh installs them). Takes about a minute.
@@ -246,6 +246,16 @@ if $mutants; then
 		[whitelist]='0,\|KeyPath="yes"/>|s||KeyPath="yes"/><File Id="wl" Name="whitelist.txt" Source="trustlaunch.ico"/>|'
 		[eventsource]='s|EventCreate\.exe|EventCreat.exe|'
 	)
+	# What the first failure of each must say: a mutant that fails the
+	# install test somewhere else (a step that broke on its own) shows
+	# nothing about the rule it breaks.
+	declare -A caught=(
+		[command]='shell\\open\\command \[\] = .* open "%1"'
+		[upgradecode]='2 products installed after the upgrade'
+		[unmanaged]='trustlaunch still there after uninstall'
+		[whitelist]='uninstall removed the admin whitelist'
+		[eventsource]='EventLog\\Application\\trustlaunch: EventMessageFile=\[System64Folder\]EventCreat\.exe'
+	)
 	for m in command upgradecode unmanaged whitelist eventsource; do
 		step "mutant: $m"
 		sed "${mutant[$m]}" "$wxs" >"$work/$m.wxs"
@@ -262,7 +272,10 @@ if $mutants; then
 			cat "$work/$m.log"
 			fail "the install test passed on the $m mutant"
 		fi
-		grep -m1 FAIL "$work/$m.log"
+		first=$(grep -m1 FAIL "$work/$m.log" || true)
+		echo "$first"
+		grep -Eq -- "${caught[$m]}" <<<"$first" ||
+			{ cat "$work/$m.log" >&2; fail "mutant $m: the install test failed, but not where the mutant breaks it (want ${caught[$m]})"; }
 		ok "mutant $m: the install test fails"
 		# Leave the prefix clean for the next one.
 		for v in 1.0.0 0.9.0; do w msiexec /x "$work/$m/$v/trustlaunch.msi" /qn >/dev/null 2>&1 || true; done

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,26 +44,35 @@ const inMountNSCommand = "trustlaunch-in-mountns"
 func init() { testCommands[inMountNSCommand] = inMountNS }
 
 // The helper's settings, from its environment: the socket to bind at
-// /run/systemd/journal/socket (journald) or at /dev/log (syslog), and a
-// directory of its own.
+// /run/systemd/journal/socket (journald) or at /dev/log (syslog), a
+// directory of its own, and an admin policy to install as
+// mountNSPolicyPath.
 const (
 	mountNSJournal = "TRUSTLAUNCH_TEST_NS_JOURNAL"
 	mountNSSyslog  = "TRUSTLAUNCH_TEST_NS_SYSLOG"
 	mountNSDir     = "TRUSTLAUNCH_TEST_NS_DIR"
+	mountNSPolicy  = "TRUSTLAUNCH_TEST_NS_POLICY"
 )
+
+// mountNSPolicyPath is where the helper installs the admin policy it is
+// given: in the tmpfs it mounts over /run, as an administrator's file is
+// (root's, in directories only root can write), so that it passes the
+// admin-file check.
+const mountNSPolicyPath = "/run/trustlaunch-test/policy.toml"
 
 // inMountNS runs in a new mount namespace (the parent set
 // CLONE_NEWNS, and Go made every mount private in it): a tmpfs over /run
 // hides any journald of the machine; with a journal socket, it is bound at
 // journald's path; with a syslog socket, /dev is replaced by a directory
-// holding the devices a program needs and the socket as /dev/log. Then it
-// executes its arguments, which see only that log.
+// holding the devices a program needs and the socket as /dev/log; with a
+// policy, it is written at mountNSPolicyPath. Then it executes its
+// arguments, which see only that log.
 func inMountNS() {
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, inMountNSCommand+": "+format+"\n", args...)
 		os.Exit(125)
 	}
-	journal, syslog, dir := os.Getenv(mountNSJournal), os.Getenv(mountNSSyslog), os.Getenv(mountNSDir)
+	journal, syslog, dir, pol := os.Getenv(mountNSJournal), os.Getenv(mountNSSyslog), os.Getenv(mountNSDir), os.Getenv(mountNSPolicy)
 	bindFile := func(src, dst string) {
 		if err := os.WriteFile(dst, nil, 0o600); err != nil {
 			fail("%v", err)
@@ -79,6 +89,14 @@ func inMountNS() {
 			fail("%v", err)
 		}
 		bindFile(journal, "/run/systemd/journal/socket")
+	}
+	if pol != "" {
+		if err := os.Mkdir(filepath.Dir(mountNSPolicyPath), 0o755); err != nil {
+			fail("%v", err)
+		}
+		if err := os.WriteFile(mountNSPolicyPath, []byte(pol), 0o644); err != nil {
+			fail("%v", err)
+		}
 	}
 	if syslog != "" {
 		dev := filepath.Join(dir, "dev")
@@ -162,28 +180,70 @@ func pemOf(s *httptest.Server) []byte {
 
 // osLogRun is one run of trustlaunch and the outcome it must record.
 type osLogRun struct {
-	args    []string
-	stdin   bool
-	code    int
-	outcome audit.Outcome
-	step    string
+	args  []string
+	stdin bool
+	// interruptAt is output after which the run gets SIGINT, its stdin
+	// kept open until it ends: a user's Ctrl-C during the session.
+	interruptAt string
+	code        int
+	outcome     audit.Outcome
+	step        string
 }
 
-// runs are a launch of each kind the records tell apart: one that ran
-// its emulator (the demo's), one the whitelist refused, a malformed link,
-// and one whose security proxy refused the token.
+// runs are a launch of each outcome (audit.LaunchOutcomes) and of each
+// kind of failure the records tell apart: one that ran its emulator (the
+// demo's), one the whitelist refused, one nobody could answer the trust
+// prompt of, one the admin policy refused, a malformed link, one whose
+// security proxy refused the token, and a session ended by Ctrl-C.
 func (w *osLogWorld) runs() []osLogRun {
-	noAdmin := []string{"--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt", "--admin-policy", "/nonexistent-trustlaunch-test/policy.toml"}
-	open := func(link string) []string {
-		a := append([]string{"open"}, noAdmin...)
-		return append(a, "--user-whitelist", w.userList, "--outbound-proxy", (&url.URL{Scheme: "http", User: url.UserPassword("alice", w.password), Host: "127.0.0.1:9"}).String(), "--", link)
+	const noAdminList = "/nonexistent-trustlaunch-test/whitelist.txt"
+	outbound := (&url.URL{Scheme: "http", User: url.UserPassword("alice", w.password), Host: "127.0.0.1:9"}).String()
+	openWith := func(policy, link string) []string {
+		return []string{"open", "--admin-whitelist", noAdminList, "--admin-policy", policy,
+			"--user-whitelist", w.userList, "--outbound-proxy", outbound, "--", link}
 	}
+	open := func(link string) []string { return openWith("/nonexistent-trustlaunch-test/policy.toml", link) }
+	demo := []string{"demo", "--yes", "--admin-whitelist", noAdminList}
 	return []osLogRun{
-		{args: []string{"demo", "--yes", "--admin-whitelist", "/nonexistent-trustlaunch-test/whitelist.txt"}, stdin: true, code: 0, outcome: audit.Launched, step: "launched"},
+		{args: demo, stdin: true, code: 0, outcome: audit.Launched, step: "launched"},
 		{args: open(launchLink("http://portal.example.com/d?ticket=" + w.ticket)), code: exitRefused, outcome: audit.RefusedWhitelist, step: "not-https"},
+		// The user's list names the portal's port only: another port is
+		// asked about, and a browser's handler has no terminal to ask on.
+		{args: open(launchLink("https://127.0.0.1:9/d?ticket=" + w.ticket)), code: exitRefused, outcome: audit.RefusedUser, step: "prompt-no"},
+		{args: openWith(mountNSPolicyPath, launchLink(w.portal.URL+"/d?ticket="+w.ticket)), code: exitRefused, outcome: audit.RefusedPolicy, step: "policy"},
 		{args: open("trustlaunch://launch?url=" + w.portal.URL + "/d?a=1&ticket=" + w.ticket), code: exitUsage, outcome: audit.Failed, step: "launch-url"},
 		{args: open(launchLink(w.portal.URL + "/d?ticket=" + w.ticket)), code: exitFailure, outcome: audit.Failed, step: "proxy-policy"},
+		{args: demo, interruptAt: "HELLO", code: exitInterrupted, outcome: audit.Interrupted, step: "launched"},
 	}
+}
+
+// osLogPolicy is the admin policy of the refused-policy run: it lets a
+// descriptor name no proxy.
+const osLogPolicy = "proxies = []\n"
+
+// watchWriter keeps what a run writes and closes seen once it holds want.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if w.want != "" && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+		w.want = ""
+	}
+	return len(p), nil
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // run runs r in a mount namespace whose OS log is the socket named by
@@ -194,9 +254,25 @@ func (w *osLogWorld) run(t *testing.T, r osLogRun, dir string, nsEnv string) {
 	cmd.Args[0] = inMountNSCommand
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"XDG_STATE_HOME=" + filepath.Join(dir, "state"), "XDG_RUNTIME_DIR=" + dir, "SSL_CERT_FILE=" + w.caFile, "NO_COLOR=1",
-		nsEnv, mountNSDir + "=" + testtmp.Dir(t)}
+		nsEnv, mountNSDir + "=" + testtmp.Dir(t), mountNSPolicy + "=" + osLogPolicy}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setsid: true}
-	if r.stdin {
+	out := &watchWriter{want: r.interruptAt, seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, out
+	switch {
+	case r.interruptAt != "":
+		// A line for the demo's host, and the input left open, so that
+		// the session lasts until the interrupt.
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		defer pw.Close()
+		if _, err := pw.WriteString("hello\n"); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdin = pr
+	case r.stdin:
 		f, err := os.Open(w.stdin)
 		if err != nil {
 			t.Fatal(err)
@@ -204,8 +280,6 @@ func (w *osLogWorld) run(t *testing.T, r osLogRun, dir string, nsEnv string) {
 		defer f.Close()
 		cmd.Stdin = f
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	done := make(chan error, 1)
@@ -214,11 +288,26 @@ func (w *osLogWorld) run(t *testing.T, r osLogRun, dir string, nsEnv string) {
 	}
 	go func() { done <- cmd.Wait() }()
 	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		t.Fatalf("%s did not end within a minute:\n%s", r.args, out.String())
+	seen := out.seen
+	if r.interruptAt == "" {
+		seen = nil // never ready: nothing to interrupt
+	}
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-seen:
+			seen = nil
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			cmd.Process.Kill()
+			t.Fatalf("%s did not end within a minute:\n%s", r.args, out.String())
+		}
+	}
+	if r.interruptAt != "" && seen != nil {
+		t.Fatalf("%s ended before its output held %q, so it was not interrupted:\n%s", r.args, r.interruptAt, out.String())
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -241,7 +330,7 @@ type received struct {
 }
 
 // TestOSLogRecords runs trustlaunch (the built binary) as a browser
-// would, once for each kind of record, in a mount namespace whose only OS
+// would, at least once for each outcome, in a mount namespace whose only OS
 // log is a journald receiver written from the protocol's documentation,
 // then rsyslog reading its own /dev/log with an RFC 5424 parser. Each
 // entry holds every field of the audit record, with the same value, and
@@ -261,6 +350,15 @@ func TestOSLogRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
+	covered := map[audit.Outcome]bool{}
+	for _, r := range w.runs() {
+		covered[r.outcome] = true
+	}
+	for _, o := range audit.LaunchOutcomes {
+		if !covered[o] {
+			t.Errorf("no run ends %s: each outcome's entry must be checked", o)
+		}
+	}
 	for _, mode := range []string{oslog.Journald, oslog.Syslog} {
 		t.Run(mode, func(t *testing.T) {
 			dir := testtmp.Dir(t)
@@ -316,8 +414,17 @@ func TestOSLogRecords(t *testing.T) {
 					t.Errorf("%s entry %d holds the demo's token: %s", mode, i, got.raw)
 				}
 			}
-			if recs[0]["demo"] != "true" || recs[3]["session"] != "Payroll [redacted] [redacted]" || !strings.Contains(recs[3]["error"], "(403 Forbidden)") {
-				t.Errorf("the demo's record is not marked, or the portal's echo of the ticket and the token is not scrubbed: %v", recs)
+			for i, r := range runs {
+				rec := recs[i]
+				if (rec["demo"] == "true") != (r.args[0] == "demo") {
+					t.Errorf("record %d (%s): demo %q, want it marked for the demo's runs alone", i, r.outcome, rec["demo"])
+				}
+				if fetched := r.step == "policy" || r.step == "proxy-policy"; fetched && rec["session"] != "Payroll [redacted] [redacted]" {
+					t.Errorf("record %d (%s): session %q; the portal's echo of the ticket and the token is not scrubbed", i, r.outcome, rec["session"])
+				}
+				if r.step == "proxy-policy" && !strings.Contains(rec["error"], "(403 Forbidden)") {
+					t.Errorf("record %d (%s): error %q, want the proxy's 403", i, r.outcome, rec["error"])
+				}
 			}
 		})
 	}

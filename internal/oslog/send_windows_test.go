@@ -6,7 +6,7 @@ import "testing"
 // registered or not (a zip install has no registration), and says where
 // it went. What the event holds is checked from Wine's event log debug
 // channels by scripts/wine/test-open.sh, since Wine keeps no events to
-// read back (README, "Windows tests under Wine").
+// read back (CONTRIBUTING.md "Windows tests under Wine").
 func TestWriteEventLog(t *testing.T) {
 	where, err := Write(t.Context(), Options{}, sampleEntry())
 	if err != nil || where != EventLog {

@@ -35,13 +35,18 @@
 #     the descriptor's proxy          any connection; audit "refused-policy"
 #   trustlaunch demo --yes, run       exit 0: the embedded portal, proxy and
 #     directly                        host; audit "launched", demo marked
+#   the demo again, Ctrl-C during     exit 130: audit "interrupted", demo
+#     its session (SIGINT, which      marked
+#     Wine hands the program as a
+#     console's CTRL_C_EVENT)
 #
 # Each run that records a launch also reports it in the event log: Wine
 # keeps no events, but its debug channels (advapi's fixme, eventlog's
 # trace, warn and err) show the source, type, event ID and strings of each
 # ReportEventW, and scripts/wine/eventcheck.py holds them to the audit
 # record: one event, the documented ID and type of its decision, every
-# field with the record's value, and no ticket or token.
+# field with the record's value, and no ticket or token. Between them the
+# runs end in each of the six outcomes.
 #
 # A script rather than a Go test under Wine: the thing tested is the
 # registry, start.exe and a separate trustlaunch.exe process started by the
@@ -58,7 +63,7 @@
 #   TRUSTLAUNCH_OPEN_EXE=FILE   tests FILE instead of building the test build
 #                               (how a broken build is shown to fail it)
 #
-# Needs: go, openssl, Debian's /usr/bin/python3, wine64, gcc-mingw-w64-x86-64. About 10 s.
+# Needs: go, openssl, Debian's /usr/bin/python3, wine64, gcc-mingw-w64-x86-64. About 60 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 me=scripts/wine/test-open.sh
@@ -170,8 +175,8 @@ expect_last() {
 	for re in "$@"; do
 		grep -Eq -- "$re" <<<"$rec" || { echo "$rec" >&2; fail "$name: the audit record does not match $re"; }
 	done
-	! grep -q 'tok-wine-shell-test\|tkt-' <<<"$rec" || { echo "$rec" >&2; fail "$name: the audit record holds the token or the ticket"; }
-	/usr/bin/python3 scripts/wine/eventcheck.py "$work/events" "$rec" tok-wine-shell-test tkt- || fail "$name: the event log"
+	! grep -Eq 'tok-wine-shell-test|tkt-|demo-[0-9a-f]{32}' <<<"$rec" || { echo "$rec" >&2; fail "$name: the audit record holds the token or the ticket"; }
+	/usr/bin/python3 scripts/wine/eventcheck.py "$work/events" "$rec" tok-wine-shell-test tkt- 'demo-[0-9a-f]{32}' || fail "$name: the event log"
 }
 fetched() { grep -c "GET /d?ticket=$1\$" "$work/requests" || true; }
 
@@ -277,5 +282,31 @@ WINEDEBUG=$EVENTDEBUG timeout 120 "$wine" "$EXE" demo --yes --admin-whitelist 'C
 grep -q 'HELLO WINE' "$work/out" || { cat "$work/out" >&2; fail "demo: the line host's answer is not on stdout"; }
 expect_last "demo" '"decision":"launched"' '"step":"launched"' '"demo":true' '"exit_status":0'
 ok "trustlaunch demo --yes: launched (exit 0), marked demo, in the audit log and the event log"
+
+# A session ended by Ctrl-C: the demo again, its input left open so that
+# the session lasts, and SIGINT to the program once the host has answered.
+# Wine turns SIGINT into the console's CTRL_C_EVENT (its handler runs the
+# program's SetConsoleCtrlHandler routines), as a Ctrl-C in a console does.
+mkfifo "$work/demo-in" "$work/demo-out"
+WINEDEBUG=$EVENTDEBUG timeout 120 "$wine" "$EXE" demo --yes --admin-whitelist 'C:\nonexistent-trustlaunch-test\whitelist.txt' \
+	<"$work/demo-in" >"$work/demo-out" 2>"$work/events" &
+demo_pid=$!
+exec {demo_in}>"$work/demo-in" {demo_out}<"$work/demo-out"
+echo 'hello wine' >&"$demo_in"
+answered=false
+while read -r -t 60 -u "$demo_out" line; do
+	case $line in *'HELLO WINE'*) answered=true && break ;; esac
+done
+$answered || fail "interrupted: the demo's host did not answer"
+# timeout's one child is the program: Wine's loader becomes it.
+read -r demo_exe _ <"/proc/$demo_pid/task/$demo_pid/children" || true
+[ -n "${demo_exe:-}" ] || fail "interrupted: no program under timeout ($demo_pid)"
+kill -INT "$demo_exe"
+rc=0
+wait "$demo_pid" || rc=$?
+exec {demo_in}>&- {demo_out}<&-
+[ "$rc" = 130 ] || { cat "$work/events" >&2; fail "interrupted demo exited $rc, want 130"; }
+expect_last "interrupted" '"decision":"interrupted"' '"demo":true'
+ok "Ctrl-C during the demo's session: interrupted (exit 130), marked demo, in the audit log and the event log"
 
 echo "shell-open tests passed ($SECONDS s)"
