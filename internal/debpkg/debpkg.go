@@ -76,6 +76,7 @@ var Programs = map[string]string{
 	"id":                     "coreutils",
 	"ls":                     "coreutils",
 	"mkdir":                  "coreutils",
+	"mkfifo":                 "coreutils",
 	"mktemp":                 "coreutils",
 	"mv":                     "coreutils",
 	"realpath":               "coreutils",
