@@ -19,11 +19,33 @@ import (
 
 	"github.com/trustlaunch/trustlaunch/internal/testtmp"
 	"github.com/trustlaunch/trustlaunch/platform"
+	"github.com/trustlaunch/trustlaunch/tui"
 )
 
 // TestMain lets testscript run the real main as the "trustlaunch" command.
 func TestMain(m *testing.M) {
+	tellWithoutTerminal = toldInTest
 	testscript.Main(binDirRemover{m}, testCommands)
+}
+
+// toldInTest stands in for tellWithoutTerminal in this package's tests,
+// the scripts' trustlaunch included: it shows nothing and appends the
+// message to $WORK/told, where a script can check that a run without a
+// terminal would have told its user. The tests that run the built binary
+// (neversilent_linux_test.go, scripts/wine/test-open.sh) show the real
+// notification and window.
+func toldInTest(_ context.Context, _ tui.WindowOptions, title, text string) (string, error) {
+	if work := os.Getenv("WORK"); work != "" {
+		f, err := os.OpenFile(filepath.Join(work, "told"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return tui.ToldNobody, err
+		}
+		defer f.Close()
+		if _, err := fmt.Fprintf(f, "%s\n%s\n\n", title, text); err != nil {
+			return tui.ToldNobody, err
+		}
+	}
+	return tui.ToldNobody, errors.New("this package's tests show no window")
 }
 
 // testCommands are the programs the test binary also is, by the name it is
@@ -94,6 +116,10 @@ func (r binDirRemover) Run() int {
 //	                  the wineprefix build under Wine, which accepts the
 //	                  prefix owner's files; TestUnsafeAdminFilesCLI shows
 //	                  those cases on Windows without the tag (test.sh)
+//	[noterminal]      the scripts' trustlaunch has no terminal to write to,
+//	                  as when a browser starts it (CI; not a developer's
+//	                  shell): a failing open tells its user, in $WORK/told
+//	                  (toldInTest)
 //
 // $NOADMIN is an admin list that does not exist, in a directory
 // $NOADMINDIR that does not exist either.
@@ -132,6 +158,8 @@ func TestScripts(t *testing.T) {
 				return safeRoot != "", nil
 			case "realadmincheck":
 				return realCheck, nil
+			case "noterminal":
+				return tui.CheckTerminal("") != nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -28,12 +28,19 @@ func tellUser(ctx context.Context, title, text string) string {
 		opts.Command = func(handoff string) []string { return []string{exe, messageWindowCommand, "--", handoff} }
 	}
 	// The launch is over: a cancelled context would not stop the telling.
-	how, err := tui.TellWithoutTerminal(context.WithoutCancel(ctx), opts, title, text)
+	how, err := tellWithoutTerminal(context.WithoutCancel(ctx), opts, title, text)
 	if err != nil {
 		return how + ": " + err.Error()
 	}
 	return how
 }
+
+// tellWithoutTerminal is tui.TellWithoutTerminal. This package's tests
+// replace it (TestMain): their binary cannot serve a message window, and a
+// real one, left open for tui.DefaultMessageTimeout by each failing run of
+// a script, would outlive the test (under Wine it holds the test's output
+// open, and go test fails the package).
+var tellWithoutTerminal = tui.TellWithoutTerminal
 
 // tellIfSilent tells a user who has no terminal why a run of open (or a
 // link given as the command) ended with code: the error and hint lines it
