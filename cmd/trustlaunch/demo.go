@@ -42,10 +42,11 @@ line in upper case and the "raw" profile relays this terminal to it; type
 lines, end with Ctrl-D.
 
 On a machine whose admin whitelist is in AllowAdminListOnly mode, the
-demo's portal is refused like any portal the list does not name, and the
-demo says so before it starts. --no-admin-list runs it as on a machine
-without an admin whitelist: the demo reaches only its own servers on
-127.0.0.1, and the machine's list is not changed.
+demo's portal is refused like any portal the list does not name, the
+refusal is recorded like any (marked as the demo's), and the demo says
+why. --no-admin-list runs it as on a machine without an admin whitelist:
+the demo reaches only its own servers on 127.0.0.1, and the machine's list
+is not changed.
 
 --serve keeps the portal running and prints a trustlaunch-demo:// link to
 click in a browser on this machine; each launch runs in this terminal,
@@ -174,8 +175,6 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	}
 	if o.noAdminList {
 		ls.admin = &whitelist.Source{Path: "(none: demo --no-admin-list)"}
-	} else if code, ok := demoAdminCheck(ctx, s, o.open.paths.admin, world.LaunchURL); !ok {
-		return code
 	}
 	policy, done, err := demoPolicy(world, o.open.paths.policy)
 	if err != nil {
@@ -188,6 +187,22 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	ls.prompter = newPrompter(s, o.open.prompt)
 	if o.yes {
 		ls.prompter = answerPrompter{whitelist.AnswerYes}
+	}
+	if !o.noAdminList {
+		if hints := demoAdminRefusal(ctx, o.open.paths.admin, world.LaunchURL); hints != nil {
+			// The launch runs all the same, without the preamble of a
+			// session that will not happen: the same decision refuses it,
+			// and it leaves the record every launch attempt leaves, marked
+			// as the demo's (docs/admin.md "Launch records"). The hints
+			// follow the launch's own refusal message.
+			code = runLaunch(ctx, s, ls)
+			if code == exitRefused {
+				for _, h := range hints {
+					s.hintf("%s", h)
+				}
+			}
+			return code
+		}
 	}
 	if o.serve {
 		return serveDemo(ctx, s, world, ls, plan, func() {
@@ -213,12 +228,14 @@ func demoPreamble(s *stdio, plan demoPlan, launchURL string) {
 	fmt.Fprintf(s.stderr, "trustlaunch demo: your user list is left alone: Always adds to a temporary one.\n\n")
 }
 
-// demoAdminCheck runs the decision's admin-list step for the demo's portal
-// before anything is shown: a machine in AllowAdminListOnly mode refuses
-// it, as any portal its administrator did not list, and an admin list that
-// cannot be used stops every launch. Either way the demo says why, and how
-// to see the rest of the flow anyway.
-func demoAdminCheck(ctx context.Context, s *stdio, adminPath, launchURL string) (code int, ok bool) {
+// demoAdminRefusal runs the decision's admin-list step for the demo's
+// portal before anything is shown, and returns, when the admin list refuses
+// it, what the demo adds to the launch's refusal: why a portal on
+// 127.0.0.1 is refused (AllowAdminListOnly, as any portal the administrator
+// did not list; or an admin list that cannot be used, which stops every
+// launch), and how to see the rest of the flow anyway. nil: the admin list
+// admits the portal or leaves it to the user list and the prompt.
+func demoAdminRefusal(ctx context.Context, adminPath, launchURL string) []string {
 	admin := policy.LoadAdmin(adminPath)
 	d := whitelist.Decide(ctx, whitelist.Input{LaunchURL: launchURL, Admin: admin})
 	switch d.Step {
@@ -227,19 +244,14 @@ func demoAdminCheck(ctx context.Context, s *stdio, adminPath, launchURL string) 
 		if admin.List != nil && admin.List.ModeFrom != "" {
 			from = admin.List.ModeFrom
 		}
-		s.errorf("demo: this machine's admin whitelist is in %s mode (%s): only the servers it lists may launch, and the demo's portal on 127.0.0.1 is not one of them, so its launch would be refused, as that of any portal your administrator did not list", whitelist.Keyword, from)
-		s.hintf("to see the rest of the flow anyway, run \"trustlaunch demo --no-admin-list\": it reaches only its own servers on 127.0.0.1, and the admin list stays as it is")
-		return exitRefused, false
-	case whitelist.StepAdminFileUnsafe:
-		s.errorf("demo: %s", d.Message)
-		fix := fixFor(d.Err)
-		if fix != "" {
-			fix += "; "
+		return []string{
+			fmt.Sprintf("demo: this machine's admin whitelist is in %s mode (%s): only the servers it lists may launch, and the demo's portal on 127.0.0.1 is not one of them, so its launch is refused, as that of any portal your administrator did not list, and recorded (\"trustlaunch log\")", whitelist.Keyword, from),
+			"to see the rest of the flow anyway, run \"trustlaunch demo --no-admin-list\": it reaches only its own servers on 127.0.0.1, and the admin list stays as it is",
 		}
-		s.hintf("%severy launch stops until then, the demo's too; \"trustlaunch demo --no-admin-list\" shows the flow meanwhile", fix)
-		return exitRefused, false
+	case whitelist.StepAdminFileUnsafe:
+		return []string{"demo: every launch stops until the admin whitelist is fixed, the demo's too; \"trustlaunch demo --no-admin-list\" shows the flow meanwhile"}
 	}
-	return 0, true
+	return nil
 }
 
 // demoPolicy gives the demo a policy of its own, in a temporary directory,

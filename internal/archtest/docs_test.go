@@ -18,17 +18,27 @@ import (
 	"testing"
 )
 
-// Comments, messages and scripts give their reasons by citing a document of
-// the repository, often a section of it: docs/design.md "Connector",
-// docs/admin.md, "Windows Group Policy", README.md "Exit codes". A citation
-// of a file the repository does not have (the code once cited a DESIGN.md
-// that never shipped), or of a heading that was renamed, sends the reader
-// nowhere, so TestDocCitations checks every one.
+// Comments, messages, scripts and the documents themselves give their
+// reasons by citing a document of the repository, often a section of it:
+// docs/design.md "Connector", docs/admin.md, "Windows Group Policy",
+// docs/user.md "Exit codes". A citation of a file the repository does not
+// have (the code once cited a DESIGN.md that never shipped), or of a
+// heading that was renamed, sends the reader nowhere, so TestDocCitations
+// checks every one.
 
-// citeRE matches a Markdown file named in a comment, a string or a script
-// (group 1), and the section quoted right after it, with or without a comma
-// (group 2).
-var citeRE = regexp.MustCompile(`((?:\.\./)*(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.md)\b(?:,? "([^"]+)")?`)
+// citeRE matches a Markdown file named in a comment, a string, a script or
+// a document (group 1), and the section cited right after it: quoted, with
+// or without a comma or an opening parenthesis (group 2: docs/admin.md,
+// "Launch records"; docs/macos.md ("The Bom")), or as a link's anchor
+// (group 3: docs/admin.md#launch-records).
+var citeRE = regexp.MustCompile(`((?:\.\./)*(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.md)\b(?:,? \(?"([^"]+)"|#([A-Za-z0-9_-]+))?`)
+
+// bareCiteRE matches a document at the top of the repository named without
+// its extension (README, CONTRIBUTING) and followed by a quoted section
+// (README, "Windows tests under Wine"): group 1 is the name, group 2 the
+// section. Without a section such a word is prose, not a citation, and is
+// not read.
+var bareCiteRE = regexp.MustCompile(`\b([A-Z][A-Z0-9_-]*)\b,? \(?"([^"]+)"`)
 
 // designDoc is the design page: a citation of it must name a section.
 const designDoc = "docs/design.md"
@@ -130,12 +140,106 @@ func hasSection(hs map[string]bool, section string) bool {
 	return false
 }
 
+// markdownCiteLines returns the lines of a Markdown document as they cite
+// other documents in prose: "see docs/admin.md, "Launch records"". A link's
+// destination is taken out (TestDocLinks checks links and their anchors),
+// and so is a code span, which quotes text rather than cites it, unless it
+// holds only a file name (`docs/admin.md`, "Terminal windows"). Fenced
+// blocks are read as they are: an example that cites a page must cite one
+// that exists.
+func markdownCiteLines(src string) []citeLine {
+	lines := strings.Split(src, "\n")
+	out := make([]citeLine, len(lines))
+	fenced := false
+	for i, l := range lines {
+		if fenceRE.MatchString(l) {
+			fenced = !fenced
+		} else if !fenced {
+			l = linkDestRE.ReplaceAllString(l, "]")
+			l = codeSpanRE.ReplaceAllStringFunc(l, func(span string) string {
+				if inner := strings.Trim(span, "`"); mdFileRE.MatchString(inner) {
+					return inner
+				}
+				return ""
+			})
+		}
+		out[i] = citeLine{line: i + 1, text: strings.TrimSpace(l), next: i+1 < len(lines)}
+	}
+	return out
+}
+
+var (
+	// linkDestRE matches the destination of an inline link or image, or
+	// the whole of a reference definition.
+	linkDestRE = regexp.MustCompile(`\]\([^)]*\)|^\s{0,3}\[[^\]]+\]:\s*\S+`)
+	mdFileRE   = regexp.MustCompile(`^(?:\.\./)*(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.md$`)
+)
+
+// citation is a document cited at one place, with the section it names by
+// its heading or its anchor, if any.
+type citation struct {
+	at, cited, section, anchor string
+}
+
+// citationsIn returns the citations of the lines of one file. topDocs are
+// the documents at the top of the repository, which a citation may name
+// without ".md" when it quotes a section (README, "Exit codes").
+func citationsIn(name string, lines []citeLine, topDocs map[string]bool) []citation {
+	var out []citation
+	for i, l := range lines {
+		text := l.text
+		if l.next && i+1 < len(lines) {
+			text += " " + lines[i+1].text
+		}
+		at := fmt.Sprintf("%s:%d", name, l.line)
+		// Each regexp runs only where it can match: they are most of the
+		// cost of reading the repository, several times over under -race.
+		if strings.Contains(text, ".md") {
+			out = append(out, fileCitations(at, text, len(l.text))...)
+		}
+		if strings.Contains(text, `"`) {
+			for _, m := range bareCiteRE.FindAllStringSubmatchIndex(text, -1) {
+				if m[0] < len(l.text) && topDocs[text[m[2]:m[3]]+".md"] {
+					out = append(out, citation{at: at, cited: text[m[2]:m[3]] + ".md", section: text[m[4]:m[5]]})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fileCitations returns the citations of documents named with ".md" in
+// text, a line joined to the next, that start in its first own bytes.
+func fileCitations(at, text string, own int) []citation {
+	var out []citation
+	for _, m := range citeRE.FindAllStringSubmatchIndex(text, -1) {
+		if m[0] >= own {
+			continue // the next line's own: read there
+		}
+		if m[2] > 0 && text[m[2]-1] == '/' {
+			continue // an absolute path, where a package installs a file
+		}
+		c := citation{at: at, cited: text[m[2]:m[3]]}
+		if m[4] >= 0 {
+			c.section = text[m[4]:m[5]]
+		}
+		if m[6] >= 0 {
+			c.anchor = text[m[6]:m[7]]
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // citationProblems checks every citation in files (a repository: path with
 // forward slashes to content) and returns one line per citation that
-// names no file of the repository, no heading of the file it names, or,
-// for the design page, no section at all; and how many citations of the
-// design page it checked. A cited path is read from the repository's root,
-// then from the citing file's directory ("../README.md").
+// names no file of the repository, no heading (or anchor) of the file it
+// names, or, from code or a script, the design page with no section at
+// all; and how many citations of the design page it checked. A cited path
+// is read from the repository's root, then from the citing file's
+// directory ("../README.md"). Documents cite each other the same way
+// ("docs/admin.md, "Launch records""); they may name the design page
+// whole, as a reader's next page.
 func citationProblems(files map[string]string) (problems []string, design int) {
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -143,56 +247,43 @@ func citationProblems(files map[string]string) (problems []string, design int) {
 	}
 	sort.Strings(names)
 	heads := map[string]map[string]bool{}
+	topDocs := map[string]bool{}
 	for _, name := range names {
 		if strings.HasSuffix(name, ".md") {
 			heads[name] = headings(files[name])
+			topDocs[name] = !strings.Contains(name, "/")
 		}
 	}
 	for _, name := range names {
-		if strings.HasSuffix(name, ".md") {
-			continue
-		}
 		var lines []citeLine
-		if strings.HasSuffix(name, ".go") {
+		switch {
+		case strings.HasSuffix(name, ".md"):
+			lines = markdownCiteLines(files[name])
+		case strings.HasSuffix(name, ".go"):
 			lines = goCiteLines(files[name])
-		} else {
+		default:
 			lines = textCiteLines(files[name])
 		}
-		for i, l := range lines {
-			text := l.text
-			if l.next && i+1 < len(lines) {
-				text += " " + lines[i+1].text
+		for _, c := range citationsIn(name, lines, topDocs) {
+			doc := c.cited
+			if _, ok := files[doc]; !ok {
+				doc = path.Join(path.Dir(name), c.cited)
 			}
-			for _, m := range citeRE.FindAllStringSubmatchIndex(text, -1) {
-				if m[0] >= len(l.text) {
-					continue // the next line's own: read there
-				}
-				if m[2] > 0 && text[m[2]-1] == '/' {
-					continue // an absolute path, where a package installs a file
-				}
-				cited, section := text[m[2]:m[3]], ""
-				if m[4] >= 0 {
-					section = text[m[4]:m[5]]
-				}
-				at := fmt.Sprintf("%s:%d", name, l.line)
-				doc := cited
-				if _, ok := files[doc]; !ok {
-					doc = path.Join(path.Dir(name), cited)
-				}
-				hs, ok := heads[doc]
-				switch {
-				case !ok && path.Base(cited) == "DESIGN.md":
-					problems = append(problems, fmt.Sprintf("%s: cites %s, which is not in the repository: cite %s \"Section\"", at, cited, designDoc))
-				case !ok:
-					problems = append(problems, fmt.Sprintf("%s: cites %s, which is not in the repository", at, cited))
-				case doc == designDoc && section == "":
-					problems = append(problems, fmt.Sprintf("%s: cites %s without a section: name one of its headings, as in %s \"Connector\"", at, designDoc, designDoc))
-				case section != "" && !hasSection(hs, section):
-					problems = append(problems, fmt.Sprintf("%s: cites %s %q, a section %s does not have", at, cited, section, doc))
-				}
-				if doc == designDoc {
-					design++
-				}
+			hs, ok := heads[doc]
+			switch {
+			case !ok && path.Base(c.cited) == "DESIGN.md":
+				problems = append(problems, fmt.Sprintf("%s: cites %s, which is not in the repository: cite %s \"Section\"", c.at, c.cited, designDoc))
+			case !ok:
+				problems = append(problems, fmt.Sprintf("%s: cites %s, which is not in the repository", c.at, c.cited))
+			case doc == designDoc && c.section == "" && c.anchor == "" && !strings.HasSuffix(name, ".md"):
+				problems = append(problems, fmt.Sprintf("%s: cites %s without a section: name one of its headings, as in %s \"Connector\"", c.at, designDoc, designDoc))
+			case c.section != "" && !hasSection(hs, c.section):
+				problems = append(problems, fmt.Sprintf("%s: cites %s %q, a section %s does not have", c.at, c.cited, c.section, doc))
+			case c.anchor != "" && !anchors(files[doc])[c.anchor]:
+				problems = append(problems, fmt.Sprintf("%s: cites %s#%s, an anchor no heading of %s has", c.at, c.cited, c.anchor, doc))
+			}
+			if doc == designDoc {
+				design++
 			}
 		}
 	}
@@ -211,9 +302,10 @@ func citingFile(rel string) bool {
 	return path.Ext(rel) == "" && (strings.HasPrefix(rel, "scripts/") || strings.HasPrefix(rel, ".ci/"))
 }
 
-// TestDocCitations: every document the code, the tests and the scripts
-// cite is in the repository, and every section they cite is a heading of
-// it; no file cites the DESIGN.md the repository does not have.
+// TestDocCitations: every document the code, the tests, the scripts and
+// the documents cite is in the repository, and every section they cite is
+// a heading of it; no file cites the DESIGN.md the repository does not
+// have.
 func TestDocCitations(t *testing.T) {
 	root := repoRoot(t)
 	files := map[string]string{}
@@ -261,7 +353,12 @@ func TestDocCitations(t *testing.T) {
 // TestDocCitationsCanFail plants bad citations among good ones: a section
 // the design page does not have, one that only a fenced code block holds,
 // the design page without a section, the DESIGN.md the repository does
-// not have (in Go and in a script), and another missing file.
+// not have (in Go and in a script), and another missing file; a section
+// in parentheses and an anchor that no heading has; a top document named
+// without ".md" with a section it does not have; and, in Markdown, a
+// section another document does not have, quoted after a file name in
+// a code span or wrapped across lines, and a missing file cited in a
+// fenced example.
 func TestDocCitationsCanFail(t *testing.T) {
 	files := map[string]string{
 		"docs/design.md": "# Design\n\n## Connector\n\n```sh\n## Not a heading\n```\n",
@@ -278,22 +375,38 @@ var x = 1 // docs/design.md "No such section"
 // See docs/design.md for the rest.
 // Once cited: DESIGN.md "Connector".
 var s = "see CONVENTIONS.md"
+// docs/design.md ("Gone"), docs/design.md#connector, docs/design.md#gone.
 `,
-		"scripts/x.sh": "#!/bin/sh\n# The layout (DESIGN.md, \"Layout\"), and\n# the design (docs/design.md\n# \"Connector\").\n",
+		"scripts/x.sh": "#!/bin/sh\n# The layout (DESIGN.md, \"Layout\"), and\n# the design (docs/design.md\n# \"Connector\").\n" +
+			"# The exit codes (README, \"Exit codes\"), the Wine notes (README,\n# \"Windows tests under Wine\"); NO_COLOR \"1\" is prose.\n",
+		"CONTRIBUTING.md": "# C\n\n## Windows tests under Wine\n\n" +
+			"See docs/admin.md, \"Launch records\", but not docs/admin.md, \"Launch record\".\n" +
+			"Code quotes `docs/admin.md \"Section\"`; `docs/admin.md`, \"Audit\" cites.\n",
+		"docs/admin.md": "# Admin\n\n## Launch records\n\n" +
+			"The [design](design.md) page, whole, is a next page (docs/design.md);\n" +
+			"(../CONTRIBUTING.md, \"Windows tests\nunder Wine\") wraps, and (README.md, \"Exit\ncodes\") too;\n" +
+			"docs/design.md (\"Nothing\") is not there.\n\n```sh\n# see docs/gone.md\n```\n",
 	}
 	got, design := citationProblems(files)
 	want := []string{
+		`CONTRIBUTING.md:5: cites docs/admin.md "Launch record", a section docs/admin.md does not have`,
+		`CONTRIBUTING.md:6: cites docs/admin.md "Audit", a section docs/admin.md does not have`,
 		`a/a.go:7: cites docs/design.md "No such section", a section docs/design.md does not have`,
 		`a/a.go:9: cites docs/design.md "Not a heading", a section docs/design.md does not have`,
 		`a/a.go:10: cites docs/design.md without a section: name one of its headings, as in docs/design.md "Connector"`,
 		`a/a.go:11: cites DESIGN.md, which is not in the repository: cite docs/design.md "Section"`,
 		`a/a.go:12: cites CONVENTIONS.md, which is not in the repository`,
+		`a/a.go:13: cites docs/design.md "Gone", a section docs/design.md does not have`,
+		`a/a.go:13: cites docs/design.md#gone, an anchor no heading of docs/design.md has`,
+		`docs/admin.md:9: cites docs/design.md "Nothing", a section docs/design.md does not have`,
+		`docs/admin.md:12: cites docs/gone.md, which is not in the repository`,
 		`scripts/x.sh:2: cites DESIGN.md, which is not in the repository: cite docs/design.md "Section"`,
+		`scripts/x.sh:5: cites README.md "Windows tests under Wine", a section README.md does not have`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("citationProblems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if design != 6 {
-		t.Errorf("counted %d citations of the design page, want 6", design)
+	if design != 11 {
+		t.Errorf("counted %d citations of the design page, want 11", design)
 	}
 }

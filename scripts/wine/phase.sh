@@ -11,8 +11,8 @@
 # (platform/wineprefix_on_windows.go); the admin-file tests then run once
 # more without it, the release way, and must see the user-owned file
 # refused. The two platform tests that need symbolic links are skipped:
-# Wine 8.0's CreateSymbolicLink reports success and makes nothing (README,
-# "Windows tests under Wine").
+# Wine 8.0's CreateSymbolicLink reports success and makes nothing
+# (CONTRIBUTING.md, "Windows tests under Wine").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
