@@ -190,18 +190,7 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	}
 	if !o.noAdminList {
 		if hints := demoAdminRefusal(ctx, o.open.paths.admin, world.LaunchURL); hints != nil {
-			// The launch runs all the same, without the preamble of a
-			// session that will not happen: the same decision refuses it,
-			// and it leaves the record every launch attempt leaves, marked
-			// as the demo's (docs/admin.md "Launch records"). The hints
-			// follow the launch's own refusal message.
-			code = runLaunch(ctx, s, ls)
-			if code == exitRefused {
-				for _, h := range hints {
-					s.hintf("%s", h)
-				}
-			}
-			return code
+			return runRefusedDemo(ctx, s, ls, hints)
 		}
 	}
 	if o.serve {
@@ -213,6 +202,21 @@ func cmdDemo(ctx context.Context, s *stdio, args []string) int {
 	code = runLaunch(ctx, s, ls)
 	if ctx.Err() == nil {
 		demoEpilogue(s, world, o.open.paths.user, temporary, yours, false)
+	}
+	return code
+}
+
+// runRefusedDemo runs a demo the admin list refuses: the launch runs all
+// the same, without the preamble of a session that will not happen, so
+// that the same decision refuses it and it leaves the record every launch
+// attempt leaves, marked as the demo's (docs/admin.md "Launch records").
+// The hints follow the launch's own refusal message.
+func runRefusedDemo(ctx context.Context, s *stdio, ls launchSetup, hints []string) int {
+	code := runLaunch(ctx, s, ls)
+	if code == exitRefused {
+		for _, h := range hints {
+			s.hintf("%s", h)
+		}
 	}
 	return code
 }
