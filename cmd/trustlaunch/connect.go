@@ -128,8 +128,11 @@ func newConnectFlagSet(s *stdio) (*pflag.FlagSet, *connectOptions) {
 	fs.StringVar(&o.ca, "ca", "", "PEM `FILE` of the CA certificates to trust for the proxy, instead of the system roots")
 	fs.StringSliceVar(&o.pins, "pin", nil, "`sha256/BASE64` of a public key the proxy's verified chain must contain (repeatable)")
 	fs.StringVar(&o.serverName, "server-name", "", "`NAME` to send as SNI and to verify in the proxy's certificate (default: the proxy host)")
-	fs.StringVar(&o.tlsMin, "tls-min", "1.2", "oldest TLS version to accept: 1.2 or 1.3")
-	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "newest TLS version to offer: 1.2 or 1.3")
+	// The defaults and the choices are the connector's, which a
+	// descriptor without tls_min or tls_max gets too.
+	oldest, newest := connector.FormatTLSVersion(connector.MinTLSVersion), connector.FormatTLSVersion(connector.MaxTLSVersion)
+	fs.StringVar(&o.tlsMin, "tls-min", oldest, "oldest TLS version to accept: "+oldest+" or "+newest)
+	fs.StringVar(&o.tlsMax, "tls-max", newest, "newest TLS version to offer: "+oldest+" or "+newest)
 	fs.BoolVar(&o.e2e, "e2e-tls", false, "run TLS to the destination inside the tunnel (verified with the system roots)")
 	fs.StringVar(&o.listen, "listen", "", "local `ADDR` to listen on (default 127.0.0.1 with a free port)")
 	fs.BoolVar(&o.unsafeListen, "unsafe-listen", false, "allow a --listen address that is not loopback: other machines could use your session")
