@@ -104,13 +104,11 @@ func lengthProblems(lengths, allowed map[string]int) []string {
 	return bad
 }
 
-// TestFunctionLength holds the production code to functions of at most
-// maxFuncLines lines, but for the shrinking list longFuncs.
-func TestFunctionLength(t *testing.T) {
-	root := repoRoot(t)
-	fset := token.NewFileSet()
-	lengths := map[string]int{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+// walkProductionGo calls fn with each production Go file under root (not
+// a test, not below testdata or a dot directory), named by its slash path
+// relative to root.
+func walkProductionGo(root string, fn func(rel string, src []byte) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -123,12 +121,23 @@ func TestFunctionLength(t *testing.T) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, path)
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		fl, err := funcLengths(fset, filepath.ToSlash(rel), src)
+		rel, _ := filepath.Rel(root, path)
+		return fn(filepath.ToSlash(rel), src)
+	})
+}
+
+// TestFunctionLength holds the production code to functions of at most
+// maxFuncLines lines, but for the shrinking list longFuncs.
+func TestFunctionLength(t *testing.T) {
+	root := repoRoot(t)
+	fset := token.NewFileSet()
+	lengths := map[string]int{}
+	err := walkProductionGo(root, func(rel string, src []byte) error {
+		fl, err := funcLengths(fset, rel, src)
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,6 @@ package archtest
 
 import (
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,26 +39,9 @@ func issueRefs(name, src string) []string {
 func TestNoIssueNumbersInCode(t *testing.T) {
 	root := repoRoot(t)
 	files := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	err := walkProductionGo(root, func(rel string, src []byte) error {
 		files++
-		rel, _ := filepath.Rel(root, path)
-		for _, b := range issueRefs(filepath.ToSlash(rel), string(src)) {
+		for _, b := range issueRefs(rel, string(src)) {
 			t.Error(b)
 		}
 		return nil
