@@ -231,7 +231,7 @@ func startFirefox(t *testing.T, w *world, name, pageURL string) *proc {
 func TestFirefoxLaunchesTrustlaunch(t *testing.T) {
 	w := newWorld(t)
 	peers.RequireBinary(t, "firefox-esr")
-	ctx, cancel := context.WithTimeout(t.Context(), 2*browserTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*browserTimeout) // two cold starts and the rest
 	defer cancel()
 
 	host := peers.StartBanner(t, []byte(banner))
